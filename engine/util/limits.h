@@ -1,0 +1,33 @@
+/*
+ * limits.h: every limit postern enforces, as one named constant each.
+ *
+ * Hitting a limit gives a typed error with a readable message; nothing is
+ * truncated silently. Rule settings and command-line options may lower or
+ * raise the run-time ones; these are the defaults.
+ */
+#ifndef PST_LIMITS_H
+#define PST_LIMITS_H
+
+/* Message model. */
+#define PST_MAX_HEADER_BYTES      (256 * 1024) /* whole header section */
+#define PST_MAX_HEADER_FIELDS     1000         /* fields in the header section */
+#define PST_MAX_ADDRESSES         1000         /* addresses parsed from one field */
+#define PST_MAX_MESSAGE_BYTES     (50 * 1024 * 1024) /* default --max-size */
+
+/* Rule language. */
+#define PST_MAX_RULE_FILE_BYTES   (16 * 1024 * 1024)
+#define PST_MAX_INCLUDE_DEPTH     16           /* nested include statements */
+#define PST_MAX_EXPR_DEPTH        200          /* nesting of not/and/or/( ) */
+#define PST_MAX_LITERAL_BYTES     8192         /* one string literal */
+#define PST_MAX_DIAGNOSTICS       200          /* then "too many errors" */
+#define PST_MAX_INTERP_BYTES      8192         /* one interpolated text */
+
+/* Evaluation. */
+#define PST_DEFAULT_MATCH_LIMIT   100000       /* PCRE2 match limit */
+#define PST_DEFAULT_MAX_DKIM_SIGS 8
+#define PST_DEFAULT_DNS_BUDGET_MS 10000        /* DNS time per message */
+
+/* SMTP replies. */
+#define PST_MAX_REPLY_TEXT        400          /* text of one reply line */
+
+#endif
