@@ -1,0 +1,45 @@
+/*
+ * main.c: the postern program. Dispatches to one subcommand; each is a thin
+ * layer over the library API in postern.h.
+ *
+ * Exit codes follow sysexits.h where a decision is not the subject.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "postern.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: postern [--version] [--help] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  check   decide one message against a rule file\n"
+	    "  lint    compile rule files and report every error\n"
+	    "\n"
+	    "Run 'postern COMMAND --help' for the options of one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("postern %s\n", pst_version());
+		return 0;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "postern: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EX_USAGE;
+}

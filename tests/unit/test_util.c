@@ -1,0 +1,101 @@
+/* Unit tests for engine/util: pst_buf and pst_arena. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/arena.h"
+#include "util/buf.h"
+
+static void buf_appends_and_terminates(void **state)
+{
+	(void)state;
+	pst_buf b = PST_BUF_INIT;
+	assert_string_equal(pst_buf_str(&b), "");
+	assert_int_equal(pst_buf_puts(&b, "abc"), 0);
+	assert_int_equal(pst_buf_append(&b, "\0d", 2), 0);
+	assert_int_equal(b.len, 5);
+	assert_memory_equal(b.data, "abc\0d", 6);
+	assert_int_equal(pst_buf_printf(&b, "%d-%s", 42, "x"), 0);
+	assert_int_equal(b.len, 9);
+	assert_memory_equal(b.data + 5, "42-x", 5);
+	size_t len = 0;
+	char *s = pst_buf_steal(&b, &len);
+	assert_int_equal(len, 9);
+	assert_null(b.data);
+	free(s);
+	pst_buf_free(&b);
+}
+
+static void buf_grows_past_many_chunks(void **state)
+{
+	(void)state;
+	pst_buf b = PST_BUF_INIT;
+	for (int i = 0; i < 100000; i++)
+		assert_int_equal(pst_buf_putc(&b, (char)('a' + i % 26)), 0);
+	assert_int_equal(b.len, 100000);
+	assert_int_equal(b.data[99999], 'a' + 99999 % 26);
+	assert_int_equal(b.data[100000], '\0');
+	pst_buf_free(&b);
+}
+
+static void buf_json_escapes(void **state)
+{
+	(void)state;
+	static const struct { const char *in; size_t n; const char *want; } cases[] = {
+		{ "plain", 5, "\"plain\"" },
+		{ "a\"b\\c", 5, "\"a\\\"b\\\\c\"" },
+		{ "l1\r\nl2\t", 7, "\"l1\\r\\nl2\\t\"" },
+		{ "\x01\x7f", 2, "\"\\u0001\\u007f\"" },
+		{ "caf\xc3\xa9", 5, "\"caf\xc3\xa9\"" },
+		{ "bad\xff\xc3", 5, "\"bad\\ufffd\\ufffd\"" },
+		{ "nul\0x", 5, "\"nul\\u0000x\"" },
+		{ "\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"" }, /* surrogate */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pst_buf b = PST_BUF_INIT;
+		assert_int_equal(pst_buf_json_str(&b, cases[i].in, cases[i].n), 0);
+		if (strcmp(pst_buf_str(&b), cases[i].want) != 0)
+			fail_msg("case %zu: got %s, want %s", i, pst_buf_str(&b), cases[i].want);
+		pst_buf_free(&b);
+	}
+}
+
+static void arena_allocates_aligned_and_large(void **state)
+{
+	(void)state;
+	pst_arena *a = pst_arena_new();
+	assert_non_null(a);
+	char *s = pst_arena_strdup(a, "hello");
+	assert_string_equal(s, "hello");
+	for (int i = 0; i < 1000; i++) {
+		void *p = pst_arena_alloc(a, (size_t)(i % 37) + 1);
+		assert_non_null(p);
+		assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+	}
+	char *big = pst_arena_alloc(a, 1 << 20);
+	assert_non_null(big);
+	memset(big, 'x', 1 << 20);
+	char *after = pst_arena_strdup(a, "after");
+	assert_string_equal(after, "after");
+	assert_string_equal(s, "hello");
+	assert_null(pst_arena_calloc(a, SIZE_MAX / 2, 4));
+	assert_true(pst_arena_used(a) >= (1 << 20));
+	pst_arena_free(&a);
+	assert_null(a);
+	pst_arena_free(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(buf_appends_and_terminates),
+		cmocka_unit_test(buf_grows_past_many_chunks),
+		cmocka_unit_test(buf_json_escapes),
+		cmocka_unit_test(arena_allocates_aligned_and_large),
+	};
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
