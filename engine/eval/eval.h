@@ -1,0 +1,126 @@
+/*
+ * eval.h: the evaluator. Runs a compiled program (lang/program.h) for one
+ * recipient of one message and collects what it decides.
+ *
+ * Facts come from a provider (pst_fact_source) so the evaluator knows
+ * nothing of message parsing or DNS: engine/ supplies a provider backed by
+ * the message model and the auth adapters, tests may supply their own.
+ * A program is immutable and may be evaluated from many threads at once;
+ * everything mutable lives in the outcome and the scratch space.
+ */
+#ifndef PST_EVAL_H
+#define PST_EVAL_H
+
+#include <stddef.h>
+
+#include "facts.h"
+
+struct pst_program;
+struct pst_arena;
+
+/* Where facts come from. All strings handed out are borrowed and must stay
+ * valid until the evaluation returns. ctx is the provider's own state. */
+typedef struct pst_fact_source {
+	/* Fill *out for fact f. Never called for PST_F_RCPT or PST_F_RCPT_DOMAIN.
+	 * Return 0; -1 on an internal failure (the fact is then unknown and a
+	 * warning is recorded). Called at most once per fact per evaluation
+	 * unless the provider caches; auth facts are expensive, so the provider
+	 * computes them on first call and caches them per message. */
+	int (*fact)(void *ctx, pst_fact f, pst_value *out);
+	/* Number of header fields named name (ASCII case-insensitive). */
+	size_t (*header_count)(void *ctx, const char *name);
+	/* The nth (0-based) field named name: its value unfolded and trimmed of
+	 * leading and trailing white space. Return 0, or -1 when there is none. */
+	int (*header_value)(void *ctx, const char *name, size_t nth,
+	                    const char **value, size_t *len);
+	void *ctx;
+} pst_fact_source;
+
+typedef enum pst_decision {
+	PST_DECIDE_ACCEPT,
+	PST_DECIDE_REJECT,
+	PST_DECIDE_TEMPFAIL,
+	PST_DECIDE_DISCARD,
+	PST_DECIDE_QUARANTINE,
+	PST_DECIDE__COUNT
+} pst_decision;
+
+typedef enum pst_edit_op {
+	PST_EDIT_ADD_HEADER,
+	PST_EDIT_REMOVE_HEADER,
+	PST_EDIT_REPLACE_HEADER,
+	PST_EDIT_SET_FROM_DISPLAY,
+	PST_EDIT_SET_FROM_ADDRESS,
+	PST_EDIT_PREPEND_SUBJECT,
+	PST_EDIT__COUNT
+} pst_edit_op;
+
+/* "accept", ..., and the JSON op names "add-header", ... Static storage. */
+const char *pst_decision_name(pst_decision d);
+const char *pst_edit_op_name(pst_edit_op op);
+
+/* One header edit, in the order the rules produced them. */
+typedef struct pst_edit {
+	pst_edit_op op;
+	const char *name;     /* header name (add/remove/replace), else NULL */
+	const char *value;    /* interpolated value; NULL for remove */
+	/* remove only: a value filter, or NULL to remove every field of that
+	 * name. Returns 1 when the unfolded value matches (the field is
+	 * removed), 0 when not. Thread-safe; uses the outcome's scratch. */
+	int (*match)(const struct pst_edit *e, const char *value, size_t len);
+	const void *match_ctx; /* opaque, for match() */
+	const char *rule;     /* the rule that made the edit */
+} pst_edit;
+
+/* What one rule did for this recipient, when tracing. */
+typedef struct pst_trace_fact {
+	const char *name;     /* "client.ip", "header \"X-Classification\"" */
+	const char *value;    /* rendered value, or "(unknown)" / "(absent)" */
+} pst_trace_fact;
+
+typedef enum pst_trace_status {
+	PST_TRACE_MATCHED,
+	PST_TRACE_NOT_MATCHED,
+	PST_TRACE_OTHER_TENANT,  /* the rule's tenant does not cover this rcpt */
+	PST_TRACE_NOT_REACHED,   /* a terminal action decided earlier */
+} pst_trace_status;
+
+typedef struct pst_trace_rule {
+	const char *rule;
+	const char *file;
+	unsigned line;
+	int audit;
+	pst_trace_status status;
+	const pst_trace_fact *facts;
+	size_t nfacts;
+} pst_trace_rule;
+
+/* Everything the evaluation produced for one recipient. All memory belongs
+ * to the arena passed to pst_eval_recipient. */
+typedef struct pst_outcome {
+	pst_decision decision;
+	int code;                 /* SMTP code: 250, 550, 451, ... */
+	const char *enhanced;     /* "2.0.0", "5.7.1", ... */
+	const char *text;         /* reply text, interpolated and sanitised */
+	const char *folder;       /* quarantine folder, or NULL for the default */
+	const char *rule;         /* deciding rule, or NULL for the implicit accept */
+	const pst_edit *edits;    size_t nedits;
+	const char *const *audit; size_t naudit;   /* audit-mode rules that matched */
+	const char *const *logs;  size_t nlogs;    /* texts of log actions */
+	const char *const *tags;  size_t ntags;    /* names of tag actions */
+	const char *const *warnings; size_t nwarnings; /* CR/LF refused, match limit hit, ... */
+	const pst_trace_rule *trace; size_t ntrace; /* only when tracing */
+} pst_outcome;
+
+typedef struct pst_eval_opts {
+	int trace;                /* fill outcome->trace */
+} pst_eval_opts;
+
+/* Evaluate prog for recipient rcpt (an address; may be "" when unknown).
+ * All outcome memory comes from arena, which the caller owns and frees.
+ * Returns 0, or -1 on ENOMEM (outcome is then undefined). */
+int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *src,
+                       const char *rcpt, const pst_eval_opts *opts,
+                       struct pst_arena *arena, pst_outcome *outcome);
+
+#endif
