@@ -5,12 +5,26 @@
  * who sent it and how (SPF, DKIM, DMARC, the client IP, the headers), using a
  * compiled rule file. This is the only installed header.
  *
- * Conventions: every pointer a function returns says who owns it. Objects
- * are freed by pst_*_free(&ptr), which sets ptr to NULL and accepts NULL.
- * Functions return 0 on success and -1 on failure unless stated otherwise.
+ * Life cycle:
+ *   1. pst_policy_compile_file(): compile a rule file once. A policy is
+ *      immutable; any number of threads may use it at once.
+ *   2. pst_message_new(): one message with its envelope (and, optionally,
+ *      auth results the caller already has).
+ *   3. pst_message_evaluate(): decide every recipient.
+ *   4. Read pst_message_verdict() per recipient, pst_message_render() for the
+ *      edited message, pst_message_json() for the report.
+ *   5. pst_message_free(), and at the end pst_policy_free().
+ *
+ * Conventions: every function says who owns what it returns. Objects are
+ * freed by pst_*_free(&ptr), which sets ptr to NULL and accepts NULL.
+ * Functions return 0 on success and -1 on failure unless stated otherwise;
+ * on failure an error text is written to the caller's err buffer when given.
  */
 #ifndef POSTERN_H
 #define POSTERN_H
+
+#include <stddef.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,6 +32,161 @@ extern "C" {
 
 /* The library version, "MAJOR.MINOR.PATCH". Static storage. */
 const char *pst_version(void);
+
+/* ---- Policies ------------------------------------------------------- */
+
+typedef struct pst_policy pst_policy;
+
+/* What compiling said. text holds every diagnostic, rendered as
+ * "file:line:col: error: message" with the source line and a caret; it is
+ * malloc'd and owned by the report: release it with pst_report_clear(). */
+typedef struct pst_compile_report {
+	size_t errors;
+	size_t warnings;
+	char *text;
+} pst_compile_report;
+
+/* Compile the rule file at path (includes and list files are read relative
+ * to it). On success returns 0 and *out is a new policy the caller frees
+ * with pst_policy_free(); warnings may be reported. On errors returns -1,
+ * *out is NULL and report->errors > 0. report may be NULL; when given, the
+ * caller must pst_report_clear() it in both cases. */
+int pst_policy_compile_file(const char *path, pst_policy **out, pst_compile_report *report);
+
+/* The same for a rule text held in memory; name is used in diagnostics,
+ * basedir (or NULL for the current directory) to resolve include and list
+ * file paths. text need not be NUL-terminated. */
+int pst_policy_compile_text(const char *name, const char *text, size_t len,
+                            const char *basedir, pst_policy **out,
+                            pst_compile_report *report);
+
+/* Free the diagnostics text of a report. */
+void pst_report_clear(pst_compile_report *report);
+
+/* Free a policy. No message created from it may still be in use. */
+void pst_policy_free(pst_policy **policy);
+
+/* One rule as compiled, in file order. Strings belong to the policy. */
+typedef struct pst_rule_info {
+	const char *name;
+	const char *file;
+	unsigned line;
+	int audit;              /* mode audit */
+	const char *tenant;     /* the tenant domain, or NULL */
+} pst_rule_info;
+
+size_t pst_policy_rule_count(const pst_policy *policy);
+/* Fill *info for rule i (0-based). 0, or -1 when i is out of range. */
+int pst_policy_rule(const pst_policy *policy, size_t i, pst_rule_info *info);
+
+/* ---- Messages ------------------------------------------------------- */
+
+/* The envelope. Every string is borrowed for the call to pst_message_new()
+ * only (the message copies what it keeps). NULL means unknown. */
+typedef struct pst_envelope {
+	const char *client_ip;    /* the SMTP client's address, v4 or v6 */
+	const char *client_name;  /* its name as the MTA saw it (XFORWARD NAME) */
+	const char *helo;
+	const char *mail_from;    /* the MAIL FROM address; "" is the null sender */
+	const char *const *rcpts; /* recipients, evaluated in this order */
+	size_t nrcpts;
+} pst_envelope;
+
+/* Auth results the caller already has (e.g. from an upstream milter). Each
+ * string is a result word of RFC 8601 ("pass", "fail", "softfail",
+ * "neutral", "none", "temperror", "permerror", "policy") or NULL when
+ * postern should compute that result itself. Borrowed for the call. */
+typedef struct pst_auth_given {
+	const char *spf;          /* MAIL FROM SPF result */
+	const char *spf_domain;   /* the domain SPF checked */
+	const char *helo_spf;
+	const char *dkim;         /* overall DKIM result */
+	const char *const *dkim_domains; /* domains whose signatures passed */
+	size_t ndkim_domains;
+	const char *dmarc;
+	const char *dmarc_policy; /* "none", "quarantine", "reject" */
+	const char *dmarc_domain;
+} pst_auth_given;
+
+typedef struct pst_message_opts {
+	time_t now;               /* time for DKIM t=/x= checks; 0 = the clock */
+	const char *dns_fixture;  /* a DNS fixture file (CLI.md), or NULL */
+	const pst_auth_given *auth; /* or NULL */
+	int trace;                /* record a trace of every rule */
+	int after_queue;          /* compute the applied (LMTP) action too */
+} pst_message_opts;
+
+typedef struct pst_message pst_message;
+
+/* Create a message from its bytes (CRLF or LF line endings). Leading
+ * "X-Postern-Envelope:" fields are read and removed: their values fill
+ * whatever env leaves unknown (env wins). With no recipient at all, the
+ * first To: address is used. The bytes are copied. The policy must outlive
+ * the message. On success 0 and *out is owned by the caller
+ * (pst_message_free); on failure -1 and a reason in err (if errlen > 0),
+ * e.g. a header section over the size limit. */
+int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
+                    const pst_envelope *env, const pst_message_opts *opts,
+                    pst_message **out, char *err, size_t errlen);
+
+void pst_message_free(pst_message **msg);
+
+/* Evaluate the policy for every recipient. 0, or -1 on ENOMEM. */
+int pst_message_evaluate(pst_message *msg);
+
+typedef enum pst_action {
+	PST_ACCEPT,
+	PST_REJECT,
+	PST_TEMPFAIL,
+	PST_DISCARD,
+	PST_QUARANTINE
+} pst_action;
+
+/* "accept", "reject", ... Static storage. */
+const char *pst_action_name(pst_action a);
+
+/* One header edit. Strings belong to the message. */
+typedef struct pst_edit_info {
+	const char *op;           /* "add-header", "remove-header", ... */
+	const char *name;         /* header name, or NULL */
+	const char *value;        /* new value, or NULL */
+	const char *rule;
+} pst_edit_info;
+
+/* The decision for one recipient. Everything belongs to the message and
+ * lives until pst_message_free(). */
+typedef struct pst_verdict {
+	const char *address;
+	pst_action action;        /* the policy's decision */
+	pst_action applied;       /* after after-queue-reject (== action unless after_queue) */
+	int code;                 /* SMTP reply code */
+	const char *enhanced;     /* enhanced status code, "5.7.1" */
+	const char *text;         /* reply text */
+	const char *folder;       /* quarantine folder, or NULL for the default */
+	const char *rule;         /* the deciding rule, or NULL for the implicit accept */
+	const pst_edit_info *edits; size_t nedits;
+	const char *const *audit; size_t naudit;
+	const char *const *warnings; size_t nwarnings;
+} pst_verdict;
+
+/* Number of recipients. */
+size_t pst_message_rcpt_count(const pst_message *msg);
+/* The verdict for recipient i, after pst_message_evaluate(); NULL when i is
+ * out of range or the message was not evaluated. Borrowed. */
+const pst_verdict *pst_message_verdict(const pst_message *msg, size_t i);
+
+/* The message as delivered to recipient i: edits applied (and the
+ * Authentication-Results field once auth is on). *out is malloc'd, owned
+ * by the caller. 0 / -1. */
+int pst_message_render(const pst_message *msg, size_t i, char **out, size_t *len, char *err, size_t errlen);
+
+/* The report as the JSON object of CLI.md, one line without a trailing
+ * newline. *out is malloc'd, owned by the caller. 0 / -1. */
+int pst_message_json(const pst_message *msg, char **out);
+
+/* A human-readable report (decisions, auth results, rules that fired,
+ * edits; with the trace when opts.trace was set). Caller frees. 0 / -1. */
+int pst_message_text(const pst_message *msg, char **out);
 
 #ifdef __cplusplus
 }
