@@ -9,6 +9,7 @@
 
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/suggest.h"
 
 static void buf_appends_and_terminates(void **state)
 {
@@ -89,6 +90,29 @@ static void arena_allocates_aligned_and_large(void **state)
 	pst_arena_free(&a);
 }
 
+static void suggest_finds_close_names(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "client.ip", "client.helo", "from.domain", "dmarc.policy" };
+	static const struct { const char *word; const char *want; } cases[] = {
+		{ "client.pi", "client.ip" },
+		{ "CLIENT.IP", "client.ip" },
+		{ "from.domian", "from.domain" },
+		{ "dmarc.polcy", "dmarc.policy" },
+		{ "subject", NULL },
+		{ "ip", NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *got = pst_suggest(cases[i].word, strlen(cases[i].word), names, 4);
+		if ((got == NULL) != (cases[i].want == NULL) ||
+		    (got && strcmp(got, cases[i].want) != 0))
+			fail_msg("%s: got %s, want %s", cases[i].word, got ? got : "(none)",
+			         cases[i].want ? cases[i].want : "(none)");
+	}
+	assert_int_equal(pst_edit_distance("kitten", 6, "sitting", 7, 10), 3);
+	assert_int_equal(pst_edit_distance("abc", 3, "abcdefgh", 8, 2), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -96,6 +120,7 @@ int main(void)
 		cmocka_unit_test(buf_grows_past_many_chunks),
 		cmocka_unit_test(buf_json_escapes),
 		cmocka_unit_test(arena_allocates_aligned_and_large),
+		cmocka_unit_test(suggest_finds_close_names),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
