@@ -79,6 +79,20 @@ size_t pst_policy_rule_count(const pst_policy *policy);
 /* Fill *info for rule i (0-based). 0, or -1 when i is out of range. */
 int pst_policy_rule(const pst_policy *policy, size_t i, pst_rule_info *info);
 
+/* ---- DNS ------------------------------------------------------------ */
+
+/* A source of DNS answers for SPF, DKIM and DMARC. */
+typedef struct pst_dns pst_dns;
+
+/* Load a DNS fixture file (the format of CLI.md: RFC 1035 master-file
+ * lines, $SERVFAIL and $TIMEOUT directives). On success 0 and *out is the
+ * caller's (pst_dns_free); it is immutable and may be shared by threads.
+ * On failure -1 and, when errors is not NULL, *errors is a malloc'd text
+ * (caller frees) with one "file:line:col: error: ..." line per problem. */
+int pst_dns_load_fixture(const char *path, pst_dns **out, char **errors);
+
+void pst_dns_free(pst_dns **dns);
+
 /* ---- Messages ------------------------------------------------------- */
 
 /* The envelope. Every string is borrowed for the call to pst_message_new()
@@ -110,7 +124,8 @@ typedef struct pst_auth_given {
 
 typedef struct pst_message_opts {
 	time_t now;               /* time for DKIM t=/x= checks; 0 = the clock */
-	const char *dns_fixture;  /* a DNS fixture file (CLI.md), or NULL */
+	const pst_dns *dns;       /* where DNS answers come from; NULL: live DNS
+	                           * (borrowed: must outlive the message) */
 	const pst_auth_given *auth; /* or NULL */
 	int trace;                /* record a trace of every rule */
 	int after_queue;          /* compute the applied (LMTP) action too */
@@ -181,12 +196,13 @@ const pst_verdict *pst_message_verdict(const pst_message *msg, size_t i);
 int pst_message_render(const pst_message *msg, size_t i, char **out, size_t *len, char *err, size_t errlen);
 
 /* The report as the JSON object of CLI.md, one line without a trailing
- * newline. *out is malloc'd, owned by the caller. 0 / -1. */
-int pst_message_json(const pst_message *msg, char **out);
+ * newline. *out is malloc'd, owned by the caller. 0 / -1. Not const: auth
+ * facts that no rule read are computed (and cached) for the report. */
+int pst_message_json(pst_message *msg, char **out);
 
 /* A human-readable report (decisions, auth results, rules that fired,
  * edits; with the trace when opts.trace was set). Caller frees. 0 / -1. */
-int pst_message_text(const pst_message *msg, char **out);
+int pst_message_text(pst_message *msg, char **out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,315 @@
+/*
+ * message.c: messages in the public API (postern.h): creation from bytes
+ * and envelope, evaluation of every recipient, verdicts, rendering.
+ *
+ * A message owns its parsed form (engine/msg), an arena for everything
+ * derived from it, and the outcomes of evaluation. The envelope is taken
+ * from the caller first, then from leading X-Postern-Envelope fields (which
+ * are stripped from what is delivered), then the first To: address stands
+ * in for a missing recipient. The facts the rules read come from
+ * fact_source() below; auth facts from auth/auth.c.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "postern.h"
+#include "lang/program.h"
+#include "message_private.h"
+#include "msg/addr.h"
+#include "msg/edit.h"
+#include "msg/msg.h"
+#include "msg/rfc2047.h"
+#include "message_facts.h"
+#include "report.h"
+#include "util/domain.h"
+#include "util/limits.h"
+
+#define ENVELOPE_FIELD "X-Postern-Envelope"
+
+static const char *const action_names[] = {
+	[PST_ACCEPT] = "accept", [PST_REJECT] = "reject", [PST_TEMPFAIL] = "tempfail",
+	[PST_DISCARD] = "discard", [PST_QUARANTINE] = "quarantine",
+};
+
+const char *pst_action_name(pst_action a)
+{
+	return (unsigned)a < sizeof action_names / sizeof action_names[0] ? action_names[a] : "?";
+}
+
+/* The public actions are the evaluator's decisions, in the same order. */
+_Static_assert((int)PST_ACCEPT == (int)PST_DECIDE_ACCEPT && (int)PST_REJECT == (int)PST_DECIDE_REJECT &&
+               (int)PST_TEMPFAIL == (int)PST_DECIDE_TEMPFAIL && (int)PST_DISCARD == (int)PST_DECIDE_DISCARD &&
+               (int)PST_QUARANTINE == (int)PST_DECIDE_QUARANTINE, "action enums diverge");
+
+/* ---- Creation -------------------------------------------------------- */
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *arg)
+{
+	if (errlen)
+		snprintf(err, errlen, fmt, arg);
+	return -1;
+}
+
+/* Copy the caller's envelope into m->env (the caller's facts win over
+ * anything the message carries). */
+static int take_caller_envelope(struct pst_message *m, const pst_envelope *env, char *err, size_t errlen)
+{
+	if (env == NULL)
+		return 0;
+	const char *why = NULL;
+	if (env->client_ip && *env->client_ip &&
+	    pst_env_set_ip(&m->env, m->arena, env->client_ip, strlen(env->client_ip), &why) < 0) {
+		if (errlen)
+			snprintf(err, errlen, "client IP '%.64s': %s", env->client_ip, why);
+		return -1;
+	}
+	if ((env->client_name && !(m->env.client_name = pst_arena_strdup(m->arena, env->client_name))) ||
+	    (env->helo && !(m->env.helo = pst_arena_strdup(m->arena, env->helo))) ||
+	    (env->mail_from && !(m->env.mail_from = pst_arena_strdup(m->arena, env->mail_from))))
+		return fail(err, errlen, "%s", "out of memory");
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (pst_env_add_rcpt(&m->env, m->arena, env->rcpts[i], strlen(env->rcpts[i])) < 0)
+			return fail(err, errlen, "%s", "out of memory");
+	return 0;
+}
+
+/* Read and count the leading X-Postern-Envelope fields (after an mbox
+ * From_ line, if any). */
+static int take_envelope_fields(struct pst_message *m, int keep_rcpts, char *err, size_t errlen)
+{
+	size_t i = 0, n = pst_msg_field_count(m->msg);
+	const pst_msg_field *f = pst_msg_field_at(m->msg, 0);
+	if (f && (f->flags & PST_MSG_FIELD_MBOX_FROM))
+		i++;
+	for (; i < n; i++) {
+		f = pst_msg_field_at(m->msg, i);
+		if (!pst_msg_name_eq(f->name, f->name_len, ENVELOPE_FIELD, strlen(ENVELOPE_FIELD)))
+			break;
+		char why[200] = "";
+		if (pst_env_parse_field(&m->env, m->arena, f->value, f->value_len, keep_rcpts,
+		                        why, sizeof why) < 0) {
+			if (errlen)
+				snprintf(err, errlen, "X-Postern-Envelope: %s", why);
+			return -1;
+		}
+		m->nstripped++;
+	}
+	m->first_field = i;
+	return 0;
+}
+
+/* The recipients to evaluate: the envelope's, else the first To: address,
+ * else one unknown recipient (""), so the global rules still decide. */
+static int choose_recipients(struct pst_message *m)
+{
+	if (m->env.nrcpts == 0) {
+		const pst_msg_field *to = pst_msg_find(m->msg, "To", 2, 0);
+		pst_addr_list list;
+		if (to && pst_addr_parse_list(pst_msg_arena(m->msg), to->value, to->value_len, &list) == 0 &&
+		    list.count > 0 && list.items[0].addr_spec)
+			if (pst_env_add_rcpt(&m->env, m->arena, list.items[0].addr_spec,
+			                     strlen(list.items[0].addr_spec)) < 0)
+				return -1;
+	}
+	if (m->env.nrcpts == 0 && pst_env_add_rcpt(&m->env, m->arena, "", 0) < 0)
+		return -1;
+	m->rcpts = m->env.rcpts;
+	m->nrcpts = m->env.nrcpts;
+	return 0;
+}
+
+/* Check the words of caller-given auth results up front. */
+static int check_given_auth(const pst_auth_given *g, char *err, size_t errlen)
+{
+	if (g == NULL)
+		return 0;
+	const char *words[] = { g->spf, g->helo_spf, g->dkim, g->dmarc };
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (words[i] && pst_auth_result_parse(words[i]) < 0)
+			return fail(err, errlen, "'%.40s' is not an RFC 8601 result word", words[i]);
+	if (g->dmarc_policy && pst_dmarc_policy_parse(g->dmarc_policy) < 0)
+		return fail(err, errlen, "'%.40s' is not a DMARC policy (none, quarantine, reject)",
+		            g->dmarc_policy);
+	return 0;
+}
+
+/* From facts, per RFC 7489 6.6.1: exactly one author address or nothing. */
+static int compute_from(struct pst_message *m)
+{
+	pst_msg_from_info info;
+	if (pst_msg_from(m->msg, &info) < 0)
+		return -1;
+	m->from.count = (long long)info.count;
+	if (info.count == 1 && info.address && info.address->addr_spec && info.address->domain) {
+		m->from.address = info.address->addr_spec;
+		const char *why;
+		char *d = pst_domain_normalize(info.address->domain, strlen(info.address->domain), &why);
+		if (d) {
+			m->from.domain = pst_arena_strdup(m->arena, d);
+			free(d);
+			if (m->from.domain == NULL)
+				return -1;
+		}
+		m->from.display = info.address->display;
+	}
+	return 0;
+}
+
+int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
+                    const pst_envelope *env, const pst_message_opts *opts,
+                    pst_message **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (errlen)
+		err[0] = '\0';
+	if (check_given_auth(opts ? opts->auth : NULL, err, errlen) < 0)
+		return -1;
+	struct pst_message *m = calloc(1, sizeof *m);
+	if (m == NULL || (m->arena = pst_arena_new()) == NULL) {
+		free(m);
+		return fail(err, errlen, "%s", "out of memory");
+	}
+	m->policy = policy;
+	if (opts)
+		m->opts = *opts;
+	m->auth.given = m->opts.auth;
+	pst_msg_error merr;
+	if (pst_msg_parse(bytes, len, NULL, &m->msg, &merr) < 0) {
+		fail(err, errlen, "%s", merr.text);
+		pst_message_free(&m);
+		return -1;
+	}
+	if (take_caller_envelope(m, env, err, errlen) < 0 ||
+	    take_envelope_fields(m, env && env->nrcpts > 0, err, errlen) < 0) {
+		pst_message_free(&m);
+		return -1;
+	}
+	if (choose_recipients(m) < 0 || compute_from(m) < 0) {
+		pst_message_free(&m);
+		return fail(err, errlen, "%s", "out of memory");
+	}
+	*out = m;
+	return 0;
+}
+
+void pst_message_free(pst_message **mp)
+{
+	if (mp == NULL || *mp == NULL)
+		return;
+	pst_msg_free(&(*mp)->msg);
+	pst_arena_free(&(*mp)->arena);
+	free(*mp);
+	*mp = NULL;
+}
+
+/* ---- Evaluation ------------------------------------------------------ */
+
+/* What the LMTP front end does with the policy's decision (LANGUAGE.md,
+ * "Where postern sits"): only reject changes. */
+static pst_action after_queue_action(struct pst_message *m, pst_action a)
+{
+	if (a != PST_REJECT)
+		return a;
+	switch (pst_program_after_queue_reject(m->policy->prog)) {
+	case PST_AQR_REJECT: return PST_REJECT;
+	case PST_AQR_QUARANTINE: return PST_QUARANTINE;
+	case PST_AQR_DISCARD: return PST_DISCARD;
+	case PST_AQR_REJECT_IF_SPF_PASS:
+	default: {
+		pst_value spf;
+		if (pst_auth_fact(m, PST_F_SPF, &spf) == 0 && spf.known && spf.u.result == PST_AR_PASS)
+			return PST_REJECT;
+		return PST_QUARANTINE;
+	}
+	}
+}
+
+/* Fill the public verdict from the evaluator's outcome. */
+static int make_verdict(struct pst_message *m, const char *rcpt, const pst_outcome *o, pst_verdict *v)
+{
+	v->address = rcpt;
+	v->action = (pst_action)o->decision;
+	v->applied = m->opts.after_queue ? after_queue_action(m, v->action) : v->action;
+	v->code = o->code;
+	v->enhanced = o->enhanced;
+	v->text = o->text;
+	v->folder = o->folder;
+	v->rule = o->rule;
+	v->audit = o->audit;
+	v->naudit = o->naudit;
+	v->warnings = o->warnings;
+	v->nwarnings = o->nwarnings;
+	pst_edit_info *edits = pst_arena_calloc(m->arena, o->nedits + 1, sizeof *edits);
+	if (edits == NULL)
+		return -1;
+	for (size_t k = 0; k < o->nedits; k++) {
+		edits[k].op = pst_edit_op_name(o->edits[k].op);
+		edits[k].name = o->edits[k].name;
+		edits[k].value = o->edits[k].value;
+		edits[k].rule = o->edits[k].rule;
+	}
+	v->edits = edits;
+	v->nedits = o->nedits;
+	return 0;
+}
+
+int pst_message_evaluate(pst_message *m)
+{
+	if (m->evaluated)
+		return 0;
+	m->outcomes = pst_arena_calloc(m->arena, m->nrcpts, sizeof *m->outcomes);
+	m->verdicts = pst_arena_calloc(m->arena, m->nrcpts, sizeof *m->verdicts);
+	if (m->outcomes == NULL || m->verdicts == NULL)
+		return -1;
+	pst_fact_source src;
+	pst_message_fact_source(m, &src);
+	pst_eval_opts eo = { .trace = m->opts.trace };
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		if (pst_eval_recipient(m->policy->prog, &src, m->rcpts[i], &eo, m->arena, &m->outcomes[i]) < 0 ||
+		    make_verdict(m, m->rcpts[i], &m->outcomes[i], &m->verdicts[i]) < 0)
+			return -1;
+	}
+	m->evaluated = 1;
+	return 0;
+}
+
+size_t pst_message_rcpt_count(const pst_message *m)
+{
+	return m->nrcpts;
+}
+
+const pst_verdict *pst_message_verdict(const pst_message *m, size_t i)
+{
+	if (!m->evaluated || i >= m->nrcpts)
+		return NULL;
+	return &m->verdicts[i];
+}
+
+/* ---- Reports --------------------------------------------------------- */
+
+static int report(pst_message *m, char **out, int (*fn)(struct pst_message *, pst_buf *))
+{
+	*out = NULL;
+	if (!m->evaluated && pst_message_evaluate(m) < 0)
+		return -1;
+	pst_buf b = PST_BUF_INIT;
+	if (fn(m, &b) < 0) {
+		pst_buf_free(&b);
+		return -1;
+	}
+	*out = pst_buf_steal(&b, NULL);
+	return *out ? 0 : -1;
+}
+
+int pst_message_json(pst_message *m, char **out)
+{
+	return report(m, out, pst_report_json);
+}
+
+int pst_message_text(pst_message *m, char **out)
+{
+	return report(m, out, pst_report_text);
+}

@@ -1,0 +1,144 @@
+/*
+ * message_facts.c: the fact provider of a message (eval.h's
+ * pst_fact_source): envelope facts from the envelope, message facts from
+ * the parsed message, auth facts from the auth layer.
+ *
+ * Header values are unfolded and trimmed by the message model; values that
+ * carry RFC 2047 encoded-words are decoded (as Sieve compares headers), the
+ * raw text kept when decoding fails.
+ */
+#include "message_facts.h"
+
+#include <string.h>
+
+#include "message_private.h"
+#include "msg/msg.h"
+#include "msg/rfc2047.h"
+#include "util/domain.h"
+
+static void set_text(pst_value *out, pst_type type, const char *s)
+{
+	out->type = type;
+	out->known = s != NULL;
+	out->u.s.p = s ? s : "";
+	out->u.s.len = s ? strlen(s) : 0;
+}
+
+static void set_number(pst_value *out, long long n)
+{
+	out->known = 1;
+	out->type = PST_T_NUMBER;
+	out->u.n = n;
+}
+
+/* The domain of an address, normalised into the message arena; "" for the
+ * null sender; NULL when unknown or invalid. */
+static const char *domain_of(struct pst_message *m, const char *addr)
+{
+	if (addr == NULL)
+		return NULL;
+	if (*addr == '\0')
+		return "";
+	char *d = pst_domain_of_address(addr, strlen(addr));
+	if (d == NULL)
+		return NULL;
+	const char *copy = pst_arena_strdup(m->arena, d);
+	free(d);
+	return copy;
+}
+
+/* A header value decoded from RFC 2047 when it holds an encoded-word. */
+static int decoded_value(struct pst_message *m, const pst_msg_field *f, const char **v, size_t *len)
+{
+	*v = f->value;
+	*len = f->value_len;
+	if (memmem(f->value, f->value_len, "=?", 2) == NULL)
+		return 0;
+	char *out = NULL;
+	size_t outlen = 0;
+	if (pst_rfc2047_decode(m->arena, f->value, f->value_len, &out, &outlen) >= 0 && out) {
+		*v = out;
+		*len = outlen;
+	}
+	return 0;
+}
+
+static int fact(void *ctx, pst_fact f, pst_value *out)
+{
+	struct pst_message *m = ctx;
+	memset(out, 0, sizeof *out);
+	if (pst_fact_is_auth(f))
+		return pst_auth_fact(m, f, out);
+	switch (f) {
+	case PST_F_CLIENT_IP:
+		out->type = PST_T_IP;
+		out->known = m->env.ip.family != 0;
+		out->u.ip = m->env.ip;
+		return 0;
+	case PST_F_CLIENT_HELO: set_text(out, PST_T_STRING, m->env.helo); return 0;
+	case PST_F_CLIENT_PTR: set_text(out, PST_T_STRING, m->env.client_name); return 0;
+	case PST_F_ENVELOPE_FROM: set_text(out, PST_T_ADDRESS, m->env.mail_from); return 0;
+	case PST_F_ENVELOPE_FROM_DOMAIN:
+		set_text(out, PST_T_DOMAIN, domain_of(m, m->env.mail_from));
+		return 0;
+	case PST_F_FROM_ADDRESS: set_text(out, PST_T_ADDRESS, m->from.address); return 0;
+	case PST_F_FROM_DOMAIN: set_text(out, PST_T_DOMAIN, m->from.domain); return 0;
+	case PST_F_FROM_DISPLAY: set_text(out, PST_T_STRING, m->from.display); return 0;
+	case PST_F_FROM_COUNT: set_number(out, m->from.count); return 0;
+	case PST_F_SUBJECT: {
+		const pst_msg_field *s = pst_msg_find(m->msg, "Subject", 7, 0);
+		out->type = PST_T_STRING;
+		if (s) {
+			out->known = 1;
+			decoded_value(m, s, &out->u.s.p, &out->u.s.len);
+		}
+		return 0;
+	}
+	case PST_F_SIZE: set_number(out, (long long)pst_msg_size(m->msg)); return 0;
+	default:
+		return 0;   /* rcpt facts come from the evaluator */
+	}
+}
+
+/* The nth field named name, skipping the stripped X-Postern-Envelope ones. */
+static const pst_msg_field *nth_field(struct pst_message *m, const char *name, size_t nth)
+{
+	size_t len = strlen(name);
+	uint32_t h = pst_msg_name_hash(name, len);
+	long i = -1;
+	size_t seen = 0;
+	while ((i = pst_msg_find_next(m->msg, name, len, h, (size_t)(i + 1))) >= 0) {
+		if ((size_t)i < m->first_field)
+			continue;
+		if (seen++ == nth)
+			return pst_msg_field_at(m->msg, (size_t)i);
+	}
+	return NULL;
+}
+
+static size_t header_count(void *ctx, const char *name)
+{
+	struct pst_message *m = ctx;
+	size_t n = pst_msg_count(m->msg, name, strlen(name));
+	/* Stripped envelope fields do not count. */
+	if (m->nstripped && pst_msg_name_eq(name, strlen(name), "X-Postern-Envelope", 18))
+		n -= m->nstripped;
+	return n;
+}
+
+static int header_value(void *ctx, const char *name, size_t nth, const char **value, size_t *len)
+{
+	struct pst_message *m = ctx;
+	const pst_msg_field *f = nth_field(m, name, nth);
+	if (f == NULL)
+		return -1;
+	return decoded_value(m, f, value, len);
+}
+
+void pst_message_fact_source(struct pst_message *m, pst_fact_source *src)
+{
+	src->fact = fact;
+	src->header_count = header_count;
+	src->header_value = header_value;
+	src->ctx = m;
+}

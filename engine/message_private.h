@@ -1,0 +1,52 @@
+/*
+ * message_private.h: what the library's own modules share about a message
+ * in evaluation (the public pst_message is opaque). Not installed.
+ */
+#ifndef PST_MESSAGE_PRIVATE_H
+#define PST_MESSAGE_PRIVATE_H
+
+#include "postern.h"
+#include "envelope.h"
+#include "auth/auth.h"
+#include "eval/eval.h"
+#include "util/arena.h"
+
+struct pst_program;
+struct pst_msg;
+struct pst_dnsfix;
+
+struct pst_policy {
+	struct pst_program *prog;   /* owned */
+};
+
+struct pst_dns {
+	struct pst_dnsfix *fixture; /* owned; NULL for live DNS */
+};
+
+/* The From facts (RFC 7489 6.6.1 needs exactly one author address). */
+typedef struct pst_from_facts {
+	long long count;            /* addresses in all From fields */
+	const char *address;        /* when count == 1 and parsable, else NULL */
+	const char *domain;         /* normalised, or NULL */
+	const char *display;        /* decoded display name, or NULL */
+} pst_from_facts;
+
+struct pst_message {
+	const pst_policy *policy;   /* borrowed */
+	pst_arena *arena;           /* owns everything below but msg */
+	struct pst_msg *msg;        /* owned */
+	pst_env env;
+	pst_message_opts opts;
+	pst_from_facts from;
+	const char *subject;        /* decoded, or NULL without Subject */
+	pst_auth auth;              /* lazily computed auth facts */
+	size_t nrcpts;              /* at least 1 (an unknown recipient) */
+	const char **rcpts;         /* "" for the unknown recipient */
+	int evaluated;
+	pst_outcome *outcomes;      /* nrcpts of them, after evaluation */
+	pst_verdict *verdicts;      /* likewise */
+	size_t nstripped;           /* leading X-Postern-Envelope fields */
+	size_t first_field;         /* index of the first field after them */
+};
+
+#endif

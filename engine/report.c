@@ -1,0 +1,332 @@
+/*
+ * report.c: the reports of an evaluated message (report.h).
+ *
+ * The JSON object follows CLI.md and is stable: fields may be added, never
+ * removed or renamed. Auth facts appear as the auth layer has them (it
+ * computes them on demand here, which is cheap while they are "none").
+ */
+#include "report.h"
+
+#include <string.h>
+
+#include "message_private.h"
+
+/* ---- JSON helpers ---------------------------------------------------- */
+
+static int json_str(pst_buf *b, const char *s)
+{
+	if (s == NULL)
+		return pst_buf_puts(b, "null");
+	return pst_buf_json_str(b, s, strlen(s));
+}
+
+static int json_key(pst_buf *b, const char *key, int first)
+{
+	if (!first && pst_buf_putc(b, ',') < 0)
+		return -1;
+	if (json_str(b, key) < 0)
+		return -1;
+	return pst_buf_putc(b, ':');
+}
+
+static int json_kv(pst_buf *b, const char *key, const char *val, int first)
+{
+	return json_key(b, key, first) < 0 ? -1 : json_str(b, val);
+}
+
+static int json_str_array(pst_buf *b, const char *const *items, size_t n)
+{
+	if (pst_buf_putc(b, '[') < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((i && pst_buf_putc(b, ',') < 0) || json_str(b, items[i]) < 0)
+			return -1;
+	return pst_buf_putc(b, ']');
+}
+
+/* ---- Recipients ------------------------------------------------------ */
+
+static int json_edit(pst_buf *b, const pst_edit_info *e)
+{
+	if (pst_buf_putc(b, '{') < 0 || json_kv(b, "op", e->op, 1) < 0)
+		return -1;
+	if (e->name && json_kv(b, "name", e->name, 0) < 0)
+		return -1;
+	if (e->value && json_kv(b, "value", e->value, 0) < 0)
+		return -1;
+	if (json_kv(b, "rule", e->rule, 0) < 0)
+		return -1;
+	return pst_buf_putc(b, '}');
+}
+
+static int json_smtp(pst_buf *b, int code, const char *enhanced, const char *text)
+{
+	return pst_buf_printf(b, "{\"code\":%d,", code) < 0 ||
+	       json_kv(b, "enhanced", enhanced, 1) < 0 ||
+	       json_kv(b, "text", text, 0) < 0 ||
+	       pst_buf_putc(b, '}') < 0 ? -1 : 0;
+}
+
+static int json_recipient(pst_buf *b, const struct pst_message *m, const pst_verdict *v)
+{
+	if (pst_buf_putc(b, '{') < 0 ||
+	    json_kv(b, "address", *v->address ? v->address : NULL, 1) < 0 ||
+	    json_kv(b, "decision", pst_action_name(v->action), 0) < 0)
+		return -1;
+	if (m->opts.after_queue && json_kv(b, "applied", pst_action_name(v->applied), 0) < 0)
+		return -1;
+	if (json_key(b, "smtp", 0) < 0 || json_smtp(b, v->code, v->enhanced, v->text) < 0)
+		return -1;
+	if (json_kv(b, "rule", v->rule, 0) < 0)
+		return -1;
+	if (v->action == PST_QUARANTINE && json_kv(b, "folder", v->folder, 0) < 0)
+		return -1;
+	if (json_key(b, "audit", 0) < 0 || json_str_array(b, v->audit, v->naudit) < 0)
+		return -1;
+	if (json_key(b, "edits", 0) < 0 || pst_buf_putc(b, '[') < 0)
+		return -1;
+	for (size_t i = 0; i < v->nedits; i++)
+		if ((i && pst_buf_putc(b, ',') < 0) || json_edit(b, &v->edits[i]) < 0)
+			return -1;
+	if (pst_buf_putc(b, ']') < 0)
+		return -1;
+	if (v->nwarnings && (json_key(b, "warnings", 0) < 0 ||
+	                     json_str_array(b, v->warnings, v->nwarnings) < 0))
+		return -1;
+	return pst_buf_putc(b, '}');
+}
+
+/* ---- Auth ------------------------------------------------------------ */
+
+static const char *fact_word(struct pst_message *m, pst_fact f)
+{
+	pst_value v;
+	if (pst_auth_fact(m, f, &v) < 0 || !v.known)
+		return NULL;
+	if (v.type == PST_T_RESULT)
+		return pst_auth_result_name(v.u.result);
+	if (v.type == PST_T_POLICY)
+		return pst_dmarc_policy_name(v.u.policy);
+	if (v.type == PST_T_DOMAIN)
+		return v.u.s.p;
+	return NULL;
+}
+
+static int fact_bool(struct pst_message *m, pst_fact f)
+{
+	pst_value v;
+	return pst_auth_fact(m, f, &v) == 0 && v.known && v.u.b;
+}
+
+static int json_auth(pst_buf *b, struct pst_message *m)
+{
+	if (pst_buf_puts(b, "{\"spf\":{") < 0 ||
+	    json_kv(b, "result", fact_word(m, PST_F_SPF), 1) < 0 ||
+	    json_kv(b, "domain", fact_word(m, PST_F_SPF_DOMAIN), 0) < 0 ||
+	    pst_buf_printf(b, ",\"aligned\":%s}", fact_bool(m, PST_F_SPF_ALIGNED) ? "true" : "false") < 0)
+		return -1;
+	if (pst_buf_puts(b, ",\"helo\":{") < 0 ||
+	    json_kv(b, "result", fact_word(m, PST_F_HELO_SPF), 1) < 0 ||
+	    pst_buf_putc(b, '}') < 0)
+		return -1;
+	/* Per-signature DKIM results come with the DKIM adapter. */
+	if (pst_buf_puts(b, ",\"dkim\":[]") < 0)
+		return -1;
+	if (pst_buf_puts(b, ",\"dmarc\":{") < 0 ||
+	    json_kv(b, "result", fact_word(m, PST_F_DMARC), 1) < 0 ||
+	    json_kv(b, "domain", fact_word(m, PST_F_DMARC_DOMAIN), 0) < 0 ||
+	    json_kv(b, "policy", fact_word(m, PST_F_DMARC_POLICY), 0) < 0 ||
+	    pst_buf_puts(b, "}}") < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- Rules ----------------------------------------------------------- */
+
+/* Whether rule name matched (or, in audit mode, would have) for verdict i. */
+static int rule_matched(const struct pst_message *m, size_t i, const char *name)
+{
+	const pst_verdict *v = &m->verdicts[i];
+	if (v->rule && strcmp(v->rule, name) == 0)
+		return 1;
+	for (size_t k = 0; k < v->naudit; k++)
+		if (strcmp(v->audit[k], name) == 0)
+			return 1;
+	for (size_t k = 0; k < v->nedits; k++)
+		if (v->edits[k].rule && strcmp(v->edits[k].rule, name) == 0)
+			return 1;
+	const pst_outcome *o = &m->outcomes[i];
+	for (size_t k = 0; k < o->ntrace; k++)
+		if (o->trace[k].status == PST_TRACE_MATCHED && strcmp(o->trace[k].rule, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int json_rules(pst_buf *b, const struct pst_message *m)
+{
+	const pst_policy *p = m->policy;
+	size_t n = pst_policy_rule_count(p);
+	if (pst_buf_putc(b, '[') < 0)
+		return -1;
+	for (size_t r = 0; r < n; r++) {
+		pst_rule_info info;
+		if (pst_policy_rule(p, r, &info) < 0)
+			return -1;
+		if ((r && pst_buf_putc(b, ',') < 0) || pst_buf_putc(b, '{') < 0 ||
+		    json_kv(b, "name", info.name, 1) < 0 ||
+		    json_kv(b, "file", info.file, 0) < 0 ||
+		    pst_buf_printf(b, ",\"line\":%u,\"audit\":%s,\"matched_for\":[", info.line,
+		                   info.audit ? "true" : "false") < 0)
+			return -1;
+		int first = 1;
+		for (size_t i = 0; i < m->nrcpts; i++) {
+			if (!rule_matched(m, i, info.name))
+				continue;
+			if ((!first && pst_buf_putc(b, ',') < 0) || json_str(b, m->rcpts[i]) < 0)
+				return -1;
+			first = 0;
+		}
+		if (pst_buf_puts(b, "]}") < 0)
+			return -1;
+	}
+	return pst_buf_putc(b, ']');
+}
+
+static const char *common_decision(const struct pst_message *m)
+{
+	pst_action a = m->verdicts[0].action;
+	for (size_t i = 1; i < m->nrcpts; i++)
+		if (m->verdicts[i].action != a)
+			return "mixed";
+	return pst_action_name(a);
+}
+
+/* ---- Trace ----------------------------------------------------------- */
+
+static const char *const trace_status_words[] = {
+	[PST_TRACE_MATCHED] = "matched",
+	[PST_TRACE_NOT_MATCHED] = "not matched",
+	[PST_TRACE_OTHER_TENANT] = "other tenant",
+	[PST_TRACE_NOT_REACHED] = "not reached",
+};
+
+static int json_trace_rule(pst_buf *b, const pst_trace_rule *t)
+{
+	if (pst_buf_putc(b, '{') < 0 || json_kv(b, "rule", t->rule, 1) < 0 ||
+	    json_kv(b, "file", t->file, 0) < 0 ||
+	    pst_buf_printf(b, ",\"line\":%u,\"audit\":%s", t->line, t->audit ? "true" : "false") < 0 ||
+	    json_kv(b, "status", trace_status_words[t->status], 0) < 0 ||
+	    json_key(b, "facts", 0) < 0 || pst_buf_putc(b, '[') < 0)
+		return -1;
+	for (size_t k = 0; k < t->nfacts; k++)
+		if ((k && pst_buf_putc(b, ',') < 0) || pst_buf_putc(b, '{') < 0 ||
+		    json_kv(b, "name", t->facts[k].name, 1) < 0 ||
+		    json_kv(b, "value", t->facts[k].value, 0) < 0 || pst_buf_putc(b, '}') < 0)
+			return -1;
+	return pst_buf_puts(b, "]}");
+}
+
+static int pst_report_trace_json(const struct pst_message *m, pst_buf *b)
+{
+	if (pst_buf_putc(b, '[') < 0)
+		return -1;
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		const pst_outcome *o = &m->outcomes[i];
+		if ((i && pst_buf_putc(b, ',') < 0) || pst_buf_putc(b, '{') < 0 ||
+		    json_kv(b, "recipient", *m->rcpts[i] ? m->rcpts[i] : NULL, 1) < 0 ||
+		    json_key(b, "rules", 0) < 0 || pst_buf_putc(b, '[') < 0)
+			return -1;
+		for (size_t k = 0; k < o->ntrace; k++)
+			if ((k && pst_buf_putc(b, ',') < 0) || json_trace_rule(b, &o->trace[k]) < 0)
+				return -1;
+		if (pst_buf_puts(b, "]}") < 0)
+			return -1;
+	}
+	return pst_buf_putc(b, ']');
+}
+
+int pst_report_json(struct pst_message *m, pst_buf *b)
+{
+	if (pst_buf_putc(b, '{') < 0 || json_kv(b, "decision", common_decision(m), 1) < 0 ||
+	    json_key(b, "recipients", 0) < 0 || pst_buf_putc(b, '[') < 0)
+		return -1;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if ((i && pst_buf_putc(b, ',') < 0) || json_recipient(b, m, &m->verdicts[i]) < 0)
+			return -1;
+	if (pst_buf_putc(b, ']') < 0 || json_key(b, "auth", 0) < 0 || json_auth(b, m) < 0)
+		return -1;
+	if (json_key(b, "rules", 0) < 0 || json_rules(b, m) < 0)
+		return -1;
+	if (m->opts.trace && (json_key(b, "trace", 0) < 0 || pst_report_trace_json(m, b) < 0))
+		return -1;
+	return pst_buf_putc(b, '}');
+}
+
+/* ---- Text ------------------------------------------------------------ */
+
+static int text_verdict(pst_buf *b, const struct pst_message *m, const pst_verdict *v)
+{
+	if (pst_buf_printf(b, "recipient %s: %s", *v->address ? v->address : "(unknown)",
+	                   pst_action_name(v->action)) < 0)
+		return -1;
+	if (m->opts.after_queue && v->applied != v->action &&
+	    pst_buf_printf(b, " (applied after queue: %s)", pst_action_name(v->applied)) < 0)
+		return -1;
+	if (pst_buf_printf(b, "\n  reply: %d %s %s\n  rule:  %s\n", v->code, v->enhanced, v->text,
+	                   v->rule ? v->rule : "(none: implicit accept)") < 0)
+		return -1;
+	if (v->action == PST_QUARANTINE &&
+	    pst_buf_printf(b, "  folder: %s\n", v->folder ? v->folder : "(default)") < 0)
+		return -1;
+	for (size_t k = 0; k < v->naudit; k++)
+		if (pst_buf_printf(b, "  audit: %s matched (not enforced)\n", v->audit[k]) < 0)
+			return -1;
+	for (size_t k = 0; k < v->nedits; k++) {
+		const pst_edit_info *e = &v->edits[k];
+		if (pst_buf_printf(b, "  edit:  %s", e->op) < 0 ||
+		    (e->name && pst_buf_printf(b, " %s", e->name) < 0) ||
+		    (e->value && (pst_buf_puts(b, " ") < 0 || json_str(b, e->value) < 0)) ||
+		    pst_buf_printf(b, " (rule %s)\n", e->rule ? e->rule : "?") < 0)
+			return -1;
+	}
+	for (size_t k = 0; k < v->nwarnings; k++)
+		if (pst_buf_printf(b, "  warning: %s\n", v->warnings[k]) < 0)
+			return -1;
+	return 0;
+}
+
+static int text_trace(pst_buf *b, const struct pst_message *m, size_t i)
+{
+	const pst_outcome *o = &m->outcomes[i];
+	if (pst_buf_printf(b, "trace for %s:\n", *m->rcpts[i] ? m->rcpts[i] : "(unknown recipient)") < 0)
+		return -1;
+	for (size_t k = 0; k < o->ntrace; k++) {
+		const pst_trace_rule *t = &o->trace[k];
+		if (pst_buf_printf(b, "  %-28s %s:%u%s  %s\n", t->rule, t->file, t->line,
+		                   t->audit ? " (audit)" : "", trace_status_words[t->status]) < 0)
+			return -1;
+		for (size_t f = 0; f < t->nfacts; f++)
+			if (pst_buf_printf(b, "      %s = %s\n", t->facts[f].name, t->facts[f].value) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+int pst_report_text(struct pst_message *m, pst_buf *b)
+{
+	if (pst_buf_printf(b, "decision: %s\n", common_decision(m)) < 0)
+		return -1;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (text_verdict(b, m, &m->verdicts[i]) < 0)
+			return -1;
+	const char *spf = fact_word(m, PST_F_SPF), *helo = fact_word(m, PST_F_HELO_SPF);
+	const char *dkim = fact_word(m, PST_F_DKIM), *dmarc = fact_word(m, PST_F_DMARC);
+	if (pst_buf_printf(b, "auth: spf=%s helo=%s dkim=%s dmarc=%s\n", spf ? spf : "none",
+	                   helo ? helo : "none", dkim ? dkim : "none", dmarc ? dmarc : "none") < 0)
+		return -1;
+	if (m->opts.trace)
+		for (size_t i = 0; i < m->nrcpts; i++)
+			if (text_trace(b, m, i) < 0)
+				return -1;
+	return 0;
+}
