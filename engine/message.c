@@ -108,8 +108,8 @@ static int choose_recipients(struct pst_message *m)
 	if (m->env.nrcpts == 0) {
 		const pst_msg_field *to = pst_msg_find(m->msg, "To", 2, 0);
 		pst_addr_list list;
-		if (to && pst_addr_parse_list(pst_msg_arena(m->msg), to->value, to->value_len, &list) == 0 &&
-		    list.count > 0 && list.items[0].addr_spec)
+		if (to && pst_addr_parse_list(m->arena, to->value, to->value_len, 0, &list) == 0 &&
+		    list.count > 0 && !(list.items[0].flags & PST_ADDR_BAD) && *list.items[0].addr_spec)
 			if (pst_env_add_rcpt(&m->env, m->arena, list.items[0].addr_spec,
 			                     strlen(list.items[0].addr_spec)) < 0)
 				return -1;
@@ -139,21 +139,23 @@ static int check_given_auth(const pst_auth_given *g, char *err, size_t errlen)
 /* From facts, per RFC 7489 6.6.1: exactly one author address or nothing. */
 static int compute_from(struct pst_message *m)
 {
-	pst_msg_from_info info;
-	if (pst_msg_from(m->msg, &info) < 0)
+	const pst_msg_from_info *info = pst_msg_from(m->msg);
+	if (info == NULL)
 		return -1;
-	m->from.count = (long long)info.count;
-	if (info.count == 1 && info.address && info.address->addr_spec && info.address->domain) {
-		m->from.address = info.address->addr_spec;
+	m->from.count = (long long)info->count;
+	m->from.status = info->status;
+	if (info->status == PST_FROM_ONE && info->addr) {
+		const pst_addr *a = info->addr;
+		m->from.address = a->addr_spec;
+		m->from.display = a->display;
 		const char *why;
-		char *d = pst_domain_normalize(info.address->domain, strlen(info.address->domain), &why);
+		char *d = pst_domain_normalize(a->domain, a->domain_len, &why);
 		if (d) {
 			m->from.domain = pst_arena_strdup(m->arena, d);
 			free(d);
 			if (m->from.domain == NULL)
 				return -1;
 		}
-		m->from.display = info.address->display;
 	}
 	return 0;
 }

@@ -26,6 +26,7 @@ struct pst_dns {
 /* The From facts (RFC 7489 6.6.1 needs exactly one author address). */
 typedef struct pst_from_facts {
 	long long count;            /* addresses in all From fields */
+	int status;                 /* pst_from_status (msg/addr.h) */
 	const char *address;        /* when count == 1 and parsable, else NULL */
 	const char *domain;         /* normalised, or NULL */
 	const char *display;        /* decoded display name, or NULL */
