@@ -24,7 +24,7 @@
 #include "util/domain.h"
 #include "util/limits.h"
 
-static __thread char why_text[160];
+static _Thread_local char why_text[160];
 
 static int is_ldh_or_underscore(unsigned char c)
 {

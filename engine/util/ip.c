@@ -192,7 +192,7 @@ static int clear_host_bits(pst_ip *ip, unsigned prefix)
 	return had;
 }
 
-static __thread char why_text[96];
+static _Thread_local char why_text[96];
 
 /* Parse the decimal prefix length; -1 with *why on error. */
 static int parse_prefix(const char *p, size_t n, unsigned max, int family,

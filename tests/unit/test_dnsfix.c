@@ -720,6 +720,59 @@ static void wire_bounds_and_errors(void **state)
 	pst_dnsfix_free(&f);
 }
 
+/* Mutated fixtures either load or report errors; neither path may crash
+ * or leak (the sanitizer build checks), and what loads answers and encodes. */
+static void mutated_fixtures_are_handled(void **state)
+{
+	(void)state;
+	static const char alphabet[] = " \t\n\"\\;.$@*()0123456789aAxX:\xc3\xbc\x00\xff";
+	static const char *const names[] = { "example.com", "www.example.com", "alias.example.com",
+					     "broken.example", "example.org" };
+	static const int types[] = { ns_t_txt, ns_t_a, ns_t_mx, ns_t_cname };
+	uint64_t rng = 0x243F6A8885A308D3ULL;
+	size_t loaded = 0;
+
+	for (int iter = 0; iter < 2000; iter++) {
+		char text[sizeof wire_zone + 16];
+		size_t len = sizeof wire_zone - 1;
+		pst_buf errors = PST_BUF_INIT;
+		pst_dnsfix *f = NULL;
+
+		memcpy(text, wire_zone, len);
+		for (int m = 0; m < 1 + iter % 4; m++) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			size_t at = (size_t)(rng % len);
+			char c = alphabet[(rng >> 32) % (sizeof alphabet - 1)];
+			if ((rng >> 40) % 2 && len < sizeof text) {
+				memmove(text + at + 1, text + at, len - at);
+				len++;
+			}
+			text[at] = c;
+		}
+		if (pst_dnsfix_load_text("mutant", text, len, &f, &errors) == 0) {
+			unsigned char buf[4096];
+			loaded++;
+			assert_int_equal(errors.len, 0);
+			for (size_t n = 0; n < N_ELEMS(names); n++) {
+				for (size_t t = 0; t < N_ELEMS(types); t++) {
+					pst_dns_answer ans;
+					pst_dnsfix_query(f, names[n], types[t], &ans);
+					(void)pst_dns_wire_reply(&ans, names[n], types[t], 1, buf, sizeof buf);
+				}
+			}
+			pst_dnsfix_free(&f);
+		} else {
+			assert_null(f);
+			assert_true(errors.len > 0);
+			assert_int_equal(errors.data[errors.len - 1], '\n');
+		}
+		pst_buf_free(&errors);
+	}
+	/* Both outcomes occur, so both paths were exercised. */
+	if (loaded == 0 || loaded == 2000)
+		fail_msg("got %zu of 2000 mutants loaded, want some but not all", loaded);
+}
+
 static void names_of_statuses_and_types(void **state)
 {
 	(void)state;
@@ -752,6 +805,7 @@ int main(void)
 		cmocka_unit_test(wire_round_trip),
 		cmocka_unit_test(wire_splits_long_text),
 		cmocka_unit_test(wire_bounds_and_errors),
+		cmocka_unit_test(mutated_fixtures_are_handled),
 		cmocka_unit_test(names_of_statuses_and_types),
 	};
 	return cmocka_run_group_tests_name("dnsfix", tests, NULL, NULL);

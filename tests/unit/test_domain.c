@@ -304,6 +304,48 @@ static void domainset_random_against_linear_scan(void **state)
 	free(names);
 }
 
+/* Random text over name characters, a few UTF-8 sequences among them:
+ * whatever normalises is valid and normalises to itself. */
+static void normalize_random_text_is_idempotent(void **state)
+{
+	(void)state;
+	static const char *const pieces[] = {
+		"a", "Z", "0", "-", "_", ".", ".", "xn--", "\xc3\xbc", "\xc3\x9f", "\xef\xbd\x85",
+		"\xe3\x80\x82", " ", "@", "\xff", "\xcc\x88", "com", "example",
+	};
+	size_t ok = 0;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		char text[128];
+		size_t n = 0;
+		int parts = 1 + (int)(rnd() % 12);
+		const char *why;
+		char *norm, *again;
+
+		for (int p = 0; p < parts; p++) {
+			const char *piece = pieces[rnd() % N_ELEMS(pieces)];
+			memcpy(text + n, piece, strlen(piece));
+			n += strlen(piece);
+		}
+		if ((norm = pst_domain_normalize(text, n, &why)) == NULL) {
+			assert_non_null(why);
+			continue;
+		}
+		ok++;
+		again = pst_domain_normalize(norm, strlen(norm), &why);
+		if (again == NULL || strcmp(again, norm) != 0)
+			fail_msg("%.*s -> %s -> %s", (int)n, text, norm, again ? again : why);
+		for (const char *c = norm; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+			      *c == '_' || *c == '.'))
+				fail_msg("%s has byte 0x%02x", norm, (unsigned char)*c);
+		free(norm);
+		free(again);
+	}
+	if (ok == 0)
+		fail_msg("no random text normalised; the test exercises nothing");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +356,7 @@ int main(void)
 		cmocka_unit_test(is_under_table),
 		cmocka_unit_test(domainset_basics),
 		cmocka_unit_test(domainset_random_against_linear_scan),
+		cmocka_unit_test(normalize_random_text_is_idempotent),
 	};
 	return cmocka_run_group_tests_name("domain", tests, NULL, NULL);
 }

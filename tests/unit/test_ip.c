@@ -434,6 +434,52 @@ static void ipset_random_against_linear_scan(void **state)
 	free(blocks);
 }
 
+/* Random text built from pieces of addresses: whatever parses formats to
+ * text that parses back to the same address. */
+static void ip_parse_random_text_round_trips(void **state)
+{
+	(void)state;
+	static const char *const pieces[] = {
+		"0", "1", "9", "00", "01", "255", "256", "ffff", "FFFF", "abc", "12345",
+		":", ":", "::", ".", ".", ".", "/", " ", "\0",
+	};
+	size_t parsed[7] = { 0 };
+
+	for (int iter = 0; iter < 200000; iter++) {
+		char text[128], out[PST_IP_FORMAT_LEN];
+		size_t n = 0;
+		int parts = 1 + (int)(rnd() % 16);
+		pst_ip ip, again;
+
+		/* Every other try is shaped like a dotted quad (numbers at even
+		 * places, mostly dots between), or random runs never make one. */
+		int quad = iter % 2;
+
+		if (quad)
+			parts = 7 + (int)(rnd() % 2);
+		for (int p = 0; p < parts; p++) {
+			const char *piece = pieces[rnd() % N_ELEMS(pieces)];
+			if (quad && p % 2 == 1 && rnd() % 8 != 0)
+				piece = ".";
+			else if (quad && p % 2 == 0)
+				piece = pieces[rnd() % 7];
+			size_t len = piece[0] ? strlen(piece) : 1;
+			memcpy(text + n, piece, len);
+			n += len;
+		}
+		if (pst_ip_parse(text, n, &ip) != 0)
+			continue;
+		assert_true(ip.family == 4 || ip.family == 6);
+		parsed[ip.family]++;
+		pst_ip_format(&ip, out, sizeof out);
+		if (pst_ip_parse(out, strlen(out), &again) != 0 || !pst_ip_equal(&ip, &again))
+			fail_msg("%.*s formats as %s, which does not parse back", (int)n, text, out);
+	}
+	if (parsed[4] < 100 || parsed[6] < 100)
+		fail_msg("got %zu IPv4 and %zu IPv6 parsed, want at least 100 each",
+			 parsed[4], parsed[6]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +491,7 @@ int main(void)
 		cmocka_unit_test(ipset_table),
 		cmocka_unit_test(ipset_rejects_bad_adds),
 		cmocka_unit_test(ipset_random_against_linear_scan),
+		cmocka_unit_test(ip_parse_random_text_round_trips),
 	};
 	return cmocka_run_group_tests_name("ip", tests, NULL, NULL);
 }
