@@ -22,7 +22,8 @@
  * ones too); a name in the file asked for a type it lacks is NODATA; CNAMEs
  * are followed up to PST_MAX_DNS_CNAME_CHAIN steps (a loop or a longer chain
  * is SERVFAIL); $SERVFAIL and $TIMEOUT win over records at their name, a
- * directive for one type over one for the whole name.
+ * directive for one type over one for the whole name. Asking for CNAME
+ * returns the CNAME itself; ANY (255) has no special meaning (NODATA).
  *
  * A loaded fixture is immutable: any number of threads may query it.
  */

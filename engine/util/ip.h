@@ -54,7 +54,8 @@ int pst_ip_equal(const pst_ip *a, const pst_ip *b);
  * sign, space or leading zero.
  * A block with host bits set (192.0.2.1/24) is accepted with the bits cleared
  * and *host_bits set to 1 so the caller can warn; otherwise *host_bits = 0.
- * An IPv4-mapped IPv6 block ::ffff:0:0/96 or longer becomes the IPv4 block. */
+ * An IPv4-mapped IPv6 block ::ffff:0:0/96 or longer becomes the IPv4 block.
+ * host_bits and why may be NULL; *why is NULL on success. */
 int pst_cidr_parse(const char *s, size_t n, pst_cidr *out, int *host_bits, const char **why);
 
 /* Whether ip is inside block c (families must agree after v4-mapped folding). */
