@@ -14,6 +14,18 @@
 #define PST_MAX_ADDRESSES         1000         /* addresses parsed from one field */
 #define PST_MAX_MESSAGE_BYTES     (50 * 1024 * 1024) /* default --max-size */
 
+/* Domain names (RFC 1035 2.3.4, in A-label form without the trailing dot). */
+#define PST_MAX_DOMAIN_BYTES      253          /* whole name */
+#define PST_MAX_LABEL_BYTES       63           /* one label */
+#define PST_MAX_DOMAIN_INPUT_BYTES 1024        /* text handed to normalisation */
+
+/* DNS layer and the DNS fixture file. */
+#define PST_MAX_DNS_CNAME_CHAIN   8            /* CNAMEs followed for one question */
+#define PST_MAX_DNSFIX_BYTES      (64 * 1024 * 1024) /* one fixture file */
+#define PST_MAX_DNSFIX_LINE_BYTES (1024 * 1024) /* one line of it */
+#define PST_MAX_DNS_TXT_BYTES     65000        /* one TXT record's joined text:
+						  its strings fit a 16-bit rdata */
+
 /* Rule language. */
 #define PST_MAX_RULE_FILE_BYTES   (16 * 1024 * 1024)
 #define PST_MAX_INCLUDE_DEPTH     16           /* nested include statements */
