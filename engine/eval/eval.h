@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "facts.h"
+#include "lang/facts.h"
 
 struct pst_program;
 struct pst_arena;
