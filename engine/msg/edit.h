@@ -1,0 +1,74 @@
+/*
+ * edit.h: header edits applied to a parsed message, and its output.
+ *
+ * pst_msg_render() writes the message as delivered: header fields in their
+ * original order and bytes, except where an edit touched them, then the
+ * separator and the body byte for byte. New and rewritten fields use the
+ * message's line ending (pst_msg_eol) and are folded at white space to stay
+ * under 78 characters a line where possible (998 at most).
+ *
+ * Edits, applied in order:
+ *   ADD            a new field "Name: value", at the top of the header
+ *                  (after earlier added fields, so the order of the rules
+ *                  is kept), as Sieve's addheader does.
+ *   REMOVE         every field of that name, or only those whose unfolded
+ *                  value the match callback accepts. "Received" is never
+ *                  removed (the edit is ignored and reported).
+ *   REPLACE        the first field of that name gets the new value in
+ *                  place, later ones are removed; without one it is added.
+ *   SET_FROM_DISPLAY / SET_FROM_ADDRESS
+ *                  the From field is rewritten in place with the new
+ *                  display name (or address); the original From field is
+ *                  kept, unchanged, as "X-Original-From" just above it
+ *                  (once, however many From edits there are).
+ *   PREPEND_SUBJECT
+ *                  the text goes in front of the Subject value, unless the
+ *                  value already starts with it (no "[EXT] [EXT]"); without
+ *                  a Subject field one is added.
+ * Values are UTF-8; non-ASCII values are RFC 2047-encoded on output. A
+ * value holding CR or LF is refused (the evaluator never produces one).
+ */
+#ifndef PST_EDIT_H
+#define PST_EDIT_H
+
+#include <stddef.h>
+
+#include "msg/msg.h"
+#include "util/buf.h"
+
+typedef enum pst_msg_edit_op {
+	PST_MSG_EDIT_ADD,
+	PST_MSG_EDIT_REMOVE,
+	PST_MSG_EDIT_REPLACE,
+	PST_MSG_EDIT_SET_FROM_DISPLAY,
+	PST_MSG_EDIT_SET_FROM_ADDRESS,
+	PST_MSG_EDIT_PREPEND_SUBJECT,
+} pst_msg_edit_op;
+
+typedef struct pst_msg_edit {
+	pst_msg_edit_op op;
+	const char *name;           /* ADD, REMOVE, REPLACE: the field name */
+	const char *value;          /* new value / display / address / prefix; NULL for REMOVE */
+	/* REMOVE only, optional: 1 when the field with this unfolded value is
+	 * to be removed, 0 to keep it. */
+	int (*match)(void *ctx, const char *value, size_t len);
+	void *match_ctx;
+} pst_msg_edit;
+
+typedef struct pst_render_opts {
+	size_t skip_before;         /* omit fields with index < skip_before
+	                             * (stripped X-Postern-Envelope fields and
+	                             * the mbox From_ line) */
+	const char *const *prepend; /* whole fields "Name: value" (no line
+	                             * ending) written first, e.g. Received,
+	                             * Authentication-Results; may be NULL */
+	size_t nprepend;
+} pst_render_opts;
+
+/* Append the delivered form of m with edits applied to out. opts may be
+ * NULL. 0; -1 on ENOMEM or a refused edit, with a reason in err (errlen may
+ * be 0). */
+int pst_msg_render(const pst_msg *m, const pst_msg_edit *edits, size_t nedits,
+                   const pst_render_opts *opts, pst_buf *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * msg.h: the RFC 5322 header section of one message, parsed once.
+ *
+ * pst_msg_parse() splits a message into header fields and a body without
+ * copying the input's meaning away: every field keeps its raw bytes (name,
+ * colon, value, folding and line ending exactly as received) so DKIM and
+ * byte-exact output can use them, and also carries its value unfolded
+ * (CR/LF of folds removed) and trimmed of leading and trailing white space
+ * for matching.
+ *
+ * Input: CRLF or bare-LF line endings (mixed is tolerated), NUL bytes,
+ * 8-bit and invalid UTF-8, obsolete syntax (white space before the colon,
+ * empty values). A leading mbox "From " line is kept as field 0 with
+ * PST_MSG_FIELD_MBOX_FROM. A line in the header section that is neither a
+ * field nor a continuation ends the header section there (the rest is
+ * body), as most MTAs do; a message with no blank line is all header.
+ *
+ * Limits (util/limits.h, overridable per call): header section bytes and
+ * field count. Exceeding one is a typed error, never a truncation.
+ *
+ * Ownership: a pst_msg owns a private copy of the bytes and everything
+ * derived; every pointer it hands out is borrowed and lives until
+ * pst_msg_free(). A parsed message is immutable except for the lazily
+ * computed From information (pst_msg_from), so one message is used by one
+ * thread at a time.
+ */
+#ifndef PST_MSG_H
+#define PST_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pst_addr;
+
+typedef struct pst_msg pst_msg;
+
+typedef enum pst_msg_errcode {
+	PST_MSG_OK,
+	PST_MSG_ENOMEM,
+	PST_MSG_HEADER_TOO_BIG,     /* header section over max_header_bytes */
+	PST_MSG_TOO_MANY_FIELDS,    /* more than max_fields fields */
+} pst_msg_errcode;
+
+typedef struct pst_msg_error {
+	pst_msg_errcode code;
+	char text[200];             /* readable: "header section over 262144 bytes" */
+} pst_msg_error;
+
+typedef struct pst_msg_limits {
+	size_t max_header_bytes;    /* 0: PST_MAX_HEADER_BYTES */
+	size_t max_fields;          /* 0: PST_MAX_HEADER_FIELDS */
+} pst_msg_limits;
+
+/* Field flags. */
+#define PST_MSG_FIELD_MBOX_FROM  0x1  /* the mbox "From " separator line */
+#define PST_MSG_FIELD_OBS_SPACE  0x2  /* white space between name and colon */
+#define PST_MSG_FIELD_8BIT       0x4  /* value holds bytes >= 0x80 */
+#define PST_MSG_FIELD_NUL        0x8  /* value holds NUL bytes */
+
+typedef struct pst_msg_field {
+	const char *raw;            /* the whole field with its final line ending */
+	size_t raw_len;
+	const char *name;           /* the field name (not NUL-terminated in raw) */
+	size_t name_len;
+	const char *value;          /* unfolded and trimmed, NUL-terminated copy */
+	size_t value_len;           /* may hold NULs: use the length */
+	uint32_t name_hash;         /* pst_msg_name_hash(name) */
+	unsigned flags;
+} pst_msg_field;
+
+/* Parse len bytes (copied). limits may be NULL for the defaults. On success
+ * 0 and *out is the caller's (pst_msg_free). On failure -1, *out NULL, and
+ * err (which may be NULL) says why. */
+int pst_msg_parse(const char *bytes, size_t len, const pst_msg_limits *limits,
+                  pst_msg **out, pst_msg_error *err);
+
+/* Free a message; *m becomes NULL. NULL-safe. */
+void pst_msg_free(pst_msg **m);
+
+/* Number of fields (the mbox From_ line included when present). */
+size_t pst_msg_field_count(const pst_msg *m);
+/* Field i, or NULL when i is out of range. Borrowed. */
+const pst_msg_field *pst_msg_field_at(const pst_msg *m, size_t i);
+
+/* ASCII case-insensitive name comparison, and the hash that agrees with it. */
+int pst_msg_name_eq(const char *a, size_t alen, const char *b, size_t blen);
+uint32_t pst_msg_name_hash(const char *name, size_t len);
+
+/* The index of the first field named name at index >= start (hash is
+ * pst_msg_name_hash(name, len)), or -1. The mbox From_ line never matches. */
+long pst_msg_find_next(const pst_msg *m, const char *name, size_t len, uint32_t hash, size_t start);
+/* The nth (0-based) field named name, or NULL. */
+const pst_msg_field *pst_msg_find(const pst_msg *m, const char *name, size_t len, size_t nth);
+/* Number of fields named name. */
+size_t pst_msg_count(const pst_msg *m, const char *name, size_t len);
+
+/* The whole message size in bytes as given to pst_msg_parse. */
+size_t pst_msg_size(const pst_msg *m);
+/* The raw bytes given to pst_msg_parse (borrowed). */
+const char *pst_msg_bytes(const pst_msg *m);
+/* Offset and length of the body: what follows the blank line ending the
+ * header section (the blank line itself is not part of the body). When
+ * there is no blank line the body is empty and *has_separator is 0. */
+size_t pst_msg_body_offset(const pst_msg *m);
+size_t pst_msg_body_len(const pst_msg *m);
+int pst_msg_has_separator(const pst_msg *m);
+/* The blank line separating header and body as received ("\r\n" or "\n"),
+ * or "" when there is none. Static storage or borrowed. */
+const char *pst_msg_separator(const pst_msg *m);
+/* The line ending the message mostly uses in its header: "\r\n" or "\n".
+ * New fields are written with it. Static storage. */
+const char *pst_msg_eol(const pst_msg *m);
+
+/* The RFC 7489 6.6.1 view of From: the author address, when there is
+ * exactly one. */
+typedef enum pst_from_status {
+	PST_FROM_NONE,              /* no From field */
+	PST_FROM_ONE,               /* exactly one address in one From field */
+	PST_FROM_MANY,              /* several addresses (or several From fields) */
+	PST_FROM_BAD,               /* a From field without a parsable address */
+} pst_from_status;
+
+typedef struct pst_msg_from_info {
+	pst_from_status status;
+	size_t count;               /* addresses in all From fields */
+	const struct pst_addr *addr; /* the address when status is PST_FROM_ONE */
+	size_t field;               /* index of the (first) From field, when any */
+} pst_msg_from_info;
+
+/* Computed on first call and cached in m. NULL only on ENOMEM. Borrowed. */
+const pst_msg_from_info *pst_msg_from(pst_msg *m);
+
+#endif

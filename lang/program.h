@@ -1,0 +1,265 @@
+/*
+ * program.h: a compiled rule file, the contract between the compiler
+ * (lang/compile.c) and the evaluator (engine/eval).
+ *
+ * A program is built once by pst_program_compile_*() and never changes
+ * afterwards: every pointer in it is const, every list is frozen, every
+ * regex compiled (PCRE2, JIT where available). Any number of threads may
+ * evaluate it at once; the evaluator keeps all mutable state (PCRE2 match
+ * data included) in its own arena.
+ *
+ * Conditions are expression trees whose depth the compiler bounds by
+ * PST_MAX_EXPR_DEPTH, so the evaluator may walk them recursively. Every
+ * test in a tree has been type-checked: the literal on the right has the
+ * type the comparison needs for the operand on the left, a list has the
+ * kind the operand needs, a regex exists for MATCHES.
+ *
+ * All memory belongs to the program and is released by pst_program_free().
+ */
+#ifndef PST_PROGRAM_H
+#define PST_PROGRAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lang/facts.h"
+#include "util/domain.h"
+#include "util/ip.h"
+
+struct pst_diags;
+
+/* ---- Settings ---------------------------------------------------------- */
+
+typedef enum pst_aqr {
+	PST_AQR_REJECT_IF_SPF_PASS,   /* the default */
+	PST_AQR_REJECT,
+	PST_AQR_QUARANTINE,
+	PST_AQR_DISCARD,
+} pst_aqr;
+
+typedef struct pst_settings {
+	const char *authserv_id;      /* NULL: no Authentication-Results header */
+	const char *const *trusted_authserv_ids;
+	size_t ntrusted;
+	pst_aqr after_queue_reject;
+	unsigned dkim_max_signatures; /* "dkim-max-signatures N;" default 8 */
+	uint32_t match_limit;         /* "regex-match-limit N;" default PST_DEFAULT_MATCH_LIMIT */
+	unsigned dns_budget_ms;       /* "dns-budget N;" (ms) default PST_DEFAULT_DNS_BUDGET_MS */
+	int has_pct_seed;             /* "pct-seed N;" given */
+	uint64_t pct_seed;
+} pst_settings;
+
+/* ---- Lists ------------------------------------------------------------- */
+
+typedef enum pst_list_kind {
+	PST_LIST_DOMAINS,             /* membership includes subdomains */
+	PST_LIST_IPS,                 /* CIDR, v4 and v6 */
+	PST_LIST_STRINGS,             /* ASCII case-insensitive equality */
+} pst_list_kind;
+
+typedef struct pst_list {
+	const char *name;             /* NULL for an inline { ... } list */
+	pst_list_kind kind;
+	const pst_domainset *domains; /* PST_LIST_DOMAINS */
+	const pst_ipset *ips;         /* PST_LIST_IPS, frozen */
+	/* PST_LIST_STRINGS: sorted by pst_program_strcasecmp-order (ASCII
+	 * case-insensitive, then by length), for binary search. */
+	const char *const *strings;
+	const size_t *string_lens;
+	size_t nstrings;
+	size_t count;                 /* entries as written */
+} pst_list;
+
+/* ---- Regexes ----------------------------------------------------------- */
+
+typedef struct pst_regex {
+	const void *code;             /* pcre2_code_8 *, compiled (and JIT'd) */
+	const char *source;           /* the pattern as written, for traces */
+	const char *flags;            /* "i", "x", "s" as written, "" for none */
+} pst_regex;
+
+/* ---- Conditions -------------------------------------------------------- */
+
+/* What a test reads. */
+typedef enum pst_operand_kind {
+	PST_OPND_FACT,                /* a fact: client.ip, from.domain, spf, ... */
+	PST_OPND_HEADER,              /* header "Name": see quant */
+	PST_OPND_COUNT,               /* count(header "Name"): a number */
+} pst_operand_kind;
+
+typedef enum pst_quant {
+	PST_Q_FIRST,                  /* header "N": the first field of that name */
+	PST_Q_ANY,                    /* any header "N": some field satisfies the test */
+	PST_Q_ALL,                    /* all header "N": every field does (and there is one) */
+} pst_quant;
+
+typedef struct pst_operand {
+	pst_operand_kind kind;
+	pst_fact fact;                /* PST_OPND_FACT */
+	const char *header;           /* PST_OPND_HEADER, PST_OPND_COUNT: field name */
+	pst_quant quant;              /* PST_OPND_HEADER */
+	pst_type type;                /* the operand's type: the fact's, STRING
+	                               * for a header, NUMBER for a count */
+	const char *text;             /* as the trace names it: "client.ip",
+	                               * "header \"X-Classification\"" */
+} pst_operand;
+
+typedef enum pst_cmp {
+	PST_CMP_TRUTH,                /* a bool fact alone: "when spf.aligned" */
+	PST_CMP_EQ,                   /* == (text: ASCII case-insensitive) */
+	PST_CMP_NE,                   /* != : exactly not (==), unknown stays false */
+	PST_CMP_CONTAINS,
+	PST_CMP_STARTS_WITH,
+	PST_CMP_ENDS_WITH,
+	PST_CMP_MATCHES,              /* regex */
+	PST_CMP_IN,                   /* list membership */
+	PST_CMP_EXISTS,               /* the header exists / the fact is known */
+	PST_CMP_LT,                   /* numbers */
+	PST_CMP_GT,
+	PST_CMP_LE,
+	PST_CMP_GE,
+} pst_cmp;
+
+/* A literal on the right of a comparison. */
+typedef struct pst_literal {
+	pst_type type;                /* STRING (also for ADDRESS/DOMAIN operands:
+	                               * domains are normalised by the compiler),
+	                               * NUMBER, BOOL, IP, RESULT, POLICY */
+	const char *s;                /* STRING: NUL-terminated */
+	size_t len;
+	long long n;                  /* NUMBER */
+	int b;                        /* BOOL */
+	pst_ip ip;                    /* IP */
+	pst_auth_result result;       /* RESULT */
+	pst_dmarc_policy policy;      /* POLICY */
+} pst_literal;
+
+typedef enum pst_expr_kind {
+	PST_EXPR_TRUE,
+	PST_EXPR_FALSE,
+	PST_EXPR_AND,                 /* a and b, short-circuit */
+	PST_EXPR_OR,                  /* a or b, short-circuit */
+	PST_EXPR_NOT,                 /* not a */
+	PST_EXPR_TEST,                /* operand cmp (literal | list | regex) */
+} pst_expr_kind;
+
+typedef struct pst_expr {
+	pst_expr_kind kind;
+	const struct pst_expr *a, *b; /* AND, OR: both; NOT: a */
+	/* PST_EXPR_TEST: */
+	pst_operand lhs;
+	pst_cmp cmp;
+	pst_literal rhs;              /* EQ NE CONTAINS STARTS ENDS LT GT LE GE */
+	const pst_list *list;         /* IN */
+	const pst_regex *re;          /* MATCHES */
+	unsigned line, col;           /* where the test was written */
+} pst_expr;
+
+/* Semantics the evaluator implements:
+ * - An unknown fact, or an absent header, makes every TEST false (EXISTS
+ *   too), so "not TEST" is then true.
+ * - NE is evaluated as not EQ on a known value.
+ * - Text comparisons are ASCII case-insensitive; MATCHES is case-sensitive
+ *   unless the regex was compiled with the i flag.
+ * - DOMAIN operands compared with EQ/NE/IN use normalised domains; IN on a
+ *   domain list includes subdomains. ADDRESS operands IN a domain list test
+ *   the address's domain. IP IN uses CIDR (v4-mapped v6 folded to v4).
+ * - DOMAINSET operands (dkim.domains): EQ and CONTAINS with a domain literal
+ *   are true when some member equals it; IN when some member is in the list.
+ * - RESULT/POLICY/BOOL operands compare by value.
+ * - PST_OPND_HEADER with PST_Q_FIRST reads the first field; ANY is true when
+ *   some field passes; ALL when there is at least one field and all pass.
+ */
+
+/* ---- Actions ----------------------------------------------------------- */
+
+/* A text with ${fact} interpolation: literal pieces and facts in turn. */
+typedef struct pst_tpl_part {
+	const char *lit;              /* literal bytes (NULL for a fact part) */
+	size_t len;
+	int is_fact;
+	pst_fact fact;                /* when is_fact; PST_F_RCPT/RCPT_DOMAIN included */
+} pst_tpl_part;
+
+typedef struct pst_template {
+	const pst_tpl_part *parts;
+	size_t nparts;
+	const char *source;           /* as written, for traces */
+} pst_template;
+
+typedef enum pst_action_kind {
+	/* Terminal. */
+	PST_ACT_ACCEPT,
+	PST_ACT_REJECT,               /* code, enhanced, text (default 550 5.7.1) */
+	PST_ACT_TEMPFAIL,             /* code, enhanced, text (default 451 4.7.1) */
+	PST_ACT_DISCARD,
+	PST_ACT_QUARANTINE,           /* folder: name, or NULL for the default */
+	/* Edits. */
+	PST_ACT_ADD_HEADER,           /* name, value */
+	PST_ACT_REMOVE_HEADER,        /* name, re (optional) */
+	PST_ACT_REPLACE_HEADER,       /* name, value */
+	PST_ACT_SET_FROM_DISPLAY,     /* value */
+	PST_ACT_SET_FROM_ADDRESS,     /* value */
+	PST_ACT_PREPEND_SUBJECT,      /* value */
+	/* Reporting. */
+	PST_ACT_LOG,                  /* value */
+	PST_ACT_TAG,                  /* name */
+	PST_ACT__COUNT
+} pst_action_kind;
+
+/* Whether an action ends evaluation for the recipient. */
+#define PST_ACT_IS_TERMINAL(k) ((k) <= PST_ACT_QUARANTINE)
+
+typedef struct pst_action {
+	pst_action_kind kind;
+	int code;                     /* REJECT/TEMPFAIL: SMTP code (defaults filled in) */
+	const char *enhanced;         /* REJECT/TEMPFAIL: "5.7.1" (defaults filled in) */
+	const pst_template *text;     /* REJECT/TEMPFAIL reply text; NULL: default text */
+	const char *name;             /* header name; quarantine folder; tag name */
+	const pst_template *value;    /* header value, display, address, prefix, log text */
+	const pst_regex *re;          /* REMOVE_HEADER ... matching /re/ */
+	unsigned line, col;
+} pst_action;
+
+/* ---- Rules ------------------------------------------------------------- */
+
+typedef struct pst_program_rule {
+	const char *name;
+	const char *file;             /* the file it was written in (includes too) */
+	unsigned line;
+	int audit;                    /* mode audit (on the rule or its tenant) */
+	const char *tenant;           /* normalised tenant domain, or NULL */
+	const pst_expr *when;
+	const pst_action *actions;
+	size_t nactions;
+} pst_program_rule;
+
+typedef struct pst_program pst_program;
+
+/* ---- Compiling --------------------------------------------------------- */
+
+/* Compile the rule file at path; include and list file paths are relative
+ * to the including file. Every diagnostic (errors and warnings) goes to
+ * diags. On success 0 and *out is the caller's (pst_program_free); on
+ * errors -1 and *out is NULL. */
+int pst_program_compile_file(const char *path, struct pst_diags *diags, pst_program **out);
+
+/* The same for text held in memory (len bytes, need not be NUL-terminated);
+ * name is used in diagnostics, basedir (NULL: ".") resolves relative paths. */
+int pst_program_compile_text(const char *name, const char *text, size_t len,
+                             const char *basedir, struct pst_diags *diags, pst_program **out);
+
+void pst_program_free(pst_program **prog);
+
+/* ---- Reading ----------------------------------------------------------- */
+
+size_t pst_program_rule_count(const pst_program *prog);
+/* Rule i in file order (0-based); NULL when out of range. Borrowed. */
+const pst_program_rule *pst_program_rule(const pst_program *prog, size_t i);
+const pst_settings *pst_program_settings(const pst_program *prog);
+pst_aqr pst_program_after_queue_reject(const pst_program *prog);
+/* The facts some rule reads (bit f set for fact f), so callers can skip
+ * expensive auth work nobody needs. */
+uint64_t pst_program_facts_read(const pst_program *prog);
+
+#endif
