@@ -234,7 +234,17 @@ typedef struct pst_program_rule {
 	size_t nactions;
 } pst_program_rule;
 
-typedef struct pst_program pst_program;
+/* The program. The compiler fills it; nothing changes it afterwards. The
+ * accessors below are in lang/program.c; the evaluator may read the fields
+ * directly. */
+typedef struct pst_program {
+	pst_settings settings;
+	const pst_program_rule *rules;
+	size_t nrules;
+	uint64_t facts_read;          /* bit f: some rule or template reads fact f */
+	struct pst_program_store *store; /* the compiler's memory (arena, regexes,
+	                                  * sets): released by pst_program_free */
+} pst_program;
 
 /* ---- Compiling --------------------------------------------------------- */
 

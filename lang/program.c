@@ -1,0 +1,31 @@
+/*
+ * program.c: reading a compiled program (program.h). The program is
+ * immutable, so these are plain accessors; building and freeing it is the
+ * compiler's (compile.c).
+ */
+#include "lang/program.h"
+
+size_t pst_program_rule_count(const pst_program *prog)
+{
+	return prog->nrules;
+}
+
+const pst_program_rule *pst_program_rule(const pst_program *prog, size_t i)
+{
+	return i < prog->nrules ? &prog->rules[i] : NULL;
+}
+
+const pst_settings *pst_program_settings(const pst_program *prog)
+{
+	return &prog->settings;
+}
+
+pst_aqr pst_program_after_queue_reject(const pst_program *prog)
+{
+	return prog->settings.after_queue_reject;
+}
+
+uint64_t pst_program_facts_read(const pst_program *prog)
+{
+	return prog->facts_read;
+}
