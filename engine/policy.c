@@ -98,7 +98,7 @@ int pst_policy_rule(const pst_policy *policy, size_t i, pst_rule_info *info)
 {
 	if (i >= pst_program_rule_count(policy->prog))
 		return -1;
-	const pst_program_rule *r = pst_program_rule(policy->prog, i);
+	const pst_program_rule *r = pst_program_rule_at(policy->prog, i);
 	info->name = r->name;
 	info->file = r->file;
 	info->line = r->line;

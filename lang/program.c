@@ -10,7 +10,7 @@ size_t pst_program_rule_count(const pst_program *prog)
 	return prog->nrules;
 }
 
-const pst_program_rule *pst_program_rule(const pst_program *prog, size_t i)
+const pst_program_rule *pst_program_rule_at(const pst_program *prog, size_t i)
 {
 	return i < prog->nrules ? &prog->rules[i] : NULL;
 }

@@ -265,7 +265,7 @@ void pst_program_free(pst_program **prog);
 
 size_t pst_program_rule_count(const pst_program *prog);
 /* Rule i in file order (0-based); NULL when out of range. Borrowed. */
-const pst_program_rule *pst_program_rule(const pst_program *prog, size_t i);
+const pst_program_rule *pst_program_rule_at(const pst_program *prog, size_t i);
 const pst_settings *pst_program_settings(const pst_program *prog);
 pst_aqr pst_program_after_queue_reject(const pst_program *prog);
 /* The facts some rule reads (bit f set for fact f), so callers can skip
