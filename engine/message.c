@@ -290,6 +290,71 @@ const pst_verdict *pst_message_verdict(const pst_message *m, size_t i)
 	return &m->verdicts[i];
 }
 
+/* ---- Rendering ------------------------------------------------------- */
+
+/* The message model's edit filter calls back into the evaluator's. */
+static int edit_match_adapter(void *ctx, const char *value, size_t len)
+{
+	const pst_edit *e = ctx;
+	return e->match(e, value, len);
+}
+
+static const pst_msg_edit_op msg_edit_ops[PST_EDIT__COUNT] = {
+	[PST_EDIT_ADD_HEADER] = PST_MSG_EDIT_ADD,
+	[PST_EDIT_REMOVE_HEADER] = PST_MSG_EDIT_REMOVE,
+	[PST_EDIT_REPLACE_HEADER] = PST_MSG_EDIT_REPLACE,
+	[PST_EDIT_SET_FROM_DISPLAY] = PST_MSG_EDIT_SET_FROM_DISPLAY,
+	[PST_EDIT_SET_FROM_ADDRESS] = PST_MSG_EDIT_SET_FROM_ADDRESS,
+	[PST_EDIT_PREPEND_SUBJECT] = PST_MSG_EDIT_PREPEND_SUBJECT,
+};
+
+/* The evaluator's edits for outcome o as the message model takes them,
+ * in a malloc'd array (caller frees). NULL on ENOMEM. */
+static pst_msg_edit *msg_edits(const pst_outcome *o)
+{
+	pst_msg_edit *edits = calloc(o->nedits + 1, sizeof *edits);
+	if (edits == NULL)
+		return NULL;
+	for (size_t k = 0; k < o->nedits; k++) {
+		const pst_edit *e = &o->edits[k];
+		edits[k].op = msg_edit_ops[e->op];
+		edits[k].name = e->name;
+		edits[k].value = e->value;
+		if (e->match) {
+			edits[k].match = edit_match_adapter;
+			edits[k].match_ctx = (void *)e;
+		}
+	}
+	return edits;
+}
+
+int pst_message_render(const pst_message *m, size_t i, char **out, size_t *len, char *err, size_t errlen)
+{
+	*out = NULL;
+	*len = 0;
+	if (errlen)
+		err[0] = '\0';
+	if (!m->evaluated || i >= m->nrcpts)
+		return fail(err, errlen, "%s", !m->evaluated ? "the message was not evaluated"
+		                                             : "no such recipient");
+	const pst_outcome *o = &m->outcomes[i];
+	pst_msg_edit *edits = msg_edits(o);
+	if (edits == NULL)
+		return fail(err, errlen, "%s", "out of memory");
+	pst_render_opts ro = { .skip_before = m->first_field };
+	pst_buf b = PST_BUF_INIT;
+	int rc = pst_msg_render(m->msg, edits, o->nedits, &ro, &b, err, errlen);
+	free(edits);
+	if (rc < 0) {
+		pst_buf_free(&b);
+		return -1;
+	}
+	*out = pst_buf_steal(&b, len);
+	if (*out == NULL)
+		return fail(err, errlen, "%s", "out of memory");
+	return 0;
+}
+
 /* ---- Reports --------------------------------------------------------- */
 
 static int report(pst_message *m, char **out, int (*fn)(struct pst_message *, pst_buf *))
