@@ -1,0 +1,193 @@
+/* Unit tests for the public API (postern.h): policies from text, messages,
+ * verdicts, rendering and reports, with ownership and error paths. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "postern.h"
+
+static const char rules[] =
+	"list inside = ips { 192.0.2.0/24, 2001:db8::/32 };\n"
+	"tenant \"agency.example\" {\n"
+	"  rule allowlist { when not client.ip in inside then reject 550 5.7.1 \"no: ${client.ip}\"; }\n"
+	"}\n"
+	"rule tag_all { when true then add header \"X-Seen\" \"${rcpt.domain}\"; }\n"
+	"rule audit_me mode audit { when subject contains \"hello\" then reject; }\n";
+
+static const char message[] =
+	"From: Ann <ann@example.net>\r\n"
+	"To: bob@example.org\r\n"
+	"Subject: hello there\r\n"
+	"\r\n"
+	"body\r\n";
+
+static pst_policy *compile(const char *text)
+{
+	pst_policy *p = NULL;
+	pst_compile_report rep = { 0, 0, NULL };
+	int rc = pst_policy_compile_text("t.rules", text, strlen(text), NULL, &p, &rep);
+	if (rc < 0)
+		print_error("unexpected diagnostics:\n%s", rep.text ? rep.text : "(none)");
+	pst_report_clear(&rep);
+	assert_int_equal(rc, 0);
+	assert_non_null(p);
+	return p;
+}
+
+static void decides_each_recipient(void **state)
+{
+	(void)state;
+	pst_policy *p = compile(rules);
+	assert_int_equal(pst_policy_rule_count(p), 3);
+	pst_rule_info info;
+	assert_int_equal(pst_policy_rule(p, 0, &info), 0);
+	assert_string_equal(info.name, "allowlist");
+	assert_string_equal(info.tenant, "agency.example");
+	assert_int_equal(pst_policy_rule(p, 2, &info), 0);
+	assert_true(info.audit);
+	assert_int_equal(pst_policy_rule(p, 3, &info), -1);
+
+	const char *rcpts[] = { "alice@agency.example", "bob@example.org" };
+	pst_envelope env = { .client_ip = "203.0.113.9", .mail_from = "ann@example.net",
+	                     .rcpts = rcpts, .nrcpts = 2 };
+	pst_message *m = NULL;
+	char err[256] = "";
+	assert_int_equal(pst_message_new(p, message, strlen(message), &env, NULL, &m, err, sizeof err), 0);
+	assert_null(pst_message_verdict(m, 0));           /* not evaluated yet */
+	assert_int_equal(pst_message_evaluate(m), 0);
+	assert_int_equal(pst_message_rcpt_count(m), 2);
+
+	const pst_verdict *v = pst_message_verdict(m, 0);
+	assert_non_null(v);
+	assert_string_equal(v->address, "alice@agency.example");
+	assert_int_equal(v->action, PST_REJECT);
+	assert_int_equal(v->code, 550);
+	assert_string_equal(v->enhanced, "5.7.1");
+	assert_string_equal(v->text, "no: 203.0.113.9");
+	assert_string_equal(v->rule, "allowlist");
+	assert_int_equal(v->nedits, 0);                    /* tag_all not reached */
+	assert_int_equal(v->naudit, 0);
+
+	v = pst_message_verdict(m, 1);
+	assert_int_equal(v->action, PST_ACCEPT);
+	assert_int_equal(v->code, 250);
+	assert_null(v->rule);
+	assert_int_equal(v->nedits, 1);
+	assert_string_equal(v->edits[0].op, "add-header");
+	assert_string_equal(v->edits[0].name, "X-Seen");
+	assert_string_equal(v->edits[0].value, "example.org");
+	assert_int_equal(v->naudit, 1);
+	assert_string_equal(v->audit[0], "audit_me");
+	assert_null(pst_message_verdict(m, 2));
+
+	char *out = NULL;
+	size_t len = 0;
+	assert_int_equal(pst_message_render(m, 1, &out, &len, err, sizeof err), 0);
+	const char *want = "X-Seen: example.org\r\n";
+	assert_true(len == strlen(message) + strlen(want));
+	assert_memory_equal(out, want, strlen(want));
+	assert_memory_equal(out + strlen(want), message, strlen(message));
+	free(out);
+	assert_int_equal(pst_message_render(m, 0, &out, &len, err, sizeof err), 0);
+	assert_true(len == strlen(message));
+	assert_memory_equal(out, message, len);            /* no edits: the same bytes */
+	free(out);
+	assert_int_equal(pst_message_render(m, 5, &out, &len, err, sizeof err), -1);
+	assert_null(out);
+
+	char *json = NULL;
+	assert_int_equal(pst_message_json(m, &json), 0);
+	assert_non_null(strstr(json, "\"decision\":\"mixed\""));
+	free(json);
+	pst_message_free(&m);
+	assert_null(m);
+	pst_message_free(&m);                              /* NULL-safe */
+	pst_policy_free(&p);
+	assert_null(p);
+}
+
+static void refuses_bad_input(void **state)
+{
+	(void)state;
+	pst_policy *p = compile(rules);
+	pst_message *m = NULL;
+	char err[256] = "";
+	pst_envelope env = { .client_ip = "300.1.2.3" };
+	assert_int_equal(pst_message_new(p, message, strlen(message), &env, NULL, &m, err, sizeof err), -1);
+	assert_null(m);
+	assert_non_null(strstr(err, "300.1.2.3"));
+
+	pst_auth_given given = { .spf = "passed" };
+	pst_message_opts opts = { .auth = &given };
+	assert_int_equal(pst_message_new(p, message, strlen(message), NULL, &opts, &m, err, sizeof err), -1);
+	assert_non_null(strstr(err, "RFC 8601"));
+
+	/* A header section over the limit is a typed error, not a crash. */
+	size_t big = 300 * 1024;
+	char *huge = malloc(big + 16);
+	assert_non_null(huge);
+	memcpy(huge, "X-Big: ", 7);
+	memset(huge + 7, 'a', big);
+	memcpy(huge + 7 + big, "\r\n\r\nb\r\n", 7);
+	assert_int_equal(pst_message_new(p, huge, big + 14, NULL, NULL, &m, err, sizeof err), -1);
+	assert_true(strlen(err) > 0);
+	free(huge);
+	pst_policy_free(&p);
+}
+
+static void given_auth_results_are_used(void **state)
+{
+	(void)state;
+	pst_policy *p = compile("rule r { when dmarc == fail and dmarc.policy == reject "
+	                        "then reject 550 5.7.1 \"dmarc\"; }\n");
+	const char *rcpts[] = { "bob@example.org" };
+	pst_envelope env = { .rcpts = rcpts, .nrcpts = 1 };
+	pst_auth_given given = { .dmarc = "fail", .dmarc_policy = "reject", .dmarc_domain = "example.net" };
+	pst_message_opts opts = { .auth = &given };
+	pst_message *m = NULL;
+	char err[256] = "";
+	assert_int_equal(pst_message_new(p, message, strlen(message), &env, &opts, &m, err, sizeof err), 0);
+	assert_int_equal(pst_message_evaluate(m), 0);
+	assert_int_equal(pst_message_verdict(m, 0)->action, PST_REJECT);
+	pst_message_free(&m);
+	given.dmarc = "pass";
+	assert_int_equal(pst_message_new(p, message, strlen(message), &env, &opts, &m, err, sizeof err), 0);
+	assert_int_equal(pst_message_evaluate(m), 0);
+	assert_int_equal(pst_message_verdict(m, 0)->action, PST_ACCEPT);
+	pst_message_free(&m);
+	pst_policy_free(&p);
+}
+
+static void compile_errors_are_reported(void **state)
+{
+	(void)state;
+	pst_policy *p = (pst_policy *)1;
+	pst_compile_report rep = { 0, 0, NULL };
+	const char *bad = "rule a { when client.ipp == 1.2.3.4 then accept; }\n";
+	assert_int_equal(pst_policy_compile_text("bad.rules", bad, strlen(bad), NULL, &p, &rep), -1);
+	assert_null(p);
+	assert_true(rep.errors >= 1);
+	assert_non_null(rep.text);
+	assert_non_null(strstr(rep.text, "bad.rules:1:"));
+	pst_report_clear(&rep);
+	assert_null(rep.text);
+	assert_int_equal(pst_policy_compile_file("/nonexistent/x.rules", &p, &rep), -1);
+	assert_true(rep.errors >= 1);
+	pst_report_clear(&rep);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(decides_each_recipient),
+		cmocka_unit_test(refuses_bad_input),
+		cmocka_unit_test(given_auth_results_are_used),
+		cmocka_unit_test(compile_errors_are_reported),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
