@@ -21,6 +21,7 @@ int pst_buf_reserve(pst_buf *b, size_t extra)
 	char *p = realloc(b->data, cap);
 	if (p == NULL)
 		return -1;
+	p[b->len] = '\0';   /* a fresh allocation is terminated too (buf.h) */
 	b->data = p;
 	b->cap = cap;
 	return 0;

@@ -43,6 +43,20 @@ static void buf_grows_past_many_chunks(void **state)
 	pst_buf_free(&b);
 }
 
+static void buf_reserve_keeps_it_terminated(void **state)
+{
+	(void)state;
+	pst_buf b = PST_BUF_INIT;
+	assert_int_equal(pst_buf_reserve(&b, 100), 0);
+	assert_non_null(b.data);
+	assert_int_equal(b.data[0], '\0');          /* text even before any append */
+	assert_string_equal(pst_buf_str(&b), "");
+	assert_int_equal(pst_buf_puts(&b, "abc"), 0);
+	assert_int_equal(pst_buf_reserve(&b, 5000), 0);
+	assert_string_equal(b.data, "abc");
+	pst_buf_free(&b);
+}
+
 static void buf_json_escapes(void **state)
 {
 	(void)state;
@@ -118,6 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_appends_and_terminates),
 		cmocka_unit_test(buf_grows_past_many_chunks),
+		cmocka_unit_test(buf_reserve_keeps_it_terminated),
 		cmocka_unit_test(buf_json_escapes),
 		cmocka_unit_test(arena_allocates_aligned_and_large),
 		cmocka_unit_test(suggest_finds_close_names),
