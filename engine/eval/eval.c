@@ -809,8 +809,6 @@ static const char *interpolate(eval_ctx *c, const pst_template *t, size_t max)
 	pst_buf b = PST_BUF_INIT;
 	const char *out;
 
-	if (pst_buf_reserve(&b, 0) != 0)
-		goto oom;
 	for (size_t i = 0; t != NULL && i < t->nparts && b.len <= max; i++) {
 		const pst_tpl_part *part = &t->parts[i];
 		const pst_value *v;
