@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1241,6 +1242,68 @@ static void deep_and_long_chains(void **state)
 	assert_int_equal(tsrc.calls[PST_F_SIZE], 1);
 }
 
+/* One program shared read-only by several threads, each with its own
+ * source and arena (run under the sanitizers for races and leaks). */
+typedef struct thread_job {
+	const pst_program *prog;
+	test_src src;
+	int failures;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+	thread_job *j = arg;
+	pst_fact_source fs = { src_fact, src_header_count, src_header_value, &j->src };
+	pst_eval_opts opts = { 1 };
+
+	for (int i = 0; i < 200; i++) {
+		pst_arena *a = pst_arena_new();
+		pst_outcome o;
+
+		if (a == NULL || pst_eval_recipient(j->prog, &fs, "u@example.org", &opts, a, &o) != 0 ||
+		    o.decision != PST_DECIDE_REJECT || o.nedits != 1 ||
+		    o.edits[0].match(&o.edits[0], "Spam!", 5) != 1)
+			j->failures++;
+		pst_arena_free(&a);
+	}
+	return NULL;
+}
+
+static void threads_share_program(void **state)
+{
+	(void)state;
+	pst_regex re = make_regex("^(offi|unclas)", "i");
+	pst_regex spam = make_regex("spam", "i");
+	static const char *const blocks[] = { "192.0.2.0/24" };
+	pst_list ips = ip_list(blocks, 1);
+	static const test_header hdrs[] = { { "X-Classification", "OFFICIAL" } };
+	pst_action acts[] = {
+		{ .kind = PST_ACT_REMOVE_HEADER, .name = "X-Spam", .re = &spam },
+		{ .kind = PST_ACT_REJECT },
+	};
+	pst_program_rule r = { .name = "r", .actions = acts, .nactions = 2 };
+	pst_program p = { .rules = &r, .nrules = 1 };
+	thread_job jobs[4];
+	pthread_t tids[4];
+
+	r.when = and_(in_test(PST_F_CLIENT_IP, &ips),
+	              with_re(header_test("X-Classification", PST_Q_ANY, 0), &re));
+	set_ip(PST_F_CLIENT_IP, "192.0.2.9");
+	tsrc.headers = hdrs;
+	tsrc.nheaders = 1;
+	for (int i = 0; i < 4; i++) {
+		jobs[i].prog = &p;
+		jobs[i].src = tsrc;
+		jobs[i].failures = 0;
+		assert_int_equal(pthread_create(&tids[i], NULL, thread_main, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(tids[i], NULL), 0);
+		if (jobs[i].failures)
+			fail_msg("thread %d: got %d failed evaluations, want 0", i, jobs[i].failures);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1267,6 +1330,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(remove_header_matching, setup, teardown),
 		cmocka_unit_test_setup_teardown(deep_and_long_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(threads_share_program, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("eval", tests, NULL, NULL);
