@@ -240,7 +240,7 @@ static int render_value(const pst_value *v, pst_buf *out)
 	case PST_T_STRING:
 	case PST_T_ADDRESS:
 	case PST_T_DOMAIN:
-		return pst_buf_append(out, v->u.s.p, v->u.s.len);
+		return v->u.s.len ? pst_buf_append(out, v->u.s.p, v->u.s.len) : 0;
 	case PST_T_IP:
 		return pst_buf_puts(out, pst_ip_format(&v->u.ip, ip, sizeof ip));
 	case PST_T_RESULT:

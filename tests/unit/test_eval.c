@@ -1242,6 +1242,69 @@ static void deep_and_long_chains(void **state)
 	assert_int_equal(tsrc.calls[PST_F_SIZE], 1);
 }
 
+/* Every type renders in templates and traces; a provider that hands out the
+ * wrong type gets the fact treated as unknown, with a warning. */
+static void rendering(void **state)
+{
+	(void)state;
+	static const pst_tpl_part parts[] = {
+		{ NULL, 0, 1, PST_F_SPF_ALIGNED }, { " ", 1, 0, 0 },
+		{ NULL, 0, 1, PST_F_DMARC_POLICY }, { " ", 1, 0, 0 },
+		{ NULL, 0, 1, PST_F_DKIM_DOMAINS }, { " ", 1, 0, 0 },
+		{ NULL, 0, 1, PST_F_FROM_COUNT }, { " ", 1, 0, 0 },
+		{ NULL, 0, 1, PST_F_SUBJECT }, { "|", 1, 0, 0 },
+		{ NULL, 0, 1, PST_F_CLIENT_IP },
+	};
+	static const pst_template tpl = { parts, N_ELEMS(parts), "..." };
+	static const pst_action acts[] = { { .kind = PST_ACT_LOG, .value = &tpl } };
+	static const char *const members[] = { "a.example", "b.example" };
+	static const char *const names[] = { "example.org" };
+	pst_list l = domain_list(names, 1);
+	pst_expr *al = fact_test(PST_F_SPF_ALIGNED, PST_CMP_TRUTH);
+	pst_expr *pol = fact_test(PST_F_DMARC_POLICY, PST_CMP_EQ);
+	pst_expr *dk = str_test(PST_F_DKIM_DOMAINS, PST_CMP_EQ, "zz.example");
+	pst_expr *ip = fact_test(PST_F_CLIENT_IP, PST_CMP_EXISTS);
+	pst_expr *dom = in_test(PST_F_FROM_DOMAIN, &l);
+	pst_program_rule r = { .name = "r", .actions = acts, .nactions = 1 };
+	pst_program p = { .rules = &r, .nrules = 1 };
+	static const char *const want_trace[] = {
+		"spf.aligned", "false", "dmarc.policy", "quarantine",
+		"dkim.domains", "a.example, b.example", "client.ip", "(unknown)",
+		"from.domain", "mail.example.org.",
+	};
+	pst_outcome o;
+
+	tsrc.facts[PST_F_SPF_ALIGNED] = (pst_value){ .known = 1, .type = PST_T_BOOL, .u.b = 0 };
+	tsrc.facts[PST_F_DMARC_POLICY] = (pst_value){ .known = 1, .type = PST_T_POLICY,
+	                                              .u.policy = PST_POLICY_QUARANTINE };
+	tsrc.facts[PST_F_DKIM_DOMAINS] = (pst_value){ .known = 1, .type = PST_T_DOMAINSET };
+	tsrc.facts[PST_F_DKIM_DOMAINS].u.set.items = members;
+	tsrc.facts[PST_F_DKIM_DOMAINS].u.set.n = 2;
+	set_num(PST_F_FROM_COUNT, 3);
+	tsrc.facts[PST_F_SUBJECT] = (pst_value){ .known = 1, .type = PST_T_STRING };
+	/* client.ip handed out as a string: unknown, with a warning */
+	tsrc.facts[PST_F_CLIENT_IP] = (pst_value){ .known = 1, .type = PST_T_STRING };
+	tsrc.facts[PST_F_CLIENT_IP].u.s.p = "192.0.2.1";
+	tsrc.facts[PST_F_CLIENT_IP].u.s.len = 9;
+	set_str(PST_F_FROM_DOMAIN, "mail.example.org.");
+	pol->rhs.type = PST_T_POLICY;
+	pol->rhs.policy = PST_POLICY_QUARANTINE;
+	pol->lhs.text = NULL;  /* traced by the fact's name */
+	/* not aligned (false) and policy quarantine and not dkim zz and not ip
+	 * exists and from.domain (trailing dot) in { example.org } */
+	r.when = and_(not_(al), and_(pol, and_(not_(dk), and_(not_(ip), dom))));
+	o = run(&p, "a@example.org", 1);
+	assert_int_equal(o.trace[0].status, PST_TRACE_MATCHED);
+	check_trace_facts(&o.trace[0], want_trace, N_ELEMS(want_trace) / 2);
+	assert_int_equal(o.nlogs, 1);
+	if (strcmp(o.logs[0], "false quarantine a.example, b.example 3 |") != 0)
+		fail_msg("log: got \"%s\", want \"false quarantine a.example, b.example 3 |\"",
+		         o.logs[0]);
+	if (!has_warning(&o, "fact client.ip came as a string, want ip"))
+		fail_msg("got %zu warnings (%s), want one on client.ip's type", o.nwarnings,
+		         o.nwarnings ? o.warnings[0] : "-");
+}
+
 /* One program shared read-only by several threads, each with its own
  * source and arena (run under the sanitizers for races and leaks). */
 typedef struct thread_job {
@@ -1330,6 +1393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(remove_header_matching, setup, teardown),
 		cmocka_unit_test_setup_teardown(deep_and_long_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(rendering, setup, teardown),
 		cmocka_unit_test_setup_teardown(threads_share_program, setup, teardown),
 	};
 
