@@ -450,6 +450,22 @@ static int domain_in_set(const pst_domainset *s, const char *p, size_t n)
 	return s != NULL && domain_copy(p, n, buf) == 0 && pst_domainset_contains(s, buf);
 }
 
+/* The normalised domain of an address (malloc'd), or NULL when it has none;
+ * ENOMEM sets c->oom rather than passing for "no domain". */
+static char *address_domain(eval_ctx *c, const char *p, size_t n)
+{
+	const char *at = n ? memrchr(p, '@', n) : NULL;
+	const char *why = NULL;
+	char *d;
+
+	if (at == NULL)
+		return NULL;
+	d = pst_domain_normalize(at + 1, n - (size_t)(at + 1 - p), &why);
+	if (d == NULL && why != NULL && strcmp(why, "out of memory") == 0)
+		c->oom = 1;
+	return d;
+}
+
 /* ---- Regexes ------------------------------------------------------------- */
 
 /* Run re on a subject: 1 match, 0 no match, -1 a PCRE2 error (code in *err). */
@@ -554,7 +570,7 @@ static int test_domain(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_va
 static int test_address(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
 {
 	if (cmp == PST_CMP_IN && e->list != NULL && e->list->kind == PST_LIST_DOMAINS) {
-		char *d = pst_domain_of_address(v->u.s.p, v->u.s.len);
+		char *d = address_domain(c, v->u.s.p, v->u.s.len);
 		int r = d != NULL && e->list->domains != NULL &&
 		        pst_domainset_contains(e->list->domains, d);
 
@@ -1013,7 +1029,7 @@ static void set_rcpt(eval_ctx *c, const char *rcpt)
 
 	c->rcpt = rcpt ? rcpt : "";
 	c->rcpt_len = strlen(c->rcpt);
-	if (c->rcpt_len == 0 || (d = pst_domain_of_address(c->rcpt, c->rcpt_len)) == NULL)
+	if (c->rcpt_len == 0 || (d = address_domain(c, c->rcpt, c->rcpt_len)) == NULL)
 		return;
 	c->rcpt_domain = ctx_strdup(c, d);
 	free(d);
