@@ -778,6 +778,18 @@ static void match_limit(void **state)
 	assert_int_equal(o.decision, PST_DECIDE_REJECT);
 	assert_true(has_warning(&o, "match limit"));
 
+	/* The same with the pattern JIT-compiled, where PCRE2 has JIT. */
+	if (pcre2_jit_compile(codes[ncodes - 1], PCRE2_JIT_COMPLETE) == 0) {
+		set_str(PST_F_SUBJECT, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab");
+		npool = 0;
+		p = program_of(with_re(fact_test(PST_F_SUBJECT, 0), &bad));
+		one_prog.settings.match_limit = 1000;
+		o = run(p, "a@example.org", 0);
+		assert_int_equal(o.decision, PST_DECIDE_ACCEPT);
+		if (o.nwarnings != 1)
+			fail_msg("JIT: got %zu warnings, want 1", o.nwarnings);
+	}
+
 	/* With the default limit a short subject still matches. */
 	set_str(PST_F_SUBJECT, "aaaa");
 	npool = 0;
