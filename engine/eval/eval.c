@@ -1,0 +1,1101 @@
+/*
+ * eval.c: the interpreter of a compiled program (lang/program.h) for one
+ * recipient of one message; see eval.h for the interface.
+ *
+ * Contract:
+ * - Rules run in program order. A rule with a tenant applies only when the
+ *   recipient's domain (normalised) is the tenant or under it; an unknown
+ *   recipient ("") is in no tenant. rcpt and rcpt.domain are supplied here
+ *   from the rcpt argument; the fact source is never asked for them.
+ * - A rule whose condition holds runs its actions in order. Edits, log
+ *   texts and tag names accumulate; the first terminal action decides and
+ *   ends the evaluation (later rules are NOT_REACHED in the trace). Without
+ *   one the recipient gets the implicit accept: 250 2.0.0 "ok", rule NULL.
+ * - mode audit: the condition is evaluated and a match is listed in
+ *   outcome->audit, but none of the rule's actions runs: no decision, no
+ *   edit, no log text and no tag comes from an audit rule.
+ * - An unknown fact or an absent header makes every test false (EXISTS
+ *   included); NE is "not EQ" on a known value only. Text comparisons are
+ *   ASCII case-insensitive; MATCHES uses the regex's own flags and the
+ *   program's match limit. A PCRE2 failure (match limit, JIT stack, ...)
+ *   makes the test false and records a warning; it never decides.
+ * - Facts are fetched from the source at most once per evaluation and only
+ *   when a test or a template needs them (and/or short-circuit), so
+ *   expensive auth facts are computed only for rules that get that far.
+ * - Interpolated fact values have control characters (below 0x20 except
+ *   TAB, and DEL) replaced by '?', with a warning. Interpolated texts are
+ *   bounded by PST_MAX_INTERP_BYTES, reply texts by PST_MAX_REPLY_TEXT
+ *   (cut at a UTF-8 character boundary, with a warning).
+ * - Everything in the outcome is allocated from the caller's arena; strings
+ *   taken from the program are copied. The one exception is the regex of a
+ *   remove-header edit (edit->match_ctx), which stays the program's: call
+ *   edit->match only while the program lives.
+ * - The program is only read. PCRE2 match data and the match context are
+ *   created per evaluation (per call for edit->match) and freed before
+ *   returning, so any number of threads may evaluate one program at once.
+ * - Recursion follows the expression tree (bounded by the compiler at
+ *   PST_MAX_EXPR_DEPTH); the right operand of and/or is walked iteratively.
+ * - pst_eval_recipient returns -1 only on ENOMEM.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/eval.h"
+#include "lang/program.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/domain.h"
+#include "util/ip.h"
+#include "util/limits.h"
+
+/* ---- Names -------------------------------------------------------------- */
+
+static const char *const decision_names[PST_DECIDE__COUNT] = {
+	[PST_DECIDE_ACCEPT] = "accept",
+	[PST_DECIDE_REJECT] = "reject",
+	[PST_DECIDE_TEMPFAIL] = "tempfail",
+	[PST_DECIDE_DISCARD] = "discard",
+	[PST_DECIDE_QUARANTINE] = "quarantine",
+};
+
+static const char *const edit_op_names[PST_EDIT__COUNT] = {
+	[PST_EDIT_ADD_HEADER] = "add-header",
+	[PST_EDIT_REMOVE_HEADER] = "remove-header",
+	[PST_EDIT_REPLACE_HEADER] = "replace-header",
+	[PST_EDIT_SET_FROM_DISPLAY] = "set-from-display",
+	[PST_EDIT_SET_FROM_ADDRESS] = "set-from-address",
+	[PST_EDIT_PREPEND_SUBJECT] = "prepend-subject",
+};
+
+const char *pst_decision_name(pst_decision d)
+{
+	return (unsigned)d < PST_DECIDE__COUNT ? decision_names[d] : "?";
+}
+
+const char *pst_edit_op_name(pst_edit_op op)
+{
+	return (unsigned)op < PST_EDIT__COUNT ? edit_op_names[op] : "?";
+}
+
+/* ---- Growable arrays in the arena ---------------------------------------- */
+
+typedef struct eval_vec {
+	void *items;
+	size_t n, cap;
+} eval_vec;
+
+/* Append one element of size elsize; the array doubles in the arena (the
+ * old copy is garbage until the arena goes, at most as much again). */
+static int vec_push(pst_arena *a, eval_vec *v, size_t elsize, const void *item)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 4;
+		void *items = pst_arena_calloc(a, cap, elsize);
+
+		if (items == NULL)
+			return -1;
+		if (v->n)
+			memcpy(items, v->items, v->n * elsize);
+		v->items = items;
+		v->cap = cap;
+	}
+	memcpy((char *)v->items + v->n * elsize, item, elsize);
+	v->n++;
+	return 0;
+}
+
+/* ---- Evaluation state ---------------------------------------------------- */
+
+enum { FACT_UNREAD, FACT_READ };
+
+typedef struct eval_ctx {
+	const pst_program *prog;
+	const pst_fact_source *src;
+	pst_arena *arena;
+	const char *rcpt;
+	size_t rcpt_len;
+	const char *rcpt_domain;       /* normalised, in the arena; NULL: unknown */
+	const pst_program_rule *rule;  /* the rule being evaluated */
+	int oom;                       /* ENOMEM somewhere: the result is -1 */
+	/* Facts fetched so far. */
+	unsigned char fact_state[PST_F__COUNT];
+	pst_value facts[PST_F__COUNT];
+	/* PCRE2, created on the first MATCHES. */
+	uint32_t match_limit;
+	pcre2_match_context *mctx;
+	pcre2_match_data *md;
+	/* Results. */
+	eval_vec edits, audit, logs, tags, warnings;
+	/* Tracing: the facts the current rule's condition read. */
+	int tracing;
+	eval_vec tfacts;
+} eval_ctx;
+
+static const char *ctx_strdup(eval_ctx *c, const char *s)
+{
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	if ((p = pst_arena_strdup(c->arena, s)) == NULL)
+		c->oom = 1;
+	return p;
+}
+
+static void push_str(eval_ctx *c, eval_vec *v, const char *s)
+{
+	if (s == NULL || vec_push(c->arena, v, sizeof s, &s) != 0)
+		c->oom = 1;
+}
+
+/* Record a warning once (identical texts are folded). */
+static void warn(eval_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void warn(eval_ctx *c, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	const char *const *w = c->warnings.items;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < c->warnings.n; i++)
+		if (strcmp(w[i], text) == 0)
+			return;
+	push_str(c, &c->warnings, ctx_strdup(c, text));
+}
+
+static const char *rule_name(const eval_ctx *c)
+{
+	return c->rule && c->rule->name ? c->rule->name : "?";
+}
+
+/* ---- Facts --------------------------------------------------------------- */
+
+static void rcpt_fact(const eval_ctx *c, pst_fact f, pst_value *v)
+{
+	memset(v, 0, sizeof *v);
+	v->type = pst_fact_type(f);
+	if (f == PST_F_RCPT && c->rcpt_len > 0) {
+		v->known = 1;
+		v->u.s.p = c->rcpt;
+		v->u.s.len = c->rcpt_len;
+	} else if (f == PST_F_RCPT_DOMAIN && c->rcpt_domain != NULL) {
+		v->known = 1;
+		v->u.s.p = c->rcpt_domain;
+		v->u.s.len = strlen(c->rcpt_domain);
+	}
+}
+
+/* The value of fact f, fetched once per evaluation. */
+static const pst_value *get_fact(eval_ctx *c, pst_fact f)
+{
+	pst_value *v;
+
+	if ((unsigned)f >= PST_F__COUNT) {
+		static const pst_value unknown;
+		return &unknown;
+	}
+	v = &c->facts[f];
+	if (c->fact_state[f] == FACT_READ)
+		return v;
+	c->fact_state[f] = FACT_READ;
+	memset(v, 0, sizeof *v);
+	if (f == PST_F_RCPT || f == PST_F_RCPT_DOMAIN) {
+		rcpt_fact(c, f, v);
+		return v;
+	}
+	if (c->src == NULL || c->src->fact == NULL)
+		return v;
+	if (c->src->fact(c->src->ctx, f, v) != 0) {
+		memset(v, 0, sizeof *v);
+		warn(c, "fact %s could not be computed; it is unknown", pst_fact_name(f));
+	} else if (v->known && v->type != pst_fact_type(f)) {
+		warn(c, "fact %s came as a %s, want %s; it is unknown", pst_fact_name(f),
+		     pst_type_name(v->type), pst_type_name(pst_fact_type(f)));
+		memset(v, 0, sizeof *v);
+	}
+	v->type = pst_fact_type(f);
+	return v;
+}
+
+/* Append the text form of a known value: strings as they are, numbers in
+ * decimal, addresses in canonical form, results and policies as words. */
+static int render_value(const pst_value *v, pst_buf *out)
+{
+	char ip[PST_IP_FORMAT_LEN];
+
+	switch (v->type) {
+	case PST_T_BOOL:
+		return pst_buf_puts(out, v->u.b ? "true" : "false");
+	case PST_T_NUMBER:
+		return pst_buf_printf(out, "%lld", v->u.n);
+	case PST_T_STRING:
+	case PST_T_ADDRESS:
+	case PST_T_DOMAIN:
+		return v->u.s.len ? pst_buf_append(out, v->u.s.p, v->u.s.len) : 0;
+	case PST_T_IP:
+		return pst_buf_puts(out, pst_ip_format(&v->u.ip, ip, sizeof ip));
+	case PST_T_RESULT:
+		return pst_buf_puts(out, pst_auth_result_name(v->u.result));
+	case PST_T_POLICY:
+		return pst_buf_puts(out, pst_dmarc_policy_name(v->u.policy));
+	case PST_T_DOMAINSET:
+		for (size_t i = 0; i < v->u.set.n; i++)
+			if ((i && pst_buf_puts(out, ", ") != 0) ||
+			    pst_buf_puts(out, v->u.set.items[i]) != 0)
+				return -1;
+		return 0;
+	}
+	return 0;
+}
+
+/* ---- Tracing ------------------------------------------------------------- */
+
+static const char *operand_name(eval_ctx *c, const pst_operand *o, pst_buf *tmp)
+{
+	static const char *const quant_words[] = {
+		[PST_Q_FIRST] = "", [PST_Q_ANY] = "any ", [PST_Q_ALL] = "all ",
+	};
+
+	if (o->text != NULL)
+		return o->text;
+	pst_buf_clear(tmp);
+	if (o->kind == PST_OPND_FACT)
+		return pst_fact_name(o->fact);
+	if ((o->kind == PST_OPND_COUNT ?
+	     pst_buf_printf(tmp, "count(header \"%s\")", o->header) :
+	     pst_buf_printf(tmp, "%sheader \"%s\"", quant_words[o->quant % 3], o->header)) != 0) {
+		c->oom = 1;
+		return NULL;
+	}
+	return pst_buf_str(tmp);
+}
+
+static int trace_has(const eval_ctx *c, const char *name)
+{
+	const pst_trace_fact *f = c->tfacts.items;
+
+	for (size_t i = 0; i < c->tfacts.n; i++)
+		if (strcmp(f[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Note that the current rule read operand o. A fact gets its value (or
+ * "(unknown)"); a header one value per field read, "(absent)" when there
+ * is none. */
+static void trace_fact(eval_ctx *c, const pst_operand *o, const pst_value *v)
+{
+	pst_buf name = PST_BUF_INIT, text = PST_BUF_INIT;
+	const char *n;
+	pst_trace_fact tf;
+
+	if (!c->tracing)
+		return;
+	if ((n = operand_name(c, o, &name)) == NULL || trace_has(c, n))
+		goto out;
+	if (v == NULL || !v->known) {
+		tf.value = ctx_strdup(c, v == NULL ? "(absent)" : "(unknown)");
+	} else if (render_value(v, &text) != 0) {
+		c->oom = 1;
+		goto out;
+	} else {
+		tf.value = ctx_strdup(c, pst_buf_str(&text));
+	}
+	tf.name = ctx_strdup(c, n);
+	if (!c->oom && vec_push(c->arena, &c->tfacts, sizeof tf, &tf) != 0)
+		c->oom = 1;
+out:
+	pst_buf_free(&name);
+	pst_buf_free(&text);
+}
+
+/* The same for a header with ANY/ALL: every field, quoted, in order. */
+static void trace_fields(eval_ctx *c, const pst_operand *o, size_t count)
+{
+	pst_buf name = PST_BUF_INIT, text = PST_BUF_INIT;
+	const char *n, *p;
+	size_t len;
+	pst_trace_fact tf;
+
+	if (!c->tracing || c->src == NULL || c->src->header_value == NULL)
+		return;
+	if ((n = operand_name(c, o, &name)) == NULL || trace_has(c, n))
+		goto out;
+	for (size_t i = 0; i < count; i++) {
+		if (c->src->header_value(c->src->ctx, o->header, i, &p, &len) != 0)
+			break;
+		if ((i && pst_buf_puts(&text, ", ") != 0) || pst_buf_putc(&text, '"') != 0 ||
+		    pst_buf_append(&text, p, len) != 0 || pst_buf_putc(&text, '"') != 0) {
+			c->oom = 1;
+			goto out;
+		}
+	}
+	tf.name = ctx_strdup(c, n);
+	tf.value = ctx_strdup(c, text.len ? pst_buf_str(&text) : "(absent)");
+	if (!c->oom && vec_push(c->arena, &c->tfacts, sizeof tf, &tf) != 0)
+		c->oom = 1;
+out:
+	pst_buf_free(&name);
+	pst_buf_free(&text);
+}
+
+/* ---- Text helpers -------------------------------------------------------- */
+
+static unsigned char ascii_lower(unsigned char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
+}
+
+static int mem_casecmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int d = ascii_lower((unsigned char)a[i]) - ascii_lower((unsigned char)b[i]);
+		if (d)
+			return d;
+	}
+	return 0;
+}
+
+/* The order of PST_LIST_STRINGS: ASCII case-insensitive (folded to lower
+ * case, like strcasecmp), then the shorter first. */
+static int str_order(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int d = mem_casecmp(a, b, alen < blen ? alen : blen);
+
+	if (d)
+		return d;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int text_eq(const char *p, size_t n, const char *s, size_t len)
+{
+	return n == len && mem_casecmp(p, s, n) == 0;
+}
+
+static int text_starts(const char *p, size_t n, const char *s, size_t len)
+{
+	return n >= len && mem_casecmp(p, s, len) == 0;
+}
+
+static int text_ends(const char *p, size_t n, const char *s, size_t len)
+{
+	return n >= len && mem_casecmp(p + n - len, s, len) == 0;
+}
+
+static int text_contains(const char *p, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i + len <= n; i++)
+		if (mem_casecmp(p + i, s, len) == 0)
+			return 1;
+	return 0;
+}
+
+typedef int (*text_cmp_fn)(const char *, size_t, const char *, size_t);
+
+static const text_cmp_fn text_cmps[] = {
+	[PST_CMP_EQ] = text_eq,
+	[PST_CMP_CONTAINS] = text_contains,
+	[PST_CMP_STARTS_WITH] = text_starts,
+	[PST_CMP_ENDS_WITH] = text_ends,
+};
+
+static int strings_contain(const pst_list *l, const char *p, size_t n)
+{
+	size_t lo = 0, hi = l->nstrings;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *s = l->strings[mid];
+		size_t len = l->string_lens ? l->string_lens[mid] : strlen(s);
+		int d = str_order(p, n, s, len);
+
+		if (d == 0)
+			return 1;
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+/* A domain of n bytes, lower-cased and NUL-terminated into buf (which
+ * holds PST_MAX_DOMAIN_BYTES + 1), without a trailing dot. 0, or -1 when it
+ * cannot be a domain (too long, holds a NUL). */
+static int domain_copy(const char *p, size_t n, char *buf)
+{
+	if (n > 0 && p[n - 1] == '.')
+		n--;
+	if (n == 0 || n > PST_MAX_DOMAIN_BYTES || memchr(p, '\0', n) != NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)ascii_lower((unsigned char)p[i]);
+	buf[n] = '\0';
+	return 0;
+}
+
+static int domain_in_set(const pst_domainset *s, const char *p, size_t n)
+{
+	char buf[PST_MAX_DOMAIN_BYTES + 1];
+
+	return s != NULL && domain_copy(p, n, buf) == 0 && pst_domainset_contains(s, buf);
+}
+
+/* The normalised domain of an address (malloc'd), or NULL when it has none;
+ * ENOMEM sets c->oom rather than passing for "no domain". */
+static char *address_domain(eval_ctx *c, const char *p, size_t n)
+{
+	const char *at = n ? memrchr(p, '@', n) : NULL;
+	const char *why = NULL;
+	char *d;
+
+	if (at == NULL)
+		return NULL;
+	d = pst_domain_normalize(at + 1, n - (size_t)(at + 1 - p), &why);
+	if (d == NULL && why != NULL && strcmp(why, "out of memory") == 0)
+		c->oom = 1;
+	return d;
+}
+
+/* ---- Regexes ------------------------------------------------------------- */
+
+/* Run re on a subject: 1 match, 0 no match, -1 a PCRE2 error (code in *err). */
+static int regex_run(const pst_regex *re, pcre2_match_data *md, pcre2_match_context *mctx,
+                     const char *p, size_t n, int *err)
+{
+	int rc = pcre2_match((const pcre2_code *)re->code, (PCRE2_SPTR)(p ? p : ""), n, 0, 0,
+	                     md, mctx);
+
+	if (rc >= 0)
+		return 1;       /* 0: matched, ovector too small for the groups */
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	*err = rc;
+	return -1;
+}
+
+/* PCRE2 state for this evaluation. Only whether a pattern matches matters,
+ * so one match data with a single pair serves every pattern. */
+static int regex_state(eval_ctx *c)
+{
+	if (c->md == NULL && (c->md = pcre2_match_data_create(1, NULL)) == NULL)
+		return -1;
+	if (c->mctx == NULL) {
+		if ((c->mctx = pcre2_match_context_create(NULL)) == NULL)
+			return -1;
+		pcre2_set_match_limit(c->mctx, c->match_limit);
+	}
+	return 0;
+}
+
+static int test_matches(eval_ctx *c, const pst_expr *e, const char *p, size_t n)
+{
+	int err = 0, rc;
+
+	if (e->re == NULL || e->re->code == NULL)
+		return 0;
+	if (regex_state(c) != 0) {
+		c->oom = 1;
+		return 0;
+	}
+	if ((rc = regex_run(e->re, c->md, c->mctx, p, n, &err)) >= 0)
+		return rc;
+	if (err == PCRE2_ERROR_NOMEMORY) {
+		c->oom = 1;
+		return 0;
+	}
+	{
+		PCRE2_UCHAR msg[120];
+
+		if (pcre2_get_error_message(err, msg, sizeof msg) < 0)
+			snprintf((char *)msg, sizeof msg, "error %d", err);
+		warn(c, "rule %s: /%s/%s on %s: %s; the test is false", rule_name(c),
+		     e->re->source ? e->re->source : "", e->re->flags ? e->re->flags : "",
+		     e->lhs.text ? e->lhs.text : "a value", (const char *)msg);
+	}
+	return 0;
+}
+
+/* ---- Comparisons, one handler per operand type --------------------------- */
+
+/* Each handler gets a known value and cmp (never NE or EXISTS, which
+ * test_value handles), and returns 1 or 0. */
+typedef int (*test_fn)(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v);
+
+static int test_text(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const char *p, size_t n)
+{
+	if (cmp == PST_CMP_MATCHES)
+		return test_matches(c, e, p, n);
+	if (cmp == PST_CMP_IN) {
+		if (e->list == NULL)
+			return 0;
+		if (e->list->kind == PST_LIST_STRINGS)
+			return strings_contain(e->list, p, n);
+		if (e->list->kind == PST_LIST_DOMAINS)
+			return domain_in_set(e->list->domains, p, n);
+		return 0;
+	}
+	if ((unsigned)cmp < sizeof text_cmps / sizeof text_cmps[0] && text_cmps[cmp] &&
+	    e->rhs.s != NULL)
+		return text_cmps[cmp](p, n, e->rhs.s, e->rhs.len);
+	return 0;
+}
+
+static int test_string(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
+{
+	return test_text(c, e, cmp, v->u.s.p, v->u.s.len);
+}
+
+/* A domain: IN a domain list covers subdomains; EQ ignores a trailing dot. */
+static int test_domain(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
+{
+	const char *p = v->u.s.p;
+	size_t n = v->u.s.len;
+
+	if (cmp == PST_CMP_EQ && n > 0 && p[n - 1] == '.')
+		n--;
+	return test_text(c, e, cmp, p, n);
+}
+
+/* An address: IN a domain list tests the address's domain. */
+static int test_address(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
+{
+	if (cmp == PST_CMP_IN && e->list != NULL && e->list->kind == PST_LIST_DOMAINS) {
+		char *d = address_domain(c, v->u.s.p, v->u.s.len);
+		int r = d != NULL && e->list->domains != NULL &&
+		        pst_domainset_contains(e->list->domains, d);
+
+		free(d);
+		return r;
+	}
+	return test_text(c, e, cmp, v->u.s.p, v->u.s.len);
+}
+
+static int test_number(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
+{
+	long long a = v->u.n, b = e->rhs.n;
+
+	(void)c;
+	switch (cmp) {
+	case PST_CMP_EQ: return a == b;
+	case PST_CMP_LT: return a < b;
+	case PST_CMP_GT: return a > b;
+	case PST_CMP_LE: return a <= b;
+	case PST_CMP_GE: return a >= b;
+	default: return 0;
+	}
+}
+
+static int test_bool(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
+{
+	(void)c;
+	if (cmp == PST_CMP_TRUTH)
+		return v->u.b != 0;
+	if (cmp == PST_CMP_EQ)
+		return (v->u.b != 0) == (e->rhs.b != 0);
+	return 0;
+}
+
+static int test_ip(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
+{
+	(void)c;
+	if (cmp == PST_CMP_EQ)
+		return pst_ip_equal(&v->u.ip, &e->rhs.ip);
+	if (cmp == PST_CMP_IN && e->list != NULL && e->list->kind == PST_LIST_IPS &&
+	    e->list->ips != NULL)
+		return pst_ipset_contains(e->list->ips, &v->u.ip);
+	return 0;
+}
+
+/* Results and policies compare by value; IN a strings list by their word. */
+static int test_word(eval_ctx *c, const pst_expr *e, pst_cmp cmp, int value, int lit,
+                     const char *word)
+{
+	if (cmp == PST_CMP_EQ)
+		return value == lit;
+	if (cmp == PST_CMP_IN)
+		return test_text(c, e, cmp, word, strlen(word));
+	return 0;
+}
+
+static int test_result(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
+{
+	return test_word(c, e, cmp, v->u.result, e->rhs.result, pst_auth_result_name(v->u.result));
+}
+
+static int test_policy(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
+{
+	return test_word(c, e, cmp, v->u.policy, e->rhs.policy, pst_dmarc_policy_name(v->u.policy));
+}
+
+/* A set of domains: EQ and CONTAINS hold when some member equals the
+ * literal, IN when some member is in the list, MATCHES when one matches. */
+static int test_domainset(eval_ctx *c, const pst_expr *e, pst_cmp cmp, const pst_value *v)
+{
+	if (cmp == PST_CMP_CONTAINS)
+		cmp = PST_CMP_EQ;
+	for (size_t i = 0; i < v->u.set.n; i++) {
+		pst_value m = { .known = 1, .type = PST_T_DOMAIN };
+
+		m.u.s.p = v->u.set.items[i];
+		m.u.s.len = strlen(m.u.s.p);
+		if (test_domain(c, e, cmp, &m))
+			return 1;
+	}
+	return 0;
+}
+
+static const test_fn type_tests[] = {
+	[PST_T_BOOL] = test_bool,
+	[PST_T_NUMBER] = test_number,
+	[PST_T_STRING] = test_string,
+	[PST_T_ADDRESS] = test_address,
+	[PST_T_DOMAIN] = test_domain,
+	[PST_T_IP] = test_ip,
+	[PST_T_RESULT] = test_result,
+	[PST_T_POLICY] = test_policy,
+	[PST_T_DOMAINSET] = test_domainset,
+};
+
+/* The test of e on one value; v NULL for an absent header field. */
+static int test_value(eval_ctx *c, const pst_expr *e, const pst_value *v)
+{
+	pst_cmp cmp = e->cmp;
+	int negate = 0;
+	test_fn fn;
+
+	if (v == NULL || !v->known)
+		return 0;
+	if (cmp == PST_CMP_EXISTS)
+		return 1;
+	if (cmp == PST_CMP_NE) {
+		cmp = PST_CMP_EQ;
+		negate = 1;
+	}
+	if ((unsigned)v->type >= sizeof type_tests / sizeof type_tests[0] ||
+	    (fn = type_tests[v->type]) == NULL)
+		return 0;
+	return fn(c, e, cmp, v) ^ negate;
+}
+
+/* ---- Operands ------------------------------------------------------------ */
+
+static int header_field(eval_ctx *c, const char *name, size_t nth, pst_value *v)
+{
+	memset(v, 0, sizeof *v);
+	v->type = PST_T_STRING;
+	if (c->src == NULL || c->src->header_value == NULL ||
+	    c->src->header_value(c->src->ctx, name, nth, &v->u.s.p, &v->u.s.len) != 0)
+		return -1;
+	v->known = 1;
+	return 0;
+}
+
+static size_t header_count(eval_ctx *c, const char *name)
+{
+	if (c->src == NULL || c->src->header_count == NULL)
+		return 0;
+	return c->src->header_count(c->src->ctx, name);
+}
+
+static int test_fact_operand(eval_ctx *c, const pst_expr *e)
+{
+	const pst_value *v = get_fact(c, e->lhs.fact);
+
+	trace_fact(c, &e->lhs, v);
+	return test_value(c, e, v);
+}
+
+static int test_count_operand(eval_ctx *c, const pst_expr *e)
+{
+	pst_value v = { .known = 1, .type = PST_T_NUMBER };
+
+	v.u.n = (long long)header_count(c, e->lhs.header);
+	trace_fact(c, &e->lhs, &v);
+	return test_value(c, e, &v);
+}
+
+/* header "N": the first field; any: some field passes; all: there is a
+ * field and every one passes. */
+static int test_header_operand(eval_ctx *c, const pst_expr *e)
+{
+	pst_value v;
+	size_t count;
+
+	if (e->lhs.header == NULL)
+		return 0;
+	if (e->lhs.quant == PST_Q_FIRST) {
+		int absent = header_field(c, e->lhs.header, 0, &v) != 0;
+
+		trace_fact(c, &e->lhs, absent ? NULL : &v);
+		return absent ? 0 : test_value(c, e, &v);
+	}
+	count = header_count(c, e->lhs.header);
+	trace_fields(c, &e->lhs, count);
+	if (count == 0)
+		return 0;
+	for (size_t i = 0; i < count; i++) {
+		int r = header_field(c, e->lhs.header, i, &v) == 0 && test_value(c, e, &v);
+
+		if (e->lhs.quant == PST_Q_ANY && r)
+			return 1;
+		if (e->lhs.quant == PST_Q_ALL && !r)
+			return 0;
+	}
+	return e->lhs.quant == PST_Q_ALL;
+}
+
+static int eval_test(eval_ctx *c, const pst_expr *e)
+{
+	switch (e->lhs.kind) {
+	case PST_OPND_FACT:
+		return test_fact_operand(c, e);
+	case PST_OPND_HEADER:
+		return test_header_operand(c, e);
+	case PST_OPND_COUNT:
+		return test_count_operand(c, e);
+	}
+	return 0;
+}
+
+/* Recursive on the left operand and under not (as deep as the tree), a
+ * loop on the right operand of and/or. */
+static int eval_expr(eval_ctx *c, const pst_expr *e)
+{
+	while (e != NULL) {
+		switch (e->kind) {
+		case PST_EXPR_TRUE:
+			return 1;
+		case PST_EXPR_FALSE:
+			return 0;
+		case PST_EXPR_AND:
+			if (!eval_expr(c, e->a))
+				return 0;
+			e = e->b;
+			break;
+		case PST_EXPR_OR:
+			if (eval_expr(c, e->a))
+				return 1;
+			e = e->b;
+			break;
+		case PST_EXPR_NOT:
+			return !eval_expr(c, e->a);
+		case PST_EXPR_TEST:
+			return eval_test(c, e);
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* ---- Interpolation ------------------------------------------------------- */
+
+static int is_control(unsigned char ch)
+{
+	return (ch < 0x20 && ch != '\t') || ch == 0x7f;
+}
+
+/* Cut b to at most max bytes, not inside a UTF-8 sequence. */
+static void cut_utf8(pst_buf *b, size_t max)
+{
+	size_t n = max;
+
+	if (b->len <= max)
+		return;
+	while (n > 0 && ((unsigned char)b->data[n] & 0xc0) == 0x80)
+		n--;
+	b->len = n;
+	b->data[n] = '\0';
+}
+
+/* The text of t, facts rendered and sanitised, at most max bytes; a new
+ * string in the arena, or NULL (c->oom set). */
+static const char *interpolate(eval_ctx *c, const pst_template *t, size_t max)
+{
+	pst_buf b = PST_BUF_INIT;
+	const char *out;
+
+	for (size_t i = 0; t != NULL && i < t->nparts && b.len <= max; i++) {
+		const pst_tpl_part *part = &t->parts[i];
+		const pst_value *v;
+		size_t start = b.len;
+		int bad = 0;
+
+		if (!part->is_fact) {
+			if (part->lit && pst_buf_append(&b, part->lit, part->len) != 0)
+				goto oom;
+			continue;
+		}
+		v = get_fact(c, part->fact);
+		if (v->known && render_value(v, &b) != 0)
+			goto oom;
+		for (size_t j = start; j < b.len; j++)
+			if (is_control((unsigned char)b.data[j])) {
+				b.data[j] = '?';
+				bad = 1;
+			}
+		if (bad)
+			warn(c, "control characters in ${%s} replaced by '?'", pst_fact_name(part->fact));
+	}
+	if (b.len > max) {
+		cut_utf8(&b, max);
+		warn(c, "rule %s: interpolated text cut to %zu bytes", rule_name(c), max);
+	}
+	out = ctx_strdup(c, pst_buf_str(&b));
+	pst_buf_free(&b);
+	return out;
+oom:
+	pst_buf_free(&b);
+	c->oom = 1;
+	return NULL;
+}
+
+/* ---- Actions ------------------------------------------------------------- */
+
+typedef struct edit_regex {
+	const pcre2_code *code;
+	uint32_t match_limit;
+} edit_regex;
+
+/* edit->match for remove-header ... matching: thread-safe, PCRE2 state per
+ * call. A PCRE2 error keeps the field (0). */
+static int edit_match(const pst_edit *e, const char *value, size_t len)
+{
+	const edit_regex *er = e->match_ctx;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	int rc = 0;
+
+	if (er == NULL || er->code == NULL)
+		return 0;
+	md = pcre2_match_data_create(1, NULL);
+	mctx = pcre2_match_context_create(NULL);
+	if (md != NULL && mctx != NULL) {
+		pcre2_set_match_limit(mctx, er->match_limit);
+		rc = pcre2_match(er->code, (PCRE2_SPTR)(value ? value : ""), len, 0, 0, md, mctx) >= 0;
+	}
+	pcre2_match_context_free(mctx);
+	pcre2_match_data_free(md);
+	return rc;
+}
+
+static const pst_edit_op edit_ops[PST_ACT__COUNT] = {
+	[PST_ACT_ADD_HEADER] = PST_EDIT_ADD_HEADER,
+	[PST_ACT_REMOVE_HEADER] = PST_EDIT_REMOVE_HEADER,
+	[PST_ACT_REPLACE_HEADER] = PST_EDIT_REPLACE_HEADER,
+	[PST_ACT_SET_FROM_DISPLAY] = PST_EDIT_SET_FROM_DISPLAY,
+	[PST_ACT_SET_FROM_ADDRESS] = PST_EDIT_SET_FROM_ADDRESS,
+	[PST_ACT_PREPEND_SUBJECT] = PST_EDIT_PREPEND_SUBJECT,
+};
+
+static void do_edit(eval_ctx *c, const pst_action *act)
+{
+	pst_edit ed;
+
+	memset(&ed, 0, sizeof ed);
+	ed.op = edit_ops[act->kind];
+	ed.rule = ctx_strdup(c, rule_name(c));
+	if (act->kind == PST_ACT_ADD_HEADER || act->kind == PST_ACT_REMOVE_HEADER ||
+	    act->kind == PST_ACT_REPLACE_HEADER)
+		ed.name = ctx_strdup(c, act->name ? act->name : "");
+	if (act->kind != PST_ACT_REMOVE_HEADER)
+		ed.value = interpolate(c, act->value, PST_MAX_INTERP_BYTES);
+	else if (act->re != NULL && act->re->code != NULL) {
+		edit_regex *er = pst_arena_alloc(c->arena, sizeof *er);
+
+		if (er == NULL) {
+			c->oom = 1;
+			return;
+		}
+		er->code = act->re->code;
+		er->match_limit = c->match_limit;
+		ed.match = edit_match;
+		ed.match_ctx = er;
+	}
+	if (!c->oom && vec_push(c->arena, &c->edits, sizeof ed, &ed) != 0)
+		c->oom = 1;
+}
+
+/* The first terminal action: fill in the decision and its reply. */
+static void decide(eval_ctx *c, const pst_action *act, pst_outcome *o)
+{
+	static const struct {
+		pst_decision d;
+		int code;
+		const char *enhanced, *text;
+	} defaults[] = {
+		[PST_ACT_ACCEPT] = { PST_DECIDE_ACCEPT, 250, "2.0.0", "ok" },
+		[PST_ACT_REJECT] = { PST_DECIDE_REJECT, 550, "5.7.1", "rejected by policy" },
+		[PST_ACT_TEMPFAIL] = { PST_DECIDE_TEMPFAIL, 451, "4.7.1",
+		                       "temporary failure, try again later" },
+		[PST_ACT_DISCARD] = { PST_DECIDE_DISCARD, 250, "2.0.0", "ok" },
+		[PST_ACT_QUARANTINE] = { PST_DECIDE_QUARANTINE, 250, "2.0.0", "ok" },
+	};
+	int replies = act->kind == PST_ACT_REJECT || act->kind == PST_ACT_TEMPFAIL;
+
+	o->decision = defaults[act->kind].d;
+	o->code = replies && act->code ? act->code : defaults[act->kind].code;
+	o->enhanced = ctx_strdup(c, replies && act->enhanced ? act->enhanced :
+	                            defaults[act->kind].enhanced);
+	if (replies && act->text != NULL)
+		o->text = interpolate(c, act->text, PST_MAX_REPLY_TEXT);
+	else
+		o->text = ctx_strdup(c, defaults[act->kind].text);
+	o->folder = act->kind == PST_ACT_QUARANTINE ? ctx_strdup(c, act->name) : NULL;
+	o->rule = ctx_strdup(c, rule_name(c));
+}
+
+/* Run a matched rule's actions; 1 when a terminal action decided. */
+static int run_actions(eval_ctx *c, const pst_program_rule *r, pst_outcome *o)
+{
+	for (size_t i = 0; i < r->nactions && !c->oom; i++) {
+		const pst_action *act = &r->actions[i];
+
+		if ((unsigned)act->kind >= PST_ACT__COUNT)
+			continue;
+		if (PST_ACT_IS_TERMINAL(act->kind)) {
+			decide(c, act, o);
+			return 1;
+		}
+		if (act->kind == PST_ACT_LOG)
+			push_str(c, &c->logs, interpolate(c, act->value, PST_MAX_INTERP_BYTES));
+		else if (act->kind == PST_ACT_TAG)
+			push_str(c, &c->tags, ctx_strdup(c, act->name ? act->name : ""));
+		else
+			do_edit(c, act);
+	}
+	return 0;
+}
+
+/* ---- Rules --------------------------------------------------------------- */
+
+static int in_tenant(const eval_ctx *c, const pst_program_rule *r)
+{
+	if (r->tenant == NULL)
+		return 1;
+	return c->rcpt_domain != NULL && pst_domain_is_under(c->rcpt_domain, r->tenant);
+}
+
+static void trace_rule(eval_ctx *c, pst_trace_rule *t, const pst_program_rule *r,
+                       pst_trace_status status)
+{
+	t->rule = ctx_strdup(c, r->name ? r->name : "?");
+	t->file = ctx_strdup(c, r->file);
+	t->line = r->line;
+	t->audit = r->audit;
+	t->status = status;
+	t->facts = c->tfacts.items;
+	t->nfacts = c->tfacts.n;
+}
+
+/* Evaluate rule r; 1 when it decided. */
+static int eval_rule(eval_ctx *c, const pst_program_rule *r, pst_trace_rule *t,
+                     pst_outcome *o)
+{
+	int matched;
+
+	c->rule = r;
+	memset(&c->tfacts, 0, sizeof c->tfacts);
+	if (!in_tenant(c, r)) {
+		if (t)
+			trace_rule(c, t, r, PST_TRACE_OTHER_TENANT);
+		return 0;
+	}
+	matched = r->when == NULL || eval_expr(c, r->when);
+	if (t)
+		trace_rule(c, t, r, matched ? PST_TRACE_MATCHED : PST_TRACE_NOT_MATCHED);
+	if (!matched)
+		return 0;
+	if (r->audit) {
+		push_str(c, &c->audit, ctx_strdup(c, r->name ? r->name : "?"));
+		return 0;
+	}
+	return run_actions(c, r, o);
+}
+
+static void set_rcpt(eval_ctx *c, const char *rcpt)
+{
+	char *d;
+
+	c->rcpt = rcpt ? rcpt : "";
+	c->rcpt_len = strlen(c->rcpt);
+	if (c->rcpt_len == 0 || (d = address_domain(c, c->rcpt, c->rcpt_len)) == NULL)
+		return;
+	c->rcpt_domain = ctx_strdup(c, d);
+	free(d);
+}
+
+static void fill_outcome(const eval_ctx *c, pst_outcome *o)
+{
+	o->edits = c->edits.items;
+	o->nedits = c->edits.n;
+	o->audit = c->audit.items;
+	o->naudit = c->audit.n;
+	o->logs = c->logs.items;
+	o->nlogs = c->logs.n;
+	o->tags = c->tags.items;
+	o->ntags = c->tags.n;
+	o->warnings = c->warnings.items;
+	o->nwarnings = c->warnings.n;
+}
+
+int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *src,
+                       const char *rcpt, const pst_eval_opts *opts,
+                       struct pst_arena *arena, pst_outcome *outcome)
+{
+	eval_ctx c;
+	pst_trace_rule *trace = NULL;
+	int decided = 0;
+
+	memset(outcome, 0, sizeof *outcome);
+	memset(&c, 0, sizeof c);
+	c.prog = prog;
+	c.src = src;
+	c.arena = arena;
+	c.match_limit = prog->settings.match_limit ? prog->settings.match_limit :
+	                PST_DEFAULT_MATCH_LIMIT;
+	c.tracing = opts != NULL && opts->trace;
+	set_rcpt(&c, rcpt);
+	if (c.tracing && prog->nrules > 0 &&
+	    (trace = pst_arena_calloc(arena, prog->nrules, sizeof *trace)) == NULL)
+		c.oom = 1;
+
+	for (size_t i = 0; i < prog->nrules && !c.oom; i++) {
+		const pst_program_rule *r = &prog->rules[i];
+
+		if (decided) {
+			if (!trace)
+				break;
+			c.rule = r;
+			memset(&c.tfacts, 0, sizeof c.tfacts);
+			trace_rule(&c, &trace[i], r, PST_TRACE_NOT_REACHED);
+			continue;
+		}
+		decided = eval_rule(&c, r, trace ? &trace[i] : NULL, outcome);
+	}
+	if (!decided && !c.oom) {
+		static const pst_action implicit = { .kind = PST_ACT_ACCEPT };
+
+		c.rule = NULL;
+		decide(&c, &implicit, outcome);
+		outcome->rule = NULL;
+	}
+	pcre2_match_data_free(c.md);
+	pcre2_match_context_free(c.mctx);
+	if (c.oom)
+		return -1;
+	fill_outcome(&c, outcome);
+	outcome->trace = trace;
+	outcome->ntrace = trace ? prog->nrules : 0;
+	return 0;
+}
