@@ -29,3 +29,19 @@ uint64_t pst_program_facts_read(const pst_program *prog)
 {
 	return prog->facts_read;
 }
+
+static int ascii_lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
+}
+
+int pst_list_strcmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	for (size_t i = 0; i < n; i++) {
+		int d = ascii_lower((unsigned char)a[i]) - ascii_lower((unsigned char)b[i]);
+		if (d)
+			return d;
+	}
+	return alen < blen ? -1 : alen > blen;
+}

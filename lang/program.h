@@ -62,13 +62,17 @@ typedef struct pst_list {
 	pst_list_kind kind;
 	const pst_domainset *domains; /* PST_LIST_DOMAINS */
 	const pst_ipset *ips;         /* PST_LIST_IPS, frozen */
-	/* PST_LIST_STRINGS: sorted by pst_program_strcasecmp-order (ASCII
-	 * case-insensitive, then by length), for binary search. */
+	/* PST_LIST_STRINGS: sorted by pst_list_strcmp, for binary search. */
 	const char *const *strings;
 	const size_t *string_lens;
 	size_t nstrings;
 	size_t count;                 /* entries as written */
 } pst_list;
+
+/* The order of a strings list, shared by the compiler (which sorts) and
+ * the evaluator (which searches): bytes compared ASCII case-insensitively
+ * (folded to lower case, like strcasecmp), then the shorter first. */
+int pst_list_strcmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /* ---- Regexes ----------------------------------------------------------- */
 

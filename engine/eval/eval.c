@@ -365,17 +365,6 @@ static int mem_casecmp(const char *a, const char *b, size_t n)
 	return 0;
 }
 
-/* The order of PST_LIST_STRINGS: ASCII case-insensitive (folded to lower
- * case, like strcasecmp), then the shorter first. */
-static int str_order(const char *a, size_t alen, const char *b, size_t blen)
-{
-	int d = mem_casecmp(a, b, alen < blen ? alen : blen);
-
-	if (d)
-		return d;
-	return alen < blen ? -1 : alen > blen;
-}
-
 static int text_eq(const char *p, size_t n, const char *s, size_t len)
 {
 	return n == len && mem_casecmp(p, s, n) == 0;
@@ -416,7 +405,7 @@ static int strings_contain(const pst_list *l, const char *p, size_t n)
 		size_t mid = lo + (hi - lo) / 2;
 		const char *s = l->strings[mid];
 		size_t len = l->string_lens ? l->string_lens[mid] : strlen(s);
-		int d = str_order(p, n, s, len);
+		int d = pst_list_strcmp(p, n, s, len);
 
 		if (d == 0)
 			return 1;
