@@ -1,0 +1,39 @@
+/*
+ * psl.h: the Public Suffix List and organizational domains (RFC 7489 3.2).
+ *
+ * Our own reader of the list (Debian's publicsuffix package), because
+ * libopendmarc's mishandles wildcard and exception rules (LIBRARIES.md).
+ * The org domain of a name is the public suffix plus one label; a name
+ * that is itself a public suffix has none. Names under a TLD the list does
+ * not know fall back to the implicit "*" rule (the TLD is the suffix).
+ * A loaded list is immutable and may be shared by threads.
+ */
+#ifndef PST_PSL_H
+#define PST_PSL_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+
+#define PST_PSL_DEFAULT_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
+
+typedef struct pst_psl pst_psl;
+
+/* Load the list at path (NULL: PST_PSL_DEFAULT_PATH). 0 and *out (caller
+ * frees with pst_psl_free), or -1 with a reason appended to errors (may be
+ * NULL). */
+int pst_psl_load_file(const char *path, pst_psl **out, pst_buf *errors);
+int pst_psl_load_text(const char *text, size_t len, pst_psl **out, pst_buf *errors);
+void pst_psl_free(pst_psl **p);
+
+/* The organizational domain of domain (normalised: A-labels, lower case),
+ * written into buf (size len, PST_MAX_DOMAIN_BYTES + 1 suffices). Returns
+ * buf, or NULL when domain is a public suffix itself or not a valid name. */
+const char *pst_psl_org_domain(const pst_psl *p, const char *domain, char *buf, size_t len);
+
+/* DMARC identifier alignment (RFC 7489 3.1) of two normalised domains:
+ * strict means equal; relaxed means the same organizational domain (a
+ * public suffix aligns with nothing). 1 aligned, 0 not. */
+int pst_psl_aligned(const pst_psl *p, const char *a, const char *b, int strict);
+
+#endif
