@@ -13,7 +13,7 @@
  *   ':' the start of a group (its display name is the phrase),
  *   '@' the domain of a bare addr-spec (the phrase was its local part;
  *       when an angle-addr follows, all of it was a display name),
- *   ',' ';' or the end: a bare local part when the phrase is one word.
+ *   ',' ';' or the end: a bare local part when the phrase is one atom.
  * Anything else makes the item PST_ADDR_BAD and parsing resumes after the
  * next ',' (or ';' inside a group). An angle-addr that is not an addr-spec
  * (a URI, say) gives a PST_ADDR_BAD item whose addr_spec is the text
@@ -324,7 +324,7 @@ static void angle_addr(struct lex *lx, pst_addr *a)
 		if (!*a->domain)
 			a->flags |= PST_ADDR_BAD;
 	}
-	if (is_spec(&t, '>') && nw) {
+	if ((is_spec(&t, '>') || t.type == T_END) && nw) {   /* a missing '>' at the end is forgiven */
 		make_spec(lx, a);
 		return;
 	}
@@ -414,8 +414,8 @@ static struct tok bare_spec(struct lex *lx, struct tok t, size_t pstart, char *l
 /* One item starting at t; returns the separator token ending it. */
 static struct tok item(struct lex *lx, struct tok t)
 {
-	lx->have_comment = 0;
 	size_t pstart = t.start, nw = 0;
+	int first_atom = t.type == T_ATOM;
 	char *local = NULL;
 	char *text = phrase(lx, &t, &nw, &local);
 	if (is_spec(&t, '<')) {
@@ -444,7 +444,7 @@ static struct tok item(struct lex *lx, struct tok t)
 	pst_addr *a = new_item(lx);
 	if (a == NULL)
 		return (struct tok){ .type = T_END };
-	if (is_sep(&t) && nw == 1) {
+	if (is_sep(&t) && nw == 1 && first_atom) {
 		a->local = local;
 		a->flags |= PST_ADDR_NOANGLE;
 		make_spec(lx, a);
@@ -462,14 +462,13 @@ int pst_addr_parse_list(pst_arena *arena, const char *value, size_t len, unsigne
 	out->items = NULL;
 	out->count = 0;
 	struct lex lx = { .s = value, .len = len, .arena = arena, .out = out };
+	/* Each next_tok() here may start an item: forget the last comment. */
 	struct tok t = next_tok(&lx);
 	while (t.type != T_END && !lx.nomem) {
-		if (is_spec(&t, ',') || is_spec(&t, ':')) {
-			t = next_tok(&lx);
-			continue;
-		}
-		if (is_spec(&t, ';')) {
-			lx.group = NULL;
+		if (is_spec(&t, ',') || is_spec(&t, ':') || is_spec(&t, ';')) {
+			if (is_spec(&t, ';'))
+				lx.group = NULL;
+			lx.have_comment = 0;
 			t = next_tok(&lx);
 			continue;
 		}
@@ -481,8 +480,6 @@ int pst_addr_parse_list(pst_arena *arena, const char *value, size_t len, unsigne
 			break;
 		}
 		t = item(&lx, t);
-		if (is_spec(&t, ':'))
-			t = next_tok(&lx);
 	}
 	pst_buf_free(&lx.scratch);
 	return lx.nomem ? -1 : 0;

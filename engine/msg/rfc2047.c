@@ -7,9 +7,10 @@
  * text holds no white space or '?'. Adjacent encoded-words separated only
  * by white space form a run; the decoded bytes of consecutive words in the
  * same charset are joined before conversion, so a character split between
- * two words (common with B) comes out whole. A run that fails (bad base64
+ * two words (common with B) comes out whole. When a run fails (bad base64
  * or Q hex, a charset iconv does not know, bytes invalid in the charset)
- * is copied as written. Every iconv_open and iconv return is checked; the
+ * its words are taken one at a time, and a word that fails alone is copied
+ * as written. Every iconv_open and iconv return is checked; the
  * conversion output is bounded (4 bytes out per byte in, plus 16).
  *
  * Encoding gives ASCII without control characters (HTAB allowed) back as a
@@ -216,8 +217,14 @@ static int take_run(const char *in, size_t len, size_t *p, pst_buf *out)
 			break;
 		q = r;
 	}
-	size_t end = ws[n - 1].end;
 	int rc = decode_run(ws, n, out);
+	if (rc > 0 && n > 1) {
+		/* Some word of the run is bad: take the first word alone; the
+		 * rest is looked at again by the caller. */
+		n = 1;
+		rc = decode_run(ws, n, out);
+	}
+	size_t end = ws[n - 1].end;
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
