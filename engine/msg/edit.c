@@ -12,7 +12,8 @@
  *
  * A rewritten or added field is "Name: value" with the message's line
  * ending, folded before white space so lines stay under 78 characters
- * where the value allows it (a word longer than that is not broken).
+ * where the value allows it (a word longer than that is not broken; one
+ * that would make a line over 998 characters refuses the edit).
  * Values with bytes outside printable ASCII are RFC 2047-encoded.
  *
  * Edits that cannot apply are ignored and reported in err while the call
@@ -20,7 +21,7 @@
  * From field (or, for a display name, without an address in it). Refused
  * (-1): a value with CR or LF, a missing value, an invalid field name, an
  * address for SET_FROM_ADDRESS that is empty or holds white space, '<' or
- * '>'.
+ * '>', a line over 998 characters. On failure nothing is appended to out.
  */
 #include "config.h"
 
@@ -33,6 +34,7 @@
 #include "util/arena.h"
 
 #define FOLD_AT 78
+#define MAX_LINE 998           /* RFC 5322 2.1.1 */
 
 struct entry {
 	long orig;                  /* index of the original field; -1 when added */
@@ -162,13 +164,32 @@ static const char *fold(struct render *r, const char *name, size_t name_len, con
 	return s;
 }
 
+/* The longest line of a folded field. */
+static size_t longest_line(const char *s)
+{
+	size_t best = 0, col = 0;
+	for (; *s; s++) {
+		if (*s == '\n' || *s == '\r') {
+			col = 0;
+			continue;
+		}
+		if (++col > best)
+			best = col;
+	}
+	return best;
+}
+
 /* Give entry e the new wire value v. */
 static int set_value(struct render *r, struct entry *e, const char *v)
 {
 	e->value = v;
 	e->value_len = strlen(v);
 	e->text = fold(r, e->name, e->name_len, v, e->value_len);
-	return e->text ? 0 : -1;
+	if (e->text == NULL)
+		return -1;
+	if (longest_line(e->text) > MAX_LINE)
+		return refuse(r, "a word of the value makes a line over 998 characters", NULL);
+	return 0;
 }
 
 /* A new field at the top, after the fields added before it. */

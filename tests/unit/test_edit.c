@@ -257,7 +257,77 @@ static void refused_edits(void **state)
 		assert_string_equal(pst_buf_str(&out), "keep");   /* nothing appended */
 		pst_buf_free(&out);
 	}
+	/* a word that cannot be folded under 998 characters */
+	static char huge[1200];
+	memset(huge, 'x', sizeof huge - 1);
+	pst_msg_edit big = { .op = PST_MSG_EDIT_ADD, .name = "X-Big", .value = huge };
+	pst_buf out = PST_BUF_INIT;
+	char err[200];
+	assert_int_equal(pst_msg_render(m, &big, 1, NULL, &out, err, sizeof err), -1);
+	assert_string_equal(err, "a word of the value makes a line over 998 characters");
+	assert_int_equal(out.len, 0);
+	huge[990] = ' ';   /* now it folds */
+	assert_int_equal(pst_msg_render(m, &big, 1, NULL, &out, err, sizeof err), 0);
+	pst_buf_free(&out);
 	pst_msg_free(&m);
+}
+
+static int match_odd(void *ctx, const char *value, size_t len)
+{
+	(void)value;
+	unsigned *n = ctx;
+	return (int)((++*n + len) & 1);
+}
+
+/* Random messages and random edits: no crash, and the fields no edit
+ * names come out byte for byte (run under ASan). */
+static void random_edits(void **state)
+{
+	(void)state;
+	static const char alpha[] = "From: Subject:X-A:Received:\r\n\t <>@\"(),;=?q\xe9" "abc";
+	static const char *const names[] = { "From", "Subject", "X-A", "Received", "To" };
+	static const char *const values[] = { "", "v", "caf\xc3\xa9", "a@b.test", "[P] ", "J\xc3\xb6rg x" };
+	unsigned seed = 777, ctr = 0;
+	char buf[400];
+	for (int round = 0; round < 2000; round++) {
+		size_t n = (size_t)(round % 400);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+		}
+		pst_msg *m = NULL;
+		assert_int_equal(pst_msg_parse(buf, n, NULL, &m, NULL), 0);
+		pst_msg_edit ed[4];
+		for (size_t k = 0; k < 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			unsigned r = seed >> 8;
+			ed[k] = (pst_msg_edit){ .op = (pst_msg_edit_op)(r % 6), .name = names[(r >> 4) % 5],
+			                        .value = values[(r >> 8) % 6] };
+			if (ed[k].op == PST_MSG_EDIT_REMOVE && (r & 0x10000)) {
+				ed[k].match = match_odd;
+				ed[k].match_ctx = &ctr;
+			}
+		}
+		pst_buf out = PST_BUF_INIT;
+		char err[200];
+		int rc = pst_msg_render(m, ed, 4, NULL, &out, err, sizeof err);
+		assert_true(rc == 0 || (rc == -1 && err[0] != '\0'));
+		if (rc == 0) {
+			/* every Received field survives, unchanged */
+			for (size_t i = 0; i < pst_msg_field_count(m); i++) {
+				const pst_msg_field *f = pst_msg_field_at(m, i);
+				if (pst_msg_name_eq(f->name, f->name_len, "Received", 8) &&
+				    !(f->flags & PST_MSG_FIELD_MBOX_FROM))
+					assert_non_null(memmem(out.data, out.len, f->raw, f->raw_len));
+			}
+			/* and the output parses again */
+			pst_msg *again = NULL;
+			assert_int_equal(pst_msg_parse(out.data, out.len, NULL, &again, NULL), 0);
+			pst_msg_free(&again);
+		}
+		pst_buf_free(&out);
+		pst_msg_free(&m);
+	}
 }
 
 int main(void)
@@ -271,6 +341,7 @@ int main(void)
 		cmocka_unit_test(from_edits),
 		cmocka_unit_test(non_ascii_and_folding),
 		cmocka_unit_test(refused_edits),
+		cmocka_unit_test(random_edits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
