@@ -18,7 +18,8 @@
  *
  * Edits that cannot apply are ignored and reported in err while the call
  * still succeeds (0): removing or replacing Received, From edits without a
- * From field (or, for a display name, without an address in it). Refused
+ * From field, with several addresses in it (rewriting would drop authors),
+ * or, for a display name, without an address in it. Refused
  * (-1): a value with CR or LF, a missing value, an invalid field name, an
  * address for SET_FROM_ADDRESS that is empty or holds white space, '<' or
  * '>', a line over 998 characters. On failure nothing is appended to out.
@@ -254,12 +255,15 @@ static int do_replace(struct render *r, const pst_msg_edit *ed)
 	return done ? 0 : add_field(r, ed->name, ed->value);
 }
 
-/* The first parsable mailbox of a From value, or NULL. */
-static const pst_addr *from_mailbox(struct render *r, const struct entry *e)
+/* The first parsable mailbox of a From value, or NULL; *count says how
+ * many items the value holds. */
+static const pst_addr *from_mailbox(struct render *r, const struct entry *e, size_t *count)
 {
 	pst_addr_list l;
+	*count = 0;
 	if (pst_addr_parse_list(r->arena, e->value, e->value_len, 0, &l) < 0)
 		return NULL;
+	*count = l.count;
 	for (size_t i = 0; i < l.count; i++)
 		if (!(l.items[i].flags & PST_ADDR_BAD))
 			return &l.items[i];
@@ -279,7 +283,10 @@ static int do_from(struct render *r, const pst_msg_edit *ed)
 	struct entry *e = first_named(r, "From");
 	if (e == NULL)
 		return note(r, "no From field; From edit ignored");
-	const pst_addr *a = from_mailbox(r, e);
+	size_t count;
+	const pst_addr *a = from_mailbox(r, e, &count);
+	if (count > 1)
+		return note(r, "several addresses in the From field; From edit ignored");
 	if (display && a == NULL)
 		return note(r, "no address in the From field; display name edit ignored");
 	const char *v = display ? pst_addr_format(r->arena, ed->value, a->addr_spec)

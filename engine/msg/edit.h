@@ -69,7 +69,8 @@ typedef struct pst_render_opts {
  * NULL. 0; -1 on ENOMEM or a refused edit, with a reason in err (errlen may
  * be 0), and then nothing is appended. On success err is "" unless an edit
  * was ignored (Received removed or replaced, a From edit without a From
- * field or address): it then names the first one ignored.
+ * field, with several addresses in it, or without an address for a
+ * display name): it then names the first one ignored.
  * Refused: a value holding CR or LF, a NULL value (but for REMOVE), an
  * invalid field name, a SET_FROM_ADDRESS value that is empty or holds
  * white space or '<' '>', a word that would make a line over 998

@@ -3,7 +3,8 @@
  *
  * One pass over the input, line by line (a line ends after LF; a CR before
  * the LF belongs to the line ending, a CR anywhere else is an ordinary
- * byte). The first line may be an mbox "From " separator. Then every line
+ * byte). The first line may be an mbox "From " separator (when it is not
+ * a field: "From : x" is one, with obsolete white space). Then every line
  * is one of:
  *   - empty (LF or CRLF alone): the separator; the body follows it;
  *   - starting with SP or HTAB: a continuation of the current field (when
@@ -215,7 +216,10 @@ static int mbox_line(struct parse *ps, size_t *pos)
 	pst_msg *m = ps->m;
 	if (m->len < 5 || memcmp(m->bytes, "From ", 5) != 0)
 		return 0;
-	size_t e = line_end(m->bytes, m->len, 0);
+	size_t e = line_end(m->bytes, m->len, 0), colon;
+	int obs;
+	if (field_name(m->bytes, 0, e, &colon, &obs) > 0)
+		return 0;   /* "From : x" is a field with obsolete white space */
 	if (e > ps->max_bytes)
 		return set_error(ps->err, PST_MSG_HEADER_TOO_BIG, "header section over %zu bytes",
 		                 ps->max_bytes);

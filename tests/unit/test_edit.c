@@ -187,6 +187,11 @@ static void from_edits(void **state)
 	check_render("To: t@example.org\n\n", &disp, 1, NULL, NULL, "no From field; From edit ignored");
 	check_render("From: undisclosed:;\n\n", &disp, 1, NULL, NULL,
 	             "no address in the From field; display name edit ignored");
+	check_render("From: a@example.net, b@example.org\n\n", &addr, 1, NULL, NULL,
+	             "several addresses in the From field; From edit ignored");
+	/* SET_FROM_ADDRESS on a From without a parsable address still writes one */
+	check_render("From: Jane Roe\n\n", &addr, 1, NULL,
+	             "X-Original-From: Jane Roe\nFrom: jane@relay.example.org\n\n", NULL);
 	/* a folded From keeps its folding in X-Original-From */
 	check_render("From: Jane\r\n <jane@example.net>\r\n\r\n", &disp, 1, NULL,
 	             "X-Original-From: Jane\r\n <jane@example.net>\r\n"

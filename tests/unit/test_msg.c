@@ -147,6 +147,12 @@ static void obsolete_space_before_colon(void **state)
 	want_field(m, 0, "Subject", "hello", 5);
 	assert_true(pst_msg_field_at(m, 0)->flags & PST_MSG_FIELD_OBS_SPACE);
 	assert_non_null(pst_msg_find(m, "subject", 7, 0));
+	pst_msg_free(&m);
+	/* "From :" first is a field, not an mbox separator line */
+	in = "From : a@example.org\n\n";
+	m = parse_ok(in, strlen(in));
+	assert_int_equal(pst_msg_field_at(m, 0)->flags, PST_MSG_FIELD_OBS_SPACE);
+	want_field(m, 0, "From", "a@example.org", 13);
 	const pst_msg_from_info *fi = pst_msg_from(m);
 	assert_int_equal(fi->status, PST_FROM_ONE);
 	assert_string_equal(fi->addr->addr_spec, "a@example.org");
