@@ -13,6 +13,9 @@
  *        display name) is compared with pst_addr_parse_list on a "To:"
  *        field holding the vector;
  *   DIR/index.tsv                             the number of From fields.
+ * Every message is also rendered: without edits it comes out byte for
+ * byte, with the scenario 8 edits it parses again with its Received
+ * fields and From address.
  * Where the corpus's interpretation differs from ours on purpose, the case
  * is listed in known_differences[] with the reason; everything else that
  * differs fails. Without the corpus directory the tests are skipped.
@@ -29,6 +32,7 @@
 #include <sys/stat.h>
 
 #include "msg/addr.h"
+#include "msg/edit.h"
 #include "msg/msg.h"
 #include "util/arena.h"
 
@@ -484,6 +488,44 @@ static int expected_from(pst_arena *a, const char *emlpath, const char **want, s
 	return 0;
 }
 
+/* Rendering without edits gives the input back byte for byte; with the
+ * scenario 8 edits the result parses again with the same Received fields,
+ * the original From kept as X-Original-From, and the same From address. */
+static void render_checks(const pst_msg *m, const char *rel, const pst_msg_from_info *fi)
+{
+	pst_buf out = PST_BUF_INIT;
+	char err[200];
+	assert_int_equal(pst_msg_render(m, NULL, 0, NULL, &out, err, sizeof err), 0);
+	if (out.len != pst_msg_size(m) || memcmp(out.data, pst_msg_bytes(m), out.len) != 0)
+		fail_msg("%s: render without edits: got %zu bytes, want the %zu of the input", rel,
+		         out.len, pst_msg_size(m));
+	pst_buf_clear(&out);
+	const pst_msg_edit edits[] = {
+		{ .op = PST_MSG_EDIT_SET_FROM_DISPLAY, .value = "" },
+		{ .op = PST_MSG_EDIT_PREPEND_SUBJECT, .value = "[EXTERNAL] " },
+		{ .op = PST_MSG_EDIT_REMOVE, .name = "Received" },
+		{ .op = PST_MSG_EDIT_ADD, .name = "X-Postern", .value = "checked" },
+	};
+	assert_int_equal(pst_msg_render(m, edits, 4, NULL, &out, err, sizeof err), 0);
+	pst_msg *again = NULL;
+	assert_int_equal(pst_msg_parse(out.data, out.len, NULL, &again, NULL), 0);
+	assert_int_equal(pst_msg_count(again, "Received", 8), pst_msg_count(m, "Received", 8));
+	assert_int_equal(pst_msg_count(again, "X-Postern", 9), 1);
+	assert_non_null(pst_msg_find(again, "Subject", 7, 0));
+	if (fi->status == PST_FROM_ONE) {
+		assert_int_equal(pst_msg_count(again, "X-Original-From", 15),
+		                 pst_msg_count(m, "X-Original-From", 15) + 1);
+		const pst_msg_from_info *fa = pst_msg_from(again);
+		assert_int_equal(fa->status, PST_FROM_ONE);
+		if (strcmp(fa->addr->addr_spec, fi->addr->addr_spec) != 0)
+			fail_msg("%s: From after the edit: got '%s', want '%s'", rel, fa->addr->addr_spec,
+			         fi->addr->addr_spec);
+		assert_string_equal(fa->addr->display, "");
+	}
+	pst_msg_free(&again);
+	pst_buf_free(&out);
+}
+
 static void one_message(const char *path, const char *rel, const struct index *ix, int with_json,
                         struct counts *c)
 {
@@ -501,6 +543,7 @@ static void one_message(const char *path, const char *rel, const struct index *i
 	c->parsed++;
 	const pst_msg_from_info *fi = pst_msg_from(m);
 	assert_non_null(fi);
+	render_checks(m, rel, fi);
 
 	long nfrom = index_from_count(ix, rel);
 	if (nfrom >= 0) {
