@@ -67,7 +67,15 @@ typedef struct pst_render_opts {
 
 /* Append the delivered form of m with edits applied to out. opts may be
  * NULL. 0; -1 on ENOMEM or a refused edit, with a reason in err (errlen may
- * be 0). */
+ * be 0), and then nothing is appended. On success err is "" unless an edit
+ * was ignored (Received removed or replaced, a From edit without a From
+ * field, with several addresses in it, or without an address for a
+ * display name): it then names the first one ignored.
+ * Refused: a value holding CR or LF, a NULL value (but for REMOVE), an
+ * invalid field name, a SET_FROM_ADDRESS value that is empty or holds
+ * white space or '<' '>', a word that would make a line over 998
+ * characters. An mbox From_ line kept by skip_before 0 is written first,
+ * before opts->prepend. */
 int pst_msg_render(const pst_msg *m, const pst_msg_edit *edits, size_t nedits,
                    const pst_render_opts *opts, pst_buf *out, char *err, size_t errlen);
 

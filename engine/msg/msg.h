@@ -77,7 +77,9 @@ int pst_msg_parse(const char *bytes, size_t len, const pst_msg_limits *limits,
 /* Free a message; *m becomes NULL. NULL-safe. */
 void pst_msg_free(pst_msg **m);
 
-/* Number of fields (the mbox From_ line included when present). */
+/* Number of fields (the mbox From_ line included when present; it is
+ * field 0 with name "From", value the rest of its line, and does not count
+ * against max_fields). */
 size_t pst_msg_field_count(const pst_msg *m);
 /* Field i, or NULL when i is out of range. Borrowed. */
 const pst_msg_field *pst_msg_field_at(const pst_msg *m, size_t i);
@@ -100,7 +102,10 @@ size_t pst_msg_size(const pst_msg *m);
 const char *pst_msg_bytes(const pst_msg *m);
 /* Offset and length of the body: what follows the blank line ending the
  * header section (the blank line itself is not part of the body). When
- * there is no blank line the body is empty and *has_separator is 0. */
+ * there is no blank line the body is empty and *has_separator is 0 --
+ * except when the header section ends at a line that is neither a field
+ * nor a continuation: the body then starts at that line (has_separator 0,
+ * body not empty), so fields + separator + body is always the input. */
 size_t pst_msg_body_offset(const pst_msg *m);
 size_t pst_msg_body_len(const pst_msg *m);
 int pst_msg_has_separator(const pst_msg *m);
@@ -117,12 +122,15 @@ typedef enum pst_from_status {
 	PST_FROM_NONE,              /* no From field */
 	PST_FROM_ONE,               /* exactly one address in one From field */
 	PST_FROM_MANY,              /* several addresses (or several From fields) */
-	PST_FROM_BAD,               /* a From field without a parsable address */
+	PST_FROM_BAD,               /* a From field without a parsable address
+	                             * (one without a domain included: 6.6.1
+	                             * needs the author domain) */
 } pst_from_status;
 
 typedef struct pst_msg_from_info {
 	pst_from_status status;
-	size_t count;               /* addresses in all From fields */
+	size_t count;               /* addresses in all From fields, unparsable
+	                             * items included */
 	const struct pst_addr *addr; /* the address when status is PST_FROM_ONE */
 	size_t field;               /* index of the (first) From field, when any */
 } pst_msg_from_info;

@@ -1,0 +1,334 @@
+/* Unit tests for engine/msg/msg.c: the RFC 5322 header section parser. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg/msg.h"
+#include "msg/addr.h"
+#include "util/limits.h"
+
+static pst_msg *parse_ok(const char *s, size_t n)
+{
+	pst_msg *m = NULL;
+	pst_msg_error err;
+	int rc = pst_msg_parse(s, n, NULL, &m, &err);
+	if (rc != 0)
+		print_error("parse failed: %s\n", err.text);
+	assert_int_equal(rc, 0);
+	assert_non_null(m);
+	return m;
+}
+
+static void want_field(const pst_msg *m, size_t i, const char *name, const char *value, size_t vlen)
+{
+	const pst_msg_field *f = pst_msg_field_at(m, i);
+	assert_non_null(f);
+	if (f->name_len != strlen(name) || memcmp(f->name, name, f->name_len) != 0)
+		fail_msg("field %zu: got name '%.*s', want '%s'", i, (int)f->name_len, f->name, name);
+	if (f->value_len != vlen || memcmp(f->value, value, vlen) != 0)
+		fail_msg("field %zu: got value '%.*s' (%zu), want '%.*s' (%zu)", i, (int)f->value_len,
+		         f->value, f->value_len, (int)vlen, value, vlen);
+	assert_int_equal(f->value[f->value_len], '\0');
+	assert_int_equal(f->name_hash, pst_msg_name_hash(name, strlen(name)));
+}
+
+/* Structure of well-formed and odd messages, table-driven. */
+static void splits_header_and_body(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t nfields;
+		const char *names[4];
+		const char *values[4];
+		const char *body;
+		int has_sep;
+		const char *sep, *eol;
+	} cases[] = {
+		{ "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n", 2,
+		  { "From", "Subject" }, { "a@example.org", "hi" }, "body\r\n", 1, "\r\n", "\r\n" },
+		{ "From: a@example.org\nSubject: hi\n\nbody\n", 2,
+		  { "From", "Subject" }, { "a@example.org", "hi" }, "body\n", 1, "\n", "\n" },
+		/* mixed: the majority wins for new fields */
+		{ "A: 1\r\nB: 2\nC: 3\n\r\nx", 3, { "A", "B", "C" }, { "1", "2", "3" }, "x", 1, "\r\n", "\n" },
+		/* folding with SP and HTAB, CRLF */
+		{ "Subject: a\r\n b\r\n\tc  \r\nX: y\r\n\r\n", 2, { "Subject", "X" }, { "a b\tc", "y" },
+		  "", 1, "\r\n", "\r\n" },
+		/* no blank line: all header */
+		{ "A: 1\nB: 2\n", 2, { "A", "B" }, { "1", "2" }, "", 0, "", "\n" },
+		/* no final line ending at all */
+		{ "A: 1\nB: 2", 2, { "A", "B" }, { "1", "2" }, "", 0, "", "\n" },
+		/* empty body */
+		{ "A: 1\r\n\r\n", 1, { "A" }, { "1" }, "", 1, "\r\n", "\r\n" },
+		/* empty value and obsolete white space before the colon */
+		{ "X-Empty:\nSubject \t: hi\n\nb", 2, { "X-Empty", "Subject" }, { "", "hi" }, "b", 1, "\n", "\n" },
+		/* a line that is neither field nor continuation ends the header */
+		{ "A: 1\nnot a field\nC: 3\n", 1, { "A" }, { "1" }, "not a field\nC: 3\n", 0, "", "\n" },
+		/* a continuation before any field ends the header too */
+		{ " leading\nA: 1\n", 0, { NULL }, { NULL }, " leading\nA: 1\n", 0, "", "\r\n" },
+		/* empty input */
+		{ "", 0, { NULL }, { NULL }, "", 0, "", "\r\n" },
+		/* only a blank line */
+		{ "\nbody", 0, { NULL }, { NULL }, "body", 1, "\n", "\n" },
+		/* bare CR inside a value is kept; white-space-only continuation */
+		{ "A: x\ry\nB: 1\n \n\n", 2, { "A", "B" }, { "x\ry", "1" }, "", 1, "\n", "\n" },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		size_t n = strlen(cases[c].in);
+		pst_msg *m = parse_ok(cases[c].in, n);
+		if (pst_msg_field_count(m) != cases[c].nfields)
+			fail_msg("case %zu: got %zu fields, want %zu", c, pst_msg_field_count(m),
+			         cases[c].nfields);
+		size_t total = 0;
+		for (size_t i = 0; i < cases[c].nfields; i++) {
+			want_field(m, i, cases[c].names[i], cases[c].values[i], strlen(cases[c].values[i]));
+			total += pst_msg_field_at(m, i)->raw_len;
+		}
+		const char *body = pst_msg_bytes(m) + pst_msg_body_offset(m);
+		if (pst_msg_body_len(m) != strlen(cases[c].body) ||
+		    memcmp(body, cases[c].body, pst_msg_body_len(m)) != 0)
+			fail_msg("case %zu: got body '%.*s', want '%s'", c, (int)pst_msg_body_len(m), body,
+			         cases[c].body);
+		assert_int_equal(pst_msg_has_separator(m), cases[c].has_sep);
+		assert_string_equal(pst_msg_separator(m), cases[c].sep);
+		if (strcmp(pst_msg_eol(m), cases[c].eol) != 0)
+			fail_msg("case %zu: got eol %zu bytes, want %zu", c, strlen(pst_msg_eol(m)),
+			         strlen(cases[c].eol));
+		/* fields + separator + body is the whole input */
+		assert_int_equal(total + strlen(pst_msg_separator(m)) + pst_msg_body_len(m), n);
+		assert_int_equal(pst_msg_size(m), n);
+		pst_msg_free(&m);
+		assert_null(m);
+	}
+}
+
+static void raw_bytes_are_kept(void **state)
+{
+	(void)state;
+	const char *in = "Subject: one\r\n  two\r\nTo: x@example.org\r\n\r\n";
+	pst_msg *m = parse_ok(in, strlen(in));
+	const pst_msg_field *f = pst_msg_field_at(m, 0);
+	assert_int_equal(f->raw_len, strlen("Subject: one\r\n  two\r\n"));
+	assert_memory_equal(f->raw, "Subject: one\r\n  two\r\n", f->raw_len);
+	assert_string_equal(f->value, "one  two");
+	f = pst_msg_field_at(m, 1);
+	assert_memory_equal(f->raw, "To: x@example.org\r\n", f->raw_len);
+	assert_null(pst_msg_field_at(m, 2));
+	pst_msg_free(&m);
+	pst_msg_free(&m);   /* NULL-safe */
+	pst_msg_free(NULL);
+}
+
+static void nul_and_8bit_values(void **state)
+{
+	(void)state;
+	const char in[] = "X-Nul: a\0b\nSubject: caf\xc3\xa9\nX-Plain: p\n\n";
+	pst_msg *m = parse_ok(in, sizeof in - 1);
+	assert_int_equal(pst_msg_field_count(m), 3);
+	want_field(m, 0, "X-Nul", "a\0b", 3);
+	assert_true(pst_msg_field_at(m, 0)->flags & PST_MSG_FIELD_NUL);
+	assert_false(pst_msg_field_at(m, 0)->flags & PST_MSG_FIELD_8BIT);
+	assert_true(pst_msg_field_at(m, 1)->flags & PST_MSG_FIELD_8BIT);
+	assert_false(pst_msg_field_at(m, 1)->flags & PST_MSG_FIELD_NUL);
+	assert_int_equal(pst_msg_field_at(m, 2)->flags, 0);
+	pst_msg_free(&m);
+}
+
+static void obsolete_space_before_colon(void **state)
+{
+	(void)state;
+	const char *in = "Subject   : hello\nFrom\t: a@example.org\n\n";
+	pst_msg *m = parse_ok(in, strlen(in));
+	want_field(m, 0, "Subject", "hello", 5);
+	assert_true(pst_msg_field_at(m, 0)->flags & PST_MSG_FIELD_OBS_SPACE);
+	assert_non_null(pst_msg_find(m, "subject", 7, 0));
+	pst_msg_free(&m);
+	/* "From :" first is a field, not an mbox separator line */
+	in = "From : a@example.org\n\n";
+	m = parse_ok(in, strlen(in));
+	assert_int_equal(pst_msg_field_at(m, 0)->flags, PST_MSG_FIELD_OBS_SPACE);
+	want_field(m, 0, "From", "a@example.org", 13);
+	const pst_msg_from_info *fi = pst_msg_from(m);
+	assert_int_equal(fi->status, PST_FROM_ONE);
+	assert_string_equal(fi->addr->addr_spec, "a@example.org");
+	pst_msg_free(&m);
+}
+
+static void mbox_from_line(void **state)
+{
+	(void)state;
+	const char *in = "From sender@example.org Mon Jan  1 00:00:00 2024\nFrom: a@example.org\n\nb";
+	pst_msg *m = parse_ok(in, strlen(in));
+	assert_int_equal(pst_msg_field_count(m), 2);
+	const pst_msg_field *f = pst_msg_field_at(m, 0);
+	assert_true(f->flags & PST_MSG_FIELD_MBOX_FROM);
+	assert_memory_equal(f->raw, "From sender@example.org Mon Jan  1 00:00:00 2024\n", f->raw_len);
+	/* the separator line never matches "From" */
+	assert_ptr_equal(pst_msg_find(m, "From", 4, 0), pst_msg_field_at(m, 1));
+	assert_int_equal(pst_msg_count(m, "From", 4), 1);
+	assert_int_equal(pst_msg_find_next(m, "From", 4, pst_msg_name_hash("From", 4), 0), 1);
+	assert_int_equal(pst_msg_from(m)->status, PST_FROM_ONE);
+	assert_int_equal(pst_msg_from(m)->field, 1);
+	pst_msg_free(&m);
+}
+
+static void limits_are_typed_errors(void **state)
+{
+	(void)state;
+	const char *in = "A: 1\nB: 2\nC: 3\nD: 4\n\nbody";
+	pst_msg *m = (pst_msg *)1;
+	pst_msg_error err;
+	pst_msg_limits lim = { .max_fields = 3 };
+	assert_int_equal(pst_msg_parse(in, strlen(in), &lim, &m, &err), -1);
+	assert_null(m);
+	assert_int_equal(err.code, PST_MSG_TOO_MANY_FIELDS);
+	assert_string_equal(err.text, "more than 3 header fields");
+	lim.max_fields = 4;
+	assert_int_equal(pst_msg_parse(in, strlen(in), &lim, &m, &err), 0);
+	pst_msg_free(&m);
+
+	pst_msg_limits small = { .max_header_bytes = 10 };
+	assert_int_equal(pst_msg_parse(in, strlen(in), &small, &m, &err), -1);
+	assert_int_equal(err.code, PST_MSG_HEADER_TOO_BIG);
+	assert_string_equal(err.text, "header section over 10 bytes");
+	/* exactly at the limit (fields and blank line: 21 bytes) is fine */
+	small.max_header_bytes = 21;
+	assert_int_equal(pst_msg_parse(in, strlen(in), &small, &m, &err), 0);
+	assert_int_equal(err.code, PST_MSG_OK);
+	pst_msg_free(&m);
+	small.max_header_bytes = 20;
+	assert_int_equal(pst_msg_parse(in, strlen(in), &small, &m, &err), -1);
+	assert_int_equal(err.code, PST_MSG_HEADER_TOO_BIG);
+	/* err may be NULL */
+	assert_int_equal(pst_msg_parse(in, strlen(in), &small, &m, NULL), -1);
+
+	/* default limits: one huge folded field, then too many fields */
+	size_t big = PST_MAX_HEADER_BYTES + 100;
+	char *s = malloc(big + 8);
+	assert_non_null(s);
+	memcpy(s, "X: ", 3);
+	for (size_t i = 3; i < big; i++)
+		s[i] = (i % 70 == 0) ? '\n' : (i % 70 == 1 ? ' ' : 'a');
+	memcpy(s + big, "\n\nbody", 6);
+	assert_int_equal(pst_msg_parse(s, big + 6, NULL, &m, &err), -1);
+	assert_int_equal(err.code, PST_MSG_HEADER_TOO_BIG);
+	free(s);
+
+	size_t nf = PST_MAX_HEADER_FIELDS + 1;
+	s = malloc(nf * 5 + 1);
+	assert_non_null(s);
+	for (size_t i = 0; i < nf; i++)
+		memcpy(s + i * 5, "A: 1\n", 5);
+	assert_int_equal(pst_msg_parse(s, nf * 5, NULL, &m, &err), -1);
+	assert_int_equal(err.code, PST_MSG_TOO_MANY_FIELDS);
+	assert_int_equal(pst_msg_parse(s, (nf - 1) * 5, NULL, &m, &err), 0);
+	assert_int_equal(pst_msg_field_count(m), PST_MAX_HEADER_FIELDS);
+	pst_msg_free(&m);
+	free(s);
+}
+
+static void names_and_lookup(void **state)
+{
+	(void)state;
+	assert_true(pst_msg_name_eq("Subject", 7, "sUBJECT", 7));
+	assert_false(pst_msg_name_eq("Subject", 7, "Subjec", 6));
+	assert_false(pst_msg_name_eq("Subject", 7, "Subjecu", 7));
+	assert_int_equal(pst_msg_name_hash("Received", 8), pst_msg_name_hash("RECEIVED", 8));
+	assert_int_not_equal(pst_msg_name_hash("Received", 8), pst_msg_name_hash("Receivee", 8));
+	const char *in = "Received: 1\nTo: t\nreceived: 2\nRECEIVED: 3\n\n";
+	pst_msg *m = parse_ok(in, strlen(in));
+	assert_int_equal(pst_msg_count(m, "Received", 8), 3);
+	assert_int_equal(pst_msg_count(m, "Cc", 2), 0);
+	assert_string_equal(pst_msg_find(m, "Received", 8, 2)->value, "3");
+	assert_null(pst_msg_find(m, "Received", 8, 3));
+	uint32_t h = pst_msg_name_hash("received", 8);
+	assert_int_equal(pst_msg_find_next(m, "received", 8, h, 1), 2);
+	assert_int_equal(pst_msg_find_next(m, "received", 8, h, 4), -1);
+	assert_int_equal(pst_msg_find_next(m, "received", 8, h, 100), -1);
+	pst_msg_free(&m);
+}
+
+/* RFC 7489 6.6.1 From status. */
+static void from_status(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		pst_from_status status;
+		size_t count;
+		const char *addr;
+	} cases[] = {
+		{ "To: x@example.org\n\n", PST_FROM_NONE, 0, NULL },
+		{ "From: Jane <jane@example.net>\n\n", PST_FROM_ONE, 1, "jane@example.net" },
+		{ "FROM: \"Roe, Jane\" <jane@example.net>\r\n\r\n", PST_FROM_ONE, 1, "jane@example.net" },
+		{ "From: a@example.net, b@example.org\n\n", PST_FROM_MANY, 2, NULL },
+		{ "From: a@example.net\nFrom: b@example.org\n\n", PST_FROM_MANY, 2, NULL },
+		{ "From: \n\n", PST_FROM_BAD, 0, NULL },
+		{ "From: <>\n\n", PST_FROM_BAD, 1, NULL },
+		{ "From: undisclosed-recipients:;\n\n", PST_FROM_BAD, 0, NULL },
+		{ "From: jane\n\n", PST_FROM_BAD, 1, NULL },
+		{ "From: Jane Roe\n\n", PST_FROM_BAD, 1, NULL },
+		{ "From: group: a@example.net;\n\n", PST_FROM_ONE, 1, "a@example.net" },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		pst_msg *m = parse_ok(cases[c].in, strlen(cases[c].in));
+		const pst_msg_from_info *fi = pst_msg_from(m);
+		assert_non_null(fi);
+		if (fi->status != cases[c].status || fi->count != cases[c].count)
+			fail_msg("case %zu: got status %d count %zu, want %d %zu", c, fi->status,
+			         fi->count, cases[c].status, cases[c].count);
+		if (cases[c].addr) {
+			assert_non_null(fi->addr);
+			assert_string_equal(fi->addr->addr_spec, cases[c].addr);
+		} else {
+			assert_null(fi->addr);
+		}
+		assert_ptr_equal(pst_msg_from(m), fi);   /* cached */
+		pst_msg_free(&m);
+	}
+}
+
+/* Random bytes from a header-ish alphabet never crash (run under ASan). */
+static void random_input_never_crashes(void **state)
+{
+	(void)state;
+	static const char alpha[] = "From: \r\n\t\0:<>@\"(),;=?Bq\xe9 abc.";
+	unsigned seed = 12345;
+	char buf[300];
+	for (int round = 0; round < 3000; round++) {
+		size_t n = (size_t)(round % 300);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+		}
+		pst_msg *m = NULL;
+		assert_int_equal(pst_msg_parse(buf, n, NULL, &m, NULL), 0);
+		assert_non_null(pst_msg_from(m));
+		size_t total = 0;
+		for (size_t i = 0; i < pst_msg_field_count(m); i++)
+			total += pst_msg_field_at(m, i)->raw_len;
+		assert_int_equal(total + strlen(pst_msg_separator(m)) + pst_msg_body_len(m), n);
+		pst_msg_free(&m);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(splits_header_and_body),
+		cmocka_unit_test(raw_bytes_are_kept),
+		cmocka_unit_test(nul_and_8bit_values),
+		cmocka_unit_test(obsolete_space_before_colon),
+		cmocka_unit_test(mbox_from_line),
+		cmocka_unit_test(limits_are_typed_errors),
+		cmocka_unit_test(names_and_lookup),
+		cmocka_unit_test(from_status),
+		cmocka_unit_test(random_input_never_crashes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
