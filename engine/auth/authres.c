@@ -282,58 +282,70 @@ static int ar_expected(ar_parser *p, const char *what)
 
 /* Lexical items. */
 
-/* A quoted-string at p->pos into *out, unquoted. 0 / -1. */
-static int ar_quoted(ar_parser *p, const char **out)
+/* Scan the quoted-string opening at p->pos: its unquoted length into *n,
+ * and the text into v when v is not NULL; p->pos ends past the closing
+ * quote. Called twice, once to size and once to copy, so a value never
+ * costs more memory than its own length. 0 / -1. */
+static int ar_quoted_scan(ar_parser *p, char *v, size_t *n)
 {
-	size_t open = p->pos, n = 0, k;
-	char *v;
+	size_t open = p->pos, k;
 
-	v = pst_arena_alloc(p->arena, p->len - p->pos);
-	if (v == NULL)
-		return ar_nomem(p);
+	*n = 0;
 	p->pos++;
 	while (p->pos < p->len) {
 		unsigned char c = (unsigned char)p->s[p->pos];
+		size_t from = p->pos, take = 1;
 
 		if (c == '"') {
 			p->pos++;
-			v[n] = '\0';
-			*out = v;
 			return 0;
 		}
 		if (c == '\\') {
 			if (p->pos + 1 >= p->len)
 				break;
-			c = (unsigned char)p->s[p->pos + 1];
-			if (c >= 0x80 && (k = ar_utf8_at(p, p->pos + 1)) > 0) {
-				memcpy(v + n, p->s + p->pos + 1, k);
-				n += k;
-				p->pos += 1 + k;
-				continue;
-			}
-			if ((c < 0x21 || c > 0x7e) && !is_wsp(c))
-				return ar_fail(p, p->pos + 1, "invalid quoted-pair in quoted string");
-			v[n++] = (char)c;
-			p->pos += 2;
-		} else if (c >= 0x21 && c <= 0x7e) {
-			v[n++] = (char)c;
-			p->pos++;
-		} else if (is_wsp(c)) {
-			v[n++] = (char)c;
+			from = p->pos + 1;
+			c = (unsigned char)p->s[from];
+			if (c >= 0x80 && (k = ar_utf8_at(p, from)) > 0)
+				take = k;
+			else if ((c < 0x21 || c > 0x7e) && !is_wsp(c))
+				return ar_fail(p, from, "invalid quoted-pair in quoted string");
 			p->pos++;
 		} else if (c >= 0x80) {
-			if ((k = ar_utf8_at(p, p->pos)) == 0)
+			if ((take = ar_utf8_at(p, p->pos)) == 0)
 				return ar_fail(p, p->pos, "invalid UTF-8 in quoted string");
-			memcpy(v + n, p->s + p->pos, k);
-			n += k;
-			p->pos += k;
-		} else if ((k = ar_fold_at(p, p->pos)) > 0 && p->pos + k < p->len) {
-			p->pos += k;    /* folding: the line break is not content */
-		} else {
+		} else if (c < 0x21 && !is_wsp(c)) {
+			if ((k = ar_fold_at(p, p->pos)) > 0 && p->pos + k < p->len) {
+				p->pos += k;    /* folding: the line break is not content */
+				continue;
+			}
 			return ar_fail(p, p->pos, "control character 0x%02x in quoted string", c);
+		} else if (c == 0x7f) {
+			return ar_fail(p, p->pos, "control character 0x7f in quoted string");
 		}
+		if (v != NULL)
+			memcpy(v + *n, p->s + from, take);
+		*n += take;
+		p->pos += take;
 	}
 	return ar_fail(p, open, "unterminated quoted string");
+}
+
+/* A quoted-string at p->pos into *out, unquoted. 0 / -1. */
+static int ar_quoted(ar_parser *p, const char **out)
+{
+	size_t open = p->pos, n;
+	char *v;
+
+	if (ar_quoted_scan(p, NULL, &n) < 0)
+		return -1;
+	if ((v = pst_arena_alloc(p->arena, n + 1)) == NULL)
+		return ar_nomem(p);
+	p->pos = open;
+	if (ar_quoted_scan(p, v, &n) < 0)
+		return -1;
+	v[n] = '\0';
+	*out = v;
+	return 0;
 }
 
 /* Length of the run of bytes of class is() at at. */

@@ -375,6 +375,25 @@ static void parse_limits(void **state)
 	assert_int_equal(parse_str(a, s, &ar, err, sizeof err), 0);
 	assert_int_equal(strlen(ar.results[0].reason), PST_AUTHRES_MAX_BYTES - 40);
 	free(s);
+	/* the most results and properties allowed, each with a quoted value:
+	 * memory stays proportional to the input, not to its square */
+	{
+		char *one = repeat("; spf=pass", " a.b=\"\"", PST_AUTHRES_MAX_PROPS, "");
+		char *all = repeat("example.com", one, PST_AUTHRES_MAX_RESULTS, "");
+		pst_arena *big = pst_arena_new();
+
+		assert_non_null(big);
+		assert_true(strlen(all) < PST_AUTHRES_MAX_BYTES);
+		assert_int_equal(parse_str(big, all, &ar, err, sizeof err), 0);
+		assert_int_equal(ar.nresults, PST_AUTHRES_MAX_RESULTS);
+		assert_int_equal(ar.results[PST_AUTHRES_MAX_RESULTS - 1].nprops, PST_AUTHRES_MAX_PROPS);
+		if (pst_arena_used(big) > 1024 * 1024)
+			fail_msg("%zu bytes of input took %zu bytes of arena", strlen(all),
+				 pst_arena_used(big));
+		pst_arena_free(&big);
+		free(one);
+		free(all);
+	}
 	/* a huge run of garbage fails early and cleanly */
 	s = repeat("example.com; ", "=", PST_AUTHRES_MAX_BYTES - 20, "");
 	assert_int_equal(parse_str(a, s, &ar, err, sizeof err), -1);
