@@ -53,7 +53,8 @@ static const struct parse_case parse_cases[] = {
 	{ "B.2 no authentication done", "example.org 1; none", "[example.org]; none", NULL },
 	{ "B.3 spf", "example.com;\r\n          spf=pass smtp.mailfrom=example.net",
 	  "[example.com]; spf=pass smtp.mailfrom=[example.net]", NULL },
-	{ "B.4 auth and spf", "example.com;\r\n          auth=pass (cram-md5) smtp.auth=sender@example.net;\r\n"
+	{ "B.4 auth and spf",
+	  "example.com;\r\n          auth=pass (cram-md5) smtp.auth=sender@example.net;\r\n"
 	  "          spf=pass smtp.mailfrom=example.net",
 	  "[example.com]; auth=pass smtp.auth=[sender@example.net]; spf=pass smtp.mailfrom=[example.net]",
 	  NULL },
@@ -63,10 +64,12 @@ static const struct parse_case parse_cases[] = {
 	  "[example.com]; sender-id=pass header.from=[example.net]", NULL },
 	{ "B.5 sender-id and dkim", "example.com;\r\n          sender-id=fail header.from=example.com;\r\n"
 	  "          dkim=pass (good signature) header.d=example.com",
-	  "[example.com]; sender-id=fail header.from=[example.com]; dkim=pass header.d=[example.com]", NULL },
+	  "[example.com]; sender-id=fail header.from=[example.com]; dkim=pass header.d=[example.com]",
+	  NULL },
 	{ "B.6 dkim", "example.com;\r\n          dkim=pass (good signature) header.d=example.com",
 	  "[example.com]; dkim=pass header.d=[example.com]", NULL },
-	{ "B.6 auth and spf", "example.com;\r\n          auth=pass (cram-md5) smtp.auth=sender@example.com;\r\n"
+	{ "B.6 auth and spf",
+	  "example.com;\r\n          auth=pass (cram-md5) smtp.auth=sender@example.com;\r\n"
 	  "          spf=fail smtp.mailfrom=example.com",
 	  "[example.com]; auth=pass smtp.auth=[sender@example.com]; spf=fail smtp.mailfrom=[example.com]",
 	  NULL },
@@ -75,7 +78,8 @@ static const struct parse_case parse_cases[] = {
 	  "        header.i=@newyork.example.com",
 	  "[example.com]; dkim=pass reason=[good signature] header.i=[@mail-router.example.net]; "
 	  "dkim=fail reason=[bad signature] header.i=[@newyork.example.com]", NULL },
-	{ "B.7 second tier", "example.net;\r\n      dkim=pass (good signature) header.i=@newyork.example.com",
+	{ "B.7 second tier",
+	  "example.net;\r\n      dkim=pass (good signature) header.i=@newyork.example.com",
 	  "[example.net]; dkim=pass header.i=[@newyork.example.com]", NULL },
 	{ "B.8 comment-heavy", "foo.example.net (foobar) 1 (baz);\r\n"
 	  "    dkim (Because I like it) / 1 (One yay) = (wait for it) fail\r\n"
@@ -90,7 +94,8 @@ static const struct parse_case parse_cases[] = {
 	  "[example.com] v2; spf/3=pass reason=[x y] smtp.mailfrom=[u@a.example]; dkim=none", NULL },
 	{ "comment after none", "example.com; none (nothing here)", "[example.com]; none", NULL },
 	{ "comment before none", "example.com; (nothing here) none", "[example.com]; none", NULL },
-	{ "nested comments", "example.com; dkim=pass (good (comment (another)) signature(s)) header.d=x.example",
+	{ "nested comments",
+	  "example.com; dkim=pass (good (comment (another)) signature(s)) header.d=x.example",
 	  "[example.com]; dkim=pass header.d=[x.example]", NULL },
 	{ "quoted-pair in comment", "example.com; dkim=pass (a \\) b \\( c) header.d=x.example",
 	  "[example.com]; dkim=pass header.d=[x.example]", NULL },
@@ -117,16 +122,22 @@ static const struct parse_case parse_cases[] = {
 	  "[example.com]; spf=pass smtp.mailfrom=[Example.NET]", NULL },
 	{ "unknown method and result", "example.com; x-foo=weird", "[example.com]; x-foo=weird", NULL },
 	{ "method version", "example.com; dkim/2=pass", "[example.com]; dkim/2=pass", NULL },
-	{ "reason token", "example.com; dkim=fail reason=reasonToken", "[example.com]; dkim=fail reason=[reasonToken]",
+	{ "reason token", "example.com; dkim=fail reason=reasonToken",
+	  "[example.com]; dkim=fail reason=[reasonToken]",
 	  NULL },
-	{ "reason empty", "example.com; dkim=fail reason=\"\"", "[example.com]; dkim=fail reason=[]", NULL },
-	{ "property named reason", "example.com; dkim=fail reason.x=y", "[example.com]; dkim=fail reason.x=[y]", NULL },
+	{ "reason empty", "example.com; dkim=fail reason=\"\"", "[example.com]; dkim=fail reason=[]",
+	  NULL },
+	{ "property named reason", "example.com; dkim=fail reason.x=y",
+	  "[example.com]; dkim=fail reason.x=[y]", NULL },
 	{ "many results", "example.com; spf=pass smtp.mailfrom=a.example; dkim=pass header.d=a.example "
 	  "header.s=sel header.b=abcd+efg; dmarc=pass header.from=a.example; arc=none",
-	  "[example.com]; spf=pass smtp.mailfrom=[a.example]; dkim=pass header.d=[a.example] header.s=[sel] "
+	  "[example.com]; spf=pass smtp.mailfrom=[a.example]; dkim=pass header.d=[a.example] "
+	  "header.s=[sel] "
 	  "header.b=[abcd+efg]; dmarc=pass header.from=[a.example]; arc=none", NULL },
-	{ "quoted property", "example.net; dkim=pass header.d=\"github.com\" header.i=\"dkim+foo-bar@example.github.com\"",
-	  "[example.net]; dkim=pass header.d=[github.com] header.i=[dkim+foo-bar@example.github.com]", NULL },
+	{ "quoted property",
+	  "example.net; dkim=pass header.d=\"github.com\" header.i=\"dkim+foo-bar@example.github.com\"",
+	  "[example.net]; dkim=pass header.d=[github.com] header.i=[dkim+foo-bar@example.github.com]",
+	  NULL },
 	{ "quoted property with space", "example.com; bimi=pass policy.mark-type=\"Registered Mark\"",
 	  "[example.com]; bimi=pass policy.mark-type=[Registered Mark]", NULL },
 	{ "empty quoted property", "example.com; x-ptr=fail policy.x-lookup=\"\"",
@@ -156,12 +167,16 @@ static const struct parse_case parse_cases[] = {
 	{ "empty", "", NULL, "col 1: expected an authserv-id, found end of value" },
 	{ "only white space", "   ", NULL, "col 4: expected an authserv-id, found end of value" },
 	{ "no authserv-id", ";none", NULL, "col 1: expected an authserv-id, found ';'" },
-	{ "no results", "example.com", NULL, "col 12: expected ';' after the authserv-id, found end of value" },
-	{ "empty resinfo", "example.com;", NULL, "col 13: expected a method name or 'none', found end of value" },
+	{ "no results", "example.com", NULL,
+	  "col 12: expected ';' after the authserv-id, found end of value" },
+	{ "empty resinfo", "example.com;", NULL,
+	  "col 13: expected a method name or 'none', found end of value" },
 	{ "trailing semicolon", "example.com; dkim=pass;", NULL,
 	  "col 24: expected a method name, found end of value" },
-	{ "missing =", "example.com; dkim pass", NULL, "col 19: expected '=' after the method, found 'p'" },
-	{ "missing result", "example.com; dkim=", NULL, "col 19: expected a result keyword, found end of value" },
+	{ "missing =", "example.com; dkim pass", NULL,
+	  "col 19: expected '=' after the method, found 'p'" },
+	{ "missing result", "example.com; dkim=", NULL,
+	  "col 19: expected a result keyword, found end of value" },
 	{ "none then more", "example.com; none dkim=pass", NULL,
 	  "col 19: expected end of value after 'none', found 'd'" },
 	{ "none twice", "example.com; none; none", NULL,
@@ -176,7 +191,8 @@ static const struct parse_case parse_cases[] = {
 	{ "unterminated quoted string", "example.com; dkim=pass reason=\"good", NULL,
 	  "col 31: unterminated quoted string" },
 	{ "unterminated quoted id", "\"example.com; none", NULL, "col 1: unterminated quoted string" },
-	{ "backslash at end", "example.com; dkim=pass reason=\"good\\", NULL, "col 31: unterminated quoted string" },
+	{ "backslash at end", "example.com; dkim=pass reason=\"good\\", NULL,
+	  "col 31: unterminated quoted string" },
 	{ "property without ptype", "example.com; one=two three=four", NULL,
 	  "col 27: expected '.' after the property type, found '='" },
 	{ "missing property =", "example.com; spf=pass smtp.mailfrom example.net", NULL,
@@ -197,8 +213,10 @@ static const struct parse_case parse_cases[] = {
 	  "col 42: expected a domain name after '@', found '-'" },
 	{ "bare UTF-8 authserv-id", "\xc3\xa9xample.org; none", NULL,
 	  "col 1: expected an authserv-id, found byte 0xc3" },
-	{ "invalid UTF-8 in quoted string", "\"\xff\"; none", NULL, "col 2: invalid UTF-8 in quoted string" },
-	{ "overlong UTF-8 in comment", "example.com (\xc0\xaf); none", NULL, "col 14: invalid UTF-8 in comment" },
+	{ "invalid UTF-8 in quoted string", "\"\xff\"; none", NULL,
+	  "col 2: invalid UTF-8 in quoted string" },
+	{ "overlong UTF-8 in comment", "example.com (\xc0\xaf); none", NULL,
+	  "col 14: invalid UTF-8 in comment" },
 	{ "control character in comment", "example.com (a\x01); none", NULL,
 	  "col 15: control character 0x01 in comment" },
 	{ "line break without folding", "example.com; dkim=pass\r\nheader.d=x.example", NULL,
@@ -406,7 +424,8 @@ static void parse_limits(void **state)
 static void parse_prefixes(void **state)
 {
 	static const char in[] = "(c) \"ex\\\"id\" 1 (v); dkim/1 (x) = pass reason=\"r \\\" s\" "
-		"header.i=\"a b\"@example.com header.d=Blo\xc3\x9f.de (c (d)); spf=fail smtp.mailfrom=@x.example\r\n";
+		"header.i=\"a b\"@example.com header.d=Blo\xc3\x9f.de (c (d)); "
+		"spf=fail smtp.mailfrom=@x.example\r\n";
 	pst_arena *a = pst_arena_new();
 	pst_authres ar;
 	char err[100];
