@@ -48,7 +48,7 @@ typedef struct ar_parser {
 /* Result and property arrays grow by doubling, copied within the arena. */
 #define AR_FIRST_CAP 4
 
-/* Record "col N: ..." for byte offset at; always -1. */
+/* Record "col N: ..." for byte offset at, errno EINVAL; always -1. */
 static int ar_fail(ar_parser *p, size_t at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -57,6 +57,7 @@ static int ar_fail(ar_parser *p, size_t at, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	errno = EINVAL;
 	if (p->err == NULL || p->errlen == 0)
 		return -1;
 	n = snprintf(p->err, p->errlen, "col %zu: ", at + 1);

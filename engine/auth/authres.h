@@ -45,11 +45,12 @@ typedef struct pst_authres {
  * value does not follow RFC 8601 (err says where) or on ENOMEM.
  *
  * err gets "col N: what was expected", N the 1-based column (byte offset
- * plus one) of the offending byte in value. Method, result, ptype and
- * property come back lower case; values as written, quoted strings
- * unquoted (quoted-pairs and the line breaks of folding removed). A pvalue
- * in the local-part@domain form keeps its text exactly as written, quotes
- * of a quoted local-part included. UTF-8 (RFC 6532, RFC 8616) is accepted
+ * plus one) of the offending byte in value, and errno is EINVAL; on ENOMEM
+ * err says "out of memory". *out is all zero (version 1) after a failure.
+ * Method, result, ptype and property come back lower case; values as
+ * written, quoted strings unquoted (quoted-pairs and the line breaks of
+ * folding removed). A pvalue in the local-part@domain form keeps its text
+ * exactly as written, quotes of a quoted local-part included. UTF-8 (RFC 6532, RFC 8616) is accepted
  * in comments, quoted strings and the local-part and domain of a pvalue,
  * never in a bare authserv-id or keyword. Folding (CRLF or LF followed by
  * white space) and one trailing line ending are tolerated. */

@@ -293,8 +293,10 @@ static void parse_nul_byte(void **state)
 
 	(void)state;
 	assert_non_null(a);
+	errno = 0;
 	assert_int_equal(pst_authres_parse(a, in, sizeof in - 1, &ar, err, sizeof err), -1);
 	assert_string_equal(err, "col 26: control character 0x00 in comment");
+	assert_int_equal(errno, EINVAL);
 	/* a NULL or tiny err buffer is fine */
 	assert_int_equal(pst_authres_parse(a, in, sizeof in - 1, &ar, NULL, 0), -1);
 	assert_int_equal(pst_authres_parse(a, in, sizeof in - 1, &ar, err, 4), -1);
