@@ -49,7 +49,9 @@ struct parse_case {
 };
 
 static const struct parse_case parse_cases[] = {
-	/* RFC 8601 Appendix B examples (field values, folding as in the RFC) */
+	/* RFC 8601 Appendix B: every Authentication-Results field of examples
+	 * B.2 to B.7 (B.1 has none), as field values with the RFC's folding;
+	 * B.4, B.5 and B.6 show several fields each. */
 	{ "B.2 no authentication done", "example.org 1; none", "[example.org]; none", NULL },
 	{ "B.3 spf", "example.com;\r\n          spf=pass smtp.mailfrom=example.net",
 	  "[example.com]; spf=pass smtp.mailfrom=[example.net]", NULL },
@@ -60,28 +62,28 @@ static const struct parse_case parse_cases[] = {
 	  NULL },
 	{ "B.4 iprev", "example.com; iprev=pass\r\n          policy.iprev=192.0.2.200",
 	  "[example.com]; iprev=pass policy.iprev=[192.0.2.200]", NULL },
-	{ "B sender-id", "example.com;\r\n          sender-id=pass header.from=example.net",
+	{ "B.4 sender-id", "example.com;\r\n          sender-id=pass header.from=example.net",
 	  "[example.com]; sender-id=pass header.from=[example.net]", NULL },
 	{ "B.5 sender-id and dkim", "example.com;\r\n          sender-id=fail header.from=example.com;\r\n"
 	  "          dkim=pass (good signature) header.d=example.com",
 	  "[example.com]; sender-id=fail header.from=[example.com]; dkim=pass header.d=[example.com]",
 	  NULL },
-	{ "B.6 dkim", "example.com;\r\n          dkim=pass (good signature) header.d=example.com",
+	{ "B.5 dkim", "example.com;\r\n          dkim=pass (good signature) header.d=example.com",
 	  "[example.com]; dkim=pass header.d=[example.com]", NULL },
-	{ "B.6 auth and spf",
+	{ "B.5 auth and spf",
 	  "example.com;\r\n          auth=pass (cram-md5) smtp.auth=sender@example.com;\r\n"
 	  "          spf=fail smtp.mailfrom=example.com",
 	  "[example.com]; auth=pass smtp.auth=[sender@example.com]; spf=fail smtp.mailfrom=[example.com]",
 	  NULL },
-	{ "B.7 reasons", "example.com;\r\n      dkim=pass reason=\"good signature\"\r\n"
+	{ "B.6 reasons", "example.com;\r\n      dkim=pass reason=\"good signature\"\r\n"
 	  "        header.i=@mail-router.example.net;\r\n      dkim=fail reason=\"bad signature\"\r\n"
 	  "        header.i=@newyork.example.com",
 	  "[example.com]; dkim=pass reason=[good signature] header.i=[@mail-router.example.net]; "
 	  "dkim=fail reason=[bad signature] header.i=[@newyork.example.com]", NULL },
-	{ "B.7 second tier",
+	{ "B.6 second tier",
 	  "example.net;\r\n      dkim=pass (good signature) header.i=@newyork.example.com",
 	  "[example.net]; dkim=pass header.i=[@newyork.example.com]", NULL },
-	{ "B.8 comment-heavy", "foo.example.net (foobar) 1 (baz);\r\n"
+	{ "B.7 comment-heavy", "foo.example.net (foobar) 1 (baz);\r\n"
 	  "    dkim (Because I like it) / 1 (One yay) = (wait for it) fail\r\n"
 	  "      policy (A dot can go here) . (like that) expired\r\n"
 	  "      (this surprised me) = (as I wasn't expecting it) 1362471462",
