@@ -12,8 +12,10 @@
  * and pvalue = value / [[local-part] "@"] domain-name. CFWS is RFC 5322's:
  * white space, folding, and comments, which nest; a comment is skipped by
  * counting its parentheses, never by recursion, so no input can exhaust
- * the stack. The parse is one left-to-right pass with one byte of
- * look-ahead past CFWS; every failure names the 1-based column of the
+ * the stack. The parse is one left-to-right pass that looks one byte
+ * past CFWS and backs up only once, over a first "none" that turns out to
+ * be a method's name ("; none=pass"); quoted strings are scanned twice,
+ * to size and to copy. Every failure names the 1-based column of the
  * byte that could not be accepted. Results, properties and the value's
  * length are bounded by the PST_AUTHRES_MAX_* constants of authres.h.
  *
