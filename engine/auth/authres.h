@@ -61,8 +61,9 @@ int pst_authres_parse(pst_arena *arena, const char *value, size_t len, pst_authr
  * removing forged fields bearing our own id; tolerant of values that do
  * not otherwise parse. The id is the first quoted string or run of
  * printable non-space bytes after any leading comments, ending at white
- * space, '(' or ';'; an unterminated comment or quoted string is read to
- * the end of value. 1 or 0. */
+ * space, '(' or ';'. An unterminated quoted string is compared up to the
+ * end of value; an unterminated comment hides everything after it, so
+ * there is no id (0). 1 or 0. */
 int pst_authres_has_id(const char *value, size_t len, const char *id);
 
 /* Write ar as a field value (no "Authentication-Results:" name, no line
@@ -71,11 +72,13 @@ int pst_authres_has_id(const char *value, size_t len, const char *id);
  * Folding is the message writer's. 0 / -1 on ENOMEM.
  *
  * A version or method_version above 1 is written ("id 2;", "dkim/2=");
- * property values of the local-part@domain or @domain form stay bare.
- * -1 with errno EINVAL, out unchanged, when the field cannot be written
- * safely: no authserv-id, a method, result, ptype or property that is not
- * a keyword, or a value holding a control character (CR and LF would let
- * a value start a new header field). */
+ * property values of the local-part@domain or @domain form stay bare;
+ * ar->none is implied by nresults == 0 and ignored otherwise. On ENOMEM
+ * (errno ENOMEM) out is left as it was. -1 with errno EINVAL, out
+ * unchanged, when the field cannot be written safely: no authserv-id, a
+ * method, result, ptype or property that is not a keyword, or a value
+ * holding a control character or invalid UTF-8 (CR and LF would let a
+ * value start a new header field). */
 int pst_authres_format(const pst_authres *ar, pst_buf *out);
 
 #endif
