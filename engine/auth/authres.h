@@ -11,6 +11,13 @@
 #include "util/arena.h"
 #include "util/buf.h"
 
+/* Bounds of one parsed field; past them the parse fails with a message
+ * naming the limit. */
+#define PST_AUTHRES_MAX_RESULTS   64           /* resinfo entries in one field */
+#define PST_AUTHRES_MAX_PROPS     64           /* propspecs in one resinfo */
+#define PST_AUTHRES_MAX_BYTES     (64 * 1024)  /* one field value */
+#define PST_AUTHRES_MAX_VERSION   999999999    /* authres-version, method-version */
+
 typedef struct pst_authres_prop {
 	const char *ptype;          /* "smtp", "header", "body", "policy" */
 	const char *property;       /* "mailfrom", "d", ... */
@@ -23,6 +30,7 @@ typedef struct pst_authres_result {
 	const char *reason;         /* reason= text, or NULL */
 	pst_authres_prop *props;
 	size_t nprops;
+	int method_version;         /* "dkim/1=pass": 1; 1 when absent */
 } pst_authres_result;
 
 typedef struct pst_authres {
@@ -34,19 +42,43 @@ typedef struct pst_authres {
 } pst_authres;
 
 /* Parse one field value (unfolded). Strings from arena. 0; -1 when the
- * value does not follow RFC 8601 (err says where) or on ENOMEM. */
+ * value does not follow RFC 8601 (err says where) or on ENOMEM.
+ *
+ * err gets "col N: what was expected", N the 1-based column (byte offset
+ * plus one) of the offending byte in value, and errno is EINVAL; on ENOMEM
+ * err says "out of memory". *out is all zero (version 1) after a failure.
+ * Method, result, ptype and property come back lower case; values as
+ * written, quoted strings unquoted (quoted-pairs and the line breaks of
+ * folding removed). A pvalue in the local-part@domain form keeps its text
+ * exactly as written, quotes of a quoted local-part included. UTF-8 (RFC 6532, RFC 8616) is accepted
+ * in comments, quoted strings and the local-part and domain of a pvalue,
+ * never in a bare authserv-id or keyword. Folding (CRLF or LF followed by
+ * white space) and one trailing line ending are tolerated. */
 int pst_authres_parse(pst_arena *arena, const char *value, size_t len, pst_authres *out,
                       char *err, size_t errlen);
 
 /* Whether a field value's authserv-id equals id (case-insensitive), for
  * removing forged fields bearing our own id; tolerant of values that do
- * not otherwise parse. */
+ * not otherwise parse. The id is the first quoted string or run of
+ * printable non-space bytes after any leading comments, ending at white
+ * space, '(' or ';'. An unterminated quoted string is compared up to the
+ * end of value; an unterminated comment hides everything after it, so
+ * there is no id (0). 1 or 0. */
 int pst_authres_has_id(const char *value, size_t len, const char *id);
 
 /* Write ar as a field value (no "Authentication-Results:" name, no line
  * ending): "id; spf=pass smtp.mailfrom=a.example; dkim=pass header.d=...",
  * quoting values that are not tokens, "; none" when it has no results.
- * Folding is the message writer's. 0 / -1 on ENOMEM. */
+ * Folding is the message writer's. 0 / -1 on ENOMEM.
+ *
+ * A version or method_version above 1 is written ("id 2;", "dkim/2=");
+ * property values of the local-part@domain or @domain form stay bare;
+ * ar->none is implied by nresults == 0 and ignored otherwise. On ENOMEM
+ * (errno ENOMEM) out is left as it was. -1 with errno EINVAL, out
+ * unchanged, when the field cannot be written safely: no authserv-id, a
+ * method, result, ptype or property that is not a keyword, or a value
+ * holding a control character or invalid UTF-8 (CR and LF would let a
+ * value start a new header field). */
 int pst_authres_format(const pst_authres *ar, pst_buf *out);
 
 #endif

@@ -1,0 +1,627 @@
+/*
+ * Conformance of engine/auth/authres against the shared corpus
+ * $POSTERN_CORPORA/authres-headers/authres-cases.jsonl (see its
+ * PROVENANCE.md): for every case, parse success must agree with
+ * upstream_expects_error, and every upstream assertion of a form we can
+ * evaluate (python-authres "str(arobj....) == '...'" and dkim_verifier
+ * "res.... == ..." expressions) must hold for our parse. A case that
+ * disagrees must be listed, with its reason, in
+ * tests/conformance/authres-divergences.txt; a listed case that agrees
+ * fails too, so the list stays true. No corpus: the test is skipped.
+ *
+ * The JSON reader knows just enough JSON for these lines: objects,
+ * arrays, strings with every escape, numbers and literals, nesting
+ * counted, each line at most MAX_LINE bytes.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth/authres.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
+#define MAX_LINE        (1024 * 1024)
+#define MAX_ASSERTIONS  64
+#define MAX_CASES       10000
+
+/* One corpus line, the fields we use. */
+struct ar_case {
+	long id;
+	pst_buf header;
+	int expects_error;
+	pst_buf assertions[MAX_ASSERTIONS];
+	size_t nassertions;
+};
+
+/* JSON. */
+
+struct js {
+	const char *s;
+	size_t n, pos;
+};
+
+static void js_ws(struct js *j)
+{
+	while (j->pos < j->n && strchr(" \t\r\n", j->s[j->pos]) != NULL && j->s[j->pos] != '\0')
+		j->pos++;
+}
+
+static int js_hex4(struct js *j, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (j->pos + 4 > j->n)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)j->s[j->pos++];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int js_put_utf8(pst_buf *b, unsigned cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return pst_buf_append(b, u, n);
+}
+
+/* A string at j->pos into b (NULL: skip it). 0 / -1. */
+static int js_string(struct js *j, pst_buf *b)
+{
+	pst_buf scratch = PST_BUF_INIT;
+	int rc = -1;
+
+	if (b == NULL)
+		b = &scratch;
+	if (j->pos >= j->n || j->s[j->pos] != '"')
+		return -1;
+	j->pos++;
+	while (j->pos < j->n) {
+		char c = j->s[j->pos++];
+		unsigned cp, lo;
+
+		if (c == '"') {
+			rc = 0;
+			break;
+		}
+		if (c != '\\') {
+			if (pst_buf_putc(b, c) < 0)
+				break;
+			continue;
+		}
+		if (j->pos >= j->n)
+			break;
+		c = j->s[j->pos++];
+		switch (c) {
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case '"': case '\\': case '/': break;
+		case 'u':
+			if (js_hex4(j, &cp) < 0)
+				goto out;
+			if (cp >= 0xd800 && cp < 0xdc00 && j->pos + 6 <= j->n &&
+			    j->s[j->pos] == '\\' && j->s[j->pos + 1] == 'u') {
+				j->pos += 2;
+				if (js_hex4(j, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+					goto out;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			}
+			if (js_put_utf8(b, cp) < 0)
+				goto out;
+			continue;
+		default:
+			goto out;
+		}
+		if (pst_buf_putc(b, c) < 0)
+			break;
+	}
+out:
+	pst_buf_free(&scratch);
+	return rc;
+}
+
+/* Skip any value, nesting counted. 0 / -1. */
+static int js_skip(struct js *j)
+{
+	size_t depth = 0;
+
+	do {
+		js_ws(j);
+		if (j->pos >= j->n)
+			return -1;
+		char c = j->s[j->pos];
+
+		if (c == '"') {
+			if (js_string(j, NULL) < 0)
+				return -1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+			j->pos++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return -1;
+			depth--;
+			j->pos++;
+		} else if (c == ',' || c == ':') {
+			if (depth == 0)
+				return -1;
+			j->pos++;
+		} else {
+			size_t start = j->pos;
+
+			while (j->pos < j->n && strchr(",:]} \t\r\n", j->s[j->pos]) == NULL)
+				j->pos++;
+			if (j->pos == start)
+				return -1;
+		}
+	} while (depth > 0);
+	return 0;
+}
+
+static int js_lit(struct js *j, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (j->pos + n > j->n || memcmp(j->s + j->pos, lit, n) != 0)
+		return 0;
+	j->pos += n;
+	return 1;
+}
+
+static int js_array_of_strings(struct js *j, struct ar_case *c)
+{
+	js_ws(j);
+	if (!js_lit(j, "["))
+		return -1;
+	js_ws(j);
+	if (js_lit(j, "]"))
+		return 0;
+	for (;;) {
+		js_ws(j);
+		if (c->nassertions >= MAX_ASSERTIONS)
+			return -1;
+		if (js_string(j, &c->assertions[c->nassertions++]) < 0)
+			return -1;
+		js_ws(j);
+		if (js_lit(j, "]"))
+			return 0;
+		if (!js_lit(j, ","))
+			return -1;
+	}
+}
+
+/* One line into c. 0 / -1. */
+static int parse_line(const char *line, size_t n, struct ar_case *c)
+{
+	struct js j = { line, n, 0 };
+	pst_buf key = PST_BUF_INIT;
+	int rc = -1, have_header = 0;
+
+	js_ws(&j);
+	if (!js_lit(&j, "{"))
+		return -1;
+	for (;;) {
+		js_ws(&j);
+		pst_buf_clear(&key);
+		if (js_string(&j, &key) < 0)
+			goto out;
+		js_ws(&j);
+		if (!js_lit(&j, ":"))
+			goto out;
+		js_ws(&j);
+		if (strcmp(pst_buf_str(&key), "header") == 0) {
+			if (js_string(&j, &c->header) < 0)
+				goto out;
+			have_header = 1;
+		} else if (strcmp(pst_buf_str(&key), "upstream_expects_error") == 0) {
+			if (js_lit(&j, "true"))
+				c->expects_error = 1;
+			else if (js_lit(&j, "false"))
+				c->expects_error = 0;
+			else
+				goto out;
+		} else if (strcmp(pst_buf_str(&key), "upstream_assertions") == 0) {
+			if (js_array_of_strings(&j, c) < 0)
+				goto out;
+		} else if (strcmp(pst_buf_str(&key), "id") == 0) {
+			char *end;
+
+			c->id = strtol(j.s + j.pos, &end, 10);
+			if (end == j.s + j.pos)
+				goto out;
+			j.pos = (size_t)(end - j.s);
+		} else if (js_skip(&j) < 0) {
+			goto out;
+		}
+		js_ws(&j);
+		if (js_lit(&j, "}")) {
+			rc = have_header && c->id > 0 ? 0 : -1;
+			goto out;
+		}
+		if (!js_lit(&j, ","))
+			goto out;
+	}
+out:
+	pst_buf_free(&key);
+	return rc;
+}
+
+/* Assertions. */
+
+/* python-authres's str() of one result: "method=result reason="..." p.n=v". */
+static void py_result_str(const pst_authres_result *r, pst_buf *b)
+{
+	assert_int_equal(pst_buf_printf(b, "%s=%s", r->method, r->result), 0);
+	if (r->reason != NULL)
+		assert_int_equal(pst_buf_printf(b, " reason=\"%s\"", r->reason), 0);
+	for (size_t j = 0; j < r->nprops; j++)
+		assert_int_equal(pst_buf_printf(b, " %s.%s=%s", r->props[j].ptype,
+						r->props[j].property, r->props[j].value), 0);
+}
+
+static const char *prop_value(const pst_authres_result *r, const char *ptype, size_t tn,
+			      const char *prop)
+{
+	for (size_t j = 0; j < r->nprops; j++)
+		if (strlen(r->props[j].ptype) == tn && strncmp(r->props[j].ptype, ptype, tn) == 0 &&
+		    strcmp(r->props[j].property, prop) == 0)
+			return r->props[j].value;
+	return NULL;
+}
+
+/* Read "[N]" at *p. */
+static int read_index(const char **p, size_t *out)
+{
+	char *end;
+
+	if (**p != '[')
+		return -1;
+	*out = strtoul(*p + 1, &end, 10);
+	if (end == *p + 1 || *end != ']')
+		return -1;
+	*p = end + 1;
+	return 0;
+}
+
+/* The Python or JS literal on the right into b. */
+static int read_literal(const char *s, pst_buf *b)
+{
+	char q = s[0];
+
+	if (q != '\'' && q != '"') {
+		for (; *s != '\0'; s++)
+			if (!isdigit((unsigned char)*s))
+				return -1;
+		return 0;
+	}
+	for (s++; *s != '\0' && *s != q; s++) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		if (pst_buf_putc(b, *s) < 0)
+			return -1;
+	}
+	return *s == q && s[1] == '\0' ? 0 : -1;
+}
+
+/* Evaluate the left side against ar into got; 0, or -1 when the form is
+ * one we do not know (the assertion is then not checked). "None" stands
+ * for Python's None, "undefined" for an absent JS member. */
+static int eval_lhs(const char *lhs, const pst_authres *ar, pst_buf *got)
+{
+	const pst_authres_result *r = NULL;
+	const char *p, *v;
+	size_t i, k;
+	int py;
+
+	if (strncmp(lhs, "str(arobj.", 10) == 0 && lhs[strlen(lhs) - 1] == ')') {
+		py = 1;
+		p = lhs + 10;
+	} else if (strncmp(lhs, "res.", 4) == 0) {
+		py = 0;
+		p = lhs + 4;
+	} else {
+		return -1;
+	}
+	if (strncmp(p, "authserv_id", 11) == 0 && (p[11] == ')' || p[11] == '\0'))
+		return pst_buf_puts(got, ar->authserv_id);
+	if (!py && strcmp(p, "authres_version") == 0)
+		return pst_buf_printf(got, "%d", ar->version);
+	if (!py && strcmp(p, "resinfo.length") == 0)
+		return pst_buf_printf(got, "%zu", ar->nresults);
+	if (strncmp(p, py ? "results" : "resinfo", 7) != 0)
+		return -1;
+	p += 7;
+	if (read_index(&p, &i) < 0)
+		return -1;
+	if (i >= ar->nresults)
+		return pst_buf_puts(got, py ? "IndexError" : "undefined");
+	r = &ar->results[i];
+	if (py && strcmp(p, ")") == 0) {
+		py_result_str(r, got);
+		return 0;
+	}
+	if (*p++ != '.')
+		return -1;
+	if (strncmp(p, "method", 6) == 0 && strcmp(p + 6, py ? ")" : "") == 0)
+		return pst_buf_puts(got, r->method);
+	if (strncmp(p, "result", 6) == 0 && strcmp(p + 6, py ? ")" : "") == 0)
+		return pst_buf_puts(got, r->result);
+	if (strncmp(p, "reason", 6) == 0 && strcmp(p + 6, py ? ")" : "") == 0)
+		return pst_buf_puts(got, r->reason ? r->reason : py ? "None" : "undefined");
+	if (!py && strcmp(p, "method_version") == 0)
+		return pst_buf_printf(got, "%d", r->method_version);
+	if (py && strncmp(p, "properties", 10) == 0) {
+		p += 10;
+		if (read_index(&p, &k) < 0)
+			return -1;
+		if (k >= r->nprops)
+			return pst_buf_puts(got, "IndexError");
+		if (strcmp(p, ".type)") == 0)
+			return pst_buf_puts(got, r->props[k].ptype);
+		if (strcmp(p, ".name)") == 0)
+			return pst_buf_puts(got, r->props[k].property);
+		if (strcmp(p, ".value)") == 0)
+			return pst_buf_puts(got, r->props[k].value);
+		return -1;
+	}
+	if (py) {
+		/* results[i].smtp_mailfrom: ptype "_" property */
+		const char *us = strchr(p, '_');
+		char prop[64];
+		size_t pn;
+
+		if (us == NULL || (pn = strlen(us + 1)) < 2 || pn - 1 >= sizeof prop)
+			return -1;
+		memcpy(prop, us + 1, pn - 1);
+		prop[pn - 1] = '\0';
+		v = prop_value(r, p, (size_t)(us - p), prop);
+		return pst_buf_puts(got, v ? v : "None");
+	}
+	if (strncmp(p, "properties.", 11) == 0) {
+		/* properties.header.i or properties.policy["authority-uri"] */
+		const char *t = p + 11, *dot = strpbrk(t, ".[");
+		char prop[64];
+		size_t pn;
+
+		if (dot == NULL)
+			return -1;
+		if (*dot == '.') {
+			pn = strlen(dot + 1);
+			if (pn >= sizeof prop)
+				return -1;
+			memcpy(prop, dot + 1, pn + 1);
+		} else {
+			pn = strlen(dot);
+			if (pn < 5 || pn - 4 >= sizeof prop || dot[1] != '"' || strcmp(dot + pn - 2, "\"]") != 0)
+				return -1;
+			memcpy(prop, dot + 2, pn - 4);
+			prop[pn - 4] = '\0';
+		}
+		v = prop_value(r, t, (size_t)(dot - t), prop);
+		return pst_buf_puts(got, v ? v : "undefined");
+	}
+	return -1;
+}
+
+/* The divergence list: "ID reason" lines, '#' comments. */
+struct divergences {
+	unsigned char listed[MAX_CASES];
+	unsigned char used[MAX_CASES];
+};
+
+static void read_divergences(const char *path, struct divergences *d)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *end;
+		long id;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		id = strtol(line, &end, 10);
+		if (end == line || id <= 0 || id >= MAX_CASES || *end != ' ' || strlen(end) < 3)
+			fail_msg("%s: bad line (want \"ID reason\"): %s", path, line);
+		if (d->listed[id])
+			fail_msg("%s: case %ld listed twice", path, id);
+		d->listed[id] = 1;
+	}
+	fclose(f);
+}
+
+/* The header on one line, line breaks and other controls escaped. */
+static const char *one_line(const pst_buf *in, pst_buf *out)
+{
+	pst_buf_clear(out);
+	for (size_t i = 0; i < in->len; i++) {
+		unsigned char c = (unsigned char)in->data[i];
+
+		if (c == '\r')
+			pst_buf_puts(out, "\\r");
+		else if (c == '\n')
+			pst_buf_puts(out, "\\n");
+		else if (c < 0x20 || c == 0x7f)
+			pst_buf_printf(out, "\\x%02x", c);
+		else
+			pst_buf_putc(out, (char)c);
+	}
+	return pst_buf_str(out);
+}
+
+static void case_free(struct ar_case *c)
+{
+	pst_buf_free(&c->header);
+	for (size_t i = 0; i < MAX_ASSERTIONS; i++)
+		pst_buf_free(&c->assertions[i]);
+}
+
+/* Whether our parse agrees with the case; why says how not. */
+static int check_case(const struct ar_case *c, pst_buf *why, size_t *checked, size_t *unchecked)
+{
+	static const char prefix[] = "Authentication-Results:";
+	const char *v = pst_buf_str(&c->header);
+	size_t n = c->header.len;
+	pst_arena *a = pst_arena_new();
+	pst_authres ar;
+	char err[200];
+	int ok, agree = 1;
+
+	assert_non_null(a);
+	if (n >= sizeof prefix - 1 && strncasecmp(v, prefix, sizeof prefix - 1) == 0) {
+		v += sizeof prefix - 1;
+		n -= sizeof prefix - 1;
+	}
+	ok = pst_authres_parse(a, v, n, &ar, err, sizeof err) == 0;
+	if (ok == c->expects_error) {
+		pst_buf_printf(why, "upstream %s, postern %s%s", c->expects_error ? "error" : "ok",
+			       ok ? "ok" : "error: ", ok ? "" : err);
+		agree = 0;
+	}
+	for (size_t i = 0; ok && i < c->nassertions; i++) {
+		const char *as = pst_buf_str(&c->assertions[i]);
+		const char *eq = strstr(as, " == ");
+		pst_buf lhs = PST_BUF_INIT, want = PST_BUF_INIT, got = PST_BUF_INIT;
+
+		if (eq == NULL || pst_buf_append(&lhs, as, (size_t)(eq - as)) < 0 ||
+		    read_literal(eq + 4, &want) < 0 || eval_lhs(pst_buf_str(&lhs), &ar, &got) < 0) {
+			(*unchecked)++;
+			printf("# case %ld: assertion not checked (form unknown): %s\n", c->id, as);
+		} else {
+			if (want.len == 0 && eq[4] != '\'' && eq[4] != '"')
+				pst_buf_puts(&want, eq + 4);    /* a number */
+			(*checked)++;
+			if (strcmp(pst_buf_str(&got), pst_buf_str(&want)) != 0) {
+				pst_buf_printf(why, "%s%s: got '%s'", agree ? "" : "; ", as,
+					       pst_buf_str(&got));
+				agree = 0;
+			}
+		}
+		pst_buf_free(&lhs);
+		pst_buf_free(&want);
+		pst_buf_free(&got);
+	}
+	pst_arena_free(&a);
+	return agree;
+}
+
+static void corpus(void **state)
+{
+	const char *dir = getenv("POSTERN_CORPORA");
+	const char *src = getenv("top_srcdir");
+	static struct divergences d;
+	char path[4096];
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0, total = 0, agree = 0, checked = 0, unchecked = 0, bad = 0;
+	ssize_t n;
+
+	(void)state;
+	if (dir == NULL || *dir == '\0') {
+		printf("# A-R corpus: skipped (POSTERN_CORPORA not set)\n");
+		skip();
+	}
+	snprintf(path, sizeof path, "%s/authres-headers/authres-cases.jsonl", dir);
+	if ((f = fopen(path, "r")) == NULL) {
+		printf("# A-R corpus: skipped (%s absent)\n", path);
+		skip();
+	}
+	snprintf(path, sizeof path, "%s/tests/conformance/authres-divergences.txt",
+		 src != NULL ? src : ".");
+	read_divergences(path, &d);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		static struct ar_case c;
+		pst_buf why = PST_BUF_INIT, hdr = PST_BUF_INIT, why1 = PST_BUF_INIT;
+		int ok;
+
+		if (n > MAX_LINE)
+			fail_msg("corpus line %zu longer than %d bytes", total + 1, MAX_LINE);
+		memset(&c, 0, sizeof c);
+		if (parse_line(line, (size_t)n, &c) < 0 || c.id >= MAX_CASES)
+			fail_msg("corpus line %zu: not a case this reader understands", total + 1);
+		total++;
+		ok = check_case(&c, &why, &checked, &unchecked);
+		if (ok)
+			agree++;
+		if (!ok && !d.listed[c.id]) {
+			printf("# case %ld DISAGREES (not in divergences): %s\n#   %s\n", c.id,
+			       one_line(&c.header, &hdr), one_line(&why, &why1));
+			bad++;
+		} else if (ok && d.listed[c.id]) {
+			printf("# case %ld agrees but is listed as a divergence\n", c.id);
+			bad++;
+		} else if (!ok) {
+			printf("# case %ld: listed divergence: %s\n", c.id, one_line(&why, &why1));
+		}
+		d.used[c.id] = 1;
+		pst_buf_free(&why);
+		pst_buf_free(&hdr);
+		pst_buf_free(&why1);
+		case_free(&c);
+	}
+	free(line);
+	fclose(f);
+	for (size_t i = 0; i < MAX_CASES; i++)
+		if (d.listed[i] && !d.used[i]) {
+			printf("# divergence for case %zu, which the corpus does not have\n", i);
+			bad++;
+		}
+	printf("# A-R corpus: %zu/%zu agree (%zu assertions checked, %zu not of a checkable form)\n",
+	       agree, total, checked, unchecked);
+	printf("A-R corpus: %zu/%zu agree\n", agree, total);
+	assert_true(total > 0);
+	assert_int_equal(bad, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(corpus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,197 @@
+/* Allocation failure in engine/auth/authres: every malloc, calloc and
+ * realloc made while parsing and formatting is failed in turn (the
+ * program is linked with ld --wrap). Each run must either fail with
+ * ENOMEM ("out of memory", *out zeroed; the buffer as it was) or give
+ * exactly the result of a run without failures; nothing may leak (run it
+ * under the sanitizers). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/authres.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+
+static long countdown;  /* fail the countdown-th allocation; 0: never */
+static int failed;
+
+static int fail_now(void)
+{
+	if (countdown > 0 && --countdown == 0) {
+		failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void *__wrap_malloc(size_t n)
+{
+	return fail_now() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return fail_now() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return fail_now() ? NULL : __real_realloc(p, n);
+}
+
+/* A value that needs many arena chunks: 40 results of 20 properties,
+ * quoted values, reasons, comments. Caller frees. */
+static char *big_value(void)
+{
+	pst_buf b = PST_BUF_INIT;
+
+	assert_int_equal(pst_buf_puts(&b, "(c) \"mx.example.org\" 1"), 0);
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(pst_buf_printf(&b, "; dkim/1=pass (sig %d) reason=\"good %d\"", i, i), 0);
+		for (int j = 0; j < 20; j++)
+			assert_int_equal(pst_buf_printf(&b, " header.p%d=\"v %d.%d\" header.i=u%d@a.example",
+							j, i, j, j), 0);
+	}
+	return pst_buf_steal(&b, NULL);
+}
+
+static void parse_and_format_oom(void **state)
+{
+	char *value;
+	pst_buf want = PST_BUF_INIT;
+	long trials = 0;
+
+	(void)state;
+	value = big_value();
+	assert_non_null(value);
+	/* the reference run */
+	{
+		pst_arena *a = pst_arena_new();
+		pst_authres ar;
+		char err[100];
+
+		assert_non_null(a);
+		assert_int_equal(pst_authres_parse(a, value, strlen(value), &ar, err, sizeof err), 0);
+		assert_int_equal(pst_authres_format(&ar, &want), 0);
+		pst_arena_free(&a);
+	}
+	for (long k = 1;; k++) {
+		pst_arena *a;
+		pst_authres ar;
+		pst_buf got = PST_BUF_INIT;
+		char err[100];
+		int rc;
+
+		/* room for the whole field, so format's failures are its own */
+		assert_int_equal(pst_buf_puts(&got, "keep:"), 0);
+		assert_int_equal(pst_buf_reserve(&got, want.len + 1), 0);
+		failed = 0;
+		countdown = k;
+		a = pst_arena_new();
+		if (a == NULL) {
+			countdown = 0;
+			pst_buf_free(&got);
+			continue;
+		}
+		errno = 0;
+		rc = pst_authres_parse(a, value, strlen(value), &ar, err, sizeof err);
+		if (rc != 0) {
+			countdown = 0;
+			if (!failed || errno != ENOMEM || strcmp(err, "out of memory") != 0)
+				fail_msg("allocation %ld: parse failed with errno %d, \"%s\"", k, errno, err);
+			assert_null(ar.authserv_id);
+			assert_int_equal(ar.nresults, 0);
+			pst_arena_free(&a);
+			pst_buf_free(&got);
+			trials++;
+			continue;
+		}
+		errno = 0;
+		rc = pst_authres_format(&ar, &got);
+		countdown = 0;
+		if (rc != 0) {
+			if (!failed || errno != ENOMEM)
+				fail_msg("allocation %ld: format failed with errno %d", k, errno);
+			assert_string_equal(pst_buf_str(&got), "keep:");
+		} else if (strcmp(pst_buf_str(&got) + 5, pst_buf_str(&want)) != 0) {
+			fail_msg("allocation %ld: format gave a different field", k);
+		}
+		pst_buf_free(&got);
+		pst_arena_free(&a);
+		trials++;
+		if (!failed)
+			break;  /* every allocation has been failed once */
+	}
+	printf("# %ld allocation failures tried\n", trials);
+	assert_true(trials > 5);
+	pst_buf_free(&want);
+	free(value);
+}
+
+/* Format alone, its buffer growing from 64 bytes: each failed growth must
+ * leave the buffer as it was. */
+static void format_oom(void **state)
+{
+	char *value = big_value();
+	pst_arena *a = pst_arena_new();
+	pst_authres ar;
+	pst_buf want = PST_BUF_INIT;
+	char err[100];
+	long trials = 0;
+
+	(void)state;
+	assert_non_null(value);
+	assert_non_null(a);
+	assert_int_equal(pst_authres_parse(a, value, strlen(value), &ar, err, sizeof err), 0);
+	assert_int_equal(pst_authres_format(&ar, &want), 0);
+	for (long k = 1;; k++) {
+		pst_buf got = PST_BUF_INIT;
+		int rc;
+
+		assert_int_equal(pst_buf_puts(&got, "keep:"), 0);
+		failed = 0;
+		countdown = k;
+		errno = 0;
+		rc = pst_authres_format(&ar, &got);
+		countdown = 0;
+		if (rc != 0) {
+			if (!failed || errno != ENOMEM)
+				fail_msg("allocation %ld: format failed with errno %d", k, errno);
+			assert_string_equal(pst_buf_str(&got), "keep:");
+		} else if (strcmp(pst_buf_str(&got) + 5, pst_buf_str(&want)) != 0) {
+			fail_msg("allocation %ld: format gave a different field", k);
+		}
+		pst_buf_free(&got);
+		trials++;
+		if (!failed)
+			break;
+	}
+	printf("# %ld allocation failures tried in format\n", trials);
+	assert_true(trials > 3);
+	pst_buf_free(&want);
+	pst_arena_free(&a);
+	free(value);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_and_format_oom),
+		cmocka_unit_test(format_oom),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
