@@ -45,10 +45,7 @@ static void psl_vectors(void **state)
 	pst_psl *p = NULL;
 	pst_buf err = PST_BUF_INIT;
 
-	if (conf_corpus_dir("psl", dir, sizeof dir) == NULL) {
-		printf("# PSL: skipped (no corpus directory)\n");
-		skip();
-	}
+	assert_non_null(conf_corpus_dir("psl", dir, sizeof dir));
 	snprintf(path, sizeof path, "%s/test_psl.tsv", dir);
 	char *text = conf_read_file(path, NULL);
 	assert_non_null(text);
@@ -86,6 +83,14 @@ static void psl_vectors(void **state)
 
 int main(void)
 {
+	char dir[4096];
+
+	/* cmocka's TAP output writes a skip as "not ok # SKIP", which the
+	 * automake driver counts as a failure: skip the whole plan instead. */
+	if (conf_corpus_dir("psl", dir, sizeof dir) == NULL) {
+		printf("1..0 # SKIP PSL: skipped (no corpus directory $POSTERN_CORPORA/psl)\n");
+		return 0;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(psl_vectors),
 	};
