@@ -20,6 +20,11 @@
 #include "lang/facts.h"
 #include "util/arena.h"
 
+/* The longest DMARC record handed to libopendmarc (real records are
+ * under 300 bytes; the library copies into fixed buffers). Longer ones
+ * are permerror. */
+#define PST_MAX_DMARC_RECORD_BYTES 4096
+
 typedef struct pst_dmarc_input {
 	const char *from_domain;    /* RFC 7489 6.6.1 author domain, normalised; NULL when
 	                             * there is none or several (then the result is none
@@ -47,7 +52,10 @@ typedef struct pst_dmarc_result {
 	                             * "two DMARC records", "SERVFAIL on _dmarc.example.com" */
 } pst_dmarc_result;
 
-/* Evaluate. Strings in *out come from arena. 0, or -1 on ENOMEM. */
+/* Evaluate. Strings in *out come from arena. 0, or -1 on ENOMEM (or
+ * EINVAL when dns, psl, in, arena or out is NULL). The choices the RFC
+ * leaves open (permerror for a refused record, np support, pct applied to
+ * failing messages only, the seeded draw) are documented in dmarc.c. */
 int pst_dmarc_evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc_input *in,
                        pst_arena *arena, pst_dmarc_result *out);
 
