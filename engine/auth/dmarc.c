@@ -40,7 +40,8 @@
  *   5. Alignment is ours (psl.h), never libopendmarc's: SPF aligns when
  *      spf is pass and pst_psl_aligned(spf_domain, From domain, aspf=s);
  *      DKIM when one passing d= aligns under adkim. pass if either, else
- *      fail.
+ *      fail. When no record applies (none, temperror, permerror) the
+ *      alignment flags are still filled, under relaxed alignment.
  *   6. pct (6.6.4): applied to failing messages only. When pct < 100 a
  *      message is sampled in when a draw in 0..99 is below pct; sampled
  *      out, the policy drops one step (reject to quarantine, quarantine to
@@ -441,22 +442,31 @@ static const char *no_author_reason(int status)
 	}
 }
 
-/* Steps 5 and 6: alignment, result and the applied policy. -1 on ENOMEM. */
-static int align(const pst_psl *psl, const pst_dmarc_input *in, const char *from,
-		 pst_arena *arena, pst_dmarc_result *out)
+/* Step 5: both alignments under out's strict flags. -1 on ENOMEM. */
+static int compute_alignment(const pst_psl *psl, const pst_dmarc_input *in, const char *from,
+			     pst_arena *arena, pst_dmarc_result *out)
 {
 	out->spf_aligned = in->spf == PST_AR_PASS && in->spf_domain != NULL
 	                   && pst_psl_aligned(psl, in->spf_domain, from, out->strict_spf);
+	out->dkim_aligned = 0;
+	out->aligned_dkim_domain = NULL;
 	for (size_t i = 0; i < in->ndkim_pass && in->dkim_pass_domains != NULL; i++) {
 		const char *d = in->dkim_pass_domains[i];
 		if (d != NULL && pst_psl_aligned(psl, d, from, out->strict_dkim)) {
 			out->dkim_aligned = 1;
 			out->aligned_dkim_domain = pst_arena_strdup(arena, d);
-			if (out->aligned_dkim_domain == NULL)
-				return -1;
-			break;
+			return out->aligned_dkim_domain ? 0 : -1;
 		}
 	}
+	return 0;
+}
+
+/* Steps 5 and 6: alignment, result and the applied policy. -1 on ENOMEM. */
+static int align(const pst_psl *psl, const pst_dmarc_input *in, const char *from,
+		 pst_arena *arena, pst_dmarc_result *out)
+{
+	if (compute_alignment(psl, in, from, arena, out) != 0)
+		return -1;
 	out->policy = out->published;
 	if (out->spf_aligned && out->dkim_aligned)
 		out->reason = arena_printf(arena, "SPF and DKIM (d=%s) aligned", out->aligned_dkim_domain);
@@ -585,6 +595,10 @@ int pst_dmarc_evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc
 	out->domain = pst_arena_strdup(arena, norm);
 	free(norm);
 	if (out->domain == NULL)
+		return -1;
+	/* Relaxed alignment first, kept when no record applies (informative:
+	 * spf.aligned and the DKIM alignment of each signature need it). */
+	if (compute_alignment(psl, in, out->domain, arena, out) != 0)
 		return -1;
 	rc = evaluate(dns, psl, in, out->domain, arena, out);
 	if (rc == 0 && out->result != PST_AR_PASS && out->result != PST_AR_FAIL)

@@ -44,7 +44,8 @@ typedef struct pst_dmarc_result {
 	const char *record_domain;  /* where the record was found, or NULL */
 	pst_dmarc_policy published; /* p (or sp/np as applies), before pct */
 	pst_dmarc_policy policy;    /* the policy that applies after pct sampling */
-	int spf_aligned, dkim_aligned;
+	int spf_aligned, dkim_aligned; /* under the record's aspf/adkim; relaxed
+	                             * when no record applies (still informative) */
 	int strict_spf, strict_dkim; /* aspf=s, adkim=s */
 	unsigned pct;
 	const char *aligned_dkim_domain; /* the passing signature that aligned, or NULL */
