@@ -128,7 +128,9 @@ static void world_eval(struct world *w, pst_dmarc_input *in, pst_dmarc_result *r
 /* What our code makes of one published record. */
 struct verdict {
 	int accepted;
-	pst_dmarc_result p, sp, np;   /* From example.com, sub. (exists), ghost. */
+	pst_dmarc_result p, sp, np;   /* From example.com, sub. (exists), ghost.;
+	                               * their strings die with the fixture */
+	char reason[400];             /* p's reason, copied */
 };
 
 static void record_verdict(const pst_psl *psl, const char *rec, size_t len, struct verdict *v)
@@ -148,6 +150,7 @@ static void record_verdict(const pst_psl *psl, const char *rec, size_t len, stru
 	in.from_domain = "ghost.example.com";
 	world_eval(&w, &in, &v->np);
 	v->accepted = v->p.result == PST_AR_PASS || v->p.result == PST_AR_FAIL;
+	snprintf(v->reason, sizeof v->reason, "%s", v->p.reason ? v->p.reason : "");
 	world_close(&w);
 	pst_buf_free(&zone);
 }
@@ -290,7 +293,7 @@ static void case_record(const pst_psl *psl, char **f, struct tally *t, conf_dive
 	if (v.accepted && want)
 		compare_fields(f[1], f[3], &v, &diff);
 	snprintf(detail, sizeof detail, "%s (%s), want %s%s",
-	         v.accepted ? "accepted" : "refused", v.p.reason ? v.p.reason : "",
+	         v.accepted ? "accepted" : "refused", v.reason,
 	         want ? "accepted" : "refused", pst_buf_str(&diff));
 	report(t, div, "DMARC case", key, v.accepted == want && diff.len == 0, detail);
 	pst_buf_free(&diff);
