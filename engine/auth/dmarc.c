@@ -28,7 +28,11 @@
  *      them.
  *      libopendmarc 1.4.2 corrupts aspf when rf=iodef is given (it ORs the
  *      rf bit into aspf): an aspf (or adkim) that is neither 'r' nor 's'
- *      is read again from the raw record by us, default relaxed.
+ *      is read again from the raw record by us, default relaxed. It also
+ *      reads pct with atoi ("pct=f" is 0): a pct whose raw value is not
+ *      a number gets the default 100 (6.3, syntax errors give defaults).
+ *      A record holding a NUL byte is permerror (the library would see a
+ *      prefix of it).
  *   4. Policy: p when the record is the From domain's own; sp (default p)
  *      when it was found at the org domain for a From domain below it.
  *      np (DMARCbis, RFC 9091) is supported: libopendmarc ignores the tag,
@@ -156,11 +160,12 @@ static int is_dmarc_record(const char *t, size_t n, size_t *rest)
 	return 1;
 }
 
-/* The value of tag (first occurrence) in the raw record, trimmed, as a
- * pointer into it and a length; NULL when absent. */
+/* The value of tag in the raw record, trimmed, as a pointer into it and a
+ * length; NULL when absent. The last occurrence wins, as in libopendmarc,
+ * which overwrites a field each time its tag appears. */
 static const char *raw_tag(const char *rec, const char *tag, size_t *vlen)
 {
-	const char *p = rec;
+	const char *p = rec, *found = NULL;
 
 	while (*p != '\0') {
 		const char *end = strchr(p, ';'), *eq, *name, *val;
@@ -178,13 +183,31 @@ static const char *raw_tag(const char *rec, const char *tag, size_t *vlen)
 			for (len = (size_t)(end - val); len > 0 && is_wsp(val[len - 1]); len--)
 				;
 			if (ci_equal(name, nlen, tag)) {
+				found = val;
 				*vlen = len;
-				return val;
 			}
 		}
 		p = *end ? end + 1 : end;
 	}
-	return NULL;
+	return found;
+}
+
+/* pct as the library read it, unless the raw value is not a number: the
+ * library reads "pct=f" (atoi) as 0, which would sample every failing
+ * message out. A syntax error gets the default, 100 (RFC 7489 6.3). */
+static unsigned checked_pct(int lib, const char *rec)
+{
+	size_t n;
+	const char *v = raw_tag(rec, "pct", &n);
+
+	if (v == NULL)
+		return lib >= 0 && lib <= 100 ? (unsigned)lib : 100;
+	if (n == 0 || n > 3)
+		return 100;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return 100;
+	return lib >= 0 && lib <= 100 ? (unsigned)lib : 100;
 }
 
 /* Our read of an alignment mode tag: 1 strict, 0 relaxed (the default,
@@ -325,7 +348,7 @@ static int lib_fields(DMARC_POLICY_T *ctx, const char *rec, struct dmarc_record 
 		*why = "pct out of range";
 		return -1;
 	}
-	r->pct = (unsigned)pct;
+	r->pct = checked_pct(pct, rec);
 	r->strict_dkim = strict_mode(adkim, rec, "adkim");
 	r->strict_spf = strict_mode(aspf, rec, "aspf");
 	return 0;
@@ -347,8 +370,8 @@ static const char *with_p_none(pst_arena *arena, const char *rec)
 
 /* Parse rec: 0 with *r filled, 1 when the record is refused (*why set),
  * -1 on ENOMEM. */
-static int parse_record(pst_arena *arena, const char *rec, const char *domain, const char *org,
-			struct dmarc_record *r, const char **why)
+static int parse_record(pst_arena *arena, const char *rec, size_t len, const char *domain,
+			const char *org, struct dmarc_record *r, const char **why)
 {
 	OPENDMARC_STATUS_T st = DMARC_PARSE_OKAY;
 	DMARC_POLICY_T *ctx;
@@ -357,8 +380,12 @@ static int parse_record(pst_arena *arena, const char *rec, const char *domain, c
 	int rc;
 
 	memset(r, 0, sizeof *r);
-	if (strlen(rec) > PST_MAX_DMARC_RECORD_BYTES) {
+	if (len > PST_MAX_DMARC_RECORD_BYTES) {
 		*why = "record too long";
+		return 1;
+	}
+	if (strlen(rec) != len) {
+		*why = "record holds a NUL byte";
 		return 1;
 	}
 	ctx = lib_parse(rec, domain, org, &st);
@@ -550,7 +577,7 @@ static int evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc_in
 	rc = discover(dns, arena, from, org, &lk, out);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	rc = parse_record(arena, lk.text, from, org, &r, &why);
+	rc = parse_record(arena, lk.text, lk.len, from, org, &r, &why);
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {

@@ -344,6 +344,9 @@ static int case_tag_value(const pst_psl *psl, char **f)
 		n = snprintf(rec, sizeof rec, "v=DMARC1; p=none; %s", f[2]);
 	assert_true(n > 0 && (size_t)n < sizeof rec);
 	record_verdict(psl, rec, (size_t)n, &v);
+	if (v.accepted != (strcmp(f[3], "valid") == 0) && getenv("PST_CONF_VERBOSE") != NULL)
+		printf("# tag-value %s: %s, Mail::DMARC %s\n", f[2], v.accepted ? "accepted" : "refused",
+		       f[3]);
 	return v.accepted == (strcmp(f[3], "valid") == 0);
 }
 

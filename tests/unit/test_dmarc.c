@@ -25,6 +25,8 @@ static const char zone[] =
 	"_dmarc.pct0.example.com. TXT \"v=DMARC1; p=reject; pct=0\"\n"
 	"_dmarc.pct0q.example.com. TXT \"v=DMARC1; p=quarantine; pct=0\"\n"
 	"_dmarc.pct50.example.com. TXT \"v=DMARC1; p=reject; pct=50\"\n"
+	"_dmarc.pctf.example.com. TXT \"v=DMARC1; p=reject; pct=f\"\n"
+	"_dmarc.nul.example.com. TXT \"v=DMARC1; p=none\\000; p=reject\"\n"
 	"_dmarc.two.example.com. TXT \"v=DMARC1; p=reject\"\n"
 	"_dmarc.two.example.com. TXT \"v=DMARC1; p=none\"\n"
 	"$SERVFAIL _dmarc.broken.example.com.\n"
@@ -247,6 +249,13 @@ static void pct_sampling(void **state)
 			assert_int_equal(first, PST_POLICY_QUARANTINE);
 	}
 	assert_in_range(kept, 60, 140);
+	/* libopendmarc reads "pct=f" as 0 (atoi): a syntax error is the
+	 * default 100 for us, so the policy stays reject. */
+	in.from_domain = "pctf.example.com";
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_FAIL);
+	assert_int_equal(e.r.pct, 100);
+	assert_int_equal(e.r.policy, PST_POLICY_REJECT);
 	/* A pass is never sampled down. */
 	in.from_domain = "pct0.example.com";
 	in.spf = PST_AR_PASS;
@@ -344,6 +353,11 @@ static void record_selection_and_errors(void **state)
 	in.from_domain = "nop2.example.com";
 	eval(&e, &in);
 	assert_int_equal(e.r.result, PST_AR_PERMERROR);
+	/* a NUL byte inside the record: the library would see "p=none" only */
+	in.from_domain = "nul.example.com";
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_PERMERROR);
+	assert_non_null(strstr(e.r.reason, "NUL"));
 	/* strings of one TXT record are joined */
 	in.from_domain = "split.example.com";
 	eval(&e, &in);
