@@ -21,9 +21,10 @@
  *      permerror (RFC 7489 11.2, "a syntactically incorrect DMARC record")
  *      with policy none: no DMARC processing happens (6.6.3), but the
  *      result tells the error apart from a domain without DMARC. One
- *      exception, also from 6.6.3: a record without a p tag but with a
- *      mailto: rua is treated as p=none (we hand the library the record
- *      with "p=none" put after the version tag). Records over
+ *      exception, also from 6.6.3: a record without a valid p (or with an
+ *      invalid sp) but with a mailto: rua is treated as p=none: we hand
+ *      the library "v=DMARC1; p=none" and the other terms, p and sp left
+ *      out; if it still refuses (a bad value elsewhere) it is permerror. Records over
  *      PST_MAX_DMARC_RECORD_BYTES are refused before the library sees
  *      them.
  *      libopendmarc 1.4.2 corrupts aspf when rf=iodef is given (it ORs the
@@ -354,18 +355,49 @@ static int lib_fields(DMARC_POLICY_T *ctx, const char *rec, struct dmarc_record 
 	return 0;
 }
 
-/* The record with "p=none" put after its version tag (RFC 7489 6.6.3: a
- * record without a valid p but with a rua is read as p=none), or NULL. */
+/* Whether the term [p, end) is tag (name before '=', white space trimmed). */
+static int term_is(const char *p, const char *end, const char *tag)
+{
+	const char *eq = memchr(p, '=', (size_t)(end - p));
+	size_t n;
+
+	if (eq == NULL)
+		return 0;
+	while (p < eq && is_wsp(*p))
+		p++;
+	for (n = (size_t)(eq - p); n > 0 && is_wsp(p[n - 1]); n--)
+		;
+	return ci_equal(p, n, tag);
+}
+
+/* The record read as RFC 7489 6.6.3 says when p is missing or invalid, or
+ * sp invalid, and a rua gives a mailto: URI: "v=DMARC1; p=none" and the
+ * other terms, p and sp left out. NULL when there is no such rua (or on
+ * ENOMEM, which then shows as the original refusal). */
 static const char *with_p_none(pst_arena *arena, const char *rec)
 {
+	pst_buf b = PST_BUF_INIT;
 	size_t rest = 0, n;
-	const char *rua = raw_tag(rec, "rua", &n);
+	const char *rua = raw_tag(rec, "rua", &n), *p, *out;
+	int rc;
 
 	if (rua == NULL || n < 7 || !ci_equal(rua, 7, "mailto:"))
 		return NULL;
 	if (!is_dmarc_record(rec, strlen(rec), &rest))
 		return NULL;
-	return arena_printf(arena, "v=DMARC1; p=none%s", rec + rest);
+	rc = pst_buf_puts(&b, "v=DMARC1; p=none");
+	for (p = rec + rest; rc == 0 && *p != '\0';) {
+		const char *end = strchr(p + 1, ';');
+		if (end == NULL)
+			end = p + strlen(p);
+		/* p points at the ';' before the term */
+		if (!term_is(p + 1, end, "p") && !term_is(p + 1, end, "sp"))
+			rc = pst_buf_append(&b, p, (size_t)(end - p));
+		p = end;
+	}
+	out = rc == 0 ? pst_arena_strndup(arena, pst_buf_str(&b), b.len) : NULL;
+	pst_buf_free(&b);
+	return out;
 }
 
 /* Parse rec: 0 with *r filled, 1 when the record is refused (*why set),
@@ -391,7 +423,8 @@ static int parse_record(pst_arena *arena, const char *rec, size_t len, const cha
 	ctx = lib_parse(rec, domain, org, &st);
 	if (ctx == NULL)
 		return -1;
-	if (st == DMARC_PARSE_ERROR_NO_REQUIRED_P && (fixed = with_p_none(arena, rec)) != NULL) {
+	if ((st == DMARC_PARSE_ERROR_NO_REQUIRED_P || st == DMARC_PARSE_ERROR_BAD_VALUE)
+	    && (fixed = with_p_none(arena, rec)) != NULL) {
 		(void)opendmarc_policy_connect_shutdown(ctx);
 		ctx = lib_parse(fixed, domain, org, &st);
 		if (ctx == NULL)

@@ -36,6 +36,9 @@ static const char zone[] =
 	"_dmarc.bad.example.com. TXT \"v=DMARC1; p=bogus\"\n"
 	"_dmarc.nop.example.com. TXT \"v=DMARC1; rua=mailto:d@example.com\"\n"
 	"_dmarc.nop2.example.com. TXT \"v=DMARC1; pct=100\"\n"
+	"_dmarc.badp.example.com. TXT \"v=DMARC1; p=bogus; rua=mailto:d@example.com; aspf=s\"\n"
+	"_dmarc.badsp.example.com. TXT \"v=DMARC1; p=reject; sp=bogus; rua=mailto:d@example.com\"\n"
+	"_dmarc.badadkim.example.com. TXT \"v=DMARC1; p=reject; adkim=bob; rua=mailto:d@example.com\"\n"
 	"_dmarc.split.example.com. TXT \"v=DMARC1; \" \"p=quarantine\"\n"
 	"_dmarc.example.co.uk. TXT \"v=DMARC1; p=reject\"\n"
 	"_dmarc.co.uk. TXT \"v=DMARC1; p=reject\"\n";
@@ -351,6 +354,20 @@ static void record_selection_and_errors(void **state)
 	assert_int_equal(e.r.result, PST_AR_FAIL);
 	assert_int_equal(e.r.published, PST_POLICY_NONE);
 	in.from_domain = "nop2.example.com";
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_PERMERROR);
+	/* an invalid p or sp with a rua: p=none too, the other tags kept */
+	in.from_domain = "badp.example.com";
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_FAIL);
+	assert_int_equal(e.r.published, PST_POLICY_NONE);
+	assert_true(e.r.strict_spf);
+	in.from_domain = "badsp.example.com";
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_FAIL);
+	assert_int_equal(e.r.published, PST_POLICY_NONE);
+	/* a bad value elsewhere is still refused */
+	in.from_domain = "badadkim.example.com";
 	eval(&e, &in);
 	assert_int_equal(e.r.result, PST_AR_PERMERROR);
 	/* a NUL byte inside the record: the library would see "p=none" only */
