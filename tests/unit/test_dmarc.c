@@ -432,6 +432,79 @@ static void np_for_nonexistent(void **state)
 	env_close(&e);
 }
 
+/* The DMARC part of SCENARIOS.md 1-5 and 10, given the SPF and DKIM
+ * outcomes those scenarios state. */
+static const char zone_scen[] =
+	"_dmarc.example.com. TXT \"v=DMARC1; p=reject; rua=mailto:d@example.com\"\n"
+	"_dmarc.quarantine.example.org. TXT \"v=DMARC1; p=quarantine\"\n"
+	"_dmarc.monitor.example.org. TXT \"v=DMARC1; p=none\"\n"
+	"$SERVFAIL _dmarc.servfail.example.net. TXT\n"
+	"$TIMEOUT _dmarc.slow.example.net.\n";
+
+static void scenarios(void **state)
+{
+	(void)state;
+	struct env e;
+	env_open(&e, zone_scen);
+	const char *dkim[1];
+	/* 1: on-premise, everything aligned */
+	pst_dmarc_input in = from("example.com");
+	in.spf = PST_AR_PASS;
+	in.spf_domain = "example.com";
+	dkim[0] = "example.com";
+	in.dkim_pass_domains = dkim;
+	in.ndkim_pass = 1;
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_PASS);
+	assert_true(e.r.spf_aligned && e.r.dkim_aligned);
+	assert_int_equal(e.r.policy, PST_POLICY_REJECT);
+	assert_string_equal(e.r.reason, "SPF and DKIM (d=example.com) aligned");
+	/* 2: provider's default MAIL FROM; DKIM by the From domain */
+	in.from_domain = "shop.example.com";
+	in.spf_domain = "bounces.example.net";
+	dkim[0] = "shop.example.com";
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_PASS);
+	assert_false(e.r.spf_aligned);
+	assert_true(e.r.dkim_aligned);
+	/* 3: custom MAIL FROM under the From domain: relaxed SPF alignment */
+	in.spf_domain = "mail.shop.example.com";
+	in.ndkim_pass = 0;
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_PASS);
+	assert_true(e.r.spf_aligned);
+	/* 4: spoofed From: fail, and the policy says what to do */
+	static const struct { const char *d; pst_dmarc_policy p; } spoof[] = {
+		{ "example.com", PST_POLICY_REJECT },
+		{ "quarantine.example.org", PST_POLICY_QUARANTINE },
+		{ "monitor.example.org", PST_POLICY_NONE },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		in.from_domain = spoof[i].d;
+		in.spf = PST_AR_FAIL;
+		in.spf_domain = spoof[i].d;
+		eval(&e, &in);
+		assert_int_equal(e.r.result, PST_AR_FAIL);
+		assert_int_equal(e.r.policy, spoof[i].p);
+	}
+	/* 5: body altered, DKIM failed (not among the passing d=): SPF carries it */
+	in.from_domain = "example.com";
+	in.spf = PST_AR_PASS;
+	in.spf_domain = "example.com";
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_PASS);
+	assert_string_equal(e.r.reason, "SPF aligned");
+	/* 10: DNS trouble on the DMARC record */
+	in.from_domain = "servfail.example.net";
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_TEMPERROR);
+	in.from_domain = "slow.example.net";
+	eval(&e, &in);
+	assert_int_equal(e.r.result, PST_AR_TEMPERROR);
+	assert_string_equal(e.r.reason, "TIMEOUT on _dmarc.slow.example.net");
+	env_close(&e);
+}
+
 static void bad_arguments(void **state)
 {
 	(void)state;
@@ -460,6 +533,7 @@ int main(void)
 		cmocka_unit_test(record_selection_and_errors),
 		cmocka_unit_test(public_suffix),
 		cmocka_unit_test(np_for_nonexistent),
+		cmocka_unit_test(scenarios),
 		cmocka_unit_test(bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
