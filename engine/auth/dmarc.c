@@ -69,6 +69,7 @@
 
 #include "auth/dmarc.h"
 #include "msg/msg.h"
+#include "util/buf.h"
 #include "util/domain.h"
 #include "util/limits.h"
 
@@ -99,18 +100,21 @@ struct dmarc_record {
 static const char *arena_printf(pst_arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* printf into the arena, whole (never truncated). NULL on ENOMEM. */
 static const char *arena_printf(pst_arena *a, const char *fmt, ...)
 {
-	char buf[PST_MAX_DOMAIN_BYTES + 200];
+	pst_buf b = PST_BUF_INIT;
+	const char *out = NULL;
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	rc = pst_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return NULL;
-	return pst_arena_strdup(a, buf);
+	if (rc == 0)
+		out = pst_arena_strndup(a, pst_buf_str(&b), b.len);
+	pst_buf_free(&b);
+	return out;
 }
 
 static int is_wsp(char c)
@@ -574,9 +578,10 @@ static int discover(pst_dns_session *dns, pst_arena *arena, const char *from, co
 		break;
 	case FOUND_MANY:
 		out->result = PST_AR_NONE;
-		out->reason = arena_printf(arena, "%zu DMARC records at _dmarc.%s", lk->count, at);
-		if (lk->count == 2 && out->reason != NULL)
+		if (lk->count == 2)
 			out->reason = arena_printf(arena, "two DMARC records at _dmarc.%s", at);
+		else
+			out->reason = arena_printf(arena, "%zu DMARC records at _dmarc.%s", lk->count, at);
 		break;
 	case FOUND_NONE:
 		out->result = PST_AR_NONE;
