@@ -6,6 +6,8 @@
  * The org domain of a name is the public suffix plus one label; a name
  * that is itself a public suffix has none. Names under a TLD the list does
  * not know fall back to the implicit "*" rule (the TLD is the suffix).
+ * Both sections of the list, ICANN and PRIVATE, are loaded (psl.c says
+ * why). Rules are kept in a hash set: a look-up costs one probe per label.
  * A loaded list is immutable and may be shared by threads.
  */
 #ifndef PST_PSL_H
