@@ -29,7 +29,8 @@ typedef struct pst_dmarc_input {
 	const char *from_domain;    /* RFC 7489 6.6.1 author domain, normalised; NULL when
 	                             * there is none or several (then the result is none
 	                             * with a reason saying which) */
-	int from_status;            /* pst_from_status of msg/msg.h */
+	int from_status;            /* pst_from_status of msg/msg.h: only PST_FROM_ONE
+	                             * is evaluated, anything else is none */
 	pst_auth_result spf;        /* MAIL FROM SPF result and its domain */
 	const char *spf_domain;
 	const char *const *dkim_pass_domains; /* d= of passing signatures */
