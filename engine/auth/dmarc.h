@@ -20,11 +20,17 @@
 #include "lang/facts.h"
 #include "util/arena.h"
 
+/* The longest DMARC record handed to libopendmarc (real records are
+ * under 300 bytes; the library copies into fixed buffers). Longer ones
+ * are permerror. */
+#define PST_MAX_DMARC_RECORD_BYTES 4096
+
 typedef struct pst_dmarc_input {
 	const char *from_domain;    /* RFC 7489 6.6.1 author domain, normalised; NULL when
 	                             * there is none or several (then the result is none
 	                             * with a reason saying which) */
-	int from_status;            /* pst_from_status of msg/msg.h */
+	int from_status;            /* pst_from_status of msg/msg.h: only PST_FROM_ONE
+	                             * is evaluated, anything else is none */
 	pst_auth_result spf;        /* MAIL FROM SPF result and its domain */
 	const char *spf_domain;
 	const char *const *dkim_pass_domains; /* d= of passing signatures */
@@ -39,7 +45,8 @@ typedef struct pst_dmarc_result {
 	const char *record_domain;  /* where the record was found, or NULL */
 	pst_dmarc_policy published; /* p (or sp/np as applies), before pct */
 	pst_dmarc_policy policy;    /* the policy that applies after pct sampling */
-	int spf_aligned, dkim_aligned;
+	int spf_aligned, dkim_aligned; /* under the record's aspf/adkim; relaxed
+	                             * when no record applies (still informative) */
 	int strict_spf, strict_dkim; /* aspf=s, adkim=s */
 	unsigned pct;
 	const char *aligned_dkim_domain; /* the passing signature that aligned, or NULL */
@@ -47,7 +54,10 @@ typedef struct pst_dmarc_result {
 	                             * "two DMARC records", "SERVFAIL on _dmarc.example.com" */
 } pst_dmarc_result;
 
-/* Evaluate. Strings in *out come from arena. 0, or -1 on ENOMEM. */
+/* Evaluate. Strings in *out come from arena. 0, or -1 on ENOMEM (or
+ * EINVAL when dns, psl, in, arena or out is NULL). The choices the RFC
+ * leaves open (permerror for a refused record, np support, pct applied to
+ * failing messages only, the seeded draw) are documented in dmarc.c. */
 int pst_dmarc_evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc_input *in,
                        pst_arena *arena, pst_dmarc_result *out);
 

@@ -6,6 +6,8 @@
  * The org domain of a name is the public suffix plus one label; a name
  * that is itself a public suffix has none. Names under a TLD the list does
  * not know fall back to the implicit "*" rule (the TLD is the suffix).
+ * Both sections of the list, ICANN and PRIVATE, are loaded (psl.c says
+ * why). Rules are kept in a hash set: a look-up costs one probe per label.
  * A loaded list is immutable and may be shared by threads.
  */
 #ifndef PST_PSL_H
@@ -16,6 +18,8 @@
 #include "util/buf.h"
 
 #define PST_PSL_DEFAULT_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
+/* The largest list file read (the 2023 list is about 230 KB). */
+#define PST_MAX_PSL_BYTES (16 * 1024 * 1024)
 
 typedef struct pst_psl pst_psl;
 
@@ -35,5 +39,14 @@ const char *pst_psl_org_domain(const pst_psl *p, const char *domain, char *buf, 
  * strict means equal; relaxed means the same organizational domain (a
  * public suffix aligns with nothing). 1 aligned, 0 not. */
 int pst_psl_aligned(const pst_psl *p, const char *a, const char *b, int strict);
+
+/* 1 when domain is a public suffix itself (has no organizational domain)
+ * or is not a valid name, else 0. */
+int pst_psl_is_public_suffix(const pst_psl *p, const char *domain);
+
+/* Rules loaded, and rules skipped as not understood (a "*" that is not the
+ * first label, a name that does not normalise). For tests and diagnostics. */
+size_t pst_psl_rule_count(const pst_psl *p);
+size_t pst_psl_skipped(const pst_psl *p);
 
 #endif
