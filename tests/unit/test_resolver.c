@@ -89,7 +89,7 @@ static void budget_bounds_a_message(void **state)
 	while (asked < 10 && (st = pst_dns_session_query(&s, "x.example.com", ns_t_a, &ans)) == PST_DNS_NXDOMAIN)
 		asked++;
 	assert_int_equal(st, PST_DNS_TIMEOUT);          /* the budget ran out */
-	assert_in_range(slow_calls, 2, 4);
+	assert_in_range(slow_calls, 1, 3);        /* each takes >= 30 ms of the 70 */
 	assert_int_equal(s.queries, (unsigned)slow_calls);
 	assert_int_equal(s.refused, 1);
 	pst_resolver_free(&r);
