@@ -36,6 +36,10 @@
  * that stopped early (a fail-prefix match inside an include) is taken as a
  * follow-up and not counted; a %{p} expansion counts as one term.
  *
+ * Records are checked against the RFC 7208 grammar by us and handed to
+ * libspf2 rewritten (spf_syntax.h): redirect= last and only without "all",
+ * exp= and unknown modifiers dropped, /0 prefixes in a form it evaluates.
+ *
  * Inputs are validated before libspf2 sees them: no client address, a
  * loopback address (libspf2 passes those), a malformed or single-label
  * domain or an address literal gives none with no question asked (RFC
@@ -56,6 +60,8 @@
 #include <netdb.h>
 #include <spf2/spf.h>
 
+#include "auth/spf_syntax.h"
+#include "util/buf.h"
 #include "util/domain.h"
 #include "util/limits.h"
 
@@ -296,8 +302,12 @@ static SPF_dns_rr_t *hook_lookup(SPF_dns_server_t *layer, const char *domain, ns
 	if (is_term && ctx_count_term(c) < 0)
 		return rr_empty(layer, domain, type, TRY_AGAIN);
 
+	enum pst_spf_follow kind = is_term ? PST_SPF_FOLLOW_NONE : c->follow_kind;
 	pst_dns_answer ans;
 	pst_dns_status st = pst_dns_session_query(c->dns, domain, type, &ans);
+	/* 5.5: a DNS error on a ptr name's addresses skips that name. */
+	if (kind == PST_SPF_FOLLOW_PTR && (st == PST_DNS_SERVFAIL || st == PST_DNS_TIMEOUT))
+		return rr_empty(layer, domain, type, HOST_NOT_FOUND);
 	ctx_note_temp(c, st, type, domain);
 	if (is_term && ctx_count_void(c, st) < 0)
 		return rr_empty(layer, domain, type, TRY_AGAIN);
@@ -392,7 +402,24 @@ static SPF_errcode_t hook_get_spf(SPF_server_t *server, SPF_request_t *req,
 		return fetch_fail(c, top, PST_SPF_TOP_SYNTAX, resp, SPF_E_SYNTAX,
 		                  "NUL in the SPF record of", domain);
 
-	SPF_errcode_t err = SPF_record_compile(server, resp, recp, found->text);
+	pst_buf rw = PST_BUF_INIT;
+	const char *why = NULL;
+	int syn = pst_spf_syntax_rewrite(found->text, found->text_len,
+	                                 req->client_ver == AF_INET6 ? 6 : 4, &rw, &why);
+	if (syn == PST_SPF_SYNTAX_NOMEM) {
+		pst_buf_free(&rw);
+		return SPF_E_NO_MEMORY;
+	}
+	if (syn != PST_SPF_SYNTAX_OK) {
+		char msg[96];
+		pst_buf_free(&rw);
+		snprintf(msg, sizeof msg, "%s in the SPF record of",
+		         syn == PST_SPF_SYNTAX_UNSUPPORTED ? "a /0 prefix libspf2 cannot evaluate"
+		                                           : why);
+		return fetch_fail(c, top, PST_SPF_TOP_SYNTAX, resp, SPF_E_SYNTAX, msg, domain);
+	}
+	SPF_errcode_t err = SPF_record_compile(server, resp, recp, rw.data);
+	pst_buf_free(&rw);
 	if (err != SPF_E_SUCCESS)
 		return fetch_fail(c, top, PST_SPF_TOP_SYNTAX, resp, err,
 		                  "syntax error in the SPF record of", domain);
@@ -545,7 +572,7 @@ static const char *helo_for_macros(const char *helo, char **owned)
 	if (*owned != NULL)
 		return *owned;
 	for (size_t i = 0; i < n; i++)
-		if (helo[i] <= ' ' || helo[i] >= 0x7f)
+		if (helo[i] < ' ' || helo[i] >= 0x7f)
 			return NULL;
 	return helo;
 }
