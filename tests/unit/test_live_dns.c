@@ -13,12 +13,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,18 +85,32 @@ static int free_port(void)
 	return ntohs(a.sin_port);
 }
 
-/* NSD listens on TCP as soon as it serves: probe it. */
-static int nsd_listening(void)
+/* Whether NSD answers a real question (mail.example.com A over UDP): a
+ * bound socket alone does not mean the zones are loaded. */
+static int nsd_answers(void)
 {
-	int s = socket(AF_INET, SOCK_STREAM, 0);
+	static const unsigned char query[] = {
+		0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+		4, 'm', 'a', 'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+		0, 1, 0, 1,
+	};
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	if (s < 0)
 		return 0;
+	struct timeval tv = { 0, 100000 };
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	struct sockaddr_in a;
 	memset(&a, 0, sizeof a);
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+	unsigned char reply[512];
+	int ok = 0;
+	if (sendto(s, query, sizeof query, 0, (struct sockaddr *)&a, sizeof a) == (ssize_t)sizeof query) {
+		ssize_t n = recv(s, reply, sizeof reply, 0);
+		ok = n >= 12 && reply[0] == 0x12 && reply[1] == 0x34 && (reply[3] & 0x0f) == 0 &&
+		     reply[7] >= 1;
+	}
 	close(s);
 	return ok;
 }
@@ -137,8 +153,8 @@ static void nsd_start(void)
 		execl(NSD_PATH, "nsd", "-d", "-c", cpath, (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 100; i++) {
-		if (nsd_listening())
+	for (int i = 0; i < 200; i++) {
+		if (nsd_answers())
 			return;
 		int status;
 		if (waitpid(nsd_pid, &status, WNOHANG) == nsd_pid) {
@@ -148,7 +164,7 @@ static void nsd_start(void)
 		struct timespec ts = { 0, 50 * 1000000L };
 		nanosleep(&ts, NULL);
 	}
-	fail_msg("nsd does not listen on 127.0.0.1:%d", port);
+	fail_msg("nsd does not answer on 127.0.0.1:%d", port);
 }
 
 static void nsd_stop(void)
@@ -261,10 +277,79 @@ static uint64_t ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+typedef struct worker {
+	const pst_resolver *r;
+	int id;
+	int failures;
+	char what[160];
+} worker;
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	for (int i = 0; i < 60; i++) {
+		pst_arena *a = pst_arena_new();
+		if (a == NULL) {
+			w->failures++;
+			continue;
+		}
+		pst_dns_session s;
+		pst_dns_session_init(&s, w->r, a, 3000, 30000);
+		pst_dns_answer ans;
+		char name[64];
+		pst_dns_status want = PST_DNS_NOERROR;
+		if (i % 3 == 0) {
+			snprintf(name, sizeof name, "nx%d-%d.example.com", w->id, i);
+			want = PST_DNS_NXDOMAIN;
+		} else {
+			snprintf(name, sizeof name, i % 3 == 1 ? "mail.example.com" : "mx1.example.com");
+		}
+		pst_dns_status st = pst_dns_session_query(&s, name, ns_t_a, &ans);
+		if (st != want || (st == PST_DNS_NOERROR && ans.count != 1)) {
+			w->failures++;
+			snprintf(w->what, sizeof w->what, "%s: got %s", name, pst_dns_status_name(st));
+		}
+		pst_arena_free(&a);
+	}
+	return NULL;
+}
+
+static void threads_share_one_resolver(void **state)
+{
+	(void)state;
+	if (nsd_pid <= 0)
+		nsd_start();
+	char addr[64], err[256];
+	snprintf(addr, sizeof addr, "127.0.0.1@%d", port);
+	pst_live_options o = { addr, NULL };
+	pst_resolver *r = NULL;
+	if (pst_resolver_new_live(&o, &r, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	pthread_t t[4];
+	worker w[4];
+	for (int i = 0; i < 4; i++) {
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].r = r;
+		w[i].id = i;
+		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	}
+	int failures = 0;
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		if (w[i].failures)
+			print_message("thread %d: %d wrong answers, last %s\n", i, w[i].failures,
+			              w[i].what);
+		failures += w[i].failures;
+	}
+	pst_resolver_free(&r);
+	assert_int_equal(failures, 0);
+}
+
 static void live_against_nsd(void **state)
 {
 	(void)state;
-	nsd_start();
+	if (nsd_pid <= 0)
+		nsd_start();
 	char addr[64], err[256];
 	snprintf(addr, sizeof addr, "127.0.0.1@%d", port);
 	pst_live_options o = { addr, NULL };
@@ -321,6 +406,7 @@ static void bad_options_fail_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(threads_share_one_resolver),
 		cmocka_unit_test(live_against_nsd),
 		cmocka_unit_test(bad_options_fail_cleanly),
 	};
