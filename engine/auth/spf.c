@@ -52,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -65,9 +66,14 @@
 #include "util/domain.h"
 #include "util/limits.h"
 
+/* Appended by spf_syntax.c to the domain of an a or mx term with a /0
+ * prefix: ".." then random hex, so no macro expansion can forge it. */
+#define PST_SPF_MARKER_HEX 16
+
 struct pst_spf {
 	SPF_dns_server_t layer;        /* our DNS layer; not owned by server */
 	SPF_server_t *server;
+	char zero_marker[2 + PST_SPF_MARKER_HEX + 1];
 };
 
 enum pst_spf_top {
@@ -89,6 +95,10 @@ enum pst_spf_follow {
 typedef struct pst_spf_ctx {
 	pst_dns_session *dns;
 	pst_arena *arena;
+	pst_ip client;
+	const char *zero_marker;
+	size_t zero_marker_len;
+	int follow_zero;               /* the follow-ups belong to an mx with /0 */
 	unsigned fetches;              /* record fetches so far */
 	unsigned terms;
 	unsigned voids;
@@ -175,6 +185,7 @@ static void ctx_set_follow(pst_spf_ctx *c, enum pst_spf_follow kind, const pst_d
                            size_t n)
 {
 	c->follow_kind = kind;
+	c->follow_zero = 0;
 	c->nfollow = 0;
 	c->next_follow = 0;
 	for (size_t i = 0; i < n && i < sizeof c->follow / sizeof c->follow[0]; i++)
@@ -276,13 +287,40 @@ static SPF_dns_rr_t *rr_from_answer(SPF_dns_server_t *layer, const char *domain,
 
 /* ---- The hooks ------------------------------------------------------------ */
 
-static SPF_dns_rr_t *hook_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
+/* The domain without the /0 marker into buf; 1 when it had the marker. */
+static int strip_zero_marker(const pst_spf_ctx *c, const char *domain, char *buf, size_t size)
+{
+	size_t n = strlen(domain), m = c->zero_marker_len;
+	if (m == 0 || n <= m || n - m >= size || memcmp(domain + n - m, c->zero_marker, m) != 0)
+		return 0;
+	memcpy(buf, domain, n - m);
+	buf[n - m] = '\0';
+	return 1;
+}
+
+/* For a /0 term: any address of the client's family matches, so an answer
+ * with records becomes one record holding the client's address. */
+static SPF_dns_rr_t *rr_any_address(SPF_dns_server_t *layer, const char *domain, ns_type type,
+                                    const pst_spf_ctx *c, const pst_dns_answer *ans)
+{
+	pst_dns_rr one = ans->rrs[0];
+	pst_dns_answer only = *ans;
+	one.addr = c->client;
+	only.rrs = &one;
+	only.count = 1;
+	return rr_from_answer(layer, domain, type, &only, 1);
+}
+
+static SPF_dns_rr_t *hook_lookup(SPF_dns_server_t *layer, const char *asked, ns_type type,
                                  int should_cache)
 {
 	(void)should_cache;
 	pst_spf_ctx *c = pst_spf_current;
-	if (c == NULL || domain == NULL || c->over)
-		return rr_empty(layer, domain, type, TRY_AGAIN);
+	if (c == NULL || asked == NULL || c->over)
+		return rr_empty(layer, asked, type, TRY_AGAIN);
+	char stripped[PST_MAX_DOMAIN_INPUT_BYTES + 1];
+	int zero = strip_zero_marker(c, asked, stripped, sizeof stripped);
+	const char *domain = zero ? stripped : asked;
 
 	int is_term = 0;
 	switch (type) {
@@ -294,7 +332,10 @@ static SPF_dns_rr_t *hook_lookup(SPF_dns_server_t *layer, const char *domain, ns
 		break;
 	case ns_t_a:
 	case ns_t_aaaa:
-		is_term = !ctx_take_follow(c, domain);
+		if (ctx_take_follow(c, domain))
+			zero = c->follow_zero;
+		else
+			is_term = 1;
 		break;
 	default:
 		break;         /* TXT only reaches us through get_spf/get_exp */
@@ -319,11 +360,16 @@ static SPF_dns_rr_t *hook_lookup(SPF_dns_server_t *layer, const char *domain, ns
 			return rr_empty(layer, domain, type, TRY_AGAIN);
 		}
 		ctx_set_follow(c, PST_SPF_FOLLOW_MX, &ans, ans.count);
+		c->follow_zero = zero;
 	} else if (st == PST_DNS_NOERROR && type == ns_t_ptr) {
 		max = PST_SPF_MAX_PTR_NAMES;    /* 4.6.4: the rest MUST be ignored */
 		ctx_set_follow(c, PST_SPF_FOLLOW_PTR, &ans, ans.count < max ? ans.count : max);
 	}
-	SPF_dns_rr_t *rr = rr_from_answer(layer, domain, type, &ans, max);
+	SPF_dns_rr_t *rr;
+	if (zero && st == PST_DNS_NOERROR && ans.count > 0 && (type == ns_t_a || type == ns_t_aaaa))
+		rr = rr_any_address(layer, domain, type, c, &ans);
+	else
+		rr = rr_from_answer(layer, domain, type, &ans, max);
 	return rr ? rr : rr_empty(layer, domain, type, TRY_AGAIN);
 }
 
@@ -405,7 +451,8 @@ static SPF_errcode_t hook_get_spf(SPF_server_t *server, SPF_request_t *req,
 	pst_buf rw = PST_BUF_INIT;
 	const char *why = NULL;
 	int syn = pst_spf_syntax_rewrite(found->text, found->text_len,
-	                                 req->client_ver == AF_INET6 ? 6 : 4, &rw, &why);
+	                                 req->client_ver == AF_INET6 ? 6 : 4, c->zero_marker, &rw,
+	                                 &why);
 	if (syn == PST_SPF_SYNTAX_NOMEM) {
 		pst_buf_free(&rw);
 		return SPF_E_NO_MEMORY;
@@ -414,7 +461,7 @@ static SPF_errcode_t hook_get_spf(SPF_server_t *server, SPF_request_t *req,
 		char msg[96];
 		pst_buf_free(&rw);
 		snprintf(msg, sizeof msg, "%s in the SPF record of",
-		         syn == PST_SPF_SYNTAX_UNSUPPORTED ? "a /0 prefix libspf2 cannot evaluate"
+		         syn == PST_SPF_SYNTAX_UNSUPPORTED ? "a term libspf2 cannot evaluate"
 		                                           : why);
 		return fetch_fail(c, top, PST_SPF_TOP_SYNTAX, resp, SPF_E_SYNTAX, msg, domain);
 	}
@@ -455,6 +502,27 @@ static void pst_spf_log_quiet(const char *file, int line, const char *msg)
 	(void)msg;
 }
 
+/* ".." and random hex: the /0 marker (see spf_syntax.h). */
+static int make_marker(char *buf, size_t size)
+{
+	unsigned char rnd[PST_SPF_MARKER_HEX / 2];
+	size_t got = 0;
+	while (got < sizeof rnd) {
+		ssize_t n = getrandom(rnd + got, sizeof rnd - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	if (size < 2 + 2 * sizeof rnd + 1)
+		return -1;
+	buf[0] = buf[1] = '.';
+	for (size_t i = 0; i < sizeof rnd; i++)
+		snprintf(buf + 2 + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
+}
+
 int pst_spf_new(pst_spf **out, char *err, size_t errlen)
 {
 	if (out == NULL)
@@ -479,6 +547,12 @@ int pst_spf_new(pst_spf **out, char *err, size_t errlen)
 	SPF_warning_handler = pst_spf_log_quiet;
 	SPF_info_handler = pst_spf_log_quiet;
 	SPF_debug_handler = pst_spf_log_quiet;
+	if (make_marker(s->zero_marker, sizeof s->zero_marker) < 0) {
+		free(s);
+		if (err && errlen)
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
 	s->server = SPF_server_new_dns(&s->layer, 0);
 	if (s->server == NULL) {
 		free(s);
@@ -657,6 +731,9 @@ static int run_check(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip, c
 		return -1;
 	c->dns = dns;
 	c->arena = arena;
+	c->client = *ip;
+	c->zero_marker = s->zero_marker;
+	c->zero_marker_len = strlen(s->zero_marker);
 
 	int rc = -1;
 	SPF_response_t *resp = NULL;

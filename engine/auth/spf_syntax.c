@@ -200,6 +200,7 @@ static int name_eq(const char *p, size_t n, const char *word)
 typedef struct pst_spf_rw {
 	pst_buf *out;
 	int family;
+	const char *zero_marker;
 	int has_all;
 	const char *redirect;
 	size_t redirect_n;
@@ -240,13 +241,14 @@ static int mech_a_mx(pst_spf_rw *w, char q, int is_mx, const char *arg, size_t n
 		return PST_SPF_SYNTAX_ERROR;
 	}
 	int prefix = w->family == 4 ? v4 : v6;
-	if (prefix == 0 && (is_mx || w->family == 6))
-		return PST_SPF_SYNTAX_UNSUPPORTED;
 	if (prefix == 0) {
-		/* a/0, IPv4 client: any A record matches, which is exists. */
-		if (put_q(w, q, "exists:") < 0)
+		/* Any address of the client's family matches: the domain gets the
+		 * marker, and the DNS layer answers such questions with the
+		 * client's own address when the name has one. */
+		if (put_q(w, q, is_mx ? "mx:" : "a:") < 0)
 			return PST_SPF_SYNTAX_NOMEM;
-		if ((has_arg ? put(w, arg, dlen) : pst_buf_puts(w->out, "%{d}")) < 0)
+		if ((has_arg ? put(w, arg, dlen) : pst_buf_puts(w->out, "%{d}")) < 0 ||
+		    pst_buf_puts(w->out, w->zero_marker) < 0)
 			return PST_SPF_SYNTAX_NOMEM;
 		return PST_SPF_SYNTAX_OK;
 	}
@@ -389,10 +391,10 @@ static int modifier(pst_spf_rw *w, const char *p, size_t n, int *rc, const char 
 	return 1;
 }
 
-int pst_spf_syntax_rewrite(const char *record, size_t len, int family, pst_buf *out,
-                           const char **why)
+int pst_spf_syntax_rewrite(const char *record, size_t len, int family, const char *zero_marker,
+                           pst_buf *out, const char **why)
 {
-	pst_spf_rw w = { out, family, 0, NULL, 0, 0, 0 };
+	pst_spf_rw w = { out, family, zero_marker, 0, NULL, 0, 0, 0 };
 	*why = NULL;
 	if (len < 6 || strncasecmp(record, "v=spf1", 6) != 0 || (len > 6 && record[6] != ' ')) {
 		*why = "not an SPF record";

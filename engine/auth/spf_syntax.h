@@ -10,13 +10,17 @@
  * mechanism, even with an "all" present. So the adapter checks the record
  * first and hands libspf2 a rewrite:
  *   - the mechanisms in order; of a dual-cidr only the prefix of the
- *     client's family; ip4:/0 and ip6:/0 as two /1 blocks; a/0 for an IPv4
- *     client as exists (any A record matches);
+ *     client's family; ip4:/0 and ip6:/0 as two /1 blocks; a or mx with a
+ *     /0 prefix of the client's family as the same term without a prefix
+ *     and with zero_marker appended to its domain: the DNS layer strips the
+ *     marker and answers such address questions with the client's own
+ *     address when the name has any (which is what /0 means). The marker
+ *     must be a suffix no expansion can produce (spf.c makes it random);
  *   - then redirect= last, and only when no "all" mechanism exists (6.1);
  *   - exp= and unknown modifiers dropped (explanations are not fetched;
  *     unknown modifiers MUST be ignored, 6).
- * What still cannot be said to libspf2 is reported as unsupported: mx with
- * a /0 prefix of the client's family, a with an IPv6 /0 for an IPv6 client.
+ * PST_SPF_SYNTAX_UNSUPPORTED is kept for constructs libspf2 cannot be
+ * given at all; none is known today.
  */
 #ifndef PST_SPF_SYNTAX_H
 #define PST_SPF_SYNTAX_H
@@ -33,9 +37,9 @@ enum {
 };
 
 /* Check record (len bytes, starting "v=spf1") and append its rewrite for a
- * client of family (4 or 6) to out. Returns one of the values above; *why
+ * client of family (4 or 6) to out; zero_marker as above. Returns one of the values above; *why
  * is static text for the errors. */
-int pst_spf_syntax_rewrite(const char *record, size_t len, int family, pst_buf *out,
-                           const char **why);
+int pst_spf_syntax_rewrite(const char *record, size_t len, int family, const char *zero_marker,
+                           pst_buf *out, const char **why);
 
 #endif

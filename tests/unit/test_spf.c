@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "auth/spf.h"
+#include "auth/spf_syntax.h"
 #include "dns/resolver.h"
 
 static pst_spf *spf;
@@ -537,6 +538,107 @@ static void bad_arguments_do_not_abort(void **state)
 	env_close(&e);
 }
 
+/* ---- Record syntax (RFC 7208 section 12) and the rewrite for libspf2 ----- */
+
+static void record_syntax(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *rec;
+		int family;
+		int want;
+		const char *rewrite;   /* NULL: not compared */
+	} cases[] = {
+		{ "v=spf1 -all", 4, PST_SPF_SYNTAX_OK, "v=spf1 -all" },
+		{ "V=SPF1 a mx ~all", 4, PST_SPF_SYNTAX_OK, "v=spf1 a mx ~all" },
+		{ "v=spf1 redirect=x.example.com ip4:192.0.2.1", 4, PST_SPF_SYNTAX_OK,
+		  "v=spf1 ip4:192.0.2.1 redirect=x.example.com" },
+		{ "v=spf1 redirect=x.example.com ~all", 4, PST_SPF_SYNTAX_OK, "v=spf1 ~all" },
+		{ "v=spf1 exp=e.example.com moo.cow-far_out=man:dog/cat -all", 4, PST_SPF_SYNTAX_OK,
+		  "v=spf1 -all" },
+		{ "v=spf1 a/24//64 -all", 4, PST_SPF_SYNTAX_OK, "v=spf1 a/24 -all" },
+		{ "v=spf1 a/24//64 -all", 6, PST_SPF_SYNTAX_OK, "v=spf1 a//64 -all" },
+		{ "v=spf1 -ip4:1.2.3.4/0", 4, PST_SPF_SYNTAX_OK,
+		  "v=spf1 -ip4:0.0.0.0/1 -ip4:128.0.0.0/1" },
+		{ "v=spf1 a/0", 4, PST_SPF_SYNTAX_OK, "v=spf1 a:%{d}..M" },
+		{ "v=spf1 mx:example.org//0", 6, PST_SPF_SYNTAX_OK, "v=spf1 mx:example.org..M" },
+		{ "v=spf1 include:%{d2}._spf.example.com exists:%{ir}.%{v}.x.example.com -all", 4,
+		  PST_SPF_SYNTAX_OK, NULL },
+		{ "v=spf1 a:%{l}", 4, PST_SPF_SYNTAX_OK, NULL },
+		{ "v=spf1 a:museum", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 a:abc.123", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 a:example.-com", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 a:", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 a/33", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 a//129", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 ip4:1.2.3.4/032", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 ip4:01.2.3.4", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 ip6::CAFE::BABE", 6, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 exp=a.example.com exp=b.example.com", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 redirect=a.example.com redirect=b.example.com", 4, PST_SPF_SYNTAX_ERROR,
+		  NULL },
+		{ "v=spf1 redirect:a.example.com", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 -redirect=a.example.com", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 foo=%abc", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 exists:%{x}.example.com", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 exists:%{c}.example.com", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 exists:mail.example.com/24", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 -all.", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 1up=foo", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 a:ctrl.example.com\rptr", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf1 a:\xc3\xa9.example.com", 4, PST_SPF_SYNTAX_ERROR, NULL },
+		{ "v=spf10", 4, PST_SPF_SYNTAX_ERROR, NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pst_buf out = PST_BUF_INIT;
+		const char *why = NULL;
+		int rc = pst_spf_syntax_rewrite(cases[i].rec, strlen(cases[i].rec), cases[i].family,
+		                                "..M", &out, &why);
+		if (rc != cases[i].want)
+			fail_msg("%s: got %d (%s), want %d", cases[i].rec, rc, why ? why : "",
+			         cases[i].want);
+		if (rc == PST_SPF_SYNTAX_ERROR)
+			assert_non_null(why);
+		if (cases[i].rewrite && strcmp(out.data ? out.data : "", cases[i].rewrite) != 0)
+			fail_msg("%s: rewrite got \"%s\", want \"%s\"", cases[i].rec,
+			         out.data ? out.data : "", cases[i].rewrite);
+		pst_buf_free(&out);
+	}
+}
+
+static const char zero_zone[] =
+	"z4.example.com TXT \"v=spf1 a/0 -all\"\n"
+	"z4.example.com A 198.51.100.1\n"
+	"z6.example.com TXT \"v=spf1 a//0 -all\"\n"
+	"z6.example.com AAAA 2001:db8::1\n"
+	"zmx.example.com TXT \"v=spf1 mx/0 -all\"\n"
+	"zmx.example.com MX 10 m.example.com.\n"
+	"m.example.com A 198.51.100.2\n"
+	"znone.example.com TXT \"v=spf1 a/0 -all\"\n"
+	"lp.example.com TXT \"v=spf1 a:%{l} -all\"\n"
+	"x.example.net A 198.51.100.3\n";
+
+static void zero_prefix_means_any_address(void **state)
+{
+	(void)state;
+	env e;
+	pst_spf_result r;
+	env_open(&e, zero_zone);
+	want(mailfrom(&e, "192.0.2.77", NULL, "a@z4.example.com", &r), PST_AR_PASS, "a/0", &r);
+	want(mailfrom(&e, "2001:db8:ffff::9", NULL, "a@z4.example.com", &r), PST_AR_FAIL,
+	     "a/0, IPv6 client", &r);
+	want(mailfrom(&e, "2001:db8:ffff::9", NULL, "a@z6.example.com", &r), PST_AR_PASS, "a//0", &r);
+	want(mailfrom(&e, "192.0.2.77", NULL, "a@z6.example.com", &r), PST_AR_FAIL,
+	     "a//0, IPv4 client", &r);
+	want(mailfrom(&e, "192.0.2.77", NULL, "a@zmx.example.com", &r), PST_AR_PASS, "mx/0", &r);
+	want(mailfrom(&e, "192.0.2.77", NULL, "a@znone.example.com", &r), PST_AR_FAIL,
+	     "a/0 without A records", &r);
+	/* A sender cannot forge the marker: "x.example.net.." is just a name. */
+	want(mailfrom(&e, "192.0.2.77", NULL, "x.example.net..@lp.example.com", &r), PST_AR_FAIL,
+	     "forged marker", &r);
+	env_close(&e);
+}
+
 /* ---- One pst_spf shared by threads ---------------------------------------------- */
 
 typedef struct worker {
@@ -611,6 +713,8 @@ int main(void)
 		cmocka_unit_test(null_sender_checks_postmaster_at_helo),
 		cmocka_unit_test(long_record_in_split_strings),
 		cmocka_unit_test(bad_arguments_do_not_abort),
+		cmocka_unit_test(record_syntax),
+		cmocka_unit_test(zero_prefix_means_any_address),
 		cmocka_unit_test(shared_by_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
