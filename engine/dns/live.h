@@ -8,6 +8,10 @@
  * without the network. Each question is bounded by the session's per
  * question timeout: it is asked asynchronously and cancelled when the time
  * runs out (PST_DNS_TIMEOUT). No DNSSEC trust anchor is configured.
+ * CNAMEs are followed by libunbound: ans->name is the canonical name and
+ * ans->chain stays empty (libunbound reports only the final name).
+ * Reserved reverse ranges (RFC 6303: 10/8, 192.168/16, the documentation
+ * nets, ...) are answered from libunbound's built-in local zones.
  */
 #ifndef PST_DNS_LIVE_H
 #define PST_DNS_LIVE_H
