@@ -1,0 +1,871 @@
+/*
+ * spf.c: SPF check_host() (RFC 7208) through libspf2, over our DNS layer.
+ *
+ * Contract: spf.h. libspf2 compiles and interprets the records; we give it
+ * a custom SPF_dns_server_t whose three hooks answer from the pst_dns_session
+ * of the check running on the calling thread (a _Thread_local pointer set
+ * around each check, so one SPF_server_t serves every thread read-only):
+ *
+ *   get_spf  fetches the record of the current domain (top level, include,
+ *            redirect): TXT only (RFC 7208 3.1, no type 99), the selection
+ *            of 4.5 (exactly one "v=spf1" record, else none or permerror);
+ *   get_exp  answers exp= without a look-up: explanations are not fetched
+ *            (4.6.4: exp does not count, and nothing here reports one);
+ *   lookup   every other question (A, AAAA, MX, PTR), converted from a
+ *            pst_dns_answer. It never returns NULL (libspf2 would abort):
+ *            failures are an RR set with herrno TRY_AGAIN.
+ *
+ * Accounting (RFC 7208 4.6.4), per check_host() evaluation, done here
+ * because libspf2 counts per record and one too late. Questions are
+ * classified as they arrive:
+ *   - a record fetch after the first is an include or a redirect: 1 term;
+ *   - an MX question is an mx term; its answer's exchanges become the
+ *     expected follow-ups: A/AAAA questions for exactly those names, in
+ *     answer order, are the mx's address look-ups (not terms). An answer
+ *     with more than 10 exchanges is permerror at once;
+ *   - a PTR question is a ptr term (or the %{p} macro, which we cannot tell
+ *     apart and count the same); its answer is cut to 10 names (4.6.4: the
+ *     rest MUST be ignored) and those names become the follow-ups;
+ *   - any other A/AAAA question is an a or exists term.
+ * A term (a, mx, ptr, exists) whose question answers NXDOMAIN or NODATA is
+ * a void look-up. The 11th term or the 3rd void look-up marks the check
+ * "over": the question is not asked (or its answer withheld), every later
+ * question answers TRY_AGAIN without reaching DNS, and the result is
+ * permerror whatever libspf2 concludes. Limits of the classification: an
+ * a: term naming the next expected mx/ptr host right after an mx or ptr
+ * that stopped early (a fail-prefix match inside an include) is taken as a
+ * follow-up and not counted; a %{p} expansion counts as one term.
+ *
+ * Records are checked against the RFC 7208 grammar by us and handed to
+ * libspf2 rewritten (spf_syntax.h): redirect= last and only without "all",
+ * exp= and unknown modifiers dropped, /0 prefixes in a form it evaluates.
+ *
+ * Inputs are validated before libspf2 sees them: no client address, a
+ * loopback address (libspf2 passes those), a malformed or single-label
+ * domain or an address literal gives none with no question asked (RFC
+ * 7208 4.3: malformed domains are "none").
+ */
+#include "auth/spf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <spf2/spf.h>
+
+#include "auth/spf_syntax.h"
+#include "util/buf.h"
+#include "util/domain.h"
+#include "util/limits.h"
+
+/* Appended by spf_syntax.c to the domain of an a or mx term with a /0
+ * prefix: ".." then random hex, so no macro expansion can forge it. */
+#define PST_SPF_MARKER_HEX 16
+
+struct pst_spf {
+	SPF_dns_server_t layer;        /* our DNS layer; not owned by server */
+	SPF_server_t *server;
+	char zero_marker[2 + PST_SPF_MARKER_HEX + 1];
+};
+
+enum pst_spf_top {
+	PST_SPF_TOP_UNSET = 0,
+	PST_SPF_TOP_OK,                /* one record, compiled */
+	PST_SPF_TOP_NONE,              /* no such name, or no SPF record */
+	PST_SPF_TOP_TEMP,              /* SERVFAIL or timeout */
+	PST_SPF_TOP_MULTIPLE,          /* several v=spf1 records */
+	PST_SPF_TOP_SYNTAX             /* a record that does not compile */
+};
+
+enum pst_spf_follow {
+	PST_SPF_FOLLOW_NONE = 0,
+	PST_SPF_FOLLOW_MX,
+	PST_SPF_FOLLOW_PTR
+};
+
+/* One check_host() evaluation: what the hooks need and what they count. */
+typedef struct pst_spf_ctx {
+	pst_dns_session *dns;
+	pst_arena *arena;
+	pst_ip client;
+	const char *zero_marker;
+	size_t zero_marker_len;
+	int follow_zero;               /* the follow-ups belong to an mx with /0 */
+	unsigned fetches;              /* record fetches so far */
+	unsigned terms;
+	unsigned voids;
+	int over;
+	char over_reason[96];
+	enum pst_spf_top top;
+	char top_reason[PST_MAX_DOMAIN_BYTES + 64];
+	char temp_reason[PST_MAX_DOMAIN_BYTES + 64];
+	enum pst_spf_follow follow_kind;
+	const char *follow[PST_SPF_MAX_MX_NAMES > PST_SPF_MAX_PTR_NAMES ?
+	                   PST_SPF_MAX_MX_NAMES : PST_SPF_MAX_PTR_NAMES];
+	size_t nfollow, next_follow;
+} pst_spf_ctx;
+
+static _Thread_local pst_spf_ctx *pst_spf_current;
+
+/* ---- Counting ----------------------------------------------------------- */
+
+static void ctx_set_over(pst_spf_ctx *c, const char *why)
+{
+	if (c->over)
+		return;
+	c->over = 1;
+	snprintf(c->over_reason, sizeof c->over_reason, "%s", why);
+}
+
+/* Count one DNS-querying term; 0 if it may be asked, -1 when over. */
+static int ctx_count_term(pst_spf_ctx *c)
+{
+	if (c->over)
+		return -1;
+	if (c->terms >= PST_SPF_MAX_DNS_TERMS) {
+		ctx_set_over(c, "more than 10 DNS-querying terms");
+		return -1;
+	}
+	c->terms++;
+	return 0;
+}
+
+/* Count a void answer to a term; -1 when that goes over the limit. */
+static int ctx_count_void(pst_spf_ctx *c, pst_dns_status st)
+{
+	if (st != PST_DNS_NXDOMAIN && st != PST_DNS_NODATA)
+		return 0;
+	c->voids++;
+	if (c->voids > PST_SPF_MAX_VOID_LOOKUPS) {
+		ctx_set_over(c, "more than 2 void look-ups");
+		return -1;
+	}
+	return 0;
+}
+
+static void ctx_note_temp(pst_spf_ctx *c, pst_dns_status st, int type, const char *name)
+{
+	if (st != PST_DNS_SERVFAIL && st != PST_DNS_TIMEOUT)
+		return;
+	if (c->temp_reason[0] != '\0')
+		return;
+	const char *tn = pst_dns_type_name(type);
+	snprintf(c->temp_reason, sizeof c->temp_reason, "%s on %s %s",
+	         pst_dns_status_name(st), tn ? tn : "?", name);
+}
+
+/* Whether an address question for name is the next expected follow-up of
+ * the last mx or ptr; consumes it if so, else forgets the follow-ups. */
+static int ctx_take_follow(pst_spf_ctx *c, const char *name)
+{
+	if (c->next_follow < c->nfollow) {
+		const char *want = c->follow[c->next_follow];
+		size_t n = strlen(name);
+		if (n > 0 && name[n - 1] == '.')
+			n--;
+		if (strlen(want) == n && strncasecmp(want, name, n) == 0) {
+			c->next_follow++;
+			return 1;
+		}
+	}
+	c->follow_kind = PST_SPF_FOLLOW_NONE;
+	c->nfollow = c->next_follow = 0;
+	return 0;
+}
+
+static void ctx_set_follow(pst_spf_ctx *c, enum pst_spf_follow kind, const pst_dns_answer *ans,
+                           size_t n)
+{
+	c->follow_kind = kind;
+	c->follow_zero = 0;
+	c->nfollow = 0;
+	c->next_follow = 0;
+	for (size_t i = 0; i < n && i < sizeof c->follow / sizeof c->follow[0]; i++)
+		c->follow[c->nfollow++] = ans->rrs[i].target ? ans->rrs[i].target : "";
+}
+
+/* ---- Answers in libspf2's form ------------------------------------------ */
+
+static int herrno_of(pst_dns_status st)
+{
+	switch (st) {
+	case PST_DNS_NOERROR:
+		return NETDB_SUCCESS;
+	case PST_DNS_NXDOMAIN:
+		return HOST_NOT_FOUND;
+	case PST_DNS_NODATA:
+		return NO_DATA;
+	default:
+		return TRY_AGAIN;
+	}
+}
+
+static SPF_dns_rr_t *rr_empty(SPF_dns_server_t *layer, const char *domain, ns_type type,
+                              int herrno)
+{
+	return SPF_dns_rr_new_init(layer, domain ? domain : "", type, 0, herrno);
+}
+
+/* Copy one record's data into slot i of rr. 0, or -1 on ENOMEM. */
+static int rr_put(SPF_dns_rr_t *rr, int i, ns_type type, const pst_dns_rr *src)
+{
+	const char *s = NULL;
+	size_t len;
+
+	switch (type) {
+	case ns_t_a:
+		if (src->addr.family != 4)
+			return 1;
+		len = sizeof(struct in_addr);
+		break;
+	case ns_t_aaaa:
+		if (src->addr.family != 6)
+			return 1;
+		len = sizeof(struct in6_addr);
+		break;
+	case ns_t_mx:
+	case ns_t_ptr:
+	case ns_t_cname:
+		s = src->target ? src->target : "";
+		len = strlen(s) + 1;
+		break;
+	case ns_t_txt:
+	case ns_t_spf:
+		s = src->text ? src->text : "";
+		len = strlen(s) + 1;
+		break;
+	default:
+		return 1;
+	}
+	if (SPF_dns_rr_buf_realloc(rr, i, len) != SPF_E_SUCCESS)
+		return -1;
+	if (type == ns_t_a)
+		memcpy(&rr->rr[i]->a, src->addr.bytes, sizeof(struct in_addr));
+	else if (type == ns_t_aaaa)
+		memcpy(&rr->rr[i]->aaaa, src->addr.bytes, sizeof(struct in6_addr));
+	else
+		memcpy(rr->rr[i]->txt, s, len);
+	return 0;
+}
+
+/* The RR set for (domain, type) from ans, at most max records. On ENOMEM
+ * for the records an empty TRY_AGAIN set. NULL only when even that cannot
+ * be allocated. */
+static SPF_dns_rr_t *rr_from_answer(SPF_dns_server_t *layer, const char *domain, ns_type type,
+                                    const pst_dns_answer *ans, size_t max)
+{
+	int herrno = herrno_of(ans->status);
+	size_t n = ans->status == PST_DNS_NOERROR ? ans->count : 0;
+	uint32_t ttl = n > 0 ? ans->rrs[0].ttl : 0;
+	SPF_dns_rr_t *rr = SPF_dns_rr_new_init(layer, domain, type, (int)(ttl > 86400 ? 86400 : ttl),
+	                                       herrno);
+	if (rr == NULL)
+		return NULL;
+	int k = 0;
+	for (size_t i = 0; i < n && (size_t)k < max; i++) {
+		int r = rr_put(rr, k, type, &ans->rrs[i]);
+		if (r < 0) {
+			SPF_dns_rr_free(rr);
+			return rr_empty(layer, domain, type, TRY_AGAIN);
+		}
+		if (r == 0)
+			k++;
+	}
+	rr->num_rr = k;
+	if (k == 0 && herrno == NETDB_SUCCESS)
+		rr->herrno = NO_DATA;
+	return rr;
+}
+
+/* ---- The hooks ------------------------------------------------------------ */
+
+/* The domain without the /0 marker into buf; 1 when it had the marker. */
+static int strip_zero_marker(const pst_spf_ctx *c, const char *domain, char *buf, size_t size)
+{
+	size_t n = strlen(domain), m = c->zero_marker_len;
+	if (m == 0 || n <= m || n - m >= size || memcmp(domain + n - m, c->zero_marker, m) != 0)
+		return 0;
+	memcpy(buf, domain, n - m);
+	buf[n - m] = '\0';
+	return 1;
+}
+
+/* For a /0 term: any address of the client's family matches, so an answer
+ * with records becomes one record holding the client's address. */
+static SPF_dns_rr_t *rr_any_address(SPF_dns_server_t *layer, const char *domain, ns_type type,
+                                    const pst_spf_ctx *c, const pst_dns_answer *ans)
+{
+	pst_dns_rr one = ans->rrs[0];
+	pst_dns_answer only = *ans;
+	one.addr = c->client;
+	only.rrs = &one;
+	only.count = 1;
+	return rr_from_answer(layer, domain, type, &only, 1);
+}
+
+static SPF_dns_rr_t *hook_lookup(SPF_dns_server_t *layer, const char *asked, ns_type type,
+                                 int should_cache)
+{
+	(void)should_cache;
+	pst_spf_ctx *c = pst_spf_current;
+	if (c == NULL || asked == NULL || c->over)
+		return rr_empty(layer, asked, type, TRY_AGAIN);
+	char stripped[PST_MAX_DOMAIN_INPUT_BYTES + 1];
+	int zero = strip_zero_marker(c, asked, stripped, sizeof stripped);
+	const char *domain = zero ? stripped : asked;
+
+	int is_term = 0;
+	switch (type) {
+	case ns_t_mx:
+	case ns_t_ptr:
+		c->follow_kind = PST_SPF_FOLLOW_NONE;
+		c->nfollow = c->next_follow = 0;
+		is_term = 1;
+		break;
+	case ns_t_a:
+	case ns_t_aaaa:
+		if (ctx_take_follow(c, domain))
+			zero = c->follow_zero;
+		else
+			is_term = 1;
+		break;
+	default:
+		break;         /* TXT only reaches us through get_spf/get_exp */
+	}
+	if (is_term && ctx_count_term(c) < 0)
+		return rr_empty(layer, domain, type, TRY_AGAIN);
+
+	enum pst_spf_follow kind = is_term ? PST_SPF_FOLLOW_NONE : c->follow_kind;
+	pst_dns_answer ans;
+	pst_dns_status st = pst_dns_session_query(c->dns, domain, type, &ans);
+	/* 5.5: a DNS error on a ptr name's addresses skips that name. */
+	if (kind == PST_SPF_FOLLOW_PTR && (st == PST_DNS_SERVFAIL || st == PST_DNS_TIMEOUT))
+		return rr_empty(layer, domain, type, HOST_NOT_FOUND);
+	ctx_note_temp(c, st, type, domain);
+	if (is_term && ctx_count_void(c, st) < 0)
+		return rr_empty(layer, domain, type, TRY_AGAIN);
+
+	size_t max = (size_t)-1;
+	if (st == PST_DNS_NOERROR && type == ns_t_mx) {
+		if (ans.count > PST_SPF_MAX_MX_NAMES) {
+			ctx_set_over(c, "more than 10 MX names");
+			return rr_empty(layer, domain, type, TRY_AGAIN);
+		}
+		ctx_set_follow(c, PST_SPF_FOLLOW_MX, &ans, ans.count);
+		c->follow_zero = zero;
+	} else if (st == PST_DNS_NOERROR && type == ns_t_ptr) {
+		max = PST_SPF_MAX_PTR_NAMES;    /* 4.6.4: the rest MUST be ignored */
+		ctx_set_follow(c, PST_SPF_FOLLOW_PTR, &ans, ans.count < max ? ans.count : max);
+	}
+	SPF_dns_rr_t *rr;
+	if (zero && st == PST_DNS_NOERROR && ans.count > 0 && (type == ns_t_a || type == ns_t_aaaa))
+		rr = rr_any_address(layer, domain, type, c, &ans);
+	else
+		rr = rr_from_answer(layer, domain, type, &ans, max);
+	return rr ? rr : rr_empty(layer, domain, type, TRY_AGAIN);
+}
+
+/* Whether a TXT string is an SPF record (RFC 7208 4.5): "v=spf1" alone or
+ * followed by a space, any case. */
+static int is_spf_record(const pst_dns_rr *rr)
+{
+	if (rr->text == NULL || rr->text_len < 6)
+		return 0;
+	if (strncasecmp(rr->text, "v=spf1", 6) != 0)
+		return 0;
+	return rr->text_len == 6 || rr->text[6] == ' ';
+}
+
+static SPF_errcode_t fetch_fail(pst_spf_ctx *c, int top, enum pst_spf_top state,
+                                SPF_response_t *resp, SPF_errcode_t err, const char *why,
+                                const char *domain)
+{
+	if (top) {
+		c->top = state;
+		snprintf(c->top_reason, sizeof c->top_reason, "%s %s", why, domain);
+	}
+	if (state == PST_SPF_TOP_NONE)
+		resp->result = SPF_RESULT_NONE;
+	else if (state == PST_SPF_TOP_MULTIPLE || state == PST_SPF_TOP_SYNTAX)
+		resp->result = SPF_RESULT_PERMERROR;
+	else
+		resp->result = SPF_RESULT_TEMPERROR;
+	resp->err = err;
+	return err;
+}
+
+static SPF_errcode_t hook_get_spf(SPF_server_t *server, SPF_request_t *req,
+                                  SPF_response_t *resp, SPF_record_t **recp)
+{
+	pst_spf_ctx *c = pst_spf_current;
+	const char *domain = req->cur_dom;
+
+	*recp = NULL;
+	if (c == NULL || domain == NULL)
+		return SPF_E_NOT_CONFIG;
+	int top = c->fetches++ == 0;
+	c->follow_kind = PST_SPF_FOLLOW_NONE;
+	c->nfollow = c->next_follow = 0;
+	if (!top && ctx_count_term(c) < 0)
+		return fetch_fail(c, 0, PST_SPF_TOP_TEMP, resp, SPF_E_DNS_ERROR, "over limit", domain);
+	if (c->over)
+		return fetch_fail(c, top, PST_SPF_TOP_TEMP, resp, SPF_E_DNS_ERROR, "over limit", domain);
+
+	pst_dns_answer ans;
+	pst_dns_status st = pst_dns_session_query(c->dns, domain, ns_t_txt, &ans);
+	ctx_note_temp(c, st, ns_t_txt, domain);
+	if (st == PST_DNS_SERVFAIL || st == PST_DNS_TIMEOUT)
+		return fetch_fail(c, top, PST_SPF_TOP_TEMP, resp, SPF_E_DNS_ERROR,
+		                  st == PST_DNS_SERVFAIL ? "SERVFAIL on TXT" : "TIMEOUT on TXT",
+		                  domain);
+	if (st != PST_DNS_NOERROR)
+		return fetch_fail(c, top, PST_SPF_TOP_NONE, resp, SPF_E_NOT_SPF,
+		                  st == PST_DNS_NXDOMAIN ? "no such domain" : "no TXT at", domain);
+
+	const pst_dns_rr *found = NULL;
+	size_t nfound = 0;
+	for (size_t i = 0; i < ans.count; i++) {
+		if (is_spf_record(&ans.rrs[i])) {
+			found = &ans.rrs[i];
+			nfound++;
+		}
+	}
+	if (nfound == 0)
+		return fetch_fail(c, top, PST_SPF_TOP_NONE, resp, SPF_E_NOT_SPF,
+		                  "no SPF record at", domain);
+	if (nfound > 1)
+		return fetch_fail(c, top, PST_SPF_TOP_MULTIPLE, resp, SPF_E_MULTIPLE_RECORDS,
+		                  "several SPF records at", domain);
+	if (strlen(found->text) != found->text_len)
+		return fetch_fail(c, top, PST_SPF_TOP_SYNTAX, resp, SPF_E_SYNTAX,
+		                  "NUL in the SPF record of", domain);
+
+	pst_buf rw = PST_BUF_INIT;
+	const char *why = NULL;
+	int syn = pst_spf_syntax_rewrite(found->text, found->text_len,
+	                                 req->client_ver == AF_INET6 ? 6 : 4, c->zero_marker, &rw,
+	                                 &why);
+	if (syn == PST_SPF_SYNTAX_NOMEM) {
+		pst_buf_free(&rw);
+		return SPF_E_NO_MEMORY;
+	}
+	if (syn != PST_SPF_SYNTAX_OK) {
+		char msg[96];
+		pst_buf_free(&rw);
+		snprintf(msg, sizeof msg, "%s in the SPF record of",
+		         syn == PST_SPF_SYNTAX_UNSUPPORTED ? "a term libspf2 cannot evaluate"
+		                                           : why);
+		return fetch_fail(c, top, PST_SPF_TOP_SYNTAX, resp, SPF_E_SYNTAX, msg, domain);
+	}
+	SPF_errcode_t err = SPF_record_compile(server, resp, recp, rw.data);
+	pst_buf_free(&rw);
+	if (err != SPF_E_SUCCESS)
+		return fetch_fail(c, top, PST_SPF_TOP_SYNTAX, resp, err,
+		                  "syntax error in the SPF record of", domain);
+	if (top)
+		c->top = PST_SPF_TOP_OK;
+	return SPF_E_SUCCESS;
+}
+
+/* exp=: not fetched. The text is a fixed one without macros. */
+static SPF_errcode_t hook_get_exp(SPF_server_t *server, const char *domain, char **bufp,
+                                  size_t *buflenp)
+{
+	static const char text[] = "explanation not fetched";
+	(void)server;
+	(void)domain;
+	if (*bufp == NULL || *buflenp < sizeof text) {
+		char *p = realloc(*bufp, sizeof text);
+		if (p == NULL)
+			return SPF_E_NO_MEMORY;
+		*bufp = p;
+		*buflenp = sizeof text;
+	}
+	memcpy(*bufp, text, sizeof text);
+	return SPF_E_SUCCESS;
+}
+
+/* ---- The shared server ------------------------------------------------------ */
+
+static void pst_spf_log_quiet(const char *file, int line, const char *msg)
+{
+	(void)file;
+	(void)line;
+	(void)msg;
+}
+
+/* ".." and random hex: the /0 marker (see spf_syntax.h). */
+static int make_marker(char *buf, size_t size)
+{
+	unsigned char rnd[PST_SPF_MARKER_HEX / 2];
+	size_t got = 0;
+	while (got < sizeof rnd) {
+		ssize_t n = getrandom(rnd + got, sizeof rnd - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	if (size < 2 + 2 * sizeof rnd + 1)
+		return -1;
+	buf[0] = buf[1] = '.';
+	for (size_t i = 0; i < sizeof rnd; i++)
+		snprintf(buf + 2 + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
+}
+
+int pst_spf_new(pst_spf **out, char *err, size_t errlen)
+{
+	if (out == NULL)
+		return -1;
+	*out = NULL;
+	pst_spf *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		if (err && errlen)
+			snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->layer.destroy = NULL;           /* we own the layer, not the server */
+	s->layer.lookup = hook_lookup;
+	s->layer.get_spf = hook_get_spf;
+	s->layer.get_exp = hook_get_exp;
+	s->layer.add_cache = NULL;
+	s->layer.layer_below = NULL;
+	s->layer.name = "postern";
+	s->layer.debug = 0;
+	s->layer.hook = s;
+	/* libspf2 reports warnings on stderr by default; results carry ours. */
+	SPF_warning_handler = pst_spf_log_quiet;
+	SPF_info_handler = pst_spf_log_quiet;
+	SPF_debug_handler = pst_spf_log_quiet;
+	if (make_marker(s->zero_marker, sizeof s->zero_marker) < 0) {
+		free(s);
+		if (err && errlen)
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	s->server = SPF_server_new_dns(&s->layer, 0);
+	if (s->server == NULL) {
+		free(s);
+		if (err && errlen)
+			snprintf(err, errlen, "libspf2: cannot create the SPF server");
+		return -1;
+	}
+	if (SPF_server_set_rec_dom(s->server, "postern") != SPF_E_SUCCESS) {
+		SPF_server_free(s->server);
+		free(s);
+		if (err && errlen)
+			snprintf(err, errlen, "libspf2: cannot set the receiving domain");
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void pst_spf_free(pst_spf **s)
+{
+	if (s == NULL || *s == NULL)
+		return;
+	if ((*s)->server)
+		SPF_server_free((*s)->server);
+	free(*s);
+	*s = NULL;
+}
+
+/* ---- One check ------------------------------------------------------------- */
+
+static int set_result(pst_spf_result *out, pst_arena *arena, pst_auth_result r, const char *why)
+{
+	out->result = r;
+	if (arena == NULL) {
+		out->reason = NULL;
+		return 0;
+	}
+	out->reason = pst_arena_strdup(arena, why);
+	return out->reason ? 0 : -1;
+}
+
+/* Whether ip may be checked: known, not loopback. Else the reason. */
+static const char *ip_unusable(const pst_ip *ip)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	if (ip == NULL || (ip->family != 4 && ip->family != 6))
+		return "no client IP";
+	if (ip->family == 4 && ip->bytes[0] == 127)
+		return "loopback client IP";
+	if (ip->family == 6 && memcmp(ip->bytes, v6_loopback, 16) == 0)
+		return "loopback client IP";
+	return NULL;
+}
+
+/* The normalised domain of an SPF identity, or NULL (and *why) when it is
+ * malformed, not multi-label, or an address literal (RFC 7208 4.3). */
+static char *identity_domain(const char *s, size_t n, const char **why)
+{
+	if (n == 0 || n > PST_MAX_DOMAIN_INPUT_BYTES || memchr(s, '\0', n) != NULL) {
+		*why = "empty or overlong domain";
+		return NULL;
+	}
+	if (s[0] == '[') {
+		*why = "address literal";
+		return NULL;
+	}
+	char *d = pst_domain_normalize(s, n, why);
+	if (d == NULL)
+		return NULL;
+	if (strchr(d, '.') == NULL) {
+		free(d);
+		*why = "not a multi-label domain";
+		return NULL;
+	}
+	return d;
+}
+
+/* The HELO text for %{h} in a MAIL FROM check: normalised when it is a
+ * domain, else as given when it is printable ASCII of a sane length, else
+ * NULL (libspf2 then makes %{h} a permerror). *owned is for free(). */
+static const char *helo_for_macros(const char *helo, char **owned)
+{
+	const char *why = NULL;
+	*owned = NULL;
+	if (helo == NULL || helo[0] == '\0')
+		return NULL;
+	size_t n = strnlen(helo, PST_MAX_DOMAIN_BYTES + 1);
+	if (n > PST_MAX_DOMAIN_BYTES)
+		return NULL;
+	*owned = identity_domain(helo, n, &why);
+	if (*owned != NULL)
+		return *owned;
+	for (size_t i = 0; i < n; i++)
+		if (helo[i] < ' ' || helo[i] >= 0x7f)
+			return NULL;
+	return helo;
+}
+
+static pst_auth_result map_result(SPF_result_t r, SPF_errcode_t err)
+{
+	switch (r) {
+	case SPF_RESULT_PASS:
+		return PST_AR_PASS;
+	case SPF_RESULT_FAIL:
+		return PST_AR_FAIL;
+	case SPF_RESULT_SOFTFAIL:
+		return PST_AR_SOFTFAIL;
+	case SPF_RESULT_NEUTRAL:
+		return PST_AR_NEUTRAL;
+	case SPF_RESULT_NONE:
+		return PST_AR_NONE;
+	case SPF_RESULT_TEMPERROR:
+		return PST_AR_TEMPERROR;
+	case SPF_RESULT_PERMERROR:
+		return PST_AR_PERMERROR;
+	default:
+		return err == SPF_E_DNS_ERROR ? PST_AR_TEMPERROR : PST_AR_PERMERROR;
+	}
+}
+
+/* The final word: our accounting and top-level findings over libspf2's. */
+static int conclude(const pst_spf_ctx *c, SPF_response_t *resp, SPF_errcode_t err,
+                    const char *domain, pst_arena *arena, pst_spf_result *out)
+{
+	char why[512];
+	pst_auth_result r;
+
+	if (c->over) {
+		r = PST_AR_PERMERROR;
+		snprintf(why, sizeof why, "%s", c->over_reason);
+	} else if (c->top == PST_SPF_TOP_TEMP) {
+		r = PST_AR_TEMPERROR;
+		snprintf(why, sizeof why, "%s", c->top_reason);
+	} else if (c->top == PST_SPF_TOP_NONE) {
+		r = PST_AR_NONE;
+		snprintf(why, sizeof why, "%s", c->top_reason);
+	} else if (c->top == PST_SPF_TOP_MULTIPLE || c->top == PST_SPF_TOP_SYNTAX) {
+		r = PST_AR_PERMERROR;
+		snprintf(why, sizeof why, "%s", c->top_reason);
+	} else if (c->top != PST_SPF_TOP_OK || resp == NULL) {
+		r = PST_AR_TEMPERROR;
+		snprintf(why, sizeof why, "SPF evaluation failed for %s", domain);
+	} else {
+		r = map_result(SPF_response_result(resp), err);
+		const char *hc = SPF_response_get_header_comment(resp);
+		const char *p = hc ? strstr(hc, ": ") : NULL;
+		if (r == PST_AR_TEMPERROR && c->temp_reason[0] != '\0')
+			snprintf(why, sizeof why, "%s", c->temp_reason);
+		else if (p != NULL)
+			snprintf(why, sizeof why, "%s", p + 2);
+		else
+			snprintf(why, sizeof why, "%s for %s", pst_auth_result_name(r), domain);
+	}
+	return set_result(out, arena, r, why);
+}
+
+static int set_ip(SPF_request_t *req, const pst_ip *ip)
+{
+	if (ip->family == 4) {
+		struct in_addr a;
+		memcpy(&a, ip->bytes, sizeof a);
+		return SPF_request_set_ipv4(req, a) == SPF_E_SUCCESS ? 0 : -1;
+	}
+	struct in6_addr a6;
+	memcpy(&a6, ip->bytes, sizeof a6);
+	return SPF_request_set_ipv6(req, a6) == SPF_E_SUCCESS ? 0 : -1;
+}
+
+/* check_host(ip, domain, sender) with helo for %{h}; all validated. */
+static int run_check(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip, const char *helo,
+                     const char *sender, const char *domain, pst_arena *arena,
+                     pst_spf_result *out)
+{
+	pst_spf_ctx *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return -1;
+	c->dns = dns;
+	c->arena = arena;
+	c->client = *ip;
+	c->zero_marker = s->zero_marker;
+	c->zero_marker_len = strlen(s->zero_marker);
+
+	int rc = -1;
+	SPF_response_t *resp = NULL;
+	SPF_request_t *req = SPF_request_new(s->server);
+	if (req == NULL)
+		goto done;
+	if (set_ip(req, ip) < 0)
+		goto done;
+	if (helo != NULL && SPF_request_set_helo_dom(req, helo) != SPF_E_SUCCESS)
+		goto done;
+	if (SPF_request_set_env_from(req, sender) != 0)
+		goto done;
+
+	pst_spf_current = c;
+	SPF_errcode_t err = SPF_request_query_mailfrom(req, &resp);
+	pst_spf_current = NULL;
+	if (err == SPF_E_NO_MEMORY && c->top == PST_SPF_TOP_UNSET)
+		goto done;
+	out->dns_terms = c->terms;
+	out->void_lookups = c->voids;
+	rc = conclude(c, resp, err, domain, arena, out);
+done:
+	if (resp != NULL)
+		SPF_response_free(resp);
+	if (req != NULL)
+		SPF_request_free(req);
+	free(c);
+	return rc;
+}
+
+/* Validation shared by both identities; 1 when the check may run, 0 when
+ * *out is final (none), -1 on ENOMEM. */
+static int precheck(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
+                    pst_arena *arena, pst_spf_result *out)
+{
+	const char *bad = ip_unusable(ip);
+	if (bad == NULL && (s == NULL || s->server == NULL || dns == NULL))
+		bad = "SPF not configured";
+	if (bad == NULL && arena == NULL)
+		bad = "no arena";
+	if (bad != NULL)
+		return set_result(out, arena, PST_AR_NONE, bad) < 0 ? -1 : 0;
+	return 1;
+}
+
+static int domain_none(pst_spf_result *out, pst_arena *arena, const char *what, const char *why)
+{
+	char buf[160];
+	snprintf(buf, sizeof buf, "%s: %s", what, why ? why : "invalid");
+	return set_result(out, arena, PST_AR_NONE, buf);
+}
+
+int pst_spf_check_mailfrom(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
+                           const char *helo, const char *mail_from, pst_arena *arena,
+                           pst_spf_result *out)
+{
+	if (out == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(out, 0, sizeof *out);
+	if (mail_from == NULL || mail_from[0] == '\0')
+		return pst_spf_check_helo(s, dns, ip, helo, arena, out);
+
+	const char *why = NULL;
+	size_t n = strnlen(mail_from, PST_MAX_DOMAIN_INPUT_BYTES + 1);
+	const char *at = memrchr(mail_from, '@', n);
+	if (at == NULL)
+		return domain_none(out, arena, "MAIL FROM", "no domain");
+	char *d = identity_domain(at + 1, n - (size_t)(at + 1 - mail_from), &why);
+	if (d == NULL)
+		return domain_none(out, arena, "MAIL FROM domain", why);
+	if (arena != NULL && (out->domain = pst_arena_strdup(arena, d)) == NULL) {
+		free(d);
+		return -1;
+	}
+	int ok = precheck(s, dns, ip, arena, out);
+	if (ok <= 0) {
+		free(d);
+		return ok;
+	}
+
+	/* RFC 7208 4.3: no local part means "postmaster". */
+	size_t lp = (size_t)(at - mail_from);
+	size_t len = (lp ? lp : 10) + 1 + strlen(d) + 1;
+	char *sender = pst_arena_alloc(arena, len);
+	if (sender == NULL) {
+		free(d);
+		return -1;
+	}
+	snprintf(sender, len, "%.*s@%s", (int)(lp ? lp : 10), lp ? mail_from : "postmaster", d);
+
+	char *hd = NULL;
+	const char *h = helo_for_macros(helo, &hd);
+	int rc = run_check(s, dns, ip, h, sender, d, arena, out);
+	free(hd);
+	free(d);
+	return rc;
+}
+
+int pst_spf_check_helo(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
+                       const char *helo, pst_arena *arena, pst_spf_result *out)
+{
+	if (out == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(out, 0, sizeof *out);
+	if (helo == NULL || helo[0] == '\0')
+		return domain_none(out, arena, "HELO", "none given");
+
+	const char *why = NULL;
+	char *d = identity_domain(helo, strnlen(helo, PST_MAX_DOMAIN_INPUT_BYTES + 1), &why);
+	if (d == NULL)
+		return domain_none(out, arena, "HELO domain", why);
+	if (arena != NULL && (out->domain = pst_arena_strdup(arena, d)) == NULL) {
+		free(d);
+		return -1;
+	}
+	int ok = precheck(s, dns, ip, arena, out);
+	if (ok <= 0) {
+		free(d);
+		return ok;
+	}
+	size_t len = strlen(d) + sizeof "postmaster@";
+	char *sender = pst_arena_alloc(arena, len);
+	if (sender == NULL) {
+		free(d);
+		return -1;
+	}
+	snprintf(sender, len, "postmaster@%s", d);
+	int rc = run_check(s, dns, ip, d, sender, d, arena, out);
+	free(d);
+	return rc;
+}
