@@ -24,15 +24,17 @@
  *   - Bare-LF input (headers and body) is fed as CRLF: the library's
  *     FIXCRLF flag only serves dkim_chunk.
  *   - Result mapping, per signature, in this order:
- *       rsa-sha1                               policy
  *       key query SERVFAIL or timeout          temperror
  *       no key (NXDOMAIN, NODATA), several key
  *       records, bad key record, bad signature
  *       syntax, x= in the past                 permerror
- *       RSA key under 1024 bits                policy
- *       verified, body hash matches            pass
+ *       RSA key under 512 bits                 policy
+ *       verified, body hash matches            pass; policy for rsa-sha1
+ *                                              or an RSA key < 1024 bits
  *       body hash mismatch, bad signature      fail
  *       anything else                          neutral
+ *     So policy means "would have passed, refused by RFC 8301" (RFC 8601
+ *     2.7.1), and a refused signature that is broken anyway says how.
  *     An expired signature (x= past) is permerror, not fail: RFC 6376
  *     6.1.1 checks x= while validating the signature field, before any key
  *     is fetched or hash computed (its PERMFAIL "signature expired"), and
@@ -331,29 +333,37 @@ static const char *pst_dkim_errtext(int e)
 	}
 }
 
+/* Refused whatever the signature says (RFC 8301): rsa-sha1, or an RSA key
+ * under 1024 bits. NULL when acceptable. */
+static const char *pst_dkim_refusal(dkim_alg_t alg, unsigned key_bits)
+{
+	if (alg == DKIM_SIGN_RSASHA1)
+		return "rsa-sha1 (RFC 8301)";
+	if (alg == DKIM_SIGN_RSASHA256 && key_bits != 0 && key_bits < 1024)
+		return "RSA key under 1024 bits (RFC 8301)";
+	return NULL;
+}
+
 /* Fill result and reason of one processed signature. */
 static void pst_dkim_classify(DKIM_SIGINFO *sig, dkim_alg_t alg, pst_dkim_sig *out)
 {
 	int e = dkim_sig_geterror(sig);
 	unsigned flags = dkim_sig_getflags(sig);
 	int bh = dkim_sig_getbh(sig);
+	const char *refused = pst_dkim_refusal(alg, out->key_bits);
 
-	if (alg == DKIM_SIGN_RSASHA1) {
-		out->result = PST_AR_POLICY;
-		out->reason = "rsa-sha1 (RFC 8301)";
-	} else if (e == DKIM_SIGERROR_KEYFAIL) {
+	if (e == DKIM_SIGERROR_KEYFAIL) {
 		out->result = PST_AR_TEMPERROR;
 		out->reason = "key query failed (temporary DNS error)";
 	} else if (pst_dkim_is_permerror(e)) {
 		out->result = PST_AR_PERMERROR;
 		out->reason = pst_dkim_errtext(e);
-	} else if (e == DKIM_SIGERROR_KEYTOOSMALL ||
-	           (alg == DKIM_SIGN_RSASHA256 && out->key_bits != 0 && out->key_bits < 1024)) {
+	} else if (e == DKIM_SIGERROR_KEYTOOSMALL) {
 		out->result = PST_AR_POLICY;
 		out->reason = "RSA key under 1024 bits (RFC 8301)";
 	} else if ((flags & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH) {
-		out->result = PST_AR_PASS;
-		out->reason = "";
+		out->result = refused != NULL ? PST_AR_POLICY : PST_AR_PASS;
+		out->reason = refused != NULL ? refused : "";
 	} else if (bh == DKIM_SIGBH_MISMATCH) {
 		out->result = PST_AR_FAIL;
 		out->reason = "body hash mismatch";
