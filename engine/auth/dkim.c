@@ -62,10 +62,10 @@
 /* Allowed clock skew for t= in the future, as libopendkim's default. */
 #define PST_DKIM_CLOCK_DRIFT 300
 /* The drift given to the library so that its own time checks stay quiet
- * for any fixed time after 1995 (x + drift > the clock). It must stay
- * below every plausible t= too: the library's future check subtracts it
- * from t= unsigned, so a t= under it (before 2001) would read as the
- * future. */
+ * for a fixed time up to 31 years before the clock (x + drift > the
+ * clock). Its future check subtracts the drift from t= unsigned, so a t=
+ * under it (before 2001-09-09, years before DKIM existed) reads as the
+ * future: such a signature is permerror, with a reason saying so. */
 #define PST_DKIM_LIB_DRIFT ((uint64_t)1000000000)
 
 struct pst_dkim {
@@ -355,6 +355,10 @@ static void pst_dkim_classify(DKIM_SIGINFO *sig, dkim_alg_t alg, pst_dkim_sig *o
 	if (e == DKIM_SIGERROR_KEYFAIL) {
 		out->result = PST_AR_TEMPERROR;
 		out->reason = "key query failed (temporary DNS error)";
+	} else if (e == DKIM_SIGERROR_FUTURE && pst_dkim_tag_number(sig, "t") < PST_DKIM_LIB_DRIFT) {
+		/* The library's own future check, fooled by its drift. */
+		out->result = PST_AR_PERMERROR;
+		out->reason = "t= before 2001-09-09: not verified (libopendkim limitation)";
 	} else if (pst_dkim_is_permerror(e)) {
 		out->result = PST_AR_PERMERROR;
 		out->reason = pst_dkim_errtext(e);

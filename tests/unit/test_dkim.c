@@ -325,6 +325,61 @@ static void expiry_follows_now(void **state)
 	done(&v);
 }
 
+/* A t= under the drift given to the library: refused, and said why. */
+static void ancient_t_is_permerror(void **state)
+{
+	(void)state;
+	run v;
+	verify_file(&v, "old-t.eml", 999999000 + 60, 0);
+	assert_int_equal(v.r.sigs[0].result, PST_AR_PERMERROR);
+	assert_non_null(strstr(v.r.sigs[0].reason, "2001"));
+	done(&v);
+}
+
+/* t= in the future beyond 300 s of drift. */
+static void future_t_is_permerror(void **state)
+{
+	(void)state;
+	run v;
+	verify_file(&v, "rsa2048.eml", T0 - 301, 0);
+	assert_int_equal(v.r.sigs[0].result, PST_AR_PERMERROR);
+	assert_string_equal(v.r.sigs[0].reason, "signature in the future (t=)");
+	assert_int_equal(v.dns.queries, 0);
+	done(&v);
+	verify_file(&v, "rsa2048.eml", T0 - 299, 0);
+	assert_int_equal(v.r.sigs[0].result, PST_AR_PASS);
+	done(&v);
+}
+
+/* Two key records for one selector. */
+static void two_key_records_is_permerror(void **state)
+{
+	(void)state;
+	static const char zone[] =
+		"missing._domainkey.example.com. 300 IN TXT \"v=DKIM1; p=\"\n"
+		"missing._domainkey.example.com. 300 IN TXT \"v=DKIM1; k=rsa; p=\"\n";
+	pst_dnsfix *fix = NULL;
+	pst_resolver *res = NULL;
+	assert_int_equal(pst_dnsfix_load_text("t", zone, sizeof zone - 1, &fix, NULL), 0);
+	assert_int_equal(pst_resolver_new_fixture(fix, &res), 0);
+	size_t len;
+	char *b = slurp("nokey.eml", &len);
+	pst_arena *a = pst_arena_new();
+	pst_dns_session dns;
+	pst_dns_session_init(&dns, res, a, 0, 0);
+	pst_msg *m = NULL;
+	assert_int_equal(pst_msg_parse(b, len, NULL, &m, NULL), 0);
+	pst_dkim_result r;
+	char err[200];
+	assert_int_equal(pst_dkim_verify(F.dkim, &dns, m, 0, 0, 0, a, &r, err, sizeof err), 0);
+	assert_int_equal(r.sigs[0].result, PST_AR_PERMERROR);
+	pst_msg_free(&m);
+	pst_arena_free(&a);
+	pst_resolver_free(&res);
+	pst_dnsfix_free(&fix);
+	free(b);
+}
+
 static void lf_only_input_passes(void **state)
 {
 	(void)state;
@@ -492,6 +547,9 @@ int main(void)
 		cmocka_unit_test(timeout_is_temperror),
 		cmocka_unit_test(cap_ignores_extra_signatures),
 		cmocka_unit_test(expiry_follows_now),
+		cmocka_unit_test(ancient_t_is_permerror),
+		cmocka_unit_test(future_t_is_permerror),
+		cmocka_unit_test(two_key_records_is_permerror),
 		cmocka_unit_test(lf_only_input_passes),
 		cmocka_unit_test(skipped_fields_are_not_fed),
 		cmocka_unit_test(unsigned_message_asks_nothing),
