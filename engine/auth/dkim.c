@@ -22,7 +22,9 @@
  *     is read from a= itself (dkim_sig_getsignalg says rsa-sha1 for a
  *     signature the library could not parse).
  *   - Bare-LF input (headers and body) is fed as CRLF: the library's
- *     FIXCRLF flag only serves dkim_chunk.
+ *     FIXCRLF flag only serves dkim_chunk. A body whose last line has no
+ *     line ending gets one (RFC 6376 3.4.3 and 3.4.4 add it in both
+ *     canonicalizations; the library calls such a body a syntax error).
  *   - Result mapping, per signature, in this order:
  *       key query SERVFAIL or timeout          temperror
  *       no key (NXDOMAIN, NODATA), several key
@@ -44,7 +46,6 @@
  */
 #include "auth/dkim.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,6 +548,11 @@ static int pst_dkim_feed(DKIM *dk, const pst_msg *msg, size_t skip_before, char 
 		} else {
 			rc = pst_dkim_step(dkim_body(dk, b, n), "dkim_body", err, errlen);
 		}
+		/* RFC 6376 3.4.3, 3.4.4: both canonicalizations end a body
+		 * with CRLF; the library refuses one that lacks it. */
+		char last = pst_msg_bytes(msg)[pst_msg_body_offset(msg) + blen - 1];
+		if (rc == 0 && last != '\n' && last != '\r')
+			rc = pst_dkim_step(dkim_body(dk, (u_char *)"\r\n", 2), "dkim_body", err, errlen);
 	}
 	if (rc == 0)
 		rc = pst_dkim_step(dkim_eom(dk, NULL), "dkim_eom", err, errlen);
