@@ -21,6 +21,9 @@
  *     the prescreen hook ignores signatures past max_sigs. The algorithm
  *     is read from a= itself (dkim_sig_getsignalg says rsa-sha1 for a
  *     signature the library could not parse).
+ *   - A key record whose p= is a bare RSAPublicKey, the form RFC 6376
+ *     3.6.1 names, reaches the library as the SubjectPublicKeyInfo it
+ *     reads (the same key).
  *   - Bare-LF input (headers and body) is fed as CRLF: the library's
  *     FIXCRLF flag only serves dkim_chunk. A body whose last line has no
  *     line ending gets one (RFC 6376 3.4.3 and 3.4.4 add it in both
@@ -93,6 +96,248 @@ static __thread pst_dkim_vctx *pst_dkim_current;
 /* Our DNS service handle: any non-NULL pointer; the library passes it back. */
 static int pst_dkim_service_token;
 
+/* ---- key records: RSAPublicKey p= (RFC 6376 3.6.1) ---- */
+
+/*
+ * RFC 6376 3.6.1 says p= of an "rsa" key holds a DER RSAPublicKey (RFC
+ * 3447 A.1.1); signers publish a SubjectPublicKeyInfo instead, and that is
+ * all libopendkim reads. A record whose p= is a bare RSAPublicKey is
+ * rewritten, before the library sees it, with that key wrapped in a
+ * SubjectPublicKeyInfo (rsaEncryption, RFC 3279 2.3.1): the same key.
+ */
+
+#define PST_DKIM_MAX_KEY_BYTES 4096   /* decoded p=: RSA 16384 fits */
+
+static int pst_dkim_b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decode base64 (white space skipped, '=' ends it); -1 when not base64
+ * or over size bytes. */
+static long pst_dkim_b64_decode(const char *s, size_t n, unsigned char *out, size_t size)
+{
+	size_t o = 0;
+	unsigned acc = 0, bits = 0;
+	for (size_t i = 0; i < n && s[i] != '='; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		int v = pst_dkim_b64_value(c);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= size)
+				return -1;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	return (long)o;
+}
+
+static size_t pst_dkim_b64_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tab[v & 63] : '=';
+	}
+	return o;
+}
+
+/* One DER element at p[0..n): its content's offset and length; -1 when
+ * the header is malformed or the content overruns n. */
+static int pst_dkim_der(const unsigned char *p, size_t n, unsigned char tag, size_t *off,
+                        size_t *len)
+{
+	if (n < 2 || p[0] != tag)
+		return -1;
+	size_t l = p[1], h = 2;
+	if (l & 0x80) {
+		size_t k = l & 0x7f;
+		if (k == 0 || k > 2 || n < 2 + k)
+			return -1;
+		l = 0;
+		for (size_t i = 0; i < k; i++)
+			l = (l << 8) | p[2 + i];
+		h += k;
+	}
+	if (l > n - h)
+		return -1;
+	*off = h;
+	*len = l;
+	return 0;
+}
+
+/* Is key[0..n) exactly SEQUENCE { INTEGER, INTEGER }? */
+static int pst_dkim_is_rsapublickey(const unsigned char *key, size_t n)
+{
+	size_t off, len, ioff, ilen;
+	if (pst_dkim_der(key, n, 0x30, &off, &len) < 0 || off + len != n)
+		return 0;
+	const unsigned char *p = key + off;
+	size_t left = len;
+	for (int i = 0; i < 2; i++) {
+		if (pst_dkim_der(p, left, 0x02, &ioff, &ilen) < 0 || ilen == 0)
+			return 0;
+		p += ioff + ilen;
+		left -= ioff + ilen;
+	}
+	return left == 0;
+}
+
+static size_t pst_dkim_der_len(unsigned char *out, size_t len)
+{
+	if (len < 0x80) {
+		out[0] = (unsigned char)len;
+		return 1;
+	}
+	if (len < 0x100) {
+		out[0] = 0x81;
+		out[1] = (unsigned char)len;
+		return 2;
+	}
+	out[0] = 0x82;
+	out[1] = (unsigned char)(len >> 8);
+	out[2] = (unsigned char)len;
+	return 3;
+}
+
+/* SubjectPublicKeyInfo { rsaEncryption, BIT STRING { pkcs1 } } into out
+ * (room for n + 32 bytes); its length. */
+static size_t pst_dkim_wrap_spki(const unsigned char *pkcs1, size_t n, unsigned char *out)
+{
+	static const unsigned char algid[] = {
+		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+		0x05, 0x00,
+	};
+	unsigned char bl[3], sl[3];
+	size_t bll = pst_dkim_der_len(bl, n + 1);
+	size_t body = sizeof algid + 1 + bll + 1 + n;
+	size_t sll = pst_dkim_der_len(sl, body);
+	size_t o = 0;
+	out[o++] = 0x30;
+	memcpy(out + o, sl, sll);
+	o += sll;
+	memcpy(out + o, algid, sizeof algid);
+	o += sizeof algid;
+	out[o++] = 0x03;
+	memcpy(out + o, bl, bll);
+	o += bll;
+	out[o++] = 0x00;            /* no unused bits */
+	memcpy(out + o, pkcs1, n);
+	return o + n;
+}
+
+/* Find tag name's value in a DKIM key record (tag=value; ...): its
+ * offset and length, trimmed; -1 when absent. */
+static int pst_dkim_key_tag(const char *rec, size_t n, const char *name, size_t *voff,
+                            size_t *vlen)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < n;) {
+		size_t end = i;
+		while (end < n && rec[end] != ';')
+			end++;
+		size_t a = i;
+		while (a < end && (rec[a] == ' ' || rec[a] == '\t' || rec[a] == '\r' || rec[a] == '\n'))
+			a++;
+		size_t eq = a;
+		while (eq < end && rec[eq] != '=')
+			eq++;
+		size_t te = eq;
+		while (te > a && (rec[te - 1] == ' ' || rec[te - 1] == '\t'))
+			te--;
+		if (eq < end && te - a == nl && memcmp(rec + a, name, nl) == 0) {
+			size_t v = eq + 1, ve = end;
+			while (v < ve && (rec[v] == ' ' || rec[v] == '\t'))
+				v++;
+			while (ve > v && (rec[ve - 1] == ' ' || rec[ve - 1] == '\t'))
+				ve--;
+			*voff = v;
+			*vlen = ve - v;
+			return 0;
+		}
+		i = end + 1;
+	}
+	return -1;
+}
+
+/* The record with p= as a SubjectPublicKeyInfo, in arena; NULL when it
+ * needs no rewriting (or on ENOMEM: the library then sees it as it is). */
+static char *pst_dkim_fix_key(pst_arena *arena, const char *rec, size_t n, size_t *outlen)
+{
+	size_t po, pl, ko, kl;
+	if (pst_dkim_key_tag(rec, n, "p", &po, &pl) < 0 || pl == 0)
+		return NULL;
+	if (pst_dkim_key_tag(rec, n, "k", &ko, &kl) == 0 &&
+	    !(kl == 3 && strncasecmp(rec + ko, "rsa", 3) == 0))
+		return NULL;
+	unsigned char key[PST_DKIM_MAX_KEY_BYTES];
+	long kn = pst_dkim_b64_decode(rec + po, pl, key, sizeof key - 32);
+	if (kn <= 0 || !pst_dkim_is_rsapublickey(key, (size_t)kn))
+		return NULL;
+	unsigned char spki[PST_DKIM_MAX_KEY_BYTES];
+	size_t sn = pst_dkim_wrap_spki(key, (size_t)kn, spki);
+	size_t b64 = (sn + 2) / 3 * 4;
+	char *out = pst_arena_alloc(arena, n - pl + b64 + 1);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, rec, po);
+	size_t o = po + pst_dkim_b64_encode(spki, sn, out + po);
+	memcpy(out + o, rec + po + pl, n - po - pl);
+	o += n - po - pl;
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+/* ans with every RSAPublicKey key record rewritten (records copied into
+ * arena when one is); ans itself otherwise. */
+static void pst_dkim_fix_answer(pst_arena *arena, pst_dns_answer *ans)
+{
+	pst_dns_rr *copy = NULL;
+	for (size_t i = 0; i < ans->count; i++) {
+		size_t len;
+		char *t = pst_dkim_fix_key(arena, ans->rrs[i].text, ans->rrs[i].text_len, &len);
+		if (t == NULL)
+			continue;
+		if (copy == NULL) {
+			copy = pst_arena_calloc(arena, ans->count, sizeof *copy);
+			if (copy == NULL)
+				return;
+			memcpy(copy, ans->rrs, ans->count * sizeof *copy);
+		}
+		copy[i].text = t;
+		copy[i].text_len = len;
+	}
+	if (copy != NULL)
+		ans->rrs = copy;
+}
+
 /* ---- DNS hooks ---- */
 
 static int pst_dkim_dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
@@ -116,6 +361,8 @@ static int pst_dkim_dns_start(void *srv, int type, unsigned char *query, unsigne
 	}
 	if (st == PST_DNS_SERVFAIL)
 		return 0;             /* DKIM_DNS_ERROR: a temporary failure */
+	if (st == PST_DNS_NOERROR && type == ns_t_txt && v->dns->arena != NULL)
+		pst_dkim_fix_answer(v->dns->arena, &ans);
 	int n = pst_dns_wire_reply(&ans, name, type, 0, buf, buflen);
 	if (n < 0)
 		return 0;             /* reply too big or name invalid: error */

@@ -150,6 +150,18 @@ static void rsa1024_sha256_passes(void **state)
 	done(&v);
 }
 
+/* p= a bare RSAPublicKey (RFC 6376 3.6.1): libopendkim alone cannot
+ * load it. */
+static void pkcs1_key_record_passes(void **state)
+{
+	(void)state;
+	run v;
+	verify_file(&v, "pkcs1.eml", 0, 0);
+	assert_int_equal(v.r.sigs[0].result, PST_AR_PASS);
+	assert_int_equal(v.r.sigs[0].key_bits, 2048);
+	done(&v);
+}
+
 static void altered_body_fails(void **state)
 {
 	(void)state;
@@ -553,6 +565,7 @@ int main(void)
 		cmocka_unit_test(rsa_sha256_passes),
 		cmocka_unit_test(ed25519_passes),
 		cmocka_unit_test(rsa1024_sha256_passes),
+		cmocka_unit_test(pkcs1_key_record_passes),
 		cmocka_unit_test(altered_body_fails),
 		cmocka_unit_test(altered_signed_header_fails),
 		cmocka_unit_test(rsa_sha1_is_policy),
