@@ -82,6 +82,14 @@ typedef struct pst_dkim_query {
 	size_t len;                   /* reply bytes in the library's buffer */
 } pst_dkim_query;
 
+/* Key queries that failed, remembered to say how (SERVFAIL or timeout). */
+#define PST_DKIM_MAX_FAILS 16
+
+typedef struct pst_dkim_fail {
+	char name[PST_MAX_DOMAIN_BYTES + 2];
+	pst_dns_status status;
+} pst_dkim_fail;
+
 /* The verification running on this thread. */
 typedef struct pst_dkim_vctx {
 	pst_dns_session *dns;
@@ -89,6 +97,8 @@ typedef struct pst_dkim_vctx {
 	uint64_t now;                 /* the verification time */
 	size_t ignored;
 	pst_dkim_query query;
+	pst_dkim_fail fails[PST_DKIM_MAX_FAILS];
+	size_t nfails;
 } pst_dkim_vctx;
 
 static __thread pst_dkim_vctx *pst_dkim_current;
@@ -355,6 +365,11 @@ static int pst_dkim_dns_start(void *srv, int type, unsigned char *query, unsigne
 	pst_dns_answer ans;
 	const char *name = (const char *)query;
 	pst_dns_status st = pst_dns_session_query(v->dns, name, type, &ans);
+	if ((st == PST_DNS_TIMEOUT || st == PST_DNS_SERVFAIL) && v->nfails < PST_DKIM_MAX_FAILS) {
+		pst_dkim_fail *f = &v->fails[v->nfails++];
+		snprintf(f->name, sizeof f->name, "%s", name);
+		f->status = st;
+	}
 	if (st == PST_DNS_TIMEOUT) {
 		q->status = DKIM_DNS_EXPIRED;
 		return 0;
@@ -593,7 +608,25 @@ static const char *pst_dkim_refusal(dkim_alg_t alg, unsigned key_bits)
 }
 
 /* Fill result and reason of one processed signature. */
-static void pst_dkim_classify(DKIM_SIGINFO *sig, dkim_alg_t alg, pst_dkim_sig *out)
+/* How the key query of a signature with d= domain, s= selector failed. */
+static const char *pst_dkim_keyfail_text(const pst_dkim_vctx *v, const pst_dkim_sig *sig)
+{
+	char name[PST_MAX_DOMAIN_BYTES + 2];
+	int n = snprintf(name, sizeof name, "%s._domainkey.%s", sig->selector, sig->domain);
+	for (size_t i = 0; n > 0 && (size_t)n < sizeof name && i < v->nfails; i++) {
+		const char *f = v->fails[i].name;
+		size_t fl = strlen(f);
+		if (fl > 0 && f[fl - 1] == '.')
+			fl--;
+		if (fl == (size_t)n && strncasecmp(f, name, fl) == 0)
+			return v->fails[i].status == PST_DNS_TIMEOUT ? "key query timed out"
+			                                              : "key query SERVFAIL";
+	}
+	return "key query failed (temporary DNS error)";
+}
+
+static void pst_dkim_classify(const pst_dkim_vctx *v, DKIM_SIGINFO *sig, dkim_alg_t alg,
+                              pst_dkim_sig *out)
 {
 	int e = dkim_sig_geterror(sig);
 	unsigned flags = dkim_sig_getflags(sig);
@@ -602,7 +635,7 @@ static void pst_dkim_classify(DKIM_SIGINFO *sig, dkim_alg_t alg, pst_dkim_sig *o
 
 	if (e == DKIM_SIGERROR_KEYFAIL) {
 		out->result = PST_AR_TEMPERROR;
-		out->reason = "key query failed (temporary DNS error)";
+		out->reason = pst_dkim_keyfail_text(v, out);
 	} else if (e == DKIM_SIGERROR_FUTURE && pst_dkim_tag_number(sig, "t") < PST_DKIM_LIB_DRIFT) {
 		/* The library's own future check, fooled by its drift. */
 		out->result = PST_AR_PERMERROR;
@@ -654,7 +687,8 @@ static const char *pst_dkim_domain(DKIM_SIGINFO *sig, pst_arena *arena)
 }
 
 /* One entry of the result; -1 on ENOMEM. */
-static int pst_dkim_describe(DKIM_SIGINFO *sig, pst_arena *arena, pst_dkim_sig *out)
+static int pst_dkim_describe(const pst_dkim_vctx *v, DKIM_SIGINFO *sig, pst_arena *arena,
+                             pst_dkim_sig *out)
 {
 	memset(out, 0, sizeof *out);
 	dkim_alg_t alg;
@@ -673,7 +707,11 @@ static int pst_dkim_describe(DKIM_SIGINFO *sig, pst_arena *arena, pst_dkim_sig *
 	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
 		out->key_bits = bits;
 	out->lib_pass = DKIM_SIG_CHECK(sig);
-	pst_dkim_classify(sig, alg, out);
+	pst_dkim_classify(v, sig, alg, out);
+	/* The library says 0 bits for Ed25519 keys: they are 256. */
+	if (alg == DKIM_SIGN_ED25519SHA256 && out->key_bits == 0 &&
+	    (out->result == PST_AR_PASS || out->result == PST_AR_FAIL))
+		out->key_bits = 256;
 	return 0;
 }
 
@@ -807,8 +845,8 @@ static int pst_dkim_feed(DKIM *dk, const pst_msg *msg, size_t skip_before, char 
 	return rc;
 }
 
-static int pst_dkim_collect(DKIM *dk, pst_arena *arena, pst_dkim_result *out, char *err,
-                            size_t errlen)
+static int pst_dkim_collect(const pst_dkim_vctx *v, DKIM *dk, pst_arena *arena,
+                            pst_dkim_result *out, char *err, size_t errlen)
 {
 	DKIM_SIGINFO **sigs = NULL;
 	int nsigs = 0;
@@ -823,7 +861,7 @@ static int pst_dkim_collect(DKIM *dk, pst_arena *arena, pst_dkim_result *out, ch
 	for (int i = 0; i < nsigs; i++) {
 		if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE) != 0)
 			continue;
-		if (pst_dkim_describe(sigs[i], arena, &out->sigs[out->nsigs]) < 0) {
+		if (pst_dkim_describe(v, sigs[i], arena, &out->sigs[out->nsigs]) < 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -860,7 +898,7 @@ int pst_dkim_verify(const pst_dkim *d, pst_dns_session *dns, const pst_msg *msg,
 	rc = pst_dkim_feed(dk, msg, skip_before, err, errlen);
 	pst_dkim_current = saved;
 	if (rc == 0)
-		rc = pst_dkim_collect(dk, arena, out, err, errlen);
+		rc = pst_dkim_collect(&v, dk, arena, out, err, errlen);
 	out->ignored = v.ignored;
 out:
 	if (dk != NULL)

@@ -137,6 +137,7 @@ static void ed25519_passes(void **state)
 	assert_int_equal(v.r.sigs[0].result, PST_AR_PASS);
 	assert_string_equal(v.r.sigs[0].algorithm, "ed25519-sha256");
 	assert_string_equal(v.r.sigs[0].selector, "ed");
+	assert_int_equal(v.r.sigs[0].key_bits, 256);
 	done(&v);
 }
 
@@ -268,6 +269,7 @@ static void servfail_is_temperror_other_passes(void **state)
 	assert_int_equal(v.r.nsigs, 2);
 	assert_string_equal(v.r.sigs[0].domain, "broken.example.com");
 	assert_int_equal(v.r.sigs[0].result, PST_AR_TEMPERROR);
+	assert_string_equal(v.r.sigs[0].reason, "key query SERVFAIL");
 	assert_string_equal(v.r.sigs[1].domain, "example.com");
 	assert_int_equal(v.r.sigs[1].result, PST_AR_PASS);
 	assert_int_equal(pst_dkim_overall(&v.r), PST_AR_PASS);
@@ -287,6 +289,7 @@ static void timeout_is_temperror(void **state)
 	assert_int_equal(v.r.nsigs, 2);
 	assert_string_equal(v.r.sigs[0].domain, "slow.example.com");
 	assert_int_equal(v.r.sigs[0].result, PST_AR_TEMPERROR);
+	assert_string_equal(v.r.sigs[0].reason, "key query timed out");
 	assert_int_equal(v.r.sigs[1].result, PST_AR_FAIL);
 	assert_int_equal(pst_dkim_overall(&v.r), PST_AR_TEMPERROR);
 	done(&v);
