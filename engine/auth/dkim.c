@@ -607,7 +607,6 @@ static const char *pst_dkim_refusal(dkim_alg_t alg, unsigned key_bits)
 	return NULL;
 }
 
-/* Fill result and reason of one processed signature. */
 /* How the key query of a signature with d= domain, s= selector failed. */
 static const char *pst_dkim_keyfail_text(const pst_dkim_vctx *v, const pst_dkim_sig *sig)
 {
@@ -625,42 +624,53 @@ static const char *pst_dkim_keyfail_text(const pst_dkim_vctx *v, const pst_dkim_
 	return "key query failed (temporary DNS error)";
 }
 
+static void pst_dkim_set(pst_dkim_sig *out, pst_auth_result r, const char *reason)
+{
+	out->result = r;
+	out->reason = reason;
+}
+
+/* A signature the library could not check: 1 when e says so (and out is
+ * filled), 0 when the signature was checked. */
+static int pst_dkim_classify_error(const pst_dkim_vctx *v, DKIM_SIGINFO *sig, int e,
+                                   pst_dkim_sig *out)
+{
+	if (e == DKIM_SIGERROR_KEYFAIL)
+		pst_dkim_set(out, PST_AR_TEMPERROR, pst_dkim_keyfail_text(v, out));
+	else if (e == DKIM_SIGERROR_FUTURE && pst_dkim_tag_number(sig, "t") < PST_DKIM_LIB_DRIFT)
+		/* The library's own future check, fooled by its drift. */
+		pst_dkim_set(out, PST_AR_PERMERROR,
+		             "t= before 2001-09-09: not verified (libopendkim limitation)");
+	else if (pst_dkim_is_permerror(e))
+		pst_dkim_set(out, PST_AR_PERMERROR, pst_dkim_errtext(e));
+	else if (e == DKIM_SIGERROR_KEYTOOSMALL)
+		pst_dkim_set(out, PST_AR_POLICY, "RSA key under 1024 bits (RFC 8301)");
+	else
+		return 0;
+	return 1;
+}
+
+/* Fill result and reason of one signature. */
 static void pst_dkim_classify(const pst_dkim_vctx *v, DKIM_SIGINFO *sig, dkim_alg_t alg,
                               pst_dkim_sig *out)
 {
 	int e = dkim_sig_geterror(sig);
+	if (pst_dkim_classify_error(v, sig, e, out))
+		return;
 	unsigned flags = dkim_sig_getflags(sig);
 	int bh = dkim_sig_getbh(sig);
+	int checked = (flags & DKIM_SIGFLAG_PROCESSED) != 0;
 	const char *refused = pst_dkim_refusal(alg, out->key_bits);
-
-	if (e == DKIM_SIGERROR_KEYFAIL) {
-		out->result = PST_AR_TEMPERROR;
-		out->reason = pst_dkim_keyfail_text(v, out);
-	} else if (e == DKIM_SIGERROR_FUTURE && pst_dkim_tag_number(sig, "t") < PST_DKIM_LIB_DRIFT) {
-		/* The library's own future check, fooled by its drift. */
-		out->result = PST_AR_PERMERROR;
-		out->reason = "t= before 2001-09-09: not verified (libopendkim limitation)";
-	} else if (pst_dkim_is_permerror(e)) {
-		out->result = PST_AR_PERMERROR;
-		out->reason = pst_dkim_errtext(e);
-	} else if (e == DKIM_SIGERROR_KEYTOOSMALL) {
-		out->result = PST_AR_POLICY;
-		out->reason = "RSA key under 1024 bits (RFC 8301)";
-	} else if ((flags & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH) {
-		out->result = refused != NULL ? PST_AR_POLICY : PST_AR_PASS;
-		out->reason = refused != NULL ? refused : "";
-	} else if (bh == DKIM_SIGBH_MISMATCH) {
-		out->result = PST_AR_FAIL;
-		out->reason = "body hash mismatch";
-	} else if (e == DKIM_SIGERROR_BADSIG ||
-	           ((flags & DKIM_SIGFLAG_PROCESSED) != 0 && (flags & DKIM_SIGFLAG_PASSED) == 0 &&
-	            bh == DKIM_SIGBH_MATCH)) {
-		out->result = PST_AR_FAIL;
-		out->reason = "signature did not verify";
-	} else {
-		out->result = PST_AR_NEUTRAL;
-		out->reason = e != DKIM_SIGERROR_OK ? pst_dkim_errtext(e) : "signature not verified";
-	}
+	if ((flags & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH)
+		pst_dkim_set(out, refused != NULL ? PST_AR_POLICY : PST_AR_PASS,
+		             refused != NULL ? refused : "");
+	else if (bh == DKIM_SIGBH_MISMATCH)
+		pst_dkim_set(out, PST_AR_FAIL, "body hash mismatch");
+	else if (e == DKIM_SIGERROR_BADSIG || (checked && bh == DKIM_SIGBH_MATCH))
+		pst_dkim_set(out, PST_AR_FAIL, "signature did not verify");
+	else
+		pst_dkim_set(out, PST_AR_NEUTRAL,
+		             e != DKIM_SIGERROR_OK ? pst_dkim_errtext(e) : "signature not verified");
 }
 
 /* The first 8 characters of b=, white space removed. */
