@@ -10,6 +10,10 @@
  * (LIBRARIES.md): rsa-sha1 (RFC 8301) and RSA keys under 1024 bits give
  * the RFC 8601 result policy, never pass; at most max_sigs signatures are
  * verified (the rest are ignored and counted).
+ *
+ * An expired signature (x= in the past) is permerror, and so are a missing
+ * key (NXDOMAIN or NODATA), a bad key record and a signature field with
+ * bad syntax; dkim.c says why.
  */
 #ifndef PST_DKIM_H
 #define PST_DKIM_H
@@ -36,6 +40,9 @@ typedef struct pst_dkim_sig {
 	pst_auth_result result;    /* pass fail policy neutral temperror permerror */
 	const char *reason;        /* "body hash mismatch", "key not found", "rsa-sha1 (RFC 8301)" */
 	unsigned key_bits;         /* when a key was found */
+	int lib_pass;              /* libopendkim's own verdict (signature and
+	                            * body hash verified), before our RFC 8301
+	                            * rules: for diagnostics and tests only */
 } pst_dkim_sig;
 
 typedef struct pst_dkim_result {
