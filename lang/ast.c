@@ -123,14 +123,11 @@ static void parse_text(pst_ast *ast, const char *file, const char *text, size_t 
 	pst_buf_free(&ctx.rbuf);
 }
 
-/* Read a whole file (at most PST_MAX_RULE_FILE_BYTES) into a malloc'd
- * buffer. 0, or -1 with *why set. */
-static int read_file(const char *path, char **out, size_t *len, const char **why,
-                     char *whybuf, size_t whylen)
+int pst_ast_read_file(const char *path, char **out, size_t *len, char *why, size_t whylen)
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
-		*why = strerror(errno);
+		snprintf(why, whylen, "%s", strerror(errno));
 		return -1;
 	}
 	pst_buf b = PST_BUF_INIT;
@@ -138,23 +135,22 @@ static int read_file(const char *path, char **out, size_t *len, const char **why
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
 		if (b.len + n > PST_MAX_RULE_FILE_BYTES) {
-			snprintf(whybuf, whylen, "file larger than %d bytes", PST_MAX_RULE_FILE_BYTES);
-			*why = whybuf;
+			snprintf(why, whylen, "file larger than %d bytes", PST_MAX_RULE_FILE_BYTES);
 			goto fail;
 		}
 		if (pst_buf_append(&b, chunk, n) < 0) {
-			*why = "out of memory";
+			snprintf(why, whylen, "out of memory");
 			goto fail;
 		}
 	}
 	if (ferror(f)) {
-		*why = strerror(errno);
+		snprintf(why, whylen, "%s", strerror(errno));
 		goto fail;
 	}
 	fclose(f);
 	*out = pst_buf_steal(&b, len);
 	if (*out == NULL) {
-		*why = "out of memory";
+		snprintf(why, whylen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -170,9 +166,8 @@ static int parse_path(pst_ast *ast, const char *path, const char *from, const ps
 {
 	char *text;
 	size_t len;
-	const char *why;
-	char whybuf[64];
-	if (read_file(path, &text, &len, &why, whybuf, sizeof whybuf) < 0) {
+	char why[256];
+	if (pst_ast_read_file(path, &text, &len, why, sizeof why) < 0) {
 		if (from)
 			pst_diags_report(ast->diags, PST_SEV_ERROR, from, loc->first_line,
 			                 loc->first_column, pst_ast_loc_width(loc),

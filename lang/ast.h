@@ -202,6 +202,8 @@ typedef struct pst_ast {
 	char *real[PST_MAX_INCLUDE_DEPTH + 1];  /* their real paths (malloc'd) */
 	unsigned depth;
 	pst_ast_tenant *cur_tenant;
+	/* checker: the settings, defaults filled in */
+	pst_settings settings_out;
 } pst_ast;
 
 /* A new, empty tree allocating from arena (borrowed: it must outlive the
@@ -230,6 +232,10 @@ pst_ast_expr *pst_ast_expr_new(pst_ast *ast, pst_ast_expr_kind kind, const pst_a
  * (reported once at the node that crosses it, which becomes PST_AX_ERROR). */
 pst_ast_expr *pst_ast_expr_op(pst_ast *ast, const char *file, pst_ast_expr_kind kind,
                               pst_ast_expr *a, pst_ast_expr *b, const pst_ast_loc *loc);
+
+/* Read a whole file (at most PST_MAX_RULE_FILE_BYTES) into a malloc'd
+ * buffer the caller frees. 0, or -1 with a message in why. */
+int pst_ast_read_file(const char *path, char **out, size_t *len, char *why, size_t whylen);
 
 /* The directory part of a path, in the arena ("." when there is none). */
 const char *pst_ast_dirname(pst_ast *ast, const char *path);

@@ -29,3 +29,18 @@ uint64_t pst_program_facts_read(const pst_program *prog)
 {
 	return prog->facts_read;
 }
+
+int pst_program_strcasecmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t n = an < bn ? an : bn;
+	for (size_t i = 0; i < n; i++) {
+		int ca = (unsigned char)a[i], cb = (unsigned char)b[i];
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb)
+			return ca - cb;
+	}
+	return an < bn ? -1 : an > bn ? 1 : 0;
+}

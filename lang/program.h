@@ -272,4 +272,8 @@ pst_aqr pst_program_after_queue_reject(const pst_program *prog);
  * expensive auth work nobody needs. */
 uint64_t pst_program_facts_read(const pst_program *prog);
 
+/* The order of PST_LIST_STRINGS entries: ASCII case-insensitive byte
+ * order, a prefix before the longer text. <0, 0, >0 like strcmp. */
+int pst_program_strcasecmp(const char *a, size_t an, const char *b, size_t bn);
+
 #endif
