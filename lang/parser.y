@@ -21,6 +21,8 @@
 %code {
 #include <string.h>
 
+#include "util/suggest.h"
+
 int pst_yylex(PST_YYSTYPE *lval, PST_YYLTYPE *lloc, void *scanner);
 static void pst_yyerror(PST_YYLTYPE *loc, void *scanner, pst_parse_ctx *ctx, const char *msg);
 
@@ -32,6 +34,7 @@ static pst_ast_expr *test_new(pst_parse_ctx *ctx, const pst_ast_operand *lhs, ps
                               const pst_ast_loc *oploc, const pst_ast_loc *loc);
 static pst_ast_action *action_new(pst_parse_ctx *ctx, pst_action_kind kind, const pst_ast_loc *loc);
 static void rule_add(pst_parse_ctx *ctx, pst_ast_rule *r);
+static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
 }
 
 %define api.pure full
@@ -67,15 +70,15 @@ static void rule_add(pst_parse_ctx *ctx, pst_ast_rule *r);
 %token <str> STRING "string"
 %token <re> REGEX "regex"
 %token EQ "==" NE "!=" LT "<" GT ">" LE "<=" GE ">="
-%token <word> ACCEPT "accept" ADD "add" ALL "all" AND "and" ANY "any"
-%token <word> CONTAINS "contains" COUNT "count" DISCARD "discard"
-%token <word> ENDS_WITH "ends-with" EXISTS "exists" FALSE "false" FILE "file"
-%token <word> HEADER "header" IN "in" INCLUDE "include" LIST "list" LOG "log"
-%token <word> MATCHES "matches" MATCHING "matching" MODE "mode" NOT "not" OR "or"
-%token <word> PREPEND "prepend" QUARANTINE "quarantine" REJECT "reject"
-%token <word> REMOVE "remove" REPLACE "replace" RULE "rule" SET "set"
-%token <word> STARTS_WITH "starts-with" TAG "tag" TEMPFAIL "tempfail"
-%token <word> TENANT "tenant" THEN "then" TRUE "true" WHEN "when"
+%token <word> ACCEPT "'accept'" ADD "'add'" ALL "'all'" AND "'and'" ANY "'any'"
+%token <word> CONTAINS "'contains'" COUNT "'count'" DISCARD "'discard'"
+%token <word> ENDS_WITH "'ends-with'" EXISTS "'exists'" FALSE "'false'" FILE "'file'"
+%token <word> HEADER "'header'" IN "'in'" INCLUDE "'include'" LIST "'list'" LOG "'log'"
+%token <word> MATCHES "'matches'" MATCHING "'matching'" MODE "'mode'" NOT "'not'" OR "'or'"
+%token <word> PREPEND "'prepend'" QUARANTINE "'quarantine'" REJECT "'reject'"
+%token <word> REMOVE "'remove'" REPLACE "'replace'" RULE "'rule'" SET "'set'"
+%token <word> STARTS_WITH "'starts-with'" TAG "'tag'" TEMPFAIL "'tempfail'"
+%token <word> TENANT "'tenant'" THEN "'then'" TRUE "'true'" WHEN "'when'"
 
 %left OR
 %left AND
@@ -372,6 +375,18 @@ action
 	}
 	| LOG STRING		{ $$ = action_new(ctx, PST_ACT_LOG, &@$); if ($$) $$->value = $2; }
 	| TAG STRING		{ $$ = action_new(ctx, PST_ACT_TAG, &@$); if ($$) $$->name = $2; }
+	| IDENT junk		{ unknown_action(ctx, &$1); $$ = NULL; }
+	;
+
+/* What may follow a misspelt action word, skipped after the one error. */
+junk
+	: %empty
+	| junk STRING
+	| junk NUMBER
+	| junk ENHANCED
+	| junk IDENT
+	| junk HEADER
+	| junk REGEX
 	;
 
 %%
@@ -412,6 +427,21 @@ static pst_ast_action *action_new(pst_parse_ctx *ctx, pst_action_kind kind, cons
 		a->loc = *loc;
 	}
 	return a;
+}
+
+static const char *const action_words[] = {
+	"accept", "reject", "tempfail", "discard", "quarantine", "add", "remove", "replace",
+	"set", "prepend", "log", "tag",
+};
+
+static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w)
+{
+	const char *s = pst_suggest(w->s, w->len, action_words,
+	                            sizeof action_words / sizeof action_words[0]);
+	if (s)
+		pst_parse_error(ctx, &w->loc, "unknown action '%s'; did you mean '%s'?", w->s, s);
+	else
+		pst_parse_error(ctx, &w->loc, "unknown action '%s'", w->s);
 }
 
 static void rule_add(pst_parse_ctx *ctx, pst_ast_rule *r)
