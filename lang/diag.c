@@ -9,8 +9,9 @@
  *      12 |   when client.hel == "x"
  *         |        ^~~~~~~~~~
  *
- * Tabs in the source line are kept in the caret line so the caret stays
- * under the right character. Past PST_MAX_DIAGNOSTICS diagnostics only the
+ * Tabs in the source line are kept in the caret line, and UTF-8
+ * continuation bytes take no space in it, so the caret stays under the
+ * right character. Past PST_MAX_DIAGNOSTICS diagnostics only the
  * counts go on, and rendering ends with one "too many diagnostics" line.
  * Memory: everything is malloc'd and owned by the pst_diags.
  */
@@ -190,8 +191,11 @@ static int render_excerpt(const pst_diags *d, const struct diag *g, pst_buf *out
 	rc |= pst_buf_append(out, p, len);
 	rc |= pst_buf_puts(out, "\n      | ");
 	unsigned col = g->col ? g->col : 1;
-	for (unsigned i = 0; i + 1 < col; i++)
+	for (unsigned i = 0; i + 1 < col; i++) {
+		if (i < len && ((unsigned char)p[i] & 0xc0) == 0x80)
+			continue;     /* a UTF-8 continuation byte takes no column */
 		rc |= pst_buf_putc(out, i < len && p[i] == '\t' ? '\t' : ' ');
+	}
 	rc |= pst_buf_putc(out, '^');
 	for (unsigned i = 1; i < g->width; i++)
 		rc |= pst_buf_putc(out, '~');
