@@ -515,14 +515,50 @@ static void check_number_literal(struct checker *c, const char *file, pst_ast_ex
 
 static const char *const list_kind_words[] = { "domains", "ips", "strings", NULL };
 
-/* The list kind an operand type needs for IN, or -1. */
+/* The list kind an operand type needs for IN, or -1. Results and policies
+ * are looked up by their word in a strings list. */
 static int kind_for_type(pst_type t, pst_list_kind *k)
 {
 	switch (t) {
 	case PST_T_IP: *k = PST_LIST_IPS; return 0;
 	case PST_T_DOMAIN: case PST_T_DOMAINSET: case PST_T_ADDRESS: *k = PST_LIST_DOMAINS; return 0;
-	case PST_T_STRING: *k = PST_LIST_STRINGS; return 0;
+	case PST_T_STRING: case PST_T_RESULT: case PST_T_POLICY: *k = PST_LIST_STRINGS; return 0;
 	default: return -1;
+	}
+}
+
+/* Whether a list of kind k serves an operand of type t. */
+static int kind_fits(pst_type t, pst_list_kind k)
+{
+	pst_list_kind want;
+	if (kind_for_type(t, &want) < 0)
+		return 0;
+	if (k == want)
+		return 1;
+	/* Addresses in a strings list compare whole; host names (client.helo,
+	 * client.ptr, headers) in a domain list match subdomains too. */
+	return (t == PST_T_ADDRESS && k == PST_LIST_STRINGS) ||
+	       (t == PST_T_STRING && k == PST_LIST_DOMAINS);
+}
+
+/* The items of an inline list for a result or policy operand are words. */
+static void check_word_items(struct checker *c, const char *file, pst_ast_expr *e)
+{
+	const char *const *names = e->type == PST_T_RESULT ? result_words : policy_words;
+	const char *what = e->type == PST_T_RESULT ? "result" : "policy";
+	for (pst_ast_value *v = e->inl->items; v; v = v->next) {
+		if (v->kind != PST_AV_WORD) {
+			pst_buf b = PST_BUF_INIT;
+			value_desc(v, &b);
+			err(c, file, &v->loc, "type mismatch: %s is %s, %s", e->lhs.fact.s, what,
+			    pst_buf_str(&b));
+			pst_buf_free(&b);
+			e->inl->ok = 0;
+		} else if (name_index(names, v->word.s) < 0) {
+			err(c, file, &v->loc, "unknown %s '%s'%s", what, v->word.s,
+			    dym(v->word.s, v->word.len, names, name_count(names)));
+			e->inl->ok = 0;
+		}
 	}
 }
 
@@ -532,7 +568,7 @@ static void check_in(struct checker *c, const char *file, pst_ast_expr *e)
 {
 	pst_list_kind want;
 	if (kind_for_type(e->type, &want) < 0) {
-		mismatch_op(c, file, e, "in", "text, a domain or an IP address");
+		mismatch_op(c, file, e, "in", "text, a domain, an IP address or a result");
 		return;
 	}
 	if (e->inl) {
@@ -547,6 +583,8 @@ static void check_in(struct checker *c, const char *file, pst_ast_expr *e)
 					e->inl->kind = PST_LIST_STRINGS;
 			}
 		check_list_items(c, e->inl);
+		if (e->type == PST_T_RESULT || e->type == PST_T_POLICY)
+			check_word_items(c, file, e);
 		e->list = e->inl;
 		return;
 	}
@@ -562,8 +600,7 @@ static void check_in(struct checker *c, const char *file, pst_ast_expr *e)
 	e->list = l;
 	if (!l->ok)
 		return;               /* its own errors were reported */
-	int fits = l->kind == want || (e->type == PST_T_ADDRESS && l->kind == PST_LIST_STRINGS);
-	if (!fits) {
+	if (!kind_fits(e->type, l->kind)) {
 		pst_buf b = PST_BUF_INIT;
 		opnd_desc(e, &b);
 		const char *tn = pst_type_name(e->type);

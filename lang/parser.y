@@ -87,7 +87,7 @@ static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
 %type <word> word opt_mode
 %type <val> value item
 %type <vals> items items_ne
-%type <expr> cond test
+%type <expr> cond test negtest
 %type <opnd> operand
 %type <cmp> textop
 %type <act> action
@@ -236,6 +236,7 @@ cond
 	| cond AND cond		{ $$ = pst_ast_expr_op(AST, ctx->file, PST_AX_AND, $1, $3, &@2); }
 	| NOT cond		{ $$ = pst_ast_expr_op(AST, ctx->file, PST_AX_NOT, $2, NULL, &@1); }
 	| '(' cond ')'		{ $$ = $2; }
+	| negtest		{ $$ = pst_ast_expr_op(AST, ctx->file, PST_AX_NOT, $1, NULL, &@1); }
 	| TRUE			{ $$ = pst_ast_expr_new(AST, PST_AX_TRUE, &@1); }
 	| FALSE			{ $$ = pst_ast_expr_new(AST, PST_AX_FALSE, &@1); }
 	| test
@@ -264,6 +265,24 @@ test
 			$$->inl = l;
 		}
 	}
+	;
+
+/* "X not in L" and "X not matches /re/" are "not (X in L)" and so on. */
+negtest
+	: operand NOT IN IDENT	{ $$ = test_new(ctx, &$1, PST_CMP_IN, &@3, &@$); if ($$) $$->listref = $4; }
+	| operand NOT IN '{' items '}' {
+		$$ = test_new(ctx, &$1, PST_CMP_IN, &@3, &@$);
+		pst_ast_list *l = NEW(pst_ast_list);
+		if ($$ && l) {
+			l->items = $5.head;
+			l->file = l->items_file = ctx->file;
+			l->dir = ctx->dir;
+			l->loc = @4;
+			$$->inl = l;
+		}
+	}
+	| operand NOT MATCHES REGEX { $$ = test_new(ctx, &$1, PST_CMP_MATCHES, &@3, &@$); if ($$) $$->re = $4; }
+	| operand NOT textop value { $$ = test_new(ctx, &$1, $3, &@3, &@$); if ($$) $$->rhs = $4; }
 	;
 
 textop

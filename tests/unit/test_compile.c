@@ -188,6 +188,27 @@ static void condition_tree(void **state)
 	pst_program_free(&p);
 }
 
+static void negated_spellings(void **state)
+{
+	(void)state;
+	pst_program *p = compile_ok(
+	    "list d = domains { \"example.org\" };\n"
+	    "rule r { when client.helo not in d and spf not in { pass, neutral } then accept; }\n");
+	const pst_expr *e = rule(p, 0)->when;
+	assert_int_equal(e->kind, PST_EXPR_AND);
+	assert_int_equal(e->a->kind, PST_EXPR_NOT);
+	assert_int_equal(e->a->a->kind, PST_EXPR_TEST);
+	assert_int_equal(e->a->a->cmp, PST_CMP_IN);
+	assert_int_equal(e->a->a->list->kind, PST_LIST_DOMAINS);
+	assert_int_equal(e->b->kind, PST_EXPR_NOT);
+	const pst_list *words = e->b->a->list;
+	assert_int_equal(words->kind, PST_LIST_STRINGS);
+	assert_int_equal(words->nstrings, 2);
+	assert_string_equal(words->strings[0], "neutral");
+	assert_string_equal(words->strings[1], "pass");
+	pst_program_free(&p);
+}
+
 static void literal_types(void **state)
 {
 	(void)state;
@@ -474,6 +495,7 @@ int main(void)
 		cmocka_unit_test(after_queue_words),
 		cmocka_unit_test(rules_in_file_order_with_tenants),
 		cmocka_unit_test(condition_tree),
+		cmocka_unit_test(negated_spellings),
 		cmocka_unit_test(literal_types),
 		cmocka_unit_test(headers_and_regexes),
 		cmocka_unit_test(lists_of_each_kind),
