@@ -21,6 +21,9 @@
 %code {
 #include <string.h>
 
+/* The parser's stack: parentheses and prefix "not" use one slot each. */
+#define YYMAXDEPTH 10000
+
 #include "util/suggest.h"
 
 int pst_yylex(PST_YYSTYPE *lval, PST_YYLTYPE *lloc, void *scanner);
@@ -413,7 +416,11 @@ junk
 static void pst_yyerror(PST_YYLTYPE *loc, void *scanner, pst_parse_ctx *ctx, const char *msg)
 {
 	(void)scanner;
-	pst_parse_error(ctx, loc, "%s", msg);
+	if (strcmp(msg, "memory exhausted") == 0)
+		pst_parse_error(ctx, loc, "nested too deeply: the parser holds at most %d open "
+		                "levels; the rest of the file is not read", YYMAXDEPTH);
+	else
+		pst_parse_error(ctx, loc, "%s", msg);
 }
 
 static pst_ast_value *value_new(pst_parse_ctx *ctx, pst_ast_value_kind kind, const pst_ast_loc *loc)

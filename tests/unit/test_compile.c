@@ -215,10 +215,10 @@ static void literal_types(void **state)
 	pst_program *p = compile_ok(
 	    "rule r { when client.ip == 192.0.2.1 or size > 100 or from.domain == \"BÜCHER.Example\"\n"
 	    "  or subject contains \"Hi\" or spf.aligned == true or from.domain ends-with \".EXAMPLE\"\n"
-	    "  or client.ip == ::ffff:198.51.100.1 or count(header \"Received\") >= 3\n"
+	    "  or client.ip == ::ffff:198.51.100.1 or count(header \"Received\") >= 3 or size < 10M\n"
 	    "  then accept; }\n");
 	const pst_expr *e = rule(p, 0)->when;
-	const pst_expr *t[8];
+	const pst_expr *t[9];
 	size_t n = 0;
 	/* Left-associative ors: walk down the left spine. */
 	while (e->kind == PST_EXPR_OR) {
@@ -226,10 +226,12 @@ static void literal_types(void **state)
 		e = e->a;
 	}
 	t[n++] = e;
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 9);
 	/* t[] runs from the last test to the first. */
-	const pst_expr *ip = t[7], *sz = t[6], *dom = t[5], *sub = t[4], *b = t[3], *ends = t[2],
-	               *mapped = t[1], *cnt = t[0];
+	const pst_expr *ip = t[8], *sz = t[7], *dom = t[6], *sub = t[5], *b = t[4], *ends = t[3],
+	               *mapped = t[2], *cnt = t[1], *mega = t[0];
+	assert_int_equal(mega->cmp, PST_CMP_LT);
+	assert_int_equal(mega->rhs.n, 10 * 1024 * 1024);
 	assert_int_equal(ip->rhs.type, PST_T_IP);
 	pst_ip want;
 	assert_int_equal(pst_ip_parse("192.0.2.1", 9, &want), 0);
