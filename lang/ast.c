@@ -118,7 +118,6 @@ static void parse_text(pst_ast *ast, const char *file, const char *text, size_t 
 	ast->cur_tenant = saved;
 	pst_lex_destroy(scanner);
 	pst_buf_free(&ctx.sbuf);
-	pst_buf_free(&ctx.raw);
 	pst_buf_free(&ctx.piece);
 	pst_buf_free(&ctx.rbuf);
 }

@@ -53,7 +53,6 @@ typedef struct pst_ast_part {
 typedef struct pst_ast_str {
 	const char *s;                /* decoded text with ${name} left as written */
 	size_t len;
-	const char *raw;              /* between the quotes, as written */
 	pst_ast_part *parts;
 	size_t nparts, nfacts;
 	unsigned crlf_line, crlf_col; /* first CR or LF in the text (0: none) */

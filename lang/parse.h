@@ -16,7 +16,6 @@ typedef struct pst_parse_ctx {
 	unsigned line, col;
 	/* the string literal being scanned */
 	pst_buf sbuf;                 /* decoded text */
-	pst_buf raw;                  /* as written */
 	pst_buf piece;                /* the current literal piece */
 	unsigned piece_line, piece_col;
 	pst_ast_part *parts, **ptail;
