@@ -126,7 +126,7 @@ static void read_fact(struct builder *b, int f)
 static int cmp_strings(const void *x, const void *y)
 {
 	const char *a = *(const char *const *)x, *c = *(const char *const *)y;
-	return pst_program_strcasecmp(a, strlen(a), c, strlen(c));
+	return pst_list_strcmp(a, strlen(a), c, strlen(c));
 }
 
 static const char *item_text(const pst_ast_value *v)

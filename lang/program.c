@@ -30,17 +30,18 @@ uint64_t pst_program_facts_read(const pst_program *prog)
 	return prog->facts_read;
 }
 
-int pst_program_strcasecmp(const char *a, size_t an, const char *b, size_t bn)
+static int ascii_lower(int ch)
 {
-	size_t n = an < bn ? an : bn;
+	return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
+}
+
+int pst_list_strcmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
 	for (size_t i = 0; i < n; i++) {
-		int ca = (unsigned char)a[i], cb = (unsigned char)b[i];
-		if (ca >= 'A' && ca <= 'Z')
-			ca += 'a' - 'A';
-		if (cb >= 'A' && cb <= 'Z')
-			cb += 'a' - 'A';
-		if (ca != cb)
-			return ca - cb;
+		int d = ascii_lower((unsigned char)a[i]) - ascii_lower((unsigned char)b[i]);
+		if (d)
+			return d;
 	}
-	return an < bn ? -1 : an > bn ? 1 : 0;
+	return alen < blen ? -1 : alen > blen;
 }

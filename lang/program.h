@@ -62,13 +62,17 @@ typedef struct pst_list {
 	pst_list_kind kind;
 	const pst_domainset *domains; /* PST_LIST_DOMAINS */
 	const pst_ipset *ips;         /* PST_LIST_IPS, frozen */
-	/* PST_LIST_STRINGS: sorted by pst_program_strcasecmp-order (ASCII
-	 * case-insensitive, then by length), for binary search. */
+	/* PST_LIST_STRINGS: sorted by pst_list_strcmp, for binary search. */
 	const char *const *strings;
 	const size_t *string_lens;
 	size_t nstrings;
 	size_t count;                 /* entries as written */
 } pst_list;
+
+/* The order of a strings list, shared by the compiler (which sorts) and
+ * the evaluator (which searches): bytes compared ASCII case-insensitively
+ * (folded to lower case, like strcasecmp), then the shorter first. */
+int pst_list_strcmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /* ---- Regexes ----------------------------------------------------------- */
 
@@ -271,9 +275,5 @@ pst_aqr pst_program_after_queue_reject(const pst_program *prog);
 /* The facts some rule reads (bit f set for fact f), so callers can skip
  * expensive auth work nobody needs. */
 uint64_t pst_program_facts_read(const pst_program *prog);
-
-/* The order of PST_LIST_STRINGS entries: ASCII case-insensitive byte
- * order, a prefix before the longer text. <0, 0, >0 like strcmp. */
-int pst_program_strcasecmp(const char *a, size_t an, const char *b, size_t bn);
 
 #endif

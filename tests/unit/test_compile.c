@@ -320,7 +320,7 @@ static void lists_of_each_kind(void **state)
 	assert_int_equal(ls->nstrings, 4);
 	static const char *const order[] = { "A", "a", "ab", "b" };
 	for (size_t i = 0; i < 4; i++) {
-		if (pst_program_strcasecmp(ls->strings[i], ls->string_lens[i], order[i],
+		if (pst_list_strcmp(ls->strings[i], ls->string_lens[i], order[i],
 		                           strlen(order[i])) != 0)
 			fail_msg("strings[%zu]: got %s, want %s", i, ls->strings[i], order[i]);
 	}
