@@ -269,6 +269,8 @@ static int check_header_name(struct checker *c, const char *file, const pst_ast_
 
 static void check_regex(struct checker *c, const char *file, pst_ast_regex *re)
 {
+	if (re->code)
+		return;               /* compiled already */
 	uint32_t opts = 0;
 	for (const char *f = re->flags; *f; f++) {
 		switch (*f) {

@@ -489,6 +489,65 @@ static void diagnostics_are_bounded(void **state)
 	pst_diags_free(&d);
 }
 
+/* Seeded random mutations of a valid policy: compiling must never crash or
+ * leak (run under the sanitizers), and must fail exactly when it reports
+ * an error. */
+static void random_mutations_are_diagnosed(void **state)
+{
+	(void)state;
+	static const char base[] =
+	    "authserv-id \"mx.example.net\";\n"
+	    "list internal = domains { \"example.net\", b\xc3\xbc" "cher.example };\n"
+	    "list nets = ips { 192.0.2.0/24, 2001:db8::/32 };\n"
+	    "rule a { when dmarc == fail and not (client.ip in nets or from.domain in internal)\n"
+	    "  then reject 550 5.7.1 \"no ${from.domain}\"; }\n"
+	    "tenant \"agency.example\" mode audit {\n"
+	    "  rule b { when header \"X-C\" matches /^(A|B)$/i then add header \"X-D\" \"v\"; }\n"
+	    "}\n"
+	    "rule c { when count(header \"Received\") > 3 then tempfail \"later\", log \"x\"; }\n";
+	static const char *const frags[] = {
+		"{", "}", "(", ")", ";", ",", "\"", "/", "${", "not ", "and ", "in ", "\\", "\n",
+		"#", "::", "1.2.3.4/", "rule ", "tenant ", "\xff", "==", "5.7.", "mode ",
+	};
+	unsigned seed = 12345;
+	char buf[2048];
+	for (int iter = 0; iter < 3000; iter++) {
+		size_t n = sizeof base - 1;
+		memcpy(buf, base, n);
+		int edits = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 5;
+		for (int k = 0; k < edits; k++) {
+			seed = seed * 1103515245 + 12345;
+			size_t pos = (seed >> 8) % (n + 1);
+			seed = seed * 1103515245 + 12345;
+			if ((seed >> 16) % 2 == 0) {
+				const char *f = frags[(seed >> 4) % N_ELEMS(frags)];
+				size_t fl = strlen(f);
+				if (n + fl >= sizeof buf)
+					continue;
+				memmove(buf + pos + fl, buf + pos, n - pos);
+				memcpy(buf + pos, f, fl);
+				n += fl;
+			} else {
+				size_t del = 1 + (seed >> 20) % 8;
+				if (pos + del > n)
+					del = n - pos;
+				memmove(buf + pos, buf + pos + del, n - pos - del);
+				n -= del;
+			}
+		}
+		pst_diags *d = pst_diags_new();
+		pst_program *p = NULL;
+		int rc = pst_program_compile_text("m.rules", buf, n, NULL, d, &p);
+		if ((rc == 0) != (pst_diags_errors(d) == 0) || (rc == 0) != (p != NULL))
+			fail_msg("iteration %d: rc %d with %zu errors", iter, rc, pst_diags_errors(d));
+		pst_buf b = PST_BUF_INIT;
+		assert_int_equal(pst_diags_render(d, &b), 0);
+		pst_buf_free(&b);
+		pst_program_free(&p);
+		pst_diags_free(&d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +566,7 @@ int main(void)
 		cmocka_unit_test(text_need_not_be_terminated),
 		cmocka_unit_test(diagnostics_render),
 		cmocka_unit_test(diagnostics_are_bounded),
+		cmocka_unit_test(random_mutations_are_diagnosed),
 	};
 	return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
 }
