@@ -5,6 +5,8 @@
 #ifndef PST_PARSE_H
 #define PST_PARSE_H
 
+#include <setjmp.h>
+
 #include "lang/ast.h"
 #include "util/buf.h"
 
@@ -26,6 +28,8 @@ typedef struct pst_parse_ctx {
 	/* the regex literal being scanned */
 	pst_buf rbuf;
 	pst_ast_loc rloc;
+	/* where the scanner's fatal (out-of-memory) errors unwind to */
+	jmp_buf *fatal;
 } pst_parse_ctx;
 
 /* The scanner (lexer.l). */
