@@ -57,6 +57,27 @@ void pst_ast_free(pst_ast **astp)
 	*astp = NULL;
 }
 
+void *pst_ast_alloc(pst_ast *ast, size_t n)
+{
+	void *p = pst_arena_calloc(ast->arena, 1, n);
+	if (p == NULL)
+		ast->oom = 1;
+	return p;
+}
+
+char *pst_ast_strndup(pst_ast *ast, const char *s, size_t n)
+{
+	char *p = pst_arena_strndup(ast->arena, s, n);
+	if (p == NULL)
+		ast->oom = 1;
+	return p;
+}
+
+char *pst_ast_strdup(pst_ast *ast, const char *s)
+{
+	return pst_ast_strndup(ast, s, strlen(s));
+}
+
 void pst_parse_error(pst_parse_ctx *ctx, const pst_ast_loc *loc, const char *fmt, ...)
 {
 	pst_buf b = PST_BUF_INIT;
@@ -77,15 +98,15 @@ const char *pst_ast_dirname(pst_ast *ast, const char *path)
 		return ".";
 	if (slash == path)
 		return "/";
-	return pst_arena_strndup(ast->arena, path, (size_t)(slash - path));
+	return pst_ast_strndup(ast, path, (size_t)(slash - path));
 }
 
 const char *pst_ast_join(pst_ast *ast, const char *dir, const char *path)
 {
 	if (path[0] == '/' || dir == NULL || strcmp(dir, ".") == 0)
-		return pst_arena_strdup(ast->arena, path);
+		return pst_ast_strdup(ast, path);
 	size_t dn = strlen(dir), pn = strlen(path);
-	char *s = pst_arena_alloc(ast->arena, dn + pn + 2);
+	char *s = pst_ast_alloc(ast, dn + pn + 2);
 	if (s == NULL)
 		return NULL;
 	memcpy(s, dir, dn);
@@ -190,7 +211,7 @@ static int parse_path(pst_ast *ast, const char *path, const char *from, const ps
 
 int pst_ast_parse_file(pst_ast *ast, const char *path)
 {
-	const char *p = pst_arena_strdup(ast->arena, path);
+	const char *p = pst_ast_strdup(ast, path);
 	if (p == NULL)
 		return -1;
 	return parse_path(ast, p, NULL, NULL);
@@ -199,8 +220,8 @@ int pst_ast_parse_file(pst_ast *ast, const char *path)
 int pst_ast_parse_text(pst_ast *ast, const char *name, const char *text, size_t len,
                        const char *basedir)
 {
-	const char *n = pst_arena_strdup(ast->arena, name);
-	const char *d = pst_arena_strdup(ast->arena, basedir ? basedir : ".");
+	const char *n = pst_ast_strdup(ast, name);
+	const char *d = pst_ast_strdup(ast, basedir ? basedir : ".");
 	if (n == NULL || d == NULL)
 		return -1;
 	if (len > PST_MAX_RULE_FILE_BYTES) {
@@ -249,7 +270,7 @@ void pst_ast_include(pst_ast *ast, const char *from_file, const char *dir,
 
 pst_ast_expr *pst_ast_expr_new(pst_ast *ast, pst_ast_expr_kind kind, const pst_ast_loc *loc)
 {
-	pst_ast_expr *e = pst_arena_calloc(ast->arena, 1, sizeof *e);
+	pst_ast_expr *e = pst_ast_alloc(ast, sizeof *e);
 	if (e == NULL)
 		return NULL;
 	e->kind = kind;

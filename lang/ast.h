@@ -203,6 +203,7 @@ typedef struct pst_ast {
 	pst_ast_tenant *cur_tenant;
 	/* checker: the settings, defaults filled in */
 	pst_settings settings_out;
+	int oom;                      /* an allocation failed: the tree is partial */
 } pst_ast;
 
 /* A new, empty tree allocating from arena (borrowed: it must outlive the
@@ -235,6 +236,12 @@ pst_ast_expr *pst_ast_expr_op(pst_ast *ast, const char *file, pst_ast_expr_kind 
 /* Read a whole file (at most PST_MAX_RULE_FILE_BYTES) into a malloc'd
  * buffer the caller frees. 0, or -1 with a message in why. */
 int pst_ast_read_file(const char *path, char **out, size_t *len, char *why, size_t whylen);
+
+/* Zeroed arena memory; strings copied into the arena. On ENOMEM they
+ * return NULL and set ast->oom, so the checker refuses a partial tree. */
+void *pst_ast_alloc(pst_ast *ast, size_t n);
+char *pst_ast_strndup(pst_ast *ast, const char *s, size_t n);
+char *pst_ast_strdup(pst_ast *ast, const char *s);
 
 /* The directory part of a path, in the arena ("." when there is none). */
 const char *pst_ast_dirname(pst_ast *ast, const char *path);

@@ -339,7 +339,7 @@ static const char *norm_domain(struct checker *c, const char *file, const char *
 		err(c, file, loc, "bad domain '%.*s': %s", (int)n, s, why ? why : "invalid");
 		return NULL;
 	}
-	const char *r = pst_arena_strdup(c->ast->arena, d);
+	const char *r = pst_ast_strdup(c->ast, d);
 	free(d);
 	return r;
 }
@@ -493,7 +493,7 @@ static void check_text_literal(struct checker *c, const char *file, pst_ast_expr
 	e->lit.s = e->rhs->str->s;
 	e->lit.len = e->rhs->str->len;
 	if (e->type == PST_T_DOMAIN) {
-		char *low = pst_arena_strndup(c->ast->arena, e->lit.s, e->lit.len);
+		char *low = pst_ast_strndup(c->ast, e->lit.s, e->lit.len);
 		if (low) {
 			ascii_lower(low);
 			e->lit.s = low;
@@ -800,11 +800,11 @@ static void read_list_file(struct checker *c, pst_ast_list *l)
 		while (f > s && isspace((unsigned char)f[-1]))
 			f--;
 		if (f > s) {
-			pst_ast_value *v = pst_arena_calloc(c->ast->arena, 1, sizeof *v);
+			pst_ast_value *v = pst_ast_alloc(c->ast, sizeof *v);
 			if (v == NULL)
 				break;
 			v->kind = PST_AV_WORD;
-			v->word.s = pst_arena_strndup(c->ast->arena, s, (size_t)(f - s));
+			v->word.s = pst_ast_strndup(c->ast, s, (size_t)(f - s));
 			v->word.len = (size_t)(f - s);
 			v->loc.first_line = v->loc.last_line = line;
 			v->loc.first_column = (unsigned)(s - p) + 1;
@@ -823,7 +823,7 @@ static void check_lists(struct checker *c)
 	size_t n = 0;
 	for (pst_ast_list *l = c->ast->lists; l; l = l->next)
 		n++;
-	c->list_names = pst_arena_calloc(c->ast->arena, n + 1, sizeof *c->list_names);
+	c->list_names = pst_ast_alloc(c->ast, (n + 1) * sizeof *c->list_names);
 	for (pst_ast_list *l = c->ast->lists; l; l = l->next) {
 		pst_ast_list *first = map_get(&c->lists, l->name.s);
 		if (first) {
@@ -831,7 +831,8 @@ static void check_lists(struct checker *c)
 			    l->name.s, first->file, first->loc.first_line, first->loc.first_column);
 			continue;
 		}
-		map_put(&c->lists, l->name.s, l);
+		if (map_put(&c->lists, l->name.s, l) < 0)
+			c->ast->oom = 1;
 		if (c->list_names)
 			c->list_names[c->nlist_names++] = l->name.s;
 		int k = name_index(list_kind_words, l->kind_word.s);
@@ -926,7 +927,7 @@ static int set_trusted(struct checker *c, const pst_ast_setting *s, pst_settings
 {
 	if (authserv_ok(c, s) < 0)
 		return -1;
-	const char **ids = pst_arena_calloc(c->ast->arena, out->ntrusted + 1, sizeof *ids);
+	const char **ids = pst_ast_alloc(c->ast, (out->ntrusted + 1) * sizeof *ids);
 	if (ids == NULL)
 		return -1;
 	if (out->ntrusted)
@@ -1219,8 +1220,8 @@ static void check_reachable(struct checker *c, struct shadow *sh, pst_ast_rule *
 		return;
 	if (r->tenant == NULL)
 		sh->global = r;
-	else if (tenant)
-		map_put(&sh->tenants, tenant, r);
+	else if (tenant && map_put(&sh->tenants, tenant, r) < 0)
+		c->ast->oom = 1;
 }
 
 static void check_rules(struct checker *c)
@@ -1233,7 +1234,8 @@ static void check_rules(struct checker *c)
 			err(c, r->file, &r->name.loc, "duplicate rule name '%s'; the first is at %s:%u:%u",
 			    r->name.s, first->file, first->loc.first_line, first->loc.first_column);
 		else
-			map_put(&c->rules, r->name.s, r);
+			if (map_put(&c->rules, r->name.s, r) < 0)
+				c->ast->oom = 1;
 		int mode = check_mode(c, r->file, &r->mode);
 		if (r->tenant)
 			check_tenant(c, r->tenant);
@@ -1255,10 +1257,18 @@ int pst_check(pst_ast *ast)
 	c.d = ast->diags;
 	init_fact_names(&c);
 	size_t before = pst_diags_errors(ast->diags);
-	check_settings(&c);
-	check_lists(&c);
-	check_rules(&c);
+	if (!ast->oom) {
+		check_settings(&c);
+		check_lists(&c);
+		check_rules(&c);
+	}
 	map_free(&c.lists);
 	map_free(&c.rules);
+	if (ast->oom) {
+		/* Part of the tree or of its annotations is missing. */
+		pst_diags_report(ast->diags, PST_SEV_ERROR, ast->stack[0] ? ast->stack[0] : "", 0, 0,
+		                 0, "out of memory reading the rules");
+		return -1;
+	}
 	return pst_diags_errors(ast->diags) > before ? -1 : 0;
 }

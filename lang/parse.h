@@ -30,6 +30,9 @@ typedef struct pst_parse_ctx {
 	pst_ast_loc rloc;
 	/* where the scanner's fatal (out-of-memory) errors unwind to */
 	jmp_buf *fatal;
+	int tracking;                 /* record the scanner's blocks (lexer.l) */
+	void *tracked[8];
+	size_t ntracked;
 } pst_parse_ctx;
 
 /* The scanner (lexer.l). */

@@ -30,7 +30,7 @@ int pst_yylex(PST_YYSTYPE *lval, PST_YYLTYPE *lloc, void *scanner);
 static void pst_yyerror(PST_YYLTYPE *loc, void *scanner, pst_parse_ctx *ctx, const char *msg);
 
 #define AST (ctx->ast)
-#define NEW(T) ((T *)pst_arena_calloc(AST->arena, 1, sizeof(T)))
+#define NEW(T) ((T *)pst_ast_alloc(AST, sizeof(T)))
 
 static pst_ast_value *value_new(pst_parse_ctx *ctx, pst_ast_value_kind kind, const pst_ast_loc *loc);
 static pst_ast_expr *test_new(pst_parse_ctx *ctx, const pst_ast_operand *lhs, pst_cmp cmp,
