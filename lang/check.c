@@ -9,8 +9,9 @@
  * checking goes on after it, so one run shows them all; names that do not
  * resolve get a did-you-mean from pst_suggest. Checking never aborts: a
  * node that failed is left unannotated and the compiler is not run when
- * there were errors. Settings and actions are described by the tables
- * below, not by code spread over the file.
+ * there were errors. Settings and actions are tables of their own, in
+ * check_settings.c and check_actions.c; what the three files share is in
+ * check_private.h.
  */
 #include "config.h"
 
@@ -27,6 +28,7 @@
 #include <pcre2.h>
 
 #include "lang/ast.h"
+#include "lang/check_private.h"
 #include "util/buf.h"
 #include "util/domain.h"
 #include "util/ip.h"
@@ -34,16 +36,6 @@
 #include "util/suggest.h"
 
 /* ---- Names to entries: a small open-addressing hash map -------------- */
-
-struct map_ent {
-	const char *key;
-	void *val;
-};
-
-struct map {
-	struct map_ent *e;
-	size_t n, cap;
-};
 
 static uint64_t hash(const char *s)
 {
@@ -101,17 +93,7 @@ static void map_free(struct map *m)
 	m->n = m->cap = 0;
 }
 
-/* ---- The checker's state and reporting ------------------------------- */
-
-struct checker {
-	pst_ast *ast;
-	pst_diags *d;
-	struct map lists;             /* name -> pst_ast_list */
-	struct map rules;             /* name -> pst_ast_rule */
-	const char **list_names;      /* for did-you-mean */
-	size_t nlist_names;
-	const char *fact_names[PST_F__COUNT + 1];
-};
+/* ---- Reporting -------------------------------------------------------- */
 
 static void vreport(struct checker *c, pst_severity sev, const char *file, unsigned line,
                     unsigned col, unsigned width, const char *fmt, va_list ap)
@@ -123,8 +105,7 @@ static void vreport(struct checker *c, pst_severity sev, const char *file, unsig
 	pst_buf_free(&b);
 }
 
-__attribute__((format(printf, 4, 5)))
-static void err(struct checker *c, const char *file, const pst_ast_loc *l, const char *fmt, ...)
+void pst_chk_err(struct checker *c, const char *file, const pst_ast_loc *l, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -132,8 +113,7 @@ static void err(struct checker *c, const char *file, const pst_ast_loc *l, const
 	va_end(ap);
 }
 
-__attribute__((format(printf, 4, 5)))
-static void warn(struct checker *c, const char *file, const pst_ast_loc *l, const char *fmt, ...)
+void pst_chk_warn(struct checker *c, const char *file, const pst_ast_loc *l, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -141,8 +121,7 @@ static void warn(struct checker *c, const char *file, const pst_ast_loc *l, cons
 	va_end(ap);
 }
 
-__attribute__((format(printf, 6, 7)))
-static void err_at(struct checker *c, const char *file, unsigned line, unsigned col,
+void pst_chk_err_at(struct checker *c, const char *file, unsigned line, unsigned col,
                    unsigned width, const char *fmt, ...)
 {
 	va_list ap;
@@ -151,8 +130,8 @@ static void err_at(struct checker *c, const char *file, unsigned line, unsigned 
 	va_end(ap);
 }
 
-/* "; did you mean 'x'?" for word among cands, or "". Static storage. */
-static const char *dym(const char *word, size_t n, const char *const *cands, size_t ncands)
+/* "; did you mean 'x'?" for word among cands, or "". Thread-local. */
+const char *pst_chk_dym(const char *word, size_t n, const char *const *cands, size_t ncands)
 {
 	static _Thread_local char buf[128];
 	const char *s = pst_suggest(word, n, cands, ncands);
@@ -163,7 +142,7 @@ static const char *dym(const char *word, size_t n, const char *const *cands, siz
 }
 
 /* Look word up in a NULL-terminated name table; its index or -1. */
-static int name_index(const char *const *names, const char *word)
+int pst_chk_name_index(const char *const *names, const char *word)
 {
 	for (int i = 0; names[i]; i++)
 		if (strcmp(names[i], word) == 0)
@@ -171,7 +150,7 @@ static int name_index(const char *const *names, const char *word)
 	return -1;
 }
 
-static size_t name_count(const char *const *names)
+size_t pst_chk_name_count(const char *const *names)
 {
 	size_t n = 0;
 	while (names[n])
@@ -202,25 +181,19 @@ static int resolve_fact(struct checker *c, const char *file, const char *name, s
 		return f;
 	/* A list name where a fact was expected gets its own hint. */
 	if (map_get(&c->lists, name))
-		err_at(c, file, line, col, width, "'%s' is a list, not a fact; write 'FACT in %s'",
+		pst_chk_err_at(c, file, line, col, width, "'%s' is a list, not a fact; write 'FACT in %s'",
 		       name, name);
 	else
-		err_at(c, file, line, col, width, "unknown fact '%s'%s", name,
-		       dym(name, n, c->fact_names, PST_F__COUNT));
+		pst_chk_err_at(c, file, line, col, width, "unknown fact '%s'%s", name,
+		       pst_chk_dym(name, n, c->fact_names, PST_F__COUNT));
 	return -1;
 }
 
 /* ---- Strings: templates and plain texts ------------------------------- */
 
-/* Where a text goes, for the CR/LF rule and the messages. */
-enum text_use {
-	TEXT_PLAIN,                   /* a comparison or a log line */
-	TEXT_HEADER,                  /* a header field value */
-	TEXT_REPLY,                   /* an SMTP reply text */
-};
 
 /* Check the ${fact} parts of a template and the CR/LF rule. */
-static void check_template(struct checker *c, const char *file, pst_ast_str *s, enum text_use use)
+void pst_chk_template(struct checker *c, const char *file, pst_ast_str *s, enum text_use use)
 {
 	for (pst_ast_part *p = s->parts; p; p = p->next) {
 		if (!p->is_fact)
@@ -229,16 +202,16 @@ static void check_template(struct checker *c, const char *file, pst_ast_str *s, 
 		                       p->len ? (unsigned)p->len : 1);
 	}
 	if (s->crlf_col && use != TEXT_PLAIN)
-		err_at(c, file, s->crlf_line, s->crlf_col, 1, "%s cannot contain CR or LF",
+		pst_chk_err_at(c, file, s->crlf_line, s->crlf_col, 1, "%s cannot contain CR or LF",
 		       use == TEXT_HEADER ? "a header field value" : "an SMTP reply text");
 }
 
 /* A text that takes no interpolation (header names, folders, tags, lists). */
-static int plain_text(struct checker *c, const char *file, const pst_ast_str *s, const char *what)
+int pst_chk_plain_text(struct checker *c, const char *file, const pst_ast_str *s, const char *what)
 {
 	for (const pst_ast_part *p = s->parts; p; p = p->next)
 		if (p->is_fact) {
-			err_at(c, file, p->line, p->col, (unsigned)p->len + 3,
+			pst_chk_err_at(c, file, p->line, p->col, (unsigned)p->len + 3,
 			       "%s takes no ${...} interpolation", what);
 			return -1;
 		}
@@ -246,18 +219,18 @@ static int plain_text(struct checker *c, const char *file, const pst_ast_str *s,
 }
 
 /* Header field names: printable ASCII but ':' (RFC 5322 ftext). */
-static int check_header_name(struct checker *c, const char *file, const pst_ast_str *s)
+int pst_chk_header_name(struct checker *c, const char *file, const pst_ast_str *s)
 {
-	if (plain_text(c, file, s, "a header field name") < 0)
+	if (pst_chk_plain_text(c, file, s, "a header field name") < 0)
 		return -1;
 	if (s->len == 0) {
-		err(c, file, &s->loc, "empty header field name");
+		pst_chk_err(c, file, &s->loc, "empty header field name");
 		return -1;
 	}
 	for (size_t i = 0; i < s->len; i++) {
 		unsigned char ch = (unsigned char)s->s[i];
 		if (ch < 0x21 || ch > 0x7e || ch == ':') {
-			err(c, file, &s->loc, "bad header field name \"%s\": only printable ASCII "
+			pst_chk_err(c, file, &s->loc, "bad header field name \"%s\": only printable ASCII "
 			    "without spaces or ':'", s->s);
 			return -1;
 		}
@@ -267,7 +240,7 @@ static int check_header_name(struct checker *c, const char *file, const pst_ast_
 
 /* ---- Regexes ---------------------------------------------------------- */
 
-static void check_regex(struct checker *c, const char *file, pst_ast_regex *re)
+void pst_chk_regex(struct checker *c, const char *file, pst_ast_regex *re)
 {
 	if (re->code)
 		return;               /* compiled already */
@@ -278,7 +251,7 @@ static void check_regex(struct checker *c, const char *file, pst_ast_regex *re)
 		case 'x': opts |= PCRE2_EXTENDED; break;
 		case 's': opts |= PCRE2_DOTALL; break;
 		default:
-			err_at(c, file, re->line, re->flags_col + (unsigned)(f - re->flags), 1,
+			pst_chk_err_at(c, file, re->line, re->flags_col + (unsigned)(f - re->flags), 1,
 			       "unknown regex flag '%c' (the flags are i, x and s)", *f);
 			return;
 		}
@@ -291,7 +264,7 @@ static void check_regex(struct checker *c, const char *file, pst_ast_regex *re)
 	if (code == NULL) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ecode, msg, sizeof msg);
-		err_at(c, file, re->line, re->pat_col + (unsigned)eoff, 1, "bad regex: %s",
+		pst_chk_err_at(c, file, re->line, re->pat_col + (unsigned)eoff, 1, "bad regex: %s",
 		       (const char *)msg);
 		return;
 	}
@@ -336,7 +309,7 @@ static const char *norm_domain(struct checker *c, const char *file, const char *
 	const char *why = NULL;
 	char *d = pst_domain_normalize(s, n, &why);
 	if (d == NULL) {
-		err(c, file, loc, "bad domain '%.*s': %s", (int)n, s, why ? why : "invalid");
+		pst_chk_err(c, file, loc, "bad domain '%.*s': %s", (int)n, s, why ? why : "invalid");
 		return NULL;
 	}
 	const char *r = pst_ast_strdup(c->ast, d);
@@ -372,7 +345,7 @@ static void mismatch_value(struct checker *c, const char *file, const pst_ast_ex
 	const char *tn = pst_type_name(e->type);
 	pst_buf_printf(&b, " is %s %s, ", article(tn), tn);
 	value_desc(e->rhs, &b);
-	err(c, file, &e->rhs->loc, "type mismatch: %s", pst_buf_str(&b));
+	pst_chk_err(c, file, &e->rhs->loc, "type mismatch: %s", pst_buf_str(&b));
 	pst_buf_free(&b);
 }
 
@@ -382,7 +355,7 @@ static void mismatch_op(struct checker *c, const char *file, const pst_ast_expr 
 	pst_buf b = PST_BUF_INIT;
 	opnd_desc(e, &b);
 	const char *tn = pst_type_name(e->type);
-	err(c, file, &e->oploc, "type mismatch: '%s' needs %s, but %s is %s %s", op, needs,
+	pst_chk_err(c, file, &e->oploc, "type mismatch: '%s' needs %s, but %s is %s %s", op, needs,
 	    pst_buf_str(&b), article(tn), tn);
 	pst_buf_free(&b);
 }
@@ -396,10 +369,10 @@ static int word_value(struct checker *c, const char *file, const pst_ast_expr *e
 		mismatch_value(c, file, e);
 		return -1;
 	}
-	int i = name_index(names, v->word.s);
+	int i = pst_chk_name_index(names, v->word.s);
 	if (i < 0)
-		err(c, file, &v->loc, "unknown %s '%s'%s", what, v->word.s,
-		    dym(v->word.s, v->word.len, names, name_count(names)));
+		pst_chk_err(c, file, &v->loc, "unknown %s '%s'%s", what, v->word.s,
+		    pst_chk_dym(v->word.s, v->word.len, names, pst_chk_name_count(names)));
 	return i;
 }
 
@@ -414,7 +387,7 @@ static void check_eq_literal(struct checker *c, const char *file, pst_ast_expr *
 	lit->type = e->type;
 	switch (e->type) {
 	case PST_T_BOOL:
-		if (v->kind != PST_AV_WORD || (i = name_index(bool_words, v->word.s)) < 0) {
+		if (v->kind != PST_AV_WORD || (i = pst_chk_name_index(bool_words, v->word.s)) < 0) {
 			mismatch_value(c, file, e);
 			return;
 		}
@@ -436,10 +409,10 @@ static void check_eq_literal(struct checker *c, const char *file, pst_ast_expr *
 			pst_cidr cidr;
 			const char *why = NULL;
 			if (pst_cidr_parse(t, n, &cidr, NULL, &why) == 0)
-				err(c, file, &v->loc, "'%s' is a CIDR block; write 'client.ip in { %s }'",
+				pst_chk_err(c, file, &v->loc, "'%s' is a CIDR block; write 'client.ip in { %s }'",
 				    t, t);
 			else
-				err(c, file, &v->loc, "bad IP address '%s': %s", t, why ? why : "invalid");
+				pst_chk_err(c, file, &v->loc, "bad IP address '%s': %s", t, why ? why : "invalid");
 		}
 		return;
 	}
@@ -552,13 +525,13 @@ static void check_word_items(struct checker *c, const char *file, pst_ast_expr *
 		if (v->kind != PST_AV_WORD) {
 			pst_buf b = PST_BUF_INIT;
 			value_desc(v, &b);
-			err(c, file, &v->loc, "type mismatch: %s is %s, %s", e->lhs.fact.s, what,
+			pst_chk_err(c, file, &v->loc, "type mismatch: %s is %s, %s", e->lhs.fact.s, what,
 			    pst_buf_str(&b));
 			pst_buf_free(&b);
 			e->inl->ok = 0;
-		} else if (name_index(names, v->word.s) < 0) {
-			err(c, file, &v->loc, "unknown %s '%s'%s", what, v->word.s,
-			    dym(v->word.s, v->word.len, names, name_count(names)));
+		} else if (pst_chk_name_index(names, v->word.s) < 0) {
+			pst_chk_err(c, file, &v->loc, "unknown %s '%s'%s", what, v->word.s,
+			    pst_chk_dym(v->word.s, v->word.len, names, pst_chk_name_count(names)));
 			e->inl->ok = 0;
 		}
 	}
@@ -593,10 +566,10 @@ static void check_in(struct checker *c, const char *file, pst_ast_expr *e)
 	pst_ast_list *l = map_get(&c->lists, e->listref.s);
 	if (l == NULL) {
 		if (pst_fact_lookup(e->listref.s, e->listref.len) >= 0)
-			err(c, file, &e->listref.loc, "'%s' is a fact, not a list", e->listref.s);
+			pst_chk_err(c, file, &e->listref.loc, "'%s' is a fact, not a list", e->listref.s);
 		else
-			err(c, file, &e->listref.loc, "unknown list '%s'%s", e->listref.s,
-			    dym(e->listref.s, e->listref.len, c->list_names, c->nlist_names));
+			pst_chk_err(c, file, &e->listref.loc, "unknown list '%s'%s", e->listref.s,
+			    pst_chk_dym(e->listref.s, e->listref.len, c->list_names, c->nlist_names));
 		return;
 	}
 	e->list = l;
@@ -606,7 +579,7 @@ static void check_in(struct checker *c, const char *file, pst_ast_expr *e)
 		pst_buf b = PST_BUF_INIT;
 		opnd_desc(e, &b);
 		const char *tn = pst_type_name(e->type);
-		err(c, file, &e->listref.loc, "type mismatch: %s is %s %s, but list '%s' holds %s",
+		pst_chk_err(c, file, &e->listref.loc, "type mismatch: %s is %s %s, but list '%s' holds %s",
 		    pst_buf_str(&b), article(tn), tn, l->name.s, list_kind_words[l->kind]);
 		pst_buf_free(&b);
 		e->list = NULL;
@@ -624,11 +597,11 @@ static void check_operand(struct checker *c, const char *file, pst_ast_expr *e)
 			e->type = pst_fact_type((pst_fact)e->fact);
 		break;
 	case PST_OPND_HEADER:
-		e->fact = check_header_name(c, file, e->lhs.header) == 0 ? INT_MAX : -1;
+		e->fact = pst_chk_header_name(c, file, e->lhs.header) == 0 ? INT_MAX : -1;
 		e->type = PST_T_STRING;
 		break;
 	case PST_OPND_COUNT:
-		e->fact = check_header_name(c, file, e->lhs.header) == 0 ? INT_MAX : -1;
+		e->fact = pst_chk_header_name(c, file, e->lhs.header) == 0 ? INT_MAX : -1;
 		e->type = PST_T_NUMBER;
 		break;
 	}
@@ -646,9 +619,9 @@ static void check_test(struct checker *c, const char *file, pst_ast_expr *e)
 {
 	check_operand(c, file, e);
 	if (e->re)
-		check_regex(c, file, e->re);
+		pst_chk_regex(c, file, e->re);
 	if (e->rhs && e->rhs->kind == PST_AV_STRING && e->rhs->str->nfacts > 0) {
-		plain_text(c, file, e->rhs->str, "a string in a condition");
+		pst_chk_plain_text(c, file, e->rhs->str, "a string in a condition");
 		return;
 	}
 	if (e->fact < 0)
@@ -660,7 +633,7 @@ static void check_test(struct checker *c, const char *file, pst_ast_expr *e)
 			pst_buf b = PST_BUF_INIT;
 			opnd_desc(e, &b);
 			const char *tn = pst_type_name(e->type);
-			err(c, file, &e->loc, "type mismatch: %s is %s %s, not a bool; compare it "
+			pst_chk_err(c, file, &e->loc, "type mismatch: %s is %s %s, not a bool; compare it "
 			    "with something (or test it with 'exists')", pst_buf_str(&b), article(tn), tn);
 			pst_buf_free(&b);
 		}
@@ -721,14 +694,14 @@ static void check_item(struct checker *c, pst_ast_list *l, pst_ast_value *v)
 	const char *file = l->items_file;
 	size_t n;
 	const char *t = value_text(v, &n);
-	if (v->kind == PST_AV_STRING && plain_text(c, file, v->str, "a list entry") < 0) {
+	if (v->kind == PST_AV_STRING && pst_chk_plain_text(c, file, v->str, "a list entry") < 0) {
 		l->ok = 0;
 		return;
 	}
 	switch (l->kind) {
 	case PST_LIST_DOMAINS:
 		if (v->kind != PST_AV_STRING && v->kind != PST_AV_WORD) {
-			err(c, file, &v->loc, "a domain list holds domains, not '%s'", t);
+			pst_chk_err(c, file, &v->loc, "a domain list holds domains, not '%s'", t);
 			l->ok = 0;
 			return;
 		}
@@ -737,20 +710,20 @@ static void check_item(struct checker *c, pst_ast_list *l, pst_ast_value *v)
 		return;
 	case PST_LIST_IPS: {
 		if (v->kind == PST_AV_NUMBER) {
-			err(c, file, &v->loc, "bad CIDR '%s': not an IP address", t);
+			pst_chk_err(c, file, &v->loc, "bad CIDR '%s': not an IP address", t);
 			l->ok = 0;
 			return;
 		}
 		int host_bits = 0;
 		const char *why = NULL;
 		if (pst_cidr_parse(t, n, &v->cidr, &host_bits, &why) < 0) {
-			err(c, file, &v->loc, "bad CIDR '%s': %s", t, why ? why : "invalid");
+			pst_chk_err(c, file, &v->loc, "bad CIDR '%s': %s", t, why ? why : "invalid");
 			l->ok = 0;
 			return;
 		}
 		if (host_bits) {
 			char buf[PST_CIDR_FORMAT_LEN];
-			warn(c, file, &v->loc, "'%s' has host bits set; it is taken as %s", t,
+			pst_chk_warn(c, file, &v->loc, "'%s' has host bits set; it is taken as %s", t,
 			     pst_cidr_format(&v->cidr, buf, sizeof buf));
 		}
 		return;
@@ -773,7 +746,7 @@ static void check_list_items(struct checker *c, pst_ast_list *l)
 /* One entry a line; '#' starts a comment; blank lines are skipped. */
 static void read_list_file(struct checker *c, pst_ast_list *l)
 {
-	if (plain_text(c, l->file, l->path, "a list file name") < 0)
+	if (pst_chk_plain_text(c, l->file, l->path, "a list file name") < 0)
 		return;
 	const char *path = pst_ast_join(c->ast, l->dir, l->path->s);
 	char *text;
@@ -782,7 +755,7 @@ static void read_list_file(struct checker *c, pst_ast_list *l)
 	if (path == NULL)
 		return;
 	if (pst_ast_read_file(path, &text, &len, why, sizeof why) < 0) {
-		err(c, l->file, &l->path->loc, "cannot read list file '%s': %s", path, why);
+		pst_chk_err(c, l->file, &l->path->loc, "cannot read list file '%s': %s", path, why);
 		l->ok = -1;
 		return;
 	}
@@ -827,7 +800,7 @@ static void check_lists(struct checker *c)
 	for (pst_ast_list *l = c->ast->lists; l; l = l->next) {
 		pst_ast_list *first = map_get(&c->lists, l->name.s);
 		if (first) {
-			err(c, l->file, &l->name.loc, "duplicate list name '%s'; the first is at %s:%u:%u",
+			pst_chk_err(c, l->file, &l->name.loc, "duplicate list name '%s'; the first is at %s:%u:%u",
 			    l->name.s, first->file, first->loc.first_line, first->loc.first_column);
 			continue;
 		}
@@ -835,11 +808,11 @@ static void check_lists(struct checker *c)
 			c->ast->oom = 1;
 		if (c->list_names)
 			c->list_names[c->nlist_names++] = l->name.s;
-		int k = name_index(list_kind_words, l->kind_word.s);
+		int k = pst_chk_name_index(list_kind_words, l->kind_word.s);
 		if (k < 0) {
-			err(c, l->file, &l->kind_word.loc, "unknown list kind '%s'%s (the kinds are "
+			pst_chk_err(c, l->file, &l->kind_word.loc, "unknown list kind '%s'%s (the kinds are "
 			    "domains, ips and strings)", l->kind_word.s,
-			    dym(l->kind_word.s, l->kind_word.len, list_kind_words, 3));
+			    pst_chk_dym(l->kind_word.s, l->kind_word.len, list_kind_words, 3));
 			l->ok = 0;
 			continue;
 		}
@@ -855,304 +828,6 @@ static void check_lists(struct checker *c)
 	}
 }
 
-/* ---- Settings --------------------------------------------------------- */
-
-struct setting_def;
-typedef int (*setting_fn)(struct checker *c, const pst_ast_setting *s, pst_settings *out);
-
-static int set_authserv(struct checker *c, const pst_ast_setting *s, pst_settings *out);
-static int set_trusted(struct checker *c, const pst_ast_setting *s, pst_settings *out);
-static int set_aqr(struct checker *c, const pst_ast_setting *s, pst_settings *out);
-static int set_number(struct checker *c, const pst_ast_setting *s, pst_settings *out);
-
-static const struct setting_def {
-	const char *name;
-	pst_ast_value_kind kind;      /* the value it takes */
-	int repeat;                   /* may be given more than once */
-	setting_fn apply;
-	long long min, max;           /* numbers */
-	size_t offset;                /* numbers: where in pst_settings */
-	size_t size;
-} settings[] = {
-	{ "authserv-id", PST_AV_STRING, 0, set_authserv, 0, 0, 0, 0 },
-	{ "trusted-authserv-id", PST_AV_STRING, 1, set_trusted, 0, 0, 0, 0 },
-	{ "after-queue-reject", PST_AV_WORD, 0, set_aqr, 0, 0, 0, 0 },
-	{ "dkim-max-signatures", PST_AV_NUMBER, 0, set_number, 1, 1000,
-	  offsetof(pst_settings, dkim_max_signatures), sizeof(unsigned) },
-	{ "regex-match-limit", PST_AV_NUMBER, 0, set_number, 1, UINT32_MAX,
-	  offsetof(pst_settings, match_limit), sizeof(uint32_t) },
-	{ "dns-budget", PST_AV_NUMBER, 0, set_number, 1, 3600000,
-	  offsetof(pst_settings, dns_budget_ms), sizeof(unsigned) },
-	{ "pct-seed", PST_AV_NUMBER, 0, set_number, 0, LLONG_MAX,
-	  offsetof(pst_settings, pct_seed), sizeof(uint64_t) },
-};
-#define NSETTINGS (sizeof settings / sizeof settings[0])
-
-static const struct setting_def *setting_find(const char *name)
-{
-	for (size_t i = 0; i < NSETTINGS; i++)
-		if (strcmp(settings[i].name, name) == 0)
-			return &settings[i];
-	return NULL;
-}
-
-/* An authserv-id: a non-empty token without white space or controls. */
-static int authserv_ok(struct checker *c, const pst_ast_setting *s)
-{
-	const pst_ast_str *v = s->value->str;
-	if (plain_text(c, s->file, v, "an authserv-id") < 0)
-		return -1;
-	for (size_t i = 0; i < v->len; i++)
-		if ((unsigned char)v->s[i] <= 0x20 || v->s[i] == 0x7f || v->s[i] == ';') {
-			err(c, s->file, &v->loc, "bad %s \"%s\": no spaces, control characters or ';'",
-			    s->name.s, v->s);
-			return -1;
-		}
-	if (v->len == 0) {
-		err(c, s->file, &v->loc, "empty %s", s->name.s);
-		return -1;
-	}
-	return 0;
-}
-
-static int set_authserv(struct checker *c, const pst_ast_setting *s, pst_settings *out)
-{
-	if (authserv_ok(c, s) < 0)
-		return -1;
-	out->authserv_id = s->value->str->s;
-	return 0;
-}
-
-static int set_trusted(struct checker *c, const pst_ast_setting *s, pst_settings *out)
-{
-	if (authserv_ok(c, s) < 0)
-		return -1;
-	const char **ids = pst_ast_alloc(c->ast, (out->ntrusted + 1) * sizeof *ids);
-	if (ids == NULL)
-		return -1;
-	if (out->ntrusted)
-		memcpy(ids, out->trusted_authserv_ids, out->ntrusted * sizeof *ids);
-	ids[out->ntrusted++] = s->value->str->s;
-	out->trusted_authserv_ids = ids;
-	return 0;
-}
-
-static const char *const aqr_words[] = { "reject-if-spf-pass", "reject", "quarantine", "discard", NULL };
-
-static int set_aqr(struct checker *c, const pst_ast_setting *s, pst_settings *out)
-{
-	const pst_ast_word *w = &s->value->word;
-	int i = name_index(aqr_words, w->s);
-	if (i < 0) {
-		err(c, s->file, &w->loc, "unknown after-queue-reject action '%s'%s (reject, "
-		    "quarantine, discard or reject-if-spf-pass)", w->s, dym(w->s, w->len, aqr_words, 4));
-		return -1;
-	}
-	static const pst_aqr map[] = { PST_AQR_REJECT_IF_SPF_PASS, PST_AQR_REJECT,
-	                               PST_AQR_QUARANTINE, PST_AQR_DISCARD };
-	out->after_queue_reject = map[i];
-	return 0;
-}
-
-static int set_number(struct checker *c, const pst_ast_setting *s, pst_settings *out)
-{
-	const struct setting_def *def = setting_find(s->name.s);
-	long long n = s->value->n;
-	if (n < def->min || n > def->max) {
-		err(c, s->file, &s->value->loc, "%s must be between %lld and %lld, not %lld",
-		    def->name, def->min, def->max, n);
-		return -1;
-	}
-	char *p = (char *)out + def->offset;
-	if (def->size == sizeof(uint64_t)) {
-		uint64_t v = (uint64_t)n;
-		memcpy(p, &v, sizeof v);
-		out->has_pct_seed = 1;
-	} else {
-		unsigned v = (unsigned)n;
-		memcpy(p, &v, sizeof v);
-	}
-	return 0;
-}
-
-static const char *const value_kind_names[] = {
-	[PST_AV_STRING] = "a string", [PST_AV_NUMBER] = "a number", [PST_AV_WORD] = "a word",
-	[PST_AV_IP] = "an IP address",
-};
-
-static void check_settings(struct checker *c)
-{
-	pst_settings *out = &c->ast->settings_out;
-	memset(out, 0, sizeof *out);
-	out->after_queue_reject = PST_AQR_REJECT_IF_SPF_PASS;
-	out->dkim_max_signatures = PST_DEFAULT_MAX_DKIM_SIGS;
-	out->match_limit = PST_DEFAULT_MATCH_LIMIT;
-	out->dns_budget_ms = PST_DEFAULT_DNS_BUDGET_MS;
-	const pst_ast_setting *seen[NSETTINGS] = { 0 };
-	const char *names[NSETTINGS + 1];
-	for (size_t i = 0; i < NSETTINGS; i++)
-		names[i] = settings[i].name;
-	names[NSETTINGS] = NULL;
-	for (const pst_ast_setting *s = c->ast->settings; s; s = s->next) {
-		const struct setting_def *def = setting_find(s->name.s);
-		if (def == NULL) {
-			err(c, s->file, &s->name.loc, "unknown setting '%s'%s", s->name.s,
-			    dym(s->name.s, s->name.len, names, NSETTINGS));
-			continue;
-		}
-		size_t i = (size_t)(def - settings);
-		if (seen[i] && !def->repeat) {
-			err(c, s->file, &s->name.loc, "%s is set twice; the first is at %s:%u:%u",
-			    def->name, seen[i]->file, seen[i]->loc.first_line, seen[i]->loc.first_column);
-			continue;
-		}
-		seen[i] = s;
-		if (s->value->kind != def->kind) {
-			err(c, s->file, &s->value->loc, "%s takes %s", def->name,
-			    value_kind_names[def->kind]);
-			continue;
-		}
-		def->apply(c, s, out);
-	}
-}
-
-/* ---- Actions ---------------------------------------------------------- */
-
-enum {
-	A_TERMINAL = 1 << 0,
-	A_REPLY = 1 << 1,             /* a code, an enhanced code and a reply text */
-	A_HDRNAME = 1 << 2,           /* name is a header field name */
-	A_HDRVALUE = 1 << 3,          /* value goes into a header field */
-	A_TRACE = 1 << 4,             /* refused on Received */
-	A_FOLDER = 1 << 5,            /* name is a quarantine folder */
-	A_TAG = 1 << 6,               /* name is a tag */
-};
-
-static const struct action_def {
-	const char *name;
-	unsigned flags;
-	char cls;                     /* A_REPLY: the code class, '5' or '4' */
-	int code;                     /* A_REPLY: the default code */
-	const char *enhanced;         /* A_REPLY: the default enhanced code */
-} actions[PST_ACT__COUNT] = {
-	[PST_ACT_ACCEPT] = { "accept", A_TERMINAL, 0, 0, NULL },
-	[PST_ACT_REJECT] = { "reject", A_TERMINAL | A_REPLY, '5', 550, "5.7.1" },
-	[PST_ACT_TEMPFAIL] = { "tempfail", A_TERMINAL | A_REPLY, '4', 451, "4.7.1" },
-	[PST_ACT_DISCARD] = { "discard", A_TERMINAL, 0, 0, NULL },
-	[PST_ACT_QUARANTINE] = { "quarantine", A_TERMINAL | A_FOLDER, 0, 0, NULL },
-	[PST_ACT_ADD_HEADER] = { "add header", A_HDRNAME | A_HDRVALUE, 0, 0, NULL },
-	[PST_ACT_REMOVE_HEADER] = { "remove header", A_HDRNAME | A_TRACE, 0, 0, NULL },
-	[PST_ACT_REPLACE_HEADER] = { "replace header", A_HDRNAME | A_HDRVALUE | A_TRACE, 0, 0, NULL },
-	[PST_ACT_SET_FROM_DISPLAY] = { "set from.display", A_HDRVALUE, 0, 0, NULL },
-	[PST_ACT_SET_FROM_ADDRESS] = { "set from.address", A_HDRVALUE, 0, 0, NULL },
-	[PST_ACT_PREPEND_SUBJECT] = { "prepend subject", A_HDRVALUE, 0, 0, NULL },
-	[PST_ACT_LOG] = { "log", 0, 0, 0, NULL },
-	[PST_ACT_TAG] = { "tag", A_TAG, 0, 0, NULL },
-};
-
-/* What "set X" may set, and what "prepend X" may prepend to. */
-static const char *const set_targets[] = { "from.display", "from.address", NULL };
-static const pst_action_kind set_kinds[] = { PST_ACT_SET_FROM_DISPLAY, PST_ACT_SET_FROM_ADDRESS };
-static const char *const prepend_targets[] = { "subject", NULL };
-
-/* Enhanced status code (RFC 3463): class "." 1*3digit "." 1*3digit. */
-static int enhanced_ok(const char *s)
-{
-	if (!(s[0] == '2' || s[0] == '4' || s[0] == '5') || s[1] != '.')
-		return 0;
-	s += 2;
-	for (int part = 0; part < 2; part++) {
-		size_t n = strspn(s, "0123456789");
-		if (n < 1 || n > 3 || (n > 1 && s[0] == '0'))
-			return 0;
-		s += n;
-		if (part == 0 && *s++ != '.')
-			return 0;
-	}
-	return *s == '\0';
-}
-
-static void check_reply(struct checker *c, const char *file, pst_ast_action *a,
-                        const struct action_def *def)
-{
-	if (!a->has_code) {
-		a->has_code = 1;
-		a->code = def->code;
-		a->enhanced.s = def->enhanced;
-		a->enhanced.len = strlen(def->enhanced);
-	} else {
-		if (a->code < 100 || a->code > 599 || a->code / 100 != def->cls - '0')
-			err(c, file, &a->code_loc, "%s needs a %cxx code, not %lld", def->name,
-			    def->cls, a->code);
-		else if (!enhanced_ok(a->enhanced.s))
-			err(c, file, &a->enhanced.loc, "bad enhanced status code '%s'", a->enhanced.s);
-		else if (a->enhanced.s[0] != def->cls)
-			err(c, file, &a->enhanced.loc, "enhanced status code %s does not match %lld: "
-			    "its class must be %c", a->enhanced.s, a->code, def->cls);
-	}
-	if (a->value) {
-		check_template(c, file, a->value, TEXT_REPLY);
-		if (a->value->len > PST_MAX_REPLY_TEXT)
-			err(c, file, &a->value->loc, "reply text longer than %d bytes",
-			    PST_MAX_REPLY_TEXT);
-	}
-}
-
-static void check_target(struct checker *c, const char *file, pst_ast_action *a)
-{
-	if (a->kind == PST_ACT_SET_FROM_DISPLAY) {
-		int i = name_index(set_targets, a->target.s);
-		if (i < 0)
-			err(c, file, &a->target.loc, "cannot set '%s'%s (set from.display or "
-			    "from.address)", a->target.s, dym(a->target.s, a->target.len, set_targets, 2));
-		else
-			a->kind = set_kinds[i];
-	} else if (a->kind == PST_ACT_PREPEND_SUBJECT && name_index(prepend_targets, a->target.s) < 0) {
-		err(c, file, &a->target.loc, "cannot prepend to '%s' (only to subject)", a->target.s);
-	}
-}
-
-static void check_name_field(struct checker *c, const char *file, pst_ast_action *a,
-                             const struct action_def *def)
-{
-	const pst_ast_str *n = a->name;
-	if (def->flags & A_HDRNAME) {
-		if (check_header_name(c, file, n) == 0 && (def->flags & A_TRACE) &&
-		    strcasecmp(n->s, "Received") == 0)
-			err(c, file, &n->loc, "%s \"%s\" is refused: Received fields are the "
-			    "message's trace and are never removed or replaced", def->name, n->s);
-	} else if (def->flags & A_FOLDER) {
-		if (plain_text(c, file, n, "a quarantine folder") == 0 &&
-		    (n->len == 0 || strchr(n->s, '/') || strcmp(n->s, ".") == 0 ||
-		     strcmp(n->s, "..") == 0 || n->crlf_col))
-			err(c, file, &n->loc, "bad quarantine folder \"%s\": a non-empty name "
-			    "without '/'", n->s);
-	} else if (def->flags & A_TAG) {
-		if (plain_text(c, file, n, "a tag") < 0)
-			return;
-		size_t ok = strspn(n->s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		                   "0123456789-_.:");
-		if (n->len == 0 || ok != n->len)
-			err(c, file, &n->loc, "bad tag \"%s\": letters, digits and '-_.:' only", n->s);
-	}
-}
-
-static void check_action(struct checker *c, const char *file, pst_ast_action *a)
-{
-	check_target(c, file, a);
-	const struct action_def *def = &actions[a->kind];
-	if (def->flags & A_REPLY) {
-		check_reply(c, file, a, def);
-		return;
-	}
-	if (a->name)
-		check_name_field(c, file, a, def);
-	if (a->value)
-		check_template(c, file, a->value, (def->flags & A_HDRVALUE) ? TEXT_HEADER : TEXT_PLAIN);
-	if (a->re)
-		check_regex(c, file, a->re);
-}
-
 /* ---- Rules ------------------------------------------------------------ */
 
 static const char *const mode_words[] = { "enforce", "audit", NULL };
@@ -1162,10 +837,10 @@ static int check_mode(struct checker *c, const char *file, const pst_ast_word *m
 {
 	if (m->s == NULL)
 		return 0;
-	int i = name_index(mode_words, m->s);
+	int i = pst_chk_name_index(mode_words, m->s);
 	if (i < 0)
-		err(c, file, &m->loc, "unknown mode '%s'%s (audit or enforce)", m->s,
-		    dym(m->s, m->len, mode_words, 2));
+		pst_chk_err(c, file, &m->loc, "unknown mode '%s'%s (audit or enforce)", m->s,
+		    pst_chk_dym(m->s, m->len, mode_words, 2));
 	return i;
 }
 
@@ -1174,27 +849,10 @@ static void check_tenant(struct checker *c, pst_ast_tenant *t)
 	if (t->norm || t->audit < 0)
 		return;               /* checked with an earlier rule of its block */
 	t->audit = check_mode(c, t->file, &t->mode);
-	if (plain_text(c, t->file, t->domain, "a tenant domain") == 0)
+	if (pst_chk_plain_text(c, t->file, t->domain, "a tenant domain") == 0)
 		t->norm = norm_domain(c, t->file, t->domain->s, t->domain->len, &t->domain->loc);
 	if (t->norm == NULL)
 		t->audit = -1;
-}
-
-/* The first terminal action of a rule (and a second one is an error). */
-static const pst_ast_action *check_actions(struct checker *c, pst_ast_rule *r)
-{
-	const pst_ast_action *term = NULL;
-	for (pst_ast_action *a = r->actions; a; a = a->next) {
-		check_action(c, r->file, a);
-		if (!PST_ACT_IS_TERMINAL(a->kind))
-			continue;
-		if (term)
-			err(c, r->file, &a->loc, "a rule ends evaluation once: '%s' after '%s'",
-			    actions[a->kind].name, actions[term->kind].name);
-		else
-			term = a;
-	}
-	return term;
 }
 
 /* Unconditional terminal rules, for the unreachable-rule warning. */
@@ -1211,7 +869,7 @@ static void check_reachable(struct checker *c, struct shadow *sh, pst_ast_rule *
 	if (by == NULL && tenant)
 		by = map_get(&sh->tenants, tenant);
 	if (by) {
-		warn(c, r->file, &r->name.loc, "rule '%s' can never be reached: rule '%s' (%s:%u) "
+		pst_chk_warn(c, r->file, &r->name.loc, "rule '%s' can never be reached: rule '%s' (%s:%u) "
 		     "always ends evaluation before it", r->name.s, by->name.s, by->file,
 		     by->loc.first_line);
 		return;
@@ -1231,7 +889,7 @@ static void check_rules(struct checker *c)
 	for (pst_ast_rule *r = c->ast->rules; r; r = r->next) {
 		pst_ast_rule *first = map_get(&c->rules, r->name.s);
 		if (first)
-			err(c, r->file, &r->name.loc, "duplicate rule name '%s'; the first is at %s:%u:%u",
+			pst_chk_err(c, r->file, &r->name.loc, "duplicate rule name '%s'; the first is at %s:%u:%u",
 			    r->name.s, first->file, first->loc.first_line, first->loc.first_column);
 		else
 			if (map_put(&c->rules, r->name.s, r) < 0)
@@ -1241,7 +899,7 @@ static void check_rules(struct checker *c)
 			check_tenant(c, r->tenant);
 		r->audit = mode > 0 || (r->tenant && r->tenant->audit > 0);
 		check_expr(c, r->file, r->when);
-		const pst_ast_action *term = check_actions(c, r);
+		const pst_ast_action *term = pst_chk_actions(c, r);
 		check_reachable(c, &sh, r, term);
 	}
 	map_free(&sh.tenants);
@@ -1258,7 +916,7 @@ int pst_check(pst_ast *ast)
 	init_fact_names(&c);
 	size_t before = pst_diags_errors(ast->diags);
 	if (!ast->oom) {
-		check_settings(&c);
+		pst_chk_settings(&c);
 		check_lists(&c);
 		check_rules(&c);
 	}
