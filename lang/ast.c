@@ -119,6 +119,10 @@ const char *pst_ast_join(pst_ast *ast, const char *dir, const char *path)
 static void parse_text(pst_ast *ast, const char *file, const char *text, size_t len,
                        const char *dir)
 {
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;            /* a UTF-8 byte order mark is not part of the rules */
+		len -= 3;
+	}
 	pst_parse_ctx ctx;
 	memset(&ctx, 0, sizeof ctx);
 	ctx.ast = ast;

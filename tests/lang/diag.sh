@@ -62,6 +62,10 @@ err=$("$POSTERN" lint "$t/inc0.rules" 2>&1); rc=$?
 is "$rc" 1 "includes nested too deep: exit 1"
 like "$err" 'inc15.rules:1:9: error: includes nested deeper than 16 files' "at the include that crosses the limit"
 
+printf '\357\273\277rule bom { when true then accept; }\n' > "$t/bom.rules"
+err=$("$POSTERN" lint "$t/bom.rules" 2>&1); rc=$?
+is "$rc:$err" "0:" "a UTF-8 byte order mark is skipped"
+
 "$POSTERN" lint 2>/dev/null; is "$?" 64 "no file: exit 64"
 "$POSTERN" lint --bogus x 2>/dev/null; is "$?" 64 "an unknown option: exit 64"
 out=$("$POSTERN" lint --help); rc=$?
