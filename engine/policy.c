@@ -11,10 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* lang/program.h's struct pst_action (a compiled action) and postern.h's
+ * enum pst_action (a decision) share a name; this file needs neither, so
+ * the compiled one is renamed here, before postern.h is seen. */
+#define pst_action pst_program_action
+#include "lang/program.h"
+#undef pst_action
+
 #include "postern.h"
 #include "dns/fixture.h"
 #include "lang/diag.h"
-#include "lang/program.h"
 #include "message_private.h"
 #include "util/buf.h"
 

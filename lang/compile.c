@@ -1,0 +1,426 @@
+/*
+ * compile.c: the rule compiler's driver and back end (program.h).
+ *
+ * pst_program_compile_*() parse (ast.c, following includes), check
+ * (check.c) and, when there were no errors, translate the annotated tree
+ * into the immutable program: lists become frozen domain and IP sets or
+ * sorted string arrays (each named list built once, shared by its uses),
+ * regexes are the checker's PCRE2 codes, JIT-compiled where the platform
+ * allows (a JIT failure only costs speed), texts become templates of
+ * literal and fact parts, reject and tempfail carry their codes (defaults
+ * filled by the checker), rules carry the normalised tenant and the
+ * inherited audit mode, and facts_read records every fact read.
+ *
+ * Memory: the tree and the program share one arena, which the program's
+ * store owns with the PCRE2 codes and the sets; pst_program_free releases
+ * all of it. On failure everything is released before returning.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "lang/ast.h"
+#include "lang/diag.h"
+#include "lang/program.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
+/* ---- The store --------------------------------------------------------- */
+
+enum owned_kind { OWN_REGEX, OWN_DOMAINSET, OWN_IPSET };
+
+struct owned {
+	enum owned_kind kind;
+	void *p;
+};
+
+struct pst_program_store {
+	pst_arena *arena;             /* the tree's and the program's memory */
+	struct owned *own;
+	size_t nown, capown;
+};
+
+static struct pst_program_store *store_new(void)
+{
+	struct pst_program_store *st = calloc(1, sizeof *st);
+	if (st == NULL)
+		return NULL;
+	st->arena = pst_arena_new();
+	if (st->arena == NULL) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void store_free(struct pst_program_store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->nown; i++) {
+		struct owned *o = &st->own[i];
+		switch (o->kind) {
+		case OWN_REGEX: pcre2_code_free(o->p); break;
+		case OWN_DOMAINSET: pst_domainset_free((pst_domainset **)&o->p); break;
+		case OWN_IPSET: pst_ipset_free((pst_ipset **)&o->p); break;
+		}
+	}
+	free(st->own);
+	pst_arena_free(&st->arena);
+	free(st);
+}
+
+/* Take ownership of p. 0, or -1 on ENOMEM (p is then not owned). */
+static int store_own(struct pst_program_store *st, enum owned_kind kind, void *p)
+{
+	if (st->nown == st->capown) {
+		size_t ncap = st->capown ? st->capown * 2 : 16;
+		struct owned *n = realloc(st->own, ncap * sizeof *n);
+		if (n == NULL)
+			return -1;
+		st->own = n;
+		st->capown = ncap;
+	}
+	st->own[st->nown].kind = kind;
+	st->own[st->nown].p = p;
+	st->nown++;
+	return 0;
+}
+
+void pst_program_free(pst_program **prog)
+{
+	if (prog == NULL || *prog == NULL)
+		return;
+	store_free((*prog)->store);   /* the program lives in the store's arena */
+	*prog = NULL;
+}
+
+/* ---- Translation -------------------------------------------------------- */
+
+struct builder {
+	struct pst_program_store *st;
+	pst_arena *a;
+	pst_program *prog;
+	int oom;
+};
+
+#define ALLOC(b, n, T) ((T *)pst_arena_calloc((b)->a, (n), sizeof(T)))
+
+static void *need(struct builder *b, void *p)
+{
+	if (p == NULL)
+		b->oom = 1;
+	return p;
+}
+
+static void read_fact(struct builder *b, int f)
+{
+	if (f >= 0 && f < PST_F__COUNT)
+		b->prog->facts_read |= UINT64_C(1) << f;
+}
+
+static int cmp_strings(const void *x, const void *y)
+{
+	const char *a = *(const char *const *)x, *c = *(const char *const *)y;
+	return pst_list_strcmp(a, strlen(a), c, strlen(c));
+}
+
+static const char *item_text(const pst_ast_value *v)
+{
+	return v->kind == PST_AV_STRING ? v->str->s : v->word.s;
+}
+
+static void build_domains(struct builder *b, pst_list *out, const pst_ast_list *l)
+{
+	pst_domainset *s = pst_domainset_new();
+	if (need(b, s) == NULL)
+		return;
+	if (store_own(b->st, OWN_DOMAINSET, s) < 0) {
+		pst_domainset_free(&s);
+		b->oom = 1;
+		return;
+	}
+	for (const pst_ast_value *v = l->items; v; v = v->next)
+		if (v->norm && pst_domainset_add(s, v->norm) < 0)
+			b->oom = 1;
+	out->domains = s;
+}
+
+static void build_ips(struct builder *b, pst_list *out, const pst_ast_list *l)
+{
+	pst_ipset *s = pst_ipset_new();
+	if (need(b, s) == NULL)
+		return;
+	if (store_own(b->st, OWN_IPSET, s) < 0) {
+		pst_ipset_free(&s);
+		b->oom = 1;
+		return;
+	}
+	for (const pst_ast_value *v = l->items; v; v = v->next)
+		if (pst_ipset_add(s, &v->cidr) < 0)
+			b->oom = 1;
+	if (pst_ipset_freeze(s) < 0)
+		b->oom = 1;
+	out->ips = s;
+}
+
+static void build_strings(struct builder *b, pst_list *out, const pst_ast_list *l)
+{
+	const char **strs = need(b, ALLOC(b, l->nitems + 1, const char *));
+	size_t *lens = need(b, ALLOC(b, l->nitems + 1, size_t));
+	if (strs == NULL || lens == NULL)
+		return;
+	size_t n = 0;
+	for (const pst_ast_value *v = l->items; v; v = v->next)
+		strs[n++] = item_text(v);
+	qsort(strs, n, sizeof *strs, cmp_strings);
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(strs[i]);
+	out->strings = strs;
+	out->string_lens = lens;
+	out->nstrings = n;
+}
+
+static const pst_list *build_list(struct builder *b, pst_ast_list *l)
+{
+	if (l == NULL)
+		return NULL;
+	if (l->compiled)
+		return l->compiled;
+	pst_list *out = need(b, ALLOC(b, 1, pst_list));
+	if (out == NULL)
+		return NULL;
+	out->name = l->name.s;
+	out->kind = l->kind;
+	out->count = l->nitems;
+	switch (l->kind) {
+	case PST_LIST_DOMAINS: build_domains(b, out, l); break;
+	case PST_LIST_IPS: build_ips(b, out, l); break;
+	case PST_LIST_STRINGS: build_strings(b, out, l); break;
+	}
+	l->compiled = out;
+	return out;
+}
+
+static const pst_regex *build_regex(struct builder *b, pst_ast_regex *re)
+{
+	if (re == NULL || re->code == NULL)
+		return NULL;
+	pst_regex *out = need(b, ALLOC(b, 1, pst_regex));
+	if (out == NULL || store_own(b->st, OWN_REGEX, re->code) < 0) {
+		b->oom = 1;
+		return NULL;
+	}
+	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* failure: interpreted */
+	out->code = re->code;
+	out->source = re->pattern;
+	out->flags = re->flags;
+	re->code = NULL;              /* the store owns it now */
+	return out;
+}
+
+static const pst_template *build_template(struct builder *b, const pst_ast_str *s)
+{
+	if (s == NULL)
+		return NULL;
+	pst_template *t = need(b, ALLOC(b, 1, pst_template));
+	pst_tpl_part *parts = need(b, ALLOC(b, s->nparts + 1, pst_tpl_part));
+	if (t == NULL || parts == NULL)
+		return NULL;
+	size_t i = 0;
+	for (const pst_ast_part *p = s->parts; p; p = p->next, i++) {
+		if (p->is_fact) {
+			parts[i].is_fact = 1;
+			parts[i].fact = (pst_fact)p->fact;
+			read_fact(b, p->fact);
+		} else {
+			parts[i].lit = p->text;
+			parts[i].len = p->len;
+		}
+	}
+	t->parts = parts;
+	t->nparts = i;
+	t->source = s->s;
+	return t;
+}
+
+static const char *operand_text(struct builder *b, const pst_ast_operand *o)
+{
+	pst_buf buf = PST_BUF_INIT;
+	switch (o->kind) {
+	case PST_OPND_FACT: pst_buf_puts(&buf, o->fact.s); break;
+	case PST_OPND_HEADER:
+		pst_buf_printf(&buf, "%sheader \"%s\"", o->quant == PST_Q_ANY ? "any " :
+		               o->quant == PST_Q_ALL ? "all " : "", o->header->s);
+		break;
+	case PST_OPND_COUNT: pst_buf_printf(&buf, "count(header \"%s\")", o->header->s); break;
+	}
+	const char *s = need(b, pst_arena_strndup(b->a, pst_buf_str(&buf), buf.len));
+	pst_buf_free(&buf);
+	return s;
+}
+
+static const pst_expr *build_expr(struct builder *b, pst_ast_expr *e);
+
+static void build_test(struct builder *b, pst_expr *x, pst_ast_expr *e)
+{
+	x->lhs.kind = e->lhs.kind;
+	x->lhs.type = e->type;
+	x->lhs.quant = e->lhs.quant;
+	x->lhs.text = operand_text(b, &e->lhs);
+	if (e->lhs.kind == PST_OPND_FACT) {
+		x->lhs.fact = (pst_fact)e->fact;
+		read_fact(b, e->fact);
+	} else {
+		x->lhs.header = e->lhs.header->s;
+	}
+	x->cmp = e->cmp;
+	x->rhs = e->lit;
+	x->list = build_list(b, e->list);
+	x->re = build_regex(b, e->re);
+}
+
+static const pst_expr *build_expr(struct builder *b, pst_ast_expr *e)
+{
+	pst_expr *x = need(b, ALLOC(b, 1, pst_expr));
+	if (x == NULL)
+		return NULL;
+	x->line = e->loc.first_line;
+	x->col = e->loc.first_column;
+	switch (e->kind) {
+	case PST_AX_TRUE: x->kind = PST_EXPR_TRUE; break;
+	case PST_AX_FALSE:
+	case PST_AX_ERROR: x->kind = PST_EXPR_FALSE; break;
+	case PST_AX_AND: x->kind = PST_EXPR_AND; break;
+	case PST_AX_OR: x->kind = PST_EXPR_OR; break;
+	case PST_AX_NOT: x->kind = PST_EXPR_NOT; break;
+	case PST_AX_TEST: x->kind = PST_EXPR_TEST; build_test(b, x, e); break;
+	}
+	if (e->a)
+		x->a = build_expr(b, e->a);
+	if (e->b)
+		x->b = build_expr(b, e->b);
+	return x;
+}
+
+static void build_action(struct builder *b, pst_action *x, pst_ast_action *a)
+{
+	x->kind = a->kind;
+	x->line = a->loc.first_line;
+	x->col = a->loc.first_column;
+	if (a->kind == PST_ACT_REJECT || a->kind == PST_ACT_TEMPFAIL) {
+		x->code = (int)a->code;
+		x->enhanced = a->enhanced.s;
+		x->text = build_template(b, a->value);
+		return;
+	}
+	x->name = a->name ? a->name->s : NULL;
+	x->value = build_template(b, a->value);
+	x->re = build_regex(b, a->re);
+}
+
+static void build_rule(struct builder *b, pst_program_rule *x, pst_ast_rule *r)
+{
+	x->name = r->name.s;
+	x->file = r->file;
+	x->line = r->loc.first_line;
+	x->audit = r->audit;
+	x->tenant = r->tenant ? r->tenant->norm : NULL;
+	x->when = build_expr(b, r->when);
+	size_t n = 0;
+	for (pst_ast_action *a = r->actions; a; a = a->next)
+		n++;
+	pst_action *acts = need(b, ALLOC(b, n + 1, pst_action));
+	if (acts == NULL)
+		return;
+	n = 0;
+	for (pst_ast_action *a = r->actions; a; a = a->next)
+		build_action(b, &acts[n++], a);
+	x->actions = acts;
+	x->nactions = n;
+}
+
+static pst_program *build_program(struct pst_program_store *st, pst_ast *ast)
+{
+	struct builder b = { st, st->arena, NULL, 0 };
+	b.prog = need(&b, ALLOC(&b, 1, pst_program));
+	pst_program_rule *rules = need(&b, ALLOC(&b, ast->nrules + 1, pst_program_rule));
+	if (b.oom)
+		return NULL;
+	b.prog->settings = ast->settings_out;
+	size_t i = 0;
+	for (pst_ast_rule *r = ast->rules; r && !b.oom; r = r->next)
+		build_rule(&b, &rules[i++], r);
+	b.prog->rules = rules;
+	b.prog->nrules = i;
+	b.prog->store = st;
+	return b.oom ? NULL : b.prog;
+}
+
+/* ---- Entry points ------------------------------------------------------ */
+
+/* Check the parsed tree and build the program, or release everything. */
+static int finish(struct pst_program_store *st, pst_ast *ast, pst_diags *diags,
+                  size_t errors_before, pst_program **out)
+{
+	pst_check(ast);
+	pst_program *prog = NULL;
+	if (pst_diags_errors(diags) == errors_before) {
+		prog = build_program(st, ast);
+		if (prog == NULL)
+			pst_diags_report(diags, PST_SEV_ERROR, ast->stack[0] ? ast->stack[0] : "", 0,
+			                 0, 0, "out of memory compiling the rules");
+	}
+	pst_ast_free(&ast);
+	if (prog == NULL) {
+		store_free(st);
+		return -1;
+	}
+	*out = prog;
+	return 0;
+}
+
+int pst_program_compile_file(const char *path, pst_diags *diags, pst_program **out)
+{
+	*out = NULL;
+	size_t before = pst_diags_errors(diags);
+	struct pst_program_store *st = store_new();
+	pst_ast *ast = st ? pst_ast_new(st->arena, diags) : NULL;
+	if (ast == NULL) {
+		store_free(st);
+		pst_diags_report(diags, PST_SEV_ERROR, path, 0, 0, 0, "out of memory");
+		return -1;
+	}
+	ast->stack[0] = path;
+	if (pst_ast_parse_file(ast, path) < 0) {
+		pst_ast_free(&ast);
+		store_free(st);
+		return -1;
+	}
+	return finish(st, ast, diags, before, out);
+}
+
+int pst_program_compile_text(const char *name, const char *text, size_t len,
+                             const char *basedir, pst_diags *diags, pst_program **out)
+{
+	*out = NULL;
+	size_t before = pst_diags_errors(diags);
+	struct pst_program_store *st = store_new();
+	pst_ast *ast = st ? pst_ast_new(st->arena, diags) : NULL;
+	if (ast == NULL) {
+		store_free(st);
+		pst_diags_report(diags, PST_SEV_ERROR, name, 0, 0, 0, "out of memory");
+		return -1;
+	}
+	ast->stack[0] = name;
+	if (pst_ast_parse_text(ast, name, text, len, basedir) < 0) {
+		pst_ast_free(&ast);
+		store_free(st);
+		return -1;
+	}
+	return finish(st, ast, diags, before, out);
+}

@@ -1,0 +1,487 @@
+/*
+ * parser.y: the grammar of the rule language (see doc/postern.rules.5).
+ * A pure bison parser with locations; it builds the syntax tree (ast.h)
+ * and nothing else: names, types and values are the checker's (check.c).
+ *
+ * Error recovery is per statement and per rule: after a syntax error the
+ * parser skips to the next ';' or '}' and goes on, so one run reports
+ * every error. Nodes live in the tree's arena, so discarded values need no
+ * destructor. Expression depth is bounded as nodes are built
+ * (pst_ast_expr_op), so the tree walkers that follow may recurse.
+ */
+%code top {
+#include "config.h"
+}
+
+%code requires {
+#include "lang/ast.h"
+#include "lang/parse.h"
+}
+
+%code {
+#include <string.h>
+
+/* The parser's stack: parentheses and prefix "not" use one slot each. */
+#define YYMAXDEPTH 10000
+
+#include "util/suggest.h"
+
+int pst_yylex(PST_YYSTYPE *lval, PST_YYLTYPE *lloc, void *scanner);
+static void pst_yyerror(PST_YYLTYPE *loc, void *scanner, pst_parse_ctx *ctx, const char *msg);
+
+#define AST (ctx->ast)
+#define NEW(T) ((T *)pst_ast_alloc(AST, sizeof(T)))
+
+static pst_ast_value *value_new(pst_parse_ctx *ctx, pst_ast_value_kind kind, const pst_ast_loc *loc);
+static pst_ast_expr *test_new(pst_parse_ctx *ctx, const pst_ast_operand *lhs, pst_cmp cmp,
+                              const pst_ast_loc *oploc, const pst_ast_loc *loc);
+static pst_ast_action *action_new(pst_parse_ctx *ctx, pst_action_kind kind, const pst_ast_loc *loc);
+static void rule_add(pst_parse_ctx *ctx, pst_ast_rule *r);
+static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
+}
+
+%define api.pure full
+%define api.prefix {pst_yy}
+%define api.token.prefix {T_}
+%define api.location.type {pst_ast_loc}
+%define parse.error detailed
+%locations
+%expect 0
+%param {void *scanner}
+%parse-param {pst_parse_ctx *ctx}
+
+%union {
+	pst_ast_word word;
+	struct { pst_ast_word w; long long n; } num;
+	pst_ast_str *str;
+	pst_ast_regex *re;
+	pst_ast_value *val;
+	struct { pst_ast_value *head, **tail; } vals;
+	pst_ast_expr *expr;
+	pst_ast_operand opnd;
+	pst_ast_action *act;
+	struct { pst_ast_action *head, **tail; } acts;
+	pst_ast_rule *rule;
+	pst_cmp cmp;
+	struct { int has; long long code; pst_ast_loc loc; pst_ast_word enh; } code;
+}
+
+%token <word> IDENT "identifier"
+%token <word> IPADDR "IP address"
+%token <word> ENHANCED "enhanced status code"
+%token <num> NUMBER "number"
+%token <str> STRING "string"
+%token <re> REGEX "regex"
+%token EQ "==" NE "!=" LT "<" GT ">" LE "<=" GE ">="
+%token <word> ACCEPT "'accept'" ADD "'add'" ALL "'all'" AND "'and'" ANY "'any'"
+%token <word> CONTAINS "'contains'" COUNT "'count'" DISCARD "'discard'"
+%token <word> ENDS_WITH "'ends-with'" EXISTS "'exists'" FALSE "'false'" FILE "'file'"
+%token <word> HEADER "'header'" IN "'in'" INCLUDE "'include'" LIST "'list'" LOG "'log'"
+%token <word> MATCHES "'matches'" MATCHING "'matching'" MODE "'mode'" NOT "'not'" OR "'or'"
+%token <word> PREPEND "'prepend'" QUARANTINE "'quarantine'" REJECT "'reject'"
+%token <word> REMOVE "'remove'" REPLACE "'replace'" RULE "'rule'" SET "'set'"
+%token <word> STARTS_WITH "'starts-with'" TAG "'tag'" TEMPFAIL "'tempfail'"
+%token <word> TENANT "'tenant'" THEN "'then'" TRUE "'true'" WHEN "'when'"
+
+%left OR
+%left AND
+%precedence NOT
+
+%type <word> word opt_mode
+%type <val> value item
+%type <vals> items items_ne
+%type <expr> cond test negtest
+%type <opnd> operand
+%type <cmp> textop
+%type <act> action
+%type <acts> actions
+%type <rule> rule
+%type <code> opt_code
+%type <str> opt_string
+
+%%
+
+file
+	: %empty
+	| file stmt
+	;
+
+stmt
+	: setting
+	| list
+	| include
+	| rule			{ rule_add(ctx, $1); }
+	| tenant
+	| error ';'		{ AST->cur_tenant = NULL; yyerrok; }
+	| error '}'		{ AST->cur_tenant = NULL; yyerrok; }
+	;
+
+setting
+	: IDENT value ';' {
+		pst_ast_setting *s = NEW(pst_ast_setting);
+		if (s) {
+			s->name = $1;
+			s->value = $2;
+			s->file = ctx->file;
+			s->loc = @$;
+			*AST->settings_tail = s;
+			AST->settings_tail = &s->next;
+		}
+	}
+	;
+
+list
+	: LIST IDENT '=' IDENT '{' items '}' opt_semi {
+		pst_ast_list *l = NEW(pst_ast_list);
+		if (l) {
+			l->name = $2;
+			l->kind_word = $4;
+			l->items = $6.head;
+			l->file = l->items_file = ctx->file;
+			l->dir = ctx->dir;
+			l->loc = @2;
+			*AST->lists_tail = l;
+			AST->lists_tail = &l->next;
+		}
+	}
+	| LIST IDENT '=' IDENT FILE STRING ';' {
+		pst_ast_list *l = NEW(pst_ast_list);
+		if (l) {
+			l->name = $2;
+			l->kind_word = $4;
+			l->path = $6;
+			l->file = ctx->file;
+			l->dir = ctx->dir;
+			l->loc = @2;
+			*AST->lists_tail = l;
+			AST->lists_tail = &l->next;
+		}
+	}
+	;
+
+opt_semi
+	: %empty
+	| ';'
+	;
+
+items
+	: %empty		{ $$.head = NULL; $$.tail = NULL; }
+	| items_ne
+	| items_ne ','
+	;
+
+items_ne
+	: item			{ $$.head = $1; $$.tail = $1 ? &$1->next : NULL; }
+	| items_ne ',' item	{
+		$$ = $1;
+		if ($3) {
+			if ($$.tail)
+				*$$.tail = $3;
+			else
+				$$.head = $3;
+			$$.tail = &$3->next;
+		}
+	}
+	;
+
+item
+	: value
+	;
+
+include
+	: INCLUDE STRING ';'	{ if ($2) pst_ast_include(AST, ctx->file, ctx->dir, $2, &@2); }
+	;
+
+opt_mode
+	: %empty		{ memset(&$$, 0, sizeof $$); }
+	| MODE IDENT		{ $$ = $2; }
+	;
+
+rule
+	: RULE IDENT opt_mode '{' WHEN cond THEN actions ';' '}' {
+		$$ = NEW(pst_ast_rule);
+		if ($$) {
+			$$->name = $2;
+			$$->mode = $3;
+			$$->when = $6;
+			$$->actions = $8.head;
+			$$->loc = @2;
+		}
+	}
+	| RULE IDENT opt_mode '{' error '}' { $$ = NULL; yyerrok; }
+	;
+
+tenant
+	: tenant_head rules '}'	{ AST->cur_tenant = NULL; }
+	;
+
+tenant_head
+	: TENANT STRING opt_mode '{' {
+		pst_ast_tenant *t = NEW(pst_ast_tenant);
+		if (t) {
+			t->domain = $2;
+			t->mode = $3;
+			t->file = ctx->file;
+			t->loc = @2;
+		}
+		AST->cur_tenant = t;
+	}
+	;
+
+rules
+	: %empty
+	| rules rule		{ rule_add(ctx, $2); }
+	| rules error ';'	{ yyerrok; }
+	;
+
+cond
+	: cond OR cond		{ $$ = pst_ast_expr_op(AST, ctx->file, PST_AX_OR, $1, $3, &@2); }
+	| cond AND cond		{ $$ = pst_ast_expr_op(AST, ctx->file, PST_AX_AND, $1, $3, &@2); }
+	| NOT cond		{ $$ = pst_ast_expr_op(AST, ctx->file, PST_AX_NOT, $2, NULL, &@1); }
+	| '(' cond ')'		{ $$ = $2; }
+	| negtest		{ $$ = pst_ast_expr_op(AST, ctx->file, PST_AX_NOT, $1, NULL, &@1); }
+	| TRUE			{ $$ = pst_ast_expr_new(AST, PST_AX_TRUE, &@1); }
+	| FALSE			{ $$ = pst_ast_expr_new(AST, PST_AX_FALSE, &@1); }
+	| test
+	;
+
+test
+	: operand		{ $$ = test_new(ctx, &$1, PST_CMP_TRUTH, &@1, &@$); }
+	| operand EQ value	{ $$ = test_new(ctx, &$1, PST_CMP_EQ, &@2, &@$); if ($$) $$->rhs = $3; }
+	| operand NE value	{ $$ = test_new(ctx, &$1, PST_CMP_NE, &@2, &@$); if ($$) $$->rhs = $3; }
+	| operand LT value	{ $$ = test_new(ctx, &$1, PST_CMP_LT, &@2, &@$); if ($$) $$->rhs = $3; }
+	| operand GT value	{ $$ = test_new(ctx, &$1, PST_CMP_GT, &@2, &@$); if ($$) $$->rhs = $3; }
+	| operand LE value	{ $$ = test_new(ctx, &$1, PST_CMP_LE, &@2, &@$); if ($$) $$->rhs = $3; }
+	| operand GE value	{ $$ = test_new(ctx, &$1, PST_CMP_GE, &@2, &@$); if ($$) $$->rhs = $3; }
+	| operand textop value	{ $$ = test_new(ctx, &$1, $2, &@2, &@$); if ($$) $$->rhs = $3; }
+	| operand MATCHES REGEX	{ $$ = test_new(ctx, &$1, PST_CMP_MATCHES, &@2, &@$); if ($$) $$->re = $3; }
+	| operand EXISTS	{ $$ = test_new(ctx, &$1, PST_CMP_EXISTS, &@2, &@$); }
+	| operand IN IDENT	{ $$ = test_new(ctx, &$1, PST_CMP_IN, &@2, &@$); if ($$) $$->listref = $3; }
+	| operand IN '{' items '}' {
+		$$ = test_new(ctx, &$1, PST_CMP_IN, &@2, &@$);
+		pst_ast_list *l = NEW(pst_ast_list);
+		if ($$ && l) {
+			l->items = $4.head;
+			l->file = l->items_file = ctx->file;
+			l->dir = ctx->dir;
+			l->loc = @3;
+			$$->inl = l;
+		}
+	}
+	;
+
+/* "X not in L" and "X not matches /re/" are "not (X in L)" and so on. */
+negtest
+	: operand NOT IN IDENT	{ $$ = test_new(ctx, &$1, PST_CMP_IN, &@3, &@$); if ($$) $$->listref = $4; }
+	| operand NOT IN '{' items '}' {
+		$$ = test_new(ctx, &$1, PST_CMP_IN, &@3, &@$);
+		pst_ast_list *l = NEW(pst_ast_list);
+		if ($$ && l) {
+			l->items = $5.head;
+			l->file = l->items_file = ctx->file;
+			l->dir = ctx->dir;
+			l->loc = @4;
+			$$->inl = l;
+		}
+	}
+	| operand NOT MATCHES REGEX { $$ = test_new(ctx, &$1, PST_CMP_MATCHES, &@3, &@$); if ($$) $$->re = $4; }
+	| operand NOT textop value { $$ = test_new(ctx, &$1, $3, &@3, &@$); if ($$) $$->rhs = $4; }
+	;
+
+textop
+	: CONTAINS		{ $$ = PST_CMP_CONTAINS; }
+	| STARTS_WITH		{ $$ = PST_CMP_STARTS_WITH; }
+	| ENDS_WITH		{ $$ = PST_CMP_ENDS_WITH; }
+	;
+
+operand
+	: IDENT			{ memset(&$$, 0, sizeof $$); $$.kind = PST_OPND_FACT; $$.fact = $1; $$.loc = @$; }
+	| HEADER STRING		{ memset(&$$, 0, sizeof $$); $$.kind = PST_OPND_HEADER; $$.header = $2; $$.quant = PST_Q_FIRST; $$.loc = @$; }
+	| ANY HEADER STRING	{ memset(&$$, 0, sizeof $$); $$.kind = PST_OPND_HEADER; $$.header = $3; $$.quant = PST_Q_ANY; $$.loc = @$; }
+	| ALL HEADER STRING	{ memset(&$$, 0, sizeof $$); $$.kind = PST_OPND_HEADER; $$.header = $3; $$.quant = PST_Q_ALL; $$.loc = @$; }
+	| COUNT '(' HEADER STRING ')' {
+		memset(&$$, 0, sizeof $$);
+		$$.kind = PST_OPND_COUNT;
+		$$.header = $4;
+		$$.loc = @$;
+	}
+	;
+
+value
+	: STRING		{ $$ = value_new(ctx, PST_AV_STRING, &@1); if ($$) $$->str = $1; }
+	| NUMBER		{ $$ = value_new(ctx, PST_AV_NUMBER, &@1); if ($$) { $$->n = $1.n; $$->word = $1.w; } }
+	| IPADDR		{ $$ = value_new(ctx, PST_AV_IP, &@1); if ($$) $$->word = $1; }
+	| word			{ $$ = value_new(ctx, PST_AV_WORD, &@1); if ($$) $$->word = $1; }
+	;
+
+/* Words that may stand for a value: identifiers, and the keywords that are
+ * also result, policy or bool words. */
+word
+	: IDENT
+	| REJECT
+	| QUARANTINE
+	| DISCARD
+	| ACCEPT
+	| TRUE
+	| FALSE
+	;
+
+actions
+	: action		{ $$.head = $1; $$.tail = $1 ? &$1->next : NULL; }
+	| actions ',' action	{
+		$$ = $1;
+		if ($3) {
+			if ($$.tail)
+				*$$.tail = $3;
+			else
+				$$.head = $3;
+			$$.tail = &$3->next;
+		}
+	}
+	;
+
+opt_code
+	: %empty		{ memset(&$$, 0, sizeof $$); }
+	| NUMBER ENHANCED	{ $$.has = 1; $$.code = $1.n; $$.loc = @1; $$.enh = $2; }
+	;
+
+opt_string
+	: %empty		{ $$ = NULL; }
+	| STRING
+	;
+
+action
+	: ACCEPT		{ $$ = action_new(ctx, PST_ACT_ACCEPT, &@$); }
+	| REJECT opt_code opt_string {
+		$$ = action_new(ctx, PST_ACT_REJECT, &@$);
+		if ($$) {
+			$$->has_code = $2.has;
+			$$->code = $2.code;
+			$$->code_loc = $2.loc;
+			$$->enhanced = $2.enh;
+			$$->value = $3;
+		}
+	}
+	| TEMPFAIL opt_code opt_string {
+		$$ = action_new(ctx, PST_ACT_TEMPFAIL, &@$);
+		if ($$) {
+			$$->has_code = $2.has;
+			$$->code = $2.code;
+			$$->code_loc = $2.loc;
+			$$->enhanced = $2.enh;
+			$$->value = $3;
+		}
+	}
+	| DISCARD		{ $$ = action_new(ctx, PST_ACT_DISCARD, &@$); }
+	| QUARANTINE opt_string	{ $$ = action_new(ctx, PST_ACT_QUARANTINE, &@$); if ($$) $$->name = $2; }
+	| ADD HEADER STRING STRING {
+		$$ = action_new(ctx, PST_ACT_ADD_HEADER, &@$);
+		if ($$) { $$->name = $3; $$->value = $4; }
+	}
+	| REMOVE HEADER STRING	{ $$ = action_new(ctx, PST_ACT_REMOVE_HEADER, &@$); if ($$) $$->name = $3; }
+	| REMOVE HEADER STRING MATCHING REGEX {
+		$$ = action_new(ctx, PST_ACT_REMOVE_HEADER, &@$);
+		if ($$) { $$->name = $3; $$->re = $5; }
+	}
+	| REPLACE HEADER STRING STRING {
+		$$ = action_new(ctx, PST_ACT_REPLACE_HEADER, &@$);
+		if ($$) { $$->name = $3; $$->value = $4; }
+	}
+	| SET IDENT STRING {
+		$$ = action_new(ctx, PST_ACT_SET_FROM_DISPLAY, &@$);
+		if ($$) { $$->target = $2; $$->value = $3; }
+	}
+	| PREPEND IDENT STRING {
+		$$ = action_new(ctx, PST_ACT_PREPEND_SUBJECT, &@$);
+		if ($$) { $$->target = $2; $$->value = $3; }
+	}
+	| LOG STRING		{ $$ = action_new(ctx, PST_ACT_LOG, &@$); if ($$) $$->value = $2; }
+	| TAG STRING		{ $$ = action_new(ctx, PST_ACT_TAG, &@$); if ($$) $$->name = $2; }
+	| IDENT junk		{ unknown_action(ctx, &$1); $$ = NULL; }
+	;
+
+/* What may follow a misspelt action word, skipped after the one error. */
+junk
+	: %empty
+	| junk STRING
+	| junk NUMBER
+	| junk ENHANCED
+	| junk IDENT
+	| junk HEADER
+	| junk REGEX
+	;
+
+%%
+
+static void pst_yyerror(PST_YYLTYPE *loc, void *scanner, pst_parse_ctx *ctx, const char *msg)
+{
+	(void)scanner;
+	if (strcmp(msg, "memory exhausted") == 0)
+		pst_parse_error(ctx, loc, "nested too deeply: the parser holds at most %d open "
+		                "levels; the rest of the file is not read", YYMAXDEPTH);
+	else
+		pst_parse_error(ctx, loc, "%s", msg);
+}
+
+static pst_ast_value *value_new(pst_parse_ctx *ctx, pst_ast_value_kind kind, const pst_ast_loc *loc)
+{
+	pst_ast_value *v = NEW(pst_ast_value);
+	if (v) {
+		v->kind = kind;
+		v->loc = *loc;
+	}
+	return v;
+}
+
+static pst_ast_expr *test_new(pst_parse_ctx *ctx, const pst_ast_operand *lhs, pst_cmp cmp,
+                              const pst_ast_loc *oploc, const pst_ast_loc *loc)
+{
+	pst_ast_expr *e = pst_ast_expr_new(AST, PST_AX_TEST, loc);
+	if (e) {
+		e->lhs = *lhs;
+		e->cmp = cmp;
+		e->oploc = *oploc;
+	}
+	return e;
+}
+
+static pst_ast_action *action_new(pst_parse_ctx *ctx, pst_action_kind kind, const pst_ast_loc *loc)
+{
+	pst_ast_action *a = NEW(pst_ast_action);
+	if (a) {
+		a->kind = kind;
+		a->loc = *loc;
+	}
+	return a;
+}
+
+static const char *const action_words[] = {
+	"accept", "reject", "tempfail", "discard", "quarantine", "add", "remove", "replace",
+	"set", "prepend", "log", "tag",
+};
+
+static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w)
+{
+	const char *s = pst_suggest(w->s, w->len, action_words,
+	                            sizeof action_words / sizeof action_words[0]);
+	if (s)
+		pst_parse_error(ctx, &w->loc, "unknown action '%s'; did you mean '%s'?", w->s, s);
+	else
+		pst_parse_error(ctx, &w->loc, "unknown action '%s'", w->s);
+}
+
+static void rule_add(pst_parse_ctx *ctx, pst_ast_rule *r)
+{
+	if (r == NULL)
+		return;
+	r->file = ctx->file;
+	r->tenant = AST->cur_tenant;
+	*AST->rules_tail = r;
+	AST->rules_tail = &r->next;
+	AST->nrules++;
+}
+
+int pst_parse_run(pst_parse_ctx *ctx, void *scanner)
+{
+	return pst_yyparse(scanner, ctx);
+}
