@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "postern.h"
 #include "lang/program.h"
 #include "message_private.h"
+#include "auth/authres.h"
+#include "auth/libs.h"
 #include "msg/addr.h"
 #include "msg/edit.h"
 #include "msg/msg.h"
@@ -46,10 +49,15 @@ _Static_assert((int)PST_ACCEPT == (int)PST_DECIDE_ACCEPT && (int)PST_REJECT == (
 
 /* ---- Creation -------------------------------------------------------- */
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *arg)
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
-	if (errlen)
-		snprintf(err, errlen, fmt, arg);
+	if (errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
 	return -1;
 }
 
@@ -160,6 +168,19 @@ static int compute_from(struct pst_message *m)
 	return 0;
 }
 
+/* The message's DNS session: the caller's fixture, else live DNS (made
+ * once per process; without it every answer is SERVFAIL: temperror). */
+static void start_dns(struct pst_message *m)
+{
+	const pst_resolver *r = NULL;
+	if (m->opts.dns)
+		r = m->opts.dns->resolver;
+	else
+		r = pst_auth_live_resolver(NULL);
+	const pst_settings *s = pst_program_settings(m->policy->prog);
+	pst_dns_session_init(&m->dns, r, m->arena, 0, s->dns_budget_ms);
+}
+
 int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
                     const pst_envelope *env, const pst_message_opts *opts,
                     pst_message **out, char *err, size_t errlen)
@@ -193,6 +214,7 @@ int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
 		pst_message_free(&m);
 		return fail(err, errlen, "%s", "out of memory");
 	}
+	start_dns(m);
 	*out = m;
 	return 0;
 }
@@ -278,6 +300,11 @@ int pst_message_evaluate(pst_message *m)
 	return 0;
 }
 
+unsigned pst_message_dns_queries(const pst_message *m)
+{
+	return m->dns.queries;
+}
+
 size_t pst_message_rcpt_count(const pst_message *m)
 {
 	return m->nrcpts;
@@ -308,11 +335,19 @@ static const pst_msg_edit_op msg_edit_ops[PST_EDIT__COUNT] = {
 	[PST_EDIT_PREPEND_SUBJECT] = PST_MSG_EDIT_PREPEND_SUBJECT,
 };
 
+/* Authentication-Results fields that bear our own authserv-id arrived
+ * forged (RFC 8601 section 5): they are removed before ours is added. */
+static int forged_authres(void *ctx, const char *value, size_t len)
+{
+	return pst_authres_has_id(value, len, ctx);
+}
+
 /* The evaluator's edits for outcome o as the message model takes them,
- * in a malloc'd array (caller frees). NULL on ENOMEM. */
+ * with room for two more, in a malloc'd array (caller frees). NULL on
+ * ENOMEM. */
 static pst_msg_edit *msg_edits(const pst_outcome *o)
 {
-	pst_msg_edit *edits = calloc(o->nedits + 1, sizeof *edits);
+	pst_msg_edit *edits = calloc(o->nedits + 3, sizeof *edits);
 	if (edits == NULL)
 		return NULL;
 	for (size_t k = 0; k < o->nedits; k++) {
@@ -328,7 +363,7 @@ static pst_msg_edit *msg_edits(const pst_outcome *o)
 	return edits;
 }
 
-int pst_message_render(const pst_message *m, size_t i, char **out, size_t *len, char *err, size_t errlen)
+int pst_message_render(pst_message *m, size_t i, char **out, size_t *len, char *err, size_t errlen)
 {
 	*out = NULL;
 	*len = 0;
@@ -341,10 +376,25 @@ int pst_message_render(const pst_message *m, size_t i, char **out, size_t *len, 
 	pst_msg_edit *edits = msg_edits(o);
 	if (edits == NULL)
 		return fail(err, errlen, "%s", "out of memory");
+	size_t nedits = o->nedits;
+	const char *id = pst_program_settings(m->policy->prog)->authserv_id;
+	pst_buf ar = PST_BUF_INIT;
+	if (id) {
+		if (pst_auth_results_value(m, id, &ar) < 0) {
+			free(edits);
+			pst_buf_free(&ar);
+			return fail(err, errlen, "%s", "out of memory");
+		}
+		edits[nedits++] = (pst_msg_edit){ .op = PST_MSG_EDIT_REMOVE,
+			.name = "Authentication-Results", .match = forged_authres, .match_ctx = (void *)id };
+		edits[nedits++] = (pst_msg_edit){ .op = PST_MSG_EDIT_ADD,
+			.name = "Authentication-Results", .value = pst_buf_str(&ar) };
+	}
 	pst_render_opts ro = { .skip_before = m->first_field };
 	pst_buf b = PST_BUF_INIT;
-	int rc = pst_msg_render(m->msg, edits, o->nedits, &ro, &b, err, errlen);
+	int rc = pst_msg_render(m->msg, edits, nedits, &ro, &b, err, errlen);
 	free(edits);
+	pst_buf_free(&ar);
 	if (rc < 0) {
 		pst_buf_free(&b);
 		return -1;

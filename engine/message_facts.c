@@ -9,6 +9,7 @@
  */
 #include "message_facts.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "message_private.h"

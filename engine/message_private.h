@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "auth/auth.h"
 #include "eval/eval.h"
+#include "dns/resolver.h"
 #include "util/arena.h"
 
 struct pst_program;
@@ -20,7 +21,8 @@ struct pst_policy {
 };
 
 struct pst_dns {
-	struct pst_dnsfix *fixture; /* owned; NULL for live DNS */
+	struct pst_dnsfix *fixture; /* owned */
+	struct pst_resolver *resolver; /* owned: answers from the fixture */
 };
 
 /* The From facts (RFC 7489 6.6.1 needs exactly one author address). */
@@ -41,6 +43,7 @@ struct pst_message {
 	pst_from_facts from;
 	const char *subject;        /* decoded, or NULL without Subject */
 	pst_auth auth;              /* lazily computed auth facts */
+	pst_dns_session dns;        /* every DNS question of this message */
 	size_t nrcpts;              /* at least 1 (an unknown recipient) */
 	const char **rcpts;         /* "" for the unknown recipient */
 	int evaluated;

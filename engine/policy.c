@@ -11,15 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* lang/program.h's struct pst_action (a compiled action) and postern.h's
- * enum pst_action (a decision) share a name; this file needs neither, so
- * the compiled one is renamed here, before postern.h is seen. */
-#define pst_action pst_program_action
 #include "lang/program.h"
-#undef pst_action
-
 #include "postern.h"
 #include "dns/fixture.h"
+#include "dns/resolver.h"
 #include "lang/diag.h"
 #include "message_private.h"
 #include "util/buf.h"
@@ -135,6 +130,10 @@ int pst_dns_load_fixture(const char *path, pst_dns **out, char **errors)
 		return -1;
 	}
 	d->fixture = fix;
+	if (pst_resolver_new_fixture(fix, &d->resolver) < 0) {
+		pst_dns_free(&d);
+		return -1;
+	}
 	*out = d;
 	return 0;
 }
@@ -143,6 +142,7 @@ void pst_dns_free(pst_dns **dns)
 {
 	if (dns == NULL || *dns == NULL)
 		return;
+	pst_resolver_free(&(*dns)->resolver);
 	pst_dnsfix_free(&(*dns)->fixture);
 	free(*dns);
 	*dns = NULL;

@@ -184,16 +184,23 @@ typedef struct pst_verdict {
 	const char *const *warnings; size_t nwarnings;
 } pst_verdict;
 
+/* DNS questions this message has asked so far (SPF, DKIM, DMARC): a
+ * policy that reads no auth fact, with Authentication-Results off, asks
+ * none. */
+unsigned pst_message_dns_queries(const pst_message *msg);
+
 /* Number of recipients. */
 size_t pst_message_rcpt_count(const pst_message *msg);
 /* The verdict for recipient i, after pst_message_evaluate(); NULL when i is
  * out of range or the message was not evaluated. Borrowed. */
 const pst_verdict *pst_message_verdict(const pst_message *msg, size_t i);
 
-/* The message as delivered to recipient i: edits applied (and the
- * Authentication-Results field once auth is on). *out is malloc'd, owned
- * by the caller. 0 / -1. */
-int pst_message_render(const pst_message *msg, size_t i, char **out, size_t *len, char *err, size_t errlen);
+/* The message as delivered to recipient i: edits applied; with an
+ * authserv-id set, Authentication-Results fields bearing that id removed
+ * (forged, RFC 8601 section 5) and ours added (computing every auth
+ * result it needs). *out is malloc'd, owned
+ * by the caller. 0 / -1. Not const: auth results are computed and cached. */
+int pst_message_render(pst_message *msg, size_t i, char **out, size_t *len, char *err, size_t errlen);
 
 /* The report as the JSON object of CLI.md, one line without a trailing
  * newline. *out is malloc'd, owned by the caller. 0 / -1. Not const: auth

@@ -244,7 +244,7 @@ void pst_chk_regex(struct checker *c, const char *file, pst_ast_regex *re)
 {
 	if (re->code)
 		return;               /* compiled already */
-	uint32_t opts = 0;
+	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
 	for (const char *f = re->flags; *f; f++) {
 		switch (*f) {
 		case 'i': opts |= PCRE2_CASELESS; break;
@@ -256,8 +256,9 @@ void pst_chk_regex(struct checker *c, const char *file, pst_ast_regex *re)
 			return;
 		}
 	}
-	/* No PCRE2_UTF: message text is not always valid UTF-8, and a UTF
-	 * pattern would fail on it. Patterns match bytes. */
+	/* UTF mode with PCRE2_MATCH_INVALID_UTF (LIBRARIES.md): patterns are
+	 * UTF-8, "." and "i" work on characters, and invalid bytes in a
+	 * message act as barriers instead of failing the match, under JIT too. */
 	int ecode;
 	PCRE2_SIZE eoff;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)re->pattern, re->len, opts, &ecode, &eoff, NULL);

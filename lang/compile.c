@@ -307,7 +307,7 @@ static const pst_expr *build_expr(struct builder *b, pst_ast_expr *e)
 	return x;
 }
 
-static void build_action(struct builder *b, pst_action *x, pst_ast_action *a)
+static void build_action(struct builder *b, pst_rule_action *x, pst_ast_action *a)
 {
 	x->kind = a->kind;
 	x->line = a->loc.first_line;
@@ -334,7 +334,7 @@ static void build_rule(struct builder *b, pst_program_rule *x, pst_ast_rule *r)
 	size_t n = 0;
 	for (pst_ast_action *a = r->actions; a; a = a->next)
 		n++;
-	pst_action *acts = need(b, ALLOC(b, n + 1, pst_action));
+	pst_rule_action *acts = need(b, ALLOC(b, n + 1, pst_rule_action));
 	if (acts == NULL)
 		return;
 	n = 0;

@@ -214,7 +214,7 @@ typedef enum pst_action_kind {
 /* Whether an action ends evaluation for the recipient. */
 #define PST_ACT_IS_TERMINAL(k) ((k) <= PST_ACT_QUARANTINE)
 
-typedef struct pst_action {
+typedef struct pst_rule_action {
 	pst_action_kind kind;
 	int code;                     /* REJECT/TEMPFAIL: SMTP code (defaults filled in) */
 	const char *enhanced;         /* REJECT/TEMPFAIL: "5.7.1" (defaults filled in) */
@@ -223,7 +223,7 @@ typedef struct pst_action {
 	const pst_template *value;    /* header value, display, address, prefix, log text */
 	const pst_regex *re;          /* REMOVE_HEADER ... matching /re/ */
 	unsigned line, col;
-} pst_action;
+} pst_rule_action;
 
 /* ---- Rules ------------------------------------------------------------- */
 
@@ -234,7 +234,7 @@ typedef struct pst_program_rule {
 	int audit;                    /* mode audit (on the rule or its tenant) */
 	const char *tenant;           /* normalised tenant domain, or NULL */
 	const pst_expr *when;
-	const pst_action *actions;
+	const pst_rule_action *actions;
 	size_t nactions;
 } pst_program_rule;
 

@@ -1,11 +1,19 @@
 /*
  * auth.c: the auth facts of a message behind one interface (auth.h).
  *
- * Each group of facts (SPF, HELO SPF, DKIM, DMARC, authres) is filled once,
- * on first read: from the caller's pst_auth_given where it has a value,
- * otherwise computed. The SPF, DKIM and DMARC adapters are not built yet,
- * so a computed result is "none", with nothing aligned and no domain: an
- * honest "no verdict" that rules can test for.
+ * Each group of facts is filled once, on first read, from the caller's
+ * pst_auth_given where it has a value, otherwise computed:
+ *   SPF      MAIL FROM check_host() (spf.h); nothing is asked without a
+ *            client IP or a MAIL FROM.
+ *   HELO     the HELO identity's check_host().
+ *   DKIM     every signature up to the policy's cap (dkim.h).
+ *   DMARC    RFC 7489 over our alignment (dmarc.h); it reads SPF and DKIM.
+ *   ALIGN    spf.aligned and dkim.aligned: the DMARC record decides relaxed
+ *            or strict, so they read the record (and relaxed without one).
+ *   AUTHRES  the topmost Authentication-Results field of a trusted
+ *            authserv-id (authres.h).
+ * A library that could not be initialised makes its facts temperror, with
+ * a warning. Every DNS question goes through the message's session.
  */
 #include "auth/auth.h"
 
@@ -13,10 +21,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/authres.h"
+#include "auth/libs.h"
+#include "lang/program.h"
 #include "message_private.h"
+#include "msg/msg.h"
 #include "util/domain.h"
 
-enum { AUTH_SPF = 1, AUTH_HELO = 2, AUTH_DKIM = 4, AUTH_DMARC = 8, AUTH_AUTHRES = 16 };
+enum {
+	AUTH_SPF = 1, AUTH_HELO = 2, AUTH_DKIM = 4, AUTH_DMARC = 8, AUTH_AUTHRES = 16,
+	AUTH_ALIGN = 32,
+};
 
 static const char *const result_words[PST_AR__COUNT] = {
 	[PST_AR_NONE] = "none", [PST_AR_PASS] = "pass", [PST_AR_FAIL] = "fail",
@@ -46,21 +61,19 @@ int pst_dmarc_policy_parse(const char *word)
 	return -1;
 }
 
-/* A result the caller gave, or none. Unparsable words were refused by
- * pst_message_new, so parse cannot fail here. */
+/* A result the caller gave; words were checked by pst_message_new. */
 static pst_auth_result given_result(const char *word)
 {
 	int r = word ? pst_auth_result_parse(word) : -1;
 	return r < 0 ? PST_AR_NONE : (pst_auth_result)r;
 }
 
-/* A caller-given domain, normalised into the arena; NULL when absent or bad. */
-static const char *given_domain(pst_arena *arena, const char *d)
+/* A domain normalised into the arena; NULL when absent or bad. */
+static const char *arena_domain(pst_arena *arena, const char *d)
 {
-	if (d == NULL)
+	if (d == NULL || *d == '\0')
 		return NULL;
-	const char *why;
-	char *n = pst_domain_normalize(d, strlen(d), &why);
+	char *n = pst_domain_normalize(d, strlen(d), NULL);
 	if (n == NULL)
 		return NULL;
 	const char *copy = pst_arena_strdup(arena, n);
@@ -68,76 +81,320 @@ static const char *given_domain(pst_arena *arena, const char *d)
 	return copy;
 }
 
-/* Relaxed alignment without a PSL yet: the same domain or one under the
- * other. The DMARC adapter replaces this with organizational domains. */
-static int loosely_aligned(const char *a, const char *b)
+static int warn(struct pst_message *m, const char *text)
 {
-	return a && b && (pst_domain_is_under(a, b) || pst_domain_is_under(b, a));
+	pst_auth *a = &m->auth;
+	if (a->nwarnings == a->wcap) {
+		size_t cap = a->wcap ? a->wcap * 2 : 4;
+		const char **w = pst_arena_calloc(m->arena, cap, sizeof *w);
+		if (w == NULL)
+			return -1;
+		if (a->nwarnings)
+			memcpy(w, a->warnings, a->nwarnings * sizeof *w);
+		a->warnings = w;
+		a->wcap = cap;
+	}
+	const char *copy = pst_arena_strdup(m->arena, text);
+	if (copy == NULL)
+		return -1;
+	a->warnings[a->nwarnings++] = copy;
+	return 0;
 }
+
+static const pst_settings *settings(const struct pst_message *m)
+{
+	return pst_program_settings(m->policy->prog);
+}
+
+/* ---- SPF ---------------------------------------------------------------- */
 
 static int fill_spf(struct pst_message *m)
 {
 	const pst_auth_given *g = m->auth.given;
-	m->auth.spf = given_result(g ? g->spf : NULL);
-	m->auth.spf_domain = given_domain(m->arena, g ? g->spf_domain : NULL);
-	m->auth.spf_aligned = m->auth.spf == PST_AR_PASS &&
-	                      loosely_aligned(m->auth.spf_domain, m->from.domain);
+	if (g && g->spf) {
+		m->auth.spf = given_result(g->spf);
+		m->auth.spf_domain = arena_domain(m->arena, g->spf_domain);
+		return 0;
+	}
+	m->auth.spf = PST_AR_NONE;
+	if (m->env.ip.family == 0 || m->env.mail_from == NULL) {
+		m->auth.spf_reason = m->env.ip.family == 0 ? "no client IP" : "no MAIL FROM";
+		return 0;
+	}
+	const pst_auth_libs *libs = pst_auth_libs_get();
+	if (libs->spf == NULL) {
+		m->auth.spf = PST_AR_TEMPERROR;
+		return warn(m, libs->spf_error);
+	}
+	pst_spf_result r;
+	if (pst_spf_check_mailfrom(libs->spf, &m->dns, &m->env.ip, m->env.helo, m->env.mail_from,
+	                           m->arena, &r) < 0)
+		return -1;
+	m->auth.spf = r.result;
+	m->auth.spf_domain = r.domain;
+	m->auth.spf_reason = r.reason;
+	return 0;
+}
+
+static int fill_helo(struct pst_message *m)
+{
+	const pst_auth_given *g = m->auth.given;
+	if (g && g->helo_spf) {
+		m->auth.helo_spf = given_result(g->helo_spf);
+		return 0;
+	}
+	m->auth.helo_spf = PST_AR_NONE;
+	if (m->env.ip.family == 0 || m->env.helo == NULL || *m->env.helo == '\0')
+		return 0;
+	const pst_auth_libs *libs = pst_auth_libs_get();
+	if (libs->spf == NULL) {
+		m->auth.helo_spf = PST_AR_TEMPERROR;
+		return warn(m, libs->spf_error);
+	}
+	pst_spf_result r;
+	if (pst_spf_check_helo(libs->spf, &m->dns, &m->env.ip, m->env.helo, m->arena, &r) < 0)
+		return -1;
+	m->auth.helo_spf = r.result;
+	m->auth.helo_domain = r.domain;
+	return 0;
+}
+
+/* ---- DKIM --------------------------------------------------------------- */
+
+static int fill_given_dkim(struct pst_message *m, const pst_auth_given *g)
+{
+	m->auth.dkim = given_result(g->dkim);
+	m->auth.dkim_domains = pst_arena_calloc(m->arena, g->ndkim_domains + 1,
+	                                        sizeof *m->auth.dkim_domains);
+	if (m->auth.dkim_domains == NULL)
+		return -1;
+	for (size_t i = 0; i < g->ndkim_domains; i++) {
+		const char *d = arena_domain(m->arena, g->dkim_domains[i]);
+		if (d)
+			m->auth.dkim_domains[m->auth.ndkim_domains++] = d;
+	}
 	return 0;
 }
 
 static int fill_dkim(struct pst_message *m)
 {
 	const pst_auth_given *g = m->auth.given;
-	m->auth.dkim = given_result(g ? g->dkim : NULL);
-	size_t n = g ? g->ndkim_domains : 0;
-	m->auth.dkim_domains = pst_arena_calloc(m->arena, n + 1, sizeof *m->auth.dkim_domains);
+	if (g && g->dkim)
+		return fill_given_dkim(m, g);
+	const pst_auth_libs *libs = pst_auth_libs_get();
+	if (libs->dkim == NULL) {
+		m->auth.dkim = PST_AR_TEMPERROR;
+		return warn(m, libs->dkim_error);
+	}
+	char err[200] = "";
+	pst_dkim_result *r = &m->auth.dkim_sigs;
+	if (pst_dkim_verify(libs->dkim, &m->dns, m->msg, m->first_field, m->opts.now,
+	                    settings(m)->dkim_max_signatures, m->arena, r, err, sizeof err) < 0) {
+		/* A library failure on this message: temporary, and said. */
+		memset(r, 0, sizeof *r);
+		m->auth.dkim = PST_AR_TEMPERROR;
+		return warn(m, *err ? err : "DKIM verification failed");
+	}
+	m->auth.dkim_verified = 1;
+	m->auth.dkim = pst_dkim_overall(r);
+	m->auth.dkim_domains = pst_arena_calloc(m->arena, r->nsigs + 1, sizeof *m->auth.dkim_domains);
 	if (m->auth.dkim_domains == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const char *d = given_domain(m->arena, g->dkim_domains[i]);
-		if (d == NULL)
-			continue;
-		m->auth.dkim_domains[m->auth.ndkim_domains++] = d;
-		if (m->auth.dkim == PST_AR_PASS && loosely_aligned(d, m->from.domain))
-			m->auth.dkim_aligned = 1;
-	}
+	for (size_t i = 0; i < r->nsigs; i++)
+		if (r->sigs[i].result == PST_AR_PASS && r->sigs[i].domain)
+			m->auth.dkim_domains[m->auth.ndkim_domains++] = r->sigs[i].domain;
 	return 0;
+}
+
+/* ---- DMARC and alignment ------------------------------------------------ */
+
+static int ensure_group(struct pst_message *m, unsigned bit);
+
+/* Evaluate DMARC with the SPF and DKIM results given (or none of either
+ * when with_auth is 0, to read only the record's alignment modes). */
+static int evaluate_dmarc(struct pst_message *m, int with_spf, int with_dkim, pst_dmarc_result *out)
+{
+	const pst_auth_libs *libs = pst_auth_libs_get();
+	if (libs->psl == NULL) {
+		memset(out, 0, sizeof *out);
+		out->result = PST_AR_TEMPERROR;
+		out->reason = "no public suffix list";
+		return warn(m, libs->psl_error);
+	}
+	const pst_settings *s = settings(m);
+	pst_dmarc_input in = {
+		.from_domain = m->from.domain,
+		.from_status = m->from.status,
+		.spf = with_spf ? m->auth.spf : PST_AR_NONE,
+		.spf_domain = with_spf ? m->auth.spf_domain : NULL,
+		.dkim_pass_domains = with_dkim ? m->auth.dkim_domains : NULL,
+		.ndkim_pass = with_dkim ? m->auth.ndkim_domains : 0,
+		.has_seed = s->has_pct_seed,
+		.seed = s->pct_seed,
+	};
+	return pst_dmarc_evaluate(&m->dns, libs->psl, &in, m->arena, out);
 }
 
 static int fill_dmarc(struct pst_message *m)
 {
 	const pst_auth_given *g = m->auth.given;
-	m->auth.dmarc = given_result(g ? g->dmarc : NULL);
-	int p = g && g->dmarc_policy ? pst_dmarc_policy_parse(g->dmarc_policy) : -1;
-	m->auth.dmarc_policy = p < 0 ? PST_POLICY_NONE : (pst_dmarc_policy)p;
-	m->auth.dmarc_domain = given_domain(m->arena, g ? g->dmarc_domain : NULL);
+	if (g && g->dmarc) {
+		m->auth.dmarc = given_result(g->dmarc);
+		int p = g->dmarc_policy ? pst_dmarc_policy_parse(g->dmarc_policy) : -1;
+		m->auth.dmarc_policy = p < 0 ? PST_POLICY_NONE : (pst_dmarc_policy)p;
+		m->auth.dmarc_domain = arena_domain(m->arena, g->dmarc_domain);
+		return 0;
+	}
+	if (ensure_group(m, AUTH_SPF) < 0 || ensure_group(m, AUTH_DKIM) < 0)
+		return -1;
+	pst_dmarc_result *r = &m->auth.dmarc_result;
+	if (evaluate_dmarc(m, 1, 1, r) < 0)
+		return -1;
+	m->auth.dmarc_evaluated = 1;
+	m->auth.dmarc = r->result;
+	m->auth.dmarc_policy = r->policy;
+	m->auth.dmarc_domain = r->domain;
 	return 0;
 }
 
-/* Fill the group that fact f belongs to, once. */
-static int ensure_group(struct pst_message *m, pst_fact f)
+/* Given results have no record behind them: relaxed alignment. */
+static int relaxed_aligned(const char *a, const char *b)
 {
-	unsigned bit;
-	int (*fill)(struct pst_message *) = NULL;
-	switch (f) {
-	case PST_F_SPF: case PST_F_SPF_DOMAIN: case PST_F_SPF_ALIGNED:
-		bit = AUTH_SPF; fill = fill_spf; break;
-	case PST_F_HELO_SPF:
-		bit = AUTH_HELO; break;
-	case PST_F_DKIM: case PST_F_DKIM_DOMAINS: case PST_F_DKIM_ALIGNED:
-		bit = AUTH_DKIM; fill = fill_dkim; break;
-	case PST_F_DMARC: case PST_F_DMARC_POLICY: case PST_F_DMARC_DOMAIN:
-		bit = AUTH_DMARC; fill = fill_dmarc; break;
-	default:
-		bit = AUTH_AUTHRES; break;
+	const pst_auth_libs *libs = pst_auth_libs_get();
+	if (a == NULL || b == NULL)
+		return 0;
+	if (libs->psl)
+		return pst_psl_aligned(libs->psl, a, b, 0);
+	return pst_domain_is_under(a, b) || pst_domain_is_under(b, a);
+}
+
+static int fill_align(struct pst_message *m)
+{
+	if (ensure_group(m, AUTH_SPF) < 0 || ensure_group(m, AUTH_DKIM) < 0)
+		return -1;
+	const pst_auth_given *g = m->auth.given;
+	if (g && (g->spf || g->dkim)) {
+		m->auth.spf_aligned = m->auth.spf == PST_AR_PASS &&
+		                      relaxed_aligned(m->auth.spf_domain, m->from.domain);
+		for (size_t i = 0; i < m->auth.ndkim_domains && m->auth.dkim == PST_AR_PASS; i++)
+			if (relaxed_aligned(m->auth.dkim_domains[i], m->from.domain))
+				m->auth.dkim_aligned = 1;
+		return 0;
 	}
+	if (m->from.domain == NULL)
+		return 0;              /* no single author domain: nothing aligns */
+	if (m->auth.spf != PST_AR_PASS && m->auth.ndkim_domains == 0)
+		return 0;              /* nothing passed: no record needed */
+	pst_dmarc_result r;
+	if (ensure_group(m, AUTH_DMARC) < 0)
+		return -1;
+	if (m->auth.dmarc_evaluated)
+		r = m->auth.dmarc_result;
+	else if (evaluate_dmarc(m, 1, 1, &r) < 0)
+		return -1;
+	m->auth.spf_aligned = m->auth.spf == PST_AR_PASS && r.spf_aligned;
+	m->auth.dkim_aligned = r.dkim_aligned;
+	return 0;
+}
+
+/* ---- Authentication-Results of trusted gateways ------------------------- */
+
+static int is_trusted(const pst_settings *s, const char *id)
+{
+	for (size_t i = 0; i < s->ntrusted; i++)
+		if (strcasecmp(s->trusted_authserv_ids[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* The result of method in ar: for dkim, pass when any passes. */
+static int method_result(const pst_authres *ar, const char *method, pst_auth_result *out)
+{
+	int found = 0;
+	for (size_t i = 0; i < ar->nresults; i++) {
+		if (strcmp(ar->results[i].method, method) != 0)
+			continue;
+		int r = pst_auth_result_parse(ar->results[i].result);
+		pst_auth_result v = r < 0 ? PST_AR_PERMERROR : (pst_auth_result)r;
+		if (!found || v == PST_AR_PASS)
+			*out = v;
+		found = 1;
+	}
+	return found;
+}
+
+static int fill_authres(struct pst_message *m)
+{
+	const pst_settings *s = settings(m);
+	m->auth.authres_spf = m->auth.authres_dkim = m->auth.authres_dmarc = PST_AR_NONE;
+	if (s->ntrusted == 0)
+		return 0;
+	size_t n = pst_msg_field_count(m->msg);
+	for (size_t i = m->first_field; i < n; i++) {
+		const pst_msg_field *f = pst_msg_field_at(m->msg, i);
+		if (!pst_msg_name_eq(f->name, f->name_len, "Authentication-Results", 22))
+			continue;
+		pst_authres ar;
+		char err[120];
+		if (pst_authres_parse(m->arena, f->value, f->value_len, &ar, err, sizeof err) < 0 ||
+		    !is_trusted(s, ar.authserv_id))
+			continue;
+		m->auth.authres_known = 1;
+		method_result(&ar, "spf", &m->auth.authres_spf);
+		method_result(&ar, "dkim", &m->auth.authres_dkim);
+		method_result(&ar, "dmarc", &m->auth.authres_dmarc);
+		return 0;              /* the topmost trusted field is the nearest hop */
+	}
+	return 0;
+}
+
+/* ---- Groups ------------------------------------------------------------- */
+
+static const struct group {
+	unsigned bit;
+	int (*fill)(struct pst_message *);
+} groups[] = {
+	{ AUTH_SPF, fill_spf },
+	{ AUTH_HELO, fill_helo },
+	{ AUTH_DKIM, fill_dkim },
+	{ AUTH_DMARC, fill_dmarc },
+	{ AUTH_AUTHRES, fill_authres },
+	{ AUTH_ALIGN, fill_align },
+};
+
+static int ensure_group(struct pst_message *m, unsigned bit)
+{
 	if (m->auth.computed & bit)
 		return 0;
-	if (bit == AUTH_HELO)
-		m->auth.helo_spf = given_result(m->auth.given ? m->auth.given->helo_spf : NULL);
-	if (fill && fill(m) < 0)
-		return -1;
-	m->auth.computed |= bit;
+	m->auth.computed |= bit;     /* set first: DMARC reads SPF, never itself */
+	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+		if (groups[i].bit == bit)
+			return groups[i].fill(m);
+	return 0;
+}
+
+static unsigned group_of(pst_fact f)
+{
+	switch (f) {
+	case PST_F_SPF: case PST_F_SPF_DOMAIN: return AUTH_SPF;
+	case PST_F_SPF_ALIGNED: case PST_F_DKIM_ALIGNED: return AUTH_ALIGN;
+	case PST_F_HELO_SPF: return AUTH_HELO;
+	case PST_F_DKIM: case PST_F_DKIM_DOMAINS: return AUTH_DKIM;
+	case PST_F_DMARC: case PST_F_DMARC_POLICY: case PST_F_DMARC_DOMAIN: return AUTH_DMARC;
+	default: return AUTH_AUTHRES;
+	}
+}
+
+int pst_auth_has(const struct pst_message *m, pst_fact f)
+{
+	return (m->auth.computed & group_of(f)) != 0;
+}
+
+int pst_auth_compute_all(struct pst_message *m)
+{
+	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+		if (ensure_group(m, groups[i].bit) < 0)
+			return -1;
 	return 0;
 }
 
@@ -166,7 +423,7 @@ static void set_bool(pst_value *out, int b)
 int pst_auth_fact(struct pst_message *m, pst_fact f, pst_value *out)
 {
 	memset(out, 0, sizeof *out);
-	if (ensure_group(m, f) < 0)
+	if (ensure_group(m, group_of(f)) < 0)
 		return -1;
 	const pst_auth *a = &m->auth;
 	switch (f) {
@@ -197,4 +454,94 @@ int pst_auth_fact(struct pst_message *m, pst_fact f, pst_value *out)
 		break;
 	}
 	return 0;
+}
+
+/* ---- Our Authentication-Results field ----------------------------------- */
+
+typedef struct ar_builder {
+	pst_arena *arena;
+	pst_authres_result *results;
+	size_t n, cap;
+} ar_builder;
+
+static pst_authres_result *ar_add(ar_builder *b, const char *method, pst_auth_result r,
+                                  size_t nprops)
+{
+	if (b->n == b->cap)
+		return NULL;
+	pst_authres_result *res = &b->results[b->n++];
+	memset(res, 0, sizeof *res);
+	res->method = method;
+	res->result = result_words[r];
+	res->props = nprops ? pst_arena_calloc(b->arena, nprops, sizeof *res->props) : NULL;
+	if (nprops && res->props == NULL)
+		return NULL;
+	return res;
+}
+
+static void ar_prop(pst_authres_result *res, const char *ptype, const char *property,
+                    const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return;
+	pst_authres_prop *p = &res->props[res->nprops++];
+	p->ptype = ptype;
+	p->property = property;
+	p->value = value;
+}
+
+/* smtp.mailfrom: the MAIL FROM address (postmaster@helo for the null
+ * sender, RFC 7208 2.4), or the domain checked. */
+static const char *mailfrom_value(struct pst_message *m)
+{
+	if (m->env.mail_from && *m->env.mail_from)
+		return m->env.mail_from;
+	return m->auth.spf_domain;
+}
+
+static int ar_dkim(ar_builder *b, struct pst_message *m)
+{
+	const pst_dkim_result *r = &m->auth.dkim_sigs;
+	if (!m->auth.dkim_verified || r->nsigs == 0)
+		return ar_add(b, "dkim", m->auth.dkim, 0) ? 0 : -1;
+	for (size_t i = 0; i < r->nsigs; i++) {
+		const pst_dkim_sig *s = &r->sigs[i];
+		pst_authres_result *res = ar_add(b, "dkim", s->result, 4);
+		if (res == NULL)
+			return -1;
+		if (s->result != PST_AR_PASS && s->reason)
+			res->reason = s->reason;
+		ar_prop(res, "header", "d", s->domain);
+		ar_prop(res, "header", "s", s->selector);
+		ar_prop(res, "header", "a", s->algorithm);
+		ar_prop(res, "header", "b", s->b_prefix);
+	}
+	return 0;
+}
+
+int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_buf *out)
+{
+	if (pst_auth_compute_all(m) < 0)
+		return -1;
+	ar_builder b = { m->arena, NULL, 0, 4 + m->auth.dkim_sigs.nsigs };
+	b.results = pst_arena_calloc(m->arena, b.cap, sizeof *b.results);
+	if (b.results == NULL)
+		return -1;
+	pst_authres_result *res = ar_add(&b, "spf", m->auth.spf, 1);
+	if (res == NULL)
+		return -1;
+	ar_prop(res, "smtp", "mailfrom", mailfrom_value(m));
+	if (m->env.helo && *m->env.helo && m->auth.helo_spf != PST_AR_NONE) {
+		if ((res = ar_add(&b, "spf", m->auth.helo_spf, 1)) == NULL)
+			return -1;
+		ar_prop(res, "smtp", "helo", m->auth.helo_domain ? m->auth.helo_domain : m->env.helo);
+	}
+	if (ar_dkim(&b, m) < 0 || (res = ar_add(&b, "dmarc", m->auth.dmarc, 2)) == NULL)
+		return -1;
+	ar_prop(res, "header", "from", m->from.domain);
+	if (m->auth.dmarc_evaluated && m->auth.dmarc_result.record_domain)
+		ar_prop(res, "policy", "dmarc", policy_words[m->auth.dmarc_policy]);
+	pst_authres ar = { .authserv_id = authserv_id, .version = 1,
+	                   .results = b.results, .nresults = b.n };
+	return pst_authres_format(&ar, out);
 }

@@ -1,33 +1,48 @@
 /*
  * auth.h: the auth facts of one message (spf*, helo.spf, dkim*, dmarc*,
  * authres.*), behind one interface, computed lazily: a policy that never
- * reads dkim does not pay for DKIM verification.
+ * reads dkim does not pay for DKIM verification, and one that reads no
+ * auth fact (with Authentication-Results off) asks no DNS question.
  *
  * Results come from what the caller supplied (pst_auth_given) or are
- * computed. Until the SPF/DKIM/DMARC adapters land every computed result is
- * "none": no DNS is asked and nothing is verified.
+ * computed by the adapters: SPF (spf.h), DKIM (dkim.h), DMARC (dmarc.h,
+ * with our alignment over psl.h), and the Authentication-Results fields of
+ * trusted upstream authserv-ids (authres.h). Every DNS question goes
+ * through the message's pst_dns_session.
  */
 #ifndef PST_AUTH_H
 #define PST_AUTH_H
 
+#include "auth/dkim.h"
+#include "auth/dmarc.h"
+#include "auth/spf.h"
 #include "lang/facts.h"
 #include "util/arena.h"
+#include "util/buf.h"
 
 struct pst_auth_given;
 
 typedef struct pst_auth {
 	const struct pst_auth_given *given;  /* borrowed from the caller, or NULL */
-	unsigned computed;                   /* bit per group: SPF, HELO, DKIM, DMARC, AUTHRES */
+	unsigned computed;                   /* bit per group: SPF, HELO, DKIM, DMARC, AUTHRES, ALIGN */
 	pst_auth_result spf, helo_spf, dkim, dmarc;
 	const char *spf_domain;
+	const char *spf_reason;
+	const char *helo_domain;
 	int spf_aligned;
-	const char **dkim_domains;
+	const char **dkim_domains;           /* domains of passing signatures */
 	size_t ndkim_domains;
 	int dkim_aligned;
+	pst_dkim_result dkim_sigs;           /* per signature, when verified by us */
+	int dkim_verified;                   /* dkim_sigs is filled */
 	pst_dmarc_policy dmarc_policy;
 	const char *dmarc_domain;
+	pst_dmarc_result dmarc_result;       /* when evaluated by us */
+	int dmarc_evaluated;
 	pst_auth_result authres_spf, authres_dkim, authres_dmarc;
 	int authres_known;                   /* a trusted A-R field was seen */
+	const char **warnings;               /* library trouble, for the report */
+	size_t nwarnings, wcap;
 } pst_auth;
 
 struct pst_message;
@@ -35,6 +50,19 @@ struct pst_message;
 /* Compute (once) and return auth fact f for message m. Strings are borrowed
  * from m's arena. 0, or -1 on ENOMEM. */
 int pst_auth_fact(struct pst_message *m, pst_fact f, pst_value *out);
+
+/* Compute every group (for reports and the Authentication-Results field).
+ * 0, or -1 on ENOMEM. */
+int pst_auth_compute_all(struct pst_message *m);
+
+/* Whether fact group g was computed (for reports that show only what was
+ * computed). */
+int pst_auth_has(const struct pst_message *m, pst_fact f);
+
+/* Append the value of postern's Authentication-Results field (RFC 8601:
+ * "authserv-id; spf=... smtp.mailfrom=...; dkim=... header.d=...;
+ * dmarc=... header.from=...") to out, computing what it needs. 0 / -1. */
+int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_buf *out);
 
 /* Map an RFC 8601 result word to the enum; -1 when it is not one. */
 int pst_auth_result_parse(const char *word);

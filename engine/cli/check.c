@@ -134,7 +134,7 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 }
 
 /* Write recipient i's delivered copy to path. 0 / -1 (reported). */
-static int write_copy(const pst_message *msg, size_t i, const char *path)
+static int write_copy(pst_message *msg, size_t i, const char *path)
 {
 	char *out = NULL, err[256] = "";
 	size_t len = 0;
@@ -147,7 +147,7 @@ static int write_copy(const pst_message *msg, size_t i, const char *path)
 	return rc;
 }
 
-static int write_outputs(const pst_message *msg, const char *output)
+static int write_outputs(pst_message *msg, const char *output)
 {
 	size_t n = pst_message_rcpt_count(msg);
 	if (n <= 1)
@@ -166,7 +166,7 @@ static int write_outputs(const pst_message *msg, const char *output)
 	return 0;
 }
 
-static int print_report(const pst_message *msg, int json)
+static int print_report(pst_message *msg, int json)
 {
 	char *text = NULL;
 	int rc = json ? pst_message_json(msg, &text) : pst_message_text(msg, &text);

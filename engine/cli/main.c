@@ -13,12 +13,13 @@
 #include "postern.h"
 #include "cli/cli.h"
 
-/* The subcommands. "check" joins when the evaluator is built (main.c.next). */
+/* The subcommands. */
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+	{ "check", pst_cli_check, "decide one message against a rule file" },
 	{ "lint", pst_cli_lint, "compile rule files and report every error" },
 };
 

@@ -338,17 +338,17 @@ static void report(fix_loader *L, pst_buf *errors)
 	if (errors == NULL)
 		return;
 	if (L->nomem) {
-		(void)pst_buf_printf(errors, "%s: out of memory\n", L->fname);
+		(void)pst_buf_printf(errors, "%s: error: out of memory\n", L->fname);
 		return;
 	}
 	if (L->nerrs > 0)
 		qsort(L->errs, L->nerrs, sizeof *L->errs, cmp_err);
 	for (size_t i = 0; i < L->nerrs; i++)
-		if (pst_buf_printf(errors, "%s:%u:%u: %s\n", L->fname, L->errs[i].line,
+		if (pst_buf_printf(errors, "%s:%u:%u: error: %s\n", L->fname, L->errs[i].line,
 				   L->errs[i].col, L->errs[i].msg) != 0)
 			return;
 	if (L->dropped > 0)
-		(void)pst_buf_printf(errors, "%s: %zu more errors\n", L->fname, L->dropped);
+		(void)pst_buf_printf(errors, "%s: error: %zu more errors\n", L->fname, L->dropped);
 }
 
 static void parse_lines(fix_loader *L, const char *text, size_t len)
@@ -426,7 +426,7 @@ static char *read_file(const char *path, size_t *len, pst_buf *errors)
 		goto fail;
 	if (st.st_size > PST_MAX_DNSFIX_BYTES) {
 		if (errors != NULL)
-			(void)pst_buf_printf(errors, "%s: file is larger than %d bytes\n", path,
+			(void)pst_buf_printf(errors, "%s: error: file is larger than %d bytes\n", path,
 					     PST_MAX_DNSFIX_BYTES);
 		close(fd);
 		return NULL;
@@ -462,7 +462,7 @@ static char *read_file(const char *path, size_t *len, pst_buf *errors)
 	return data;
 fail:
 	if (errors != NULL)
-		(void)pst_buf_printf(errors, "%s: cannot read: %s\n", path, strerror(errno));
+		(void)pst_buf_printf(errors, "%s: error: cannot read: %s\n", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	free(data);

@@ -887,7 +887,7 @@ static const pst_edit_op edit_ops[PST_ACT__COUNT] = {
 	[PST_ACT_PREPEND_SUBJECT] = PST_EDIT_PREPEND_SUBJECT,
 };
 
-static void do_edit(eval_ctx *c, const pst_action *act)
+static void do_edit(eval_ctx *c, const pst_rule_action *act)
 {
 	pst_edit ed;
 
@@ -916,7 +916,7 @@ static void do_edit(eval_ctx *c, const pst_action *act)
 }
 
 /* The first terminal action: fill in the decision and its reply. */
-static void decide(eval_ctx *c, const pst_action *act, pst_outcome *o)
+static void decide(eval_ctx *c, const pst_rule_action *act, pst_outcome *o)
 {
 	static const struct {
 		pst_decision d;
@@ -948,7 +948,7 @@ static void decide(eval_ctx *c, const pst_action *act, pst_outcome *o)
 static int run_actions(eval_ctx *c, const pst_program_rule *r, pst_outcome *o)
 {
 	for (size_t i = 0; i < r->nactions && !c->oom; i++) {
-		const pst_action *act = &r->actions[i];
+		const pst_rule_action *act = &r->actions[i];
 
 		if ((unsigned)act->kind >= PST_ACT__COUNT)
 			continue;
@@ -1073,7 +1073,7 @@ int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *sr
 		decided = eval_rule(&c, r, trace ? &trace[i] : NULL, outcome);
 	}
 	if (!decided && !c.oom) {
-		static const pst_action implicit = { .kind = PST_ACT_ACCEPT };
+		static const pst_rule_action implicit = { .kind = PST_ACT_ACCEPT };
 
 		c.rule = NULL;
 		decide(&c, &implicit, outcome);

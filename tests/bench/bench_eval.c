@@ -26,7 +26,7 @@ typedef struct bench_prog {
 	size_t n;
 } bench_prog;
 
-static const pst_action reject = { .kind = PST_ACT_REJECT };
+static const pst_rule_action reject = { .kind = PST_ACT_REJECT };
 
 static void die(const char *what)
 {

@@ -16,7 +16,8 @@ is "$(q "$out" '[.recipients[0].address, (.recipients[0].edits | length), (.reci
    "options win over X-Postern-Envelope (client-ip and rcpt)"
 out=$("$POSTERN" check --rules "$fx/simple.rules" --json "$fx/noenvelope.eml")
 is "$(q "$out" '.recipients | map(.address)')" '["z@example.org"]' "without any rcpt, the first To: address"
-is "$(q "$out" '.recipients[0].edits | length')" '0' "an unknown client IP matches nothing, not even 'not in'"
+is "$(q "$out" '.recipients[0].edits | map(.value)')" '[""]' \
+   "an unknown client IP matches nothing, so 'not in' holds (LANGUAGE.md), and interpolates as empty"
 out=$("$POSTERN" check --rules "$fx/simple.rules" --json --mail-from '<>' --client-ip 203.0.113.5 "$fx/noenvelope.eml")
 is "$(q "$out" '.recipients[0] | [.decision, .rule]')" '["accept","null_sender_ok"]' "--mail-from '<>' is the null sender"
 out=$(cat "$fx/noenvelope.eml" | "$POSTERN" check --rules "$fx/simple.rules" --json --client-ip 203.0.113.5 -)

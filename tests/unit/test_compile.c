@@ -350,7 +350,7 @@ static void actions_and_defaults(void **state)
 	    "rule f { when false then quarantine \"Junk\", tag \"t-1\", log \"l\"; }\n"
 	    "rule g { when false then add header \"X-A\" \"v ${client.ip}\", replace header \"X-B\" \"w\",\n"
 	    "  set from.display \"D\", set from.address \"a@b.example\", prepend subject \"[x] \", accept; }\n");
-	const pst_action *a = rule(p, 0)->actions;
+	const pst_rule_action *a = rule(p, 0)->actions;
 	assert_int_equal(a->kind, PST_ACT_REJECT);
 	assert_int_equal(a->code, 550);
 	assert_string_equal(a->enhanced, "5.7.1");

@@ -296,7 +296,7 @@ static void names_origin_and_unicode(void **state)
 		"  A 192.0.2.9 ; continues www? no: www has a CNAME, see below\n";
 	/* The continuation line above gives www an A beside its CNAME. */
 	char *errs = load_errors("inline", text, strlen(text));
-	check_errors(errs, "inline:9:3: A record: www.example.net already has a CNAME at line 8, "
+	check_errors(errs, "inline:9:3: error: A record: www.example.net already has a CNAME at line 8, "
 			   "and a name with a CNAME has no other records\n");
 	free(errs);
 
@@ -380,38 +380,38 @@ static void malformed_lines_all_reported(void **state)
 		"$SERVFAIL h.test.\n"                                       /* 37 */
 		"$SERVFAIL h.test.\n";                                      /* 38: a repeat is fine */
 	static const char want[] =
-		"bad:2:13: TXT record: unterminated quoted string\n"
-		"bad:3:13: TXT record: text must be in double quotes\n"
-		"bad:4:12: TXT record: missing quoted string\n"
-		"bad:5:18: TXT record: \\DDD escape needs three digits\n"
-		"bad:6:18: TXT record: escape \\256 is over 255\n"
-		"bad:7:11: A record: \"192.0.2.256\" is not an IPv4 address\n"
-		"bad:8:11: A record: \"2001:db8::1\" is not an IPv4 address\n"
-		"bad:9:14: AAAA record: \"192.0.2.1\" is not an IPv6 address\n"
-		"bad:10:10: A record: missing address\n"
-		"bad:11:21: A record: unexpected \"extra\" after the data\n"
-		"bad:12:12: MX record: preference \"70000\" is not a number from 0 to 65535\n"
-		"bad:13:14: MX record: missing exchange name\n"
-		"bad:14:14: CNAME record: missing target name\n"
-		"bad:15:1: owner name \"a..test.\": empty label\n"
-		"bad:16:1: owner name \"*.test.\": wildcard names are not supported\n"
-		"bad:17:9: record type SOA is not supported (A, AAAA, CNAME, MX, NS, PTR, SPF, TXT are)\n"
-		"bad:18:13: class CH is not supported (only IN is)\n"
-		"bad:19:9: TTL \"1h\" is not a number of seconds\n"
-		"bad:20:9: TTL 99999999999 is over 2147483647\n"
-		"bad:21:15: missing record type\n"
-		"bad:22:8: missing record type\n"
-		"bad:23:10: $SERVFAIL: missing name\n"
-		"bad:24:18: $TIMEOUT: record type BOGUS is not supported (A, AAAA, CNAME, MX, NS, PTR, SPF, TXT are)\n"
-		"bad:25:1: directive $INCLUDE is not supported ($SERVFAIL, $TIMEOUT, $ORIGIN, $TTL are)\n"
-		"bad:26:1: owner name: \"@\" needs an $ORIGIN line before it\n"
-		"bad:27:12: NS record: target: the root name \".\" is not allowed here\n"
-		"bad:28:13: PTR record: target \"bad_name!.test.\": character '!' is not allowed in a domain name\n"
-		"bad:29:16: TTL given twice\n"
-		"bad:31:1: TXT record: d.test already has a CNAME at line 30, and a name with a CNAME has no other records\n"
-		"bad:32:1: CNAME record: d.test already has a CNAME at line 30\n"
-		"bad:34:1: CNAME record: g.test already has a TXT record at line 33, and a name with a CNAME has no other records\n"
-		"bad:36:1: $TIMEOUT h.test TXT conflicts with $SERVFAIL at line 35\n";
+		"bad:2:13: error: TXT record: unterminated quoted string\n"
+		"bad:3:13: error: TXT record: text must be in double quotes\n"
+		"bad:4:12: error: TXT record: missing quoted string\n"
+		"bad:5:18: error: TXT record: \\DDD escape needs three digits\n"
+		"bad:6:18: error: TXT record: escape \\256 is over 255\n"
+		"bad:7:11: error: A record: \"192.0.2.256\" is not an IPv4 address\n"
+		"bad:8:11: error: A record: \"2001:db8::1\" is not an IPv4 address\n"
+		"bad:9:14: error: AAAA record: \"192.0.2.1\" is not an IPv6 address\n"
+		"bad:10:10: error: A record: missing address\n"
+		"bad:11:21: error: A record: unexpected \"extra\" after the data\n"
+		"bad:12:12: error: MX record: preference \"70000\" is not a number from 0 to 65535\n"
+		"bad:13:14: error: MX record: missing exchange name\n"
+		"bad:14:14: error: CNAME record: missing target name\n"
+		"bad:15:1: error: owner name \"a..test.\": empty label\n"
+		"bad:16:1: error: owner name \"*.test.\": wildcard names are not supported\n"
+		"bad:17:9: error: record type SOA is not supported (A, AAAA, CNAME, MX, NS, PTR, SPF, TXT are)\n"
+		"bad:18:13: error: class CH is not supported (only IN is)\n"
+		"bad:19:9: error: TTL \"1h\" is not a number of seconds\n"
+		"bad:20:9: error: TTL 99999999999 is over 2147483647\n"
+		"bad:21:15: error: missing record type\n"
+		"bad:22:8: error: missing record type\n"
+		"bad:23:10: error: $SERVFAIL: missing name\n"
+		"bad:24:18: error: $TIMEOUT: record type BOGUS is not supported (A, AAAA, CNAME, MX, NS, PTR, SPF, TXT are)\n"
+		"bad:25:1: error: directive $INCLUDE is not supported ($SERVFAIL, $TIMEOUT, $ORIGIN, $TTL are)\n"
+		"bad:26:1: error: owner name: \"@\" needs an $ORIGIN line before it\n"
+		"bad:27:12: error: NS record: target: the root name \".\" is not allowed here\n"
+		"bad:28:13: error: PTR record: target \"bad_name!.test.\": character '!' is not allowed in a domain name\n"
+		"bad:29:16: error: TTL given twice\n"
+		"bad:31:1: error: TXT record: d.test already has a CNAME at line 30, and a name with a CNAME has no other records\n"
+		"bad:32:1: error: CNAME record: d.test already has a CNAME at line 30\n"
+		"bad:34:1: error: CNAME record: g.test already has a TXT record at line 33, and a name with a CNAME has no other records\n"
+		"bad:36:1: error: $TIMEOUT h.test TXT conflicts with $SERVFAIL at line 35\n";
 	char *got = load_errors("bad", text, strlen(text));
 
 	check_errors(got, want);
@@ -428,13 +428,13 @@ static void malformed_file_reports_path_line_col(void **state)
 	assert_int_equal(pst_dnsfix_load_file(path, &f, &errors), -1);
 	assert_null(f);
 	assert_int_equal(pst_buf_printf(&want,
-		"%1$s:3:23: TXT record: unterminated quoted string\n"
-		"%1$s:4:23: A record: \"192.0.2.300\" is not an IPv4 address\n"
-		"%1$s:5:19: record type SOA is not supported (A, AAAA, CNAME, MX, NS, PTR, SPF, TXT are)\n"
-		"%1$s:6:1: owner name \"bad4..example.\": empty label\n"
-		"%1$s:7:23: MX record: preference \"mail.example.\" is not a number from 0 to 65535\n"
-		"%1$s:8:1: directive $INCLUDE is not supported ($SERVFAIL, $TIMEOUT, $ORIGIN, $TTL are)\n"
-		"%1$s:9:23: TXT record: text must be in double quotes\n", path), 0);
+		"%1$s:3:23: error: TXT record: unterminated quoted string\n"
+		"%1$s:4:23: error: A record: \"192.0.2.300\" is not an IPv4 address\n"
+		"%1$s:5:19: error: record type SOA is not supported (A, AAAA, CNAME, MX, NS, PTR, SPF, TXT are)\n"
+		"%1$s:6:1: error: owner name \"bad4..example.\": empty label\n"
+		"%1$s:7:23: error: MX record: preference \"mail.example.\" is not a number from 0 to 65535\n"
+		"%1$s:8:1: error: directive $INCLUDE is not supported ($SERVFAIL, $TIMEOUT, $ORIGIN, $TTL are)\n"
+		"%1$s:9:23: error: TXT record: text must be in double quotes\n", path), 0);
 	check_errors(pst_buf_str(&errors), pst_buf_str(&want));
 	pst_buf_free(&errors);
 	pst_buf_free(&want);
@@ -448,10 +448,10 @@ static void file_level_errors(void **state)
 
 	assert_int_equal(pst_dnsfix_load_file(FIXTURE("no-such.zone"), &f, &errors), -1);
 	assert_null(f);
-	check_errors(pst_buf_str(&errors), FIXTURE("no-such.zone") ": cannot read: No such file or directory\n");
+	check_errors(pst_buf_str(&errors), FIXTURE("no-such.zone") ": error: cannot read: No such file or directory\n");
 	pst_buf_clear(&errors);
 	assert_int_equal(pst_dnsfix_load_file(DNS_FIXTURE_DIR, &f, &errors), -1);
-	check_errors(pst_buf_str(&errors), DNS_FIXTURE_DIR ": cannot read: Is a directory\n");
+	check_errors(pst_buf_str(&errors), DNS_FIXTURE_DIR ": error: cannot read: Is a directory\n");
 	/* errors may be NULL. */
 	assert_int_equal(pst_dnsfix_load_file(FIXTURE("malformed.zone"), &f, NULL), -1);
 	assert_null(f);
@@ -459,7 +459,7 @@ static void file_level_errors(void **state)
 
 	static const char nul[] = "a.test. TXT \"x\"\nb.test. TXT \"y\0z\"\n";
 	char *got = load_errors("nul", nul, sizeof nul - 1);
-	check_errors(got, "nul:2:15: NUL byte in the line\n");
+	check_errors(got, "nul:2:15: error: NUL byte in the line\n");
 	free(got);
 }
 
@@ -476,10 +476,10 @@ static void error_count_is_bounded(void **state)
 	for (const char *p = got; (p = strchr(p, '\n')) != NULL; p++)
 		lines++;
 	assert_int_equal(lines, 201);
-	assert_non_null(strstr(got, "many:1:12: A record: \"bad\" is not an IPv4 address\n"));
-	assert_non_null(strstr(got, "many:200:14: A record:"));
+	assert_non_null(strstr(got, "many:1:12: error: A record: \"bad\" is not an IPv4 address\n"));
+	assert_non_null(strstr(got, "many:200:14: error: A record:"));
 	assert_null(strstr(got, "many:201:"));
-	assert_non_null(strstr(got, "\nmany: 100 more errors\n"));
+	assert_non_null(strstr(got, "\nmany: error: 100 more errors\n"));
 	free(got);
 	pst_buf_free(&text);
 }

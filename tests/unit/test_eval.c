@@ -309,8 +309,8 @@ static const pst_expr never = { .kind = PST_EXPR_FALSE };
 
 /* ---- Running ------------------------------------------------------------- */
 
-static const pst_action act_reject[] = { { .kind = PST_ACT_REJECT } };
-static const pst_action act_accept[] = { { .kind = PST_ACT_ACCEPT } };
+static const pst_rule_action act_reject[] = { { .kind = PST_ACT_REJECT } };
+static const pst_rule_action act_accept[] = { { .kind = PST_ACT_ACCEPT } };
 
 /* A one-rule program: "rule t { when e then reject; }" */
 static pst_program_rule one_rule;
@@ -407,7 +407,7 @@ static void terminal_defaults(void **state)
 	static const pst_tpl_part part = { "go away", 7, 0, 0 };
 	static const pst_template tpl = { &part, 1, "\"go away\"" };
 	static const struct {
-		pst_action act;
+		pst_rule_action act;
 		pst_decision d;
 		int code;
 		const char *enhanced, *text, *folder;
@@ -447,8 +447,8 @@ static void terminal_defaults(void **state)
 static void terminal_order(void **state)
 {
 	(void)state;
-	static const pst_action tempfail[] = { { .kind = PST_ACT_TEMPFAIL } };
-	static const pst_action two[] = { { .kind = PST_ACT_DISCARD }, { .kind = PST_ACT_REJECT } };
+	static const pst_rule_action tempfail[] = { { .kind = PST_ACT_TEMPFAIL } };
+	static const pst_rule_action two[] = { { .kind = PST_ACT_DISCARD }, { .kind = PST_ACT_REJECT } };
 	pst_program_rule rules[] = {
 		{ .name = "off", .when = &never, .actions = act_reject, .nactions = 1 },
 		{ .name = "first", .when = &always, .actions = tempfail, .nactions = 1 },
@@ -479,12 +479,12 @@ static const pst_template tpl_empty = { NULL, 0, "\"\"" };
 static void edits_accumulate(void **state)
 {
 	(void)state;
-	static const pst_action a1[] = {
+	static const pst_rule_action a1[] = {
 		{ .kind = PST_ACT_ADD_HEADER, .name = "X-A", .value = &tpl_yes },
 		{ .kind = PST_ACT_TAG, .name = "seen" },
 		{ .kind = PST_ACT_LOG, .value = &tpl_log },
 	};
-	static const pst_action a2[] = {
+	static const pst_rule_action a2[] = {
 		{ .kind = PST_ACT_PREPEND_SUBJECT, .value = &tpl_ext },
 		{ .kind = PST_ACT_SET_FROM_DISPLAY, .value = &tpl_empty },
 		{ .kind = PST_ACT_REMOVE_HEADER, .name = "X-Internal" },
@@ -493,7 +493,7 @@ static void edits_accumulate(void **state)
 		{ .kind = PST_ACT_QUARANTINE },
 		{ .kind = PST_ACT_ADD_HEADER, .name = "X-After", .value = &tpl_yes },
 	};
-	static const pst_action a3[] = {
+	static const pst_rule_action a3[] = {
 		{ .kind = PST_ACT_ADD_HEADER, .name = "X-Never", .value = &tpl_yes },
 	};
 	pst_program_rule rules[] = {
@@ -545,7 +545,7 @@ static void edits_accumulate(void **state)
 static void audit_not_enforced(void **state)
 {
 	(void)state;
-	static const pst_action acts[] = {
+	static const pst_rule_action acts[] = {
 		{ .kind = PST_ACT_ADD_HEADER, .name = "X-Audit", .value = &tpl_yes },
 		{ .kind = PST_ACT_LOG, .value = &tpl_yes },
 		{ .kind = PST_ACT_TAG, .name = "t" },
@@ -1020,7 +1020,7 @@ static void interpolation(void **state)
 		{ " at ", 4, 0, 0 }, { NULL, 0, 1, PST_F_RCPT_DOMAIN },
 	};
 	static const pst_template tpl = { parts, N_ELEMS(parts), "..." };
-	static const pst_action acts[] = {
+	static const pst_rule_action acts[] = {
 		{ .kind = PST_ACT_SET_FROM_DISPLAY, .value = &tpl },
 		{ .kind = PST_ACT_REJECT, .code = 550, .enhanced = "5.7.1", .text = &tpl },
 	};
@@ -1050,7 +1050,7 @@ static void interpolation_bounds(void **state)
 	(void)state;
 	static const pst_tpl_part parts[] = { { "s: ", 3, 0, 0 }, { NULL, 0, 1, PST_F_SUBJECT } };
 	static const pst_template tpl = { parts, 2, "\"s: ${subject}\"" };
-	static const pst_action acts[] = {
+	static const pst_rule_action acts[] = {
 		{ .kind = PST_ACT_ADD_HEADER, .name = "X-S", .value = &tpl },
 		{ .kind = PST_ACT_REJECT, .text = &tpl },
 	};
@@ -1202,7 +1202,7 @@ static void remove_header_matching(void **state)
 	(void)state;
 	pst_regex re = make_regex("^yes\\b", "i");
 	pst_regex bomb = make_regex("^(a|aa|a?a)+$", "");
-	static pst_action acts[] = {
+	static pst_rule_action acts[] = {
 		{ .kind = PST_ACT_REMOVE_HEADER, .name = "X-Spam" },
 		{ .kind = PST_ACT_REMOVE_HEADER, .name = "X-Bomb" },
 		{ .kind = PST_ACT_REMOVE_HEADER, .name = "X-All" },
@@ -1268,7 +1268,7 @@ static void rendering(void **state)
 		{ NULL, 0, 1, PST_F_CLIENT_IP },
 	};
 	static const pst_template tpl = { parts, N_ELEMS(parts), "..." };
-	static const pst_action acts[] = { { .kind = PST_ACT_LOG, .value = &tpl } };
+	static const pst_rule_action acts[] = { { .kind = PST_ACT_LOG, .value = &tpl } };
 	static const char *const members[] = { "a.example", "b.example" };
 	static const char *const names[] = { "example.org" };
 	pst_list l = domain_list(names, 1);
@@ -1352,7 +1352,7 @@ static void threads_share_program(void **state)
 	static const char *const blocks[] = { "192.0.2.0/24" };
 	pst_list ips = ip_list(blocks, 1);
 	static const test_header hdrs[] = { { "X-Classification", "OFFICIAL" } };
-	pst_action acts[] = {
+	pst_rule_action acts[] = {
 		{ .kind = PST_ACT_REMOVE_HEADER, .name = "X-Spam", .re = &spam },
 		{ .kind = PST_ACT_REJECT },
 	};

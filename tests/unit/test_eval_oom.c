@@ -145,7 +145,7 @@ static void allocation_failures(void **state)
 	                     .rhs = { .type = PST_T_NUMBER, .n = 10 } };
 	pst_expr both = { .kind = PST_EXPR_AND, .a = &any_m, .b = &addr_in };
 	pst_expr all3 = { .kind = PST_EXPR_AND, .a = &both, .b = &size_gt };
-	pst_action acts[] = {
+	pst_rule_action acts[] = {
 		{ .kind = PST_ACT_ADD_HEADER, .name = "X-A", .value = &tpl },
 		{ .kind = PST_ACT_REMOVE_HEADER, .name = "X-B", .re = &re },
 		{ .kind = PST_ACT_LOG, .value = &tpl },
@@ -154,7 +154,7 @@ static void allocation_failures(void **state)
 		{ .kind = PST_ACT_PREPEND_SUBJECT, .value = &tpl },
 		{ .kind = PST_ACT_QUARANTINE, .name = "Junk" },
 	};
-	pst_action reject = { .kind = PST_ACT_REJECT, .text = &tpl };
+	pst_rule_action reject = { .kind = PST_ACT_REJECT, .text = &tpl };
 	pst_program_rule rules[] = {
 		{ .name = "audited", .file = "f", .line = 1, .audit = 1, .when = &all3,
 		  .actions = acts, .nactions = N_ELEMS(acts) },
