@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "message_private.h"
+#include "auth/libs.h"
+#include "lang/program.h"
 
 /* ---- JSON helpers ---------------------------------------------------- */
 
@@ -118,27 +120,101 @@ static int fact_bool(struct pst_message *m, pst_fact f)
 	return pst_auth_fact(m, f, &v) == 0 && v.known && v.u.b;
 }
 
+/* One DKIM signature: its own result, and whether its domain aligns with
+ * the From domain (under the DMARC record's adkim, relaxed without one),
+ * whatever its result (CLI.md). */
+static int json_dkim_sig(pst_buf *b, struct pst_message *m, const pst_dkim_sig *s)
+{
+	int strict = m->auth.dmarc_evaluated && m->auth.dmarc_result.record_domain &&
+	             m->auth.dmarc_result.strict_dkim;
+	const pst_auth_libs *libs = pst_auth_libs_get();
+	int aligned = s->domain && m->from.domain && libs->psl &&
+	              pst_psl_aligned(libs->psl, s->domain, m->from.domain, strict);
+	if (pst_buf_putc(b, '{') < 0 || json_kv(b, "domain", s->domain, 1) < 0 ||
+	    json_kv(b, "selector", s->selector, 0) < 0 ||
+	    json_kv(b, "algorithm", s->algorithm, 0) < 0 ||
+	    json_kv(b, "result", pst_auth_result_name(s->result), 0) < 0 ||
+	    json_kv(b, "reason", s->reason, 0) < 0 ||
+	    pst_buf_printf(b, ",\"key_bits\":%u,\"aligned\":%s}", s->key_bits,
+	                   aligned ? "true" : "false") < 0)
+		return -1;
+	return 0;
+}
+
+static int json_dkim(pst_buf *b, struct pst_message *m)
+{
+	if (pst_buf_putc(b, '[') < 0)
+		return -1;
+	const pst_dkim_result *r = &m->auth.dkim_sigs;
+	for (size_t i = 0; m->auth.dkim_verified && i < r->nsigs; i++)
+		if ((i && pst_buf_putc(b, ',') < 0) || json_dkim_sig(b, m, &r->sigs[i]) < 0)
+			return -1;
+	return pst_buf_putc(b, ']');
+}
+
+static int json_dmarc(pst_buf *b, struct pst_message *m)
+{
+	const pst_dmarc_result *r = &m->auth.dmarc_result;
+	int ours = m->auth.dmarc_evaluated;
+	if (pst_buf_puts(b, "{") < 0 ||
+	    json_kv(b, "result", fact_word(m, PST_F_DMARC), 1) < 0 ||
+	    json_kv(b, "domain", fact_word(m, PST_F_DMARC_DOMAIN), 0) < 0 ||
+	    json_kv(b, "policy", fact_word(m, PST_F_DMARC_POLICY), 0) < 0)
+		return -1;
+	if (ours && r->record_domain &&
+	    (json_kv(b, "published_policy", pst_dmarc_policy_name(r->published), 0) < 0 ||
+	     json_kv(b, "record_domain", r->record_domain, 0) < 0 ||
+	     pst_buf_printf(b, ",\"pct\":%u", r->pct) < 0))
+		return -1;
+	if (ours && (pst_buf_printf(b, ",\"spf_aligned\":%s,\"dkim_aligned\":%s",
+	                            r->spf_aligned ? "true" : "false",
+	                            r->dkim_aligned ? "true" : "false") < 0 ||
+	             json_kv(b, "reason", r->reason, 0) < 0))
+		return -1;
+	return pst_buf_putc(b, '}');
+}
+
 static int json_auth(pst_buf *b, struct pst_message *m)
 {
+	if (pst_auth_compute_all(m) < 0)
+		return -1;
 	if (pst_buf_puts(b, "{\"spf\":{") < 0 ||
 	    json_kv(b, "result", fact_word(m, PST_F_SPF), 1) < 0 ||
 	    json_kv(b, "domain", fact_word(m, PST_F_SPF_DOMAIN), 0) < 0 ||
-	    pst_buf_printf(b, ",\"aligned\":%s}", fact_bool(m, PST_F_SPF_ALIGNED) ? "true" : "false") < 0)
+	    pst_buf_printf(b, ",\"aligned\":%s", fact_bool(m, PST_F_SPF_ALIGNED) ? "true" : "false") < 0 ||
+	    json_kv(b, "reason", m->auth.spf_reason, 0) < 0 || pst_buf_putc(b, '}') < 0)
 		return -1;
 	if (pst_buf_puts(b, ",\"helo\":{") < 0 ||
 	    json_kv(b, "result", fact_word(m, PST_F_HELO_SPF), 1) < 0 ||
 	    pst_buf_putc(b, '}') < 0)
 		return -1;
-	/* Per-signature DKIM results come with the DKIM adapter. */
-	if (pst_buf_puts(b, ",\"dkim\":[]") < 0)
+	if (pst_buf_puts(b, ",\"dkim\":") < 0 || json_dkim(b, m) < 0 ||
+	    pst_buf_puts(b, ",\"dmarc\":") < 0 || json_dmarc(b, m) < 0)
 		return -1;
-	if (pst_buf_puts(b, ",\"dmarc\":{") < 0 ||
-	    json_kv(b, "result", fact_word(m, PST_F_DMARC), 1) < 0 ||
-	    json_kv(b, "domain", fact_word(m, PST_F_DMARC_DOMAIN), 0) < 0 ||
-	    json_kv(b, "policy", fact_word(m, PST_F_DMARC_POLICY), 0) < 0 ||
-	    pst_buf_puts(b, "}}") < 0)
+	if (m->auth.authres_known &&
+	    (pst_buf_puts(b, ",\"authres\":{") < 0 ||
+	     json_kv(b, "spf", fact_word(m, PST_F_AUTHRES_SPF), 1) < 0 ||
+	     json_kv(b, "dkim", fact_word(m, PST_F_AUTHRES_DKIM), 0) < 0 ||
+	     json_kv(b, "dmarc", fact_word(m, PST_F_AUTHRES_DMARC), 0) < 0 ||
+	     pst_buf_putc(b, '}') < 0))
 		return -1;
-	return 0;
+	if (m->auth.nwarnings && (json_key(b, "warnings", 0) < 0 ||
+	                          json_str_array(b, m->auth.warnings, m->auth.nwarnings) < 0))
+		return -1;
+	return pst_buf_putc(b, '}');
+}
+
+/* The Authentication-Results value postern adds, when authserv-id is set. */
+static int json_authentication_results(pst_buf *b, struct pst_message *m)
+{
+	const char *id = pst_program_settings(m->policy->prog)->authserv_id;
+	if (id == NULL)
+		return 0;
+	pst_buf ar = PST_BUF_INIT;
+	int rc = pst_auth_results_value(m, id, &ar) < 0 ||
+	         json_kv(b, "authentication_results", pst_buf_str(&ar), 0) < 0 ? -1 : 0;
+	pst_buf_free(&ar);
+	return rc;
 }
 
 /* ---- Rules ----------------------------------------------------------- */
@@ -253,7 +329,12 @@ int pst_report_json(struct pst_message *m, pst_buf *b)
 	for (size_t i = 0; i < m->nrcpts; i++)
 		if ((i && pst_buf_putc(b, ',') < 0) || json_recipient(b, m, &m->verdicts[i]) < 0)
 			return -1;
-	if (pst_buf_putc(b, ']') < 0 || json_key(b, "auth", 0) < 0 || json_auth(b, m) < 0)
+	if (pst_buf_putc(b, ']') < 0 || json_key(b, "auth", 0) < 0 || json_auth(b, m) < 0 ||
+	    json_authentication_results(b, m) < 0)
+		return -1;
+	if (pst_buf_printf(b, ",\"dns\":{\"source\":\"%s\",\"queries\":%u}",
+	                   m->dns.resolver ? pst_resolver_kind(m->dns.resolver) : "none",
+	                   m->dns.queries) < 0)
 		return -1;
 	if (json_key(b, "rules", 0) < 0 || json_rules(b, m) < 0)
 		return -1;

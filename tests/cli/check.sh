@@ -5,50 +5,50 @@
 fx="$top_srcdir/tests/fixtures/cli"
 q() { printf '%s' "$1" | jq -c "$2"; }
 
-out=$("$POSTERN" check --rules "$fx/simple.rules" --json "$fx/envelope.eml"); rc=$?
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --json "$fx/envelope.eml"); rc=$?
 is "$rc" 0 "check exits 0"
 is "$(q "$out" '.recipients | map(.address)')" '["x@example.org","y@example.org"]' \
    "rcpt from every leading X-Postern-Envelope field, in order"
 is "$(q "$out" '.recipients[0].edits')" '[{"op":"add-header","name":"X-Untrusted","value":"203.0.113.5","rule":"untrusted_tag"}]' \
    "client-ip from X-Postern-Envelope, interpolated"
-out=$("$POSTERN" check --rules "$fx/simple.rules" --json --client-ip 192.0.2.9 --rcpt r@example.org "$fx/envelope.eml")
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --json --client-ip 192.0.2.9 --rcpt r@example.org "$fx/envelope.eml")
 is "$(q "$out" '[.recipients[0].address, (.recipients[0].edits | length), (.recipients | length)]')" '["r@example.org",0,1]' \
    "options win over X-Postern-Envelope (client-ip and rcpt)"
-out=$("$POSTERN" check --rules "$fx/simple.rules" --json "$fx/noenvelope.eml")
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --json "$fx/noenvelope.eml")
 is "$(q "$out" '.recipients | map(.address)')" '["z@example.org"]' "without any rcpt, the first To: address"
 is "$(q "$out" '.recipients[0].edits | map(.value)')" '[""]' \
    "an unknown client IP matches nothing, so 'not in' holds (LANGUAGE.md), and interpolates as empty"
-out=$("$POSTERN" check --rules "$fx/simple.rules" --json --mail-from '<>' --client-ip 203.0.113.5 "$fx/noenvelope.eml")
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --json --mail-from '<>' --client-ip 203.0.113.5 "$fx/noenvelope.eml")
 is "$(q "$out" '.recipients[0] | [.decision, .rule]')" '["accept","null_sender_ok"]' "--mail-from '<>' is the null sender"
-out=$(cat "$fx/noenvelope.eml" | "$POSTERN" check --rules "$fx/simple.rules" --json --client-ip 203.0.113.5 -)
+out=$(cat "$fx/noenvelope.eml" | "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --json --client-ip 203.0.113.5 -)
 is "$(q "$out" '.recipients[0].edits[0].value')" '"203.0.113.5"' "the message can come from stdin"
 
-out=$("$POSTERN" check --rules "$fx/simple.rules" --trace --client-ip 203.0.113.5 "$fx/noenvelope.eml")
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --trace --client-ip 203.0.113.5 "$fx/noenvelope.eml")
 like "$out" 'untrusted_tag .*matched' "--trace shows the rule that matched"
 like "$out" 'client.ip = 203.0.113.5' "--trace shows the facts a rule read"
-out=$("$POSTERN" check --rules "$fx/simple.rules" "$fx/noenvelope.eml")
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" "$fx/noenvelope.eml")
 like "$out" 'recipient z@example.org: accept' "the text report names each recipient's decision"
 
-out=$("$POSTERN" check --rules "$fx/simple.rules" --dns "$fx/good.zone" --json "$fx/noenvelope.eml"); rc=$?
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --dns "$fx/good.zone" --json "$fx/noenvelope.eml"); rc=$?
 is "$rc" 0 "a valid --dns fixture is accepted"
-out=$("$POSTERN" check --rules "$fx/simple.rules" --dns "$fx/bad.zone" "$fx/noenvelope.eml" 2>&1); rc=$?
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --dns "$fx/bad.zone" "$fx/noenvelope.eml" 2>&1); rc=$?
 is "$rc" 65 "a bad --dns fixture exits 65"
 like "$out" 'bad.zone:1:[0-9]+: error' "the fixture error names file:line:col"
 like "$out" 'bad.zone:2:[0-9]+: error' "every fixture error is reported"
 
 "$POSTERN" check --json "$fx/noenvelope.eml" 2>/dev/null; is "$?" 64 "--rules missing: exit 64"
-"$POSTERN" check --rules "$fx/simple.rules" 2>/dev/null; is "$?" 64 "no message: exit 64"
-"$POSTERN" check --rules "$fx/simple.rules" --bogus x 2>/dev/null; is "$?" 64 "an unknown option: exit 64"
-"$POSTERN" check --rules "$fx/simple.rules" "$TMPDIR_TEST/none.eml" 2>/dev/null; is "$?" 66 "a missing message: exit 66"
-"$POSTERN" check --rules "$TMPDIR_TEST/none.rules" "$fx/noenvelope.eml" 2>/dev/null; is "$?" 78 "a missing rule file: exit 78"
+"$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" 2>/dev/null; is "$?" 64 "no message: exit 64"
+"$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --bogus x 2>/dev/null; is "$?" 64 "an unknown option: exit 64"
+"$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" "$TMPDIR_TEST/none.eml" 2>/dev/null; is "$?" 66 "a missing message: exit 66"
+"$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/none.rules" "$fx/noenvelope.eml" 2>/dev/null; is "$?" 78 "a missing rule file: exit 78"
 printf 'rule x { when nosuch.fact then accept; }\n' > "$TMPDIR_TEST/bad.rules"
-err=$("$POSTERN" check --rules "$TMPDIR_TEST/bad.rules" "$fx/noenvelope.eml" 2>&1); rc=$?
+err=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/bad.rules" "$fx/noenvelope.eml" 2>&1); rc=$?
 is "$rc" 78 "rules that do not compile: exit 78"
 like "$err" 'bad.rules:1:[0-9]+: error: ' "and the diagnostics are printed"
 printf 'X-Postern-Envelope: clientip=192.0.2.1\n\nbody\n' > "$TMPDIR_TEST/badenv.eml"
-err=$("$POSTERN" check --rules "$fx/simple.rules" "$TMPDIR_TEST/badenv.eml" 2>&1); rc=$?
+err=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" "$TMPDIR_TEST/badenv.eml" 2>&1); rc=$?
 is "$rc" 65 "a bad X-Postern-Envelope key: exit 65"
 like "$err" "did you mean 'client-ip'" "with a suggestion"
-"$POSTERN" check --rules "$fx/simple.rules" --client-ip 300.1.2.3 "$fx/noenvelope.eml" 2>/dev/null
+"$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --client-ip 300.1.2.3 "$fx/noenvelope.eml" 2>/dev/null
 is "$?" 65 "a bad --client-ip: exit 65"
 done_testing

@@ -8,7 +8,7 @@ ex="$top_srcdir/examples"
 # check RULES MESSAGE [OPTIONS...]: the JSON report, or "" on failure.
 check() {
 	rules=$1; msg=$2; shift 2
-	"$POSTERN" check --rules "$rules" --json "$@" "$msg" 2>"$TMPDIR_TEST/stderr"
+	"$POSTERN" check --rules "$rules" --dns "$(dirname "$msg")/dns.zone" --json "$@" "$msg" 2>"$TMPDIR_TEST/stderr"
 }
 # q JSON FILTER: one jq value, compact.
 q() { printf '%s' "$1" | jq -c "$2"; }

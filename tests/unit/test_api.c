@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "postern.h"
 
@@ -25,6 +26,27 @@ static const char message[] =
 	"Subject: hello there\r\n"
 	"\r\n"
 	"body\r\n";
+
+/* A DNS fixture written to a temporary file: no test asks live DNS. */
+static pst_dns *fixture(const char *zone)
+{
+	char path[] = "/tmp/postern-api-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, zone, strlen(zone)), (ssize_t)strlen(zone));
+	close(fd);
+	pst_dns *dns = NULL;
+	char *errors = NULL;
+	int rc = pst_dns_load_fixture(path, &dns, &errors);
+	unlink(path);
+	if (rc < 0)
+		fail_msg("fixture: %s", errors ? errors : "?");
+	return dns;
+}
+
+static const char zone[] =
+	"example.net. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+	"_dmarc.example.net. 300 IN TXT \"v=DMARC1; p=reject\"\n";
 
 static pst_policy *compile(const char *text)
 {
@@ -57,7 +79,9 @@ static void decides_each_recipient(void **state)
 	                     .rcpts = rcpts, .nrcpts = 2 };
 	pst_message *m = NULL;
 	char err[256] = "";
-	assert_int_equal(pst_message_new(p, message, strlen(message), &env, NULL, &m, err, sizeof err), 0);
+	pst_dns *dns = fixture("");
+	pst_message_opts opts = { .dns = dns };
+	assert_int_equal(pst_message_new(p, message, strlen(message), &env, &opts, &m, err, sizeof err), 0);
 	assert_null(pst_message_verdict(m, 0));           /* not evaluated yet */
 	assert_int_equal(pst_message_evaluate(m), 0);
 	assert_int_equal(pst_message_rcpt_count(m), 2);
@@ -109,6 +133,44 @@ static void decides_each_recipient(void **state)
 	pst_message_free(&m);                              /* NULL-safe */
 	pst_policy_free(&p);
 	assert_null(p);
+	pst_dns_free(&dns);
+}
+
+/* Auth facts are lazy: a policy that reads none, with A-R off, asks no
+ * DNS question, even when its message is rendered; reading spf asks. */
+static void no_auth_fact_means_no_dns(void **state)
+{
+	(void)state;
+	pst_dns *dns = fixture(zone);
+	pst_message_opts opts = { .dns = dns };
+	const char *rcpts[] = { "bob@example.org" };
+	pst_envelope env = { .client_ip = "203.0.113.9", .mail_from = "ann@example.net",
+	                     .rcpts = rcpts, .nrcpts = 1 };
+	static const struct { const char *rules; int asks; } cases[] = {
+		{ "rule r { when subject contains \"hello\" then add header \"X-A\" \"1\"; }\n", 0 },
+		{ "rule r { when client.ip in { 192.0.2.0/24 } then reject; }\n", 0 },
+		{ "rule r { when spf == fail then add header \"X-SPF\" \"fail\"; }\n", 1 },
+		{ "rule r { when dmarc == fail then reject; }\n", 1 },
+		{ "authserv-id \"mx.example.org\";\nrule r { when true then accept; }\n", 1 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pst_policy *p = compile(cases[i].rules);
+		pst_message *m = NULL;
+		char err[256] = "", *out = NULL;
+		size_t len;
+		assert_int_equal(pst_message_new(p, message, strlen(message), &env, &opts, &m, err, sizeof err), 0);
+		assert_int_equal(pst_message_evaluate(m), 0);
+		assert_int_equal(pst_message_render(m, 0, &out, &len, err, sizeof err), 0);
+		unsigned q = pst_message_dns_queries(m);
+		if ((q > 0) != cases[i].asks)
+			fail_msg("case %zu: got %u DNS questions, want %s", i, q, cases[i].asks ? "some" : "none");
+		if (i == 4)   /* our A-R field, with SPF failing for 203.0.113.9 */
+			assert_non_null(strstr(out, "Authentication-Results: mx.example.org; spf=fail"));
+		free(out);
+		pst_message_free(&m);
+		pst_policy_free(&p);
+	}
+	pst_dns_free(&dns);
 }
 
 static void refuses_bad_input(void **state)
@@ -185,6 +247,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(decides_each_recipient),
+		cmocka_unit_test(no_auth_fact_means_no_dns),
 		cmocka_unit_test(refuses_bad_input),
 		cmocka_unit_test(given_auth_results_are_used),
 		cmocka_unit_test(compile_errors_are_reported),
