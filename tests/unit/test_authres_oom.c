@@ -15,42 +15,10 @@
 #include <string.h>
 
 #include "auth/authres.h"
+#include "failalloc.h"
 #include "util/arena.h"
 #include "util/buf.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static long countdown;  /* fail the countdown-th allocation; 0: never */
-static int failed;
-
-static int fail_now(void)
-{
-	if (countdown > 0 && --countdown == 0) {
-		failed = 1;
-		return 1;
-	}
-	return 0;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return fail_now() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return fail_now() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return fail_now() ? NULL : __real_realloc(p, n);
-}
 
 /* A value that needs many arena chunks: 40 results of 20 properties,
  * quoted values, reasons, comments. Caller frees. */
@@ -98,19 +66,19 @@ static void parse_and_format_oom(void **state)
 		/* room for the whole field, so format's failures are its own */
 		assert_int_equal(pst_buf_puts(&got, "keep:"), 0);
 		assert_int_equal(pst_buf_reserve(&got, want.len + 1), 0);
-		failed = 0;
-		countdown = k;
+		pst_failalloc_failed = 0;
+		pst_failalloc_countdown = k;
 		a = pst_arena_new();
 		if (a == NULL) {
-			countdown = 0;
+			pst_failalloc_countdown = 0;
 			pst_buf_free(&got);
 			continue;
 		}
 		errno = 0;
 		rc = pst_authres_parse(a, value, strlen(value), &ar, err, sizeof err);
 		if (rc != 0) {
-			countdown = 0;
-			if (!failed || errno != ENOMEM || strcmp(err, "out of memory") != 0)
+			pst_failalloc_countdown = 0;
+			if (!pst_failalloc_failed || errno != ENOMEM || strcmp(err, "out of memory") != 0)
 				fail_msg("allocation %ld: parse failed with errno %d, \"%s\"", k, errno, err);
 			assert_null(ar.authserv_id);
 			assert_int_equal(ar.nresults, 0);
@@ -121,9 +89,9 @@ static void parse_and_format_oom(void **state)
 		}
 		errno = 0;
 		rc = pst_authres_format(&ar, &got);
-		countdown = 0;
+		pst_failalloc_countdown = 0;
 		if (rc != 0) {
-			if (!failed || errno != ENOMEM)
+			if (!pst_failalloc_failed || errno != ENOMEM)
 				fail_msg("allocation %ld: format failed with errno %d", k, errno);
 			assert_string_equal(pst_buf_str(&got), "keep:");
 		} else if (strcmp(pst_buf_str(&got) + 5, pst_buf_str(&want)) != 0) {
@@ -132,7 +100,7 @@ static void parse_and_format_oom(void **state)
 		pst_buf_free(&got);
 		pst_arena_free(&a);
 		trials++;
-		if (!failed)
+		if (!pst_failalloc_failed)
 			break;  /* every allocation has been failed once */
 	}
 	printf("# %ld allocation failures tried\n", trials);
@@ -162,13 +130,13 @@ static void format_oom(void **state)
 		int rc;
 
 		assert_int_equal(pst_buf_puts(&got, "keep:"), 0);
-		failed = 0;
-		countdown = k;
+		pst_failalloc_failed = 0;
+		pst_failalloc_countdown = k;
 		errno = 0;
 		rc = pst_authres_format(&ar, &got);
-		countdown = 0;
+		pst_failalloc_countdown = 0;
 		if (rc != 0) {
-			if (!failed || errno != ENOMEM)
+			if (!pst_failalloc_failed || errno != ENOMEM)
 				fail_msg("allocation %ld: format failed with errno %d", k, errno);
 			assert_string_equal(pst_buf_str(&got), "keep:");
 		} else if (strcmp(pst_buf_str(&got) + 5, pst_buf_str(&want)) != 0) {
@@ -176,7 +144,7 @@ static void format_oom(void **state)
 		}
 		pst_buf_free(&got);
 		trials++;
-		if (!failed)
+		if (!pst_failalloc_failed)
 			break;
 	}
 	printf("# %ld allocation failures tried in format\n", trials);

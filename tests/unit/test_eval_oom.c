@@ -17,47 +17,13 @@
 
 #include "eval/eval.h"
 #include "lang/program.h"
+#include "failalloc.h"
 #include "util/arena.h"
 #include "util/domain.h"
 #include "util/ip.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- Failing allocator ---------------------------------------------------- */
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static long countdown;  /* fail the countdown-th allocation; 0: never */
-static int failed;
-
-static int fail_now(void)
-{
-	if (countdown > 0 && --countdown == 0) {
-		failed = 1;
-		return 1;
-	}
-	return 0;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return fail_now() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return fail_now() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return fail_now() ? NULL : __real_realloc(p, n);
-}
 
 /* ---- Facts ------------------------------------------------------------------ */
 
@@ -190,11 +156,11 @@ static void allocation_failures(void **state)
 		int rc;
 
 		assert_non_null(a);
-		failed = 0;
-		countdown = n;
+		pst_failalloc_failed = 0;
+		pst_failalloc_countdown = n;
 		rc = pst_eval_recipient(&prog, &src, "Bob@Example.NET", &opts, a, &o);
-		countdown = 0;
-		if (rc != 0 && !failed)
+		pst_failalloc_countdown = 0;
+		if (rc != 0 && !pst_failalloc_failed)
 			fail_msg("allocation %ld: got -1 without a failed allocation", n);
 		if (rc == 0 && (o.decision != want.decision || o.nedits != want.nedits ||
 		                o.naudit != want.naudit || o.nlogs != want.nlogs ||
@@ -205,7 +171,7 @@ static void allocation_failures(void **state)
 			         "want -1 or the same (%s, %zu edits)", n, pst_decision_name(o.decision),
 			         o.nedits, pst_decision_name(want.decision), want.nedits);
 		pst_arena_free(&a);
-		if (!failed)
+		if (!pst_failalloc_failed)
 			break;
 	}
 	print_message("allocation failures: %ld points tried\n", n - 1);
