@@ -92,6 +92,10 @@ static int json_recipient(pst_buf *b, const struct pst_message *m, const pst_ver
 			return -1;
 	if (pst_buf_putc(b, ']') < 0)
 		return -1;
+	const pst_outcome *o = &m->outcomes[v - m->verdicts];
+	if (json_key(b, "tags", 0) < 0 || json_str_array(b, o->tags, o->ntags) < 0 ||
+	    json_key(b, "logs", 0) < 0 || json_str_array(b, o->logs, o->nlogs) < 0)
+		return -1;
 	if (v->nwarnings && (json_key(b, "warnings", 0) < 0 ||
 	                     json_str_array(b, v->warnings, v->nwarnings) < 0))
 		return -1;
@@ -219,21 +223,12 @@ static int json_authentication_results(pst_buf *b, struct pst_message *m)
 
 /* ---- Rules ----------------------------------------------------------- */
 
-/* Whether rule name matched (or, in audit mode, would have) for verdict i. */
+/* Whether rule name matched (or, in audit mode, would have) for recipient i. */
 static int rule_matched(const struct pst_message *m, size_t i, const char *name)
 {
-	const pst_verdict *v = &m->verdicts[i];
-	if (v->rule && strcmp(v->rule, name) == 0)
-		return 1;
-	for (size_t k = 0; k < v->naudit; k++)
-		if (strcmp(v->audit[k], name) == 0)
-			return 1;
-	for (size_t k = 0; k < v->nedits; k++)
-		if (v->edits[k].rule && strcmp(v->edits[k].rule, name) == 0)
-			return 1;
 	const pst_outcome *o = &m->outcomes[i];
-	for (size_t k = 0; k < o->ntrace; k++)
-		if (o->trace[k].status == PST_TRACE_MATCHED && strcmp(o->trace[k].rule, name) == 0)
+	for (size_t k = 0; k < o->nmatched; k++)
+		if (strcmp(o->matched[k], name) == 0)
 			return 1;
 	return 0;
 }

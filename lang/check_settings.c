@@ -141,6 +141,20 @@ static const char *const value_kind_names[] = {
 	[PST_AV_IP] = "an IP address",
 };
 
+/* Fields bearing our own authserv-id arrived forged (RFC 8601 section 5):
+ * trusting that id would let a sender write postern's facts. */
+static void refuse_own_id_trusted(struct checker *c, const pst_settings *out)
+{
+	if (out->authserv_id == NULL)
+		return;
+	for (const pst_ast_setting *s = c->ast->settings; s; s = s->next)
+		if (strcmp(s->name.s, "trusted-authserv-id") == 0 && s->value->kind == PST_AV_STRING &&
+		    strcasecmp(s->value->str->s, out->authserv_id) == 0)
+			pst_chk_err(c, s->file, &s->value->loc, "trusted-authserv-id \"%s\" is postern's own "
+			    "authserv-id: fields bearing it arrive forged and are removed, never trusted",
+			    s->value->str->s);
+}
+
 void pst_chk_settings(struct checker *c)
 {
 	pst_settings *out = &c->ast->settings_out;
@@ -175,4 +189,5 @@ void pst_chk_settings(struct checker *c)
 		}
 		def->apply(c, s, out);
 	}
+	refuse_own_id_trusted(c, out);
 }

@@ -299,8 +299,12 @@ static int fill_align(struct pst_message *m)
 
 /* ---- Authentication-Results of trusted gateways ------------------------- */
 
+/* A field bearing our own authserv-id arrived forged (RFC 8601 section 5):
+ * it is never trusted, whatever the settings say. */
 static int is_trusted(const pst_settings *s, const char *id)
 {
+	if (s->authserv_id && strcasecmp(s->authserv_id, id) == 0)
+		return 0;
 	for (size_t i = 0; i < s->ntrusted; i++)
 		if (strcasecmp(s->trusted_authserv_ids[i], id) == 0)
 			return 1;

@@ -131,7 +131,7 @@ typedef struct eval_ctx {
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
 	/* Results. */
-	eval_vec edits, audit, logs, tags, warnings;
+	eval_vec edits, audit, matched, logs, tags, warnings;
 	/* Tracing: the facts the current rule's condition read. */
 	int tracing;
 	eval_vec tfacts;
@@ -1005,6 +1005,7 @@ static int eval_rule(eval_ctx *c, const pst_program_rule *r, pst_trace_rule *t,
 		trace_rule(c, t, r, matched ? PST_TRACE_MATCHED : PST_TRACE_NOT_MATCHED);
 	if (!matched)
 		return 0;
+	push_str(c, &c->matched, r->name ? r->name : "?");  /* the program's string */
 	if (r->audit) {
 		push_str(c, &c->audit, ctx_strdup(c, r->name ? r->name : "?"));
 		return 0;
@@ -1030,6 +1031,8 @@ static void fill_outcome(const eval_ctx *c, pst_outcome *o)
 	o->nedits = c->edits.n;
 	o->audit = c->audit.items;
 	o->naudit = c->audit.n;
+	o->matched = c->matched.items;
+	o->nmatched = c->matched.n;
 	o->logs = c->logs.items;
 	o->nlogs = c->logs.n;
 	o->tags = c->tags.items;

@@ -106,6 +106,9 @@ typedef struct pst_outcome {
 	const char *rule;         /* deciding rule, or NULL for the implicit accept */
 	const pst_edit *edits;    size_t nedits;
 	const char *const *audit; size_t naudit;   /* audit-mode rules that matched */
+	const char *const *matched; size_t nmatched; /* every rule whose condition held
+	                                            * (audit ones too), in order;
+	                                            * names borrowed from the program */
 	const char *const *logs;  size_t nlogs;    /* texts of log actions */
 	const char *const *tags;  size_t ntags;    /* names of tag actions */
 	const char *const *warnings; size_t nwarnings; /* CR/LF refused, match limit hit, ... */

@@ -234,12 +234,12 @@ out=$("$POSTERN" check --rules "$TMPDIR_TEST/s11.rules" --dns "$s11/dns.zone" --
 is "$(q "$out" '[.auth.authres // "absent", .recipients[0].decision]')" '["absent","quarantine"]' \
    "s11 without trusted-authserv-id: the gateway's field is ignored too"
 
-# NOT ASSERTED (engine issue, reported): with our own id also listed as
-# trusted-authserv-id "mx.example.net", the forged field of
-# untrusted-only.eml is removed from the copy but still feeds authres.*
-# (pass/pass/pass, accepted); RFC 8601 section 5 says it must not count,
-# and lint accepts the file without a word. Expected: a compile error, or
-# our own id never trusted.
+# Our own id can never be trusted: lint refuses it (RFC 8601 section 5).
+sed 's/^trusted-authserv-id.*/&\ntrusted-authserv-id "mx.example.net";/' "$s11/policy.rules" > "$TMPDIR_TEST/own.rules"
+err=$("$POSTERN" lint "$TMPDIR_TEST/own.rules" 2>&1); rc=$?
+is "$rc" 1 "s11: trusting our own authserv-id does not compile"
+like "$err" "own.rules:[0-9]+:[0-9]+: error: trusted-authserv-id \"mx.example.net\" is postern's own authserv-id" \
+   "s11: and lint says why"
 
 # Every check above exited 0 and wrote nothing on stderr (a sanitizer
 # build reports there).

@@ -23,6 +23,12 @@ is "$(q "$out" '.recipients[0] | [.decision, .rule]')" '["accept","null_sender_o
 out=$(cat "$fx/noenvelope.eml" | "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --json --client-ip 203.0.113.5 -)
 is "$(q "$out" '.recipients[0].edits[0].value')" '"203.0.113.5"' "the message can come from stdin"
 
+printf 'rule t { when true then tag "seen", log "hello ${rcpt}"; }\n' > "$TMPDIR_TEST/tag.rules"
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/tag.rules" --json "$fx/noenvelope.eml")
+is "$(q "$out" '[.rules[0].matched_for, .recipients[0].tags, .recipients[0].logs]')" \
+   '[["z@example.org"],["seen"],["hello z@example.org"]]' \
+   "a rule that only tags and logs shows in matched_for without --trace; tags and logs are reported"
+
 out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --trace --client-ip 203.0.113.5 "$fx/noenvelope.eml")
 like "$out" 'untrusted_tag .*matched' "--trace shows the rule that matched"
 like "$out" 'client.ip = 203.0.113.5' "--trace shows the facts a rule read"
