@@ -138,7 +138,7 @@ static int json_dkim_sig(pst_buf *b, struct pst_message *m, const pst_dkim_sig *
 	    json_kv(b, "selector", s->selector, 0) < 0 ||
 	    json_kv(b, "algorithm", s->algorithm, 0) < 0 ||
 	    json_kv(b, "result", pst_auth_result_name(s->result), 0) < 0 ||
-	    json_kv(b, "reason", s->reason, 0) < 0 ||
+	    json_kv(b, "reason", s->reason && *s->reason ? s->reason : NULL, 0) < 0 ||
 	    pst_buf_printf(b, ",\"key_bits\":%u,\"aligned\":%s}", s->key_bits,
 	                   aligned ? "true" : "false") < 0)
 		return -1;
