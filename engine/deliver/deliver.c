@@ -309,3 +309,10 @@ void pst_deliver_transaction(pst_deliver *d, const pst_deliver_env *env,
 {
 	d->ops->transaction(d, env, rcpts, n);
 }
+
+void pst_deliver_get_stats(const pst_deliver *d, pst_deliver_stats *st)
+{
+	st->connections = st->transactions = 0;
+	if (d->ops == &pst_relay_ops)
+		pst_relay_stats(d, st);
+}

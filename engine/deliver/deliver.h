@@ -79,4 +79,13 @@ typedef struct pst_deliver_rcpt {
 void pst_deliver_transaction(pst_deliver *d, const pst_deliver_env *env,
                              pst_deliver_rcpt *rcpts, size_t n);
 
+/* Counters of a relay target, for logs and tests (all 0 for a Maildir):
+ * downstream connections opened and transactions (MAIL FROM) started. */
+typedef struct pst_deliver_stats {
+	unsigned long connections;
+	unsigned long transactions;
+} pst_deliver_stats;
+
+void pst_deliver_get_stats(const pst_deliver *d, pst_deliver_stats *st);
+
 #endif

@@ -65,6 +65,9 @@ int pst_relay_open(pst_deliver *d, const char *spec, char *err, size_t errlen);
 int pst_maildir_trace(const pst_deliver *d, const pst_deliver_env *env, const char *rcpt,
 		      const char *eol, time_t now, pst_buf *b);
 
+/* The relay's counters (d must be a relay). */
+void pst_relay_stats(const pst_deliver *d, pst_deliver_stats *st);
+
 extern const pst_deliver_ops pst_maildir_ops;
 extern const pst_deliver_ops pst_relay_ops;
 

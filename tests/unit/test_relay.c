@@ -1,0 +1,543 @@
+/* Tests for engine/deliver/relay.c against a real Dovecot LMTP server
+ * (Debian dovecot-lmtpd) on a free 127.0.0.1 port: the test writes its
+ * config into a temporary directory, starts it, and stops it by the pid in
+ * base_dir/master.pid. If Dovecot cannot run, the tests fail. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deliver/deliver.h"
+
+typedef struct dovecot {
+	char dir[256];
+	int port;
+	pid_t pid;
+} dovecot;
+
+static dovecot dv;
+
+static const pst_deliver_env ENV = {
+	"sender@example.org", "QIDR1", NULL, NULL, NULL, "mx.example.net", "127.0.0.1"
+};
+
+/* A port nothing listens on right now. */
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static int can_connect(int port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return ok;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int dovecot_start(void **state)
+{
+	(void)state;
+	char path[512], text[4096];
+	struct passwd *pw = getpwnam("nobody");
+	uid_t uid = pw ? pw->pw_uid : getuid();
+	gid_t gid = pw ? pw->pw_gid : getgid();
+
+	snprintf(dv.dir, sizeof dv.dir, "/tmp/test_relay.XXXXXX");
+	if (mkdtemp(dv.dir) == NULL)
+		return -1;
+	chmod(dv.dir, 0755);
+	dv.port = free_port();
+	snprintf(path, sizeof path, "%s/home", dv.dir);
+	mkdir(path, 0755);
+	if (geteuid() == 0 && chown(path, uid, gid) != 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/users", dv.dir);
+	snprintf(text, sizeof text,
+		 "alice@example.com::%u:%u::%s/home/alice::\n"
+		 "bob@example.com::%u:%u::%s/home/bob::\n"
+		 "carol@example.com::%u:%u::%s/home/carol::\n",
+		 uid, gid, dv.dir, uid, gid, dv.dir, uid, gid, dv.dir);
+	write_file(path, text);
+	snprintf(path, sizeof path, "%s/dovecot.conf", dv.dir);
+	snprintf(text, sizeof text,
+		 "base_dir = %s/run\n"
+		 "state_dir = %s/state\n"
+		 "log_path = %s/dovecot.log\n"
+		 "info_log_path = %s/dovecot.log\n"
+		 "protocols = lmtp\n"
+		 "listen = 127.0.0.1\n"
+		 "ssl = no\n"
+		 "mail_location = maildir:~/Maildir\n"
+		 "recipient_delimiter = +\n"
+		 "lmtp_save_to_detail_mailbox = yes\n"
+		 "lda_mailbox_autocreate = yes\n"
+		 "passdb {\n  driver = static\n  args = nopassword=y\n}\n"
+		 "userdb {\n  driver = passwd-file\n  args = username_format=%%u %s/users\n}\n"
+		 "service lmtp {\n  inet_listener lmtp {\n    address = 127.0.0.1\n"
+		 "    port = %d\n  }\n}\n",
+		 dv.dir, dv.dir, dv.dir, dv.dir, dv.dir, dv.port);
+	write_file(path, text);
+	pid_t child = fork();
+	if (child == 0) {
+		execlp("dovecot", "dovecot", "-c", path, (char *)NULL);
+		execl("/usr/sbin/dovecot", "dovecot", "-c", path, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status)
+	    || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "# dovecot did not start (is dovecot-lmtpd installed?)\n");
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/run/master.pid", dv.dir);
+	for (int i = 0; i < 100; i++) {
+		FILE *f = fopen(path, "r");
+		long pid = 0;
+		if (f != NULL) {
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid > 0 && can_connect(dv.port)) {
+			dv.pid = (pid_t)pid;
+			return 0;
+		}
+		usleep(100000);
+	}
+	fprintf(stderr, "# dovecot is not listening on port %d\n", dv.port);
+	return -1;
+}
+
+static int dovecot_stop(void **state)
+{
+	(void)state;
+	char cmd[600];
+
+	if (dv.pid > 0 && kill(dv.pid, SIGTERM) == 0)
+		for (int i = 0; i < 50 && kill(dv.pid, 0) == 0; i++)
+			usleep(100000);
+	if (dv.pid > 0)
+		kill(-dv.pid, SIGKILL);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dv.dir);
+	if (dv.dir[0] != '\0' && system(cmd) != 0)
+		return -1;
+	return 0;
+}
+
+static pst_deliver *open_relay(int port, char delimiter, unsigned timeout_ms)
+{
+	char target[64], err[256] = "";
+	pst_deliver_opts o = { delimiter, NULL, "postern.test", timeout_ms };
+	pst_deliver *d = NULL;
+
+	snprintf(target, sizeof target, "lmtp:127.0.0.1:%d", port);
+	if (pst_deliver_open(target, &o, &d, err, sizeof err) != 0)
+		fail_msg("open %s: %s", target, err);
+	return d;
+}
+
+/* The files in a user's folder (".": the inbox); names malloc'd into out. */
+static int list_new(const char *user, const char *folder, char **out, int max)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/home/%s/Maildir/%s/new", dv.dir, user, folder);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n < max) {
+			char full[1000];
+			snprintf(full, sizeof full, "%s/%s", path, e->d_name);
+			out[n] = strdup(full);
+		}
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 1 << 20);
+	assert_non_null(f);
+	assert_non_null(buf);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void free_list(char **l, int n)
+{
+	for (int i = 0; i < n && i < 64; i++)
+		free(l[i]);
+}
+
+/* The file in user's folder whose text contains needle (malloc'd), or NULL. */
+static char *find_msg(const char *user, const char *folder, const char *needle)
+{
+	char *names[64];
+	char *found = NULL;
+	int n = list_new(user, folder, names, 64);
+	for (int i = 0; i < n && i < 64; i++) {
+		char *t = slurp(names[i]);
+		if (found == NULL && strstr(t, needle) != NULL)
+			found = t;
+		else
+			free(t);
+	}
+	free_list(names, n);
+	return found;
+}
+
+/* The Received id Dovecot wrote ("id XYZ"), into out. */
+static void received_id(const char *msg, char *out, size_t n)
+{
+	const char *p = strstr(msg, "\tid ");
+	assert_non_null(p);
+	p += 4;
+	size_t len = strcspn(p, "\r\n ");
+	assert_true(len < n);
+	memcpy(out, p, len);
+	out[len] = '\0';
+}
+
+static void delivers_our_bytes(void **state)
+{
+	(void)state;
+	pst_deliver *d = open_relay(dv.port, 0, 10000);
+	const char copy[] = "X-Edited: by postern\n"
+			    "Subject: bytes-test\n"
+			    "\n"
+			    ".leading dot line\n"
+			    "..two dots\n"
+			    "crlf line\r\n"
+			    ".\n"
+			    "end\n";
+	pst_deliver_rcpt r = { "alice@example.com", NULL, copy, strlen(copy), { 0, "", "" } };
+
+	pst_deliver_transaction(d, &ENV, &r, 1);
+	assert_int_equal(r.reply.code, 250);
+	assert_string_equal(r.reply.enhanced, "2.0.0");
+	char *got = find_msg("alice", ".", "bytes-test");
+	assert_non_null(got);
+	/* Dovecot stores LF line endings: our copy, dot-unstuffed, unchanged. */
+	const char want[] = "X-Edited: by postern\nSubject: bytes-test\n\n.leading dot line\n"
+			    "..two dots\ncrlf line\n.\nend\n";
+	const char *ours = strstr(got, "X-Edited: by postern\n");
+	assert_non_null(ours);
+	assert_string_equal(ours, want);
+	assert_non_null(strstr(got, "Return-Path: <sender@example.org>\n"));
+	assert_non_null(strstr(got, "Delivered-To: alice@example.com\n"));
+	free(got);
+	pst_deliver_close(&d);
+}
+
+static void groups_identical_copies(void **state)
+{
+	(void)state;
+	pst_deliver *d = open_relay(dv.port, 0, 10000);
+	pst_deliver_stats st;
+	char a[] = "Subject: group-test\n\nsame\n";
+	char b[] = "Subject: group-test\n\nsame\n";    /* same bytes, other buffer */
+	char c[] = "Subject: group-test\n\nother\n";
+	pst_deliver_rcpt r[3] = {
+		{ "alice@example.com", NULL, a, strlen(a), { 0, "", "" } },
+		{ "carol@example.com", NULL, c, strlen(c), { 0, "", "" } },
+		{ "bob@example.com", NULL, b, strlen(b), { 0, "", "" } },
+	};
+
+	pst_deliver_transaction(d, &ENV, r, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(r[i].reply.code, 250);
+	pst_deliver_get_stats(d, &st);
+	assert_int_equal(st.transactions, 2);
+	assert_int_equal(st.connections, 1);
+	/* Dovecot saw alice and bob in one transaction: one Received id, and
+	 * no per-recipient Delivered-To; carol in another. */
+	char *ma = find_msg("alice", ".", "group-test");
+	char *mb = find_msg("bob", ".", "group-test");
+	char *mc = find_msg("carol", ".", "group-test");
+	assert_non_null(ma);
+	assert_non_null(mb);
+	assert_non_null(mc);
+	char ida[64], idb[64], idc[64];
+	received_id(ma, ida, sizeof ida);
+	received_id(mb, idb, sizeof idb);
+	received_id(mc, idc, sizeof idc);
+	assert_string_equal(ida, idb);
+	assert_string_not_equal(ida, idc);
+	assert_null(strstr(ma, "Delivered-To:"));
+	assert_non_null(strstr(mc, "Delivered-To: carol@example.com"));
+	assert_non_null(strstr(mc, "\n\nother\n"));
+	free(ma);
+	free(mb);
+	free(mc);
+
+	/* The next transaction reuses the pooled connection. */
+	pst_deliver_rcpt r2 = { "alice@example.com", NULL, a, strlen(a), { 0, "", "" } };
+	pst_deliver_transaction(d, &ENV, &r2, 1);
+	assert_int_equal(r2.reply.code, 250);
+	pst_deliver_get_stats(d, &st);
+	assert_int_equal(st.transactions, 3);
+	assert_int_equal(st.connections, 1);
+	pst_deliver_close(&d);
+}
+
+static void maps_refusals(void **state)
+{
+	(void)state;
+	pst_deliver *d = open_relay(dv.port, 0, 10000);
+	const char m[] = "Subject: refusal-test\n\nx\n";
+	pst_deliver_rcpt r[4] = {
+		{ "alice@example.com", NULL, m, strlen(m), { 0, "", "" } },
+		{ "nobody@example.com", NULL, m, strlen(m), { 0, "", "" } },
+		{ "bob@example.com", NULL, m, strlen(m), { 0, "", "" } },
+		{ "../x@example.com", NULL, m, strlen(m), { 0, "", "" } },
+	};
+
+	pst_deliver_transaction(d, &ENV, r, 4);
+	assert_int_equal(r[0].reply.code, 250);
+	assert_int_equal(r[1].reply.code, 550);
+	assert_string_equal(r[1].reply.enhanced, "5.1.1");
+	assert_non_null(strstr(r[1].reply.text, "User doesn't exist"));
+	assert_int_equal(r[2].reply.code, 250);
+	assert_int_equal(r[3].reply.code, 550);
+	assert_string_equal(r[3].reply.enhanced, "5.1.3");
+	char *mb = find_msg("bob", ".", "refusal-test");
+	assert_non_null(mb);
+	free(mb);
+
+	/* Every recipient refused: nothing sent, connection still good. */
+	pst_deliver_rcpt r2 = { "nobody@example.com", NULL, m, strlen(m), { 0, "", "" } };
+	pst_deliver_transaction(d, &ENV, &r2, 1);
+	assert_int_equal(r2.reply.code, 550);
+	pst_deliver_rcpt r3 = { "carol@example.com", NULL, m, strlen(m), { 0, "", "" } };
+	pst_deliver_transaction(d, &ENV, &r3, 1);
+	assert_int_equal(r3.reply.code, 250);
+	pst_deliver_stats st;
+	pst_deliver_get_stats(d, &st);
+	assert_int_equal(st.connections, 1);
+	pst_deliver_close(&d);
+}
+
+static void quarantine_detail(void **state)
+{
+	(void)state;
+	pst_deliver *d = open_relay(dv.port, '+', 10000);
+	const char m[] = "Subject: quarantine-test\n\nq\n";
+	pst_deliver_rcpt r[2] = {
+		{ "bob+list@example.com", ".Quarantine", m, strlen(m), { 0, "", "" } },
+		{ "alice@example.com", "Junk", m, strlen(m), { 0, "", "" } },
+	};
+
+	pst_deliver_transaction(d, &ENV, r, 2);
+	assert_int_equal(r[0].reply.code, 250);
+	assert_int_equal(r[1].reply.code, 250);
+	char *mb = find_msg("bob", ".Quarantine", "quarantine-test");
+	assert_non_null(mb);
+	assert_non_null(strstr(mb, "X-Postern-Action: quarantine; folder=Quarantine\n"
+				   "Subject: quarantine-test\n"));
+	assert_non_null(strstr(mb, "Delivered-To: bob+Quarantine@example.com"));
+	free(mb);
+	char *ma = find_msg("alice", ".Junk", "quarantine-test");
+	assert_non_null(ma);
+	assert_non_null(strstr(ma, "X-Postern-Action: quarantine; folder=Junk\n"));
+	free(ma);
+	assert_null(find_msg("alice", ".", "quarantine-test"));
+	pst_deliver_close(&d);
+}
+
+static void not_listening(void **state)
+{
+	(void)state;
+	pst_deliver *d = open_relay(free_port(), 0, 2000);
+	const char m[] = "Subject: x\n\nx\n";
+	pst_deliver_rcpt r[2] = {
+		{ "alice@example.com", NULL, m, strlen(m), { 0, "", "" } },
+		{ "bob@example.com", NULL, m, strlen(m), { 0, "", "" } },
+	};
+
+	pst_deliver_transaction(d, &ENV, r, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(r[i].reply.code, 451);
+		assert_string_equal(r[i].reply.enhanced, "4.4.1");
+		assert_non_null(strstr(r[i].reply.text, "downstream not reachable"));
+	}
+	pst_deliver_close(&d);
+}
+
+/* A listener that accepts and never says a word. */
+static void silent_peer(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	pst_deliver *d = open_relay(ntohs(sa.sin_port), 0, 300);
+	const char m[] = "Subject: x\n\nx\n";
+	pst_deliver_rcpt r = { "alice@example.com", NULL, m, strlen(m), { 0, "", "" } };
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pst_deliver_transaction(d, &ENV, &r, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(r.reply.code, 451);
+	assert_string_equal(r.reply.enhanced, "4.4.2");
+	assert_non_null(strstr(r.reply.text, "timeout"));
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(secs >= 0.25 && secs < 3.0);
+	pst_deliver_close(&d);
+	close(lfd);
+}
+
+/* ---- Killing Dovecot in the middle of a run ----------------------------- */
+
+#define KILL_MAX 400
+
+typedef struct runner {
+	pst_deliver *d;
+	int codes[KILL_MAX];
+	char enh[KILL_MAX][12];
+	int n;
+	volatile int killed_at;   /* index when the kill was done, or -1 */
+	volatile int delivered;
+} runner;
+
+static void *run_loop(void *arg)
+{
+	runner *rn = arg;
+	int after = 0;
+	for (int i = 0; i < KILL_MAX; i++) {
+		char m[128];
+		snprintf(m, sizeof m, "Subject: kill-test\n\ntoken-%04d-end\n", i);
+		pst_deliver_rcpt r = { "carol@example.com", NULL, m, strlen(m), { 0, "", "" } };
+		pst_deliver_transaction(rn->d, &ENV, &r, 1);
+		rn->codes[i] = r.reply.code;
+		memcpy(rn->enh[i], r.reply.enhanced, sizeof rn->enh[i]);
+		rn->n = i + 1;
+		if (r.reply.code == 250)
+			__atomic_fetch_add(&rn->delivered, 1, __ATOMIC_SEQ_CST);
+		if (rn->killed_at >= 0 && ++after >= 20)
+			break;
+	}
+	return NULL;
+}
+
+static void killed_mid_run(void **state)
+{
+	(void)state;
+	runner *rn = calloc(1, sizeof *rn);
+	pthread_t th;
+
+	assert_non_null(rn);
+	rn->d = open_relay(dv.port, 0, 3000);
+	rn->killed_at = -1;
+	assert_int_equal(pthread_create(&th, NULL, run_loop, rn), 0);
+	while (__atomic_load_n(&rn->delivered, __ATOMIC_SEQ_CST) < 20 && rn->n < KILL_MAX)
+		usleep(1000);
+	assert_int_equal(kill(-dv.pid, SIGKILL), 0);
+	rn->killed_at = rn->n;
+	for (int i = 0; i < 50 && kill(dv.pid, 0) == 0; i++)
+		usleep(100000);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	dv.pid = 0;
+
+	int ok = 0, tempfail = 0, first_fail = -1;
+	for (int i = 0; i < rn->n; i++) {
+		char token[32];
+		snprintf(token, sizeof token, "token-%04d-end", i);
+		if (rn->codes[i] == 250) {
+			/* Every 250 is in the mailbox. */
+			char *m = find_msg("carol", ".", token);
+			if (m == NULL)
+				fail_msg("%s answered 250 but is not in the Maildir", token);
+			free(m);
+			ok++;
+			if (first_fail >= 0)
+				fail_msg("%s: 250 after a 451 (downstream is dead)", token);
+		} else {
+			if (rn->codes[i] != 451 || strncmp(rn->enh[i], "4.4.", 4) != 0)
+				fail_msg("%s: got %d %s", token, rn->codes[i], rn->enh[i]);
+			tempfail++;
+			if (first_fail < 0)
+				first_fail = i;
+		}
+	}
+	assert_true(ok >= 20);
+	assert_true(tempfail >= 20);
+	/* Only the in-flight transactions, if any, were delivered but lost
+	 * their reply; nothing answered 451 after the kill is complete. */
+	assert_true(rn->n - first_fail >= 20);
+	pst_deliver_close(&rn->d);
+	free(rn);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(delivers_our_bytes),
+		cmocka_unit_test(groups_identical_copies),
+		cmocka_unit_test(maps_refusals),
+		cmocka_unit_test(quarantine_detail),
+		cmocka_unit_test(not_listening),
+		cmocka_unit_test(silent_peer),
+		cmocka_unit_test(killed_mid_run),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, dovecot_start, dovecot_stop);
+}
