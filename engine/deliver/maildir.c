@@ -13,8 +13,10 @@
  * escaped as \057 and \072), created in tmp/ with O_CREAT|O_EXCL, written
  * in full, fsync'd and closed (both checked), renamed into new/, and new/
  * fsync'd. A directory created on the way is made durable by fsync'ing its
- * parent, up to DIR. Only then the recipient gets 250. Any failure removes
- * what was written and answers 452 4.2.2 (ENOSPC, EDQUOT) or 451 4.3.0.
+ * parent, up to DIR, before any thread may use it (a lock orders creation
+ * before use within the process). Only then the recipient gets 250. Any
+ * failure removes what was written and answers 452 4.2.2 (ENOSPC, EDQUOT)
+ * or 451 4.3.0.
  *
  * The copy gets Return-Path, Delivered-To and Received at the top, one line
  * each (Received folded at 78 columns), in the copy's line ending.
@@ -22,6 +24,7 @@
 #include "deliver/deliver_private.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,11 +46,19 @@ typedef struct pst_maildir {
 
 static unsigned long pst_maildir_counter;
 
-/* Why a step failed: the failing operation and errno. */
+/* Why a step failed: the failing operation and errno. create: whether
+ * missing directories may be made (only under the write lock below). */
 typedef struct step_err {
 	const char *op;
 	int err;
+	int create;
 } step_err;
+
+/* Directories are created under the write side of this lock and their
+ * parent fsync'd before it is released; deliveries open existing ones under
+ * the read side. So no thread of this process writes into a directory that
+ * another thread made but has not made durable yet. */
+static pthread_rwlock_t pst_maildir_create_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static int fail(step_err *e, const char *op)
 {
@@ -70,7 +81,7 @@ static int open_subdir(int parent, const char *name, int *created, step_err *e)
 		fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0)
 			return fd;
-		if (errno != ENOENT)
+		if (errno != ENOENT || !e->create)
 			return fail(e, "open directory");
 		if (mkdirat(parent, name, 0700) == 0) {
 			*created = 1;
@@ -158,6 +169,25 @@ static int open_dirs(const pst_maildir *m, const pst_deliver_addr *a, const char
 		return -1;
 	rc = (created ? mark_folder(sub, e) : 0) == 0 ? ensure_maildir(sub, out, e) : -1;
 	close(sub);
+	return rc;
+}
+
+/* open_dirs, creating what is missing only under the write lock. */
+static int open_dirs_locked(const pst_maildir *m, const pst_deliver_addr *a, const char *folder,
+			    maildir_dirs *out, step_err *e)
+{
+	int rc;
+
+	e->create = 0;
+	pthread_rwlock_rdlock(&pst_maildir_create_lock);
+	rc = open_dirs(m, a, folder, out, e);
+	pthread_rwlock_unlock(&pst_maildir_create_lock);
+	if (rc == 0 || e->err != ENOENT)
+		return rc;
+	e->create = 1;
+	pthread_rwlock_wrlock(&pst_maildir_create_lock);
+	rc = open_dirs(m, a, folder, out, e);
+	pthread_rwlock_unlock(&pst_maildir_create_lock);
 	return rc;
 }
 
@@ -346,7 +376,7 @@ static void deliver_one(pst_deliver *d, const pst_deliver_env *env, pst_deliver_
 	pst_deliver_addr a;
 	char folder[PST_DELIVER_MAX_FOLDER + 2];
 	maildir_dirs dirs;
-	step_err e = { "", 0 };
+	step_err e = { "", 0, 0 };
 	pst_buf head = PST_BUF_INIT;
 
 	if (r->address == NULL || pst_deliver_parse_addr(d->delimiter, r->address, &a) != 0) {
@@ -362,7 +392,7 @@ static void deliver_one(pst_deliver *d, const pst_deliver_env *env, pst_deliver_
 		pst_deliver_set_reply(&r->reply, 451, "4.3.0", "out of memory");
 		return;
 	}
-	if (open_dirs(m, &a, r->folder ? folder : NULL, &dirs, &e) != 0) {
+	if (open_dirs_locked(m, &a, r->folder ? folder : NULL, &dirs, &e) != 0) {
 		reply_for(&r->reply, &e);
 	} else {
 		if (store(m, &dirs, &head, r->data, r->len, &e) != 0)

@@ -415,6 +415,58 @@ static void not_listening(void **state)
 	pst_deliver_close(&d);
 }
 
+static void unix_socket_and_8bit(void **state)
+{
+	(void)state;
+	char target[400], err[256] = "";
+	pst_deliver *d = NULL;
+	const char m[] = "Subject: caf\xc3\xa9 unix-test\n\nna\xc3\xafve\n";
+
+	/* Dovecot's own Unix listener in base_dir. */
+	snprintf(target, sizeof target, "lmtp:unix:%s/run/lmtp", dv.dir);
+	if (pst_deliver_open(target, NULL, &d, err, sizeof err) != 0)
+		fail_msg("open %s: %s", target, err);
+	pst_deliver_rcpt r = { "Alice@Example.com", NULL, m, strlen(m), { 0, "", "" } };
+	pst_deliver_transaction(d, &ENV, &r, 1);
+	if (r.reply.code != 250)
+		fail_msg("got %d %s %s", r.reply.code, r.reply.enhanced, r.reply.text);
+	char *got = find_msg("alice", ".", "unix-test");
+	assert_non_null(got);
+	assert_non_null(strstr(got, "\n\nna\xc3\xafve\n"));
+	free(got);
+	pst_deliver_close(&d);
+}
+
+static void bad_targets(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "lmtp:", "lmtp:host", "lmtp:host:", "lmtp:host:0",
+					   "lmtp:host:65536", "lmtp:host:12x", "lmtp:::1:24",
+					   "lmtp:[::1]24", "lmtp:unix:", "lmtp::24" };
+	pst_deliver *d = NULL;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (pst_deliver_open(bad[i], NULL, &d, err, sizeof err) != -1)
+			fail_msg("%s: opened", bad[i]);
+		assert_null(d);
+		assert_non_null(strstr(err, "bad target"));
+	}
+	/* IPv6 literal: parsed, and nothing listens there: 4.4.1. */
+	char target[64];
+	snprintf(target, sizeof target, "lmtp:[::1]:%d", free_port());
+	assert_int_equal(pst_deliver_open(target, NULL, &d, err, sizeof err), 0);
+	const char m[] = "Subject: x\n\nx\n";
+	pst_deliver_rcpt r = { "alice@example.com", NULL, m, strlen(m), { 0, "", "" } };
+	pst_deliver_transaction(d, &ENV, &r, 1);
+	assert_int_equal(r.reply.code, 451);
+	assert_string_equal(r.reply.enhanced, "4.4.1");
+	pst_deliver_stats st;
+	pst_deliver_get_stats(d, &st);
+	assert_int_equal(st.connections, 0);
+	pst_deliver_close(&d);
+}
+
 /* A listener that accepts and never says a word. */
 static void silent_peer(void **state)
 {
@@ -534,6 +586,8 @@ int main(void)
 		cmocka_unit_test(groups_identical_copies),
 		cmocka_unit_test(maps_refusals),
 		cmocka_unit_test(quarantine_detail),
+		cmocka_unit_test(unix_socket_and_8bit),
+		cmocka_unit_test(bad_targets),
 		cmocka_unit_test(not_listening),
 		cmocka_unit_test(silent_peer),
 		cmocka_unit_test(killed_mid_run),
