@@ -5,7 +5,7 @@
  * Recipients whose copies are byte-identical (same bytes, same folder) go
  * in one downstream transaction: MAIL FROM (with SIZE=, BODY=8BITMIME and
  * SMTPUTF8 when advertised and needed), one RCPT TO each (a refusal is that
- * recipient's reply), DATA with CRLF line endings and dot-stuffing, then one
+ * recipient's reply; pipelined when PIPELINING is advertised), DATA with CRLF line endings and dot-stuffing, then one
  * reply per accepted recipient, read in RCPT order. A recipient gets 250
  * only when the downstream said 250 for it. A connection that cannot be
  * made answers 451 4.4.1, a reply that does not come within timeout_ms
@@ -40,7 +40,7 @@
 #define RELAY_MAX_IDLE   8
 #define RELAY_LINE_MAX   2048
 
-enum { CAP_SIZE = 1, CAP_8BITMIME = 2, CAP_SMTPUTF8 = 4 };
+enum { CAP_SIZE = 1, CAP_8BITMIME = 2, CAP_SMTPUTF8 = 4, CAP_PIPELINING = 8 };
 
 typedef enum io_status { IO_OK = 0, IO_TIMEOUT, IO_CLOSED, IO_BROKEN } io_status;
 
@@ -142,6 +142,8 @@ static void note_cap(const char *kw, unsigned *caps)
 		*caps |= CAP_8BITMIME;
 	else if (strcasecmp(kw, "SMTPUTF8") == 0)
 		*caps |= CAP_SMTPUTF8;
+	else if (strcasecmp(kw, "PIPELINING") == 0)
+		*caps |= CAP_PIPELINING;
 }
 
 static int is_digit(char c)
@@ -470,7 +472,8 @@ static int mail_command(const pst_deliver_env *env, const relay_conn *c, const p
 
 	if (pst_buf_printf(cmd, "MAIL FROM:<%s>", from) != 0)
 		return -1;
-	if ((c->caps & CAP_SIZE) && pst_buf_printf(cmd, " SIZE=%zu", wire->len) != 0)
+	/* The message without the final ".": near enough to RFC 1870 size. */
+	if ((c->caps & CAP_SIZE) && pst_buf_printf(cmd, " SIZE=%zu", wire->len - 3) != 0)
 		return -1;
 	if ((c->caps & CAP_8BITMIME) && has_8bit(data, len) && pst_buf_puts(cmd, " BODY=8BITMIME"))
 		return -1;
@@ -479,55 +482,88 @@ static int mail_command(const pst_deliver_env *env, const relay_conn *c, const p
 	return 0;
 }
 
-/* Run one transaction on c; 0 when the connection may be reused. */
-static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_deliver_env *env,
-		     const group *g, const pst_buf *wire, pst_reply *fail)
+/* The commands of a transaction: MAIL, one RCPT per recipient, DATA, each
+ * with its CRLF, end offsets in ends[]. */
+static int build_commands(const pst_deliver *d, const pst_deliver_env *env, const relay_conn *c,
+			  const group *g, const pst_buf *wire, pst_buf *cmds, size_t *ends)
 {
-	pst_buf cmd = PST_BUF_INIT;
-	pst_reply r;
-	io_status s;
-	size_t accepted = 0;
 	int utf8 = env->mail_from && has_8bit(env->mail_from, strlen(env->mail_from));
-	const pst_deliver_rcpt *first = g->r[0];
-	unsigned tmo = d->timeout_ms;
-	int rc = -1;
 
 	for (size_t i = 0; i < g->n; i++)
 		utf8 |= has_8bit(g->r[i]->address, strlen(g->r[i]->address));
+	if (mail_command(env, c, wire, g->r[0]->data, g->r[0]->len, utf8, cmds) != 0
+	    || pst_buf_puts(cmds, "\r\n") != 0)
+		return -1;
+	ends[0] = cmds->len;
+	for (size_t i = 0; i < g->n; i++) {
+		if (pst_buf_puts(cmds, "RCPT TO:<") != 0
+		    || relay_address(d, g->r[i]->address, g->name, cmds) != 0
+		    || pst_buf_puts(cmds, ">\r\n") != 0)
+			return -1;
+		ends[i + 1] = cmds->len;
+	}
+	if (pst_buf_puts(cmds, "DATA\r\n") != 0)
+		return -1;
+	ends[g->n + 1] = cmds->len;
+	return 0;
+}
+
+/* Run one transaction on c; 0 when the connection may be reused. With
+ * PIPELINING, MAIL, the RCPTs and DATA go in one write (RFC 2920) and the
+ * replies are read in order; else each command waits for its reply. */
+static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_deliver_env *env,
+		     const group *g, const pst_buf *wire, pst_reply *fail)
+{
+	pst_buf cmds = PST_BUF_INIT;
+	size_t *ends = calloc(g->n + 2, sizeof *ends);
+	size_t ncmd = g->n + 2, accepted = 0, k;
+	int pipelined = (c->caps & CAP_PIPELINING) != 0, mail_ok = 0, rc = -1;
+	unsigned tmo = d->timeout_ms;
+	pst_reply r, mail_reply;
+	io_status s;
+
 	__atomic_fetch_add(&rl->transactions, 1, __ATOMIC_RELAXED);
-	if (mail_command(env, c, wire, first->data, first->len, utf8, &cmd) != 0)
-		goto oom;
-	if ((s = command(c, pst_buf_str(&cmd), &r, NULL, tmo)) != IO_OK) {
+	if (ends == NULL || build_commands(d, env, c, g, wire, &cmds, ends) != 0) {
+		pst_deliver_set_reply(fail, 451, "4.3.0", "out of memory");
+		goto out;
+	}
+	if (pipelined && (s = send_all(c, cmds.data, cmds.len, tmo)) != IO_OK) {
 		io_reply(fail, s, "MAIL");
 		goto out;
 	}
-	if (r.code != 250) {
-		for (size_t i = 0; i < g->n; i++)
-			map_reply(&g->r[i]->reply, &r);
-		rc = 0;
-		goto out;
-	}
-	for (size_t i = 0; i < g->n; i++) {
-		pst_buf_clear(&cmd);
-		if (pst_buf_puts(&cmd, "RCPT TO:<") != 0
-		    || relay_address(d, g->r[i]->address, g->name, &cmd) != 0
-		    || pst_buf_putc(&cmd, '>') != 0)
-			goto oom;
-		if ((s = command(c, pst_buf_str(&cmd), &r, NULL, tmo)) != IO_OK) {
-			io_reply(fail, s, "RCPT");
+	for (k = 0; k < ncmd; k++) {
+		size_t from = k ? ends[k - 1] : 0;
+		if (!pipelined) {
+			if ((k > 0 && !mail_ok) || (k == ncmd - 1 && accepted == 0))
+				break;
+			if ((s = send_all(c, cmds.data + from, ends[k] - from, tmo)) != IO_OK) {
+				io_reply(fail, s, k ? "RCPT" : "MAIL");
+				goto out;
+			}
+		}
+		if ((s = read_reply(c, &r, NULL, tmo)) != IO_OK) {
+			io_reply(fail, s, k == 0 ? "MAIL" : k < ncmd - 1 ? "RCPT" : "DATA");
 			goto out;
 		}
-		if (r.code == 250 || r.code == 251)
-			accepted++;
-		else
-			map_reply(&g->r[i]->reply, &r);
+		if (k == 0) {
+			mail_ok = r.code == 250;
+			mail_reply = r;
+		} else if (k < ncmd - 1 && mail_ok) {
+			if (r.code == 250 || r.code == 251)
+				accepted++;
+			else
+				map_reply(&g->r[k - 1]->reply, &r);
+		}
 	}
-	if (accepted == 0) {
+	if (!mail_ok) {
+		for (size_t i = 0; i < g->n; i++)
+			map_reply(&g->r[i]->reply, &mail_reply);
 		rc = 0;
 		goto out;
 	}
-	if ((s = command(c, "DATA", &r, NULL, tmo)) != IO_OK) {
-		io_reply(fail, s, "DATA");
+	if (accepted == 0) {
+		/* A 354 to DATA without recipients: the server is confused. */
+		rc = (pipelined && r.code == 354) ? -1 : 0;
 		goto out;
 	}
 	if (r.code != 354) {
@@ -551,11 +587,9 @@ static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_del
 		map_reply(&g->r[i]->reply, &r);
 	}
 	rc = 0;
-	goto out;
-oom:
-	pst_deliver_set_reply(fail, 451, "4.3.0", "out of memory");
 out:
-	pst_buf_free(&cmd);
+	pst_buf_free(&cmds);
+	free(ends);
 	return rc;
 }
 

@@ -497,6 +497,178 @@ static void silent_peer(void **state)
 	close(lfd);
 }
 
+/* ---- A scripted peer without PIPELINING --------------------------------- */
+
+typedef struct peer {
+	int lfd, port;
+	int broken;            /* answer garbage after DATA */
+	char wire[4096];       /* what came after 354, up to and with ".\r\n" */
+	size_t wlen;
+	char cmds[1024];       /* the command lines seen, '|' separated */
+	int lockstep_ok;       /* each command arrived only after the last reply */
+} peer;
+
+static int peer_line(int fd, char *line, size_t cap, int *more)
+{
+	size_t n = 0;
+	char ch;
+	while (n + 1 < cap && recv(fd, &ch, 1, 0) == 1) {
+		line[n++] = ch;
+		if (ch == '\n') {
+			line[n] = '\0';
+			char probe;
+			*more = recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void peer_say(int fd, const char *s)
+{
+	assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+static void *peer_run(void *arg)
+{
+	peer *p = arg;
+	char line[1100];
+	int more, in_data = 0;
+	int fd = accept(p->lfd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	p->lockstep_ok = 1;
+	peer_say(fd, "220 peer ready\r\n");
+	while (peer_line(fd, line, sizeof line, &more) == 0) {
+		if (in_data) {
+			size_t n = strlen(line);
+			if (p->wlen + n < sizeof p->wire) {
+				memcpy(p->wire + p->wlen, line, n);
+				p->wlen += n;
+			}
+			if (strcmp(line, ".\r\n") == 0) {
+				in_data = 0;
+				if (p->broken)
+					peer_say(fd, "garbage\r\n");
+				else
+					peer_say(fd, "250 2.0.0 <alice@example.com> saved\r\n"
+						     "452 4.2.2 <bob@example.com> mailbox full\r\n");
+			}
+			continue;
+		}
+		if (more)
+			p->lockstep_ok = 0;
+		line[strcspn(line, "\r\n")] = '\0';
+		size_t used = strlen(p->cmds);
+		assert_true(used + strlen(line) + 2 < sizeof p->cmds);
+		memcpy(p->cmds + used, line, strlen(line));
+		memcpy(p->cmds + used + strlen(line), "|", 2);
+		if (strncmp(line, "LHLO", 4) == 0)
+			peer_say(fd, "250-peer\r\n250-ENHANCEDSTATUSCODES\r\n250 SIZE 100000\r\n");
+		else if (strncmp(line, "MAIL", 4) == 0 || strncmp(line, "RSET", 4) == 0)
+			peer_say(fd, "250 2.1.0 OK\r\n");
+		else if (strncmp(line, "RCPT TO:<carol", 14) == 0)
+			peer_say(fd, "550-5.1.1 first line\r\n550 5.1.1 no carol here\r\n");
+		else if (strncmp(line, "RCPT", 4) == 0)
+			peer_say(fd, "250 2.1.5 OK\r\n");
+		else if (strcmp(line, "DATA") == 0) {
+			peer_say(fd, "354 go\r\n");
+			in_data = 1;
+		} else if (strcmp(line, "QUIT") == 0) {
+			peer_say(fd, "221 bye\r\n");
+			break;
+		} else
+			peer_say(fd, "500 what\r\n");
+	}
+	close(fd);
+	return NULL;
+}
+
+static void peer_start(peer *p, pthread_t *th)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(p->lfd, 4), 0);
+	assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&sa, &len), 0);
+	p->port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(th, NULL, peer_run, p), 0);
+}
+
+static void lockstep_wire_bytes(void **state)
+{
+	(void)state;
+	peer *p = calloc(1, sizeof *p);
+	pthread_t th;
+
+	assert_non_null(p);
+	peer_start(p, &th);
+	pst_deliver *d = open_relay(p->port, '+', 5000);
+	const char m[] = "Subject: w\n\n.dot\nbare\rcr\r\nlast";
+	pst_deliver_rcpt r[3] = {
+		{ "alice@example.com", "Quarantine", m, strlen(m), { 0, "", "" } },
+		{ "carol@example.com", "Quarantine", m, strlen(m), { 0, "", "" } },
+		{ "bob+x@example.com", ".Quarantine", m, strlen(m), { 0, "", "" } },
+	};
+	pst_deliver_transaction(d, &ENV, r, 3);
+	assert_int_equal(r[0].reply.code, 250);
+	assert_int_equal(r[1].reply.code, 550);
+	assert_string_equal(r[1].reply.enhanced, "5.1.1");
+	assert_string_equal(r[1].reply.text, "no carol here");
+	assert_int_equal(r[2].reply.code, 452);
+	assert_string_equal(r[2].reply.enhanced, "4.2.2");
+	pst_deliver_close(&d);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(p->lockstep_ok);
+	const char want_wire[] = "X-Postern-Action: quarantine; folder=Quarantine\r\n"
+				 "Subject: w\r\n\r\n..dot\r\nbare\rcr\r\nlast\r\n.\r\n";
+	assert_int_equal(p->wlen, strlen(want_wire));
+	assert_memory_equal(p->wire, want_wire, p->wlen);
+	char want_cmds[300];
+	snprintf(want_cmds, sizeof want_cmds,
+		 "LHLO postern.test|MAIL FROM:<sender@example.org> SIZE=%zu|"
+		 "RCPT TO:<alice+Quarantine@example.com>|RCPT TO:<carol+Quarantine@example.com>|"
+		 "RCPT TO:<bob+Quarantine@example.com>|DATA|QUIT|", strlen(want_wire) - 3);
+	assert_string_equal(p->cmds, want_cmds);
+	close(p->lfd);
+	free(p);
+}
+
+static void broken_reply(void **state)
+{
+	(void)state;
+	peer *p = calloc(1, sizeof *p);
+	pthread_t th;
+
+	assert_non_null(p);
+	p->broken = 1;
+	peer_start(p, &th);
+	pst_deliver *d = open_relay(p->port, 0, 5000);
+	const char m[] = "Subject: w\n\nx\n";
+	pst_deliver_rcpt r[2] = {
+		{ "alice@example.com", NULL, m, strlen(m), { 0, "", "" } },
+		{ "bob@example.com", NULL, m, strlen(m), { 0, "", "" } },
+	};
+	pst_deliver_transaction(d, &ENV, r, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(r[i].reply.code, 451);
+		assert_string_equal(r[i].reply.enhanced, "4.4.2");
+		assert_non_null(strstr(r[i].reply.text, "broken reply"));
+	}
+	/* The connection was dropped, not pooled: closing sends no QUIT. */
+	pst_deliver_close(&d);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_null(strstr(p->cmds, "QUIT"));
+	close(p->lfd);
+	free(p);
+}
+
 /* ---- Killing Dovecot in the middle of a run ----------------------------- */
 
 #define KILL_MAX 400
@@ -590,6 +762,8 @@ int main(void)
 		cmocka_unit_test(bad_targets),
 		cmocka_unit_test(not_listening),
 		cmocka_unit_test(silent_peer),
+		cmocka_unit_test(lockstep_wire_bytes),
+		cmocka_unit_test(broken_reply),
 		cmocka_unit_test(killed_mid_run),
 	};
 	signal(SIGPIPE, SIG_IGN);
