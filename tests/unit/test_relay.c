@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,9 +81,10 @@ static int dovecot_start(void **state)
 {
 	(void)state;
 	char path[512], text[4096];
-	struct passwd *pw = getpwnam("nobody");
-	uid_t uid = pw ? pw->pw_uid : getuid();
-	gid_t gid = pw ? pw->pw_gid : getgid();
+	/* As root, mail is stored as nobody (Dovecot refuses uid 0). */
+	struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : NULL;
+	uid_t uid = pw ? pw->pw_uid : geteuid();
+	gid_t gid = pw ? pw->pw_gid : getegid();
 
 	snprintf(dv.dir, sizeof dv.dir, "/tmp/test_relay.XXXXXX");
 	if (mkdtemp(dv.dir) == NULL)
@@ -100,8 +102,19 @@ static int dovecot_start(void **state)
 		 "carol@example.com::%u:%u::%s/home/carol::\n",
 		 uid, gid, dv.dir, uid, gid, dv.dir, uid, gid, dv.dir);
 	write_file(path, text);
+	/* Unprivileged: Dovecot's internal and login users are ourselves. */
+	char unpriv[512] = "";
+	struct passwd *me = getpwuid(geteuid());
+	struct group *mygr = getgrgid(getegid());
+	if (geteuid() != 0 && me != NULL && mygr != NULL)
+		snprintf(unpriv, sizeof unpriv,
+			 "default_internal_user = %s\ndefault_login_user = %s\n"
+			 "default_internal_group = %s\nfirst_valid_uid = %u\n"
+			 "first_valid_gid = %u\n", me->pw_name, me->pw_name, mygr->gr_name,
+			 (unsigned)uid, (unsigned)gid);
 	snprintf(path, sizeof path, "%s/dovecot.conf", dv.dir);
 	snprintf(text, sizeof text,
+		 "%s"
 		 "base_dir = %s/run\n"
 		 "state_dir = %s/state\n"
 		 "log_path = %s/dovecot.log\n"
@@ -117,7 +130,7 @@ static int dovecot_start(void **state)
 		 "userdb {\n  driver = passwd-file\n  args = username_format=%%u %s/users\n}\n"
 		 "service lmtp {\n  inet_listener lmtp {\n    address = 127.0.0.1\n"
 		 "    port = %d\n  }\n}\n",
-		 dv.dir, dv.dir, dv.dir, dv.dir, dv.dir, dv.port);
+		 unpriv, dv.dir, dv.dir, dv.dir, dv.dir, dv.dir, dv.port);
 	write_file(path, text);
 	pid_t child = fork();
 	if (child == 0) {
