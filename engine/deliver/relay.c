@@ -37,7 +37,7 @@
 
 #include "util/buf.h"
 
-#define RELAY_MAX_IDLE   8
+#define RELAY_MAX_IDLE   32
 #define RELAY_LINE_MAX   2048
 
 enum { CAP_SIZE = 1, CAP_8BITMIME = 2, CAP_SMTPUTF8 = 4, CAP_PIPELINING = 8 };

@@ -510,6 +510,79 @@ static void silent_peer(void **state)
 	close(lfd);
 }
 
+/* ---- Several sessions at once through one pool -------------------------- */
+
+#define PAR_THREADS 4
+#define PAR_EACH 25
+
+typedef struct par {
+	pst_deliver *d;
+	int id, ok;
+} par;
+
+static void *par_run(void *arg)
+{
+	par *p = arg;
+	for (int i = 0; i < PAR_EACH; i++) {
+		char m[128];
+		snprintf(m, sizeof m, "Subject: par-test\n\npar-%d-%d\n", p->id, i);
+		pst_deliver_rcpt r[2] = {
+			{ "alice@example.com", NULL, m, strlen(m), { 0, "", "" } },
+			{ "bob@example.com", NULL, m, strlen(m), { 0, "", "" } },
+		};
+		pst_deliver_transaction(p->d, &ENV, r, 2);
+		p->ok += (r[0].reply.code == 250) + (r[1].reply.code == 250);
+	}
+	return NULL;
+}
+
+static int count_with(const char *user, const char *needle)
+{
+	int hits = 0;
+	char path[700];
+	snprintf(path, sizeof path, "%s/home/%s/Maildir/new", dv.dir, user);
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	assert_non_null(dir);
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char full[1000];
+		snprintf(full, sizeof full, "%s/%s", path, e->d_name);
+		char *t = slurp(full);
+		hits += strstr(t, needle) != NULL;
+		free(t);
+	}
+	closedir(dir);
+	return hits;
+}
+
+static void parallel_sessions(void **state)
+{
+	(void)state;
+	pst_deliver *d = open_relay(dv.port, 0, 10000);
+	pthread_t th[PAR_THREADS];
+	par p[PAR_THREADS];
+	int ok = 0;
+
+	for (int i = 0; i < PAR_THREADS; i++) {
+		p[i] = (par){ d, i, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, par_run, &p[i]), 0);
+	}
+	for (int i = 0; i < PAR_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		ok += p[i].ok;
+	}
+	assert_int_equal(ok, PAR_THREADS * PAR_EACH * 2);
+	assert_int_equal(count_with("alice", "par-test"), PAR_THREADS * PAR_EACH);
+	assert_int_equal(count_with("bob", "par-test"), PAR_THREADS * PAR_EACH);
+	pst_deliver_stats st;
+	pst_deliver_get_stats(d, &st);
+	assert_int_equal(st.transactions, PAR_THREADS * PAR_EACH);
+	assert_true(st.connections >= 1 && st.connections <= PAR_THREADS);
+	pst_deliver_close(&d);
+}
+
 /* ---- A scripted peer without PIPELINING --------------------------------- */
 
 typedef struct peer {
@@ -775,6 +848,7 @@ int main(void)
 		cmocka_unit_test(bad_targets),
 		cmocka_unit_test(not_listening),
 		cmocka_unit_test(silent_peer),
+		cmocka_unit_test(parallel_sessions),
 		cmocka_unit_test(lockstep_wire_bytes),
 		cmocka_unit_test(broken_reply),
 		cmocka_unit_test(killed_mid_run),
