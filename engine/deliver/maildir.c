@@ -325,10 +325,17 @@ static int store(const pst_maildir *m, const maildir_dirs *dirs, const pst_buf *
 	char name[sizeof m->host + 128];
 	int fd, saved;
 
-	unique_name(m, name, sizeof name, head->len + len);
-	fd = openat(dirs->tmp, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return fail(e, "create in tmp");
+	/* A name taken already (another process, a clock step) gets a new
+	 * counter value and another try. */
+	for (int tries = 0;; tries++) {
+		unique_name(m, name, sizeof name, head->len + len);
+		fd = openat(dirs->tmp, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+			    0600);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST || tries == 3)
+			return fail(e, "create in tmp");
+	}
 	if (write_all(fd, head->data, head->len, e) != 0 || write_all(fd, data, len, e) != 0)
 		goto fail_open;
 	if (fsync(fd) != 0) {
