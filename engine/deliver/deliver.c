@@ -110,7 +110,7 @@ int pst_deliver_folder_name(const char *folder, char *out, size_t outlen)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)f[i];
 		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-			 || c == '-' || c == '_' || c == '.' || c == ' ';
+			 || c == '-' || c == '_' || c == '.';
 		if (!ok || (c == '.' && f[i + 1] == '.'))
 			return -1;
 	}

@@ -188,7 +188,8 @@ static void quarantine_folders(void **state)
 	/* The inbox itself is a Maildir too (Maildir++). */
 	assert_int_equal(count_dir("%s/example.com/a/new", f->root), 0);
 	static const char *const bad[] = { "../x", "..", ".", "", "a/b", ".a..b", "x\ny",
-					   "..Quarantine", "Quarantine.", "a:b" };
+					   "..Quarantine", "Quarantine.", "a:b", "Junk Mail",
+					   "caf\xc3\xa9" };
 	for (size_t i = 0; i < N_ELEMS(bad); i++) {
 		pst_reply r = deliver1(f, "a@example.com", bad[i], MSG, strlen(MSG));
 		if (r.code != 451)
