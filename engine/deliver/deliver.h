@@ -45,7 +45,12 @@ typedef struct pst_reply {
 /* At RCPT time: whether the address can be delivered at all (syntax safe
  * for a path: no '/', "..", NUL or control characters, else 550 5.1.3;
  * with a users file, listed, else 550 5.1.1). Fills *r with 250 2.1.5 or
- * the refusal. Never fails. */
+ * the refusal. Never fails. address is the bare path ("<...>" tolerated);
+ * as a C string it cannot hold a NUL, so the caller refuses a command line
+ * with a NUL in it (a truncated address is still checked like any other).
+ * Also refused: an empty local part or one over 64 octets, a leading '.',
+ * '\', '"' or '@' in the local part, and a domain pst_domain_normalize
+ * does not accept (address literals included). */
 void pst_deliver_check_rcpt(const pst_deliver *d, const char *address, pst_reply *r);
 
 /* The envelope of one transaction, for the trace fields and downstream. */
@@ -78,5 +83,14 @@ typedef struct pst_deliver_rcpt {
  * call from several threads at once. */
 void pst_deliver_transaction(pst_deliver *d, const pst_deliver_env *env,
                              pst_deliver_rcpt *rcpts, size_t n);
+
+/* Counters of a relay target, for logs and tests (all 0 for a Maildir):
+ * downstream connections opened and transactions (MAIL FROM) started. */
+typedef struct pst_deliver_stats {
+	unsigned long connections;
+	unsigned long transactions;
+} pst_deliver_stats;
+
+void pst_deliver_get_stats(const pst_deliver *d, pst_deliver_stats *st);
 
 #endif
