@@ -190,6 +190,11 @@ int pst_lmtp_in_data(const pst_lmtp *p)
 	return p->state == ST_DATA;
 }
 
+int pst_lmtp_busy(const pst_lmtp *p)
+{
+	return p->state == ST_MAIL || p->state == ST_DATA || p->linelen > 0;
+}
+
 /* ---- Syntax helpers --------------------------------------------------- */
 
 static const char *skip_sp(const char *s)

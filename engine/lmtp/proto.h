@@ -104,6 +104,10 @@ void pst_lmtp_shutdown(pst_lmtp *p);
 /* 1 while a message is being read (after 354, before the final dot). */
 int pst_lmtp_in_data(const pst_lmtp *p);
 
+/* 1 inside a transaction (after MAIL FROM) or with a command half read:
+ * a server that stops lets such a session finish. */
+int pst_lmtp_busy(const pst_lmtp *p);
+
 /* Format a reply into buf as "CODE ENH TEXT\r\n" (one line, CR/LF and
  * control characters in text replaced by spaces). Returns the length. */
 size_t pst_lmtp_reply_format(const pst_lmtp_reply *r, char *buf, size_t len);
