@@ -40,6 +40,14 @@ stop_lmtp() {
 	kill -TERM "$SRV_PID" 2>/dev/null
 	wait "$SRV_PID"; STOP_RC=$?
 	SRV_PID=
+	check_stderr
+}
+
+check_stderr() {   # sanitizer reports of the server fail the test
+	if grep -Eq 'Sanitizer|runtime error:' "$TMPDIR_TEST/stderr" 2>/dev/null; then
+		not_ok "the server ran clean under the sanitizers" "$(head -40 "$TMPDIR_TEST/stderr")"
+		: > "$TMPDIR_TEST/stderr"
+	fi
 }
 trap 'stop_lmtp; rm -rf "$TMPDIR_TEST"' EXIT
 

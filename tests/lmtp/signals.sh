@@ -95,7 +95,7 @@ PY
 like "$out" 'idle 421 4.3.2' "SIGTERM: an idle session gets 421 4.3.2"
 like "$out" 'listener closed' "SIGTERM: no new connections"
 like "$out" 'busy 550 5.7.1 generation three' "SIGTERM: the transaction in flight finishes"
-wait "$SRV_PID"; rc=$?; SRV_PID=
+wait "$SRV_PID"; rc=$?; SRV_PID=; check_stderr
 is "$rc" 0 "and the server exits 0 after the drain"
 like "$(tail -1 "$LOG")" '"event":"stop"' "the last log line says it stopped"
 done_testing
