@@ -35,6 +35,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sysexits.h>
 #include <time.h>
@@ -421,6 +422,12 @@ static void *session_main(void *arg)
 {
 	struct session *s = arg;
 	pst_lmtp_ops ops = { s_write, s_rcpt, s_data };
+	/* A client that stops reading must not hold the thread forever. */
+	struct timeval tv = { .tv_sec = (time_t)s->srv->conf.timeout };
+	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
+		session_end(s);
+		return NULL;
+	}
 	pst_lmtp_limits lim = {
 		.hostname = s->srv->hostname, .max_size = s->srv->conf.max_size,
 		.header_reply_554 = s->srv->conf.header_reply_554,

@@ -57,6 +57,20 @@ start_lmtp --rules "$s6/policy.rules"
 "$POSTERN" lmtp --rules "$s6/policy.rules" --listen "127.0.0.1:$PORT" --deliver "maildir:$MD" 2>/dev/null
 is "$?" 71 "a port already in use: exit 71"
 stop_lmtp
+# Without XFORWARD the client IP is unknown: SPF is none, never pass,
+# even where 127.0.0.1 (the peer) would pass.
+printf 'example.net. 300 IN TXT "v=spf1 ip4:127.0.0.1 ip6:::1 -all"\n' > "$TMPDIR_TEST/loop.zone"
+printf 'authserv-id "mx.test";\n' > "$TMPDIR_TEST/ar.rules"
+start_lmtp --rules "$TMPDIR_TEST/ar.rules" --dns "$TMPDIR_TEST/loop.zone"
+printf '%s\n' 'LHLO c' 'MAIL FROM:<a@example.net>' 'RCPT TO:<spf@example.org>' 'DATA' '<<354' \
+	'From: a@example.net\r\nSubject: s\r\n\r\nx' '.' 'QUIT' | lmtpc "$PORT" >/dev/null
+stop_lmtp
+line=$(grep '"rcpt":"spf@example.org"' "$LOG" | tail -1)
+is "$(q "$line" '[(.client_ip // ""), .auth.spf.result] | @csv')" '"","none"' \
+   "a loopback session without XFORWARD: client IP unknown, spf=none (never pass for 127.0.0.1)"
+f=$(find "$MD/example.org/spf/new" -type f | head -1)
+like "$(grep -i '^Authentication-Results' "$f" | head -1)" 'spf=none' "and the A-R field says spf=none"
+
 "$POSTERN" lmtp --listen "127.0.0.1:$(free_port)" --deliver "maildir:$MD" 2>/dev/null; is "$?" 64 "--rules missing: exit 64"
 printf 'rule x { when nosuch.fact then accept; }\n' > "$TMPDIR_TEST/bad.rules"
 "$POSTERN" lmtp --rules "$TMPDIR_TEST/bad.rules" --listen "127.0.0.1:$(free_port)" --deliver "maildir:$MD" 2>/dev/null

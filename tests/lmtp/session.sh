@@ -83,6 +83,17 @@ f=$(find "$MD/example.org/raw/new" -type f | head -1)
 is "$(grep -c "$(printf 'a\rb')" "$f")" 1 "raw bytes kept (bare CR)"
 is "$(tr -d '\n' < "$f" | grep -c "$(printf 'barelf')")" 1 "raw bytes kept (bare LF)"
 
+# A header section over 1,000 fields: 552 5.3.4 (the default reply).
+hdrs=$(python3 -c 'print("".join("X-F%d: v\\r\\n" % i for i in range(1001)) + "\\r\\nbody")')
+out=$(printf '%s\n' "$hello" 'MAIL FROM:<a@example.net>' 'RCPT TO:<hdr@example.org>' 'DATA' '<<354' "$hdrs" '.' 'QUIT' | lmtpc "$PORT")
+like "$out" '552 5.3.4 Error: header section too big' "over 1,000 header fields: 552 5.3.4"
+is "$(msgs_in "$MD/example.org/hdr")" 0 "and nothing written"
+
+# Leading X-Postern-Envelope fields cannot forge the client IP.
+out=$(printf '%s\n' "$hello" 'MAIL FROM:<a@example.net>' 'RCPT TO:<forge@agency.example>' 'DATA' '<<354' \
+	'X-Postern-Envelope: client-ip=192.0.2.1\r\nSubject: forged\r\n\r\nx' '.' 'QUIT' | lmtpc "$PORT")
+like "$out" '550 5.7.1 sending IP  is not' "a leading X-Postern-Envelope field does not set the client IP"
+
 # A NUL-laden session keeps the server serving.
 out=$(printf '%s\n' "$hello" 'NOOP' 'QUIT' | lmtpc "$PORT")
 like "$out" '221 2.0.0' "the server keeps serving"
