@@ -246,6 +246,8 @@ void pst_deliver_transaction(pst_deliver *d, const pst_deliver_env *env,
 				set_reply(&rcpts[i].reply, 451, "4.3.0", "Error: cannot store the message");
 			continue;
 		}
-		set_reply(&rcpts[i].reply, 250, "2.0.0", "Ok: stored");
+		char text[64];
+		snprintf(text, sizeof text, "%.40s Saved", env->queue_id ? env->queue_id : "");
+		set_reply(&rcpts[i].reply, 250, "2.0.0", text);
 	}
 }

@@ -14,7 +14,7 @@ msg='From: Reports <reports@example.net>\r\nTo: alice@agency.example\r\nSubject:
 out=$(printf '%s\n' "$hello" 'XFORWARD ADDR=203.0.113.9 HELO=mta.example.net NAME=mta.example.net' \
 	'MAIL FROM:<reports@example.net>' 'RCPT TO:<alice@agency.example>' 'RCPT TO:<bob@example.org>' \
 	'DATA' '<<354' "$msg" '.' 'QUIT' | lmtpc "$PORT")
-is "$(printf '%s\n' "$out" | grep -E '^(250|550) [0-9]\.[0-9]\.[0-9] (sending|Ok: stored)' | cut -c1-3 | tr '\n' ' ')" \
+is "$(printf '%s\n' "$out" | grep -E '^(250 2\.0\.0 .*Saved|550 5\.7\.1 sending)' | cut -c1-3 | tr '\n' ' ')" \
    "550 250 " "scenario 6: one 550 for the agency tenant, one 250 for the other, in RCPT order"
 like "$out" '550 5\.7\.1 sending IP 203\.0\.113\.9 is not on the allowlist' "the 550 carries the rule's text"
 is "$(msgs_in "$MD/example.org/bob")" 1 "bob's copy is in his Maildir"
@@ -30,7 +30,7 @@ like "$(q "$line" '.queue_id + " " + (.ms|tostring) + " " + .auth.spf.result')" 
 out=$(printf '%s\n' "$hello" 'XFORWARD ADDR=IPV6:2001:db8:100::5' 'MAIL FROM:<reports@example.net>' \
 	'RCPT TO:<alice@agency.example>' 'RCPT TO:<bob@example.org>' 'DATA' "$msg" '.' \
 	'MAIL FROM:<>' 'RCPT TO:<carol@example.org>' 'DATA' 'Subject: two\r\n\r\n..dot' '.' 'QUIT' | lmtpc "$PORT")
-is "$(printf '%s\n' "$out" | grep -c '^250 2.0.0 Ok: stored')" 3 "pipelined: two transactions in one chunk, 3 stored"
+is "$(printf '%s\n' "$out" | grep -c '^250 2\.0\.0 .*Saved')" 3 "pipelined: two transactions in one chunk, 3 stored"
 is "$(msgs_in "$MD/agency.example/alice")" 1 "an IPV6: XFORWARD address in the agency's range passes"
 f=$(find "$MD/example.org/carol/new" -type f | head -1)
 is "$(grep -c '^\.dot' "$f")" 1 "dot-unstuffing: '..dot' is stored as '.dot'"
@@ -40,7 +40,7 @@ like "$(head -3 "$f")" 'Return-Path: <>' "the null sender is kept"
 out=$(printf '%s\n' "$hello" 'XFORWARD ADDR=198.51.100.7' 'MAIL FROM:<a@example.net>' 'RCPT TO:<x@agency.example>' \
 	'DATA' '<<354' 'Subject: 1\r\n\r\nx' '.' 'MAIL FROM:<a@example.net>' 'RCPT TO:<x@agency.example>' \
 	'DATA' '<<354' 'Subject: 2\r\n\r\nx' '.' 'QUIT' | lmtpc "$PORT")
-is "$(printf '%s\n' "$out" | grep -E '^(250 2.0.0 Ok: stored|550 5.7.1)' | cut -c1-3 | tr '\n' ' ')" "250 550 " \
+is "$(printf '%s\n' "$out" | grep -E '^(250 2\.0\.0 .*Saved|550 5\.7\.1)' | cut -c1-3 | tr '\n' ' ')" "250 550 " \
    "XFORWARD facts last one transaction (Postfix's XFORWARD_README)"
 is "$(grep '"rcpt":"x@agency.example"' "$LOG" | tail -1 | jq -r '.client_ip')" null \
    "without XFORWARD the client IP is unknown, never the peer's 127.0.0.1"
@@ -78,7 +78,7 @@ is "$(printf '%s\n' "$out" | grep -c '^550 5.1.3')" 5 "'..', '/', NUL and contro
 is "$(find "$TMPDIR_TEST" -name etc | wc -l | tr -d ' ')" 0 "no path outside the Maildir root"
 out=$(printf '%s\n' "$hello" 'MAIL FROM:<a@example.net>' 'RCPT TO:<raw@example.org>' 'DATA' '<<354' \
 	'Subject: \xff\xfe bad utf-8\r\nX-Nul: a\x00b\r\nX-Cr: a\rb\r\n\r\nbare\nlf' '.' 'QUIT' | lmtpc "$PORT")
-like "$out" '250 2.0.0 Ok: stored' "NUL, bare CR, bare LF and 8-bit headers: parsed, delivered"
+like "$out" '250 2\.0\.0 .*Saved' "NUL, bare CR, bare LF and 8-bit headers: parsed, delivered"
 f=$(find "$MD/example.org/raw/new" -type f | head -1)
 is "$(grep -c "$(printf 'a\rb')" "$f")" 1 "raw bytes kept (bare CR)"
 is "$(tr -d '\n' < "$f" | grep -c "$(printf 'barelf')")" 1 "raw bytes kept (bare LF)"
