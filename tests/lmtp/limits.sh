@@ -71,6 +71,22 @@ is "$(q "$line" '[(.client_ip // ""), .auth.spf.result] | @csv')" '"","none"' \
 f=$(find "$MD/example.org/spf/new" -type f | head -1)
 like "$(grep -i '^Authentication-Results' "$f" | head -1)" 'spf=none' "and the A-R field says spf=none"
 
+# --user drops privileges after binding (only testable as root).
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	mkdir -p "$TMPDIR_TEST/nobody" && chown nobody "$TMPDIR_TEST/nobody" && chmod 755 "$TMPDIR_TEST"
+	chmod 644 "$TMPDIR_TEST/ar.rules" "$TMPDIR_TEST/empty.zone"
+	MD_SAVE=$MD; MD="$TMPDIR_TEST/nobody/md"
+	start_lmtp --rules "$TMPDIR_TEST/ar.rules" --user nobody
+	out=$(printf '%s\n' 'LHLO c' 'MAIL FROM:<a@example.net>' 'RCPT TO:<u@example.org>' 'DATA' '<<354' 'Subject: u\r\n\r\nx' '.' 'QUIT' | lmtpc "$PORT")
+	like "$out" '250 2\.0\.0 .*Saved' "--user nobody: serves after dropping privileges"
+	is "$(stat -c %U "$(find "$MD/example.org/u/new" -type f | head -1)")" nobody "and the copy is written as nobody"
+	is "$(ps -o user= -p "$SRV_PID" | tr -d ' ')" nobody "the server runs as nobody"
+	stop_lmtp
+	MD=$MD_SAVE
+else
+	ok "# SKIP --user needs root"
+fi
+
 "$POSTERN" lmtp --listen "127.0.0.1:$(free_port)" --deliver "maildir:$MD" 2>/dev/null; is "$?" 64 "--rules missing: exit 64"
 printf 'rule x { when nosuch.fact then accept; }\n' > "$TMPDIR_TEST/bad.rules"
 "$POSTERN" lmtp --rules "$TMPDIR_TEST/bad.rules" --listen "127.0.0.1:$(free_port)" --deliver "maildir:$MD" 2>/dev/null
