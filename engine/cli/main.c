@@ -21,6 +21,7 @@ static const struct command {
 } commands[] = {
 	{ "check", pst_cli_check, "decide one message against a rule file" },
 	{ "lint", pst_cli_lint, "compile rule files and report every error" },
+	{ "lmtp", pst_cli_lmtp, "serve LMTP: decide each recipient, deliver what is accepted" },
 };
 
 static void usage(FILE *out)

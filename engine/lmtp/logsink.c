@@ -1,0 +1,151 @@
+/*
+ * logsink.c: where the LMTP server's JSON lines go (--log FILE, syslog or
+ * stderr), and the counters printed on SIGUSR1.
+ *
+ * Each line is written with one write() of the whole line under a lock,
+ * so lines of concurrent sessions never interleave; a file is opened with
+ * O_APPEND. A failed write is counted, never fatal: logging must not stop
+ * mail. Syslog lines go to LOG_MAIL at LOG_INFO.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lmtp/server_private.h"
+#include "util/buf.h"
+
+int pst_lmtp_log_open(struct pst_lmtp_srv *srv)
+{
+	const char *log = srv->conf.log ? srv->conf.log : "stderr";
+	pthread_mutex_init(&srv->log_lock, NULL);
+	srv->log_fd = -1;
+	if (strcmp(log, "stderr") == 0) {
+		srv->log_kind = PST_LOG_STDERR;
+		srv->log_fd = STDERR_FILENO;
+	} else if (strcmp(log, "syslog") == 0) {
+		srv->log_kind = PST_LOG_SYSLOG;
+		openlog("postern", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	} else {
+		srv->log_kind = PST_LOG_FILE;
+		srv->log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (srv->log_fd < 0) {
+			fprintf(stderr, "postern lmtp: cannot open the log %s: %s\n", log, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void pst_lmtp_log_close(struct pst_lmtp_srv *srv)
+{
+	if (srv->log_kind == PST_LOG_FILE && srv->log_fd >= 0)
+		close(srv->log_fd);
+	if (srv->log_kind == PST_LOG_SYSLOG)
+		closelog();
+	srv->log_fd = -1;
+	pthread_mutex_destroy(&srv->log_lock);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+void pst_lmtp_log_line(struct pst_lmtp_srv *srv, const char *line, size_t len)
+{
+	if (srv->log_kind == PST_LOG_SYSLOG) {
+		syslog(LOG_INFO, "%.*s", (int)len, line);
+		return;
+	}
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return;
+	memcpy(copy, line, len);
+	copy[len] = '\n';
+	pthread_mutex_lock(&srv->log_lock);
+	int rc = write_all(srv->log_fd, copy, len + 1);
+	pthread_mutex_unlock(&srv->log_lock);
+	free(copy);
+	if (rc < 0) {
+		pthread_mutex_lock(&srv->lock);
+		srv->cnt.errors++;
+		pthread_mutex_unlock(&srv->lock);
+	}
+}
+
+void pst_lmtp_log_event(struct pst_lmtp_srv *srv, const char *event, const char *fmt, ...)
+{
+	pst_buf b = PST_BUF_INIT;
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pst_buf_printf(&b, "{\"time\":\"%s\",\"event\":\"%s\"", ts, event);
+	va_list ap;
+	va_start(ap, fmt);
+	pst_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	pst_buf_putc(&b, '}');
+	if (b.data)
+		pst_lmtp_log_line(srv, b.data, b.len);
+	pst_buf_free(&b);
+}
+
+static const char *const result_names[PST_CNT_RESULTS] = {
+	"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy", "other"
+};
+static const char *const method_names[PST_AUTH_METHODS] = { "spf", "dkim", "dmarc" };
+
+static void put_actions(pst_buf *b, const char *name, const unsigned long *v)
+{
+	pst_buf_printf(b, ",\"%s\":{", name);
+	for (int a = 0; a < PST_NACTIONS; a++)
+		pst_buf_printf(b, "%s\"%s\":%lu", a ? "," : "", pst_action_name((pst_action)a), v[a]);
+	pst_buf_putc(b, '}');
+}
+
+void pst_lmtp_log_stats(struct pst_lmtp_srv *srv)
+{
+	struct pst_lmtp_counters c;
+	unsigned active;
+	pthread_mutex_lock(&srv->lock);
+	c = srv->cnt;
+	active = srv->active;
+	pthread_mutex_unlock(&srv->lock);
+	pst_buf b = PST_BUF_INIT;
+	pst_buf_printf(&b, ",\"active\":%u,\"sessions\":%lu,\"refused\":%lu,\"timeouts\":%lu"
+	               ",\"messages\":%lu,\"recipients\":%lu,\"delivered\":%lu,\"deferred\":%lu"
+	               ",\"failed\":%lu,\"errors\":%lu,\"reloads\":%lu,\"reload_failures\":%lu",
+	               active, c.sessions, c.refused, c.timeouts, c.messages, c.recipients,
+	               c.delivered, c.deferred, c.failed, c.errors, c.reloads, c.reload_failures);
+	put_actions(&b, "decisions", c.decision);
+	put_actions(&b, "applied", c.applied);
+	pst_buf_puts(&b, ",\"auth\":{");
+	for (int m = 0; m < PST_AUTH_METHODS; m++) {
+		pst_buf_printf(&b, "%s\"%s\":{", m ? "," : "", method_names[m]);
+		for (int r = 0; r < PST_CNT_RESULTS; r++)
+			pst_buf_printf(&b, "%s\"%s\":%lu", r ? "," : "", result_names[r], c.auth[m][r]);
+		pst_buf_putc(&b, '}');
+	}
+	pst_buf_putc(&b, '}');
+	pst_lmtp_log_event(srv, "stats", "%s", pst_buf_str(&b));
+	pst_buf_free(&b);
+}

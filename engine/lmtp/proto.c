@@ -1,0 +1,806 @@
+/*
+ * proto.c: the LMTP protocol state machine (see proto.h).
+ *
+ * Input is a byte stream. In command mode bytes collect into one bounded
+ * line; a complete line is looked up in the command table and its handler
+ * writes the reply. A line over PST_LMTP_MAX_LINE octets is dropped up to
+ * its LF and answered 500 5.5.2. In DATA mode bytes go straight into the
+ * message buffer through a four-state dot-unstuffing machine (beginning of
+ * line, after a leading dot, after ".\r", inside a line), so any split of
+ * the input gives the same message. While reading, the size and header
+ * limits only set flags: the message is drained to its final dot and every
+ * recipient then gets the limit's reply, with nothing delivered.
+ *
+ * State: INIT (before LHLO), READY (after LHLO), MAIL (after MAIL FROM),
+ * and DATA. XFORWARD attributes are kept until the end of a transaction,
+ * RSET or LHLO (Postfix's XFORWARD_README), and accepted only outside a
+ * transaction from a peer the owner allowed.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lmtp/proto.h"
+#include "util/buf.h"
+#include "util/ip.h"
+#include "util/limits.h"
+
+enum state { ST_INIT, ST_READY, ST_MAIL, ST_DATA, ST_CLOSED };
+enum dstate { D_BOL, D_DOT, D_DOTCR, D_MID };
+
+struct pst_lmtp {
+	pst_lmtp_ops ops;
+	pst_lmtp_limits lim;
+	void *ctx;
+	enum state state;
+	unsigned errors;
+	/* Command line being collected. */
+	char line[PST_LMTP_MAX_LINE + 1];
+	size_t linelen;
+	int overlong;
+	/* Session. */
+	char lhlo[PST_LMTP_MAX_LINE];
+	char *xfwd[PST_XF_COUNT];
+	/* Transaction. */
+	char *mail_from;
+	char **rcpts;
+	size_t nrcpts;
+	int body_8bit, smtputf8;
+	/* DATA. */
+	pst_buf msg;
+	enum dstate dstate;
+	size_t line_start;      /* offset in msg of the current line */
+	int oversize, header_over, header_done, nomem;
+	size_t header_fields;
+};
+
+static const char *const xattr_names[PST_XF_COUNT] = {
+	"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE"
+};
+
+/* ---- Replies --------------------------------------------------------- */
+
+void pst_lmtp_reply_set(pst_lmtp_reply *r, int code, const char *enhanced, const char *text)
+{
+	r->code = code;
+	snprintf(r->enhanced, sizeof r->enhanced, "%s", enhanced ? enhanced : "");
+	snprintf(r->text, sizeof r->text, "%s", text ? text : "");
+}
+
+size_t pst_lmtp_reply_format(const pst_lmtp_reply *r, char *buf, size_t len)
+{
+	int code = r->code >= 200 && r->code <= 599 ? r->code : 451;
+	int n = snprintf(buf, len, "%03d %s%s", code, r->enhanced, r->enhanced[0] ? " " : "");
+	if (n < 0 || (size_t)n >= len)
+		return 0;
+	size_t pos = (size_t)n;
+	for (const char *t = r->text; *t && pos + 3 < len; t++)
+		buf[pos++] = (unsigned char)*t < 0x20 || *t == 0x7f ? ' ' : *t;
+	buf[pos++] = '\r';
+	buf[pos++] = '\n';
+	buf[pos] = '\0';
+	return pos;
+}
+
+static void reply(pst_lmtp *p, int code, const char *enh, const char *text)
+{
+	pst_lmtp_reply r;
+	char buf[PST_LMTP_REPLY_TEXT + 32];
+	pst_lmtp_reply_set(&r, code, enh, text);
+	size_t n = pst_lmtp_reply_format(&r, buf, sizeof buf);
+	p->ops.write(p->ctx, buf, n);
+	if (code >= 500)
+		p->errors++;
+}
+
+static void reply_raw(pst_lmtp *p, const char *text)
+{
+	p->ops.write(p->ctx, text, strlen(text));
+}
+
+/* ---- Session and transaction state ---------------------------------- */
+
+static void xfwd_reset(pst_lmtp *p)
+{
+	for (int i = 0; i < PST_XF_COUNT; i++) {
+		free(p->xfwd[i]);
+		p->xfwd[i] = NULL;
+	}
+}
+
+/* End of a transaction (after DATA, RSET, LHLO): the envelope, the message
+ * and the XFORWARD attributes go. */
+static void txn_reset(pst_lmtp *p)
+{
+	free(p->mail_from);
+	p->mail_from = NULL;
+	for (size_t i = 0; i < p->nrcpts; i++)
+		free(p->rcpts[i]);
+	free(p->rcpts);
+	p->rcpts = NULL;
+	p->nrcpts = 0;
+	p->body_8bit = p->smtputf8 = 0;
+	pst_buf_free(&p->msg);
+	p->oversize = p->header_over = p->header_done = p->nomem = 0;
+	p->header_fields = 0;
+	xfwd_reset(p);
+	if (p->state == ST_MAIL || p->state == ST_DATA)
+		p->state = ST_READY;
+}
+
+pst_lmtp *pst_lmtp_new(const pst_lmtp_ops *ops, const pst_lmtp_limits *limits, void *ctx)
+{
+	pst_lmtp *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return NULL;
+	p->ops = *ops;
+	p->lim = *limits;
+	if (p->lim.hostname == NULL)
+		p->lim.hostname = "localhost";
+	if (p->lim.max_size == 0)
+		p->lim.max_size = PST_MAX_MESSAGE_BYTES;
+	if (p->lim.max_rcpts == 0)
+		p->lim.max_rcpts = PST_LMTP_MAX_RCPTS;
+	if (p->lim.max_header_bytes == 0)
+		p->lim.max_header_bytes = PST_MAX_HEADER_BYTES;
+	if (p->lim.max_header_fields == 0)
+		p->lim.max_header_fields = PST_MAX_HEADER_FIELDS;
+	p->ctx = ctx;
+	return p;
+}
+
+void pst_lmtp_free(pst_lmtp **pp)
+{
+	if (pp == NULL || *pp == NULL)
+		return;
+	txn_reset(*pp);
+	free(*pp);
+	*pp = NULL;
+}
+
+void pst_lmtp_greet(pst_lmtp *p)
+{
+	char buf[PST_LMTP_REPLY_TEXT];
+	snprintf(buf, sizeof buf, "220 %.200s LMTP postern ready\r\n", p->lim.hostname);
+	reply_raw(p, buf);
+}
+
+void pst_lmtp_timeout(pst_lmtp *p)
+{
+	if (p->state == ST_CLOSED)
+		return;
+	reply(p, 421, "4.4.2", "Error: timeout exceeded");
+	p->state = ST_CLOSED;
+}
+
+void pst_lmtp_shutdown(pst_lmtp *p)
+{
+	if (p->state == ST_CLOSED)
+		return;
+	reply(p, 421, "4.3.2", "Service shutting down, closing transmission channel");
+	p->state = ST_CLOSED;
+}
+
+int pst_lmtp_in_data(const pst_lmtp *p)
+{
+	return p->state == ST_DATA;
+}
+
+int pst_lmtp_busy(const pst_lmtp *p)
+{
+	return p->state == ST_MAIL || p->state == ST_DATA || p->linelen > 0;
+}
+
+/* ---- Syntax helpers --------------------------------------------------- */
+
+static const char *skip_sp(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+static int has_ctl(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* Parse "<path>" at s (RFC 5321 4.1.2, with quoted local parts), after
+ * "FROM:" or "TO:". On success *path is a malloc'd copy of the address
+ * without brackets (source routes dropped), *rest points past '>' and 0 is
+ * returned; -1 for bad syntax; -2 for control characters or NUL. */
+static int parse_path(const char *s, size_t n, char **path, const char **rest)
+{
+	const char *end = s + n;
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	if (s == end || *s != '<')
+		return -1;
+	const char *start = s + 1, *q = start;
+	int quoted = 0;
+	for (; q < end; q++) {
+		if (quoted && *q == '\\' && q + 1 < end) {
+			q++;
+			continue;
+		}
+		if (*q == '"')
+			quoted = !quoted;
+		else if (!quoted && *q == '>')
+			break;
+	}
+	if (q >= end)
+		return has_ctl(start, (size_t)(end - start)) ? -2 : -1;
+	const char *a = start;
+	if (*a == '@') {        /* source route: @a,@b:user@c */
+		const char *colon = memchr(a, ':', (size_t)(q - a));
+		if (colon == NULL)
+			return -1;
+		a = colon + 1;
+	}
+	size_t len = (size_t)(q - a);
+	if (has_ctl(a, len))
+		return -2;
+	*path = strndup(a, len);
+	if (*path == NULL)
+		return -1;
+	*rest = q + 1;
+	return 0;
+}
+
+int pst_lmtp_xtext_decode(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 33 || c > 126 || c == '=')
+			return -1;
+		if (c == '+') {
+			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+			    !isxdigit((unsigned char)s[i + 2]))
+				return -1;
+			char hex[3] = { s[i + 1], s[i + 2], 0 };
+			c = (unsigned char)strtoul(hex, NULL, 16);
+			i += 2;
+		}
+		if (o + 1 >= outlen)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* ---- Commands --------------------------------------------------------- */
+
+typedef void cmd_fn(pst_lmtp *p, const char *arg, size_t arglen);
+
+static void cmd_lhlo(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	(void)arglen;
+	if (*arg == '\0') {
+		reply(p, 501, "5.5.4", "Syntax: LHLO hostname");
+		return;
+	}
+	txn_reset(p);
+	snprintf(p->lhlo, sizeof p->lhlo, "%s", arg);
+	p->state = ST_READY;
+	char buf[1024];
+	int n = snprintf(buf, sizeof buf,
+	    "250-%.200s\r\n250-PIPELINING\r\n250-SIZE %zu\r\n250-ENHANCEDSTATUSCODES\r\n"
+	    "250-8BITMIME\r\n%s250 SMTPUTF8\r\n", p->lim.hostname, p->lim.max_size,
+	    p->lim.xforward_allowed ? "250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE\r\n" : "");
+	if (n > 0)
+		p->ops.write(p->ctx, buf, (size_t)n);
+}
+
+static void cmd_helo(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	(void)arg; (void)arglen;
+	reply(p, 500, "5.5.1", "Error: this is LMTP, use LHLO");
+}
+
+/* One MAIL FROM parameter; 0 or -1 after replying. */
+static int mail_param(pst_lmtp *p, const char *kw, size_t kwlen, const char *val)
+{
+	if (kwlen == 4 && strncasecmp(kw, "SIZE", 4) == 0 && val) {
+		char *end;
+		unsigned long long v = strtoull(val, &end, 10);
+		if (*val < '0' || *val > '9' || *end) {
+			reply(p, 501, "5.5.4", "Bad SIZE parameter");
+			return -1;
+		}
+		if (v > p->lim.max_size) {
+			reply(p, 552, "5.3.4", "Message size exceeds fixed limit");
+			return -1;
+		}
+		return 0;
+	}
+	if (kwlen == 4 && strncasecmp(kw, "BODY", 4) == 0 && val) {
+		if (strcasecmp(val, "8BITMIME") == 0)
+			p->body_8bit = 1;
+		else if (strcasecmp(val, "7BIT") != 0) {
+			reply(p, 501, "5.5.4", "Bad BODY parameter");
+			return -1;
+		}
+		return 0;
+	}
+	if (kwlen == 8 && strncasecmp(kw, "SMTPUTF8", 8) == 0 && val == NULL) {
+		p->smtputf8 = 1;
+		return 0;
+	}
+	reply(p, 555, "5.5.4", "Unsupported option");
+	return -1;
+}
+
+/* Parameters after the path: space-separated KEYWORD[=VALUE]. */
+static int parse_params(pst_lmtp *p, const char *s, int mail)
+{
+	char tmp[PST_LMTP_MAX_LINE];
+	snprintf(tmp, sizeof tmp, "%s", s);
+	char *save = NULL;
+	for (char *tok = strtok_r(tmp, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		if (!mail) {
+			reply(p, 555, "5.5.4", "Unsupported option");
+			return -1;
+		}
+		char *eq = strchr(tok, '=');
+		size_t kwlen = eq ? (size_t)(eq - tok) : strlen(tok);
+		if (mail_param(p, tok, kwlen, eq ? eq + 1 : NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "FROM:" / "TO:" then the path. 0, or -1 after replying. */
+static int parse_cmd_path(pst_lmtp *p, const char *arg, size_t arglen, const char *kw,
+                          const char *usage, char **path, const char **rest)
+{
+	size_t kl = strlen(kw);
+	if (strncasecmp(arg, kw, kl) != 0) {
+		reply(p, 501, "5.5.4", usage);
+		return -1;
+	}
+	int rc = parse_path(arg + kl, arglen - kl, path, rest);
+	if (rc == -2) {
+		reply(p, 550, "5.1.3", "Bad address syntax: control character or NUL");
+		return -1;
+	}
+	if (rc < 0) {
+		reply(p, 501, "5.1.7", "Bad address syntax");
+		return -1;
+	}
+	return 0;
+}
+
+static void cmd_mail(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	if (p->state == ST_INIT) {
+		reply(p, 503, "5.5.1", "Error: send LHLO first");
+		return;
+	}
+	if (p->state == ST_MAIL) {
+		reply(p, 503, "5.5.1", "Error: nested MAIL command");
+		return;
+	}
+	char *path = NULL;
+	const char *rest;
+	if (parse_cmd_path(p, arg, arglen, "FROM:", "Syntax: MAIL FROM:<address>", &path, &rest) < 0)
+		return;
+	p->body_8bit = p->smtputf8 = 0;
+	if (parse_params(p, rest, 1) < 0) {
+		free(path);
+		p->body_8bit = p->smtputf8 = 0;
+		return;
+	}
+	p->mail_from = path;
+	p->state = ST_MAIL;
+	reply(p, 250, "2.1.0", "Ok");
+}
+
+static int add_rcpt(pst_lmtp *p, char *path)
+{
+	char **r = realloc(p->rcpts, (p->nrcpts + 1) * sizeof *r);
+	if (r == NULL)
+		return -1;
+	p->rcpts = r;
+	p->rcpts[p->nrcpts++] = path;
+	return 0;
+}
+
+static void cmd_rcpt(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	if (p->state != ST_MAIL) {
+		reply(p, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	char *path = NULL;
+	const char *rest;
+	if (parse_cmd_path(p, arg, arglen, "TO:", "Syntax: RCPT TO:<address>", &path, &rest) < 0)
+		return;
+	if (*path == '\0') {
+		free(path);
+		reply(p, 501, "5.1.3", "Bad recipient address syntax");
+		return;
+	}
+	if (parse_params(p, rest, 0) < 0) {
+		free(path);
+		return;
+	}
+	if (p->nrcpts >= p->lim.max_rcpts) {
+		free(path);
+		reply(p, 452, "4.5.3", "Error: too many recipients");
+		return;
+	}
+	pst_lmtp_reply r;
+	pst_lmtp_reply_set(&r, 250, "2.1.5", "Ok");
+	if (p->ops.rcpt)
+		p->ops.rcpt(p->ctx, path, &r);
+	if (r.code >= 200 && r.code < 300 && add_rcpt(p, path) < 0) {
+		free(path);
+		reply(p, 452, "4.3.1", "Error: out of memory");
+		return;
+	}
+	if (r.code < 200 || r.code >= 300)
+		free(path);
+	char buf[PST_LMTP_REPLY_TEXT + 32];
+	size_t n = pst_lmtp_reply_format(&r, buf, sizeof buf);
+	p->ops.write(p->ctx, buf, n);
+}
+
+static void cmd_data(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	(void)arglen;
+	if (p->state != ST_MAIL) {
+		reply(p, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (p->nrcpts == 0) {
+		reply(p, 503, "5.5.1", "Error: need RCPT command");
+		return;
+	}
+	if (*arg) {
+		reply(p, 501, "5.5.4", "Syntax: DATA");
+		return;
+	}
+	pst_buf_free(&p->msg);
+	p->dstate = D_BOL;
+	p->line_start = 0;
+	p->state = ST_DATA;
+	reply(p, 354, "", "End data with <CR><LF>.<CR><LF>");
+}
+
+static void cmd_rset(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	(void)arglen;
+	if (*arg) {
+		reply(p, 501, "5.5.4", "Syntax: RSET");
+		return;
+	}
+	txn_reset(p);
+	reply(p, 250, "2.0.0", "Ok");
+}
+
+static void cmd_noop(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	(void)arg; (void)arglen;
+	reply(p, 250, "2.0.0", "Ok");
+}
+
+static void cmd_quit(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	(void)arg; (void)arglen;
+	reply(p, 221, "2.0.0", "Bye");
+	p->state = ST_CLOSED;
+}
+
+static void cmd_vrfy(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	(void)arglen;
+	if (*arg == '\0') {
+		reply(p, 501, "5.5.4", "Syntax: VRFY address");
+		return;
+	}
+	reply(p, 252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+static int xattr_index(const char *name, size_t n)
+{
+	for (int i = 0; i < PST_XF_COUNT; i++)
+		if (strlen(xattr_names[i]) == n && strncasecmp(name, xattr_names[i], n) == 0)
+			return i;
+	return -1;
+}
+
+/* Normalise an ADDR value: drop "IPV6:", check and canonicalise. */
+static int xfwd_addr(const char *v, char *out, size_t outlen)
+{
+	if (strncasecmp(v, "IPV6:", 5) == 0)
+		v += 5;
+	pst_ip ip;
+	if (pst_ip_parse(v, strlen(v), &ip) < 0)
+		return -1;
+	pst_ip_format(&ip, out, outlen);
+	return 0;
+}
+
+/* One NAME=value pair into vals[]; 0, or -1 after replying. */
+static int xfwd_pair(pst_lmtp *p, char *tok, char *vals[PST_XF_COUNT], int set[PST_XF_COUNT])
+{
+	char *eq = strchr(tok, '=');
+	int i = eq ? xattr_index(tok, (size_t)(eq - tok)) : -1;
+	if (i < 0) {
+		reply(p, 501, "5.5.4", "Bad XFORWARD attribute name");
+		return -1;
+	}
+	char dec[PST_LMTP_MAX_XFWD_VALUE + 1];
+	if (pst_lmtp_xtext_decode(eq + 1, strlen(eq + 1), dec, sizeof dec) < 0 || has_ctl(dec, strlen(dec))) {
+		reply(p, 501, "5.5.4", "Bad XFORWARD attribute value");
+		return -1;
+	}
+	set[i] = 1;
+	free(vals[i]);
+	vals[i] = NULL;
+	if (strcasecmp(dec, "[UNAVAILABLE]") == 0 || strcasecmp(dec, "[TEMPUNAVAIL]") == 0)
+		return 0;
+	if (i == PST_XF_ADDR) {
+		char canon[PST_IP_FORMAT_LEN];
+		if (xfwd_addr(dec, canon, sizeof canon) < 0) {
+			reply(p, 501, "5.5.4", "Bad XFORWARD ADDR syntax");
+			return -1;
+		}
+		snprintf(dec, sizeof dec, "%s", canon);
+	}
+	vals[i] = strdup(dec);
+	return vals[i] ? 0 : -1;
+}
+
+static void cmd_xforward(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	(void)arglen;
+	if (!p->lim.xforward_allowed) {
+		reply(p, 550, "5.7.0", "Error: insufficient authorization");
+		return;
+	}
+	if (p->state == ST_MAIL) {
+		reply(p, 503, "5.5.1", "Error: MAIL transaction in progress");
+		return;
+	}
+	if (*arg == '\0') {
+		reply(p, 501, "5.5.4", "Syntax: XFORWARD attribute=value...");
+		return;
+	}
+	char tmp[PST_LMTP_MAX_LINE];
+	snprintf(tmp, sizeof tmp, "%s", arg);
+	char *vals[PST_XF_COUNT] = { 0 };
+	int set[PST_XF_COUNT] = { 0 }, ok = 1;
+	char *save = NULL;
+	for (char *tok = strtok_r(tmp, " \t", &save); tok && ok; tok = strtok_r(NULL, " \t", &save))
+		ok = xfwd_pair(p, tok, vals, set) == 0;
+	for (int i = 0; i < PST_XF_COUNT; i++) {
+		if (ok && set[i]) {
+			free(p->xfwd[i]);
+			p->xfwd[i] = vals[i];
+		} else
+			free(vals[i]);
+	}
+	if (ok)
+		reply(p, 250, "2.0.0", "Ok");
+}
+
+static const struct command {
+	const char *verb;
+	cmd_fn *fn;
+} commands[] = {
+	{ "LHLO", cmd_lhlo },
+	{ "MAIL", cmd_mail },
+	{ "RCPT", cmd_rcpt },
+	{ "DATA", cmd_data },
+	{ "RSET", cmd_rset },
+	{ "NOOP", cmd_noop },
+	{ "QUIT", cmd_quit },
+	{ "VRFY", cmd_vrfy },
+	{ "XFORWARD", cmd_xforward },
+	{ "HELO", cmd_helo },
+	{ "EHLO", cmd_helo },
+};
+
+/* One complete command line (CRLF stripped; len counts NULs in it). */
+static void command(pst_lmtp *p, char *line, size_t len)
+{
+	size_t vlen = 0;
+	while (vlen < len && line[vlen] != ' ' && line[vlen] != '\t')
+		vlen++;
+	const char *arg = skip_sp(line + vlen);
+	/* Trailing white space is not part of the argument. */
+	size_t off = (size_t)(arg - line);
+	while (len > off && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		line[--len] = '\0';
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strlen(commands[i].verb) == vlen && strncasecmp(line, commands[i].verb, vlen) == 0 &&
+		    memchr(line, '\0', vlen) == NULL) {
+			commands[i].fn(p, arg, len - (size_t)(arg - line));
+			return;
+		}
+	}
+	reply(p, 500, "5.5.2", "Error: command not recognized");
+}
+
+/* ---- DATA ------------------------------------------------------------- */
+
+/* Keep n message bytes unless a limit was hit. */
+static void data_put(pst_lmtp *p, const char *s, size_t n)
+{
+	if (p->oversize || p->nomem)
+		return;
+	if (p->msg.len + n > p->lim.max_size) {
+		p->oversize = 1;
+		pst_buf_free(&p->msg);
+		return;
+	}
+	if (pst_buf_append(&p->msg, s, n) < 0) {
+		p->nomem = 1;
+		pst_buf_free(&p->msg);
+	}
+}
+
+/* A line of the message ended (its LF was just stored): count header
+ * fields and bytes until the empty line. */
+static void data_line_end(pst_lmtp *p)
+{
+	if (p->oversize || p->nomem || p->header_done) {
+		p->line_start = p->msg.len;
+		return;
+	}
+	const char *l = p->msg.data + p->line_start;
+	size_t n = p->msg.len - p->line_start;
+	if (n == 1 || (n == 2 && l[0] == '\r'))
+		p->header_done = 1;
+	else if (l[0] != ' ' && l[0] != '\t')
+		p->header_fields++;
+	if (p->header_fields > p->lim.max_header_fields || p->msg.len > p->lim.max_header_bytes)
+		p->header_over = 1;
+	p->line_start = p->msg.len;
+}
+
+static void data_end(pst_lmtp *p)
+{
+	if (!p->header_done && !p->oversize && p->msg.len > p->lim.max_header_bytes)
+		p->header_over = 1;
+	pst_lmtp_reply *rs = calloc(p->nrcpts, sizeof *rs);
+	size_t n = p->nrcpts;
+	for (size_t i = 0; rs && i < n; i++) {
+		if (p->oversize)
+			pst_lmtp_reply_set(&rs[i], 552, "5.3.4", "Error: message file too big");
+		else if (p->header_over && p->lim.header_reply_554)
+			pst_lmtp_reply_set(&rs[i], 554, "5.6.0", "Error: header section too big");
+		else if (p->header_over)
+			pst_lmtp_reply_set(&rs[i], 552, "5.3.4", "Error: header section too big");
+		else if (p->nomem)
+			pst_lmtp_reply_set(&rs[i], 451, "4.3.1", "Error: out of memory");
+		else
+			pst_lmtp_reply_set(&rs[i], 451, "4.3.0", "Error: not delivered");
+	}
+	if (rs && !p->oversize && !p->header_over && !p->nomem && p->ops.data) {
+		pst_lmtp_txn t = {
+			.lhlo = p->lhlo, .mail_from = p->mail_from,
+			.rcpts = (const char *const *)p->rcpts, .nrcpts = n,
+			.data = pst_buf_str(&p->msg), .len = p->msg.len,
+			.body_8bit = p->body_8bit, .smtputf8 = p->smtputf8,
+		};
+		for (int i = 0; i < PST_XF_COUNT; i++)
+			t.xfwd[i] = p->xfwd[i];
+		p->ops.data(p->ctx, &t, rs);
+	}
+	char buf[PST_LMTP_REPLY_TEXT + 32];
+	for (size_t i = 0; i < n; i++) {
+		pst_lmtp_reply fallback;
+		pst_lmtp_reply_set(&fallback, 451, "4.3.1", "Error: out of memory");
+		size_t len = pst_lmtp_reply_format(rs ? &rs[i] : &fallback, buf, sizeof buf);
+		p->ops.write(p->ctx, buf, len);
+	}
+	free(rs);
+	txn_reset(p);
+}
+
+/* Feed DATA bytes; returns how many were used (up to the final dot). */
+static size_t data_feed(pst_lmtp *p, const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && p->state == ST_DATA) {
+		char c = s[i];
+		switch (p->dstate) {
+		case D_BOL:
+			if (c == '.') {
+				p->dstate = D_DOT;
+				i++;
+				break;
+			}
+			p->dstate = D_MID;
+			break;
+		case D_DOT:
+			if (c == '\r') {
+				p->dstate = D_DOTCR;
+				i++;
+			} else if (c == '\n') {
+				i++;
+				data_end(p);
+			} else
+				p->dstate = D_MID;
+			break;
+		case D_DOTCR:
+			if (c == '\n') {
+				i++;
+				data_end(p);
+			} else {
+				data_put(p, "\r", 1);
+				p->dstate = D_MID;
+			}
+			break;
+		case D_MID: {
+			const char *lf = memchr(s + i, '\n', n - i);
+			size_t take = lf ? (size_t)(lf - (s + i)) + 1 : n - i;
+			data_put(p, s + i, take);
+			i += take;
+			if (lf) {
+				data_line_end(p);
+				p->dstate = D_BOL;
+			}
+			break;
+		}
+		}
+	}
+	return i;
+}
+
+/* ---- Command lines ---------------------------------------------------- */
+
+/* Feed command bytes up to and including one LF; returns bytes used. */
+static size_t line_feed(pst_lmtp *p, const char *s, size_t n)
+{
+	const char *lf = memchr(s, '\n', n);
+	size_t take = lf ? (size_t)(lf - s) + 1 : n;
+	size_t body = lf ? take - 1 : take;
+	if (p->linelen + body > PST_LMTP_MAX_LINE - 1)
+		p->overlong = 1;
+	else {
+		memcpy(p->line + p->linelen, s, body);
+		p->linelen += body;
+	}
+	if (lf == NULL)
+		return take;
+	size_t len = p->linelen;
+	if (len > 0 && p->line[len - 1] == '\r')
+		len--;
+	p->line[len] = '\0';
+	int overlong = p->overlong;
+	p->linelen = 0;
+	p->overlong = 0;
+	if (overlong)
+		reply(p, 500, "5.5.2", "Error: line too long");
+	else
+		command(p, p->line, len);
+	if (p->state != ST_CLOSED && p->errors >= PST_LMTP_MAX_ERRORS) {
+		reply(p, 421, "4.7.0", "Error: too many errors");
+		p->state = ST_CLOSED;
+	}
+	return take;
+}
+
+int pst_lmtp_feed(pst_lmtp *p, const char *bytes, size_t n)
+{
+	size_t i = 0;
+	while (i < n && p->state != ST_CLOSED) {
+		if (p->state == ST_DATA)
+			i += data_feed(p, bytes + i, n - i);
+		else
+			i += line_feed(p, bytes + i, n - i);
+	}
+	return p->state == ST_CLOSED ? PST_LMTP_CLOSE : PST_LMTP_OPEN;
+}

@@ -1,0 +1,122 @@
+/*
+ * proto.h: the LMTP protocol state machine (RFC 2033 over the syntax of
+ * RFC 5321, replies with RFC 3463 enhanced codes), with no sockets.
+ *
+ * The owner feeds bytes as they arrive (any split, pipelined or one byte at
+ * a time) and the machine answers through callbacks: write() for reply
+ * bytes, rcpt() to check one recipient at RCPT time, and data() at the end
+ * of DATA to decide and deliver the message, returning one reply per
+ * accepted recipient in RCPT order. Replies produced while processing one
+ * chunk are written in order; the owner flushes after each pst_lmtp_feed()
+ * (RFC 2920: flush before waiting for input).
+ *
+ * Limits (line length, size, recipients, header section) never abort: they
+ * give the reply of TARGETS.md's bad-input table and the session goes on.
+ */
+#ifndef PST_LMTP_PROTO_H
+#define PST_LMTP_PROTO_H
+
+#include <stddef.h>
+
+/* Protocol limits (defaults; pst_lmtp_limits may change the run-time ones). */
+#define PST_LMTP_MAX_LINE        1000      /* a command line, CRLF included */
+#define PST_LMTP_MAX_RCPTS       1000      /* recipients of one transaction */
+#define PST_LMTP_MAX_ERRORS      100       /* then 421 4.7.0 and close */
+#define PST_LMTP_MAX_XFWD_VALUE  255       /* one decoded XFORWARD value */
+#define PST_LMTP_REPLY_TEXT      256       /* text of one reply */
+
+typedef struct pst_lmtp pst_lmtp;
+
+/* One reply: code, enhanced code ("2.1.5") and text without either. */
+typedef struct pst_lmtp_reply {
+	int code;
+	char enhanced[12];
+	char text[PST_LMTP_REPLY_TEXT];
+} pst_lmtp_reply;
+
+/* XFORWARD attributes, in the order advertised. */
+enum pst_lmtp_xattr {
+	PST_XF_NAME, PST_XF_ADDR, PST_XF_PORT, PST_XF_PROTO, PST_XF_HELO,
+	PST_XF_IDENT, PST_XF_SOURCE, PST_XF_COUNT
+};
+
+/* What the owner sees of a transaction at the end of DATA. Everything is
+ * borrowed for the duration of the data() call. */
+typedef struct pst_lmtp_txn {
+	const char *lhlo;               /* the client's LHLO name */
+	const char *mail_from;          /* "" for the null sender */
+	const char *const *rcpts;       /* accepted recipients, RCPT order */
+	size_t nrcpts;
+	const char *data;               /* the message, dot-unstuffed, raw line ends */
+	size_t len;
+	/* XFORWARD facts, NULL when unknown (never sent, [UNAVAILABLE],
+	 * [TEMPUNAVAIL]); xfwd[PST_XF_ADDR] is a canonical address without
+	 * the IPV6: prefix. */
+	const char *xfwd[PST_XF_COUNT];
+	int body_8bit;                  /* BODY=8BITMIME */
+	int smtputf8;                   /* SMTPUTF8 */
+} pst_lmtp_txn;
+
+typedef struct pst_lmtp_ops {
+	/* Send reply bytes to the client. Must not fail from the machine's
+	 * point of view: an owner that cannot write closes the session. */
+	void (*write)(void *ctx, const char *bytes, size_t len);
+	/* RCPT TO: fill *r (preset to 250 2.1.5 Ok); a 2xx accepts the
+	 * recipient. address is the path without brackets, NUL-free. May
+	 * be NULL: every syntactically valid recipient is accepted. */
+	void (*rcpt)(void *ctx, const char *address, pst_lmtp_reply *r);
+	/* End of DATA: fill replies[0..txn->nrcpts-1] (preset to 451 4.3.0). */
+	void (*data)(void *ctx, const pst_lmtp_txn *txn, pst_lmtp_reply *replies);
+} pst_lmtp_ops;
+
+typedef struct pst_lmtp_limits {
+	const char *hostname;           /* for the greeting and LHLO */
+	size_t max_size;                /* message bytes (SIZE, and while reading) */
+	size_t max_rcpts;               /* 0: PST_LMTP_MAX_RCPTS */
+	size_t max_header_bytes;        /* 0: PST_MAX_HEADER_BYTES */
+	size_t max_header_fields;       /* 0: PST_MAX_HEADER_FIELDS */
+	int header_reply_554;           /* header over the limit: 554 5.6.0, else 552 5.3.4 */
+	int xforward_allowed;           /* the peer may use XFORWARD */
+} pst_lmtp_limits;
+
+/* What pst_lmtp_feed() says about the session. */
+enum { PST_LMTP_OPEN = 0, PST_LMTP_CLOSE = 1 };
+
+/* A new session. ops and limits are copied; ctx is passed to every
+ * callback. NULL on ENOMEM. The owner frees with pst_lmtp_free(). */
+pst_lmtp *pst_lmtp_new(const pst_lmtp_ops *ops, const pst_lmtp_limits *limits, void *ctx);
+void pst_lmtp_free(pst_lmtp **p);
+
+/* Write the 220 greeting. */
+void pst_lmtp_greet(pst_lmtp *p);
+
+/* Process n bytes of input. Returns PST_LMTP_CLOSE once the session is
+ * over (QUIT, too many errors, out of memory: the reply is written), then
+ * ignores further input; PST_LMTP_OPEN otherwise. */
+int pst_lmtp_feed(pst_lmtp *p, const char *bytes, size_t n);
+
+/* The client was silent too long: write 421 4.4.2 and close. */
+void pst_lmtp_timeout(pst_lmtp *p);
+
+/* The server is stopping: write 421 4.3.2 and close. */
+void pst_lmtp_shutdown(pst_lmtp *p);
+
+/* 1 while a message is being read (after 354, before the final dot). */
+int pst_lmtp_in_data(const pst_lmtp *p);
+
+/* 1 inside a transaction (after MAIL FROM) or with a command half read:
+ * a server that stops lets such a session finish. */
+int pst_lmtp_busy(const pst_lmtp *p);
+
+/* Format a reply into buf as "CODE ENH TEXT\r\n" (one line, CR/LF and
+ * control characters in text replaced by spaces). Returns the length. */
+size_t pst_lmtp_reply_format(const pst_lmtp_reply *r, char *buf, size_t len);
+
+/* Set *r from parts; text is truncated to fit. */
+void pst_lmtp_reply_set(pst_lmtp_reply *r, int code, const char *enhanced, const char *text);
+
+/* Decode RFC 3461 xtext (hexchar "+XX") of n bytes into out (size outlen).
+ * 0, or -1 when the text is not valid xtext or does not fit. */
+int pst_lmtp_xtext_decode(const char *s, size_t n, char *out, size_t outlen);
+
+#endif

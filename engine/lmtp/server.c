@@ -1,0 +1,669 @@
+/*
+ * server.c: the LMTP server (see server.h).
+ *
+ * The main thread binds the listeners, drops privileges (--user), then
+ * loads the policy, the DNS fixture and the delivery target, and polls the
+ * listeners and a signalfd. Each accepted connection gets a detached
+ * thread running one session over proto.c, up to max_sessions; beyond
+ * that the connection gets 421 4.3.2 at once and is closed.
+ *
+ * A session reads with poll(): the idle and DATA timeout is conf.timeout
+ * per wait, the whole session at most PST_LMTP_SESSION_FACTOR times that;
+ * either gives 421 4.4.2. Replies are buffered and flushed whenever the
+ * input at hand is consumed (RFC 2920).
+ *
+ * Policies are reference counted: a session takes the current one when
+ * it starts and keeps it to its end. SIGHUP compiles the rule file anew
+ * and swaps it in only when it compiles; a bad file is logged with its
+ * diagnostics and the old policy stays. SIGUSR1 logs the counters.
+ * SIGTERM/SIGINT close the listeners; idle sessions get 421 4.3.2, busy
+ * ones finish their transaction; the server exits 0 when all are gone.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "lmtp/server_private.h"
+#include "util/buf.h"
+#include "util/limits.h"
+
+#define TICK_MS 200            /* how often a waiting session looks at stopping */
+
+struct listener {
+	int fd;
+	int is_unix;
+	char path[sizeof ((struct sockaddr_un *)0)->sun_path];
+};
+
+struct session {
+	struct pst_lmtp_srv *srv;
+	int fd;
+	struct pst_lmtp_peer peer;
+	struct pst_lmtp_policy *pol;
+	pst_lmtp *proto;
+	pst_buf out;
+	int write_failed;
+};
+
+void pst_lmtp_server_defaults(pst_lmtp_server_conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->max_sessions = PST_LMTP_DEFAULT_SESSIONS;
+	c->max_size = PST_MAX_MESSAGE_BYTES;
+	c->timeout = PST_LMTP_DEFAULT_TIMEOUT;
+	c->socket_mode = 0660;
+	c->log = "stderr";
+}
+
+/* ---- Policies --------------------------------------------------------- */
+
+struct pst_lmtp_policy *pst_lmtp_policy_get(struct pst_lmtp_srv *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	struct pst_lmtp_policy *p = srv->current;
+	p->refs++;
+	pthread_mutex_unlock(&srv->lock);
+	return p;
+}
+
+void pst_lmtp_policy_put(struct pst_lmtp_srv *srv, struct pst_lmtp_policy **pp)
+{
+	if (*pp == NULL)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	int last = --(*pp)->refs == 0;
+	pthread_mutex_unlock(&srv->lock);
+	if (last) {
+		pst_policy_free(&(*pp)->policy);
+		free(*pp);
+	}
+	*pp = NULL;
+}
+
+/* Compile the rule file. 0 and *out, or -1 with the diagnostics in *why
+ * (malloc'd, caller frees). */
+static int compile_policy(struct pst_lmtp_srv *srv, struct pst_lmtp_policy **out, char **why)
+{
+	pst_compile_report rep = { 0, 0, NULL };
+	pst_policy *p = NULL;
+	*why = NULL;
+	if (pst_policy_compile_file(srv->conf.rules, &p, &rep) < 0) {
+		*why = rep.text ? strdup(rep.text) : NULL;
+		pst_report_clear(&rep);
+		return -1;
+	}
+	pst_report_clear(&rep);
+	*out = calloc(1, sizeof **out);
+	if (*out == NULL) {
+		pst_policy_free(&p);
+		return -1;
+	}
+	(*out)->policy = p;
+	(*out)->refs = 1;
+	(*out)->generation = ++srv->generation;
+	return 0;
+}
+
+static void reload(struct pst_lmtp_srv *srv)
+{
+	struct pst_lmtp_policy *np = NULL;
+	char *why = NULL;
+	if (compile_policy(srv, &np, &why) < 0) {
+		pst_buf b = PST_BUF_INIT;
+		pst_buf_json_str(&b, why ? why : "cannot compile", strlen(why ? why : "cannot compile"));
+		pst_lmtp_log_event(srv, "reload", ",\"ok\":false,\"rules\":\"%s\",\"kept\":%u,\"error\":%s",
+		                   srv->conf.rules, srv->current->generation, pst_buf_str(&b));
+		pst_buf_free(&b);
+		free(why);
+		pthread_mutex_lock(&srv->lock);
+		srv->cnt.reload_failures++;
+		pthread_mutex_unlock(&srv->lock);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	struct pst_lmtp_policy *old = srv->current;
+	srv->current = np;
+	srv->cnt.reloads++;
+	pthread_mutex_unlock(&srv->lock);
+	pst_lmtp_policy_put(srv, &old);
+	pst_lmtp_log_event(srv, "reload", ",\"ok\":true,\"generation\":%u", np->generation);
+}
+
+/* ---- Listeners --------------------------------------------------------- */
+
+static int listen_unix(const char *path, unsigned mode, struct listener *l)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sun.sun_path) {
+		fprintf(stderr, "postern lmtp: socket path too long: %s\n", path);
+		return -1;
+	}
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	snprintf(l->path, sizeof l->path, "%s", path);
+	l->is_unix = 1;
+	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->fd < 0)
+		return -1;
+	struct stat sb;
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode) && unlink(path) < 0)
+		return -1;
+	if (bind(l->fd, (struct sockaddr *)&sun, sizeof sun) < 0 || chmod(path, mode) < 0)
+		return -1;
+	return listen(l->fd, 128);
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into host and port. */
+static int split_hostport(const char *addr, char *host, size_t hlen, const char **port)
+{
+	const char *colon;
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+		if (end == NULL || end[1] != ':')
+			return -1;
+		snprintf(host, hlen, "%.*s", (int)(end - addr - 1), addr + 1);
+		*port = end + 2;
+		return 0;
+	}
+	colon = strrchr(addr, ':');
+	if (colon == NULL)
+		return -1;
+	snprintf(host, hlen, "%.*s", (int)(colon - addr), addr);
+	*port = colon + 1;
+	return 0;
+}
+
+static int listen_inet(const char *addr, struct listener *l)
+{
+	char host[256];
+	const char *port;
+	if (split_hostport(addr, host, sizeof host, &port) < 0 || *port == '\0') {
+		fprintf(stderr, "postern lmtp: --listen wants HOST:PORT, [V6]:PORT or unix:PATH, not '%s'\n", addr);
+		return -1;
+	}
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0) {
+		fprintf(stderr, "postern lmtp: --listen %s: %s\n", addr, gai_strerror(rc));
+		return -1;
+	}
+	l->is_unix = 0;
+	l->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	rc = -1;
+	if (l->fd >= 0 && setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+	    (ai->ai_family != AF_INET6 ||
+	     setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0) &&
+	    bind(l->fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(l->fd, 128) == 0)
+		rc = 0;
+	freeaddrinfo(ai);
+	return rc;
+}
+
+static int open_listeners(struct pst_lmtp_srv *srv, struct listener *ls)
+{
+	for (size_t i = 0; i < srv->conf.nlisten; i++) {
+		const char *a = srv->conf.listen[i];
+		ls[i].fd = -1;
+		int rc = strncmp(a, "unix:", 5) == 0 ? listen_unix(a + 5, srv->conf.socket_mode, &ls[i])
+		                                     : listen_inet(a, &ls[i]);
+		if (rc < 0) {
+			if (errno)
+				fprintf(stderr, "postern lmtp: cannot listen on %s: %s\n", a, strerror(errno));
+			return -1;
+		}
+		if (fcntl(ls[i].fd, F_SETFL, O_NONBLOCK) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void close_listeners(struct listener *ls, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ls[i].fd >= 0)
+			close(ls[i].fd);
+		if (ls[i].fd >= 0 && ls[i].is_unix)
+			unlink(ls[i].path);
+		ls[i].fd = -1;
+	}
+}
+
+/* ---- XFORWARD peers ---------------------------------------------------- */
+
+static int parse_xforward_from(struct pst_lmtp_srv *srv)
+{
+	static const char *const defaults[] = { "127.0.0.0/8", "::1", "unix" };
+	const char *const *list = srv->conf.nxforward_from ? srv->conf.xforward_from : defaults;
+	size_t n = srv->conf.nxforward_from ? srv->conf.nxforward_from : 3;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(list[i], "unix") == 0) {
+			srv->xfwd_unix = 1;
+			continue;
+		}
+		const char *why = NULL;
+		if (pst_cidr_parse(list[i], strlen(list[i]), &srv->xfwd[srv->nxfwd], NULL, &why) < 0) {
+			fprintf(stderr, "postern lmtp: --xforward-from %s: %s\n", list[i], why ? why : "bad CIDR");
+			return -1;
+		}
+		srv->nxfwd++;
+	}
+	return 0;
+}
+
+static void peer_of(struct pst_lmtp_srv *srv, const struct sockaddr_storage *ss, int is_unix,
+                    struct pst_lmtp_peer *peer)
+{
+	if (is_unix) {
+		snprintf(peer->addr, sizeof peer->addr, "unix");
+		peer->xforward_allowed = srv->xfwd_unix;
+		return;
+	}
+	char text[INET6_ADDRSTRLEN] = "";
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, text, sizeof text);
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, text, sizeof text);
+	pst_ip ip;
+	peer->xforward_allowed = 0;
+	if (pst_ip_parse(text, strlen(text), &ip) == 0) {
+		pst_ip_format(&ip, peer->addr, sizeof peer->addr);
+		for (size_t i = 0; i < srv->nxfwd; i++)
+			if (pst_cidr_contains(&srv->xfwd[i], &ip))
+				peer->xforward_allowed = 1;
+	} else
+		snprintf(peer->addr, sizeof peer->addr, "%s", text);
+}
+
+/* ---- Sessions ---------------------------------------------------------- */
+
+static void s_write(void *ctx, const char *bytes, size_t len)
+{
+	struct session *s = ctx;
+	if (pst_buf_append(&s->out, bytes, len) < 0)
+		s->write_failed = 1;
+}
+
+static void s_rcpt(void *ctx, const char *address, pst_lmtp_reply *r)
+{
+	struct session *s = ctx;
+	pst_reply dr = { 250, "2.1.5", "Ok" };
+	pst_deliver_check_rcpt(s->srv->deliver, address, &dr);
+	pst_lmtp_reply_set(r, dr.code, dr.enhanced, dr.text);
+}
+
+static void s_data(void *ctx, const pst_lmtp_txn *t, pst_lmtp_reply *replies)
+{
+	struct session *s = ctx;
+	pst_lmtp_txn_run(s->srv, s->pol, &s->peer, t, replies);
+}
+
+/* Write the buffered replies; -1 when the client is gone. */
+static int flush_out(struct session *s)
+{
+	size_t off = 0;
+	while (off < s->out.len && !s->write_failed) {
+		ssize_t w = send(s->fd, s->out.data + off, s->out.len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+			if (poll(&pfd, 1, (int)s->srv->conf.timeout * 1000) <= 0)
+				s->write_failed = 1;
+			continue;
+		}
+		if (w <= 0)
+			s->write_failed = 1;
+		else
+			off += (size_t)w;
+	}
+	pst_buf_clear(&s->out);
+	return s->write_failed ? -1 : 0;
+}
+
+static int stopping(struct pst_lmtp_srv *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	int st = srv->stopping;
+	pthread_mutex_unlock(&srv->lock);
+	return st;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for input; 1 readable, 0 timed out (reply written), -1 stop. */
+static int wait_input(struct session *s, long session_end)
+{
+	long idle_end = now_ms() + (long)s->srv->conf.timeout * 1000;
+	for (;;) {
+		if (stopping(s->srv) && !pst_lmtp_busy(s->proto)) {
+			pst_lmtp_shutdown(s->proto);
+			return -1;
+		}
+		long now = now_ms(), left = (idle_end < session_end ? idle_end : session_end) - now;
+		if (left <= 0) {
+			pst_lmtp_timeout(s->proto);
+			pthread_mutex_lock(&s->srv->lock);
+			s->srv->cnt.timeouts++;
+			pthread_mutex_unlock(&s->srv->lock);
+			return 0;
+		}
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		int rc = poll(&pfd, 1, (int)(left < TICK_MS ? left : TICK_MS));
+		if (rc > 0)
+			return 1;
+		if (rc < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static void session_loop(struct session *s)
+{
+	char *buf = malloc(PST_LMTP_READ_CHUNK);
+	long session_end = now_ms() + (long)s->srv->conf.timeout * 1000 * PST_LMTP_SESSION_FACTOR;
+	if (buf == NULL)
+		return;
+	pst_lmtp_greet(s->proto);
+	while (flush_out(s) == 0) {
+		int w = wait_input(s, session_end);
+		if (w <= 0)
+			break;
+		ssize_t n = recv(s->fd, buf, PST_LMTP_READ_CHUNK, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		if (pst_lmtp_feed(s->proto, buf, (size_t)n) == PST_LMTP_CLOSE)
+			break;
+	}
+	flush_out(s);
+	free(buf);
+}
+
+static void session_end(struct session *s)
+{
+	struct pst_lmtp_srv *srv = s->srv;
+	pst_lmtp_free(&s->proto);
+	pst_lmtp_policy_put(srv, &s->pol);
+	pst_buf_free(&s->out);
+	close(s->fd);
+	free(s);
+	pthread_mutex_lock(&srv->lock);
+	srv->active--;
+	pthread_cond_broadcast(&srv->drained);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void *session_main(void *arg)
+{
+	struct session *s = arg;
+	pst_lmtp_ops ops = { s_write, s_rcpt, s_data };
+	/* A client that stops reading must not hold the thread forever. */
+	struct timeval tv = { .tv_sec = (time_t)s->srv->conf.timeout };
+	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
+		session_end(s);
+		return NULL;
+	}
+	pst_lmtp_limits lim = {
+		.hostname = s->srv->hostname, .max_size = s->srv->conf.max_size,
+		.header_reply_554 = s->srv->conf.header_reply_554,
+		.xforward_allowed = s->peer.xforward_allowed,
+	};
+	s->proto = pst_lmtp_new(&ops, &lim, s);
+	if (s->proto)
+		session_loop(s);
+	session_end(s);
+	return NULL;
+}
+
+static void refuse(int fd, const char *line)
+{
+	ssize_t w = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w;
+	close(fd);
+}
+
+static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockaddr_storage *ss,
+                          int is_unix, const pthread_attr_t *attr)
+{
+	pthread_mutex_lock(&srv->lock);
+	int full = srv->active >= srv->conf.max_sessions;
+	if (full)
+		srv->cnt.refused++;
+	else {
+		srv->active++;
+		srv->cnt.sessions++;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (full) {
+		refuse(fd, "421 4.3.2 Too many sessions, try again later\r\n");
+		return;
+	}
+	struct session *s = calloc(1, sizeof *s);
+	pthread_t th;
+	if (s != NULL) {
+		s->srv = srv;
+		s->fd = fd;
+		peer_of(srv, ss, is_unix, &s->peer);
+		s->pol = pst_lmtp_policy_get(srv);
+		if (pthread_create(&th, attr, session_main, s) == 0)
+			return;
+		pst_lmtp_policy_put(srv, &s->pol);
+		free(s);
+	}
+	refuse(fd, "421 4.3.0 Cannot start a session\r\n");
+	pthread_mutex_lock(&srv->lock);
+	srv->active--;
+	srv->cnt.errors++;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void accept_one(struct pst_lmtp_srv *srv, struct listener *l, const pthread_attr_t *attr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	start_session(srv, fd, &ss, l->is_unix, attr);
+}
+
+/* ---- Signals and the main loop ----------------------------------------- */
+
+static int signal_fd(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, set, SFD_CLOEXEC);
+}
+
+/* Handle one signal; 1 when the server should stop. */
+static int on_signal(struct pst_lmtp_srv *srv, int sfd)
+{
+	struct signalfd_siginfo si;
+	if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
+		return 0;
+	switch (si.ssi_signo) {
+	case SIGHUP: reload(srv); return 0;
+	case SIGUSR1: pst_lmtp_log_stats(srv); return 0;
+	default: return 1;
+	}
+}
+
+static void serve(struct pst_lmtp_srv *srv, struct listener *ls, size_t nl, int sfd)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, PST_LMTP_STACK_BYTES);
+	struct pollfd pfd[PST_LMTP_MAX_LISTEN + 1];
+	for (size_t i = 0; i < nl; i++)
+		pfd[i] = (struct pollfd){ .fd = ls[i].fd, .events = POLLIN };
+	pfd[nl] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	for (;;) {
+		if (poll(pfd, nl + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if ((pfd[nl].revents & POLLIN) && on_signal(srv, sfd))
+			break;
+		for (size_t i = 0; i < nl; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_one(srv, &ls[i], &attr);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void drain(struct pst_lmtp_srv *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->stopping = 1;
+	unsigned n = srv->active;
+	pthread_mutex_unlock(&srv->lock);
+	pst_lmtp_log_event(srv, "stopping", ",\"sessions\":%u", n);
+	pthread_mutex_lock(&srv->lock);
+	while (srv->active > 0)
+		pthread_cond_wait(&srv->drained, &srv->lock);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* ---- Setup ------------------------------------------------------------- */
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		fprintf(stderr, "postern lmtp: --user %s: no such user\n", user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		fprintf(stderr, "postern lmtp: --user %s: %s\n", user, strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		fprintf(stderr, "postern lmtp: --user %s: privileges could be regained\n", user);
+		return -1;
+	}
+	return 0;
+}
+
+/* Policy, DNS fixture, delivery; an exit status. */
+static int load_runtime(struct pst_lmtp_srv *srv)
+{
+	char *why = NULL;
+	if (compile_policy(srv, &srv->current, &why) < 0) {
+		fprintf(stderr, "%s", why ? why : "");
+		fprintf(stderr, "postern lmtp: %s: the rules do not compile\n", srv->conf.rules);
+		free(why);
+		return EX_CONFIG;
+	}
+	if (srv->conf.dns) {
+		char *errors = NULL;
+		if (pst_dns_load_fixture(srv->conf.dns, &srv->dns, &errors) < 0) {
+			fprintf(stderr, "%s", errors ? errors : "postern lmtp: cannot load the DNS fixture\n");
+			free(errors);
+			return EX_DATAERR;
+		}
+	}
+	pst_deliver_opts dopts = {
+		.recipient_delimiter = srv->conf.recipient_delimiter,
+		.users_file = srv->conf.users, .hostname = srv->hostname,
+		.timeout_ms = srv->conf.timeout * 1000,
+	};
+	char err[512] = "";
+	if (pst_deliver_open(srv->conf.deliver, &dopts, &srv->deliver, err, sizeof err) < 0) {
+		fprintf(stderr, "postern lmtp: --deliver %s: %s\n", srv->conf.deliver, err);
+		return EX_CANTCREAT;
+	}
+	return 0;
+}
+
+static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
+{
+	if (srv->conf.hostname)
+		snprintf(srv->hostname, sizeof srv->hostname, "%s", srv->conf.hostname);
+	else if (gethostname(srv->hostname, sizeof srv->hostname) < 0)
+		snprintf(srv->hostname, sizeof srv->hostname, "localhost");
+	srv->hostname[sizeof srv->hostname - 1] = '\0';
+	if (parse_xforward_from(srv) < 0)
+		return EX_USAGE;
+	errno = 0;
+	if (open_listeners(srv, ls) < 0)
+		return EX_OSERR;
+	if (pst_lmtp_log_open(srv) < 0)
+		return EX_CANTCREAT;
+	if (srv->conf.user && drop_privileges(srv->conf.user) < 0)
+		return EX_NOPERM;
+	return load_runtime(srv);
+}
+
+int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
+{
+	struct pst_lmtp_srv *srv = calloc(1, sizeof *srv);
+	struct listener ls[PST_LMTP_MAX_LISTEN];
+	if (srv == NULL)
+		return EX_OSERR;
+	srv->conf = *conf;
+	srv->log_fd = -1;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->drained, NULL);
+	size_t nl = conf->nlisten;
+	for (size_t i = 0; i < nl; i++)
+		ls[i].fd = -1;
+	sigset_t set;
+	int sfd = signal_fd(&set);
+	int rc = sfd < 0 ? EX_OSERR : setup(srv, ls);
+	if (rc == 0) {
+		pst_lmtp_log_event(srv, "start", ",\"listeners\":%zu,\"generation\":%u", nl,
+		                   srv->current->generation);
+		serve(srv, ls, nl, sfd);
+		close_listeners(ls, nl);
+		drain(srv);
+		pst_lmtp_log_stats(srv);
+		pst_lmtp_log_event(srv, "stop", "%s", "");
+	}
+	close_listeners(ls, nl);
+	if (sfd >= 0)
+		close(sfd);
+	pst_lmtp_policy_put(srv, &srv->current);
+	pst_deliver_close(&srv->deliver);
+	pst_dns_free(&srv->dns);
+	if (srv->log_kind != PST_LOG_STDERR || srv->log_fd >= 0)
+		pst_lmtp_log_close(srv);
+	pthread_cond_destroy(&srv->drained);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+	return rc;
+}

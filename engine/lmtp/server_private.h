@@ -1,0 +1,90 @@
+/*
+ * server_private.h: what the files of the LMTP server share: the server
+ * object, reference-counted policies, the log sink and the counters.
+ * Not installed, not used outside engine/lmtp.
+ */
+#ifndef PST_LMTP_SERVER_PRIVATE_H
+#define PST_LMTP_SERVER_PRIVATE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "postern.h"
+#include "deliver/deliver.h"
+#include "lmtp/proto.h"
+#include "lmtp/server.h"
+#include "util/ip.h"
+
+/* A compiled policy with the sessions using it. The current one is held
+ * by the server too; the last release frees it. */
+struct pst_lmtp_policy {
+	pst_policy *policy;
+	unsigned refs;          /* under srv->lock */
+	unsigned generation;
+};
+
+/* Counters printed on SIGUSR1. */
+enum { PST_CNT_PASS, PST_CNT_FAIL, PST_CNT_SOFTFAIL, PST_CNT_NEUTRAL, PST_CNT_NONE,
+       PST_CNT_TEMPERROR, PST_CNT_PERMERROR, PST_CNT_POLICY, PST_CNT_OTHER, PST_CNT_RESULTS };
+enum { PST_AUTH_SPF, PST_AUTH_DKIM, PST_AUTH_DMARC, PST_AUTH_METHODS };
+#define PST_NACTIONS 5
+
+struct pst_lmtp_counters {
+	unsigned long sessions, refused, messages, recipients, errors, timeouts;
+	unsigned long reloads, reload_failures;
+	unsigned long decision[PST_NACTIONS], applied[PST_NACTIONS];
+	unsigned long delivered, deferred, failed;
+	unsigned long auth[PST_AUTH_METHODS][PST_CNT_RESULTS];
+};
+
+enum pst_log_kind { PST_LOG_STDERR, PST_LOG_FILE, PST_LOG_SYSLOG };
+
+struct pst_lmtp_srv {
+	pst_lmtp_server_conf conf;
+	char hostname[256];
+	pthread_mutex_t lock;           /* policy, counters, sessions */
+	pthread_cond_t drained;
+	struct pst_lmtp_policy *current;
+	unsigned generation;
+	unsigned active;                /* sessions running */
+	int stopping;
+	unsigned long queue_seq;
+	struct pst_lmtp_counters cnt;
+	pst_dns *dns;
+	pst_deliver *deliver;
+	pst_cidr xfwd[PST_LMTP_MAX_XFWD_CIDRS];
+	size_t nxfwd;
+	int xfwd_unix;
+	/* Log sink. */
+	enum pst_log_kind log_kind;
+	int log_fd;
+	pthread_mutex_t log_lock;
+};
+
+/* Take a reference on the current policy / drop one. */
+struct pst_lmtp_policy *pst_lmtp_policy_get(struct pst_lmtp_srv *srv);
+void pst_lmtp_policy_put(struct pst_lmtp_srv *srv, struct pst_lmtp_policy **pol);
+
+/* Log sink: open per conf.log (0 / -1 after printing why), write one line
+ * (the newline is added), close. Thread-safe. */
+int pst_lmtp_log_open(struct pst_lmtp_srv *srv);
+void pst_lmtp_log_line(struct pst_lmtp_srv *srv, const char *line, size_t len);
+void pst_lmtp_log_event(struct pst_lmtp_srv *srv, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void pst_lmtp_log_close(struct pst_lmtp_srv *srv);
+/* The counters as one JSON log line. */
+void pst_lmtp_log_stats(struct pst_lmtp_srv *srv);
+
+/* What one session tells a transaction about itself. */
+struct pst_lmtp_peer {
+	char addr[64];                  /* "127.0.0.1", "unix" */
+	int xforward_allowed;
+};
+
+/* Decide and deliver one transaction (the proto data() callback's work):
+ * replies[i] for each recipient, one log line each. */
+void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol,
+                      const struct pst_lmtp_peer *peer, const pst_lmtp_txn *t,
+                      pst_lmtp_reply *replies);
+
+#endif

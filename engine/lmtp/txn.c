@@ -1,0 +1,416 @@
+/*
+ * txn.c: one LMTP transaction, from the end of DATA to the replies.
+ *
+ * The message is built with the envelope the session has: client facts
+ * only from XFORWARD (never the LMTP peer's own address), evaluated with
+ * after_queue set, and each recipient is handled by its applied action:
+ * accept delivers to the inbox, quarantine to the verdict's folder
+ * (".Quarantine" by default), discard answers 250 without delivering,
+ * reject and tempfail answer the verdict's reply. All the copies to store
+ * go to pst_deliver_transaction() in one call, and a recipient gets 250
+ * only when delivery said so. Every recipient gets one JSON log line.
+ *
+ * A message the library cannot take (pst_message_new fails) is answered
+ * 554 5.6.0 for every recipient; running out of memory is 451 4.3.1.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lmtp/server_private.h"
+#include "util/buf.h"
+
+#define DEFAULT_FOLDER ".Quarantine"
+#define ENVELOPE_FIELD "X-Postern-Envelope:"
+#define ENVELOPE_GUARD "X-Postern-Notice: leading X-Postern-Envelope fields ignored\r\n"
+
+/* Per recipient, what happened. */
+struct rcpt_state {
+	const pst_verdict *v;
+	char *copy;             /* rendered message, or NULL */
+	size_t copylen;
+	char folder[256];
+	int deliver;            /* index into the delivery array, or -1 */
+};
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void all_replies(pst_lmtp_reply *rs, size_t n, int code, const char *enh, const char *text)
+{
+	for (size_t i = 0; i < n; i++)
+		pst_lmtp_reply_set(&rs[i], code, enh, text);
+}
+
+/* ---- Auth results from the report ----------------------------------- */
+
+/* The extent of the value of top-level member key in a JSON object. */
+static const char *json_member(const char *json, const char *key, size_t *len)
+{
+	size_t klen = strlen(key);
+	int depth = 0, in_str = 0;
+	for (const char *p = json; *p; p++) {
+		if (in_str) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				in_str = 0;
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']')
+			depth--;
+		else if (*p == '"') {
+			if (depth == 1 && strncmp(p + 1, key, klen) == 0 && p[1 + klen] == '"' &&
+			    p[2 + klen] == ':') {
+				const char *v = p + 3 + klen, *e = v;
+				int d = 0, s = 0;
+				for (; *e; e++) {
+					if (s) {
+						if (*e == '\\' && e[1])
+							e++;
+						else if (*e == '"')
+							s = 0;
+						continue;
+					}
+					if (*e == '"')
+						s = 1;
+					else if (*e == '{' || *e == '[')
+						d++;
+					else if (*e == '}' || *e == ']') {
+						if (d-- == 0)
+							break;
+					} else if (*e == ',' && d == 0)
+						break;
+				}
+				*len = (size_t)(e - v);
+				return v;
+			}
+			in_str = 1;
+		}
+	}
+	return NULL;
+}
+
+static const char *const result_names[PST_CNT_OTHER] = {
+	"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"
+};
+
+/* The result word of member key ("spf", "dkim", "dmarc") in auth: the
+ * first "result" after it; an empty array (no DKIM signature) is none. */
+static int result_index(const char *auth, size_t len, const char *key)
+{
+	char tmp[8192], marker[32];
+	snprintf(tmp, sizeof tmp, "%.*s", (int)(len < sizeof tmp ? len : sizeof tmp - 1), auth);
+	snprintf(marker, sizeof marker, "\"%s\":", key);
+	const char *p = strstr(tmp, marker);
+	if (p == NULL || strncmp(p + strlen(marker), "[]", 2) == 0)
+		return PST_CNT_NONE;
+	p = strstr(p, "\"result\":\"");
+	if (p == NULL)
+		return PST_CNT_NONE;
+	p += strlen("\"result\":\"");
+	for (int i = 0; i < PST_CNT_OTHER; i++) {
+		size_t n = strlen(result_names[i]);
+		if (strncmp(p, result_names[i], n) == 0 && p[n] == '"')
+			return i;
+	}
+	return PST_CNT_OTHER;
+}
+
+static void count_auth(struct pst_lmtp_srv *srv, const char *auth, size_t len)
+{
+	int spf = result_index(auth, len, "spf");
+	int dkim = result_index(auth, len, "dkim");
+	int dmarc = result_index(auth, len, "dmarc");
+	pthread_mutex_lock(&srv->lock);
+	srv->cnt.auth[PST_AUTH_SPF][spf]++;
+	srv->cnt.auth[PST_AUTH_DKIM][dkim]++;
+	srv->cnt.auth[PST_AUTH_DMARC][dmarc]++;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* ---- Building the message ------------------------------------------- */
+
+/* Leading X-Postern-Envelope fields would fill envelope facts we do not
+ * know (the client IP): a sender could forge them. A message that starts
+ * with one is evaluated (and delivered) behind a notice field, which ends
+ * the leading run. 1 when the guard is needed. */
+static int needs_guard(const char *data, size_t len)
+{
+	size_t n = strlen(ENVELOPE_FIELD);
+	if (len > 5 && strncmp(data, "From ", 5) == 0) {
+		const char *lf = memchr(data, '\n', len);
+		if (lf == NULL)
+			return 0;
+		len -= (size_t)(lf + 1 - data);
+		data = lf + 1;
+	}
+	return len >= n && strncasecmp(data, ENVELOPE_FIELD, n) == 0;
+}
+
+static int build_message(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol,
+                         const pst_lmtp_txn *t, pst_message **msg, char *err, size_t errlen)
+{
+	pst_envelope env = {
+		.client_ip = t->xfwd[PST_XF_ADDR],
+		.client_name = t->xfwd[PST_XF_NAME],
+		.helo = t->xfwd[PST_XF_HELO],
+		.mail_from = t->mail_from,
+		.rcpts = t->rcpts,
+		.nrcpts = t->nrcpts,
+	};
+	pst_message_opts opts = { .dns = srv->dns, .after_queue = 1 };
+	if (!needs_guard(t->data, t->len))
+		return pst_message_new(pol->policy, t->data, t->len, &env, &opts, msg, err, errlen);
+	pst_buf b = PST_BUF_INIT;
+	int rc = -1;
+	if (pst_buf_puts(&b, ENVELOPE_GUARD) == 0 && pst_buf_append(&b, t->data, t->len) == 0)
+		rc = pst_message_new(pol->policy, b.data, b.len, &env, &opts, msg, err, errlen);
+	else
+		snprintf(err, errlen, "out of memory");
+	pst_buf_free(&b);
+	return rc;
+}
+
+/* ---- Per-recipient handling ----------------------------------------- */
+
+/* The reply of a verdict that does not deliver. */
+static void verdict_reply(const pst_verdict *v, pst_lmtp_reply *r)
+{
+	switch (v->applied) {
+	case PST_REJECT:
+		pst_lmtp_reply_set(r, v->code >= 500 && v->code <= 599 ? v->code : 550,
+		                   v->enhanced && v->enhanced[0] == '5' ? v->enhanced : "5.7.1",
+		                   v->text ? v->text : "rejected by policy");
+		break;
+	case PST_TEMPFAIL:
+		pst_lmtp_reply_set(r, v->code >= 400 && v->code <= 499 ? v->code : 451,
+		                   v->enhanced && v->enhanced[0] == '4' ? v->enhanced : "4.7.1",
+		                   v->text ? v->text : "try again later");
+		break;
+	case PST_DISCARD:
+		pst_lmtp_reply_set(r, 250, "2.0.0", "Ok: discarded by policy");
+		break;
+	default:
+		pst_lmtp_reply_set(r, 451, "4.3.0", "Error: not delivered");
+		break;
+	}
+}
+
+static void folder_of(const pst_verdict *v, char *out, size_t len)
+{
+	if (v->applied != PST_QUARANTINE)
+		out[0] = '\0';
+	else if (v->folder == NULL || v->folder[0] == '\0')
+		snprintf(out, len, "%s", DEFAULT_FOLDER);
+	else
+		snprintf(out, len, "%s%s", v->folder[0] == '.' ? "" : ".", v->folder);
+}
+
+/* Render the copy for each recipient that is delivered; the others get
+ * their reply now. Returns the number of copies to deliver. */
+static size_t prepare(pst_message *msg, const pst_lmtp_txn *t, struct rcpt_state *st,
+                      pst_deliver_rcpt *dr, pst_lmtp_reply *rs)
+{
+	size_t nd = 0;
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		st[i].v = pst_message_verdict(msg, i);
+		st[i].deliver = -1;
+		if (st[i].v == NULL) {
+			pst_lmtp_reply_set(&rs[i], 451, "4.3.0", "Error: no decision");
+			continue;
+		}
+		if (st[i].v->applied != PST_ACCEPT && st[i].v->applied != PST_QUARANTINE) {
+			verdict_reply(st[i].v, &rs[i]);
+			continue;
+		}
+		char err[256] = "";
+		if (pst_message_render(msg, i, &st[i].copy, &st[i].copylen, err, sizeof err) < 0) {
+			pst_lmtp_reply_set(&rs[i], 451, "4.3.0", "Error: cannot render the message");
+			continue;
+		}
+		folder_of(st[i].v, st[i].folder, sizeof st[i].folder);
+		dr[nd] = (pst_deliver_rcpt){
+			.address = t->rcpts[i],
+			.folder = st[i].folder[0] ? st[i].folder : NULL,
+			.data = st[i].copy, .len = st[i].copylen,
+		};
+		st[i].deliver = (int)nd++;
+	}
+	return nd;
+}
+
+static void deliver_all(struct pst_lmtp_srv *srv, const struct pst_lmtp_peer *peer,
+                        const pst_lmtp_txn *t, const char *qid, struct rcpt_state *st,
+                        pst_deliver_rcpt *dr, size_t nd, pst_lmtp_reply *rs)
+{
+	if (nd == 0)
+		return;
+	pst_deliver_env denv = {
+		.mail_from = t->mail_from, .queue_id = qid,
+		.client_ip = t->xfwd[PST_XF_ADDR], .client_name = t->xfwd[PST_XF_NAME],
+		.helo = t->xfwd[PST_XF_HELO], .lhlo = t->lhlo, .peer = peer->addr,
+	};
+	for (size_t i = 0; i < nd; i++)
+		dr[i].reply = (pst_reply){ 451, "4.3.0", "Error: not delivered" };
+	pst_deliver_transaction(srv->deliver, &denv, dr, nd);
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		if (st[i].deliver < 0)
+			continue;
+		const pst_reply *r = &dr[st[i].deliver].reply;
+		pst_lmtp_reply_set(&rs[i], r->code, r->enhanced, r->text);
+	}
+}
+
+/* ---- Logging --------------------------------------------------------- */
+
+static void json_kv(pst_buf *b, const char *key, const char *val)
+{
+	pst_buf_printf(b, ",\"%s\":", key);
+	if (val)
+		pst_buf_json_str(b, val, strlen(val));
+	else
+		pst_buf_puts(b, "null");
+}
+
+static void log_rcpt(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char *qid, size_t i,
+                     const struct rcpt_state *st, const pst_lmtp_reply *r, const char *auth,
+                     size_t authlen, double ms)
+{
+	pst_buf b = PST_BUF_INIT;
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pst_buf_printf(&b, "{\"time\":\"%s\"", ts);
+	json_kv(&b, "queue_id", qid);
+	json_kv(&b, "client_ip", t->xfwd[PST_XF_ADDR]);
+	json_kv(&b, "client_name", t->xfwd[PST_XF_NAME]);
+	json_kv(&b, "helo", t->xfwd[PST_XF_HELO]);
+	json_kv(&b, "mail_from", t->mail_from);
+	json_kv(&b, "rcpt", t->rcpts[i]);
+	pst_buf_printf(&b, ",\"nrcpts\":%zu,\"size\":%zu", t->nrcpts, t->len);
+	pst_buf_puts(&b, ",\"auth\":");
+	if (auth)
+		pst_buf_append(&b, auth, authlen);
+	else
+		pst_buf_puts(&b, "null");
+	const pst_verdict *v = st ? st->v : NULL;
+	json_kv(&b, "decision", v ? pst_action_name(v->action) : NULL);
+	json_kv(&b, "applied", v ? pst_action_name(v->applied) : NULL);
+	json_kv(&b, "rule", v ? v->rule : NULL);
+	json_kv(&b, "folder", st && st->folder[0] ? st->folder : NULL);
+	pst_buf_printf(&b, ",\"delivered\":%s", st && st->deliver >= 0 && r->code / 100 == 2 ? "true" : "false");
+	pst_buf_printf(&b, ",\"reply\":{\"code\":%d", r->code);
+	json_kv(&b, "enhanced", r->enhanced);
+	json_kv(&b, "text", r->text);
+	pst_buf_printf(&b, "},\"ms\":%.3f}", ms);
+	if (b.data)
+		pst_lmtp_log_line(srv, b.data, b.len);
+	pst_buf_free(&b);
+}
+
+static void count_rcpts(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const struct rcpt_state *st,
+                        const pst_lmtp_reply *rs)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->cnt.messages++;
+	srv->cnt.recipients += t->nrcpts;
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		if (st && st[i].v) {
+			srv->cnt.decision[st[i].v->action % PST_NACTIONS]++;
+			srv->cnt.applied[st[i].v->applied % PST_NACTIONS]++;
+		}
+		if (st && st[i].deliver >= 0) {
+			if (rs[i].code / 100 == 2)
+				srv->cnt.delivered++;
+			else if (rs[i].code / 100 == 4)
+				srv->cnt.deferred++;
+			else
+				srv->cnt.failed++;
+		}
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* ---- The transaction -------------------------------------------------- */
+
+static void queue_id(struct pst_lmtp_srv *srv, char *out, size_t len)
+{
+	pthread_mutex_lock(&srv->lock);
+	unsigned long seq = ++srv->queue_seq;
+	pthread_mutex_unlock(&srv->lock);
+	snprintf(out, len, "%08lX%06lX", (unsigned long)time(NULL) & 0xffffffffUL, seq & 0xffffffUL);
+}
+
+static void failed_txn(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char *qid,
+                       pst_lmtp_reply *rs, int code, const char *enh, const char *text,
+                       const char *why, const struct timespec *t0)
+{
+	all_replies(rs, t->nrcpts, code, enh, text);
+	pst_lmtp_log_event(srv, "error", ",\"queue_id\":\"%s\",\"why\":\"%s\"", qid, why);
+	for (size_t i = 0; i < t->nrcpts; i++)
+		log_rcpt(srv, t, qid, i, NULL, &rs[i], NULL, 0, ms_since(t0));
+	pthread_mutex_lock(&srv->lock);
+	srv->cnt.errors++;
+	pthread_mutex_unlock(&srv->lock);
+	count_rcpts(srv, t, NULL, rs);
+}
+
+/* A reason for the log: JSON-safe (no quote, backslash or control). */
+static void safe_text(char *s)
+{
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+			*s = ' ';
+}
+
+void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol,
+                      const struct pst_lmtp_peer *peer, const pst_lmtp_txn *t,
+                      pst_lmtp_reply *rs)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char qid[32], err[512] = "";
+	queue_id(srv, qid, sizeof qid);
+	pst_message *msg = NULL;
+	if (build_message(srv, pol, t, &msg, err, sizeof err) < 0) {
+		safe_text(err);
+		failed_txn(srv, t, qid, rs, 554, "5.6.0", "Error: message cannot be processed", err, &t0);
+		return;
+	}
+	struct rcpt_state *st = calloc(t->nrcpts, sizeof *st);
+	pst_deliver_rcpt *dr = calloc(t->nrcpts, sizeof *dr);
+	char *json = NULL;
+	if (st == NULL || dr == NULL || pst_message_evaluate(msg) < 0) {
+		failed_txn(srv, t, qid, rs, 451, "4.3.1", "Error: out of memory", "out of memory", &t0);
+		goto out;
+	}
+	size_t nd = prepare(msg, t, st, dr, rs);
+	deliver_all(srv, peer, t, qid, st, dr, nd, rs);
+	size_t authlen = 0;
+	const char *auth = NULL;
+	if (pst_message_json(msg, &json) == 0 && (auth = json_member(json, "auth", &authlen)) != NULL)
+		count_auth(srv, auth, authlen);
+	for (size_t i = 0; i < t->nrcpts; i++)
+		log_rcpt(srv, t, qid, i, &st[i], &rs[i], auth, authlen, ms_since(&t0));
+	count_rcpts(srv, t, st, rs);
+out:
+	for (size_t i = 0; st && i < t->nrcpts; i++)
+		free(st[i].copy);
+	free(json);
+	free(st);
+	free(dr);
+	pst_message_free(&msg);
+}

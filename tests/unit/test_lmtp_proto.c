@@ -1,0 +1,559 @@
+/*
+ * Unit tests for engine/lmtp/proto: LMTP sessions as scripts of lines the
+ * client sends ("C: ") and reply lines expected ("S: ", a prefix of the
+ * reply line). Every script runs three ways: a line at a time, all input in
+ * one chunk (pipelined), and one byte at a time; the replies must be the
+ * same each way. The owner used here accepts every recipient except those
+ * whose local part is "unknown" (550 5.1.1) and answers 250 at the end of
+ * DATA, or 451 for a local part "tempfail"; it records the last message.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lmtp/proto.h"
+#include "util/buf.h"
+
+struct owner {
+	pst_buf out;
+	pst_buf msg;
+	char mail_from[256];
+	char rcpts[1024];
+	char xfwd[PST_XF_COUNT][300];
+	int have_xfwd[PST_XF_COUNT];
+	int body_8bit, smtputf8;
+	int deliveries;
+};
+
+static void o_write(void *ctx, const char *b, size_t n)
+{
+	struct owner *o = ctx;
+	assert_int_equal(pst_buf_append(&o->out, b, n), 0);
+}
+
+static void o_rcpt(void *ctx, const char *addr, pst_lmtp_reply *r)
+{
+	(void)ctx;
+	if (strncmp(addr, "unknown@", 8) == 0)
+		pst_lmtp_reply_set(r, 550, "5.1.1", "User unknown");
+}
+
+static void o_data(void *ctx, const pst_lmtp_txn *t, pst_lmtp_reply *rs)
+{
+	struct owner *o = ctx;
+	o->deliveries++;
+	pst_buf_clear(&o->msg);
+	assert_int_equal(pst_buf_append(&o->msg, t->data, t->len), 0);
+	snprintf(o->mail_from, sizeof o->mail_from, "%s", t->mail_from);
+	o->rcpts[0] = '\0';
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		strncat(o->rcpts, t->rcpts[i], sizeof o->rcpts - strlen(o->rcpts) - 2);
+		strcat(o->rcpts, ",");
+		if (strncmp(t->rcpts[i], "tempfail@", 9) == 0)
+			pst_lmtp_reply_set(&rs[i], 451, "4.3.0", "try later");
+		else
+			pst_lmtp_reply_set(&rs[i], 250, "2.0.0", "delivered");
+	}
+	for (int i = 0; i < PST_XF_COUNT; i++) {
+		o->have_xfwd[i] = t->xfwd[i] != NULL;
+		snprintf(o->xfwd[i], sizeof o->xfwd[i], "%s", t->xfwd[i] ? t->xfwd[i] : "");
+	}
+	o->body_8bit = t->body_8bit;
+	o->smtputf8 = t->smtputf8;
+}
+
+static const pst_lmtp_ops ops = { o_write, o_rcpt, o_data };
+
+enum mode { LINES, CHUNK, BYTES };
+
+struct session {
+	struct owner o;
+	pst_lmtp *p;
+};
+
+static void start(struct session *s, const pst_lmtp_limits *lim)
+{
+	memset(&s->o, 0, sizeof s->o);
+	pst_lmtp_limits def = { .hostname = "mx.test", .max_size = 10000, .xforward_allowed = 1 };
+	s->p = pst_lmtp_new(&ops, lim ? lim : &def, &s->o);
+	assert_non_null(s->p);
+	pst_lmtp_greet(s->p);
+}
+
+static void stop(struct session *s)
+{
+	pst_lmtp_free(&s->p);
+	assert_null(s->p);
+	pst_buf_free(&s->o.out);
+	pst_buf_free(&s->o.msg);
+}
+
+/* Feed n bytes in the given mode; returns the last feed's result. */
+static int feed(pst_lmtp *p, const char *b, size_t n, enum mode m)
+{
+	int rc = PST_LMTP_OPEN;
+	if (m == BYTES) {
+		for (size_t i = 0; i < n; i++)
+			rc = pst_lmtp_feed(p, b + i, 1);
+		return rc;
+	}
+	return pst_lmtp_feed(p, b, n);
+}
+
+/* Check the reply lines in out against the S: lines of script. */
+static void expect_replies(const char *name, enum mode m, const char *out, const char *const *script)
+{
+	const char *pos = out;
+	/* The greeting comes first. */
+	assert_true(strncmp(pos, "220 mx.test", 11) == 0);
+	pos = strchr(pos, '\n') + 1;
+	for (size_t i = 0; script[i]; i++) {
+		if (strncmp(script[i], "S: ", 3) != 0)
+			continue;
+		const char *want = script[i] + 3;
+		const char *eol = strstr(pos, "\r\n");
+		char got[1100];
+		snprintf(got, sizeof got, "%.*s", eol ? (int)(eol - pos) : (int)strlen(pos), pos);
+		if (strncmp(got, want, strlen(want)) != 0) {
+			print_error("%s (mode %d), script line %zu: got \"%s\", want \"%s...\"\n",
+			            name, (int)m, i + 1, got, want);
+			fail();
+		}
+		pos = eol ? eol + 2 : pos + strlen(pos);
+	}
+	if (*pos) {
+		print_error("%s (mode %d): unexpected replies left: \"%s\"\n", name, (int)m, pos);
+		fail();
+	}
+}
+
+static void run_script_mode(const char *name, const char *const *script, enum mode m,
+                            const pst_lmtp_limits *lim, struct owner *keep)
+{
+	struct session s;
+	start(&s, lim);
+	pst_buf all = PST_BUF_INIT;
+	for (size_t i = 0; script[i]; i++) {
+		if (strncmp(script[i], "C: ", 3) != 0)
+			continue;
+		if (m == CHUNK) {
+			assert_int_equal(pst_buf_printf(&all, "%s\r\n", script[i] + 3), 0);
+			continue;
+		}
+		char line[4096];
+		int n = snprintf(line, sizeof line, "%s\r\n", script[i] + 3);
+		feed(s.p, line, (size_t)n, m);
+	}
+	if (m == CHUNK)
+		feed(s.p, all.data, all.len, m);
+	pst_buf_free(&all);
+	expect_replies(name, m, pst_buf_str(&s.o.out), script);
+	if (keep) {
+		pst_buf_free(&keep->out);
+		pst_buf_free(&keep->msg);
+		*keep = s.o;
+		memset(&s.o.out, 0, sizeof s.o.out);
+		memset(&s.o.msg, 0, sizeof s.o.msg);
+	}
+	stop(&s);
+}
+
+/* Run one script in every mode; keep the owner of the last run. */
+static void run_script(const char *name, const char *const *script, const pst_lmtp_limits *lim,
+                       struct owner *keep)
+{
+	run_script_mode(name, script, LINES, lim, NULL);
+	run_script_mode(name, script, CHUNK, lim, NULL);
+	run_script_mode(name, script, BYTES, lim, keep);
+}
+
+/* ---- The scripts ------------------------------------------------------ */
+
+static const char *const s_basic[] = {
+	"C: LHLO client.test",
+	"S: 250-mx.test", "S: 250-PIPELINING", "S: 250-SIZE 10000", "S: 250-ENHANCEDSTATUSCODES",
+	"S: 250-8BITMIME", "S: 250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE",
+	"S: 250 SMTPUTF8",
+	"C: MAIL FROM:<alice@example.org> SIZE=100 BODY=8BITMIME SMTPUTF8", "S: 250 2.1.0",
+	"C: RCPT TO:<bob@example.net>", "S: 250 2.1.5",
+	"C: RCPT TO:<unknown@example.net>", "S: 550 5.1.1",
+	"C: RCPT TO:<carol@example.net>", "S: 250 2.1.5",
+	"C: RCPT TO:<tempfail@example.net>", "S: 250 2.1.5",
+	"C: DATA", "S: 354 ",
+	"C: Subject: hi",
+	"C: ",
+	"C: ..leading dot",
+	"C: .",
+	"S: 250 2.0.0 delivered", "S: 250 2.0.0 delivered", "S: 451 4.3.0 try later",
+	"C: NOOP", "S: 250 2.0.0",
+	"C: VRFY bob", "S: 252 2.0.0",
+	"C: QUIT", "S: 221 2.0.0",
+	NULL
+};
+
+static void basic_session(void **state)
+{
+	(void)state;
+	struct owner o = { 0 };
+	run_script("basic", s_basic, NULL, &o);
+	assert_int_equal(o.deliveries, 1);
+	assert_string_equal(pst_buf_str(&o.msg), "Subject: hi\r\n\r\n.leading dot\r\n");
+	assert_string_equal(o.mail_from, "alice@example.org");
+	assert_string_equal(o.rcpts, "bob@example.net,carol@example.net,tempfail@example.net,");
+	assert_int_equal(o.body_8bit, 1);
+	assert_int_equal(o.smtputf8, 1);
+	for (int i = 0; i < PST_XF_COUNT; i++)
+		assert_false(o.have_xfwd[i]);
+	pst_buf_free(&o.out);
+	pst_buf_free(&o.msg);
+}
+
+static const char *const s_order[] = {
+	"C: MAIL FROM:<a@example.org>", "S: 503 5.5.1",
+	"C: HELO client.test", "S: 500 5.5.1",
+	"C: EHLO client.test", "S: 500 5.5.1",
+	"C: LHLO", "S: 501 5.5.4",
+	"C: LHLO client.test", "S: 250-mx.test", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-",
+	"S: 250 SMTPUTF8",
+	"C: RCPT TO:<b@example.net>", "S: 503 5.5.1",
+	"C: DATA", "S: 503 5.5.1",
+	"C: MAIL FROM:<a@example.org>", "S: 250 2.1.0",
+	"C: MAIL FROM:<a@example.org>", "S: 503 5.5.1",
+	"C: DATA", "S: 503 5.5.1 Error: need RCPT",
+	"C: RCPT TO:<unknown@example.net>", "S: 550 5.1.1",
+	"C: DATA", "S: 503 5.5.1 Error: need RCPT",
+	"C: BOGUS", "S: 500 5.5.2",
+	"C: ", "S: 500 5.5.2",
+	"C: RSET", "S: 250 2.0.0",
+	"C: RCPT TO:<b@example.net>", "S: 503 5.5.1",
+	NULL
+};
+
+static const char *const s_syntax[] = {
+	"C: LHLO client.test", "S: 250-mx.test", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-",
+	"S: 250 SMTPUTF8",
+	"C: MAIL FROM:alice@example.org", "S: 501 5.1.7",
+	"C: MAIL TO:<a@example.org>", "S: 501 5.5.4",
+	"C: MAIL FROM:<a@example.org> SIZE=20000", "S: 552 5.3.4",
+	"C: MAIL FROM:<a@example.org> SIZE=x", "S: 501 5.5.4",
+	"C: MAIL FROM:<a@example.org> BODY=BINARYMIME", "S: 501 5.5.4",
+	"C: MAIL FROM:<a@example.org> AUTH=<>", "S: 555 5.5.4",
+	"C: mail from:<>", "S: 250 2.1.0",
+	"C: RCPT TO:<>", "S: 501 5.1.3",
+	"C: RCPT TO:<b@example.net> NOTIFY=NEVER", "S: 555 5.5.4",
+	"C: RCPT TO:<@relay.example:b@example.net>", "S: 250 2.1.5",
+	"C: RCPT TO:<\"quoted >\"@example.net>", "S: 250 2.1.5",
+	"C: RCPT TO:<c\x01@example.net>", "S: 550 5.1.3",
+	"C: RCPT TO: <spaced@example.net>  ", "S: 250 2.1.5",
+	"C: DATA extra", "S: 501 5.5.4",
+	"C: RSET extra", "S: 501 5.5.4",
+	"C: VRFY", "S: 501 5.5.4",
+	NULL
+};
+
+static void order_and_syntax(void **state)
+{
+	(void)state;
+	run_script("order", s_order, NULL, NULL);
+	struct owner o = { 0 };
+	run_script("syntax", s_syntax, NULL, NULL);
+	pst_buf_free(&o.out);
+}
+
+static const char *const s_xforward[] = {
+	"C: LHLO client.test", "S: 250-mx.test", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-",
+	"S: 250 SMTPUTF8",
+	"C: XFORWARD NAME=mail.example.org ADDR=192.0.2.1 HELO=[UNAVAILABLE]", "S: 250 2.0.0",
+	"C: XFORWARD PROTO=ESMTP IDENT=ABC+2B1 SOURCE=REMOTE PORT=25", "S: 250 2.0.0",
+	"C: XFORWARD BOGUS=1", "S: 501 5.5.4",
+	"C: XFORWARD ADDR=300.1.1.1", "S: 501 5.5.4",
+	"C: XFORWARD NAME=bad+2", "S: 501 5.5.4",
+	"C: XFORWARD NAME=ctl+0A", "S: 501 5.5.4",
+	"C: XFORWARD", "S: 501 5.5.4",
+	"C: MAIL FROM:<a@example.org>", "S: 250 2.1.0",
+	"C: XFORWARD ADDR=192.0.2.2", "S: 503 5.5.1",
+	"C: RCPT TO:<b@example.net>", "S: 250 2.1.5",
+	"C: DATA", "S: 354 ",
+	"C: x",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+static void xforward_attributes(void **state)
+{
+	(void)state;
+	struct owner o = { 0 };
+	run_script("xforward", s_xforward, NULL, &o);
+	assert_string_equal(o.xfwd[PST_XF_NAME], "mail.example.org");
+	assert_string_equal(o.xfwd[PST_XF_ADDR], "192.0.2.1");
+	assert_false(o.have_xfwd[PST_XF_HELO]);
+	assert_string_equal(o.xfwd[PST_XF_IDENT], "ABC+1");
+	assert_string_equal(o.xfwd[PST_XF_PROTO], "ESMTP");
+	assert_string_equal(o.xfwd[PST_XF_PORT], "25");
+	assert_string_equal(o.xfwd[PST_XF_SOURCE], "REMOTE");
+	pst_buf_free(&o.out);
+	pst_buf_free(&o.msg);
+}
+
+/* After a transaction, RSET, and LHLO, the attributes are gone. */
+static const char *const s_xforward_reset[] = {
+	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
+	"C: XFORWARD ADDR=IPV6:2001:DB8::0:1 HELO=h.example", "S: 250 2.0.0",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RCPT TO:<b@example.net>", "S: 250",
+	"C: DATA", "S: 354",
+	"C: .", "S: 250 2.0.0",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RCPT TO:<b@example.net>", "S: 250",
+	"C: DATA", "S: 354",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+static const char *const s_xforward_bare6[] = {
+	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
+	"C: XFORWARD ADDR=2001:db8::2", "S: 250 2.0.0",
+	"C: XFORWARD ADDR=192.0.2.9", "S: 250 2.0.0",
+	"C: RSET", "S: 250 2.0.0",
+	"C: XFORWARD ADDR=2001:db8::2", "S: 250 2.0.0",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RCPT TO:<b@example.net>", "S: 250",
+	"C: DATA", "S: 354",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+static const char *const s_xforward_rset[] = {
+	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
+	"C: XFORWARD ADDR=192.0.2.9 NAME=n.example", "S: 250 2.0.0",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RSET", "S: 250 2.0.0",
+	"C: XFORWARD NAME=m.example", "S: 250 2.0.0",
+	"C: LHLO again", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RCPT TO:<b@example.net>", "S: 250",
+	"C: DATA", "S: 354",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+static void xforward_resets(void **state)
+{
+	(void)state;
+	struct owner o = { 0 };
+	run_script("xforward reset", s_xforward_reset, NULL, &o);
+	assert_int_equal(o.deliveries, 2);
+	for (int i = 0; i < PST_XF_COUNT; i++)
+		assert_false(o.have_xfwd[i]);
+	run_script("xforward bare v6", s_xforward_bare6, NULL, &o);
+	assert_string_equal(o.xfwd[PST_XF_ADDR], "2001:db8::2");
+	run_script("xforward rset", s_xforward_rset, NULL, &o);
+	for (int i = 0; i < PST_XF_COUNT; i++)
+		assert_false(o.have_xfwd[i]);
+	pst_buf_free(&o.out);
+	pst_buf_free(&o.msg);
+}
+
+static const char *const s_xforward_denied[] = {
+	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 SMTPUTF8",
+	"C: XFORWARD ADDR=192.0.2.1", "S: 550 5.7.0",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RCPT TO:<b@example.net>", "S: 250",
+	"C: DATA", "S: 354",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+static void xforward_denied(void **state)
+{
+	(void)state;
+	pst_lmtp_limits lim = { .hostname = "mx.test", .max_size = 10000, .xforward_allowed = 0 };
+	struct owner o = { 0 };
+	run_script("xforward denied", s_xforward_denied, &lim, &o);
+	assert_false(o.have_xfwd[PST_XF_ADDR]);
+	pst_buf_free(&o.out);
+	pst_buf_free(&o.msg);
+}
+
+static const char *const s_limits[] = {
+	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RCPT TO:<b@example.net>", "S: 250",
+	"C: RCPT TO:<c@example.net>", "S: 250",
+	"C: RCPT TO:<d@example.net>", "S: 452 4.5.3",
+	"C: DATA", "S: 354",
+	"C: Subject: a header line that takes the message over 64 bytes in all, surely",
+	"C: ",
+	"C: body",
+	"C: .", "S: 552 5.3.4", "S: 552 5.3.4",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RCPT TO:<b@example.net>", "S: 250",
+	"C: DATA", "S: 354",
+	"C: A: 1", "C: B: 2", "C: C: 3", "C: D: 4",
+	"C: ",
+	"C: .", "S: 554 5.6.0",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RCPT TO:<b@example.net>", "S: 250",
+	"C: DATA", "S: 354",
+	"C: A: 1", "C: B: 2", "C:  continued",
+	"C: ",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+static void limits_size_rcpts_headers(void **state)
+{
+	(void)state;
+	pst_lmtp_limits lim = { .hostname = "mx.test", .max_size = 64, .max_rcpts = 2,
+	                        .max_header_fields = 3, .header_reply_554 = 1 };
+	struct owner o = { 0 };
+	run_script("limits", s_limits, &lim, &o);
+	assert_int_equal(o.deliveries, 1);
+	assert_string_equal(pst_buf_str(&o.msg), "A: 1\r\nB: 2\r\n continued\r\n\r\n");
+	pst_buf_free(&o.out);
+	pst_buf_free(&o.msg);
+}
+
+/* A line over 1,000 octets: 500 5.5.2, and the session goes on. */
+static void long_line(void **state)
+{
+	(void)state;
+	for (int m = LINES; m <= BYTES; m++) {
+		struct session s;
+		start(&s, NULL);
+		pst_buf in = PST_BUF_INIT;
+		assert_int_equal(pst_buf_puts(&in, "LHLO c\r\nNOOP "), 0);
+		for (int i = 0; i < 2000; i++)
+			assert_int_equal(pst_buf_putc(&in, 'x'), 0);
+		assert_int_equal(pst_buf_puts(&in, "\r\nNOOP "), 0);
+		for (int i = 0; i < 1000 - 7; i++)     /* "NOOP " + 993 + CRLF = 1000 */
+			assert_int_equal(pst_buf_putc(&in, 'y'), 0);
+		assert_int_equal(pst_buf_puts(&in, "\r\nNOOP\r\n"), 0);
+		feed(s.p, in.data, in.len, (enum mode)m);
+		const char *out = pst_buf_str(&s.o.out);
+		const char *last = strstr(out, "250 SMTPUTF8\r\n");
+		assert_non_null(last);
+		assert_string_equal(last + 14, "500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n");
+		pst_buf_free(&in);
+		stop(&s);
+	}
+}
+
+/* NUL bytes, bare CR and bare LF in the message are kept as they came;
+ * a NUL in a recipient is 550 5.1.3. */
+static void raw_bytes(void **state)
+{
+	(void)state;
+	static const char in[] =
+	    "LHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<x\0y@example.net>\r\n"
+	    "RCPT TO:<b@example.net>\r\nDATA\r\n"
+	    "Subject: \xff\xfe\r\nX: a\rb\nY: \0z\r\n\r\n.\rstill\r\n.\r\n";
+	static const char want[] = "Subject: \xff\xfe\r\nX: a\rb\nY: \0z\r\n\r\n\rstill\r\n";
+	for (int m = LINES; m <= BYTES; m++) {
+		struct session s;
+		start(&s, NULL);
+		feed(s.p, in, sizeof in - 1, m == LINES ? CHUNK : (enum mode)m);
+		assert_int_equal(s.o.msg.len, sizeof want - 1);
+		assert_memory_equal(s.o.msg.data, want, sizeof want - 1);
+		assert_non_null(strstr(pst_buf_str(&s.o.out), "550 5.1.3"));
+		assert_string_equal(s.o.rcpts, "b@example.net,");
+		stop(&s);
+	}
+}
+
+/* A bare ".\n" ends DATA too; QUIT closes and later input is ignored. */
+static void quit_closes(void **state)
+{
+	(void)state;
+	struct session s;
+	start(&s, NULL);
+	static const char in[] = "LHLO c\nMAIL FROM:<a@e.org>\nRCPT TO:<b@e.net>\nDATA\nhi\n.\nQUIT\nNOOP\n";
+	assert_int_equal(pst_lmtp_feed(s.p, in, sizeof in - 1), PST_LMTP_CLOSE);
+	assert_string_equal(pst_buf_str(&s.o.msg), "hi\n");
+	const char *out = pst_buf_str(&s.o.out);
+	assert_non_null(strstr(out, "221 2.0.0 Bye\r\n"));
+	assert_null(strstr(out, "221 2.0.0 Bye\r\n250"));
+	stop(&s);
+}
+
+static void timeout_and_errors(void **state)
+{
+	(void)state;
+	struct session s;
+	start(&s, NULL);
+	const char *t = "LHLO c\r\nMAIL FROM:<a@e.org>\r\nRCPT TO:<b@e.net>\r\nDATA\r\npart";
+	pst_lmtp_feed(s.p, t, strlen(t));
+	assert_true(pst_lmtp_in_data(s.p));
+	pst_lmtp_timeout(s.p);
+	assert_int_equal(pst_lmtp_feed(s.p, "\r\n.\r\n", 5), PST_LMTP_CLOSE);
+	assert_non_null(strstr(pst_buf_str(&s.o.out), "421 4.4.2"));
+	assert_int_equal(s.o.deliveries, 0);
+	stop(&s);
+
+	start(&s, NULL);
+	int rc = PST_LMTP_OPEN;
+	for (int i = 0; i < PST_LMTP_MAX_ERRORS + 5 && rc == PST_LMTP_OPEN; i++)
+		rc = pst_lmtp_feed(s.p, "BOGUS\r\n", 7);
+	assert_int_equal(rc, PST_LMTP_CLOSE);
+	assert_non_null(strstr(pst_buf_str(&s.o.out), "421 4.7.0"));
+	stop(&s);
+}
+
+static void xtext(void **state)
+{
+	(void)state;
+	static const struct { const char *in; int rc; const char *out; } cases[] = {
+		{ "plain", 0, "plain" }, { "a+2Bb", 0, "a+b" }, { "+3D", 0, "=" },
+		{ "a+2", -1, NULL }, { "a+", -1, NULL }, { "a+GG", -1, NULL }, { "a=b", -1, NULL },
+		{ "", 0, "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char out[32];
+		int rc = pst_lmtp_xtext_decode(cases[i].in, strlen(cases[i].in), out, sizeof out);
+		if (rc != cases[i].rc) {
+			print_error("xtext \"%s\": got %d, want %d\n", cases[i].in, rc, cases[i].rc);
+			fail();
+		}
+		if (rc == 0)
+			assert_string_equal(out, cases[i].out);
+	}
+	char small[4];
+	assert_int_equal(pst_lmtp_xtext_decode("abcd", 4, small, sizeof small), -1);
+}
+
+static void reply_format(void **state)
+{
+	(void)state;
+	pst_lmtp_reply r;
+	char buf[64];
+	pst_lmtp_reply_set(&r, 550, "5.7.1", "bad\r\nthing");
+	pst_lmtp_reply_format(&r, buf, sizeof buf);
+	assert_string_equal(buf, "550 5.7.1 bad  thing\r\n");
+	pst_lmtp_reply_set(&r, 42, "", "x");
+	pst_lmtp_reply_format(&r, buf, sizeof buf);
+	assert_string_equal(buf, "451 x\r\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(basic_session),
+		cmocka_unit_test(order_and_syntax),
+		cmocka_unit_test(xforward_attributes),
+		cmocka_unit_test(xforward_resets),
+		cmocka_unit_test(xforward_denied),
+		cmocka_unit_test(limits_size_rcpts_headers),
+		cmocka_unit_test(long_line),
+		cmocka_unit_test(raw_bytes),
+		cmocka_unit_test(quit_closes),
+		cmocka_unit_test(timeout_and_errors),
+		cmocka_unit_test(xtext),
+		cmocka_unit_test(reply_format),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
