@@ -21,6 +21,7 @@ static const struct command {
 } commands[] = {
 	{ "check", pst_cli_check, "decide one message against a rule file" },
 	{ "lint", pst_cli_lint, "compile rule files and report every error" },
+	{ "test", pst_cli_test, "run rule test suites (postern-test(5))" },
 };
 
 static void usage(FILE *out)
