@@ -364,6 +364,10 @@ static int set_now(struct parser *p, pst_suite_case *c)
 		       "YYYY-MM-DDTHH:MM:SSZ)", p->toks[1].text);
 		return -1;
 	}
+	if (c->now == 0) {
+		err_at(p, p->line, p->toks[1].col, "now 0 would mean the clock; give a fixed time");
+		return -1;
+	}
 	c->has_now = 1;
 	return 0;
 }

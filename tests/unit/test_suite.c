@@ -132,6 +132,7 @@ static void reports_line_and_column(void **state)
 	expect_error(HEAD "case \"x\" {\n  expect a@b {\n    spf pass\n  }\n}\n",
 	             "t.test:7:5: error: 'spf' is about the message");
 	expect_error(HEAD "case \"x\" {\n  now yesterday\n}\n", "t.test:6:7: error: 'yesterday' is not a time");
+	expect_error(HEAD "case \"x\" {\n  now 0\n}\n", "t.test:6:7: error: now 0 would mean the clock");
 	expect_error(HEAD "case \"x\" {\n  message <<EOF\n  From: a\n}\n", "t.test:6:11: error: no line 'EOF' ends");
 	expect_error(HEAD "}\n", "t.test:5:1: error: '}' closes nothing");
 	expect_error(HEAD "frob\n", "t.test:5:1: error: unknown statement 'frob' at the top");
