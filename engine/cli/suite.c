@@ -68,6 +68,32 @@ static const char *const rcpt_words[] = { "decision", "applied", "smtp", "rule",
                                           "header", "audit", NULL };
 static const char *const msg_words[] = { "spf", "helo-spf", "dkim", "dmarc", "report", NULL };
 
+/* Under a diagnostic, the source line and a caret under col, as the rule
+ * compiler shows them. */
+static void show_source(struct parser *p, unsigned line, unsigned col)
+{
+	const char *s = p->text, *end = p->text + p->len;
+	for (unsigned l = 1; l < line && s < end; l++) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		s = nl ? nl + 1 : end;
+	}
+	if (line == 0 || s >= end)
+		return;
+	const char *nl = memchr(s, '\n', (size_t)(end - s));
+	size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+	if (n > 0 && s[n - 1] == '\r')
+		n--;
+	if (n > 200)
+		n = 200;
+	if (pst_buf_printf(&p->errs, "%5u | %.*s\n      | ", line, (int)n, s) < 0)
+		p->oom = 1;
+	for (unsigned k = 1; k < col && k <= n; k++)
+		if (pst_buf_putc(&p->errs, s[k - 1] == '\t' ? '\t' : ' ') < 0)
+			p->oom = 1;
+	if (pst_buf_puts(&p->errs, "^\n") < 0)
+		p->oom = 1;
+}
+
 static void err_at(struct parser *p, unsigned line, unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -85,6 +111,7 @@ static void err_at(struct parser *p, unsigned line, unsigned col, const char *fm
 	va_end(ap);
 	if (pst_buf_putc(&p->errs, '\n') < 0)
 		p->oom = 1;
+	show_source(p, line, col);
 }
 
 static char *dup_or_oom(struct parser *p, const char *s)
@@ -738,7 +765,7 @@ static void finish_case(struct parser *p, pst_suite_case *c)
 		       "none); a suite never asks live DNS", c->name);
 	if (!c->has_now)
 		err_at(p, c->pos.line, c->pos.col, "case \"%s\" has no time (now EPOCH)", c->name);
-	if (c->nexpects == 0)
+	if (c->nexpects == 0 && p->nerrs == 0)   /* else its expectations may have had errors */
 		err_at(p, c->pos.line, c->pos.col, "case \"%s\" expects nothing", c->name);
 }
 

@@ -167,6 +167,8 @@ static void several_errors_are_all_reported(void **state)
 	assert_non_null(strstr(e, "t.test:6:"));
 	assert_non_null(strstr(e, "t.test:7:"));
 	assert_non_null(strstr(e, "t.test:8:10: error: too many words"));
+	/* The source line and a caret, as the rule compiler shows them. */
+	assert_non_null(strstr(e, "\n    8 |   rule a b\n      |          ^\n"));
 	free(e);
 }
 
