@@ -22,6 +22,7 @@ static const struct command {
 	{ "check", pst_cli_check, "decide one message against a rule file" },
 	{ "lint", pst_cli_lint, "compile rule files and report every error" },
 	{ "lmtp", pst_cli_lmtp, "serve LMTP: decide each recipient, deliver what is accepted" },
+	{ "test", pst_cli_test, "run rule test suites (postern-test(5))" },
 };
 
 static void usage(FILE *out)
