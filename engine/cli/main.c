@@ -21,6 +21,7 @@ static const struct command {
 } commands[] = {
 	{ "check", pst_cli_check, "decide one message against a rule file" },
 	{ "lint", pst_cli_lint, "compile rule files and report every error" },
+	{ "replay", pst_cli_replay, "evaluate a rule file over a corpus, or diff two" },
 };
 
 static void usage(FILE *out)
