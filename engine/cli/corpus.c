@@ -74,6 +74,22 @@ static int has_eml_suffix(const char *name)
 	return n > 4 && strcasecmp(name + n - 4, ".eml") == 0;
 }
 
+/* A regular file? readdir's type when it knows, else stat() (symbolic
+ * links are followed). */
+static int is_regular(const struct dirent *e, const char *path)
+{
+	struct stat st;
+#ifdef DT_REG
+	if (e->d_type == DT_REG)
+		return 1;
+	if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
+		return 0;
+#else
+	(void)e;
+#endif
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Every regular file of dir (one level) not starting with '.'. */
 static int add_maildir_sub(pst_corpus *c, const char *dir, char *err, size_t errlen)
 {
@@ -90,11 +106,10 @@ static int add_maildir_sub(pst_corpus *c, const char *dir, char *err, size_t err
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		struct stat st;
 		if (join_path(path, sizeof path, dir, e->d_name) < 0) {
 			snprintf(err, errlen, "path too long in %s", dir);
 			rc = -1;
-		} else if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && add_item(c, path, 0, NULL, 0) < 0) {
+		} else if (is_regular(e, path) && add_item(c, path, 0, NULL, 0) < 0) {
 			snprintf(err, errlen, "out of memory");
 			rc = -1;
 		}
@@ -314,6 +329,41 @@ const char *pst_corpus_name(const pst_corpus *c, size_t i, char *buf, size_t siz
 	return buf;
 }
 
+/* Read fd to its end into scratch, at most max bytes. The size fstat()
+ * gives is read in one call when it can be: a replay opens thousands of
+ * small files, and system calls are most of its cost. 0 / -1. */
+static int read_fd(int fd, pst_buf *scratch, size_t max, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t size = 0;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		size = (size_t)st.st_size;
+	pst_buf_clear(scratch);
+	for (;;) {
+		if (scratch->len > max) {
+			snprintf(err, errlen, "message larger than %zu bytes", max);
+			return -1;
+		}
+		size_t want = size > scratch->len ? size - scratch->len : 65536;
+		if (pst_buf_reserve(scratch, want) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		ssize_t r = read(fd, scratch->data + scratch->len, scratch->cap - scratch->len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "cannot read: %s", strerror(errno));
+			return -1;
+		}
+		scratch->len += (size_t)r;
+		if (r == 0 || (size > 0 && scratch->len == size))
+			break;
+	}
+	scratch->data[scratch->len] = '\0';
+	return 0;
+}
+
 int pst_corpus_load(const pst_corpus *c, size_t i, pst_buf *scratch, size_t max,
                     const char **bytes, size_t *len, char *err, size_t errlen)
 {
@@ -328,39 +378,9 @@ int pst_corpus_load(const pst_corpus *c, size_t i, pst_buf *scratch, size_t max,
 		snprintf(err, errlen, "cannot open: %s", strerror(errno));
 		return -1;
 	}
-	struct stat st;
-	size_t want = 65536;
-	if (fstat(fd, &st) == 0 && st.st_size > 0)
-		want = (size_t)st.st_size + 1;
-	pst_buf_clear(scratch);
-	int rc = 0;
-	for (;;) {
-		if (scratch->len > max) {
-			snprintf(err, errlen, "message larger than %zu bytes", max);
-			rc = -1;
-			break;
-		}
-		if (pst_buf_reserve(scratch, want) < 0) {
-			snprintf(err, errlen, "out of memory");
-			rc = -1;
-			break;
-		}
-		ssize_t r = read(fd, scratch->data + scratch->len, scratch->cap - scratch->len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, errlen, "cannot read: %s", strerror(errno));
-			rc = -1;
-			break;
-		}
-		if (r == 0)
-			break;
-		scratch->len += (size_t)r;
-		want = 65536;
-	}
+	int rc = read_fd(fd, scratch, max, err, errlen);
 	close(fd);
 	if (rc == 0) {
-		scratch->data[scratch->len] = '\0';
 		*bytes = scratch->data;
 		*len = scratch->len;
 	}

@@ -14,10 +14,12 @@
  * by --received-by). Without any recipient, the unknown recipient.
  *
  * Rules that never matched: the public verdict names the deciding rule,
- * the audit rules and the rules behind each edit. A rule seen in none of
- * them (a tag or log rule, or one that truly never matched) is confirmed
- * by a second pass that reads the report's rules[].matched_for, stopping
- * as soon as every such rule has been seen.
+ * the audit rules and the rules behind each edit, so a rule whose only
+ * actions are tag or log is never seen in it. With --exact, the rules seen
+ * in no verdict are looked for in a second pass that reads the report's
+ * rules[].matched_for, stopping as soon as every one has been seen; the
+ * report computes every auth result, so that pass is slow and asks DNS
+ * (use --dns).
  *
  * Time per rule: the library does not time single rules, so the report
  * gives the slowest messages (parse and evaluation of each) instead.
@@ -63,6 +65,7 @@ struct replay_args {
 	const char *rcpts[REPLAY_MAX_RCPTS];
 	pst_message_opts opts;
 	int json;
+	int exact;                /* confirm never-matched rules from the report */
 	long jobs;
 	const char *corpora[REPLAY_MAX_CORPORA];
 	size_t ncorpora;
@@ -139,6 +142,8 @@ static void replay_usage(FILE *out)
 	    "                       envelope facts for every message (they win over the message's)\n"
 	    "  --now EPOCH          the time for DKIM t=/x= checks\n"
 	    "  --json               print one JSON object\n"
+	    "  --exact              confirm rules never seen in a verdict (tag or log only) from\n"
+	    "                       the full report: slower, computes every auth result (use --dns)\n"
 	    "  --jobs N             threads (default: the online CPUs)\n"
 	    "\n"
 	    "Envelope order: options, X-Postern-Envelope, then Return-Path (MAIL FROM), Delivered-To or\n"
@@ -147,7 +152,7 @@ static void replay_usage(FILE *out)
 }
 
 enum { OPT_RULES = 256, OPT_BASELINE, OPT_DNS, OPT_RECEIVED_BY, OPT_CLIENT_IP, OPT_CLIENT_NAME,
-       OPT_HELO, OPT_MAIL_FROM, OPT_RCPT, OPT_NOW, OPT_JSON, OPT_JOBS, OPT_HELP };
+       OPT_HELO, OPT_MAIL_FROM, OPT_RCPT, OPT_NOW, OPT_JSON, OPT_EXACT, OPT_JOBS, OPT_HELP };
 
 static const struct option replay_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -161,6 +166,7 @@ static const struct option replay_options[] = {
 	{ "rcpt", required_argument, NULL, OPT_RCPT },
 	{ "now", required_argument, NULL, OPT_NOW },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "exact", no_argument, NULL, OPT_EXACT },
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -205,6 +211,7 @@ static int parse_option(int c, struct replay_args *a)
 		a->opts.now = (time_t)v;
 		return 0;
 	case OPT_JSON: a->json = 1; return 0;
+	case OPT_EXACT: a->exact = 1; return 0;
 	case OPT_JOBS:
 		if (parse_number("--jobs", optarg, 1, REPLAY_MAX_JOBS, &v) < 0)
 			return -1;
@@ -311,6 +318,15 @@ static double now_usec(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* CPU time of the whole process (every thread), in microseconds. */
+static double cpu_usec(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return 0;
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
@@ -580,7 +596,7 @@ static int confirm_pass(struct replay *r, struct worker *ws, long jobs, unsigned
 	size_t left = 0;
 	for (size_t k = 0; k < r->rules.n; k++)
 		left += !matched[k];
-	if (left == 0)
+	if (left == 0 || !r->a->exact)
 		return 0;
 	r->candidates = calloc(r->rules.n, 1);
 	r->found = calloc(r->rules.n, sizeof *r->found);
@@ -609,6 +625,7 @@ struct totals {
 	struct slow slowest[REPLAY_SLOWEST];
 	size_t nslow;
 	double seconds;           /* the main pass */
+	double cpu_seconds;       /* the process's CPU time in it */
 	double confirm_seconds;   /* the pass confirming never-matched rules */
 	long jobs;
 };
@@ -664,10 +681,12 @@ static void print_text(struct replay *r, struct totals *t)
 {
 	char name[REPLAY_NAME_BYTES];
 	size_t n = r->corpus.n;
-	printf("replayed %zu message%s (%zu recipient%s, %zu error%s) in %.3f s: %.0f msgs/s with %ld job%s\n",
+	printf("replayed %zu message%s (%zu recipient%s, %zu error%s) in %.3f s: %.0f msgs/s with %ld job%s,"
+	       " %.1f us CPU per message\n",
 	       n, n == 1 ? "" : "s", t->recipients, t->recipients == 1 ? "" : "s",
 	       t->errors, t->errors == 1 ? "" : "s", t->seconds,
-	       t->seconds > 0 ? (double)n / t->seconds : 0.0, t->jobs, t->jobs == 1 ? "" : "s");
+	       t->seconds > 0 ? (double)n / t->seconds : 0.0, t->jobs, t->jobs == 1 ? "" : "s",
+	       n ? t->cpu_seconds * 1e6 / (double)n : 0.0);
 	printf("\ndecisions (per recipient):\n");
 	for (int a = 0; a < REPLAY_NACTIONS; a++)
 		if (t->decisions[a])
@@ -688,6 +707,8 @@ static void print_text(struct replay *r, struct totals *t)
 			printf("%s %s", never++ ? "," : "", r->rules.names[id]);
 	}
 	printf("%s\n", never ? "" : " none");
+	if (never && !r->a->exact)
+		printf("  (from the verdicts: a rule whose only actions are tag or log shows here; --exact confirms)\n");
 	printf("\nslowest messages (parse + evaluation; the library does not time single rules):\n");
 	for (size_t s = 0; s < t->nslow; s++)
 		printf("  %9.1f us  %s\n", t->slowest[s].usec,
@@ -744,7 +765,7 @@ static int json_counts(struct replay *r, struct totals *t, pst_buf *b)
 		rc |= json_name(b, r->rules.names[id]);
 		first = 0;
 	}
-	rc |= pst_buf_putc(b, ']');
+	rc |= pst_buf_printf(b, "],\"never_matched_exact\":%s", r->a->exact ? "true" : "false");
 	return rc ? -1 : 0;
 }
 
@@ -791,9 +812,10 @@ static int json_rest(struct replay *r, struct totals *t, pst_buf *b)
 		first = 0;
 	}
 	double rate = t->seconds > 0 ? (double)r->corpus.n / t->seconds : 0.0;
+	double cpu = r->corpus.n ? t->cpu_seconds * 1e6 / (double)r->corpus.n : 0.0;
 	rc |= pst_buf_printf(b, "],\"timing\":{\"jobs\":%ld,\"seconds\":%.6f,\"msgs_per_s\":%.1f,"
-	                     "\"confirm_seconds\":%.6f,\"slowest_messages\":[", t->jobs, t->seconds, rate,
-	                     t->confirm_seconds);
+	                     "\"cpu_usec_per_msg\":%.2f,\"confirm_seconds\":%.6f,\"slowest_messages\":[",
+	                     t->jobs, t->seconds, rate, cpu, t->confirm_seconds);
 	for (size_t s = 0; s < t->nslow; s++) {
 		rc |= pst_buf_puts(b, s ? ",{\"message\":" : "{\"message\":");
 		rc |= json_name(b, pst_corpus_name(&r->corpus, t->slowest[s].item, name, sizeof name));
@@ -856,9 +878,9 @@ static int load_inputs(struct replay *r)
 	return 0;
 }
 
-static int report(struct replay *r, struct worker *ws, long jobs, double seconds)
+static int report(struct replay *r, struct worker *ws, long jobs, double seconds, double cpu)
 {
-	struct totals t = { .seconds = seconds, .jobs = jobs };
+	struct totals t = { .seconds = seconds, .cpu_seconds = cpu, .jobs = jobs };
 	t.per_rule = calloc(r->rules.n + 1, sizeof *t.per_rule);
 	t.matched = calloc(r->rules.n + 1, 1);
 	int rc = t.per_rule && t.matched ? 0 : -1;
@@ -899,12 +921,12 @@ static int run_replay(struct replay *r)
 			rc = EX_OSERR;
 	}
 	if (rc == 0) {
-		double t0 = now_usec();
+		double t0 = now_usec(), c0 = cpu_usec();
 		if (run_pass(r, ws, jobs) < 0) {
 			fprintf(stderr, "postern replay: out of memory\n");
 			rc = EX_OSERR;
 		} else {
-			rc = report(r, ws, jobs, (now_usec() - t0) / 1e6);
+			rc = report(r, ws, jobs, (now_usec() - t0) / 1e6, (cpu_usec() - c0) / 1e6);
 		}
 	}
 	for (long j = 0; j < jobs; j++) {

@@ -52,7 +52,7 @@ got_changed() {
 
 check_form() {   # check_form FORM CORPUS-PATH ENVKEY [options...]
 	form=$1 corpus=$2 key=$3; shift 3
-	out=$(R --rules "$T/new.rules" --baseline "$T/old.rules" --json "$@" "$corpus" 2>"$T/err"); rc=$?
+	out=$(R --rules "$T/new.rules" --baseline "$T/old.rules" --json --exact "$@" "$corpus" 2>"$T/err"); rc=$?
 	is "$rc" 0 "$form ($key): replay exits 0"
 	is "$(cat "$T/err")" "" "$form ($key): nothing on stderr"
 	want=$(expect changed "$form" "$key" | LC_ALL=C sort)
@@ -90,6 +90,12 @@ is "$(R --rules "$T/new.rules" --baseline "$T/old.rules" --json --jobs 2 "$T/mai
    "changed is sorted by message path"
 is "$(printf '%s' "$o1" | jq -c '.timing')" "null" "(timing is the only field left out)"
 
+# Without --exact, never-matched comes from the verdicts: the tag-only rule
+# is not seen there, and the report says it is not exact.
+out=$(R --rules "$T/new.rules" --received-by mx.test.example --json "$T/maildir")
+is "$(printf '%s' "$out" | jq -c '[.never_matched, .never_matched_exact]')" '[["tag_it","never"],false]' \
+   "without --exact: rules seen in no verdict (tag_it only tags), flagged as not exact"
+
 # JSON shape.
 out=$(R --rules "$T/new.rules" --json "$T/maildir")
 is "$(printf '%s' "$out" | jq -c '[(.messages|type), (.decisions|type), (.rules|type), has("changed"), (.timing.msgs_per_s|type)]')" \
@@ -106,7 +112,9 @@ is "$(printf '%s' "$out" | jq -c '[.changed[] | select(.recipient == null)] | le
 # Text output.
 out=$(R --rules "$T/new.rules" --baseline "$T/old.rules" "$T/maildir")
 like "$out" "^replayed $N messages" "text: a summary line"
-like "$out" 'never matched \(any recipient\): never$' "text: never-matched rules"
+like "$out" 'never matched \(any recipient\): tag_it, never' "text: never-matched rules"
+like "$out" 'only actions are tag or log' "text: the note on never-matched rules without --exact"
+like "$(R --rules "$T/new.rules" --exact "$T/maildir")" 'never matched \(any recipient\): never$' "text: --exact"
 like "$out" 'changed between .*old.rules and .*new.rules: [0-9]+ recipients' "text: the changes"
 like "$out" 'accept -> reject \(block_domains\)' "text: from what to what, and the rule"
 like "$out" 'slowest messages' "text: the slowest messages"
