@@ -38,7 +38,9 @@ static int add_item(pst_corpus *c, const char *path, size_t mbox, const char *da
 	char *copy = strdup(path);
 	if (copy == NULL)
 		return -1;
-	c->items[c->n++] = (pst_corpus_item){ copy, mbox, data, len };
+	const char *slash = strrchr(copy, '/');
+	size_t leaf = slash ? (size_t)(slash - copy) + 1 : 0;
+	c->items[c->n++] = (pst_corpus_item){ copy, leaf, mbox, data, len };
 	return 0;
 }
 
@@ -364,7 +366,31 @@ static int read_fd(int fd, pst_buf *scratch, size_t max, char *err, size_t errle
 	return 0;
 }
 
-int pst_corpus_load(const pst_corpus *c, size_t i, pst_buf *scratch, size_t max,
+/* Open an item's file, relative to its folder, which stays open in rd
+ * for the items that follow it. */
+static int open_item(const pst_corpus_item *it, pst_corpus_reader *rd)
+{
+	if (it->leaf == 0)
+		return open(it->path, O_RDONLY | O_CLOEXEC);
+	if (rd->dir == NULL || rd->dirlen != it->leaf || memcmp(rd->dir, it->path, it->leaf) != 0) {
+		char dir[4096];
+		if (rd->dirfd >= 0)
+			close(rd->dirfd);
+		rd->dir = NULL;
+		rd->dirfd = -1;
+		if (it->leaf >= sizeof dir)
+			return open(it->path, O_RDONLY | O_CLOEXEC);
+		memcpy(dir, it->path, it->leaf);
+		dir[it->leaf] = '\0';
+		if ((rd->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return open(it->path, O_RDONLY | O_CLOEXEC);
+		rd->dir = it->path;
+		rd->dirlen = it->leaf;
+	}
+	return openat(rd->dirfd, it->path + it->leaf, O_RDONLY | O_CLOEXEC);
+}
+
+int pst_corpus_load(const pst_corpus *c, size_t i, pst_corpus_reader *rd, size_t max,
                     const char **bytes, size_t *len, char *err, size_t errlen)
 {
 	const pst_corpus_item *it = &c->items[i];
@@ -373,18 +399,26 @@ int pst_corpus_load(const pst_corpus *c, size_t i, pst_buf *scratch, size_t max,
 		*len = it->len;
 		return 0;
 	}
-	int fd = open(it->path, O_RDONLY | O_CLOEXEC);
+	int fd = open_item(it, rd);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open: %s", strerror(errno));
 		return -1;
 	}
-	int rc = read_fd(fd, scratch, max, err, errlen);
+	int rc = read_fd(fd, &rd->buf, max, err, errlen);
 	close(fd);
 	if (rc == 0) {
-		*bytes = scratch->data;
-		*len = scratch->len;
+		*bytes = rd->buf.data;
+		*len = rd->buf.len;
 	}
 	return rc;
+}
+
+void pst_corpus_reader_free(pst_corpus_reader *rd)
+{
+	if (rd->dirfd >= 0)
+		close(rd->dirfd);
+	pst_buf_free(&rd->buf);
+	*rd = (pst_corpus_reader)PST_CORPUS_READER_INIT;
 }
 
 void pst_corpus_free(pst_corpus *c)

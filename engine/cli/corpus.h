@@ -29,6 +29,7 @@
 
 typedef struct pst_corpus_item {
 	char *path;        /* the file (owned) */
+	size_t leaf;       /* offset of its last component in path */
 	size_t mbox;       /* 1-based position in its mbox, 0 for a file */
 	const char *data;  /* an mbox message: its bytes in the mbox buffer */
 	size_t len;
@@ -54,11 +55,25 @@ void pst_corpus_sort(pst_corpus *c);
  * into buf (truncated to size). Returns buf. */
 const char *pst_corpus_name(const pst_corpus *c, size_t i, char *buf, size_t size);
 
+/* What one thread reads with: a buffer reused between files, and the
+ * folder of the last file read, kept open so that the next file of the
+ * same folder is opened relative to it (path look-ups are a good part of
+ * a replay's cost). */
+typedef struct pst_corpus_reader {
+	pst_buf buf;
+	int dirfd;          /* -1 when none */
+	const char *dir;    /* the item path whose folder dirfd is (borrowed) */
+	size_t dirlen;
+} pst_corpus_reader;
+
+#define PST_CORPUS_READER_INIT { PST_BUF_INIT, -1, NULL, 0 }
+
+void pst_corpus_reader_free(pst_corpus_reader *rd);
+
 /* The bytes of item i: an mbox message's in place, a file's read into
- * scratch (reused between calls), at most max bytes. 0, or -1 with a reason
- * in err. *bytes lives until the next call with the same scratch or
- * pst_corpus_free(). */
-int pst_corpus_load(const pst_corpus *c, size_t i, pst_buf *scratch, size_t max,
+ * rd's buffer, at most max bytes. 0, or -1 with a reason in err. *bytes
+ * lives until the next call with the same reader or pst_corpus_free(). */
+int pst_corpus_load(const pst_corpus *c, size_t i, pst_corpus_reader *rd, size_t max,
                     const char **bytes, size_t *len, char *err, size_t errlen);
 
 void pst_corpus_free(pst_corpus *c);

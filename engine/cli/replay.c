@@ -116,7 +116,7 @@ struct replay {
 struct worker {
 	struct replay *r;
 	pthread_t tid;
-	pst_buf scratch;
+	pst_corpus_reader reader;
 	unsigned char *matched;       /* per rule id */
 	struct slow slowest[REPLAY_SLOWEST];
 	size_t nslow;
@@ -438,7 +438,7 @@ static int prepare(struct worker *w, size_t i, const char **bytes, size_t *len, 
                    pst_envelope *env, const char **one, char *err, size_t errlen)
 {
 	struct replay *r = w->r;
-	if (pst_corpus_load(&r->corpus, i, &w->scratch, PST_MAX_MESSAGE_BYTES, bytes, len, err, errlen) < 0)
+	if (pst_corpus_load(&r->corpus, i, &w->reader, PST_MAX_MESSAGE_BYTES, bytes, len, err, errlen) < 0)
 		return -1;
 	pst_trace_env_scan(*bytes, *len, r->a->received_by, t);
 	build_env(r->a, t, env, one);
@@ -917,6 +917,7 @@ static int run_replay(struct replay *r)
 		return EX_OSERR;
 	for (long j = 0; j < jobs && rc == 0; j++) {
 		ws[j].r = r;
+		ws[j].reader = (pst_corpus_reader)PST_CORPUS_READER_INIT;
 		if ((ws[j].matched = calloc(r->rules.n + 1, 1)) == NULL)
 			rc = EX_OSERR;
 	}
@@ -931,7 +932,7 @@ static int run_replay(struct replay *r)
 	}
 	for (long j = 0; j < jobs; j++) {
 		free(ws[j].matched);
-		pst_buf_free(&ws[j].scratch);
+		pst_corpus_reader_free(&ws[j].reader);
 	}
 	free(ws);
 	return rc;

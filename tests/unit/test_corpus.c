@@ -163,12 +163,12 @@ static void write_file(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
-static void load_text(const pst_corpus *c, size_t i, pst_buf *scratch, char *out, size_t size)
+static void load_text(const pst_corpus *c, size_t i, pst_corpus_reader *rd, char *out, size_t size)
 {
 	const char *bytes;
 	size_t len;
 	char err[200] = "";
-	assert_int_equal(pst_corpus_load(c, i, scratch, 1 << 20, &bytes, &len, err, sizeof err), 0);
+	assert_int_equal(pst_corpus_load(c, i, rd, 1 << 20, &bytes, &len, err, sizeof err), 0);
 	assert_true(len < size);
 	memcpy(out, bytes, len);
 	out[len] = '\0';
@@ -189,15 +189,15 @@ static void splits_mboxrd(void **state)
 	char err[200] = "";
 	assert_int_equal(pst_corpus_add(&c, path, err, sizeof err), 0);
 	assert_int_equal(c.n, 2);
-	pst_buf scratch = PST_BUF_INIT;
-	load_text(&c, 0, &scratch, text, sizeof text);
+	pst_corpus_reader rd = PST_CORPUS_READER_INIT;
+	load_text(&c, 0, &rd, text, sizeof text);
 	assert_string_equal(text, "Subject: one\n\nFrom quoted\nFrom in a paragraph\n>From twice\n> From not\n");
-	load_text(&c, 1, &scratch, text, sizeof text);
+	load_text(&c, 1, &rd, text, sizeof text);
 	assert_string_equal(text, "Subject: two\n\nbody two\n");
 	char name[600];
 	assert_string_equal(pst_corpus_name(&c, 1, name, sizeof name) + strlen(dir), "/box:2");
 	pst_corpus_free(&c);
-	pst_buf_free(&scratch);
+	pst_corpus_reader_free(&rd);
 	unlink(path);
 	rmdir(dir);
 }
@@ -227,17 +227,17 @@ static void lists_maildir_and_eml_sorted(void **state)
 	pst_corpus_sort(&c);
 	const char *want[] = { "eml/b.eml", "eml/sub/a.EML", "md/cur/1:2,S", "md/new/2" };
 	assert_int_equal(c.n, 4);
-	pst_buf scratch = PST_BUF_INIT;
+	pst_corpus_reader rd = PST_CORPUS_READER_INIT;
 	for (size_t i = 0; i < 4; i++) {
 		assert_string_equal(c.items[i].path + strlen(dir) + 1, want[i]);
-		load_text(&c, i, &scratch, text, sizeof text);
+		load_text(&c, i, &rd, text, sizeof text);
 		assert_string_equal(text, want[i]);
 	}
 	snprintf(p, sizeof p, "%s/none", dir);
 	assert_int_equal(pst_corpus_add(&c, p, err, sizeof err), -1);
 	assert_non_null(strstr(err, "cannot open"));
 	pst_corpus_free(&c);
-	pst_buf_free(&scratch);
+	pst_corpus_reader_free(&rd);
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
 		unlink(p);
