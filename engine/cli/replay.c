@@ -410,21 +410,23 @@ static void take_old(struct worker *w, pst_message *msg, struct item_res *res)
 	}
 }
 
-static void note_time(struct worker *w, size_t item, double usec)
+/* Keep the REPLAY_SLOWEST slowest items in list (*n of them), slowest
+ * first; ties keep the earlier item first. */
+static void note_time(struct slow *list, size_t *n, size_t item, double usec)
 {
-	size_t at = w->nslow;
+	size_t at = *n;
 	if (at == REPLAY_SLOWEST) {
-		if (usec <= w->slowest[at - 1].usec)
+		if (usec < list[at - 1].usec || (usec == list[at - 1].usec && item > list[at - 1].item))
 			return;
 		at--;
 	} else {
-		w->nslow++;
+		(*n)++;
 	}
-	while (at > 0 && w->slowest[at - 1].usec < usec) {
-		w->slowest[at] = w->slowest[at - 1];
+	while (at > 0 && (list[at - 1].usec < usec || (list[at - 1].usec == usec && list[at - 1].item > item))) {
+		list[at] = list[at - 1];
 		at--;
 	}
-	w->slowest[at] = (struct slow){ usec, item };
+	list[at] = (struct slow){ usec, item };
 }
 
 static int set_error(struct item_res *res, const char *err)
@@ -464,7 +466,7 @@ static int replay_item(struct worker *w, size_t i)
 	int rc = take_new(w, msg, res);
 	pst_message_free(&msg);
 	res->usec = now_usec() - t0;
-	note_time(w, i, res->usec);
+	note_time(w->slowest, &w->nslow, i, res->usec);
 	if (rc < 0 || r->base == NULL)
 		return rc;
 	if (evaluate(r->base, bytes, len, &env, &r->a->opts, &msg, err, sizeof err) < 0)
@@ -662,13 +664,8 @@ static void merge_workers(struct worker *ws, long jobs, struct totals *t, size_t
 	for (long j = 0; j < jobs; j++) {
 		for (size_t k = 0; k < nrules; k++)
 			t->matched[k] |= ws[j].matched[k];
-		for (size_t s = 0; s < ws[j].nslow; s++) {
-			struct worker tmp = { .nslow = t->nslow };
-			memcpy(tmp.slowest, t->slowest, sizeof t->slowest);
-			note_time(&tmp, ws[j].slowest[s].item, ws[j].slowest[s].usec);
-			memcpy(t->slowest, tmp.slowest, sizeof t->slowest);
-			t->nslow = tmp.nslow;
-		}
+		for (size_t s = 0; s < ws[j].nslow; s++)
+			note_time(t->slowest, &t->nslow, ws[j].slowest[s].item, ws[j].slowest[s].usec);
 	}
 }
 

@@ -112,7 +112,7 @@ WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo li
          "november oscar papa quebec romeo sierra tango uniform victor whiskey xray").split()
 FROM_DOMAINS = ["example.com", "example.net", "mail.example.org", "spam.example", "a.junk.example",
                 "newspam.example", "sub.newspam.example", "tagged.example", "edit.example",
-                "partner.example", "newspam.example.com"]
+                "partner.example", "newspam.example.com", "shop.invalid"]
 SUBJECTS = ["hello", "meeting notes", "you won the lottery", "a prize for you", "Prize draw",
             "invoice", "LOTTERY results", "weekly report"]
 GOOD_IPS = ["192.0.2.%d", "198.51.100.%d", "2001:db8:1::%x"]
@@ -183,10 +183,14 @@ def make_message(rnd, i, size):
     fields.append("From: Sender %d <s%d@%s>" % (i, i, from_domain))
     fields.append("To: <z@closed.example>")
     fields.append("Subject: %s" % subject)
-    fields.append("Message-ID: <%d.%X@%s>" % (i, rnd.getrandbits(48), from_domain))
+    if rnd.random() < 0.98:
+        fields.append("Message-ID: <%d.%X@%s>" % (i, rnd.getrandbits(48), from_domain))
     fields.append("Date: Tue, 1 Dec 2026 10:%02d:%02d +0000" % (i // 60 % 60, i % 60))
     for name, values in (("X-Discard", ["yes", "no"]), ("X-Class", ["bad", "good", "badly"]),
-                         ("X-Mailer", ["Mutt", "BulkMailer 2"]), ("X-Priority", ["1", "3"])):
+                         ("X-Mailer", ["Mutt", "BulkMailer 2"]), ("X-Priority", ["1", "3"]),
+                         ("List-Id", ["<announce.example.org>", "<dev.example.org>"]),
+                         ("X-Classification", ["SECRET", "OFFICIAL"]), ("X-Internal-Route", ["a;b"]),
+                         ("User-Agent", ["Evil/1.0", "Thunderbird"]), ("Precedence", ["bulk", "list"])):
         if rnd.random() < 0.12:
             v = rnd.choice(values)
             fields.append("%s: %s" % (name, v))
