@@ -200,8 +200,11 @@ def make_message(rnd, i, size):
     body = ["Hello %d," % i, "", "From the desk of nobody (a From_ line the mbox quotes).",
             ">From an already quoted line.", ""]
     text = "\n".join(fields) + "\n\n" + "\n".join(body) + "\n"
-    while len(text) < size:
-        text += " ".join(rnd.choice(WORDS) for _ in range(10)) + "\n"
+    while True:   # up to size bytes, not over (a 4 KB message fits a 4 KB block)
+        line = " ".join(rnd.choice(WORDS) for _ in range(10)) + "\n"
+        if len(text) + len(line) > size:
+            break
+        text += line
     base = {"from_domain": from_domain, "subject": subject, "headers": headers}
     return text, base, facts_rx, facts_plain
 
