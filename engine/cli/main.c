@@ -23,6 +23,7 @@ static const struct command {
 	{ "lint", pst_cli_lint, "compile rule files and report every error" },
 	{ "lmtp", pst_cli_lmtp, "serve LMTP: decide each recipient, deliver what is accepted" },
 	{ "test", pst_cli_test, "run rule test suites (postern-test(5))" },
+	{ "replay", pst_cli_replay, "evaluate a rule file over a corpus, or diff two" },
 };
 
 static void usage(FILE *out)

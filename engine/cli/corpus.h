@@ -1,0 +1,123 @@
+/*
+ * corpus.h: the messages of a replay corpus, and the envelope facts their
+ * own trace fields carry.
+ *
+ * A corpus argument is one of:
+ *   - a Maildir: a folder with cur/ or new/; every regular file in them
+ *     whose name does not start with '.' is a message (tmp/ is ignored);
+ *   - a folder of .eml files, searched recursively (names ending in .eml,
+ *     any case; names starting with '.' are skipped, folders too);
+ *   - an mbox file (its first line starts with "From "), read as mboxrd:
+ *     a message starts at a "From " line at the start of the file or after
+ *     an empty line; in its body, lines matching ^>+From lose one '>';
+ *   - any other regular file: one message.
+ * Items are sorted by path, then by position in their mbox, so the order
+ * never depends on readdir().
+ */
+#ifndef PST_CLI_CORPUS_H
+#define PST_CLI_CORPUS_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+
+#define PST_CORPUS_MAX_DEPTH    32     /* nested folders in an .eml tree */
+#define PST_TRACE_ADDR_BYTES    512    /* one address from a trace field */
+#define PST_TRACE_NAME_BYTES    256    /* one host name */
+#define PST_TRACE_IP_BYTES      64     /* one IP address, text form */
+#define PST_TRACE_FIELD_BYTES   4096   /* one unfolded trace field examined */
+
+typedef struct pst_corpus_item {
+	char *path;        /* the file (owned) */
+	size_t leaf;       /* offset of its last component in path */
+	size_t mbox;       /* 1-based position in its mbox, 0 for a file */
+	const char *data;  /* an mbox message: its bytes in the mbox buffer */
+	size_t len;
+} pst_corpus_item;
+
+typedef struct pst_corpus {
+	pst_corpus_item *items;
+	size_t n, cap;
+	char **buffers;    /* whole mbox files, owned */
+	size_t nbuf, bcap;
+} pst_corpus;
+
+#define PST_CORPUS_INIT { NULL, 0, 0, NULL, 0, 0 }
+
+/* Add every message of path (any of the kinds above). 0, or -1 with a
+ * reason in err. */
+int pst_corpus_add(pst_corpus *c, const char *path, char *err, size_t errlen);
+
+/* Sort the items by path and mbox position. */
+void pst_corpus_sort(pst_corpus *c);
+
+/* A printable name for item i: its path, with ":N" for an mbox message,
+ * into buf (truncated to size). Returns buf. */
+const char *pst_corpus_name(const pst_corpus *c, size_t i, char *buf, size_t size);
+
+/* What one thread reads with: a buffer reused between files, and the
+ * folder of the last file read, kept open so that the next file of the
+ * same folder is opened relative to it (path look-ups are a good part of
+ * a replay's cost). */
+typedef struct pst_corpus_reader {
+	pst_buf buf;
+	int dirfd;          /* -1 when none */
+	const char *dir;    /* the item path whose folder dirfd is (borrowed) */
+	size_t dirlen;
+} pst_corpus_reader;
+
+#define PST_CORPUS_READER_INIT { PST_BUF_INIT, -1, NULL, 0 }
+
+void pst_corpus_reader_free(pst_corpus_reader *rd);
+
+/* The bytes of item i: an mbox message's in place, a file's read into
+ * rd's buffer, at most max bytes. 0, or -1 with a reason in err. *bytes
+ * lives until the next call with the same reader or pst_corpus_free(). */
+int pst_corpus_load(const pst_corpus *c, size_t i, pst_corpus_reader *rd, size_t max,
+                    const char **bytes, size_t *len, char *err, size_t errlen);
+
+void pst_corpus_free(pst_corpus *c);
+
+/* ---- Trace fields ------------------------------------------------- */
+
+/* What one Received field says. Empty strings when a part is missing. */
+typedef struct pst_received {
+	char from[PST_TRACE_NAME_BYTES];  /* the "from" word, as written */
+	char helo[PST_TRACE_NAME_BYTES];  /* helo= when given, else the from word */
+	char ip[PST_TRACE_IP_BYTES];      /* the client IP, without brackets or IPv6: */
+	char by[PST_TRACE_NAME_BYTES];    /* the "by" host */
+} pst_received;
+
+/* Parse an unfolded Received value: "from HELO (NAME [IP]) by HOST ...".
+ * Variants of Postfix, Exim ("([IP]:port helo=NAME)"), Sendmail
+ * ("[IPv6:...]", "(may be forged)") and Microsoft ("(10.0.0.1)") are
+ * understood. 0 when a "by" host was found, -1 otherwise. */
+int pst_received_parse(const char *value, size_t len, pst_received *r);
+
+/* Which keys the leading X-Postern-Envelope fields set. */
+enum {
+	PST_XPE_CLIENT_IP = 1 << 0,
+	PST_XPE_CLIENT_NAME = 1 << 1,
+	PST_XPE_HELO = 1 << 2,
+	PST_XPE_MAIL_FROM = 1 << 3,
+	PST_XPE_RCPT = 1 << 4
+};
+
+/* The envelope facts a message carries (CLI.md, "The envelope of a
+ * message", 2 and 3). has_* say which were found. */
+typedef struct pst_trace_env {
+	unsigned xpe;                            /* PST_XPE_* bits */
+	int has_mail_from;
+	char mail_from[PST_TRACE_ADDR_BYTES];    /* topmost Return-Path; "" null sender */
+	int has_rcpt;
+	char rcpt[PST_TRACE_ADDR_BYTES];         /* topmost Delivered-To, else X-Original-To */
+	int has_received;
+	pst_received received;                   /* topmost Received by received_by */
+} pst_trace_env;
+
+/* Scan the header section of a message. received_by may be NULL (no
+ * Received field is then used). Never fails; what it cannot read is
+ * left unknown. */
+void pst_trace_env_scan(const char *bytes, size_t len, const char *received_by, pst_trace_env *t);
+
+#endif
