@@ -38,4 +38,23 @@ is "$(printf '%s\n' "$out" | grep -E '^<(-|\*\*) +(250|550) [0-9]\.' | grep -vE 
    "250 2.0.0 550 5.7.1 " "swaks --protocol LMTP: one reply per recipient"
 is "$(msgs_in "$MD/example.org/dave")" 1 "swaks: dave's copy stored"
 stop_lmtp
+
+# Applied actions: a policy reject becomes quarantine by default
+# (reject-if-spf-pass, and SPF did not pass); discard answers 250 and
+# stores nothing; the log shows decision and applied action.
+cat > "$TMPDIR_TEST/actions.rules" <<'R'
+rule drop { when envelope.from == "drop@example.net" then discard; }
+rule no { when size > 0 then reject 550 5.7.1 "not wanted"; }
+R
+start_lmtp --rules "$TMPDIR_TEST/actions.rules"
+out=$(printf '%s\n' 'LHLO c' 'MAIL FROM:<a@example.net>' 'RCPT TO:<q@example.org>' 'DATA' '<<354' 'Subject: q\r\n\r\nx' '.' \
+	'MAIL FROM:<drop@example.net>' 'RCPT TO:<d@example.org>' 'DATA' '<<354' 'Subject: d\r\n\r\nx' '.' 'QUIT' | lmtpc "$PORT")
+stop_lmtp
+is "$(printf '%s\n' "$out" | grep -E '^250 2\.0\.0 .+' | grep -vc '^250 2\.0\.0 Ok$')" 2 "quarantine and discard both answer 250"
+is "$(msgs_in "$MD/example.org/q/.Quarantine"):$(msgs_in "$MD/example.org/q")" "1:0" "the after-queue quarantine goes to .Quarantine"
+is "$(find "$MD/example.org/d" -type f 2>/dev/null | wc -l | tr -d ' ')" 0 "discard stores nothing"
+is "$(grep '"rcpt":"q@example.org"' "$LOG" | jq -r '[.decision, .applied, .folder, .rule] | @csv')" \
+   '"reject","quarantine",".Quarantine","no"' "the log shows the policy's decision and the applied action"
+is "$(grep '"rcpt":"d@example.org"' "$LOG" | jq -r '[.decision, .applied, .delivered] | @csv')" \
+   '"discard","discard",false' "and a discard as not delivered"
 done_testing
