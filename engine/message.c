@@ -206,7 +206,8 @@ int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
 		return -1;
 	}
 	if (take_caller_envelope(m, env, err, errlen) < 0 ||
-	    take_envelope_fields(m, env && env->nrcpts > 0, err, errlen) < 0) {
+	    (!m->opts.no_envelope_fields &&
+	     take_envelope_fields(m, env && env->nrcpts > 0, err, errlen) < 0)) {
 		pst_message_free(&m);
 		return -1;
 	}

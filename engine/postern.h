@@ -129,13 +129,17 @@ typedef struct pst_message_opts {
 	const pst_auth_given *auth; /* or NULL */
 	int trace;                /* record a trace of every rule */
 	int after_queue;          /* compute the applied (LMTP) action too */
+	int no_envelope_fields;   /* do not read leading X-Postern-Envelope fields
+	                           * (for mail from the network: a sender could
+	                           * forge them); they stay ordinary fields */
 } pst_message_opts;
 
 typedef struct pst_message pst_message;
 
 /* Create a message from its bytes (CRLF or LF line endings). Leading
- * "X-Postern-Envelope:" fields are read and removed: their values fill
- * whatever env leaves unknown (env wins). With no recipient at all, the
+ * "X-Postern-Envelope:" fields are read and removed (unless
+ * opts->no_envelope_fields): their values fill whatever env leaves unknown
+ * (env wins). With no recipient at all, the
  * first To: address is used. The bytes are copied. The policy must outlive
  * the message. On success 0 and *out is owned by the caller
  * (pst_message_free); on failure -1 and a reason in err (if errlen > 0),

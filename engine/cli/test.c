@@ -167,7 +167,7 @@ static int evaluate(const pst_policy *policy, const pst_dns *dns, const char *by
 	const pst_suite_case *c = o->c;
 	pst_envelope env = { c->client_ip, c->client_name, c->helo, c->mail_from,
 	                     (const char *const *)c->rcpts, c->nrcpts };
-	pst_message_opts opts = { (time_t)c->now, dns, NULL, 1, c->after_queue };
+	pst_message_opts opts = { .now = (time_t)c->now, .dns = dns, .trace = 1, .after_queue = c->after_queue };
 	char err[512] = "";
 	if (pst_message_new(policy, bytes, len, &env, &opts, &o->msg, err, sizeof err) < 0) {
 		fprintf(stderr, "%s:%u:%u: error: case \"%s\": the message is refused: %s\n", o->suite->path,

@@ -25,8 +25,6 @@
 #include "util/buf.h"
 
 #define DEFAULT_FOLDER ".Quarantine"
-#define ENVELOPE_FIELD "X-Postern-Envelope:"
-#define ENVELOPE_GUARD "X-Postern-Notice: leading X-Postern-Envelope fields ignored\r\n"
 
 /* Per recipient, what happened. */
 struct rcpt_state {
@@ -141,23 +139,6 @@ static void count_auth(struct pst_lmtp_srv *srv, const char *auth, size_t len)
 
 /* ---- Building the message ------------------------------------------- */
 
-/* Leading X-Postern-Envelope fields would fill envelope facts we do not
- * know (the client IP): a sender could forge them. A message that starts
- * with one is evaluated (and delivered) behind a notice field, which ends
- * the leading run. 1 when the guard is needed. */
-static int needs_guard(const char *data, size_t len)
-{
-	size_t n = strlen(ENVELOPE_FIELD);
-	if (len > 5 && strncmp(data, "From ", 5) == 0) {
-		const char *lf = memchr(data, '\n', len);
-		if (lf == NULL)
-			return 0;
-		len -= (size_t)(lf + 1 - data);
-		data = lf + 1;
-	}
-	return len >= n && strncasecmp(data, ENVELOPE_FIELD, n) == 0;
-}
-
 static int build_message(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol,
                          const pst_lmtp_txn *t, pst_message **msg, char *err, size_t errlen)
 {
@@ -169,17 +150,11 @@ static int build_message(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy 
 		.rcpts = t->rcpts,
 		.nrcpts = t->nrcpts,
 	};
-	pst_message_opts opts = { .dns = srv->dns, .after_queue = 1 };
-	if (!needs_guard(t->data, t->len))
-		return pst_message_new(pol->policy, t->data, t->len, &env, &opts, msg, err, errlen);
-	pst_buf b = PST_BUF_INIT;
-	int rc = -1;
-	if (pst_buf_puts(&b, ENVELOPE_GUARD) == 0 && pst_buf_append(&b, t->data, t->len) == 0)
-		rc = pst_message_new(pol->policy, b.data, b.len, &env, &opts, msg, err, errlen);
-	else
-		snprintf(err, errlen, "out of memory");
-	pst_buf_free(&b);
-	return rc;
+	/* Leading X-Postern-Envelope fields would fill envelope facts we do not
+	 * know (the client IP): a sender could forge them, so they are not read
+	 * here and reach the mailbox as ordinary fields. */
+	pst_message_opts opts = { .dns = srv->dns, .after_queue = 1, .no_envelope_fields = 1 };
+	return pst_message_new(pol->policy, t->data, t->len, &env, &opts, msg, err, errlen);
 }
 
 /* ---- Per-recipient handling ----------------------------------------- */

@@ -173,6 +173,38 @@ static void no_auth_fact_means_no_dns(void **state)
 	pst_dns_free(&dns);
 }
 
+/* For mail from the network, leading X-Postern-Envelope fields are not
+ * read (a sender could forge the client IP) and are delivered as they are. */
+static void envelope_fields_can_be_ignored(void **state)
+{
+	(void)state;
+	pst_policy *p = compile("rule r { when client.ip in { 192.0.2.0/24 } then tag \"in\"; }\n");
+	static const char forged[] = "X-Postern-Envelope: client-ip=192.0.2.1; rcpt=x@example.org\r\n"
+	                             "Subject: s\r\n\r\nb\r\n";
+	pst_dns *dns = fixture("");
+	const char *rcpts[] = { "bob@example.org" };
+	pst_envelope env = { .rcpts = rcpts, .nrcpts = 1 };
+	for (int ignore = 0; ignore <= 1; ignore++) {
+		pst_message_opts opts = { .dns = dns, .no_envelope_fields = ignore };
+		pst_message *m = NULL;
+		char err[256] = "", *out = NULL, *json = NULL;
+		size_t len;
+		assert_int_equal(pst_message_new(p, forged, strlen(forged), &env, &opts, &m, err, sizeof err), 0);
+		assert_int_equal(pst_message_evaluate(m), 0);
+		assert_int_equal(pst_message_json(m, &json), 0);
+		int tagged = strstr(json, "\"tags\":[\"in\"]") != NULL;
+		assert_int_equal(tagged, !ignore);             /* the forged IP counts only when read */
+		assert_int_equal(pst_message_render(m, 0, &out, &len, err, sizeof err), 0);
+		int kept = strncmp(out, "X-Postern-Envelope:", 19) == 0;
+		assert_int_equal(kept, ignore);                /* read fields are stripped */
+		free(out);
+		free(json);
+		pst_message_free(&m);
+	}
+	pst_dns_free(&dns);
+	pst_policy_free(&p);
+}
+
 static void refuses_bad_input(void **state)
 {
 	(void)state;
@@ -248,6 +280,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(decides_each_recipient),
 		cmocka_unit_test(no_auth_fact_means_no_dns),
+		cmocka_unit_test(envelope_fields_can_be_ignored),
 		cmocka_unit_test(refuses_bad_input),
 		cmocka_unit_test(given_auth_results_are_used),
 		cmocka_unit_test(compile_errors_are_reported),
