@@ -26,6 +26,6 @@ for t in "$@"; do
 		-artifact_prefix="fuzz-long/$t.out/" -print_final_stats=1 \
 		"fuzz-long/$t" "fuzz-corpus/$t" >"fuzz-long/$t.log" 2>&1 || true
 	echo "== $t"
-	grep -E '^#[0-9]+ +(DONE|INITED)|stat::number_of_executed_units|SUMMARY|invariant' \
+	grep -E '^#[0-9]+[[:space:]]+(DONE|INITED)|stat::number_of_executed_units|SUMMARY|invariant' \
 		"fuzz-long/$t.log" | tail -n 4
 done

@@ -33,7 +33,7 @@ for prog in "$@"; do
 		tail -n 40 "fuzz-out/$t.log"
 		status=1
 	else
-		grep -E '^(#[0-9]+ +DONE|Done|stat::number_of_executed_units)' "fuzz-out/$t.log" | tail -n 3
+		grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units)' "fuzz-out/$t.log" | tail -n 3
 	fi
 done
 exit $status
