@@ -95,7 +95,7 @@ static void map_free(struct map *m)
 
 /* ---- Reporting -------------------------------------------------------- */
 
-static void vreport(struct checker *c, pst_severity sev, const char *file, unsigned line,
+static void __attribute__((format(printf, 7, 0))) vreport(struct checker *c, pst_severity sev, const char *file, unsigned line,
                     unsigned col, unsigned width, const char *fmt, va_list ap)
 {
 	pst_buf b = PST_BUF_INIT;

@@ -827,7 +827,9 @@ static int fmt_is_bare_addr(const char *s)
 		return ar_domain_len(&p, 0) == p.len;
 	if (at > s && (loc = ar_dot_atom_len(&p, 0)) != (size_t)(at - s))
 		return 0;
-	return ar_domain_len(&p, loc + 1) == p.len - loc - 1;
+	/* A domain must follow the "@": "x@" written bare does not parse. */
+	size_t dlen = ar_domain_len(&p, loc + 1);
+	return dlen > 0 && dlen == p.len - loc - 1;
 }
 
 static int fmt_quoted(pst_buf *out, const char *s)

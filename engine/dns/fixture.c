@@ -311,10 +311,13 @@ static int build(fix_loader *L, pst_dnsfix *f)
 		}
 		node->rrs = &f->rrs[i0];
 		node->nrrs = i - i0;
-		check_cname(L, &L->recs[i0], i - i0);
+		/* L->recs is NULL in a fixture of directives only, L->dirs in
+		 * one without directives: never form &NULL[0] (undefined
+		 * behaviour); pass NULL with a count of 0. */
+		check_cname(L, i > i0 ? &L->recs[i0] : NULL, i - i0);
 		while (j < L->ndirs && strcmp(L->dirs[j].name, node->name) == 0)
 			j++;
-		if (apply_dirs(L, node, &L->dirs[j0], j - j0) != 0)
+		if (apply_dirs(L, node, j > j0 ? &L->dirs[j0] : NULL, j - j0) != 0)
 			return -1;
 	}
 	return build_index(L, f);

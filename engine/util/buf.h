@@ -30,7 +30,7 @@ int pst_buf_puts(pst_buf *b, const char *s);
 int pst_buf_putc(pst_buf *b, char c);
 /* Append printf-style text. 0 / -1. */
 int pst_buf_printf(pst_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int pst_buf_vprintf(pst_buf *b, const char *fmt, va_list ap);
+int pst_buf_vprintf(pst_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Forget the contents, keep the allocation. */
 void pst_buf_clear(pst_buf *b);
 /* Free the bytes; the buffer is empty and reusable afterwards. */

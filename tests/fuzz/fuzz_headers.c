@@ -1,0 +1,74 @@
+/*
+ * fuzz_headers.c: libFuzzer target for the RFC 5322 header parser
+ * (engine/msg/msg.c).
+ *
+ * The input is a whole message. It is parsed with the default limits and
+ * again with tiny ones (so the limit paths run too). Invariants checked:
+ * every field's raw bytes, the separator and the body put back together are
+ * the input byte for byte; value_len agrees with the NUL-terminated copy
+ * when the field has no NUL; the name lookups agree with the field list;
+ * the From view is computed without error.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "fuzz_common.h"
+#include "msg/addr.h"
+#include "msg/msg.h"
+
+static void pst_fuzz_check_msg(pst_msg *m, const uint8_t *data, size_t size)
+{
+	size_t n = pst_msg_field_count(m);
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		const pst_msg_field *f = pst_msg_field_at(m, i);
+		PST_FUZZ_CHECK(f != NULL, "field in range");
+		PST_FUZZ_CHECK(off + f->raw_len <= size, "fields within the input");
+		PST_FUZZ_CHECK(memcmp(data + off, f->raw, f->raw_len) == 0, "raw bytes in order");
+		off += f->raw_len;
+		if (!(f->flags & PST_MSG_FIELD_NUL))
+			PST_FUZZ_CHECK(strlen(f->value) == f->value_len, "value_len");
+		if (!(f->flags & PST_MSG_FIELD_MBOX_FROM)) {
+			long at = pst_msg_find_next(m, f->name, f->name_len,
+			                            pst_msg_name_hash(f->name, f->name_len), i);
+			PST_FUZZ_CHECK(at == (long)i, "find_next finds the field itself");
+			PST_FUZZ_CHECK(pst_msg_count(m, f->name, f->name_len) >= 1, "count");
+		}
+	}
+	PST_FUZZ_CHECK(pst_msg_field_at(m, n) == NULL, "field out of range");
+	const char *sep = pst_msg_separator(m);
+	size_t seplen = strlen(sep);
+	PST_FUZZ_CHECK(off + seplen <= size, "separator within the input");
+	PST_FUZZ_CHECK(memcmp(data + off, sep, seplen) == 0, "separator bytes");
+	off += seplen;
+	PST_FUZZ_CHECK(pst_msg_body_offset(m) == off, "body offset");
+	PST_FUZZ_CHECK(off + pst_msg_body_len(m) == size, "fields + separator + body == input");
+	PST_FUZZ_CHECK(pst_msg_size(m) == size, "size");
+	const pst_msg_from_info *from = pst_msg_from(m);
+	PST_FUZZ_CHECK(from != NULL, "from info");
+	if (from->status == PST_FROM_ONE)
+		PST_FUZZ_CHECK(from->addr != NULL && from->addr->addr_spec != NULL, "from address");
+	(void)pst_msg_find(m, "Subject", 7, 0);
+	(void)pst_msg_eol(m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	pst_msg *m = NULL;
+	pst_msg_error err;
+	if (pst_msg_parse((const char *)data, size, NULL, &m, &err) == 0) {
+		pst_fuzz_check_msg(m, data, size);
+		pst_msg_free(&m);
+	} else {
+		PST_FUZZ_CHECK(m == NULL, "no message on failure");
+		PST_FUZZ_CHECK(err.code != PST_MSG_OK, "an error code on failure");
+	}
+	pst_msg_limits tiny = { 256, 4 };
+	if (pst_msg_parse((const char *)data, size, &tiny, &m, &err) == 0) {
+		PST_FUZZ_CHECK(pst_msg_field_count(m) <= 5, "field limit");
+		pst_fuzz_check_msg(m, data, size);
+		pst_msg_free(&m);
+	}
+	return 0;
+}
