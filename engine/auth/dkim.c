@@ -725,6 +725,124 @@ static int pst_dkim_describe(const pst_dkim_vctx *v, DKIM_SIGINFO *sig, pst_aren
 	return 0;
 }
 
+/* ---- a guard against a libopendkim heap overflow ---- */
+
+/* libopendkim 2.11 (Debian 12) writes past a heap block inside dkim_eoh
+ * when a signature's h= names DKIM-Signature more often than the message
+ * has DKIM-Signature fields (found by fuzz_eval: valgrind shows an 8-byte
+ * write after a 32-byte block; tests/fuzz/RESULTS.md). A field like that
+ * is never given to the library: it is reported here as permerror. */
+
+/* The value of tag name in a tag=value list (RFC 6376 3.2), trimmed of
+ * white space; NULL when absent. */
+static const char *pst_dkim_tag(const char *v, size_t n, const char *name, size_t *len)
+{
+	size_t nl = strlen(name), i = 0;
+	while (i < n) {
+		size_t end = i;
+		while (end < n && v[end] != ';')
+			end++;
+		size_t a = i, b = end;
+		while (a < b && strchr(" \t\r\n", v[a]))
+			a++;
+		const char *eq = memchr(v + a, '=', b - a);
+		if (eq != NULL) {
+			size_t k = (size_t)(eq - v);
+			while (k > a && strchr(" \t\r\n", v[k - 1]))
+				k--;
+			if (k - a == nl && strncasecmp(v + a, name, nl) == 0) {
+				size_t c = (size_t)(eq - v) + 1;
+				while (c < b && strchr(" \t\r\n", v[c]))
+					c++;
+				while (b > c && strchr(" \t\r\n", v[b - 1]))
+					b--;
+				*len = b - c;
+				return v + c;
+			}
+		}
+		i = end + 1;
+	}
+	return NULL;
+}
+
+/* How often the h= list of a signature field value names DKIM-Signature. */
+static size_t pst_dkim_h_self(const char *v, size_t n)
+{
+	size_t len, count = 0;
+	const char *h = pst_dkim_tag(v, n, "h", &len);
+	static const char self[] = "dkim-signature";
+	for (size_t i = 0; h && i <= len;) {
+		size_t end = i;
+		while (end < len && h[end] != ':')
+			end++;
+		size_t a = i, b = end;
+		while (a < b && strchr(" \t\r\n", h[a]))
+			a++;
+		while (b > a && strchr(" \t\r\n", h[b - 1]))
+			b--;
+		if (b - a == sizeof self - 1 && strncasecmp(h + a, self, b - a) == 0)
+			count++;
+		i = end + 1;
+	}
+	return count;
+}
+
+static int pst_dkim_is_sigfield(const pst_msg_field *f)
+{
+	return pst_msg_name_eq(f->name, f->name_len, "DKIM-Signature", 14);
+}
+
+/* Whether field i must be kept from the library (see above). */
+static int pst_dkim_refused(const pst_msg *msg, size_t skip_before, const pst_msg_field *f)
+{
+	if (!pst_dkim_is_sigfield(f))
+		return 0;
+	size_t nsig = 0, nf = pst_msg_field_count(msg);
+	for (size_t i = skip_before; i < nf; i++)
+		nsig += (size_t)pst_dkim_is_sigfield(pst_msg_field_at(msg, i));
+	return pst_dkim_h_self(f->value, f->value_len) > nsig;
+}
+
+/* A tag's value copied into the arena, or NULL. */
+static const char *pst_dkim_tag_copy(pst_arena *arena, const pst_msg_field *f, const char *tag)
+{
+	size_t len;
+	const char *v = pst_dkim_tag(f->value, f->value_len, tag, &len);
+	return v ? pst_arena_strndup(arena, v, len) : NULL;
+}
+
+/* Report the refused signature fields as permerror, after the others. */
+static int pst_dkim_add_refused(const pst_msg *msg, size_t skip_before, pst_arena *arena,
+                                pst_dkim_result *out)
+{
+	size_t nf = pst_msg_field_count(msg), nref = 0;
+	for (size_t i = skip_before; i < nf; i++)
+		nref += (size_t)pst_dkim_refused(msg, skip_before, pst_msg_field_at(msg, i));
+	if (nref == 0)
+		return 0;
+	pst_dkim_sig *sigs = pst_arena_calloc(arena, out->nsigs + nref, sizeof *sigs);
+	if (sigs == NULL)
+		return -1;
+	if (out->nsigs)
+		memcpy(sigs, out->sigs, out->nsigs * sizeof *sigs);
+	for (size_t i = skip_before; i < nf; i++) {
+		const pst_msg_field *f = pst_msg_field_at(msg, i);
+		if (!pst_dkim_refused(msg, skip_before, f))
+			continue;
+		pst_dkim_sig *s = &sigs[out->nsigs++];
+		const char *d = pst_dkim_tag_copy(arena, f, "d");
+		char *nd = d ? pst_domain_normalize(d, strlen(d), NULL) : NULL;
+		s->domain = nd ? pst_arena_strdup(arena, nd) : d;
+		free(nd);
+		s->selector = pst_dkim_tag_copy(arena, f, "s");
+		s->algorithm = pst_dkim_tag_copy(arena, f, "a");
+		s->result = PST_AR_PERMERROR;
+		s->reason = "h= names DKIM-Signature more often than the message has it";
+	}
+	out->sigs = sigs;
+	return 0;
+}
+
 /* ---- feeding the message ---- */
 
 static int pst_dkim_has_signature(const pst_msg *msg, size_t skip_before)
@@ -813,7 +931,7 @@ static int pst_dkim_feed_fields(DKIM *dk, pst_dkim_scratch *sc, const pst_msg *m
 	size_t nf = pst_msg_field_count(msg);
 	for (size_t i = skip_before; i < nf; i++) {
 		const pst_msg_field *f = pst_msg_field_at(msg, i);
-		if ((f->flags & PST_MSG_FIELD_MBOX_FROM) != 0)
+		if ((f->flags & PST_MSG_FIELD_MBOX_FROM) != 0 || pst_dkim_refused(msg, skip_before, f))
 			continue;
 		size_t n;
 		u_char *b = pst_dkim_bytes(sc, f->raw, pst_dkim_field_len(f), &n);
@@ -909,6 +1027,10 @@ int pst_dkim_verify(const pst_dkim *d, pst_dns_session *dns, const pst_msg *msg,
 	pst_dkim_current = saved;
 	if (rc == 0)
 		rc = pst_dkim_collect(&v, dk, arena, out, err, errlen);
+	if (rc == 0 && pst_dkim_add_refused(msg, skip_before, arena, out) < 0) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+	}
 	out->ignored = v.ignored;
 out:
 	if (dk != NULL)
