@@ -8,8 +8,9 @@
  *   HELO     the HELO identity's check_host().
  *   DKIM     every signature up to the policy's cap (dkim.h).
  *   DMARC    RFC 7489 over our alignment (dmarc.h); it reads SPF and DKIM.
- *   ALIGN    spf.aligned and dkim.aligned: the DMARC record decides relaxed
- *            or strict, so they read the record (and relaxed without one).
+ *   ALIGN    spf.aligned and dkim.aligned, each on its own: the DMARC
+ *            record decides relaxed or strict (relaxed without one), and
+ *            spf.aligned alone never verifies DKIM.
  *   AUTHRES  the topmost Authentication-Results field of a trusted
  *            authserv-id (authres.h).
  * A library that could not be initialised makes its facts temperror, with
@@ -30,7 +31,7 @@
 
 enum {
 	AUTH_SPF = 1, AUTH_HELO = 2, AUTH_DKIM = 4, AUTH_DMARC = 8, AUTH_AUTHRES = 16,
-	AUTH_ALIGN = 32,
+	AUTH_SPF_ALIGN = 32, AUTH_DKIM_ALIGN = 64,
 };
 
 static const char *const result_words[PST_AR__COUNT] = {
@@ -268,33 +269,48 @@ static int relaxed_aligned(const char *a, const char *b)
 	return pst_domain_is_under(a, b) || pst_domain_is_under(b, a);
 }
 
-static int fill_align(struct pst_message *m)
+/* The DMARC record decides strict or relaxed alignment: reuse a DMARC
+ * evaluation already made, else evaluate with only the side asked for, so
+ * reading spf.aligned never verifies DKIM signatures. */
+static int aligned_by_record(struct pst_message *m, int spf_side, int *out)
 {
-	if (ensure_group(m, AUTH_SPF) < 0 || ensure_group(m, AUTH_DKIM) < 0)
+	pst_dmarc_result r;
+	if (m->auth.dmarc_evaluated)
+		r = m->auth.dmarc_result;
+	else if (evaluate_dmarc(m, spf_side, !spf_side, &r) < 0)
 		return -1;
+	*out = spf_side ? r.spf_aligned : r.dkim_aligned;
+	return 0;
+}
+
+static int fill_spf_align(struct pst_message *m)
+{
+	if (ensure_group(m, AUTH_SPF) < 0)
+		return -1;
+	if (m->auth.spf != PST_AR_PASS || m->from.domain == NULL)
+		return 0;              /* nothing passed, or no single author domain */
 	const pst_auth_given *g = m->auth.given;
-	if (g && (g->spf || g->dkim)) {
-		m->auth.spf_aligned = m->auth.spf == PST_AR_PASS &&
-		                      relaxed_aligned(m->auth.spf_domain, m->from.domain);
+	if (g && g->spf) {         /* no record behind given results: relaxed */
+		m->auth.spf_aligned = relaxed_aligned(m->auth.spf_domain, m->from.domain);
+		return 0;
+	}
+	return aligned_by_record(m, 1, &m->auth.spf_aligned);
+}
+
+static int fill_dkim_align(struct pst_message *m)
+{
+	if (ensure_group(m, AUTH_DKIM) < 0)
+		return -1;
+	if (m->auth.ndkim_domains == 0 || m->from.domain == NULL)
+		return 0;
+	const pst_auth_given *g = m->auth.given;
+	if (g && g->dkim) {
 		for (size_t i = 0; i < m->auth.ndkim_domains && m->auth.dkim == PST_AR_PASS; i++)
 			if (relaxed_aligned(m->auth.dkim_domains[i], m->from.domain))
 				m->auth.dkim_aligned = 1;
 		return 0;
 	}
-	if (m->from.domain == NULL)
-		return 0;              /* no single author domain: nothing aligns */
-	if (m->auth.spf != PST_AR_PASS && m->auth.ndkim_domains == 0)
-		return 0;              /* nothing passed: no record needed */
-	pst_dmarc_result r;
-	if (ensure_group(m, AUTH_DMARC) < 0)
-		return -1;
-	if (m->auth.dmarc_evaluated)
-		r = m->auth.dmarc_result;
-	else if (evaluate_dmarc(m, 1, 1, &r) < 0)
-		return -1;
-	m->auth.spf_aligned = m->auth.spf == PST_AR_PASS && r.spf_aligned;
-	m->auth.dkim_aligned = r.dkim_aligned;
-	return 0;
+	return aligned_by_record(m, 0, &m->auth.dkim_aligned);
 }
 
 /* ---- Authentication-Results of trusted gateways ------------------------- */
@@ -363,7 +379,8 @@ static const struct group {
 	{ AUTH_DKIM, fill_dkim },
 	{ AUTH_DMARC, fill_dmarc },
 	{ AUTH_AUTHRES, fill_authres },
-	{ AUTH_ALIGN, fill_align },
+	{ AUTH_SPF_ALIGN, fill_spf_align },
+	{ AUTH_DKIM_ALIGN, fill_dkim_align },
 };
 
 static int ensure_group(struct pst_message *m, unsigned bit)
@@ -381,7 +398,8 @@ static unsigned group_of(pst_fact f)
 {
 	switch (f) {
 	case PST_F_SPF: case PST_F_SPF_DOMAIN: return AUTH_SPF;
-	case PST_F_SPF_ALIGNED: case PST_F_DKIM_ALIGNED: return AUTH_ALIGN;
+	case PST_F_SPF_ALIGNED: return AUTH_SPF_ALIGN;
+	case PST_F_DKIM_ALIGNED: return AUTH_DKIM_ALIGN;
 	case PST_F_HELO_SPF: return AUTH_HELO;
 	case PST_F_DKIM: case PST_F_DKIM_DOMAINS: return AUTH_DKIM;
 	case PST_F_DMARC: case PST_F_DMARC_POLICY: case PST_F_DMARC_DOMAIN: return AUTH_DMARC;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "postern.h"
+#include "util/buf.h"
 
 static const char rules[] =
 	"list inside = ips { 192.0.2.0/24, 2001:db8::/32 };\n"
@@ -205,6 +206,68 @@ static void envelope_fields_can_be_ignored(void **state)
 	pst_policy_free(&p);
 }
 
+/* A file of the source tree, read whole (caller frees). */
+static char *slurp_src(const char *rel, size_t *len)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", top ? top : ".", rel);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	char *buf = malloc(1 << 20);
+	assert_non_null(buf);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* spf.aligned reads the DMARC record (strict or relaxed) but never makes
+ * DKIM verify: no key is asked for. dkim.aligned does verify. */
+static void spf_aligned_alone_does_not_verify_dkim(void **state)
+{
+	(void)state;
+	size_t zlen, mlen;
+	char *keys = slurp_src("tests/fixtures/dkim/keys.zone", &zlen);
+	char *msg = slurp_src("tests/fixtures/dkim/rsa2048.eml", &mlen);
+	pst_buf zb = PST_BUF_INIT;
+	assert_int_equal(pst_buf_printf(&zb, "%s\nexample.com. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+	                                "_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=reject; aspf=s\"\n",
+	                                keys), 0);
+	pst_dns *dns = fixture(pst_buf_str(&zb));
+	const char *rcpts[] = { "bob@example.net" };
+	pst_envelope env = { .client_ip = "192.0.2.7", .mail_from = "alice@example.com",
+	                     .rcpts = rcpts, .nrcpts = 1 };
+	pst_message_opts opts = { .dns = dns, .now = 1700000100 };
+	static const char *const policies[] = {
+		"rule r { when spf.aligned then tag \"spf\"; }\n",
+		"rule r { when dkim.aligned then tag \"dkim\"; }\n",
+	};
+	unsigned asked[2];
+	for (int i = 0; i < 2; i++) {
+		pst_policy *p = compile(policies[i]);
+		pst_message *m = NULL;
+		char err[256] = "", *json = NULL;
+		assert_int_equal(pst_message_new(p, msg, mlen, &env, &opts, &m, err, sizeof err), 0);
+		assert_int_equal(pst_message_evaluate(m), 0);
+		asked[i] = pst_message_dns_queries(m);
+		assert_int_equal(pst_message_json(m, &json), 0);
+		assert_non_null(strstr(json, i == 0 ? "\"tags\":[\"spf\"]" : "\"tags\":[\"dkim\"]"));
+		free(json);
+		pst_message_free(&m);
+		pst_policy_free(&p);
+	}
+	/* SPF: the TXT of example.com; DMARC: _dmarc.example.com. No key. */
+	if (asked[0] != 2)
+		fail_msg("spf.aligned alone: got %u DNS questions, want 2 (SPF record, DMARC record)", asked[0]);
+	if (asked[1] <= asked[0] - 1)
+		fail_msg("dkim.aligned: got %u DNS questions, want the key and the DMARC record", asked[1]);
+	pst_buf_free(&zb);
+	free(keys);
+	free(msg);
+	pst_dns_free(&dns);
+}
+
 static void refuses_bad_input(void **state)
 {
 	(void)state;
@@ -281,6 +344,7 @@ int main(void)
 		cmocka_unit_test(decides_each_recipient),
 		cmocka_unit_test(no_auth_fact_means_no_dns),
 		cmocka_unit_test(envelope_fields_can_be_ignored),
+		cmocka_unit_test(spf_aligned_alone_does_not_verify_dkim),
 		cmocka_unit_test(refuses_bad_input),
 		cmocka_unit_test(given_auth_results_are_used),
 		cmocka_unit_test(compile_errors_are_reported),
