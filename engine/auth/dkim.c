@@ -765,24 +765,32 @@ static const char *pst_dkim_tag(const char *v, size_t n, const char *name, size_
 	return NULL;
 }
 
-/* How often the h= list of a signature field value names DKIM-Signature. */
+/* How often the h= lists of a signature field value name DKIM-Signature,
+ * summed over every h= tag (a duplicated tag counts twice: the library's
+ * reading of it is not ours to guess). */
 static size_t pst_dkim_h_self(const char *v, size_t n)
 {
-	size_t len, count = 0;
-	const char *h = pst_dkim_tag(v, n, "h", &len);
 	static const char self[] = "dkim-signature";
-	for (size_t i = 0; h && i <= len;) {
-		size_t end = i;
-		while (end < len && h[end] != ':')
-			end++;
-		size_t a = i, b = end;
-		while (a < b && strchr(" \t\r\n", h[a]))
-			a++;
-		while (b > a && strchr(" \t\r\n", h[b - 1]))
-			b--;
-		if (b - a == sizeof self - 1 && strncasecmp(h + a, self, b - a) == 0)
-			count++;
-		i = end + 1;
+	size_t count = 0;
+	for (size_t off = 0; off < n;) {
+		size_t len;
+		const char *h = pst_dkim_tag(v + off, n - off, "h", &len);
+		if (h == NULL)
+			break;
+		for (size_t i = 0; i <= len;) {
+			size_t end = i;
+			while (end < len && h[end] != ':')
+				end++;
+			size_t a = i, b = end;
+			while (a < b && strchr(" \t\r\n", h[a]))
+				a++;
+			while (b > a && strchr(" \t\r\n", h[b - 1]))
+				b--;
+			if (b - a == sizeof self - 1 && strncasecmp(h + a, self, b - a) == 0)
+				count++;
+			i = end + 1;
+		}
+		off = (size_t)(h - v) + len;   /* look for a later h= tag */
 	}
 	return count;
 }
@@ -792,15 +800,29 @@ static int pst_dkim_is_sigfield(const pst_msg_field *f)
 	return pst_msg_name_eq(f->name, f->name_len, "DKIM-Signature", 14);
 }
 
-/* Whether field i must be kept from the library (see above). */
-static int pst_dkim_refused(const pst_msg *msg, size_t skip_before, const pst_msg_field *f)
+/* Mark in refused[] (one flag per field) the signature fields kept from
+ * the library: each field still fed may name DKIM-Signature in h= at most
+ * as often as there are signature fields fed, so refusing one can make
+ * another unsafe: repeat until nothing changes. Returns how many. */
+static size_t pst_dkim_mark_refused(const pst_msg *msg, size_t skip_before, unsigned char *refused)
 {
-	if (!pst_dkim_is_sigfield(f))
-		return 0;
-	size_t nsig = 0, nf = pst_msg_field_count(msg);
+	size_t nf = pst_msg_field_count(msg), fed = 0, nref = 0;
 	for (size_t i = skip_before; i < nf; i++)
-		nsig += (size_t)pst_dkim_is_sigfield(pst_msg_field_at(msg, i));
-	return pst_dkim_h_self(f->value, f->value_len) > nsig;
+		fed += (size_t)pst_dkim_is_sigfield(pst_msg_field_at(msg, i));
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (size_t i = skip_before; i < nf; i++) {
+			const pst_msg_field *f = pst_msg_field_at(msg, i);
+			if (refused[i] || !pst_dkim_is_sigfield(f) ||
+			    pst_dkim_h_self(f->value, f->value_len) <= fed)
+				continue;
+			refused[i] = 1;
+			fed--;
+			nref++;
+			changed = 1;
+		}
+	}
+	return nref;
 }
 
 /* A tag's value copied into the arena, or NULL. */
@@ -812,12 +834,11 @@ static const char *pst_dkim_tag_copy(pst_arena *arena, const pst_msg_field *f, c
 }
 
 /* Report the refused signature fields as permerror, after the others. */
-static int pst_dkim_add_refused(const pst_msg *msg, size_t skip_before, pst_arena *arena,
+static int pst_dkim_add_refused(const pst_msg *msg, size_t skip_before,
+                                const unsigned char *refused, size_t nref, pst_arena *arena,
                                 pst_dkim_result *out)
 {
-	size_t nf = pst_msg_field_count(msg), nref = 0;
-	for (size_t i = skip_before; i < nf; i++)
-		nref += (size_t)pst_dkim_refused(msg, skip_before, pst_msg_field_at(msg, i));
+	size_t nf = pst_msg_field_count(msg);
 	if (nref == 0)
 		return 0;
 	pst_dkim_sig *sigs = pst_arena_calloc(arena, out->nsigs + nref, sizeof *sigs);
@@ -827,7 +848,7 @@ static int pst_dkim_add_refused(const pst_msg *msg, size_t skip_before, pst_aren
 		memcpy(sigs, out->sigs, out->nsigs * sizeof *sigs);
 	for (size_t i = skip_before; i < nf; i++) {
 		const pst_msg_field *f = pst_msg_field_at(msg, i);
-		if (!pst_dkim_refused(msg, skip_before, f))
+		if (!refused[i])
 			continue;
 		pst_dkim_sig *s = &sigs[out->nsigs++];
 		const char *d = pst_dkim_tag_copy(arena, f, "d");
@@ -926,12 +947,13 @@ static int pst_dkim_step(DKIM_STAT st, const char *what, char *err, size_t errle
 }
 
 static int pst_dkim_feed_fields(DKIM *dk, pst_dkim_scratch *sc, const pst_msg *msg,
-                                size_t skip_before, char *err, size_t errlen)
+                                size_t skip_before, const unsigned char *refused, char *err,
+                                size_t errlen)
 {
 	size_t nf = pst_msg_field_count(msg);
 	for (size_t i = skip_before; i < nf; i++) {
 		const pst_msg_field *f = pst_msg_field_at(msg, i);
-		if ((f->flags & PST_MSG_FIELD_MBOX_FROM) != 0 || pst_dkim_refused(msg, skip_before, f))
+		if ((f->flags & PST_MSG_FIELD_MBOX_FROM) != 0 || refused[i])
 			continue;
 		size_t n;
 		u_char *b = pst_dkim_bytes(sc, f->raw, pst_dkim_field_len(f), &n);
@@ -945,11 +967,11 @@ static int pst_dkim_feed_fields(DKIM *dk, pst_dkim_scratch *sc, const pst_msg *m
 	return pst_dkim_step(dkim_eoh(dk), "dkim_eoh", err, errlen);
 }
 
-static int pst_dkim_feed(DKIM *dk, const pst_msg *msg, size_t skip_before, char *err,
-                         size_t errlen)
+static int pst_dkim_feed(DKIM *dk, const pst_msg *msg, size_t skip_before,
+                         const unsigned char *refused, char *err, size_t errlen)
 {
 	pst_dkim_scratch sc = { NULL, 0 };
-	int rc = pst_dkim_feed_fields(dk, &sc, msg, skip_before, err, errlen);
+	int rc = pst_dkim_feed_fields(dk, &sc, msg, skip_before, refused, err, errlen);
 	size_t blen = pst_msg_body_len(msg);
 	if (rc == 0 && blen > 0) {
 		size_t n;
@@ -1021,13 +1043,19 @@ int pst_dkim_verify(const pst_dkim *d, pst_dns_session *dns, const pst_msg *msg,
 		snprintf(err, errlen, "libopendkim: cannot set the user context");
 		goto out;
 	}
+	unsigned char *refused = pst_arena_calloc(arena, pst_msg_field_count(msg) + 1, 1);
+	if (refused == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	size_t nref = pst_dkim_mark_refused(msg, skip_before, refused);
 	pst_dkim_vctx *saved = pst_dkim_current;
 	pst_dkim_current = &v;
-	rc = pst_dkim_feed(dk, msg, skip_before, err, errlen);
+	rc = pst_dkim_feed(dk, msg, skip_before, refused, err, errlen);
 	pst_dkim_current = saved;
 	if (rc == 0)
 		rc = pst_dkim_collect(&v, dk, arena, out, err, errlen);
-	if (rc == 0 && pst_dkim_add_refused(msg, skip_before, arena, out) < 0) {
+	if (rc == 0 && pst_dkim_add_refused(msg, skip_before, refused, nref, arena, out) < 0) {
 		snprintf(err, errlen, "out of memory");
 		rc = -1;
 	}

@@ -5,6 +5,8 @@
 # such a field to the library; it reports the signature as permerror.
 . "$top_srcdir/tests/cli/tap.sh"
 msg="$top_srcdir/tests/fuzz/regress/eval/dkim-h-repeats-dkim-signature"
+# Refusing one field leaves fewer fed than another's h= names: refused too.
+msg2="$top_srcdir/tests/fuzz/regress/eval/dkim-h-fed-fewer-than-named"
 zone="$top_srcdir/tests/fixtures/dkim/keys.zone"
 printf 'rule r { when dkim == pass then tag "ok"; }\n' > "$TMPDIR_TEST/r.rules"
 
@@ -14,6 +16,10 @@ is "$(printf '%s' "$out" | jq -c '[.auth.dkim[] | [.result, .reason]] | unique')
    '[["permerror","h= names DKIM-Signature more often than the message has it"]]' \
    "both refused signatures are permerror, with the reason"
 is "$(printf '%s' "$out" | jq -c '.recipients | length')" 1 "one (unknown) recipient decided"
+out=$("$POSTERN" check --rules "$TMPDIR_TEST/r.rules" --dns "$zone" --json "$msg2"); rc=$?
+is "$rc" 0 "the second reproducer is decided"
+is "$(printf '%s' "$out" | jq -c '[.auth.dkim[] | select(.reason == "h= names DKIM-Signature more often than the message has it")] | length')" \
+   3 "fields naming DKIM-Signature more often than the fields still fed are refused, until none does"
 
 # Memory errors inside the library show under valgrind (ASan builds cannot
 # run under it; they check the same path with their own instrumentation).
@@ -23,6 +29,10 @@ else
 	valgrind -q --error-exitcode=9 "$POSTERN" check --rules "$TMPDIR_TEST/r.rules" --dns "$zone" \
 		--json "$msg" >/dev/null 2>"$TMPDIR_TEST/vg"; rc=$?
 	is "$rc" 0 "valgrind: no invalid read or write on the reproducer"
+	[ "$rc" = 0 ] || sed 's/^/# /' "$TMPDIR_TEST/vg" | head -20
+	valgrind -q --error-exitcode=9 "$POSTERN" check --rules "$TMPDIR_TEST/r.rules" --dns "$zone" \
+		--json "$msg2" >/dev/null 2>"$TMPDIR_TEST/vg"; rc=$?
+	is "$rc" 0 "valgrind: no invalid read or write when refusing one field makes another unsafe"
 	[ "$rc" = 0 ] || sed 's/^/# /' "$TMPDIR_TEST/vg" | head -20
 fi
 done_testing
