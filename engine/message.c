@@ -179,6 +179,7 @@ static void start_dns(struct pst_message *m)
 		r = pst_auth_live_resolver(NULL);
 	const pst_settings *s = pst_program_settings(m->policy->prog);
 	pst_dns_session_init(&m->dns, r, m->arena, 0, s->dns_budget_ms);
+	m->dns.max_queries = s->dns_max_questions;
 }
 
 int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,

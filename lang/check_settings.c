@@ -44,6 +44,8 @@ static const struct setting_def {
 	  offsetof(pst_settings, match_limit), sizeof(uint32_t) },
 	{ "dns-budget", PST_AV_NUMBER, 0, set_number, 1, 3600000,
 	  offsetof(pst_settings, dns_budget_ms), sizeof(unsigned) },
+	{ "dns-max-questions", PST_AV_NUMBER, 0, set_number, 1, 10000,
+	  offsetof(pst_settings, dns_max_questions), sizeof(unsigned) },
 	{ "pct-seed", PST_AV_NUMBER, 0, set_number, 0, LLONG_MAX,
 	  offsetof(pst_settings, pct_seed), sizeof(uint64_t) },
 };
@@ -163,6 +165,7 @@ void pst_chk_settings(struct checker *c)
 	out->dkim_max_signatures = PST_DEFAULT_MAX_DKIM_SIGS;
 	out->match_limit = PST_DEFAULT_MATCH_LIMIT;
 	out->dns_budget_ms = PST_DEFAULT_DNS_BUDGET_MS;
+	out->dns_max_questions = PST_DEFAULT_DNS_MAX_QUESTIONS;
 	const pst_ast_setting *seen[NSETTINGS] = { 0 };
 	const char *names[NSETTINGS + 1];
 	for (size_t i = 0; i < NSETTINGS; i++)

@@ -45,6 +45,7 @@ typedef struct pst_settings {
 	unsigned dkim_max_signatures; /* "dkim-max-signatures N;" default 8 */
 	uint32_t match_limit;         /* "regex-match-limit N;" default PST_DEFAULT_MATCH_LIMIT */
 	unsigned dns_budget_ms;       /* "dns-budget N;" (ms) default PST_DEFAULT_DNS_BUDGET_MS */
+	unsigned dns_max_questions;   /* "dns-max-questions N;" default PST_DEFAULT_DNS_MAX_QUESTIONS */
 	int has_pct_seed;             /* "pct-seed N;" given */
 	uint64_t pct_seed;
 } pst_settings;

@@ -81,6 +81,7 @@ void pst_dns_session_init(pst_dns_session *s, const pst_resolver *r, pst_arena *
 	s->arena = arena;
 	s->timeout_ms = timeout_ms ? timeout_ms : PST_DNS_DEFAULT_TIMEOUT_MS;
 	s->budget_ms = budget_ms ? budget_ms : PST_DEFAULT_DNS_BUDGET_MS;
+	s->max_queries = PST_DEFAULT_DNS_MAX_QUESTIONS;
 }
 
 static pst_dns_status empty_answer(pst_dns_answer *ans, int rrtype, pst_dns_status st)
@@ -96,7 +97,7 @@ pst_dns_status pst_dns_session_query(pst_dns_session *s, const char *name, int r
 {
 	if (s->resolver == NULL)
 		return empty_answer(ans, rrtype, PST_DNS_SERVFAIL);
-	if (s->spent_ms >= s->budget_ms) {
+	if (s->spent_ms >= s->budget_ms || s->queries >= s->max_queries) {
 		s->refused++;
 		return empty_answer(ans, rrtype, PST_DNS_TIMEOUT);
 	}

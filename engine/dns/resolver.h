@@ -54,15 +54,19 @@ typedef struct pst_dns_session {
 	pst_arena *arena;             /* borrowed: answers are copied here */
 	unsigned timeout_ms;          /* per question */
 	unsigned budget_ms;           /* for the whole message */
+	unsigned max_queries;         /* questions for the whole message */
 	uint64_t spent_ms;            /* time spent asking so far */
 	unsigned queries;             /* questions asked (budget refusals not counted) */
-	unsigned refused;             /* questions refused because the budget was spent */
+	unsigned refused;             /* questions refused because the budget (time or
+	                               * count) was spent */
 } pst_dns_session;
 
 /* Defaults used when a field is 0. */
 #define PST_DNS_DEFAULT_TIMEOUT_MS 5000
 
-/* Start a session; budget_ms 0 means PST_DEFAULT_DNS_BUDGET_MS. */
+/* Start a session; budget_ms 0 means PST_DEFAULT_DNS_BUDGET_MS. max_queries
+ * starts at PST_DEFAULT_DNS_MAX_QUESTIONS; the caller may lower or raise it
+ * after init. */
 void pst_dns_session_init(pst_dns_session *s, const pst_resolver *r, pst_arena *arena,
                           unsigned timeout_ms, unsigned budget_ms);
 

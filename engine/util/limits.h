@@ -38,6 +38,10 @@
 #define PST_DEFAULT_MATCH_LIMIT   100000       /* PCRE2 match limit */
 #define PST_DEFAULT_MAX_DKIM_SIGS 8
 #define PST_DEFAULT_DNS_BUDGET_MS 10000        /* DNS time per message */
+#define PST_DEFAULT_DNS_MAX_QUESTIONS 250      /* DNS questions per message: above the
+                                                * most SPF (MAIL FROM and HELO, 10 terms
+                                                * with 10 MX names each), DKIM and
+                                                * DMARC can ask within their own limits */
 
 /* SMTP replies. */
 #define PST_MAX_REPLY_TEXT        400          /* text of one reply line */

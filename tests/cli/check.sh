@@ -57,4 +57,27 @@ is "$rc" 65 "a bad X-Postern-Envelope key: exit 65"
 like "$err" "did you mean 'client-ip'" "with a suggestion"
 "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --client-ip 300.1.2.3 "$fx/noenvelope.eml" 2>/dev/null
 is "$?" 65 "a bad --client-ip: exit 65"
+# dns-max-questions: the questions of one message are capped; once spent,
+# a question is answered as a timeout, so SPF through a chain of includes
+# is temperror instead of pass, and the JSON counts only the questions asked.
+cat > "$TMPDIR_TEST/chain.zone" <<'EOF'
+chain.example.      300 IN TXT "v=spf1 include:a.chain.example. -all"
+a.chain.example.    300 IN TXT "v=spf1 include:b.chain.example. -all"
+b.chain.example.    300 IN TXT "v=spf1 include:c.chain.example. -all"
+c.chain.example.    300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+EOF
+printf 'From: a@chain.example\r\nSubject: s\r\n\r\nbody\r\n' > "$TMPDIR_TEST/chain.eml"
+printf 'rule r { when spf == pass then tag "spf-pass"; }\n' > "$TMPDIR_TEST/q.rules"
+printf 'dns-max-questions 3;\nrule r { when spf == pass then tag "spf-pass"; }\n' > "$TMPDIR_TEST/q3.rules"
+out=$("$POSTERN" check --dns "$TMPDIR_TEST/chain.zone" --rules "$TMPDIR_TEST/q.rules" --json \
+	--client-ip 192.0.2.7 --mail-from x@chain.example --rcpt r@example.org "$TMPDIR_TEST/chain.eml")
+is "$(q "$out" '[.auth.spf.result, (.dns.queries > 3)]')" '["pass",true]' "the default question budget lets a 4-record SPF chain pass"
+out=$("$POSTERN" check --dns "$TMPDIR_TEST/chain.zone" --rules "$TMPDIR_TEST/q3.rules" --json \
+	--client-ip 192.0.2.7 --mail-from x@chain.example --rcpt r@example.org "$TMPDIR_TEST/chain.eml")
+is "$(q "$out" '[.auth.spf.result, .dns.queries]')" '["temperror",3]' "dns-max-questions 3: the fourth question is refused, spf=temperror"
+printf 'dns-max-questions 0;\n' > "$TMPDIR_TEST/q0.rules"
+out=$("$POSTERN" lint "$TMPDIR_TEST/q0.rules" 2>&1); rc=$?
+is "$rc" 1 "dns-max-questions 0 does not compile"
+like "$out" 'q0.rules:1:[0-9]+: error: .*dns-max-questions' "and the error names the setting at file:line:col"
+
 done_testing

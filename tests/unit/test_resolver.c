@@ -95,6 +95,27 @@ static void budget_bounds_a_message(void **state)
 	pst_resolver_free(&r);
 }
 
+static void question_count_bounds_a_message(void **state)
+{
+	(void)state;
+	pst_resolver *r = NULL;
+	assert_int_equal(pst_resolver_new(&slow_ops, NULL, &r), 0);
+	pst_dns_session s;
+	pst_dns_session_init(&s, r, NULL, 1000, 0);
+	assert_int_equal(s.max_queries, PST_DEFAULT_DNS_MAX_QUESTIONS);
+	s.max_queries = 2;
+	slow_calls = 0;
+	pst_dns_answer ans;
+	assert_int_equal(pst_dns_session_query(&s, "a.example.com", ns_t_a, &ans), PST_DNS_NXDOMAIN);
+	assert_int_equal(pst_dns_session_query(&s, "b.example.com", ns_t_a, &ans), PST_DNS_NXDOMAIN);
+	assert_int_equal(pst_dns_session_query(&s, "c.example.com", ns_t_a, &ans), PST_DNS_TIMEOUT);
+	assert_int_equal(pst_dns_session_query(&s, "d.example.com", ns_t_a, &ans), PST_DNS_TIMEOUT);
+	assert_int_equal(slow_calls, 2);          /* the backend saw only two */
+	assert_int_equal(s.queries, 2);
+	assert_int_equal(s.refused, 2);
+	pst_resolver_free(&r);
+}
+
 static void no_resolver_is_servfail(void **state)
 {
 	(void)state;
@@ -109,6 +130,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fixture_answers_through_a_session),
 		cmocka_unit_test(budget_bounds_a_message),
+		cmocka_unit_test(question_count_bounds_a_message),
 		cmocka_unit_test(no_resolver_is_servfail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
