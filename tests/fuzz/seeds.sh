@@ -14,7 +14,7 @@ out=$2
 corpora=${POSTERN_CORPORA:-$src/../shared/corpora}
 [ -d "$corpora" ] || corpora=""
 
-for t in headers addr rules authres dnsfix eval; do
+for t in headers addr rules authres dnsfix eval lmtp; do
 	rm -rf "$out/$t"
 	mkdir -p "$out/$t"
 done
@@ -71,6 +71,22 @@ find "$src/rules" "$src/examples" "$src/tests/lang" -type f -name '*.rules' |
 find "$src/examples" "$src/tests/fixtures" -type f -name '*.zone' |
 	while IFS= read -r f; do seed dnsfix "$f"; done
 
-for t in headers addr rules authres dnsfix eval; do
+# LMTP sessions: a mode byte (fuzz_lmtp.c), then what a client sends.
+# Each example message becomes one transaction; a few hand-made sessions
+# cover pipelining, XFORWARD, RSET, SIZE and the limits.
+crlf() { sed 's/\r*$/\r/'; }
+find "$src/examples" -type f -name '*.eml' ! -name 'expected*' | head -n 20 |
+	while IFS= read -r f; do
+		{ printf '\001LHLO c\r\nXFORWARD ADDR=192.0.2.1 HELO=mta.example.com\r\n'
+		  printf 'MAIL FROM:<a@example.com> BODY=8BITMIME\r\nRCPT TO:<b@example.org>\r\n'
+		  printf 'RCPT TO:<c@example.net>\r\nDATA\r\n'
+		  grep -v '^X-Postern-Envelope' "$f" | crlf | sed 's/^\./../'
+		  printf '.\r\nQUIT\r\n'; } | text lmtp
+	done
+printf '\005LHLO c\r\nMAIL FROM:<> SIZE=100\r\nRCPT TO:<a@b>\r\nRCPT TO:<x!y@b>\r\nDATA\r\nSubject: s\r\n\r\n..dot\r\n.\r\nRSET\r\nNOOP\r\nVRFY a\r\nQUIT\r\n' | text lmtp
+printf '\011RCPT TO:<a@b>\r\nDATA\r\nLHLO c\r\nMAIL FROM:<a@b> SIZE=999999\r\nMAIL FROM:<a@b>\r\nRSET\r\nXFORWARD ADDR=IPV6:2001:db8::1 NAME=[UNAVAILABLE] HELO=a+20b\r\nQUIT\r\n' | text lmtp
+printf '\002LHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<a@b>\r\nDATA\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\nJ: 10\r\nK: 11\r\nL: 12\r\nM: 13\r\nN: 14\r\nO: 15\r\nP: 16\r\nQ: 17\r\n\r\nx\r\n.\r\nQUIT\r\n' | text lmtp
+
+for t in headers addr rules authres dnsfix eval lmtp; do
 	echo "seeds: $t: $(ls "$out/$t" | wc -l) files"
 done
