@@ -182,6 +182,11 @@ for case in spf-servfail:spf spf-timeout:spf dmarc-servfail:dmarc dmarc-timeout:
 	name=${case%%:*}; what=${case#*:}
 	out=$(check "$s10" $name.eml)
 	is "$(q "$out" ".auth.$what.result")" '"temperror"' "s10 $name: $what=temperror"
+	# Each message is signed by its sender's domain; where that domain's
+	# name servers fail (the spf-* senders) the key look-up fails too.
+	if [ "$what" = spf ]; then want='[["'$name'.example.com","temperror",true]]'
+	else want='[["'$name'.example.com","pass",true]]'; fi
+	is "$(q "$out" "$dkim")" "$want" "s10 $name: the signature of $name.example.com"
 	is "$(q "$out" '.recipients[0] | [.decision, .smtp.code, .smtp.enhanced, .rule]')" \
 	   '["tempfail",451,"4.7.1","dns_trouble"]' "s10 $name: the rule answers 451 4.7.1"
 	like "$(q "$out" .authentication_results)" "$what=temperror" "s10 $name: Authentication-Results says $what=temperror"
@@ -197,6 +202,7 @@ out=$(check "$s11" upstream-pass.eml --output "$TMPDIR_TEST/s11.out")
 is "$(q "$out" '.auth.authres')" '{"spf":"pass","dkim":"pass","dmarc":"pass"}' \
    "s11: authres.* come from gw.example.net, not from the filter.example.org field saying fail"
 is "$(q "$out" '.recipients[0] | [.decision, .rule]')" '["accept",null]' "s11: upstream pass: accepted"
+is "$(q "$out" "$dkim")" '[["example.com","pass",true]]' "s11: example.com's signature survives the gateway"
 is "$(grep -ci '^Authentication-Results: *mx\.example\.net' "$TMPDIR_TEST/s11.out")" 1 \
    "s11: one field with our id in the delivered copy"
 # The forged field's continuation line (no header.s=, unlike the gateway's).
@@ -210,7 +216,9 @@ head -1 "$TMPDIR_TEST/s11.out" | grep -q '^Authentication-Results: mx\.example\.
 	ok "s11: ours is added on top" || not_ok "s11: ours is added on top"
 
 out=$(check "$s11" upstream-fail.eml)
-is "$(q "$out" '.auth.authres')" '{"spf":"fail","dkim":"none","dmarc":"fail"}' "s11 upstream fail: authres.* read"
+is "$(q "$out" '.auth.authres')" '{"spf":"fail","dkim":"fail","dmarc":"fail"}' "s11 upstream fail: authres.* read"
+is "$(q "$out" '.auth.dkim | map([.domain, .result, .reason])')" '[["example.com","fail","signature did not verify"]]' \
+   "s11 upstream fail: postern too finds the forged example.com signature bad"
 is "$(q "$out" '.recipients[0] | [.decision, .smtp.code, .smtp.text, .rule]')" \
    '["reject",550,"DMARC check at gw.example.net failed for example.com","upstream_dmarc_reject"]' \
    "s11 upstream fail: rejected on authres.dmarc"
@@ -218,8 +226,10 @@ out=$(check "$s11" upstream-dkim-only.eml)
 is "$(q "$out" '[.auth.authres.spf, .auth.authres.dkim, .recipients[0].decision]')" '["softfail","pass","accept"]' \
    "s11 upstream DKIM only: authres.dkim=pass keeps it out of the unverified rule"
 out=$(check "$s11" upstream-spf-only.eml)
-is "$(q "$out" '[.auth.authres.spf, .auth.authres.dkim, .recipients[0].decision]')" '["pass","none","accept"]' \
+is "$(q "$out" '[.auth.authres.spf, .auth.authres.dkim, .recipients[0].decision]')" '["pass","fail","accept"]' \
    "s11 upstream SPF only: authres.spf=pass keeps it out of the unverified rule"
+is "$(q "$out" '.auth.dkim | map([.domain, .result, .reason])')" '[["example.com","fail","body hash mismatch"]]' \
+   "s11 upstream SPF only: the disclaimer added after signing breaks the body hash"
 out=$(check "$s11" untrusted-only.eml --output "$TMPDIR_TEST/s11u.out")
 is "$(q "$out" '.auth.authres // "absent"')" '"absent"' \
    "s11 untrusted only: fields of another id and of our own id give no authres.* facts"
