@@ -111,10 +111,11 @@ is "$(q "$out" '[.auth.spf.aligned, .auth.dmarc.result, (.recipients | map(.deci
 s4="$ex/scenario-04-spoofed-from"
 for p in reject quarantine none; do
 	out=$(check "$s4" $p.eml --output "$TMPDIR_TEST/s4-$p.out")
-	is "$(q "$out" "[.auth.spf.result, (.auth.dkim | length), .auth.dmarc.result, .auth.dmarc.policy]")" \
-	   "[\"fail\",0,\"fail\",\"$p\"]" "s4 p=$p: spf=fail, no DKIM signature, dmarc=fail, policy $p"
-	like "$(q "$out" .authentication_results)" '; spf=fail .*; dkim=none; dmarc=fail header\.from=' \
-	     "s4 p=$p: Authentication-Results says spf=fail, dkim=none, dmarc=fail"
+	is "$(q "$out" "[.auth.spf.result, ($dkim), .auth.dmarc.result, .auth.dmarc.policy]")" \
+	   "[\"fail\",[[\"secure-login.example\",\"pass\",false]],\"fail\",\"$p\"]" \
+	   "s4 p=$p: spf=fail, the phisher's own signature passes unaligned, dmarc=fail, policy $p"
+	like "$(q "$out" .authentication_results)" '; spf=fail .*; dkim=pass header\.d=secure-login\.example.*; dmarc=fail header\.from=' \
+	     "s4 p=$p: Authentication-Results says spf=fail, dkim=pass (secure-login.example), dmarc=fail"
 	case $p in
 	reject)
 		is "$(q "$out" '.recipients[0] | [.decision, .smtp.code, .smtp.enhanced, .smtp.text, .rule]')" \
@@ -157,6 +158,8 @@ is "$(q "$out" '.recipients[0] | [.decision, .smtp.code, .rule]')" '["reject",55
 s9="$ex/scenario-09-spf-limits"
 out=$(check "$s9" toomany.eml)
 is "$(q "$out" '.auth.spf.result')" '"permerror"' "s9: 11 DNS-querying terms over an include chain: spf=permerror"
+is "$(q "$out" "$dkim")" '[["mailer.example.net","pass",false]]' \
+   "s9: the sending service's signature passes but does not align, so spf_broken applies"
 is "$(q "$out" '.recipients[0] | [.decision, .rule, .folder]')" '["quarantine","spf_broken","SPF-Errors"]' \
    "s9: the broken-SPF rule quarantines it"
 like "$(q "$out" .authentication_results)" '; spf=permerror smtp\.mailfrom=info@toomany\.example\.com;' \
