@@ -11,7 +11,8 @@ n=$(printf '%s\n' $pages | grep -c .)
 [ "$n" -ge 3 ] && ok "doc/ holds the man pages ($n)" || not_ok "doc/ holds the man pages" "found: $pages"
 
 # Every dist_man_MANS line of Makefile.am and the Makemodule.am files.
-installed=$(cat "$top_srcdir/Makefile.am" $(find "$top_srcdir" -name 'Makemodule*.am' -not -path '*/build*') |
+installed=$(grep -h '^dist_man_MANS' "$top_srcdir/Makefile.am" \
+	$(find "$top_srcdir" -name 'Makemodule*.am' -not -path '*/build*') |
 	sed -n 's/^dist_man_MANS *+\{0,1\}= *//p' | tr ' ' '\n' | sed -n 's,^doc/,,p' | sort)
 
 for p in $pages; do
