@@ -12,13 +12,13 @@ n=$(printf '%s\n' $pages | grep -c .)
 
 # Every dist_man_MANS line of Makefile.am and the Makemodule.am files.
 installed=$(grep -h '^dist_man_MANS' "$top_srcdir/Makefile.am" \
-	$(find "$top_srcdir" -name 'Makemodule*.am' -not -path '*/build*') |
+	$(find "$top_srcdir/engine" "$top_srcdir/lang" "$top_srcdir/tests" -name 'Makemodule*.am') |
 	sed -n 's/^dist_man_MANS *+\{0,1\}= *//p' | tr ' ' '\n' | sed -n 's,^doc/,,p' | sort)
 
 for p in $pages; do
 	f="$doc/$p"
 	printf '%s\n' $installed | grep -qx "$p" && ok "$p is installed by make install (dist_man_MANS)" ||
-		not_ok "$p is installed by make install (dist_man_MANS)"
+		not_ok "$p is installed by make install (dist_man_MANS)" "installed: $installed"
 
 	if command -v groff >/dev/null 2>&1; then
 		w=$(groff -man -ww -z "$f" 2>&1)
