@@ -267,6 +267,10 @@ static int make_verdict(struct pst_message *m, const char *rcpt, const pst_outco
 	v->naudit = o->naudit;
 	v->warnings = o->warnings;
 	v->nwarnings = o->nwarnings;
+	v->matched = o->matched;
+	v->nmatched = o->nmatched;
+	v->tags = o->tags;
+	v->ntags = o->ntags;
 	pst_edit_info *edits = pst_arena_calloc(m->arena, o->nedits + 1, sizeof *edits);
 	if (edits == NULL)
 		return -1;

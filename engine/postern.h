@@ -187,6 +187,9 @@ typedef struct pst_verdict {
 	const pst_edit_info *edits; size_t nedits;
 	const char *const *audit; size_t naudit;
 	const char *const *warnings; size_t nwarnings;
+	const char *const *matched; size_t nmatched; /* every rule whose condition held
+	                           * for this recipient (audit ones too), in order */
+	const char *const *tags; size_t ntags;       /* names given by tag actions */
 } pst_verdict;
 
 /* DNS questions this message has asked so far (SPF, DKIM, DMARC): a

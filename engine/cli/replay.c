@@ -13,13 +13,11 @@
  * fields (Return-Path, Delivered-To / X-Original-To, the topmost Received
  * by --received-by). Without any recipient, the unknown recipient.
  *
- * Rules that never matched: the public verdict names the deciding rule,
- * the audit rules and the rules behind each edit, so a rule whose only
- * actions are tag or log is never seen in it. With --exact, the rules seen
- * in no verdict are looked for in a second pass that reads the report's
- * rules[].matched_for, stopping as soon as every one has been seen; the
- * report computes every auth result, so that pass is slow and asks DNS
- * (use --dns).
+ * Rules that never matched: each verdict lists every rule whose condition
+ * held for its recipient (pst_verdict.matched, audit and tag-only rules
+ * included), so the main pass finds them exactly. --exact, which once ran
+ * a second pass over the full reports for that, is accepted and does
+ * nothing.
  *
  * Time per rule: the main pass evaluates under --rules with time_rules
  * (pst_message_rule_time: one clock read a rule reached, about 2% of the
@@ -73,7 +71,7 @@ struct replay_args {
 	const char *rcpts[REPLAY_MAX_RCPTS];
 	pst_message_opts opts;
 	int json;
-	int exact;                /* confirm never-matched rules from the report */
+	int exact;                /* --exact: accepted for old scripts, no effect */
 	long jobs;
 	const char *corpora[REPLAY_MAX_CORPORA];
 	size_t ncorpora;
@@ -117,10 +115,6 @@ struct replay {
 	int *index_id;                /* --rules' rule i (pst_policy_rule) -> its rules id */
 	size_t nindex;
 	size_t time_every;            /* time the rules of items i % time_every == 0 */
-	int confirm;                  /* the second pass is running */
-	unsigned char *candidates;    /* rules the confirm pass looks for */
-	atomic_uchar *found;
-	atomic_size_t unresolved;
 	atomic_size_t next, done;
 };
 
@@ -154,8 +148,8 @@ static void replay_usage(FILE *out)
 	    "                       envelope facts for every message (they win over the message's)\n"
 	    "  --now EPOCH          the time for DKIM t=/x= checks\n"
 	    "  --json               print one JSON object\n"
-	    "  --exact              confirm rules never seen in a verdict (tag or log only) from\n"
-	    "                       the full report: slower, computes every auth result (use --dns)\n"
+	    "  --exact              no effect, kept for old scripts: rules that never matched are\n"
+	    "                       always found exactly\n"
 	    "  --jobs N             threads (default: the online CPUs)\n"
 	    "\n"
 	    "Envelope order: options, X-Postern-Envelope, then Return-Path (MAIL FROM), Delivered-To or\n"
@@ -403,11 +397,8 @@ static int take_new(struct worker *w, pst_message *msg, struct item_res *res)
 		rr->rule = rule_id(&w->r->rules, v->rule);
 		rr->old_act = rr->act;
 		rr->old_rule = -1;
-		mark(w, v->rule);
-		for (size_t e = 0; e < v->nedits; e++)
-			mark(w, v->edits[e].rule);
-		for (size_t e = 0; e < v->naudit; e++)
-			mark(w, v->audit[e]);
+		for (size_t e = 0; e < v->nmatched; e++)
+			mark(w, v->matched[e]);
 	}
 	return 0;
 }
@@ -498,52 +489,6 @@ static int replay_item(struct worker *w, size_t i)
 	return 0;
 }
 
-/* In the report JSON, every rule whose matched_for is not empty. */
-static void confirm_from_json(struct replay *r, const char *json)
-{
-	const char *p = strstr(json, "\"rules\":[");
-	static const char key[] = "{\"name\":\"";
-	while (p && (p = strstr(p, key)) != NULL) {
-		p += sizeof key - 1;
-		const char *q = strchr(p, '"');
-		const char *m = q ? strstr(q, "\"matched_for\":[") : NULL;
-		if (m == NULL)
-			return;
-		char name[512];
-		size_t n = (size_t)(q - p) < sizeof name - 1 ? (size_t)(q - p) : sizeof name - 1;
-		memcpy(name, p, n);
-		name[n] = '\0';
-		int id = rule_id(&r->rules, name);
-		if (id >= 0 && r->candidates[id] && m[sizeof "\"matched_for\":[" - 1] != ']' &&
-		    atomic_exchange(&r->found[id], 1) == 0)
-			atomic_fetch_sub(&r->unresolved, 1);
-		p = m;
-	}
-}
-
-/* The confirm pass for item i. 0, or -1 on ENOMEM. */
-static int confirm_item(struct worker *w, size_t i)
-{
-	struct replay *r = w->r;
-	const char *bytes, *one = NULL;
-	size_t len;
-	pst_trace_env t;
-	pst_envelope env;
-	pst_message *msg = NULL;
-	char err[512] = "", *json = NULL;
-	if (r->res[i].error)
-		return 0;
-	if (prepare(w, i, &bytes, &len, &t, &env, &one, err, sizeof err) < 0 ||
-	    evaluate(r->policy, bytes, len, &env, &r->a->opts, &msg, err, sizeof err) < 0)
-		return 0;       /* it read the first time: memory, reported below */
-	int rc = pst_message_json(msg, &json);
-	if (rc == 0)
-		confirm_from_json(r, json);
-	free(json);
-	pst_message_free(&msg);
-	return rc;
-}
-
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -551,11 +496,11 @@ static void *worker_main(void *arg)
 	size_t n = r->corpus.n;
 	for (;;) {
 		size_t start = atomic_fetch_add(&r->next, REPLAY_CHUNK);
-		if (start >= n || (r->confirm && atomic_load(&r->unresolved) == 0))
+		if (start >= n)
 			break;
 		size_t end = start + REPLAY_CHUNK < n ? start + REPLAY_CHUNK : n;
 		for (size_t i = start; i < end && !w->failed; i++) {
-			if ((r->confirm ? confirm_item(w, i) : replay_item(w, i)) < 0)
+			if (replay_item(w, i) < 0)
 				w->failed = 1;
 			atomic_fetch_add(&r->done, 1);
 		}
@@ -575,7 +520,7 @@ static void progress(struct replay *r, size_t done, double started, int final)
 	double eta = rate > 0 ? (double)(n - done) / rate : 0;
 	int width = 30, fill = n ? (int)((double)width * (double)done / (double)n) : width;
 	fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu %3.0f%% %.0f msgs/s ETA %02d:%02d",
-	        r->confirm ? "confirming" : "replay", fill, "##############################",
+	        "replay", fill, "##############################",
 	        width - fill, "", done, n, n ? 100.0 * (double)done / (double)n : 100.0, rate,
 	        (int)(eta / 60), (int)eta % 60);
 	if (final)
@@ -598,7 +543,7 @@ static int run_pass(struct replay *r, struct worker *ws, long jobs)
 		worker_main(&ws[0]);
 	while (tty && started_threads > 0) {
 		size_t done = atomic_load(&r->done);
-		if (done >= r->corpus.n || (r->confirm && atomic_load(&r->unresolved) == 0))
+		if (done >= r->corpus.n)
 			break;
 		progress(r, done, started, 0);
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -612,30 +557,6 @@ static int run_pass(struct replay *r, struct worker *ws, long jobs)
 	if (tty)
 		progress(r, atomic_load(&r->done), started, 1);
 	return failed ? -1 : 0;
-}
-
-/* Rules not seen in any verdict, looked for in the reports. 0 / -1. */
-static int confirm_pass(struct replay *r, struct worker *ws, long jobs, unsigned char *matched)
-{
-	size_t left = 0;
-	for (size_t k = 0; k < r->rules.n; k++)
-		left += !matched[k];
-	if (left == 0 || !r->a->exact)
-		return 0;
-	r->candidates = calloc(r->rules.n, 1);
-	r->found = calloc(r->rules.n, sizeof *r->found);
-	if (r->candidates == NULL || r->found == NULL)
-		return -1;
-	for (size_t k = 0; k < r->rules.n; k++)
-		r->candidates[k] = !matched[k];
-	atomic_store(&r->unresolved, left);
-	r->confirm = 1;
-	int rc = run_pass(r, ws, jobs);
-	r->confirm = 0;
-	for (size_t k = 0; k < r->rules.n; k++)
-		if (atomic_load(&r->found[k]))
-			matched[k] = 1;
-	return rc;
 }
 
 /* ---- Reports -------------------------------------------------------- */
@@ -653,7 +574,6 @@ struct totals {
 	size_t nslow;
 	double seconds;           /* the main pass */
 	double cpu_seconds;       /* the process's CPU time in it */
-	double confirm_seconds;   /* the pass confirming never-matched rules */
 	long jobs;
 };
 
@@ -757,8 +677,6 @@ static void print_text(struct replay *r, struct totals *t)
 			printf("%s %s", never++ ? "," : "", r->rules.names[id]);
 	}
 	printf("%s\n", never ? "" : " none");
-	if (never && !r->a->exact)
-		printf("  (from the verdicts: a rule whose only actions are tag or log shows here; --exact confirms)\n");
 	if (r->time_every == 1)
 		printf("\nslowest rules (time in the rule over every recipient that reached it, every message\n"
 		       "timed; the first rule to read an auth fact pays for computing it):\n");
@@ -830,7 +748,7 @@ static int json_counts(struct replay *r, struct totals *t, pst_buf *b)
 		rc |= json_name(b, r->rules.names[id]);
 		first = 0;
 	}
-	rc |= pst_buf_printf(b, "],\"never_matched_exact\":%s", r->a->exact ? "true" : "false");
+	rc |= pst_buf_puts(b, "],\"never_matched_exact\":true");   /* always, since pst_verdict.matched */
 	return rc ? -1 : 0;
 }
 
@@ -879,9 +797,9 @@ static int json_rest(struct replay *r, struct totals *t, pst_buf *b)
 	double rate = t->seconds > 0 ? (double)r->corpus.n / t->seconds : 0.0;
 	double cpu = r->corpus.n ? t->cpu_seconds * 1e6 / (double)r->corpus.n : 0.0;
 	rc |= pst_buf_printf(b, "],\"timing\":{\"jobs\":%ld,\"seconds\":%.6f,\"msgs_per_s\":%.1f,"
-	                     "\"cpu_usec_per_msg\":%.2f,\"confirm_seconds\":%.6f,\"rule_time_sample\":%zu,"
+	                     "\"cpu_usec_per_msg\":%.2f,\"rule_time_sample\":%zu,"
 	                     "\"slowest_rules\":[",
-	                     t->jobs, t->seconds, rate, cpu, t->confirm_seconds, r->time_every);
+	                     t->jobs, t->seconds, rate, cpu, r->time_every);
 	for (size_t s = 0; s < t->nslow_rules; s++) {
 		size_t id = t->slow_rules[s];
 		rc |= pst_buf_puts(b, s ? ",{\"rule\":" : "{\"rule\":");
@@ -971,9 +889,6 @@ static int report(struct replay *r, struct worker *ws, long jobs, double seconds
 	if (rc == 0) {
 		merge_workers(ws, jobs, &t, r->rules.n);
 		slow_rules(r, &t);
-		double t0 = now_usec();
-		rc = confirm_pass(r, ws, jobs, t.matched);
-		t.confirm_seconds = (now_usec() - t0) / 1e6;
 	}
 	if (rc == 0) {
 		sum_up(r, &t);
@@ -1038,8 +953,6 @@ static void free_replay(struct replay *r)
 		free(r->res[i].error);
 	}
 	free(r->res);
-	free(r->candidates);
-	free(r->found);
 	free(r->index_id);
 	free_rules(&r->rules);
 	free_rules(&r->old_rules);

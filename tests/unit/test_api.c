@@ -359,6 +359,19 @@ static void times_each_rule(void **state)
 	assert_true(total > 0);
 	assert_int_equal(pst_message_rule_time(m, 3, &ns, &evals), -1);   /* out of range */
 	assert_int_equal(pst_message_rule_time(m, 1, NULL, NULL), 0);
+
+	/* The verdicts list the rules that matched (a tag-only one too) and the tags. */
+	const pst_verdict *v = pst_message_verdict(m, 0);
+	assert_int_equal(v->nmatched, 2);
+	assert_string_equal(v->matched[0], "first");
+	assert_string_equal(v->matched[1], "stop");
+	assert_int_equal(v->ntags, 1);
+	assert_string_equal(v->tags[0], "t");
+	v = pst_message_verdict(m, 1);
+	assert_int_equal(v->nmatched, 2);
+	assert_string_equal(v->matched[0], "first");
+	assert_string_equal(v->matched[1], "later");
+	assert_string_equal(v->rule, "later");
 	pst_message_free(&m);
 	pst_dns_free(&dns);
 	pst_policy_free(&p);
