@@ -268,6 +268,10 @@ static int make_verdict(struct pst_message *m, const char *rcpt, const pst_outco
 	v->naudit = o->naudit;
 	v->warnings = o->warnings;
 	v->nwarnings = o->nwarnings;
+	v->matched = o->matched;
+	v->nmatched = o->nmatched;
+	v->tags = o->tags;
+	v->ntags = o->ntags;
 	pst_edit_info *edits = pst_arena_calloc(m->arena, o->nedits + 1, sizeof *edits);
 	if (edits == NULL)
 		return -1;
@@ -293,12 +297,33 @@ int pst_message_evaluate(pst_message *m)
 	pst_fact_source src;
 	pst_message_fact_source(m, &src);
 	pst_eval_opts eo = { .trace = m->opts.trace };
+	size_t nrules = pst_program_rule_count(m->policy->prog);
+	if (m->opts.time_rules) {
+		m->rule_nsec = pst_arena_calloc(m->arena, nrules + 1, sizeof *m->rule_nsec);
+		m->rule_evals = pst_arena_calloc(m->arena, nrules + 1, sizeof *m->rule_evals);
+		if (m->rule_nsec == NULL || m->rule_evals == NULL)
+			return -1;
+		eo.rule_nsec = m->rule_nsec;
+		eo.rule_evals = m->rule_evals;
+	}
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		if (pst_eval_recipient(m->policy->prog, &src, m->rcpts[i], &eo, m->arena, &m->outcomes[i]) < 0 ||
 		    make_verdict(m, m->rcpts[i], &m->outcomes[i], &m->verdicts[i]) < 0)
 			return -1;
 	}
 	m->evaluated = 1;
+	return 0;
+}
+
+int pst_message_rule_time(const pst_message *m, size_t i, unsigned long long *nsec,
+                          unsigned *evaluations)
+{
+	if (!m->evaluated || m->rule_nsec == NULL || i >= pst_program_rule_count(m->policy->prog))
+		return -1;
+	if (nsec)
+		*nsec = m->rule_nsec[i];
+	if (evaluations)
+		*evaluations = m->rule_evals[i];
 	return 0;
 }
 

@@ -49,6 +49,8 @@ struct pst_message {
 	int evaluated;
 	pst_outcome *outcomes;      /* nrcpts of them, after evaluation */
 	pst_verdict *verdicts;      /* likewise */
+	unsigned long long *rule_nsec; /* per rule, with opts.time_rules */
+	unsigned *rule_evals;       /* likewise */
 	size_t nstripped;           /* leading X-Postern-Envelope fields */
 	size_t first_field;         /* index of the first field after them */
 };

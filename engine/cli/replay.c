@@ -13,16 +13,20 @@
  * fields (Return-Path, Delivered-To / X-Original-To, the topmost Received
  * by --received-by). Without any recipient, the unknown recipient.
  *
- * Rules that never matched: the public verdict names the deciding rule,
- * the audit rules and the rules behind each edit, so a rule whose only
- * actions are tag or log is never seen in it. With --exact, the rules seen
- * in no verdict are looked for in a second pass that reads the report's
- * rules[].matched_for, stopping as soon as every one has been seen; the
- * report computes every auth result, so that pass is slow and asks DNS
- * (use --dns).
+ * Rules that never matched: each verdict lists every rule whose condition
+ * held for its recipient (pst_verdict.matched, audit and tag-only rules
+ * included), so the main pass finds them exactly. --exact, which once ran
+ * a second pass over the full reports for that, is accepted and does
+ * nothing.
  *
- * Time per rule: the library does not time single rules, so the report
- * gives the slowest messages (parse and evaluation of each) instead.
+ * Time per rule: the main pass evaluates under --rules with time_rules
+ * (pst_message_rule_time: one clock read a rule reached, about 2% of the
+ * evaluation time with ten header rules): every message of a corpus of up
+ * to REPLAY_TIME_ALL, 1 in REPLAY_TIME_SAMPLE (by position) beyond. Each thread
+ * sums the time and the evaluations per rule, and the report lists the
+ * rules with the most time, then the slowest messages (parse and
+ * evaluation of each). A lazily computed auth fact (DKIM, DMARC, SPF and
+ * their DNS) is charged to the first rule that reads it.
  *
  * Exit status: 0 when the corpus was replayed (messages that could not be
  * read or parsed are counted and listed), 64 usage, 65 a bad --dns
@@ -51,7 +55,9 @@
 #define REPLAY_MAX_JOBS    64
 #define REPLAY_MAX_CORPORA 1000
 #define REPLAY_CHUNK       16         /* items a thread takes at once */
-#define REPLAY_SLOWEST     10         /* slow messages reported */
+#define REPLAY_SLOWEST     10         /* slow messages (and rules) reported */
+#define REPLAY_TIME_ALL    1000       /* up to this many messages, time every one's rules */
+#define REPLAY_TIME_SAMPLE 4          /* beyond, time the rules of 1 message in this many */
 #define REPLAY_NACTIONS    5
 #define REPLAY_NAME_BYTES  4096       /* one printable message name */
 #define IMPLICIT_ACCEPT    "(implicit accept)"
@@ -65,7 +71,7 @@ struct replay_args {
 	const char *rcpts[REPLAY_MAX_RCPTS];
 	pst_message_opts opts;
 	int json;
-	int exact;                /* confirm never-matched rules from the report */
+	int exact;                /* --exact: accepted for old scripts, no effect */
 	long jobs;
 	const char *corpora[REPLAY_MAX_CORPORA];
 	size_t ncorpora;
@@ -106,10 +112,9 @@ struct replay {
 	pst_corpus corpus;
 	struct item_res *res;
 	struct rule_table rules, old_rules;
-	int confirm;                  /* the second pass is running */
-	unsigned char *candidates;    /* rules the confirm pass looks for */
-	atomic_uchar *found;
-	atomic_size_t unresolved;
+	int *index_id;                /* --rules' rule i (pst_policy_rule) -> its rules id */
+	size_t nindex;
+	size_t time_every;            /* time the rules of items i % time_every == 0 */
 	atomic_size_t next, done;
 };
 
@@ -118,6 +123,7 @@ struct worker {
 	pthread_t tid;
 	pst_corpus_reader reader;
 	unsigned char *matched;       /* per rule id */
+	unsigned long long *rule_nsec, *rule_evals; /* per rule id: time in it, evaluations */
 	struct slow slowest[REPLAY_SLOWEST];
 	size_t nslow;
 	int failed;                   /* out of memory */
@@ -142,8 +148,8 @@ static void replay_usage(FILE *out)
 	    "                       envelope facts for every message (they win over the message's)\n"
 	    "  --now EPOCH          the time for DKIM t=/x= checks\n"
 	    "  --json               print one JSON object\n"
-	    "  --exact              confirm rules never seen in a verdict (tag or log only) from\n"
-	    "                       the full report: slower, computes every auth result (use --dns)\n"
+	    "  --exact              no effect, kept for old scripts: rules that never matched are\n"
+	    "                       always found exactly\n"
 	    "  --jobs N             threads (default: the online CPUs)\n"
 	    "\n"
 	    "Envelope order: options, X-Postern-Envelope, then Return-Path (MAIL FROM), Delivered-To or\n"
@@ -391,11 +397,8 @@ static int take_new(struct worker *w, pst_message *msg, struct item_res *res)
 		rr->rule = rule_id(&w->r->rules, v->rule);
 		rr->old_act = rr->act;
 		rr->old_rule = -1;
-		mark(w, v->rule);
-		for (size_t e = 0; e < v->nedits; e++)
-			mark(w, v->edits[e].rule);
-		for (size_t e = 0; e < v->naudit; e++)
-			mark(w, v->audit[e]);
+		for (size_t e = 0; e < v->nmatched; e++)
+			mark(w, v->matched[e]);
 	}
 	return 0;
 }
@@ -461,8 +464,18 @@ static int replay_item(struct worker *w, size_t i)
 	if (prepare(w, i, &bytes, &len, &t, &env, &one, err, sizeof err) < 0)
 		return set_error(res, err);
 	double t0 = now_usec();
-	if (evaluate(r->policy, bytes, len, &env, &r->a->opts, &msg, err, sizeof err) < 0)
+	pst_message_opts timed = r->a->opts;
+	timed.time_rules = i % r->time_every == 0;
+	if (evaluate(r->policy, bytes, len, &env, &timed, &msg, err, sizeof err) < 0)
 		return set_error(res, err);
+	for (size_t k = 0; k < r->nindex; k++) {
+		unsigned long long ns;
+		unsigned evals;
+		if (r->index_id[k] >= 0 && pst_message_rule_time(msg, k, &ns, &evals) == 0) {
+			w->rule_nsec[r->index_id[k]] += ns;
+			w->rule_evals[r->index_id[k]] += evals;
+		}
+	}
 	int rc = take_new(w, msg, res);
 	pst_message_free(&msg);
 	res->usec = now_usec() - t0;
@@ -476,52 +489,6 @@ static int replay_item(struct worker *w, size_t i)
 	return 0;
 }
 
-/* In the report JSON, every rule whose matched_for is not empty. */
-static void confirm_from_json(struct replay *r, const char *json)
-{
-	const char *p = strstr(json, "\"rules\":[");
-	static const char key[] = "{\"name\":\"";
-	while (p && (p = strstr(p, key)) != NULL) {
-		p += sizeof key - 1;
-		const char *q = strchr(p, '"');
-		const char *m = q ? strstr(q, "\"matched_for\":[") : NULL;
-		if (m == NULL)
-			return;
-		char name[512];
-		size_t n = (size_t)(q - p) < sizeof name - 1 ? (size_t)(q - p) : sizeof name - 1;
-		memcpy(name, p, n);
-		name[n] = '\0';
-		int id = rule_id(&r->rules, name);
-		if (id >= 0 && r->candidates[id] && m[sizeof "\"matched_for\":[" - 1] != ']' &&
-		    atomic_exchange(&r->found[id], 1) == 0)
-			atomic_fetch_sub(&r->unresolved, 1);
-		p = m;
-	}
-}
-
-/* The confirm pass for item i. 0, or -1 on ENOMEM. */
-static int confirm_item(struct worker *w, size_t i)
-{
-	struct replay *r = w->r;
-	const char *bytes, *one = NULL;
-	size_t len;
-	pst_trace_env t;
-	pst_envelope env;
-	pst_message *msg = NULL;
-	char err[512] = "", *json = NULL;
-	if (r->res[i].error)
-		return 0;
-	if (prepare(w, i, &bytes, &len, &t, &env, &one, err, sizeof err) < 0 ||
-	    evaluate(r->policy, bytes, len, &env, &r->a->opts, &msg, err, sizeof err) < 0)
-		return 0;       /* it read the first time: memory, reported below */
-	int rc = pst_message_json(msg, &json);
-	if (rc == 0)
-		confirm_from_json(r, json);
-	free(json);
-	pst_message_free(&msg);
-	return rc;
-}
-
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -529,11 +496,11 @@ static void *worker_main(void *arg)
 	size_t n = r->corpus.n;
 	for (;;) {
 		size_t start = atomic_fetch_add(&r->next, REPLAY_CHUNK);
-		if (start >= n || (r->confirm && atomic_load(&r->unresolved) == 0))
+		if (start >= n)
 			break;
 		size_t end = start + REPLAY_CHUNK < n ? start + REPLAY_CHUNK : n;
 		for (size_t i = start; i < end && !w->failed; i++) {
-			if ((r->confirm ? confirm_item(w, i) : replay_item(w, i)) < 0)
+			if (replay_item(w, i) < 0)
 				w->failed = 1;
 			atomic_fetch_add(&r->done, 1);
 		}
@@ -553,7 +520,7 @@ static void progress(struct replay *r, size_t done, double started, int final)
 	double eta = rate > 0 ? (double)(n - done) / rate : 0;
 	int width = 30, fill = n ? (int)((double)width * (double)done / (double)n) : width;
 	fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu %3.0f%% %.0f msgs/s ETA %02d:%02d",
-	        r->confirm ? "confirming" : "replay", fill, "##############################",
+	        "replay", fill, "##############################",
 	        width - fill, "", done, n, n ? 100.0 * (double)done / (double)n : 100.0, rate,
 	        (int)(eta / 60), (int)eta % 60);
 	if (final)
@@ -576,7 +543,7 @@ static int run_pass(struct replay *r, struct worker *ws, long jobs)
 		worker_main(&ws[0]);
 	while (tty && started_threads > 0) {
 		size_t done = atomic_load(&r->done);
-		if (done >= r->corpus.n || (r->confirm && atomic_load(&r->unresolved) == 0))
+		if (done >= r->corpus.n)
 			break;
 		progress(r, done, started, 0);
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -592,30 +559,6 @@ static int run_pass(struct replay *r, struct worker *ws, long jobs)
 	return failed ? -1 : 0;
 }
 
-/* Rules not seen in any verdict, looked for in the reports. 0 / -1. */
-static int confirm_pass(struct replay *r, struct worker *ws, long jobs, unsigned char *matched)
-{
-	size_t left = 0;
-	for (size_t k = 0; k < r->rules.n; k++)
-		left += !matched[k];
-	if (left == 0 || !r->a->exact)
-		return 0;
-	r->candidates = calloc(r->rules.n, 1);
-	r->found = calloc(r->rules.n, sizeof *r->found);
-	if (r->candidates == NULL || r->found == NULL)
-		return -1;
-	for (size_t k = 0; k < r->rules.n; k++)
-		r->candidates[k] = !matched[k];
-	atomic_store(&r->unresolved, left);
-	r->confirm = 1;
-	int rc = run_pass(r, ws, jobs);
-	r->confirm = 0;
-	for (size_t k = 0; k < r->rules.n; k++)
-		if (atomic_load(&r->found[k]))
-			matched[k] = 1;
-	return rc;
-}
-
 /* ---- Reports -------------------------------------------------------- */
 
 struct totals {
@@ -624,11 +567,13 @@ struct totals {
 	size_t *per_rule;         /* per rule id */
 	size_t implicit;
 	unsigned char *matched;   /* per rule id, all threads */
+	unsigned long long *rule_nsec, *rule_evals; /* per rule id, all threads */
+	size_t slow_rules[REPLAY_SLOWEST]; /* rule ids, the most time first */
+	size_t nslow_rules;
 	struct slow slowest[REPLAY_SLOWEST];
 	size_t nslow;
 	double seconds;           /* the main pass */
 	double cpu_seconds;       /* the process's CPU time in it */
-	double confirm_seconds;   /* the pass confirming never-matched rules */
 	long jobs;
 };
 
@@ -659,11 +604,39 @@ static void sum_up(struct replay *r, struct totals *t)
 	}
 }
 
+/* The REPLAY_SLOWEST rules with the most time (evaluated at least once),
+ * the most first; ties in file order. */
+static void slow_rules(struct replay *r, struct totals *t)
+{
+	t->nslow_rules = 0;
+	for (size_t k = 0; k < r->rules.n; k++) {
+		size_t id = r->rules.order[k], at = t->nslow_rules;
+		unsigned long long ns = t->rule_nsec[id];
+		if (t->rule_evals[id] == 0)
+			continue;
+		if (at == REPLAY_SLOWEST) {
+			if (ns <= t->rule_nsec[t->slow_rules[at - 1]])
+				continue;
+			at--;
+		} else {
+			t->nslow_rules++;
+		}
+		while (at > 0 && t->rule_nsec[t->slow_rules[at - 1]] < ns) {
+			t->slow_rules[at] = t->slow_rules[at - 1];
+			at--;
+		}
+		t->slow_rules[at] = id;
+	}
+}
+
 static void merge_workers(struct worker *ws, long jobs, struct totals *t, size_t nrules)
 {
 	for (long j = 0; j < jobs; j++) {
-		for (size_t k = 0; k < nrules; k++)
+		for (size_t k = 0; k < nrules; k++) {
 			t->matched[k] |= ws[j].matched[k];
+			t->rule_nsec[k] += ws[j].rule_nsec[k];
+			t->rule_evals[k] += ws[j].rule_evals[k];
+		}
 		for (size_t s = 0; s < ws[j].nslow; s++)
 			note_time(t->slowest, &t->nslow, ws[j].slowest[s].item, ws[j].slowest[s].usec);
 	}
@@ -704,9 +677,22 @@ static void print_text(struct replay *r, struct totals *t)
 			printf("%s %s", never++ ? "," : "", r->rules.names[id]);
 	}
 	printf("%s\n", never ? "" : " none");
-	if (never && !r->a->exact)
-		printf("  (from the verdicts: a rule whose only actions are tag or log shows here; --exact confirms)\n");
-	printf("\nslowest messages (parse + evaluation; the library does not time single rules):\n");
+	if (r->time_every == 1)
+		printf("\nslowest rules (time in the rule over every recipient that reached it, every message\n"
+		       "timed; the first rule to read an auth fact pays for computing it):\n");
+	else
+		printf("\nslowest rules (time in the rule over every recipient that reached it, 1 message in\n"
+		       "%zu timed; the first rule to read an auth fact pays for computing it):\n", r->time_every);
+	for (size_t s = 0; s < t->nslow_rules; s++) {
+		size_t id = t->slow_rules[s];
+		printf("  %11.1f us  %9.2f us/evaluation  %8llu evaluations  %s\n",
+		       (double)t->rule_nsec[id] / 1e3,
+		       (double)t->rule_nsec[id] / 1e3 / (double)t->rule_evals[id],
+		       t->rule_evals[id], r->rules.names[id]);
+	}
+	if (t->nslow_rules == 0)
+		printf("  none (no rule was evaluated)\n");
+	printf("\nslowest messages (parse + evaluation):\n");
 	for (size_t s = 0; s < t->nslow; s++)
 		printf("  %9.1f us  %s\n", t->slowest[s].usec,
 		       pst_corpus_name(&r->corpus, t->slowest[s].item, name, sizeof name));
@@ -762,7 +748,7 @@ static int json_counts(struct replay *r, struct totals *t, pst_buf *b)
 		rc |= json_name(b, r->rules.names[id]);
 		first = 0;
 	}
-	rc |= pst_buf_printf(b, "],\"never_matched_exact\":%s", r->a->exact ? "true" : "false");
+	rc |= pst_buf_puts(b, "],\"never_matched_exact\":true");   /* always, since pst_verdict.matched */
 	return rc ? -1 : 0;
 }
 
@@ -811,8 +797,18 @@ static int json_rest(struct replay *r, struct totals *t, pst_buf *b)
 	double rate = t->seconds > 0 ? (double)r->corpus.n / t->seconds : 0.0;
 	double cpu = r->corpus.n ? t->cpu_seconds * 1e6 / (double)r->corpus.n : 0.0;
 	rc |= pst_buf_printf(b, "],\"timing\":{\"jobs\":%ld,\"seconds\":%.6f,\"msgs_per_s\":%.1f,"
-	                     "\"cpu_usec_per_msg\":%.2f,\"confirm_seconds\":%.6f,\"slowest_messages\":[",
-	                     t->jobs, t->seconds, rate, cpu, t->confirm_seconds);
+	                     "\"cpu_usec_per_msg\":%.2f,\"rule_time_sample\":%zu,"
+	                     "\"slowest_rules\":[",
+	                     t->jobs, t->seconds, rate, cpu, r->time_every);
+	for (size_t s = 0; s < t->nslow_rules; s++) {
+		size_t id = t->slow_rules[s];
+		rc |= pst_buf_puts(b, s ? ",{\"rule\":" : "{\"rule\":");
+		rc |= json_name(b, r->rules.names[id]);
+		rc |= pst_buf_printf(b, ",\"usec\":%.1f,\"evaluations\":%llu,\"usec_per_evaluation\":%.3f}",
+		                     (double)t->rule_nsec[id] / 1e3, t->rule_evals[id],
+		                     (double)t->rule_nsec[id] / 1e3 / (double)t->rule_evals[id]);
+	}
+	rc |= pst_buf_puts(b, "],\"slowest_messages\":[");
 	for (size_t s = 0; s < t->nslow; s++) {
 		rc |= pst_buf_puts(b, s ? ",{\"message\":" : "{\"message\":");
 		rc |= json_name(b, pst_corpus_name(&r->corpus, t->slowest[s].item, name, sizeof name));
@@ -846,9 +842,15 @@ static int load_inputs(struct replay *r)
 	if (pst_cli_compile(a->rules, &r->policy) < 0 ||
 	    (a->baseline && pst_cli_compile(a->baseline, &r->base) < 0))
 		return EX_CONFIG;
-	if (build_rules(r->policy, &r->rules) < 0 || (r->base && build_rules(r->base, &r->old_rules) < 0)) {
+	if (build_rules(r->policy, &r->rules) < 0 || (r->base && build_rules(r->base, &r->old_rules) < 0) ||
+	    (r->index_id = calloc(pst_policy_rule_count(r->policy) + 1, sizeof *r->index_id)) == NULL) {
 		fprintf(stderr, "postern replay: out of memory\n");
 		return EX_OSERR;
+	}
+	r->nindex = pst_policy_rule_count(r->policy);
+	for (size_t i = 0; i < r->nindex; i++) {
+		pst_rule_info info;
+		r->index_id[i] = pst_policy_rule(r->policy, i, &info) == 0 ? rule_id(&r->rules, info.name) : -1;
 	}
 	if (a->dns) {
 		char *errors = NULL;
@@ -867,6 +869,7 @@ static int load_inputs(struct replay *r)
 		}
 	}
 	pst_corpus_sort(&r->corpus);
+	r->time_every = r->corpus.n <= REPLAY_TIME_ALL ? 1 : REPLAY_TIME_SAMPLE;
 	r->res = calloc(r->corpus.n + 1, sizeof *r->res);
 	if (r->res == NULL) {
 		fprintf(stderr, "postern replay: out of memory\n");
@@ -880,12 +883,12 @@ static int report(struct replay *r, struct worker *ws, long jobs, double seconds
 	struct totals t = { .seconds = seconds, .cpu_seconds = cpu, .jobs = jobs };
 	t.per_rule = calloc(r->rules.n + 1, sizeof *t.per_rule);
 	t.matched = calloc(r->rules.n + 1, 1);
-	int rc = t.per_rule && t.matched ? 0 : -1;
+	t.rule_nsec = calloc(r->rules.n + 1, sizeof *t.rule_nsec);
+	t.rule_evals = calloc(r->rules.n + 1, sizeof *t.rule_evals);
+	int rc = t.per_rule && t.matched && t.rule_nsec && t.rule_evals ? 0 : -1;
 	if (rc == 0) {
 		merge_workers(ws, jobs, &t, r->rules.n);
-		double t0 = now_usec();
-		rc = confirm_pass(r, ws, jobs, t.matched);
-		t.confirm_seconds = (now_usec() - t0) / 1e6;
+		slow_rules(r, &t);
 	}
 	if (rc == 0) {
 		sum_up(r, &t);
@@ -896,6 +899,8 @@ static int report(struct replay *r, struct worker *ws, long jobs, double seconds
 	}
 	free(t.per_rule);
 	free(t.matched);
+	free(t.rule_nsec);
+	free(t.rule_evals);
 	if (rc < 0)
 		fprintf(stderr, "postern replay: out of memory\n");
 	return rc < 0 ? EX_OSERR : 0;
@@ -915,7 +920,9 @@ static int run_replay(struct replay *r)
 	for (long j = 0; j < jobs && rc == 0; j++) {
 		ws[j].r = r;
 		ws[j].reader = (pst_corpus_reader)PST_CORPUS_READER_INIT;
-		if ((ws[j].matched = calloc(r->rules.n + 1, 1)) == NULL)
+		if ((ws[j].matched = calloc(r->rules.n + 1, 1)) == NULL ||
+		    (ws[j].rule_nsec = calloc(r->rules.n + 1, sizeof *ws[j].rule_nsec)) == NULL ||
+		    (ws[j].rule_evals = calloc(r->rules.n + 1, sizeof *ws[j].rule_evals)) == NULL)
 			rc = EX_OSERR;
 	}
 	if (rc == 0) {
@@ -929,6 +936,8 @@ static int run_replay(struct replay *r)
 	}
 	for (long j = 0; j < jobs; j++) {
 		free(ws[j].matched);
+		free(ws[j].rule_nsec);
+		free(ws[j].rule_evals);
 		pst_corpus_reader_free(&ws[j].reader);
 	}
 	free(ws);
@@ -944,8 +953,7 @@ static void free_replay(struct replay *r)
 		free(r->res[i].error);
 	}
 	free(r->res);
-	free(r->candidates);
-	free(r->found);
+	free(r->index_id);
 	free_rules(&r->rules);
 	free_rules(&r->old_rules);
 	pst_corpus_free(&r->corpus);

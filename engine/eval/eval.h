@@ -117,6 +117,13 @@ typedef struct pst_outcome {
 
 typedef struct pst_eval_opts {
 	int trace;                /* fill outcome->trace */
+	/* When not NULL, arrays of the program's rule count: the time spent in
+	 * each rule (tenant test, condition, actions; monotonic clock, in
+	 * nanoseconds) is added to rule_nsec[i] and rule_evals[i] counts the
+	 * rule's evaluations. Rules not reached are not counted. Owned by the
+	 * caller; not shared between threads. */
+	unsigned long long *rule_nsec;
+	unsigned *rule_evals;
 } pst_eval_opts;
 
 /* Evaluate prog for recipient rcpt (an address; may be "" when unknown).

@@ -111,10 +111,11 @@ is "$(q "$out" '[.auth.spf.aligned, .auth.dmarc.result, (.recipients | map(.deci
 s4="$ex/scenario-04-spoofed-from"
 for p in reject quarantine none; do
 	out=$(check "$s4" $p.eml --output "$TMPDIR_TEST/s4-$p.out")
-	is "$(q "$out" "[.auth.spf.result, (.auth.dkim | length), .auth.dmarc.result, .auth.dmarc.policy]")" \
-	   "[\"fail\",0,\"fail\",\"$p\"]" "s4 p=$p: spf=fail, no DKIM signature, dmarc=fail, policy $p"
-	like "$(q "$out" .authentication_results)" '; spf=fail .*; dkim=none; dmarc=fail header\.from=' \
-	     "s4 p=$p: Authentication-Results says spf=fail, dkim=none, dmarc=fail"
+	is "$(q "$out" "[.auth.spf.result, ($dkim), .auth.dmarc.result, .auth.dmarc.policy]")" \
+	   "[\"fail\",[[\"secure-login.example\",\"pass\",false]],\"fail\",\"$p\"]" \
+	   "s4 p=$p: spf=fail, the phisher's own signature passes unaligned, dmarc=fail, policy $p"
+	like "$(q "$out" .authentication_results)" '; spf=fail .*; dkim=pass header\.d=secure-login\.example.*; dmarc=fail header\.from=' \
+	     "s4 p=$p: Authentication-Results says spf=fail, dkim=pass (secure-login.example), dmarc=fail"
 	case $p in
 	reject)
 		is "$(q "$out" '.recipients[0] | [.decision, .smtp.code, .smtp.enhanced, .smtp.text, .rule]')" \
@@ -157,6 +158,8 @@ is "$(q "$out" '.recipients[0] | [.decision, .smtp.code, .rule]')" '["reject",55
 s9="$ex/scenario-09-spf-limits"
 out=$(check "$s9" toomany.eml)
 is "$(q "$out" '.auth.spf.result')" '"permerror"' "s9: 11 DNS-querying terms over an include chain: spf=permerror"
+is "$(q "$out" "$dkim")" '[["mailer.example.net","pass",false]]' \
+   "s9: the sending service's signature passes but does not align, so spf_broken applies"
 is "$(q "$out" '.recipients[0] | [.decision, .rule, .folder]')" '["quarantine","spf_broken","SPF-Errors"]' \
    "s9: the broken-SPF rule quarantines it"
 like "$(q "$out" .authentication_results)" '; spf=permerror smtp\.mailfrom=info@toomany\.example\.com;' \
@@ -182,6 +185,11 @@ for case in spf-servfail:spf spf-timeout:spf dmarc-servfail:dmarc dmarc-timeout:
 	name=${case%%:*}; what=${case#*:}
 	out=$(check "$s10" $name.eml)
 	is "$(q "$out" ".auth.$what.result")" '"temperror"' "s10 $name: $what=temperror"
+	# Each message is signed by its sender's domain; where that domain's
+	# name servers fail (the spf-* senders) the key look-up fails too.
+	if [ "$what" = spf ]; then want='[["'$name'.example.com","temperror",true]]'
+	else want='[["'$name'.example.com","pass",true]]'; fi
+	is "$(q "$out" "$dkim")" "$want" "s10 $name: the signature of $name.example.com"
 	is "$(q "$out" '.recipients[0] | [.decision, .smtp.code, .smtp.enhanced, .rule]')" \
 	   '["tempfail",451,"4.7.1","dns_trouble"]' "s10 $name: the rule answers 451 4.7.1"
 	like "$(q "$out" .authentication_results)" "$what=temperror" "s10 $name: Authentication-Results says $what=temperror"
@@ -197,6 +205,7 @@ out=$(check "$s11" upstream-pass.eml --output "$TMPDIR_TEST/s11.out")
 is "$(q "$out" '.auth.authres')" '{"spf":"pass","dkim":"pass","dmarc":"pass"}' \
    "s11: authres.* come from gw.example.net, not from the filter.example.org field saying fail"
 is "$(q "$out" '.recipients[0] | [.decision, .rule]')" '["accept",null]' "s11: upstream pass: accepted"
+is "$(q "$out" "$dkim")" '[["example.com","pass",true]]' "s11: example.com's signature survives the gateway"
 is "$(grep -ci '^Authentication-Results: *mx\.example\.net' "$TMPDIR_TEST/s11.out")" 1 \
    "s11: one field with our id in the delivered copy"
 # The forged field's continuation line (no header.s=, unlike the gateway's).
@@ -210,7 +219,9 @@ head -1 "$TMPDIR_TEST/s11.out" | grep -q '^Authentication-Results: mx\.example\.
 	ok "s11: ours is added on top" || not_ok "s11: ours is added on top"
 
 out=$(check "$s11" upstream-fail.eml)
-is "$(q "$out" '.auth.authres')" '{"spf":"fail","dkim":"none","dmarc":"fail"}' "s11 upstream fail: authres.* read"
+is "$(q "$out" '.auth.authres')" '{"spf":"fail","dkim":"fail","dmarc":"fail"}' "s11 upstream fail: authres.* read"
+is "$(q "$out" '.auth.dkim | map([.domain, .result, .reason])')" '[["example.com","fail","signature did not verify"]]' \
+   "s11 upstream fail: postern too finds the forged example.com signature bad"
 is "$(q "$out" '.recipients[0] | [.decision, .smtp.code, .smtp.text, .rule]')" \
    '["reject",550,"DMARC check at gw.example.net failed for example.com","upstream_dmarc_reject"]' \
    "s11 upstream fail: rejected on authres.dmarc"
@@ -218,8 +229,10 @@ out=$(check "$s11" upstream-dkim-only.eml)
 is "$(q "$out" '[.auth.authres.spf, .auth.authres.dkim, .recipients[0].decision]')" '["softfail","pass","accept"]' \
    "s11 upstream DKIM only: authres.dkim=pass keeps it out of the unverified rule"
 out=$(check "$s11" upstream-spf-only.eml)
-is "$(q "$out" '[.auth.authres.spf, .auth.authres.dkim, .recipients[0].decision]')" '["pass","none","accept"]' \
+is "$(q "$out" '[.auth.authres.spf, .auth.authres.dkim, .recipients[0].decision]')" '["pass","fail","accept"]' \
    "s11 upstream SPF only: authres.spf=pass keeps it out of the unverified rule"
+is "$(q "$out" '.auth.dkim | map([.domain, .result, .reason])')" '[["example.com","fail","body hash mismatch"]]' \
+   "s11 upstream SPF only: the disclaimer added after signing breaks the body hash"
 out=$(check "$s11" untrusted-only.eml --output "$TMPDIR_TEST/s11u.out")
 is "$(q "$out" '.auth.authres // "absent"')" '"absent"' \
    "s11 untrusted only: fields of another id and of our own id give no authres.* facts"

@@ -49,6 +49,14 @@ out=$(check "$TMPDIR_TEST/default.rules" "$s6/outside.eml" --after-queue)
 is "$(q "$out" '.recipients | map([.decision, .applied])')" '[["reject","quarantine"],["accept","accept"]]' \
    "s6 --after-queue with the default: the refused copy is quarantined (SPF did not pass)"
 
+out=$(check "$s6/policy.rules" "$s6/outside.eml")
+is "$(q "$out" '[(.auth.dkim | map([.domain, .result, .aligned])), .auth.dmarc.result]')" \
+   '[[["example.net","pass",true]],"pass"]' "s6 outside: signed by example.net, DMARC passes, rejected all the same"
+for m in listed-v4 listed-v6; do
+	out=$(check "$s6/policy.rules" "$s6/$m.eml")
+	is "$(q "$out" '.auth.dkim | map([.domain, .result])')" '[["example.com","pass"]]' "s6 $m: signed by example.com"
+done
+
 # --- Scenario 7: required X-Classification ------------------------------
 s7="$ex/scenario-07-required-header"
 for case in missing:reject secret:reject lower:reject official:accept; do
@@ -58,6 +66,8 @@ for case in missing:reject secret:reject lower:reject official:accept; do
 	is "$(q "$out" '.recipients[1].decision')" '"accept"' "s7 $name: the other recipient is accepted"
 done
 out=$(check "$s7/policy.rules" "$s7/missing.eml")
+is "$(q "$out" '[(.auth.dkim | map([.domain, .result, .aligned])), .auth.dmarc.result]')" \
+   '[[["example.com","pass",true]],"pass"]' "s7 missing: signed by example.com, DMARC passes; the header is still required"
 is "$(q "$out" '.recipients[0].smtp | [.code, .enhanced, .text]')" \
    '[550,"5.7.0","X-Classification header required"]' "s7 missing: the rule's code and text"
 
@@ -91,6 +101,17 @@ is "$d2" "< X-Internal-Route: edge-3/pool-b" "s8 copy 2 differs only by the remo
 d3=$(diff "$TMPDIR_TEST/input" "$TMPDIR_TEST/out.3" | grep '^[<>]' | tr -d '\r' | sort)
 is "$d3" "$(printf '%s\n' '< Subject: Quarterly offer' '> Subject: [EXTERNAL] Quarterly offer' '> X-External-Sender: yes' | sort)" \
    "s8 copy 3 differs only in Subject and the added header"
+# The message is signed by example.net (d=example.net, key in dns.zone);
+# each tenant's edit touches a signed field (From, X-Internal-Route,
+# Subject), so the edited copies no longer verify.
+out=$(check "$s8/policy.rules" "$s8/offer.eml")
+is "$(q "$out" '.auth.dkim | map([.domain, .result, .aligned])')" '[["example.net","pass",true]]' \
+   "s8 the message as received: the example.net signature passes, aligned"
+for i in 1 2 3; do
+	out=$("$POSTERN" check --rules "$s8/policy.rules" --dns "$s8/dns.zone" --json "$TMPDIR_TEST/out.$i")
+	is "$(q "$out" '.auth.dkim | map([.domain, .result])')" '[["example.net","fail"]]' \
+	   "s8 copy $i: the edit broke the signature"
+done
 tail -c 29 "$TMPDIR_TEST/out.1" | od -c | grep -q '\\r  \\n' && ok "s8 copies keep CRLF line endings" || not_ok "s8 copies keep CRLF line endings"
 
 done_testing

@@ -320,6 +320,63 @@ static void given_auth_results_are_used(void **state)
 	pst_policy_free(&p);
 }
 
+/* pst_message_rule_time: only with opts.time_rules, after evaluation; the
+ * evaluations count the recipients that reached each rule. */
+static void times_each_rule(void **state)
+{
+	(void)state;
+	static const char text[] =
+	    "rule first { when size > 0 then tag \"t\"; }\n"
+	    "tenant \"agency.example\" { rule stop { when true then reject; } }\n"
+	    "rule later { when true then accept; }\n";
+	pst_policy *p = compile(text);
+	const char *rcpts[] = { "alice@agency.example", "bob@example.org", "carol@example.org" };
+	pst_envelope env = { .client_ip = "192.0.2.1", .mail_from = "ann@example.net",
+	                     .rcpts = rcpts, .nrcpts = 3 };
+	pst_dns *dns = fixture("");
+	char err[256] = "";
+	unsigned long long ns = 1;
+	unsigned evals = 1;
+
+	pst_message_opts opts = { .dns = dns };
+	pst_message *m = NULL;
+	assert_int_equal(pst_message_new(p, message, strlen(message), &env, &opts, &m, err, sizeof err), 0);
+	assert_int_equal(pst_message_evaluate(m), 0);
+	assert_int_equal(pst_message_rule_time(m, 0, &ns, &evals), -1);   /* not asked for */
+	pst_message_free(&m);
+
+	opts.time_rules = 1;
+	assert_int_equal(pst_message_new(p, message, strlen(message), &env, &opts, &m, err, sizeof err), 0);
+	assert_int_equal(pst_message_rule_time(m, 0, &ns, &evals), -1);   /* not evaluated yet */
+	assert_int_equal(pst_message_evaluate(m), 0);
+	unsigned want[] = { 3, 3, 2 };          /* stop decides for alice only */
+	unsigned long long total = 0;
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(pst_message_rule_time(m, i, &ns, &evals), 0);
+		assert_int_equal(evals, want[i]);
+		total += ns;
+	}
+	assert_true(total > 0);
+	assert_int_equal(pst_message_rule_time(m, 3, &ns, &evals), -1);   /* out of range */
+	assert_int_equal(pst_message_rule_time(m, 1, NULL, NULL), 0);
+
+	/* The verdicts list the rules that matched (a tag-only one too) and the tags. */
+	const pst_verdict *v = pst_message_verdict(m, 0);
+	assert_int_equal(v->nmatched, 2);
+	assert_string_equal(v->matched[0], "first");
+	assert_string_equal(v->matched[1], "stop");
+	assert_int_equal(v->ntags, 1);
+	assert_string_equal(v->tags[0], "t");
+	v = pst_message_verdict(m, 1);
+	assert_int_equal(v->nmatched, 2);
+	assert_string_equal(v->matched[0], "first");
+	assert_string_equal(v->matched[1], "later");
+	assert_string_equal(v->rule, "later");
+	pst_message_free(&m);
+	pst_dns_free(&dns);
+	pst_policy_free(&p);
+}
+
 static void compile_errors_are_reported(void **state)
 {
 	(void)state;
@@ -348,6 +405,7 @@ int main(void)
 		cmocka_unit_test(refuses_bad_input),
 		cmocka_unit_test(given_auth_results_are_used),
 		cmocka_unit_test(compile_errors_are_reported),
+		cmocka_unit_test(times_each_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

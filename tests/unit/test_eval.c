@@ -334,7 +334,7 @@ static const pst_program *program_of(const pst_expr *e)
 static pst_outcome run(const pst_program *p, const char *rcpt, int trace)
 {
 	pst_outcome o;
-	pst_eval_opts opts = { trace };
+	pst_eval_opts opts = { .trace = trace };
 
 	assert_int_equal(pst_eval_recipient(p, &source, rcpt, &opts, arena, &o), 0);
 	return o;
@@ -1329,7 +1329,7 @@ static void *thread_main(void *arg)
 {
 	thread_job *j = arg;
 	pst_fact_source fs = { src_fact, src_header_count, src_header_value, &j->src };
-	pst_eval_opts opts = { 1 };
+	pst_eval_opts opts = { .trace = 1 };
 
 	for (int i = 0; i < 200; i++) {
 		pst_arena *a = pst_arena_new();

@@ -135,7 +135,7 @@ static void allocation_failures(void **state)
 	};
 	pst_program prog = { .rules = rules, .nrules = N_ELEMS(rules) };
 	pst_fact_source src = { fact, hcount, hvalue, NULL };
-	pst_eval_opts opts = { 1 };
+	pst_eval_opts opts = { .trace = 1 };
 	pst_outcome want, o;
 	pst_arena *wa = pst_arena_new();
 	long n;
