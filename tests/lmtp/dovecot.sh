@@ -5,7 +5,9 @@
 # split into downstream transactions whose replies map back per recipient,
 # Dovecot's 550 for an unknown user comes back, quarantine follows CLI.md,
 # connections are reused, and a kill -9 of Dovecot in the middle of a run
-# never leaves a 250 without a file. Prints the relay rate.
+# never leaves a 250 without a file. Prints the relay rate. Runs as root
+# (Dovecot's mail then belongs to nobody, as it refuses uid 0) or as a
+# normal user (everything as that user).
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 # pyenv and similar shims cost a second a start: run the interpreter itself.
@@ -200,11 +202,13 @@ is "$(cat "$TMPDIR_TEST/reuse"):$(nbox load@example.org)" "15:15" "15 client ses
 	|| not_ok "swaks and the 15 sessions reused the pooled connections" "new downstream connections: $(($(connects) - c0))"
 stop_lmtp
 
-# Without --recipient-delimiter, quarantine is only the header (CLI.md).
-start_lmtp --rules "$rules" --deliver "lmtp:127.0.0.1:$DPORT"
+# Without --recipient-delimiter, quarantine is only the header (CLI.md);
+# over Dovecot's Unix socket (lmtp:unix:PATH) this time.
+start_lmtp --rules "$rules" --deliver "lmtp:unix:$DV/run/lmtp"
 out=$(printf '%s\n' 'LHLO client.test' 'MAIL FROM:<s@example.net>' 'RCPT TO:<dave@hr.example.org>' 'DATA' '<<354' \
 	'From: s@example.net\r\nSubject: hold me too\r\n\r\nq' '.' 'QUIT' | lmtpc "$PORT")
-like "$out" '250 2\.0\.0 <dave@hr\.example\.org> ' "quarantine without a delimiter relays to the plain address"
+like "$out" '250 2\.0\.0 <dave@hr\.example\.org> ' "lmtp:unix: quarantine without a delimiter relays to the plain address"
+is "$(grep -c ': Connect from local' "$DLOG")" 1 "and it went over Dovecot's Unix socket (one connection)"
 fq=$(box dave@hr.example.org | xargs grep -l 'Subject: \[EXTERNAL\] hold me too')
 [ -n "$fq" ] && is "$(head -20 "$fq" | grep -c '^X-Postern-Action: quarantine; folder=Quarantine$')" 1 \
 	"and marks it X-Postern-Action: quarantine; folder=Quarantine" \
@@ -230,6 +234,7 @@ is "$(wc -l < "$res" | tr -d ' ')" $((N * 2)) "a reply for each of the $N messag
 is "$((n250 + n451))" $((N * 2)) "every reply is 250 or 451 4.4.x ($n250 x 250, $n451 x 451)"
 [ "$n250" -gt 0 ] && [ "$n451" -gt 0 ] && ok "the kill fell inside the run" || not_ok "the kill fell inside the run" "250: $n250 451: $n451"
 is "$(grep -c '"reply":{"code":250' "$LOG")" "$n250" "postern's log has as many 250 lines as the client got"
+is "$(grep '"reply":{"code":451' "$LOG" | grep -c '"delivered":false')" "$n451" "and as many 451 lines, each delivered:false"
 missing=0
 for r in alice@example.org carol@hr.example.org; do
 	box "$r" | xargs grep -h '^X-Seq: ' | sed 's/^X-Seq: //' | sort -u > "$TMPDIR_TEST/disk.$r"
