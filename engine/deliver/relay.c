@@ -10,7 +10,9 @@
  * only when the downstream said 250 for it. A connection that cannot be
  * made answers 451 4.4.1, a reply that does not come within timeout_ms
  * 451 4.4.2, a connection lost or a reply that does not parse 451 4.4.2,
- * for every recipient of the group still waiting.
+ * for every recipient of the group still waiting. A 421 from the downstream
+ * (to MAIL, RCPT, DATA or after it) is 451 4.4.2 for the recipients it
+ * answers, never passed on as it stands, and the connection is not pooled.
  *
  * Connections are kept in a small pool (mutex-protected) and reused: a
  * pooled connection is checked with RSET before a transaction, and one that
@@ -449,14 +451,22 @@ static void io_reply(pst_reply *r, io_status s, const char *when)
 }
 
 /* The caller's view of a final downstream reply: 250 stays 250, other
- * 2xx are not "stored" as far as we can tell. */
-static void map_reply(pst_reply *dst, const pst_reply *src)
+ * 2xx are not "stored" as far as we can tell, and 421 (the downstream is
+ * closing the session, RFC 5321 3.8) is this hop's 451 4.4.2, never passed
+ * on. Returns 1 for a 421: the connection must not be pooled. */
+static int map_reply(pst_reply *dst, const pst_reply *src)
 {
+	if (src->code == 421) {
+		pst_deliver_set_reply(dst, 451, "4.4.2", "downstream closed the session: 421 %s",
+				      src->text);
+		return 1;
+	}
 	if (src->code / 100 == 2 && src->code != 250)
 		pst_deliver_set_reply(dst, 451, "4.3.0", "unexpected downstream reply %d %s",
 				      src->code, src->text);
 	else
 		*dst = *src;
+	return 0;
 }
 
 typedef struct group {
@@ -517,7 +527,7 @@ static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_del
 	pst_buf cmds = PST_BUF_INIT;
 	size_t *ends = calloc(g->n + 2, sizeof *ends);
 	size_t ncmd = g->n + 2, accepted = 0, k;
-	int pipelined = (c->caps & CAP_PIPELINING) != 0, mail_ok = 0, rc = -1;
+	int pipelined = (c->caps & CAP_PIPELINING) != 0, mail_ok = 0, rc = -1, closing = 0;
 	unsigned tmo = d->timeout_ms;
 	pst_reply r, mail_reply;
 	io_status s;
@@ -552,24 +562,24 @@ static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_del
 			if (r.code == 250 || r.code == 251)
 				accepted++;
 			else
-				map_reply(&g->r[k - 1]->reply, &r);
+				closing |= map_reply(&g->r[k - 1]->reply, &r);
 		}
 	}
 	if (!mail_ok) {
 		for (size_t i = 0; i < g->n; i++)
-			map_reply(&g->r[i]->reply, &mail_reply);
+			closing |= map_reply(&g->r[i]->reply, &mail_reply);
 		rc = 0;
 		goto out;
 	}
 	if (accepted == 0) {
 		/* A 354 to DATA without recipients: the server is confused. */
-		rc = (pipelined && r.code == 354) ? -1 : 0;
+		rc = ((pipelined && r.code == 354) || r.code == 421) ? -1 : 0;
 		goto out;
 	}
 	if (r.code != 354) {
 		for (size_t i = 0; i < g->n; i++)
 			if (g->r[i]->reply.code == 0)
-				map_reply(&g->r[i]->reply, r.code / 100 == 3 ? fail : &r);
+				closing |= map_reply(&g->r[i]->reply, r.code / 100 == 3 ? fail : &r);
 		rc = 0;
 		goto out;
 	}
@@ -584,10 +594,12 @@ static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_del
 			io_reply(fail, s, "after DATA");
 			goto out;
 		}
-		map_reply(&g->r[i]->reply, &r);
+		closing |= map_reply(&g->r[i]->reply, &r);
 	}
 	rc = 0;
 out:
+	if (closing)
+		rc = -1;
 	pst_buf_free(&cmds);
 	free(ends);
 	return rc;
