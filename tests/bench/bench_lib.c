@@ -23,7 +23,8 @@
  *   spf-dmarc  SPF (MAIL FROM and HELO) and DMARC computed through the DNS
  *              fixture layer; DKIM off, which the API spells as the caller
  *              giving dkim=none (pst_auth_given.dkim) and nothing else.
- * Each mode runs on one thread and on two (the policy and the fixture are
+ * Each mode runs on one thread and on two, in 3 alternating rounds of 1 s
+ * (0.25 s quick) keeping the best of each (the policy and the fixture are
  * shared, as the API allows). Figures: msgs/s (on two threads the sum of
  * both), and ns per message as one thread spends it (1e9 / rate on one
  * thread, 2e9 / rate on two: the per-core cost). The
@@ -432,11 +433,11 @@ int main(int argc, char **argv)
 		       (unsigned long long)base.decisions[PST_REJECT]);
 	} else if (argc == 1) {
 		const char *q = getenv("POSTERN_BENCH_QUICK");
-		base.seconds = q && *q && strcmp(q, "0") != 0 ? 0.6 : 3.0;
+		base.seconds = q && *q && strcmp(q, "0") != 0 ? 0.25 : 1.0;
 		size_t hdr = 0;
 		for (int k = 0; k < NMSG; k++)
 			hdr += (size_t)(strstr(ms[k].bytes, "\r\n\r\n") - ms[k].bytes) + 4;
-		printf("# bench_lib: 50 rules, %d messages of %zu header bytes on average, %.1f s a run\n",
+		printf("# bench_lib: 50 rules, %d messages of %zu header bytes on average, best of 3 runs of %.2f s\n",
 		       NMSG, hdr / NMSG, base.seconds);
 		static const char *const names[2] = { "lib-injected", "lib-spf-dmarc" };
 		for (int mode = 0; mode < 2; mode++) {
@@ -444,7 +445,14 @@ int main(int argc, char **argv)
 			base.dns = dns;
 			run_once(&base, NMSG);          /* warm up, as above */
 			uint64_t dec[5] = { 0 };
-			double r1 = measure(&base, 1, dec), r2 = measure(&base, 2, dec);
+			/* Rounds alternate one and two threads; the best of each
+			 * counts (a loaded machine only ever slows a round down). */
+			double r1 = 0, r2 = 0;
+			for (int round = 0; round < 3; round++) {
+				double a = measure(&base, 1, dec), b = measure(&base, 2, dec);
+				r1 = a > r1 ? a : r1;
+				r2 = b > r2 ? b : r2;
+			}
 			uint64_t total = dec[0] + dec[1] + dec[2] + dec[3] + dec[4];
 			printf("# %s decisions: accept %.1f%%, reject %.1f%%, tempfail %.1f%%, quarantine %.1f%%\n",
 			       names[mode], 100.0 * (double)dec[0] / (double)total,
