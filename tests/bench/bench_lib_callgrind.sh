@@ -12,7 +12,7 @@
 set -u
 bin=${top_builddir:-.}/tests/bench/bench_lib
 if ! command -v valgrind >/dev/null 2>&1; then
-	echo "# bench_lib_callgrind: valgrind not installed, no instruction counts" >&2
+	echo "# bench_lib_callgrind: valgrind not installed, no instruction counts"
 	exit 0
 fi
 [ -x "$bin" ] || { echo "bench_lib_callgrind: $bin not built" >&2; exit 1; }
