@@ -233,6 +233,14 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / TICK   # utime, stime
 
 
+def proc_name(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid) as f:
+            return f.read().split("\0")[0].replace("rspamd: ", "")
+    except OSError:
+        return str(pid)
+
+
 def rspamd_pids(main):
     pids = [main]
     for p in os.listdir("/proc"):
@@ -358,11 +366,15 @@ def main():
         print("# rspamd started in %.1f s" % (time.time() - t0))
         time.sleep(0.5)                     # workers settle after /ping
         pids = rspamd_pids(rspamd.pid)
-        c0 = sum(proc_cpu(p) for p in pids)
+        c0s = {p: proc_cpu(p) for p in pids}
+        c0 = sum(c0s.values())
         w0 = time.time()
         syms = rspamd_pass(rport, msgs)
         wall_r = time.time() - w0
-        cpu_r = sum(proc_cpu(p) for p in pids) - c0
+        c1s = {p: proc_cpu(p) for p in pids}
+        cpu_r = sum(c1s.values()) - c0
+        print("# rspamd CPU by process: " + ", ".join(
+            "%s %.2f s" % (proc_name(p), c1s[p] - c0s[p]) for p in pids))
         got_dkim = sum(1 for s in syms if "R_DKIM_ALLOW" in s)
         got_spf = sum(1 for s in syms if "R_SPF_ALLOW" in s)
         got_dmarc = sum(1 for s in syms if "DMARC_POLICY_ALLOW" in s)
