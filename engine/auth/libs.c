@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dns/live.h"
@@ -50,10 +51,16 @@ static pst_resolver *live;
 static char live_error[200];
 static pthread_once_t live_once = PTHREAD_ONCE_INIT;
 
+/* POSTERN_DNS_SERVER=ADDR[@PORT] sends every live question to that server
+ * instead of resolv.conf's: a local resolver, or an authoritative server
+ * for test zones (the benchmarks point it at their NSD). Unset or empty:
+ * resolv.conf. Read once, when the live resolver is made. */
 static void make_live(void)
 {
 	char err[160] = "";
-	if (pst_resolver_new_live(NULL, &live, err, sizeof err) < 0)
+	const char *server = getenv("POSTERN_DNS_SERVER");
+	pst_live_options o = { .forward = server && *server ? server : NULL, .resolv_conf = NULL };
+	if (pst_resolver_new_live(&o, &live, err, sizeof err) < 0)
 		snprintf(live_error, sizeof live_error, "live DNS: %s", err);
 }
 

@@ -26,7 +26,8 @@ typedef struct pst_auth_libs {
 /* The handles, made on the first call. Never NULL. Borrowed. */
 const pst_auth_libs *pst_auth_libs_get(void);
 
-/* The live resolver (libunbound over /etc/resolv.conf), made on the first
+/* The live resolver (libunbound over /etc/resolv.conf, or over the server
+ * POSTERN_DNS_SERVER names, "ADDR[@PORT]"), made on the first
  * call; NULL when it cannot be made, with the reason in *why (static).
  * Borrowed. */
 const pst_resolver *pst_auth_live_resolver(const char **why);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/libs.h"
 #include "auth/spf.h"
 #include "dns/live.h"
 #include "dns/resolver.h"
@@ -392,6 +393,33 @@ static void live_against_nsd(void **state)
 	pst_resolver_free(&r);
 }
 
+/* POSTERN_DNS_SERVER points the process-wide live resolver (the one
+ * postern uses without --dns) at one server: the zone's answers come back
+ * from our NSD, which no resolv.conf server on this machine would give. */
+static void env_server_reaches_nsd(void **state)
+{
+	(void)state;
+	if (nsd_pid <= 0)
+		nsd_start();
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1@%d", port);
+	assert_int_equal(setenv("POSTERN_DNS_SERVER", addr, 1), 0);
+	const char *why = NULL;
+	const pst_resolver *r = pst_auth_live_resolver(&why);
+	if (r == NULL)
+		fail_msg("%s", why ? why : "no live resolver");
+	pst_arena *a = pst_arena_new();
+	pst_dns_session s;
+	pst_dns_session_init(&s, r, a, 2000, 20000);
+	pst_dns_answer ans;
+	assert_int_equal(pst_dns_session_query(&s, "mail.example.com", ns_t_a, &ans),
+	                 PST_DNS_NOERROR);
+	assert_int_equal(ans.count, 1);
+	assert_int_equal(pst_dns_session_query(&s, "nx-env.example.com", ns_t_a, &ans),
+	                 PST_DNS_NXDOMAIN);
+	pst_arena_free(&a);
+}
+
 static void bad_options_fail_cleanly(void **state)
 {
 	(void)state;
@@ -406,6 +434,7 @@ static void bad_options_fail_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(env_server_reaches_nsd),
 		cmocka_unit_test(threads_share_one_resolver),
 		cmocka_unit_test(live_against_nsd),
 		cmocka_unit_test(bad_options_fail_cleanly),
