@@ -7,6 +7,8 @@
 #   1. kill -9 from outside once some messages were acknowledged;
 #   2. a simulated power cut just before the Nth rename into new/;
 #   3. a simulated power cut just before the Nth fsync of a directory.
+# smtp-source starts once the client has 10 acknowledgements, and N is
+# below the client's total, so each crash comes with the client under way.
 # The power cuts come from crashsim.c (LD_PRELOAD), which throws away what
 # was not fsync'd (unsynced data cut short, renames whose directory was not
 # fsync'd undone) before SIGKILL, so answering 250 before the data fsync,
@@ -34,6 +36,7 @@ LMTP_PORT=$(free_port)
 files() { find "$MD" -path '*/new/*' -type f 2>/dev/null | wc -l | tr -d ' '; }
 lines() { wc -l < "$1" | tr -d ' '; }
 t0=$(date +%s)
+total=480   # acknowledgements per round: 4 sessions x 100 messages, every fifth to 2 recipients
 
 # crash_round NAME kill|rename|dirsync N: one crash and restart.
 crash_round() {
@@ -46,17 +49,21 @@ crash_round() {
 		POSTERN_WRAPPER="env LD_PRELOAD=$shim PST_CRASH_OP=$how PST_CRASH_AT=$n
 			PST_CRASH_REPORT=$report ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 	fi
-	acks0=$(lines "$ACKS")
+	acks0=$(lines "$ACKS") files0=$(files)
 	start_lmtp --rules "$rules"
 	POSTERN_WRAPPER=
-	python3 "$here/crashclient.py" "$PORT" "$ACKS" "$name" 4 60 90 >"$TMPDIR_TEST/$name.cc" &
+	python3 "$here/crashclient.py" "$PORT" "$ACKS" "$name" 4 100 90 >"$TMPDIR_TEST/$name.cc" &
 	cc=$!
+	# smtp-source joins once the client is under way, so the crash hits both.
+	i=0
+	while [ "$(lines "$ACKS")" -lt $((acks0 + 10)) ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
 	smtp-source -L -s 8 -m 2000 -l 4096 -f load@example.net -t rcpt@example.org \
 		"127.0.0.1:$PORT" >/dev/null 2>&1 &
 	ss=$!
 	if [ "$how" = kill ]; then
-		i=0
-		while [ "$(lines "$ACKS")" -lt $((acks0 + n)) ] && [ $i -lt 600 ]; do
+		i=0   # N client acknowledgements and 200 files, smtp-source's too
+		while { [ "$(lines "$ACKS")" -lt $((acks0 + n)) ] || [ "$(files)" -lt $((files0 + 200)) ]; } \
+			&& [ $i -lt 600 ]; do
 			sleep 0.05; i=$((i + 1))
 		done
 		kill -KILL "$SRV_PID"
@@ -69,6 +76,9 @@ crash_round() {
 	SRV_PID=
 	acked=$(( $(lines "$ACKS") - acks0 )) ondisk=$(files)
 	is "$rc" 137 "$name: the server died of SIGKILL"
+	[ "$acked" -ge 10 ] && [ "$acked" -lt "$total" ] \
+		&& ok "$name: it died with the client under way ($acked of $total acknowledged)" \
+		|| not_ok "$name: it died with the client under way" "$acked of $total acknowledged"
 	if [ "$how" != kill ]; then
 		like "$(cat "$report" 2>/dev/null)" "^op=$how at=$n " "$name: the simulated power cut came before $how $n"
 	fi
@@ -84,13 +94,13 @@ crash_round() {
 	out=$(python3 "$here/crashcheck.py" "$MD" "$ACKS" "$TMPDIR_TEST"/*.log); crc=$?
 	is "$crc" 0 "$name: every 250 is whole in new/, nothing in new/ is partial"
 	[ "$crc" = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
-	printf '# %s: %d acknowledged to the client before the crash, %d files in new/ then; %s; %s\n' \
+	printf '# %s: %d acknowledged to the client before the crash, %d files in new/ then (all rounds); %s; %s\n' \
 		"$name" "$acked" "$ondisk" "$(tail -1 "$TMPDIR_TEST/$name.cc")" "$(tail -1 "$report" 2>/dev/null)"
 	printf '# %s: after: %s\n' "$name" "$(printf '%s\n' "$out" | tail -1)"
 }
 
 crash_round kill kill $((20 + $$ % 40))
-crash_round rename rename $((600 + $$ % 200))
-crash_round dirsync dirsync $((500 + $$ % 200))
+crash_round rename rename $((150 + $$ % 100))
+crash_round dirsync dirsync $((150 + $$ % 100))
 printf '# crash: %d s\n' $(( $(date +%s) - t0 ))
 done_testing
