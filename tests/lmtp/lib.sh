@@ -3,6 +3,10 @@
 # with a Maildir under $TMPDIR_TEST/md, an empty DNS fixture and the log in
 # $LOG, and waits until it answers; stop_lmtp sends SIGTERM and waits,
 # leaving the exit status in $STOP_RC. lmtpc runs tests/lmtp/lmtpc.py.
+# With $POSTERN_WRAPPER set (e.g. "valgrind -q ..."), the server runs under
+# it; the wrapper must exec postern in the same process (valgrind, env do).
+# With $LMTP_PORT set, start_lmtp listens there instead of a free port (a
+# restart on the same port).
 LMTPC="$top_srcdir/tests/lmtp/lmtpc.py"
 MD="$TMPDIR_TEST/md"
 LOG="$TMPDIR_TEST/lmtp.log"
@@ -13,10 +17,10 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-wait_port() {   # wait_port PORT: until it accepts, at most 10 s
-	python3 - "$1" <<'PY'
+wait_port() {   # wait_port PORT [SECONDS]: until it accepts, at most SECONDS (10)
+	python3 - "$1" "${2:-10}" <<'PY'
 import socket, sys, time
-for _ in range(200):
+for _ in range(int(sys.argv[2]) * 20):
     try:
         socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
         sys.exit(0)
@@ -27,12 +31,12 @@ PY
 }
 
 start_lmtp() {
-	PORT=$(free_port)
-	"$POSTERN" lmtp --listen "127.0.0.1:$PORT" --deliver "maildir:$MD" \
+	PORT=${LMTP_PORT:-$(free_port)}
+	$POSTERN_WRAPPER "$POSTERN" lmtp --listen "127.0.0.1:$PORT" --deliver "maildir:$MD" \
 		--dns "$TMPDIR_TEST/empty.zone" --log "$LOG" --hostname mx.test "$@" \
 		2>>"$TMPDIR_TEST/stderr" &
 	SRV_PID=$!
-	wait_port "$PORT" || { echo "# postern lmtp did not start"; cat "$TMPDIR_TEST/stderr" | sed 's/^/# /'; }
+	wait_port "$PORT" ${POSTERN_WRAPPER:+60} || { echo "# postern lmtp did not start"; cat "$TMPDIR_TEST/stderr" | sed 's/^/# /'; }
 }
 
 stop_lmtp() {

@@ -1,0 +1,110 @@
+#!/bin/sh
+# The deployment examples, checked offline: examples/postfix/main.cf and
+# master.cf parse with the real postconf without a warning (a bogus line
+# shows the check can fail); the postern command line in
+# examples/postfix/README.md and the ExecStart of
+# examples/systemd/postern-lmtp.service are accepted by the real binary
+# (started on a free port with only addresses and paths swapped, they answer
+# LHLO and exit 0 on SIGTERM); systemd-analyze verify accepts the unit.
+. "$top_srcdir/tests/cli/tap.sh"
+. "$top_srcdir/tests/lmtp/lib.sh"
+ex="$top_srcdir/examples"
+unit="$ex/systemd/postern-lmtp.service"
+
+if command -v postconf >/dev/null 2>&1; then
+	d="$TMPDIR_TEST/pf"; mkdir "$d"
+	cp "$ex/postfix/main.cf" "$ex/postfix/master.cf" "$d/"
+	out=$(postconf -c "$d" -n 2>"$TMPDIR_TEST/pf.err"); rc=$?
+	is "$rc:$(cat "$TMPDIR_TEST/pf.err")" "0:" "postconf -n reads main.cf without a warning"
+	like "$out" '^virtual_transport = lmtp:inet:127\.0\.0\.1:2424$' "virtual_transport is postern's LMTP port"
+	like "$out" 'lmtp_send_xforward_command = yes' "XFORWARD is sent"
+	out=$(postconf -c "$d" -M 2>"$TMPDIR_TEST/pf.err"); rc=$?
+	is "$rc:$(cat "$TMPDIR_TEST/pf.err")" "0:" "postconf -M reads master.cf without a warning"
+	like "$out" '^postern +unix .* lmtp -o lmtp_send_xforward_command=yes' "master.cf: the postern lmtp transport sends XFORWARD"
+	echo 'virtual_transprot = lmtp:inet:127.0.0.1:2424' >> "$d/main.cf"
+	postconf -c "$d" -n >/dev/null 2>"$TMPDIR_TEST/pf.err"
+	like "$(cat "$TMPDIR_TEST/pf.err")" 'unused parameter: virtual_transprot' "control: a misspelt parameter is warned about"
+else
+	echo "1..0 # SKIP postconf not installed (apt-get install postfix)"
+	exit 0
+fi
+
+# try_cmdline NAME ARGS...: ARGS is an example's "postern lmtp ..." line
+# without the program name. Addresses and paths are swapped for test ones,
+# every option name is kept.
+try_cmdline() {
+	name=$1; shift
+	[ "$1" = lmtp ] || { not_ok "$name: the command is postern lmtp" "got: $*"; return; }
+	shift
+	port=$(free_port)
+	set -- "$@" --dns "$TMPDIR_TEST/empty.zone"
+	args=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--rules) args="$args --rules $TMPDIR_TEST/ex.rules"; shift ;;
+		--listen) args="$args --listen 127.0.0.1:$port"; shift ;;
+		--deliver) case $2 in
+			lmtp:unix:*) args="$args --deliver lmtp:unix:$TMPDIR_TEST/dovecot-lmtp" ;;
+			maildir:*) args="$args --deliver maildir:$MD" ;;
+			*) args="$args --deliver $2" ;;
+			esac; shift ;;
+		--log) args="$args --log $TMPDIR_TEST/logs/$name.log"; shift ;;
+		--user) [ "$(id -u)" = 0 ] && args="$args --user nobody"; shift ;;
+		*) args="$args $1" ;;
+		esac
+		shift
+	done
+	# shellcheck disable=SC2086
+	"$POSTERN" lmtp $args 2>"$TMPDIR_TEST/$name.err" &
+	pid=$!
+	if wait_port "$port"; then
+		out=$(printf 'LHLO ex.test\nQUIT\n' | lmtpc "$port")
+		like "$out" '^250[ -]' "$name: postern accepts the example's options and answers LHLO"
+		kill -TERM "$pid"; wait "$pid"; rc=$?
+		is "$rc" 0 "$name: it exits 0 on SIGTERM"
+	else
+		kill "$pid" 2>/dev/null; wait "$pid"
+		not_ok "$name: postern accepts the example's options" "$(cat "$TMPDIR_TEST/$name.err")" "args:$args"
+	fi
+}
+printf 'rule r { when size > 0 then tag "x"; }\n' > "$TMPDIR_TEST/ex.rules"
+# --user: as root it becomes --user nobody, which must read the rules and
+# write the log after dropping privileges.
+if [ "$(id -u)" = 0 ]; then
+	chmod 755 "$TMPDIR_TEST"; chmod 644 "$TMPDIR_TEST/ex.rules" "$TMPDIR_TEST/empty.zone"
+	mkdir "$TMPDIR_TEST/logs"; chown nobody "$TMPDIR_TEST/logs"
+else
+	mkdir "$TMPDIR_TEST/logs"
+fi
+
+# The README's command: the lines from "postern lmtp" to the end of its
+# backslash continuations.
+cmd=$(awk '/^postern lmtp --/{on=1} on{l=$0; sub(/\\$/, "", l); printf "%s ", l; if ($0 !~ /\\$/) exit}' \
+	"$ex/postfix/README.md")
+like "$cmd" '--deliver lmtp:unix:/var/run/dovecot/lmtp' "README: postern relays to Dovecot's LMTP socket"
+# shellcheck disable=SC2086
+set -f; try_cmdline readme ${cmd#postern }; set +f
+
+# The unit's ExecStart (with its continuations).
+exec_start=$(awk '/^ExecStart=/{on=1} on{l=$0; sub(/\\$/, "", l); printf "%s ", l; if ($0 !~ /\\$/) exit}' "$unit")
+like "$exec_start" '^ExecStart=/usr/bin/postern lmtp ' "unit: ExecStart runs postern lmtp"
+# shellcheck disable=SC2086
+set -f; try_cmdline unit ${exec_start#ExecStart=/usr/bin/postern }; set +f
+for k in 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'PrivateTmp=yes' 'Restart=on-failure' \
+	 'ExecReload=/bin/kill -HUP \$MAINPID' 'ReadWritePaths=/var/run/dovecot'; do
+	grep -q "^$k\$" "$unit" && ok "unit: $k" || not_ok "unit: $k"
+done
+
+if command -v systemd-analyze >/dev/null 2>&1; then
+	# verify wants the ExecStart program to exist: point it at the build.
+	abs=$(cd "$(dirname "$POSTERN")" && pwd)/$(basename "$POSTERN")
+	sed "s|^ExecStart=/usr/bin/postern |ExecStart=$abs |" "$unit" > "$TMPDIR_TEST/postern-lmtp.service"
+	out=$(systemd-analyze verify --man=no "$TMPDIR_TEST/postern-lmtp.service" 2>&1); rc=$?
+	is "$rc:$out" "0:" "systemd-analyze verify accepts the unit without a warning"
+	sed -i 's/^Restart=on-failure/Restart=sometimes/' "$TMPDIR_TEST/postern-lmtp.service"
+	like "$(systemd-analyze verify --man=no "$TMPDIR_TEST/postern-lmtp.service" 2>&1)" 'restart specifier' \
+		"control: systemd-analyze verify reports a bad setting"
+else
+	ok "systemd-analyze verify # SKIP systemd-analyze not installed"
+fi
+done_testing
