@@ -17,7 +17,8 @@
  * Evaluation times are the best of several rounds that alternate the
  * sizes, so a burst of load on this shared machine hits all sizes alike.
  * Exits 1 when a policy does not compile or decides wrongly.
- * POSTERN_BENCH_QUICK=1 (make bench-quick): one short round.
+ * POSTERN_BENCH_QUICK=1 (make bench-quick): one short round. Arguments
+ * (domain, ip, header-eq, regex) run only those kinds, for profiling.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,12 +253,19 @@ static void run_kind(kind k, int quick)
 		pst_program_free(&s[i].prog);
 }
 
-int main(void)
+/* Arguments, for profiling: kind names to run (default all). */
+int main(int argc, char **argv)
 {
 	const char *q = getenv("POSTERN_BENCH_QUICK");
 	int quick = q != NULL && *q != '\0' && strcmp(q, "0") != 0;
 
-	for (int k = 0; k < K__COUNT; k++)
-		run_kind((kind)k, quick);
+	for (int k = 0; k < K__COUNT; k++) {
+		int want = argc < 2;
+
+		for (int i = 1; i < argc; i++)
+			want |= strcmp(argv[i], kind_names[k]) == 0;
+		if (want)
+			run_kind((kind)k, quick);
+	}
 	return 0;
 }
