@@ -9,7 +9,8 @@
  * allows (a JIT failure only costs speed), texts become templates of
  * literal and fact parts, reject and tempfail carry their codes (defaults
  * filled by the checker), rules carry the normalised tenant and the
- * inherited audit mode, and facts_read records every fact read.
+ * inherited audit mode, and facts_read records every fact read. Last, the
+ * rule index (index.c) is built over the finished rules.
  *
  * Memory: the tree and the program share one arena, which the program's
  * store owns with the PCRE2 codes and the sets; pst_program_free releases
@@ -25,6 +26,7 @@
 
 #include "lang/ast.h"
 #include "lang/diag.h"
+#include "lang/index.h"
 #include "lang/program.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -144,10 +146,20 @@ static void build_domains(struct builder *b, pst_list *out, const pst_ast_list *
 		b->oom = 1;
 		return;
 	}
+	const char **items = need(b, ALLOC(b, l->nitems + 1, const char *));
+	if (items == NULL)
+		return;
+	size_t n = 0;
 	for (const pst_ast_value *v = l->items; v; v = v->next)
-		if (v->norm && pst_domainset_add(s, v->norm) < 0)
-			b->oom = 1;
+		if (v->norm) {
+			if (pst_domainset_add(s, v->norm) < 0)
+				b->oom = 1;
+			if (n < l->nitems)
+				items[n++] = v->norm;
+		}
 	out->domains = s;
+	out->domain_items = items;
+	out->nitems = n;
 }
 
 static void build_ips(struct builder *b, pst_list *out, const pst_ast_list *l)
@@ -160,12 +172,21 @@ static void build_ips(struct builder *b, pst_list *out, const pst_ast_list *l)
 		b->oom = 1;
 		return;
 	}
-	for (const pst_ast_value *v = l->items; v; v = v->next)
+	pst_cidr *cidrs = need(b, ALLOC(b, l->nitems + 1, pst_cidr));
+	if (cidrs == NULL)
+		return;
+	size_t n = 0;
+	for (const pst_ast_value *v = l->items; v; v = v->next) {
 		if (pst_ipset_add(s, &v->cidr) < 0)
 			b->oom = 1;
+		if (n < l->nitems)
+			cidrs[n++] = v->cidr;
+	}
 	if (pst_ipset_freeze(s) < 0)
 		b->oom = 1;
 	out->ips = s;
+	out->cidrs = cidrs;
+	out->nitems = n;
 }
 
 static void build_strings(struct builder *b, pst_list *out, const pst_ast_list *l)
@@ -358,6 +379,8 @@ static pst_program *build_program(struct pst_program_store *st, pst_ast *ast)
 	b.prog->rules = rules;
 	b.prog->nrules = i;
 	b.prog->store = st;
+	if (!b.oom && pst_index_build(b.prog, b.a) != 0)
+		b.oom = 1;
 	return b.oom ? NULL : b.prog;
 }
 

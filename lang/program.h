@@ -68,6 +68,11 @@ typedef struct pst_list {
 	const size_t *string_lens;
 	size_t nstrings;
 	size_t count;                 /* entries as written */
+	/* The entries again, for the rule index (lang/index.c); NULL in a
+	 * program built by hand, which then gets no index for this list. */
+	const char *const *domain_items; /* PST_LIST_DOMAINS: normalised */
+	const pst_cidr *cidrs;        /* PST_LIST_IPS */
+	size_t nitems;                /* domain_items or cidrs */
 } pst_list;
 
 /* The order of a strings list, shared by the compiler (which sorts) and
@@ -247,6 +252,10 @@ typedef struct pst_program {
 	const pst_program_rule *rules;
 	size_t nrules;
 	uint64_t facts_read;          /* bit f: some rule or template reads fact f */
+	const struct pst_index *index; /* which rules can match which values
+	                                * (lang/index.h); NULL: run every rule
+	                                * (the outcome is the same: tests and
+	                                * benchmarks set it NULL to compare) */
 	struct pst_program_store *store; /* the compiler's memory (arena, regexes,
 	                                  * sets): released by pst_program_free */
 } pst_program;

@@ -39,6 +39,10 @@
  *   around eval_rule): the cost of a lazily computed auth fact falls on the
  *   first rule that reads it. One clock read a rule reached (each rule's
  *   time runs from the end of the one before), plus one; none without it.
+ * - With the program's rule index (lang/index.h), rules that cannot match
+ *   the message's values are skipped without being evaluated; everything
+ *   above holds unchanged (the outcome is the same with prog->index NULL).
+ *   Tracing and rule timing report every rule, so they do without it.
  * - pst_eval_recipient returns -1 only on ENOMEM.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -52,6 +56,7 @@
 #include <time.h>
 
 #include "eval/eval.h"
+#include "lang/index.h"
 #include "lang/program.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -1026,6 +1031,146 @@ static int eval_rule(eval_ctx *c, const pst_program_rule *r, pst_trace_rule *t,
 	return run_actions(c, r, o);
 }
 
+/* ---- The rule index ------------------------------------------------------ */
+
+/* With the program's index (lang/index.h) only the candidate rules run:
+ * every plain rule, and the rules of each group that its lookup lists for
+ * the message's value. The others would have read that same value first
+ * and found their condition false, so the outcome is the same. Walking the
+ * schedule and the looked-up lists (a heap of cursors) visits candidates in
+ * program order; a group is looked up when the walk reaches its first rule,
+ * where the plain evaluator would have read its value. Tracing records
+ * every rule, so it never uses the index. */
+
+typedef struct ix_cursor {
+	const uint32_t *p, *end;       /* rules still to visit, ascending */
+} ix_cursor;
+
+typedef struct ix_heap {
+	eval_ctx *c;
+	ix_cursor *items;              /* a binary heap on *p */
+	size_t n, cap;
+} ix_heap;
+
+static void heap_down(ix_heap *h, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		ix_cursor t;
+
+		if (l < h->n && *h->items[l].p < *h->items[m].p)
+			m = l;
+		if (r < h->n && *h->items[r].p < *h->items[m].p)
+			m = r;
+		if (m == i)
+			return;
+		t = h->items[i];
+		h->items[i] = h->items[m];
+		h->items[m] = t;
+		i = m;
+	}
+}
+
+/* pst_index_emit: a list of candidates joins the heap. */
+static int heap_push(void *ctx, const uint32_t *rules, size_t n)
+{
+	ix_heap *h = ctx;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 8;
+		ix_cursor *items = pst_arena_calloc(h->c->arena, cap, sizeof *items);
+
+		if (items == NULL) {
+			h->c->oom = 1;
+			return -1;
+		}
+		if (h->n)
+			memcpy(items, h->items, h->n * sizeof *items);
+		h->items = items;
+		h->cap = cap;
+	}
+	i = h->n++;
+	h->items[i].p = rules;
+	h->items[i].end = rules + n;
+	while (i > 0 && *h->items[(i - 1) / 2].p > *h->items[i].p) {
+		ix_cursor t = h->items[i];
+
+		h->items[i] = h->items[(i - 1) / 2];
+		h->items[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+	return 0;
+}
+
+/* Take the smallest candidate. */
+static size_t heap_pop(ix_heap *h)
+{
+	size_t r = *h->items[0].p++;
+
+	if (h->items[0].p == h->items[0].end)
+		h->items[0] = h->items[--h->n];
+	heap_down(h, 0);
+	return r;
+}
+
+/* The walk reached group g's first rule: read its value as that rule's
+ * first test would, and queue the rules that value can match. */
+static void ix_activate(eval_ctx *c, const pst_index *ix, size_t g, ix_heap *h)
+{
+	const pst_index_group *grp = &ix->groups[g];
+	const pst_operand *o = grp->operand;
+	const pst_value *v;
+	pst_value field;
+
+	if (grp->tenant != NULL &&
+	    (c->rcpt_domain == NULL || !pst_domain_is_under(c->rcpt_domain, grp->tenant)))
+		return;
+	if (o->kind == PST_OPND_FACT) {
+		v = get_fact(c, o->fact);
+	} else {
+		if (header_field(c, o->header, 0, &field) != 0)
+			return;
+		v = &field;
+	}
+	if (!v->known || c->oom)
+		return;
+	if (pst_index_lookup(ix, g, v, heap_push, h) != 0 && !c->oom)
+		(void)heap_push(h, grp->rules, grp->nrules);   /* in doubt: all of them */
+}
+
+/* Run the candidate rules in order; 1 when one decided. */
+static int eval_indexed(eval_ctx *c, const pst_index *ix, pst_outcome *o)
+{
+	ix_heap h = { c, NULL, 0, 0 };
+	size_t step = 0, last = SIZE_MAX;
+
+	while (!c->oom) {
+		size_t next_step = step < ix->nsteps ? ix->steps[step].rule : SIZE_MAX;
+		size_t next = h.n ? *h.items[0].p : SIZE_MAX, r;
+
+		if (next_step == SIZE_MAX && next == SIZE_MAX)
+			break;
+		if (next_step <= next) {
+			const pst_index_step *s = &ix->steps[step++];
+
+			if (s->group >= 0) {
+				ix_activate(c, ix, (size_t)s->group, &h);
+				continue;
+			}
+			r = s->rule;
+		} else if ((r = heap_pop(&h)) == last) {
+			continue;             /* listed under two keys */
+		}
+		last = r;
+		if (eval_rule(c, &c->prog->rules[r], NULL, o))
+			return 1;
+	}
+	return 0;
+}
+
 static void set_rcpt(eval_ctx *c, const char *rcpt)
 {
 	char *d;
@@ -1077,7 +1222,9 @@ int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *sr
 
 	int timing = opts != NULL && opts->rule_nsec != NULL && opts->rule_evals != NULL;
 	unsigned long long t0 = timing ? mono_nsec() : 0;
-	for (size_t i = 0; i < prog->nrules && !c.oom; i++) {
+	if (prog->index != NULL && !c.tracing && !timing)
+		decided = eval_indexed(&c, prog->index, outcome);
+	else for (size_t i = 0; i < prog->nrules && !c.oom; i++) {
 		const pst_program_rule *r = &prog->rules[i];
 
 		if (decided) {
