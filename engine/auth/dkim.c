@@ -728,10 +728,15 @@ static int pst_dkim_describe(const pst_dkim_vctx *v, DKIM_SIGINFO *sig, pst_aren
 /* ---- a guard against a libopendkim heap overflow ---- */
 
 /* libopendkim 2.11 (Debian 12) writes past a heap block inside dkim_eoh
- * when a signature's h= names DKIM-Signature more often than the message
- * has DKIM-Signature fields (found by fuzz_eval: valgrind shows an 8-byte
- * write after a 32-byte block; tests/fuzz/RESULTS.md). A field like that
- * is never given to the library: it is reported here as permerror. */
+ * when a signature's h= names DKIM-Signature as often as, or more often
+ * than, the message has DKIM-Signature fields: a signature never covers
+ * itself, so the library has one field fewer to pick from than it
+ * allocates for (found by fuzz_eval: valgrind shows an 8-byte write after
+ * a 32-byte block, then bad frees in dkim_free; tests/fuzz/RESULTS.md). A
+ * field like that is never given to the library: it is reported here as
+ * permerror. Signatures that cover other DKIM-Signature fields are rare
+ * (RFC 6376 5.4 allows it); one that names more of them than the message
+ * has other signature fields could not verify anyway unless oversigned. */
 
 /* The value of tag name in a tag=value list (RFC 6376 3.2), trimmed of
  * white space; NULL when absent. */
@@ -802,7 +807,7 @@ static int pst_dkim_is_sigfield(const pst_msg_field *f)
 
 /* Mark in refused[] (one flag per field) the signature fields kept from
  * the library: each field still fed may name DKIM-Signature in h= at most
- * as often as there are signature fields fed, so refusing one can make
+ * as often as there are other signature fields fed, so refusing one can make
  * another unsafe: repeat until nothing changes. Returns how many. */
 static size_t pst_dkim_mark_refused(const pst_msg *msg, size_t skip_before, unsigned char *refused)
 {
@@ -814,7 +819,7 @@ static size_t pst_dkim_mark_refused(const pst_msg *msg, size_t skip_before, unsi
 		for (size_t i = skip_before; i < nf; i++) {
 			const pst_msg_field *f = pst_msg_field_at(msg, i);
 			if (refused[i] || !pst_dkim_is_sigfield(f) ||
-			    pst_dkim_h_self(f->value, f->value_len) <= fed)
+			    pst_dkim_h_self(f->value, f->value_len) < fed)
 				continue;
 			refused[i] = 1;
 			fed--;
@@ -858,7 +863,7 @@ static int pst_dkim_add_refused(const pst_msg *msg, size_t skip_before,
 		s->selector = pst_dkim_tag_copy(arena, f, "s");
 		s->algorithm = pst_dkim_tag_copy(arena, f, "a");
 		s->result = PST_AR_PERMERROR;
-		s->reason = "h= names DKIM-Signature more often than the message has it";
+		s->reason = "h= names DKIM-Signature more often than the message has other signatures";
 	}
 	out->sigs = sigs;
 	return 0;
