@@ -156,8 +156,11 @@ static int compute_from(struct pst_message *m)
 		const pst_addr *a = info->addr;
 		m->from.address = a->addr_spec;
 		m->from.display = a->display;
-		const char *why;
+		const char *why = NULL;
 		char *d = pst_domain_normalize(a->domain, a->domain_len, &why);
+		/* Out of memory is a failure, not a From domain that is invalid. */
+		if (d == NULL && why != NULL && strcmp(why, "out of memory") == 0)
+			return -1;
 		if (d) {
 			m->from.domain = pst_arena_strdup(m->arena, d);
 			free(d);

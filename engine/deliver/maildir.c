@@ -18,6 +18,10 @@
  * failure removes what was written and answers 452 4.2.2 (ENOSPC, EDQUOT)
  * or 451 4.3.0.
  *
+ * The system calls of a delivery go through util/fault.h, so a test build
+ * can fail any one of them (tests/lmtp/faults.sh); elsewhere they are the
+ * plain calls.
+ *
  * The copy gets Return-Path, Delivered-To and Received at the top, one line
  * each (Received folded at 78 columns), in the copy's line ending.
  */
@@ -37,6 +41,7 @@
 #include <arpa/inet.h>
 
 #include "util/buf.h"
+#include "util/fault.h"
 
 typedef struct pst_maildir {
 	int rootfd;
@@ -78,14 +83,14 @@ static int open_subdir(int parent, const char *name, int *created, step_err *e)
 
 	*created = 0;
 	for (int tries = 0; tries < 2; tries++) {
-		fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = pst_fault_open(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (fd >= 0)
 			return fd;
 		if (errno != ENOENT || !e->create)
 			return fail(e, "open directory");
-		if (mkdirat(parent, name, 0700) == 0) {
+		if (pst_fault_mkdir(parent, name, 0700) == 0) {
 			*created = 1;
-			if (fsync(parent) != 0)
+			if (pst_fault_fsync(parent) != 0)
 				return fail(e, "fsync directory");
 		} else if (errno != EEXIST)
 			return fail(e, "mkdir");
@@ -131,11 +136,12 @@ out:
 /* A new Maildir++ folder is marked with an empty "maildirfolder" file. */
 static int mark_folder(int dir, step_err *e)
 {
-	int fd = openat(dir, "maildirfolder", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = pst_fault_open(dir, "maildirfolder", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+				0600);
 
 	if (fd < 0)
 		return fail(e, "create maildirfolder");
-	if (close(fd) != 0)
+	if (pst_fault_close(fd) != 0)
 		return fail(e, "close");
 	return 0;
 }
@@ -292,7 +298,7 @@ int pst_maildir_trace(const pst_deliver *d, const pst_deliver_env *env, const ch
 static int write_all(int fd, const char *p, size_t n, step_err *e)
 {
 	while (n > 0) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = pst_fault_write(fd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -329,8 +335,8 @@ static int store(const pst_maildir *m, const maildir_dirs *dirs, const pst_buf *
 	 * counter value and another try. */
 	for (int tries = 0;; tries++) {
 		unique_name(m, name, sizeof name, head->len + len);
-		fd = openat(dirs->tmp, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-			    0600);
+		fd = pst_fault_open(dirs->tmp, name,
+				    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0)
 			break;
 		if (errno != EEXIST || tries == 3)
@@ -338,19 +344,19 @@ static int store(const pst_maildir *m, const maildir_dirs *dirs, const pst_buf *
 	}
 	if (write_all(fd, head->data, head->len, e) != 0 || write_all(fd, data, len, e) != 0)
 		goto fail_open;
-	if (fsync(fd) != 0) {
+	if (pst_fault_fsync(fd) != 0) {
 		fail(e, "fsync");
 		goto fail_open;
 	}
-	if (close(fd) != 0) {
+	if (pst_fault_close(fd) != 0) {
 		fail(e, "close");
 		goto fail_closed;
 	}
-	if (renameat(dirs->tmp, name, dirs->new, name) != 0) {
+	if (pst_fault_rename(dirs->tmp, name, dirs->new, name) != 0) {
 		fail(e, "rename into new");
 		goto fail_closed;
 	}
-	if (fsync(dirs->new) != 0) {
+	if (pst_fault_fsync(dirs->new) != 0) {
 		fail(e, "fsync new");
 		saved = errno;
 		unlinkat(dirs->new, name, 0);

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/fault.h"
 
 #define RELAY_MAX_IDLE   32
 #define RELAY_LINE_MAX   2048
@@ -87,7 +88,7 @@ static io_status wait_fd(int fd, short events, unsigned timeout_ms)
 static io_status send_all(relay_conn *c, const char *p, size_t n, unsigned timeout_ms)
 {
 	while (n > 0) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = pst_fault_send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -126,7 +127,7 @@ static io_status read_line(relay_conn *c, char *line, size_t cap, unsigned timeo
 		io_status s = wait_fd(c->fd, POLLIN, timeout_ms);
 		if (s != IO_OK)
 			return s;
-		ssize_t r = recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
+		ssize_t r = pst_fault_recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
 		if (r <= 0)
