@@ -57,7 +57,10 @@ static int decoded_value(struct pst_message *m, const pst_msg_field *f, const ch
 		return 0;
 	char *out = NULL;
 	size_t outlen = 0;
-	if (pst_rfc2047_decode(m->arena, f->value, f->value_len, &out, &outlen) >= 0 && out) {
+	int rc = pst_rfc2047_decode(m->arena, f->value, f->value_len, &out, &outlen);
+	if (rc < 0)
+		return -2;            /* ENOMEM: the evaluation fails, never the raw text */
+	if (out) {
 		*v = out;
 		*len = outlen;
 	}
@@ -91,7 +94,8 @@ static int fact(void *ctx, pst_fact f, pst_value *out)
 		out->type = PST_T_STRING;
 		if (s) {
 			out->known = 1;
-			decoded_value(m, s, &out->u.s.p, &out->u.s.len);
+			if (decoded_value(m, s, &out->u.s.p, &out->u.s.len) != 0)
+				return -1;
 		}
 		return 0;
 	}

@@ -779,8 +779,14 @@ static int precheck(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
 	return 1;
 }
 
+/* An identity without a usable domain is none with the reason, but running
+ * out of memory while normalising it is a failure (-1), never a verdict. */
 static int domain_none(pst_spf_result *out, pst_arena *arena, const char *what, const char *why)
 {
+	if (why != NULL && strcmp(why, "out of memory") == 0) {
+		errno = ENOMEM;
+		return -1;
+	}
 	char buf[160];
 	snprintf(buf, sizeof buf, "%s: %s", what, why ? why : "invalid");
 	return set_result(out, arena, PST_AR_NONE, buf);

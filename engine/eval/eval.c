@@ -226,7 +226,7 @@ static const pst_value *get_fact(eval_ctx *c, pst_fact f)
 		return v;
 	if (c->src->fact(c->src->ctx, f, v) != 0) {
 		memset(v, 0, sizeof *v);
-		warn(c, "fact %s could not be computed; it is unknown", pst_fact_name(f));
+		c->oom = 1;           /* never decide on a fact we failed to compute */
 	} else if (v->known && v->type != pst_fact_type(f)) {
 		warn(c, "fact %s came as a %s, want %s; it is unknown", pst_fact_name(f),
 		     pst_type_name(v->type), pst_type_name(pst_fact_type(f)));
@@ -341,7 +341,10 @@ static void trace_fields(eval_ctx *c, const pst_operand *o, size_t count)
 	if ((n = operand_name(c, o, &name)) == NULL || trace_has(c, n))
 		goto out;
 	for (size_t i = 0; i < count; i++) {
-		if (c->src->header_value(c->src->ctx, o->header, i, &p, &len) != 0)
+		int hv = c->src->header_value(c->src->ctx, o->header, i, &p, &len);
+		if (hv == -2)
+			c->oom = 1;
+		if (hv != 0)
 			break;
 		if ((i && pst_buf_puts(&text, ", ") != 0) || pst_buf_putc(&text, '"') != 0 ||
 		    pst_buf_append(&text, p, len) != 0 || pst_buf_putc(&text, '"') != 0) {
@@ -692,8 +695,12 @@ static int header_field(eval_ctx *c, const char *name, size_t nth, pst_value *v)
 {
 	memset(v, 0, sizeof *v);
 	v->type = PST_T_STRING;
-	if (c->src == NULL || c->src->header_value == NULL ||
-	    c->src->header_value(c->src->ctx, name, nth, &v->u.s.p, &v->u.s.len) != 0)
+	if (c->src == NULL || c->src->header_value == NULL)
+		return -1;
+	int rc = c->src->header_value(c->src->ctx, name, nth, &v->u.s.p, &v->u.s.len);
+	if (rc == -2)
+		c->oom = 1;
+	if (rc != 0)
 		return -1;
 	v->known = 1;
 	return 0;

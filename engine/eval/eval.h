@@ -22,15 +22,17 @@ struct pst_arena;
  * valid until the evaluation returns. ctx is the provider's own state. */
 typedef struct pst_fact_source {
 	/* Fill *out for fact f. Never called for PST_F_RCPT or PST_F_RCPT_DOMAIN.
-	 * Return 0; -1 on an internal failure (the fact is then unknown and a
-	 * warning is recorded). Called at most once per fact per evaluation
+	 * Return 0; -1 on an internal failure (ENOMEM): the evaluation then
+	 * fails (pst_eval_recipient returns -1), so the caller tempfails
+	 * rather than decide on a fact silently unknown. Called at most once per fact per evaluation
 	 * unless the provider caches; auth facts are expensive, so the provider
 	 * computes them on first call and caches them per message. */
 	int (*fact)(void *ctx, pst_fact f, pst_value *out);
 	/* Number of header fields named name (ASCII case-insensitive). */
 	size_t (*header_count)(void *ctx, const char *name);
 	/* The nth (0-based) field named name: its value unfolded and trimmed of
-	 * leading and trailing white space. Return 0, or -1 when there is none. */
+	 * leading and trailing white space. Return 0, -1 when there is none,
+	 * -2 on an internal failure (ENOMEM: the evaluation fails). */
 	int (*header_value)(void *ctx, const char *name, size_t nth,
 	                    const char **value, size_t *len);
 	void *ctx;

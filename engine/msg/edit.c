@@ -255,19 +255,21 @@ static int do_replace(struct render *r, const pst_msg_edit *ed)
 	return done ? 0 : add_field(r, ed->name, ed->value);
 }
 
-/* The first parsable mailbox of a From value, or NULL; *count says how
- * many items the value holds. */
-static const pst_addr *from_mailbox(struct render *r, const struct entry *e, size_t *count)
+/* The first parsable mailbox of a From value in *out, or NULL; *count says
+ * how many items the value holds. 0, or -1 on ENOMEM (never "no address"). */
+static int from_mailbox(struct render *r, const struct entry *e, size_t *count,
+                        const pst_addr **out)
 {
 	pst_addr_list l;
 	*count = 0;
+	*out = NULL;
 	if (pst_addr_parse_list(r->arena, e->value, e->value_len, 0, &l) < 0)
-		return NULL;
+		return -1;
 	*count = l.count;
-	for (size_t i = 0; i < l.count; i++)
+	for (size_t i = 0; i < l.count && *out == NULL; i++)
 		if (!(l.items[i].flags & PST_ADDR_BAD))
-			return &l.items[i];
-	return NULL;
+			*out = &l.items[i];
+	return 0;
 }
 
 static int address_ok(const char *a)
@@ -284,7 +286,9 @@ static int do_from(struct render *r, const pst_msg_edit *ed)
 	if (e == NULL)
 		return note(r, "no From field; From edit ignored");
 	size_t count;
-	const pst_addr *a = from_mailbox(r, e, &count);
+	const pst_addr *a;
+	if (from_mailbox(r, e, &count, &a) < 0)
+		return -1;
 	if (count > 1)
 		return note(r, "several addresses in the From field; From edit ignored");
 	if (display && a == NULL)
