@@ -159,7 +159,7 @@ static int compute_from(struct pst_message *m)
 		const char *why = NULL;
 		char *d = pst_domain_normalize(a->domain, a->domain_len, &why);
 		/* Out of memory is a failure, not a From domain that is invalid. */
-		if (d == NULL && why != NULL && strcmp(why, "out of memory") == 0)
+		if (d == NULL && why == pst_domain_why_nomem)
 			return -1;
 		if (d) {
 			m->from.domain = pst_arena_strdup(m->arena, d);

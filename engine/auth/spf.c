@@ -783,7 +783,7 @@ static int precheck(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
  * out of memory while normalising it is a failure (-1), never a verdict. */
 static int domain_none(pst_spf_result *out, pst_arena *arena, const char *what, const char *why)
 {
-	if (why != NULL && strcmp(why, "out of memory") == 0) {
+	if (why == pst_domain_why_nomem) {
 		errno = ENOMEM;
 		return -1;
 	}

@@ -24,6 +24,8 @@
 #include "util/domain.h"
 #include "util/limits.h"
 
+const char pst_domain_why_nomem[] = "out of memory";
+
 static _Thread_local char why_text[160];
 
 static int is_ldh_or_underscore(unsigned char c)
@@ -127,7 +129,7 @@ static char *normalize_ascii(const char *s, size_t n, const char **why)
 		n--;
 	out = malloc(n + 1);
 	if (out == NULL) {
-		*why = "out of memory";
+		*why = pst_domain_why_nomem;
 		return NULL;
 	}
 	if ((*why = check_ascii(s, n, out)) != NULL) {
@@ -144,7 +146,7 @@ static char *normalize_idna(const char *s, size_t n, const char **why)
 
 	in = malloc(n + 1);
 	if (in == NULL) {
-		*why = "out of memory";
+		*why = pst_domain_why_nomem;
 		return NULL;
 	}
 	memcpy(in, s, n);
@@ -154,7 +156,7 @@ static char *normalize_idna(const char *s, size_t n, const char **why)
 	free(in);
 	if (rc != IDN2_OK) {
 		if (rc == IDN2_MALLOC) {
-			*why = "out of memory";
+			*why = pst_domain_why_nomem;
 		} else if (rc == IDN2_TOO_BIG_DOMAIN) {
 			*why = "domain name longer than 253 octets";
 		} else if (rc == IDN2_TOO_BIG_LABEL) {

@@ -26,6 +26,10 @@
  * without libidn2. */
 char *pst_domain_normalize(const char *s, size_t n, const char **why);
 
+/* The *why that pst_domain_normalize gives on ENOMEM: callers compare the
+ * pointer to tell running out of memory from an invalid domain. */
+extern const char pst_domain_why_nomem[];
+
 /* The domain part of an address: the text after the last '@', normalised as
  * above. NULL when there is no '@' or the domain is invalid. Caller frees. */
 char *pst_domain_of_address(const char *addr, size_t n);
