@@ -200,6 +200,7 @@ int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
 		return fail(err, errlen, "%s", "out of memory");
 	}
 	m->policy = policy;
+	m->cursor.idx = -1;         /* no header read yet */
 	if (opts)
 		m->opts = *opts;
 	m->auth.given = m->opts.auth;

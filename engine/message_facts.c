@@ -48,22 +48,37 @@ static const char *domain_of(struct pst_message *m, const char *addr)
 	return copy;
 }
 
-/* A header value decoded from RFC 2047 when it holds an encoded-word. */
-static int decoded_value(struct pst_message *m, const pst_msg_field *f, const char **v, size_t *len)
+/* Field i's value decoded from RFC 2047 when it holds an encoded-word;
+ * decoded once per message and kept in m->views. 0, or -2 on ENOMEM (the
+ * evaluation then fails: never the raw text in place of the decoded). */
+static int decoded_value(struct pst_message *m, size_t i, const char **v, size_t *len)
 {
-	*v = f->value;
-	*len = f->value_len;
-	if (memmem(f->value, f->value_len, "=?", 2) == NULL)
-		return 0;
-	char *out = NULL;
-	size_t outlen = 0;
-	int rc = pst_rfc2047_decode(m->arena, f->value, f->value_len, &out, &outlen);
-	if (rc < 0)
-		return -2;            /* ENOMEM: the evaluation fails, never the raw text */
-	if (out) {
-		*v = out;
-		*len = outlen;
+	const pst_msg_field *f = pst_msg_field_at(m->msg, i);
+	if (m->views == NULL) {
+		size_t n = pst_msg_field_count(m->msg);
+		m->views = pst_arena_calloc(m->arena, n, sizeof *m->views);
+		if (m->views == NULL)
+			return -2;
 	}
+	pst_field_view *fv = &m->views[i];
+	if (fv->value == NULL) {
+		fv->value = f->value;
+		fv->len = f->value_len;
+		if (pst_rfc2047_find_start(f->value, f->value_len) != NULL) {
+			char *out = NULL;
+			size_t outlen = 0;
+			if (pst_rfc2047_decode(m->arena, f->value, f->value_len, &out, &outlen) < 0) {
+				fv->value = NULL;
+				return -2;
+			}
+			if (out) {
+				fv->value = out;
+				fv->len = outlen;
+			}
+		}
+	}
+	*v = fv->value;
+	*len = fv->len;
 	return 0;
 }
 
@@ -90,11 +105,11 @@ static int fact(void *ctx, pst_fact f, pst_value *out)
 	case PST_F_FROM_DISPLAY: set_text(out, PST_T_STRING, m->from.display); return 0;
 	case PST_F_FROM_COUNT: set_number(out, m->from.count); return 0;
 	case PST_F_SUBJECT: {
-		const pst_msg_field *s = pst_msg_find(m->msg, "Subject", 7, 0);
+		long s = pst_msg_find_next(m->msg, "Subject", 7, pst_msg_name_hash("Subject", 7), 0);
 		out->type = PST_T_STRING;
-		if (s) {
+		if (s >= 0) {
 			out->known = 1;
-			if (decoded_value(m, s, &out->u.s.p, &out->u.s.len) != 0)
+			if (decoded_value(m, (size_t)s, &out->u.s.p, &out->u.s.len) != 0)
 				return -1;
 		}
 		return 0;
@@ -105,20 +120,36 @@ static int fact(void *ctx, pst_fact f, pst_value *out)
 	}
 }
 
-/* The nth field named name, skipping the stripped X-Postern-Envelope ones. */
-static const pst_msg_field *nth_field(struct pst_message *m, const char *name, size_t nth)
+/* The index of the nth field named name, skipping the stripped
+ * X-Postern-Envelope ones, or -1. Continues from the cursor when the last
+ * read was of the same name at an nth not above this one. */
+static long nth_field(struct pst_message *m, const char *name, size_t nth)
 {
 	size_t len = strlen(name);
 	uint32_t h = pst_msg_name_hash(name, len);
+	pst_field_cursor *c = &m->cursor;
 	long i = -1;
 	size_t seen = 0;
+	if (c->idx >= 0 && c->hash == h && c->nth <= nth) {
+		const pst_msg_field *f = pst_msg_field_at(m->msg, (size_t)c->idx);
+		if (pst_msg_name_eq(name, len, f->name, f->name_len)) {
+			if (c->nth == nth)
+				return c->idx;
+			i = c->idx;
+			seen = c->nth + 1;
+		}
+	}
 	while ((i = pst_msg_find_next(m->msg, name, len, h, (size_t)(i + 1))) >= 0) {
 		if ((size_t)i < m->first_field)
 			continue;
-		if (seen++ == nth)
-			return pst_msg_field_at(m->msg, (size_t)i);
+		if (seen++ == nth) {
+			c->hash = h;
+			c->nth = nth;
+			c->idx = i;
+			return i;
+		}
 	}
-	return NULL;
+	return -1;
 }
 
 static size_t header_count(void *ctx, const char *name)
@@ -134,10 +165,10 @@ static size_t header_count(void *ctx, const char *name)
 static int header_value(void *ctx, const char *name, size_t nth, const char **value, size_t *len)
 {
 	struct pst_message *m = ctx;
-	const pst_msg_field *f = nth_field(m, name, nth);
-	if (f == NULL)
+	long i = nth_field(m, name, nth);
+	if (i < 0)
 		return -1;
-	return decoded_value(m, f, value, len);
+	return decoded_value(m, (size_t)i, value, len);
 }
 
 void pst_message_fact_source(struct pst_message *m, pst_fact_source *src)

@@ -34,6 +34,21 @@ typedef struct pst_from_facts {
 	const char *display;        /* decoded display name, or NULL */
 } pst_from_facts;
 
+/* A header field's value as rules read it (message_facts.c): RFC 2047
+ * decoded when it holds an encoded-word, made on the first read. */
+typedef struct pst_field_view {
+	const char *value;          /* NULL until read; then arena or the field's */
+	size_t len;
+} pst_field_view;
+
+/* Where the last header read stopped, so reading the fields of one name
+ * in turn (nth 0, 1, 2 ...) is one pass, not one per field. */
+typedef struct pst_field_cursor {
+	uint32_t hash;              /* of the name read */
+	size_t nth;                 /* the nth field of that name ... */
+	long idx;                   /* ... is field idx; -1: no read yet */
+} pst_field_cursor;
+
 struct pst_message {
 	const pst_policy *policy;   /* borrowed */
 	pst_arena *arena;           /* owns everything below but msg */
@@ -53,6 +68,8 @@ struct pst_message {
 	unsigned *rule_evals;       /* likewise */
 	size_t nstripped;           /* leading X-Postern-Envelope fields */
 	size_t first_field;         /* index of the first field after them */
+	pst_field_view *views;      /* per field, arena, allocated on first read */
+	pst_field_cursor cursor;
 };
 
 #endif

@@ -236,7 +236,8 @@ static const pst_regex *build_regex(struct builder *b, pst_ast_regex *re)
 		b->oom = 1;
 		return NULL;
 	}
-	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* failure: interpreted */
+	/* A JIT failure (no JIT on this CPU, no memory) leaves it interpreted. */
+	out->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
 	out->code = re->code;
 	out->source = re->pattern;
 	out->flags = re->flags;

@@ -86,6 +86,7 @@ typedef struct pst_regex {
 	const void *code;             /* pcre2_code_8 *, compiled (and JIT'd) */
 	const char *source;           /* the pattern as written, for traces */
 	const char *flags;            /* "i", "x", "s" as written, "" for none */
+	int jit;                      /* JIT-compiled: matched by pcre2_jit_match */
 } pst_regex;
 
 /* ---- Conditions -------------------------------------------------------- */

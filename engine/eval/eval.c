@@ -470,12 +470,17 @@ static char *address_domain(eval_ctx *c, const char *p, size_t n)
 
 /* ---- Regexes ------------------------------------------------------------- */
 
-/* Run re on a subject: 1 match, 0 no match, -1 a PCRE2 error (code in *err). */
+/* Run re on a subject: 1 match, 0 no match, -1 a PCRE2 error (code in *err).
+ * A JIT-compiled pattern goes straight to pcre2_jit_match, which skips
+ * pcre2_match's checks (patterns are compiled with MATCH_INVALID_UTF, so
+ * there is no UTF check to skip) and honours the same match limit. */
 static int regex_run(const pst_regex *re, pcre2_match_data *md, pcre2_match_context *mctx,
                      const char *p, size_t n, int *err)
 {
-	int rc = pcre2_match((const pcre2_code *)re->code, (PCRE2_SPTR)(p ? p : ""), n, 0, 0,
-	                     md, mctx);
+	const pcre2_code *code = re->code;
+	PCRE2_SPTR s = (PCRE2_SPTR)(p ? p : "");
+	int rc = re->jit ? pcre2_jit_match(code, s, n, 0, 0, md, mctx)
+	                 : pcre2_match(code, s, n, 0, 0, md, mctx);
 
 	if (rc >= 0)
 		return 1;       /* 0: matched, ovector too small for the groups */

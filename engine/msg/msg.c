@@ -46,6 +46,18 @@ struct pst_msg {
 	pst_arena *arena;           /* values, From parse */
 	int from_done;
 	pst_msg_from_info from;
+	/* The name index (build_index): for every distinct name, its first
+	 * field and how many; every field links to the next of its name. */
+	struct name_slot *slots;    /* arena; nslots a power of two */
+	size_t nslots;
+	long *next_same;            /* arena; nfields of them, -1 at the last */
+};
+
+struct name_slot {
+	uint32_t hash;
+	size_t count;
+	long first;                 /* -1: an empty slot */
+	long last;
 };
 
 /* Parser state for one call. */
@@ -83,20 +95,30 @@ int pst_msg_name_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
 	if (alen != blen)
 		return 0;
+	if (memcmp(a, b, alen) == 0)
+		return 1;   /* the usual case: spelt alike */
 	for (size_t i = 0; i < alen; i++)
 		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
 			return 0;
 	return 1;
 }
 
-/* FNV-1a over the ASCII-lowered bytes. */
+/* One step of FNV-1a over c | 0x20: the same for both cases of a letter
+ * (so it agrees with pst_msg_name_eq), and cheaper than lowering; the few
+ * other pairs it merges ('@' and '`', '[' and '{' ...) only share a hash. */
+static uint32_t hash_step(uint32_t h, unsigned char c)
+{
+	return (h ^ (unsigned char)(c | 0x20)) * 16777619u;
+}
+
+#define NAME_HASH_INIT 2166136261u
+
+/* FNV-1a, case-folded (hash_step). */
 uint32_t pst_msg_name_hash(const char *name, size_t len)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= lower((unsigned char)name[i]);
-		h *= 16777619u;
-	}
+	uint32_t h = NAME_HASH_INIT;
+	for (size_t i = 0; i < len; i++)
+		h = hash_step(h, (unsigned char)name[i]);
 	return h;
 }
 
@@ -127,24 +149,35 @@ static int is_name_char(unsigned char c)
 	return c >= 33 && c <= 126 && c != ':';
 }
 
-/* Length of the field name at p when [p, e) starts a field, with *colon the
- * offset of the colon and *obs set when white space precedes it; else 0. */
-static size_t field_name(const char *s, size_t p, size_t e, size_t *colon, int *obs)
+/* A field name found at the start of a line. */
+struct name_at {
+	size_t len;
+	size_t colon;               /* offset of the colon */
+	int obs;                    /* white space before the colon */
+	uint32_t hash;              /* pst_msg_name_hash of the name */
+};
+
+/* The length of the field name at p when [p, e) starts a field, with *na
+ * filled (the hash made on the way); else 0. */
+static size_t field_name(const char *s, size_t p, size_t e, struct name_at *na)
 {
 	size_t i = p;
+	uint32_t h = NAME_HASH_INIT;
 	while (i < e && is_name_char((unsigned char)s[i]))
-		i++;
+		h = hash_step(h, (unsigned char)s[i++]);
 	size_t n = i - p;
 	if (n == 0)
 		return 0;
-	*obs = 0;
+	na->obs = 0;
 	while (i < e && is_wsp(s[i])) {
 		i++;
-		*obs = 1;
+		na->obs = 1;
 	}
 	if (i >= e || s[i] != ':')
 		return 0;
-	*colon = i;
+	na->len = n;
+	na->colon = i;
+	na->hash = h;
 	return n;
 }
 
@@ -168,32 +201,60 @@ static pst_msg_field *new_field(struct parse *ps)
 	return f;
 }
 
-/* Unfold and trim [p, e) into a NUL-terminated arena copy; set the 8BIT
- * and NUL flags. 0 / -1 (ENOMEM). */
+/* The PST_MSG_FIELD_8BIT and _NUL flags of n bytes, eight at a time: a
+ * word has a byte >= 0x80 when its high bits are set, and a NUL byte when
+ * (w - 0x01..) & ~w has a high bit set (exact, not a heuristic). Made on
+ * demand (pst_msg_value_flags): nothing on the hot path needs them. */
+static unsigned byte_flags(const char *v, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t high = 0, zero = 0, w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, v + i, 8);
+		high |= w & highs;
+		zero |= (w - ones) & ~w & highs;
+	}
+	if (i < n) {                /* the tail, padded with spaces */
+		memset(&w, ' ', 8);
+		memcpy(&w, v + i, n - i);
+		high |= w & highs;
+		zero |= (w - ones) & ~w & highs;
+	}
+	return (high ? PST_MSG_FIELD_8BIT : 0u) | (zero ? PST_MSG_FIELD_NUL : 0u);
+}
+
+static int is_fold_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Unfold and trim [p, e) into a NUL-terminated arena copy. Trimming first, on the raw bytes, is the same as trimming
+ * SP, HTAB and CR after unfolding: a run of SP, HTAB, CR and LF at either
+ * end unfolds to SP, HTAB and CR only. Then the copy goes line by line:
+ * every LF is dropped with the CR just before it (a CR elsewhere is kept);
+ * most fields are one line, one memcpy. 0 / -1 (ENOMEM). */
 static int set_value(pst_msg *m, pst_msg_field *f, const char *p, const char *e)
 {
+	while (p < e && is_fold_space(*p))
+		p++;
+	while (e > p && is_fold_space(e[-1]))
+		e--;
 	char *v = pst_arena_alloc(m->arena, (size_t)(e - p) + 1);
 	if (v == NULL)
 		return -1;
 	size_t n = 0;
-	for (const char *q = p; q < e; q++) {
-		if (*q == '\n')
-			continue;
-		if (*q == '\r' && q + 1 < e && q[1] == '\n')
-			continue;
-		v[n++] = *q;
-		if ((unsigned char)*q >= 0x80)
-			f->flags |= PST_MSG_FIELD_8BIT;
-		else if (*q == '\0')
-			f->flags |= PST_MSG_FIELD_NUL;
+	const char *q = p;
+	while (q < e) {
+		const char *nl = memchr(q, '\n', (size_t)(e - q));
+		const char *stop = nl ? nl : e;
+		size_t k = (size_t)(stop - q);
+		if (nl && k > 0 && nl[-1] == '\r')
+			k--;
+		memcpy(v + n, q, k);
+		n += k;
+		q = nl ? nl + 1 : e;
 	}
-	size_t b = 0;
-	while (b < n && (is_wsp(v[b]) || v[b] == '\r'))
-		b++;
-	while (n > b && (is_wsp(v[n - 1]) || v[n - 1] == '\r'))
-		n--;
-	memmove(v, v + b, n - b);
-	n -= b;
 	v[n] = '\0';
 	f->value = v;
 	f->value_len = n;
@@ -216,9 +277,9 @@ static int mbox_line(struct parse *ps, size_t *pos)
 	pst_msg *m = ps->m;
 	if (m->len < 5 || memcmp(m->bytes, "From ", 5) != 0)
 		return 0;
-	size_t e = line_end(m->bytes, m->len, 0), colon;
-	int obs;
-	if (field_name(m->bytes, 0, e, &colon, &obs) > 0)
+	size_t e = line_end(m->bytes, m->len, 0);
+	struct name_at na;
+	if (field_name(m->bytes, 0, e, &na) > 0)
 		return 0;   /* "From : x" is a field with obsolete white space */
 	if (e > ps->max_bytes)
 		return set_error(ps->err, PST_MSG_HEADER_TOO_BIG, "header section over %zu bytes",
@@ -239,8 +300,7 @@ static int mbox_line(struct parse *ps, size_t *pos)
 }
 
 /* Parse one field starting at p (known to be a field line); *pos after it. */
-static int one_field(struct parse *ps, size_t p, size_t e, size_t nlen, size_t colon, int obs,
-                     size_t *pos)
+static int one_field(struct parse *ps, size_t p, size_t e, const struct name_at *na, size_t *pos)
 {
 	pst_msg *m = ps->m;
 	const char *s = m->bytes;
@@ -261,11 +321,11 @@ static int one_field(struct parse *ps, size_t p, size_t e, size_t nlen, size_t c
 	f->raw = s + p;
 	f->raw_len = end - p;
 	f->name = s + p;
-	f->name_len = nlen;
-	f->name_hash = pst_msg_name_hash(f->name, nlen);
-	if (obs)
+	f->name_len = na->len;
+	f->name_hash = na->hash;
+	if (na->obs)
 		f->flags |= PST_MSG_FIELD_OBS_SPACE;
-	if (set_value(m, f, s + colon + 1, s + end) < 0)
+	if (set_value(m, f, s + na->colon + 1, s + end) < 0)
 		return set_error(ps->err, PST_MSG_ENOMEM, "out of memory");
 	count_eol(ps, s, p, end);
 	*pos = end;
@@ -292,15 +352,66 @@ static int split(struct parse *ps)
 			m->body_off = e;
 			return 0;
 		}
-		size_t colon = 0;
-		int obs = 0;
-		size_t nlen = field_name(s, pos, e, &colon, &obs);
-		if (nlen == 0)
+		struct name_at na;
+		if (field_name(s, pos, e, &na) == 0)
 			break;      /* neither field nor continuation: the body starts here */
-		if (one_field(ps, pos, e, nlen, colon, obs, &pos) < 0)
+		if (one_field(ps, pos, e, &na, &pos) < 0)
 			return -1;
 	}
 	m->body_off = pos;
+	return 0;
+}
+
+/* ---- The name index ---------------------------------------------------- */
+
+/* The slot of name (hash h): the one holding it, or the empty one where
+ * it would go. The table is never full (twice the fields, at least). */
+static struct name_slot *name_slot(const pst_msg *m, const char *name, size_t len, uint32_t h)
+{
+	size_t mask = m->nslots - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct name_slot *sl = &m->slots[i];
+		if (sl->first < 0)
+			return sl;
+		const pst_msg_field *f = &m->fields[sl->first];
+		if (sl->hash == h && pst_msg_name_eq(f->name, f->name_len, name, len))
+			return sl;
+	}
+}
+
+/* Index the fields by name, once per message, so finding and counting
+ * the fields of a name does not walk the whole header each time. 0 / -1
+ * (ENOMEM). */
+static int build_index(pst_msg *m)
+{
+	size_t cap = 16;
+	while (cap < 2 * m->nfields) {
+		if (cap > SIZE_MAX / 2 / sizeof *m->slots)
+			return -1;
+		cap *= 2;
+	}
+	m->slots = pst_arena_alloc(m->arena, cap * sizeof *m->slots);
+	m->next_same = pst_arena_alloc(m->arena, (m->nfields ? m->nfields : 1) * sizeof *m->next_same);
+	if (m->slots == NULL || m->next_same == NULL)
+		return -1;
+	m->nslots = cap;
+	for (size_t i = 0; i < cap; i++)
+		m->slots[i] = (struct name_slot){ .first = -1, .last = -1 };
+	for (size_t i = 0; i < m->nfields; i++) {
+		const pst_msg_field *f = &m->fields[i];
+		m->next_same[i] = -1;
+		if (f->flags & PST_MSG_FIELD_MBOX_FROM)
+			continue;   /* never found by name */
+		struct name_slot *sl = name_slot(m, f->name, f->name_len, f->name_hash);
+		if (sl->first < 0) {
+			sl->hash = f->name_hash;
+			sl->first = (long)i;
+		} else {
+			m->next_same[sl->last] = (long)i;
+		}
+		sl->last = (long)i;
+		sl->count++;
+	}
 	return 0;
 }
 
@@ -328,6 +439,10 @@ int pst_msg_parse(const char *bytes, size_t len, const pst_msg_limits *limits,
 	if (split(&ps) < 0) {
 		pst_msg_free(&m);
 		return -1;
+	}
+	if (build_index(m) < 0) {
+		pst_msg_free(&m);
+		return set_error(err, PST_MSG_ENOMEM, "out of memory");
 	}
 	m->eol = ps.nlf > ps.ncrlf ? "\n" : "\r\n";
 	if (m->has_sep && ps.nlf == 0 && ps.ncrlf == 0)
@@ -362,34 +477,37 @@ const pst_msg_field *pst_msg_field_at(const pst_msg *m, size_t i)
 
 long pst_msg_find_next(const pst_msg *m, const char *name, size_t len, uint32_t hash, size_t start)
 {
-	for (size_t i = start; i < m->nfields; i++) {
-		const pst_msg_field *f = &m->fields[i];
-		if (f->name_hash == hash && !(f->flags & PST_MSG_FIELD_MBOX_FROM) &&
-		    pst_msg_name_eq(f->name, f->name_len, name, len))
-			return (long)i;
+	if (start >= m->nfields)
+		return -1;
+	/* Going on from a field of this name (the usual walk): its link. */
+	if (start > 0) {
+		const pst_msg_field *p = &m->fields[start - 1];
+		if (p->name_hash == hash && !(p->flags & PST_MSG_FIELD_MBOX_FROM) &&
+		    pst_msg_name_eq(p->name, p->name_len, name, len))
+			return m->next_same[start - 1];
 	}
-	return -1;
+	long i = name_slot(m, name, len, hash)->first;
+	while (i >= 0 && (size_t)i < start)
+		i = m->next_same[i];
+	return i;
 }
 
 const pst_msg_field *pst_msg_find(const pst_msg *m, const char *name, size_t len, size_t nth)
 {
-	uint32_t h = pst_msg_name_hash(name, len);
-	long i = -1;
-	size_t seen = 0;
-	while ((i = pst_msg_find_next(m, name, len, h, (size_t)(i + 1))) >= 0)
-		if (seen++ == nth)
-			return &m->fields[i];
-	return NULL;
+	long i = name_slot(m, name, len, pst_msg_name_hash(name, len))->first;
+	for (size_t seen = 0; i >= 0 && seen < nth; seen++)
+		i = m->next_same[i];
+	return i >= 0 ? &m->fields[i] : NULL;
 }
 
 size_t pst_msg_count(const pst_msg *m, const char *name, size_t len)
 {
-	uint32_t h = pst_msg_name_hash(name, len);
-	long i = -1;
-	size_t n = 0;
-	while ((i = pst_msg_find_next(m, name, len, h, (size_t)(i + 1))) >= 0)
-		n++;
-	return n;
+	return name_slot(m, name, len, pst_msg_name_hash(name, len))->count;
+}
+
+unsigned pst_msg_value_flags(const pst_msg_field *f)
+{
+	return f ? byte_flags(f->value, f->value_len) : 0;
 }
 
 size_t pst_msg_size(const pst_msg *m)

@@ -54,6 +54,7 @@ typedef struct pst_msg_limits {
 /* Field flags. */
 #define PST_MSG_FIELD_MBOX_FROM  0x1  /* the mbox "From " separator line */
 #define PST_MSG_FIELD_OBS_SPACE  0x2  /* white space between name and colon */
+/* Value flags: never in pst_msg_field.flags; pst_msg_value_flags(). */
 #define PST_MSG_FIELD_8BIT       0x4  /* value holds bytes >= 0x80 */
 #define PST_MSG_FIELD_NUL        0x8  /* value holds NUL bytes */
 
@@ -65,7 +66,7 @@ typedef struct pst_msg_field {
 	const char *value;          /* unfolded and trimmed, NUL-terminated copy */
 	size_t value_len;           /* may hold NULs: use the length */
 	uint32_t name_hash;         /* pst_msg_name_hash(name) */
-	unsigned flags;
+	unsigned flags;             /* PST_MSG_FIELD_MBOX_FROM, _OBS_SPACE */
 } pst_msg_field;
 
 /* Parse len bytes (copied). limits may be NULL for the defaults. On success
@@ -95,6 +96,9 @@ long pst_msg_find_next(const pst_msg *m, const char *name, size_t len, uint32_t 
 const pst_msg_field *pst_msg_find(const pst_msg *m, const char *name, size_t len, size_t nth);
 /* Number of fields named name. */
 size_t pst_msg_count(const pst_msg *m, const char *name, size_t len);
+/* PST_MSG_FIELD_8BIT and PST_MSG_FIELD_NUL as f's value holds such bytes
+ * (worked out on each call); 0 for NULL. */
+unsigned pst_msg_value_flags(const pst_msg_field *f);
 
 /* The whole message size in bytes as given to pst_msg_parse. */
 size_t pst_msg_size(const pst_msg *m);

@@ -239,6 +239,20 @@ static int take_run(const char *in, size_t len, size_t *p, pst_buf *out)
 	return (int)n;
 }
 
+const char *pst_rfc2047_find_start(const char *in, size_t len)
+{
+	const char *e = in + len;
+	/* memchr for the rare '=' beats memmem's setup on short values. */
+	for (const char *q = in; q < e; q++) {
+		q = memchr(q, '=', (size_t)(e - q));
+		if (q == NULL || q + 1 >= e)
+			return NULL;
+		if (q[1] == '?')
+			return q;
+	}
+	return NULL;
+}
+
 int pst_rfc2047_decode(pst_arena *arena, const char *in, size_t len, char **out, size_t *outlen)
 {
 	pst_buf b = PST_BUF_INIT;
@@ -246,7 +260,7 @@ int pst_rfc2047_decode(pst_arena *arena, const char *in, size_t len, char **out,
 	int total = 0;
 	struct word w;
 	while (p < len) {
-		const char *q = memmem(in + p, len - p, "=?", 2);
+		const char *q = pst_rfc2047_find_start(in + p, len - p);
 		size_t next = q ? (size_t)(q - in) : len;
 		if (pst_buf_append(&b, in + p, next - p) < 0)
 			goto nomem;

@@ -19,6 +19,10 @@
  * copy of in), or -1 on ENOMEM. */
 int pst_rfc2047_decode(pst_arena *arena, const char *in, size_t len, char **out, size_t *outlen);
 
+/* The first "=?" in in (len bytes), where an encoded-word could start, or
+ * NULL: a text without it decodes to itself. Borrowed from in. */
+const char *pst_rfc2047_find_start(const char *in, size_t len);
+
 /* Encode UTF-8 text for a header value when it needs it: ASCII text without
  * control characters is returned as a copy; anything else becomes
  * "=?UTF-8?B?...?=" words of at most 75 characters, separated by a space.

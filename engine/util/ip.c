@@ -128,6 +128,21 @@ static int format_v6(const uint8_t *b, char *buf, size_t len)
 	return 0;
 }
 
+/* Dotted quad into buf (at least 16 bytes): no printf on a per-message path. */
+static void format_v4(const unsigned char *b, char *buf)
+{
+	char *p = buf;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+}
+
 char *pst_ip_format(const pst_ip *ip, char *buf, size_t len)
 {
 	int rc = -1;
@@ -136,9 +151,12 @@ char *pst_ip_format(const pst_ip *ip, char *buf, size_t len)
 		return buf;
 	buf[0] = '\0';
 	if (ip->family == 4) {
-		int w = snprintf(buf, len, "%u.%u.%u.%u", ip->bytes[0],
-				 ip->bytes[1], ip->bytes[2], ip->bytes[3]);
-		rc = (w < 0 || (size_t)w >= len) ? -1 : 0;
+		char quad[16];
+		format_v4(ip->bytes, quad);
+		size_t w = strlen(quad);
+		rc = w >= len ? -1 : 0;
+		if (rc == 0)
+			memcpy(buf, quad, w + 1);
 	} else if (ip->family == 6) {
 		rc = format_v6(ip->bytes, buf, len);
 	}

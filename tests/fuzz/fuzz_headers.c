@@ -27,13 +27,24 @@ static void pst_fuzz_check_msg(pst_msg *m, const uint8_t *data, size_t size)
 		PST_FUZZ_CHECK(off + f->raw_len <= size, "fields within the input");
 		PST_FUZZ_CHECK(memcmp(data + off, f->raw, f->raw_len) == 0, "raw bytes in order");
 		off += f->raw_len;
-		if (!(f->flags & PST_MSG_FIELD_NUL))
+		if (!(pst_msg_value_flags(f) & PST_MSG_FIELD_NUL))
 			PST_FUZZ_CHECK(strlen(f->value) == f->value_len, "value_len");
+		else
+			PST_FUZZ_CHECK(memchr(f->value, '\0', f->value_len) != NULL, "NUL flag");
 		if (!(f->flags & PST_MSG_FIELD_MBOX_FROM)) {
 			long at = pst_msg_find_next(m, f->name, f->name_len,
 			                            pst_msg_name_hash(f->name, f->name_len), i);
 			PST_FUZZ_CHECK(at == (long)i, "find_next finds the field itself");
 			PST_FUZZ_CHECK(pst_msg_count(m, f->name, f->name_len) >= 1, "count");
+			if (n <= 200) {     /* the name index against a plain scan */
+				size_t same = 0;
+				for (size_t j = 0; j < n; j++) {
+					const pst_msg_field *g = pst_msg_field_at(m, j);
+					same += !(g->flags & PST_MSG_FIELD_MBOX_FROM) &&
+					        pst_msg_name_eq(g->name, g->name_len, f->name, f->name_len);
+				}
+				PST_FUZZ_CHECK(pst_msg_count(m, f->name, f->name_len) == same, "count by index");
+			}
 		}
 	}
 	PST_FUZZ_CHECK(pst_msg_field_at(m, n) == NULL, "field out of range");

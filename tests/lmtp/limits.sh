@@ -23,7 +23,9 @@ start=$(date +%s)
 out=$(printf '%s\n' 'LHLO c' | lmtpc "$PORT")
 took=$(( $(date +%s) - start ))
 like "$out" '421 4.4.2' "a client silent past --timeout gets 421 4.4.2 and is closed"
-[ "$took" -le 10 ] && ok "within a few seconds of the timeout (${took}s)" || not_ok "after about the timeout" "took ${took}s"
+limit=10
+[ -n "${POSTERN_WRAPPER:-}" ] && limit=40   # valgrind.sh: start-up and replies are slow
+[ "$took" -le "$limit" ] && ok "within a few seconds of the timeout (${took}s)" || not_ok "after about the timeout" "took ${took}s"
 
 out=$(python3 - "$PORT" <<'PY'
 import socket, sys, time

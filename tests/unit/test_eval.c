@@ -152,10 +152,13 @@ static pst_regex make_regex(const char *pattern, const char *flags)
 	uint32_t opts = strchr(flags, 'i') ? PCRE2_CASELESS : 0;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err,
 	                                 &off, NULL);
-	pst_regex re = { code, pattern, flags };
+	pst_regex re = { code, pattern, flags, 0 };
 
 	if (code == NULL)
 		fail_msg("pcre2_compile(%s) failed", pattern);
+	/* As the compiler does: JIT when it can (test_eval_oom keeps its
+	 * pattern interpreted, so both ways of matching are run). */
+	re.jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
 	codes[ncodes++] = code;
 	return re;
 }

@@ -91,7 +91,7 @@ static void allocation_failures(void **state)
 	PCRE2_SIZE off;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)"^t", PCRE2_ZERO_TERMINATED, 0, &err, &off,
 	                                 NULL);
-	pst_regex re = { code, "^t", "" };
+	pst_regex re = { code, "^t", "", 0 };   /* interpreted (test_eval JITs) */
 	pst_domainset *ds = pst_domainset_new();
 	pst_list dl = { .kind = PST_LIST_DOMAINS };
 	static const pst_tpl_part parts[] = {

@@ -10,6 +10,7 @@
 
 #include "msg/msg.h"
 #include "msg/addr.h"
+#include "util/buf.h"
 #include "util/limits.h"
 
 static pst_msg *parse_ok(const char *s, size_t n)
@@ -131,10 +132,9 @@ static void nul_and_8bit_values(void **state)
 	pst_msg *m = parse_ok(in, sizeof in - 1);
 	assert_int_equal(pst_msg_field_count(m), 3);
 	want_field(m, 0, "X-Nul", "a\0b", 3);
-	assert_true(pst_msg_field_at(m, 0)->flags & PST_MSG_FIELD_NUL);
-	assert_false(pst_msg_field_at(m, 0)->flags & PST_MSG_FIELD_8BIT);
-	assert_true(pst_msg_field_at(m, 1)->flags & PST_MSG_FIELD_8BIT);
-	assert_false(pst_msg_field_at(m, 1)->flags & PST_MSG_FIELD_NUL);
+	assert_int_equal(pst_msg_value_flags(pst_msg_field_at(m, 0)), PST_MSG_FIELD_NUL);
+	assert_int_equal(pst_msg_value_flags(pst_msg_field_at(m, 1)), PST_MSG_FIELD_8BIT);
+	assert_int_equal(pst_msg_value_flags(pst_msg_field_at(m, 2)), 0);
 	assert_int_equal(pst_msg_field_at(m, 2)->flags, 0);
 	pst_msg_free(&m);
 }
@@ -250,7 +250,43 @@ static void names_and_lookup(void **state)
 	assert_int_equal(pst_msg_find_next(m, "received", 8, h, 1), 2);
 	assert_int_equal(pst_msg_find_next(m, "received", 8, h, 4), -1);
 	assert_int_equal(pst_msg_find_next(m, "received", 8, h, 100), -1);
+	/* Going on from a field of the name, and from one of another name. */
+	assert_int_equal(pst_msg_find_next(m, "received", 8, h, 3), 3);
+	assert_int_equal(pst_msg_find_next(m, "Received", 8, h, 2), 2);
+	assert_int_equal(pst_msg_find_next(m, "TO", 2, pst_msg_name_hash("to", 2), 1), 1);
+	assert_int_equal(pst_msg_find_next(m, "To", 2, pst_msg_name_hash("to", 2), 2), -1);
 	pst_msg_free(&m);
+}
+
+/* The name index over many names: every name's count and order agree with
+ * a plain scan (the table grows past its first size). */
+static void name_index_many(void **state)
+{
+	(void)state;
+	pst_buf b = PST_BUF_INIT;
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(pst_buf_printf(&b, "X-H%d: %d\n", i % 97, i), 0);
+	assert_int_equal(pst_buf_printf(&b, "\nbody\n"), 0);
+	pst_msg *m = parse_ok(b.data, b.len);
+	assert_int_equal(pst_msg_field_count(m), 300);
+	for (int k = 0; k < 97; k++) {
+		char name[16];
+		int len = snprintf(name, sizeof name, "x-h%d", k);
+		size_t want = 0;
+		for (int i = k; i < 300; i += 97)
+			want++;
+		assert_int_equal(pst_msg_count(m, name, (size_t)len), want);
+		uint32_t h = pst_msg_name_hash(name, (size_t)len);
+		long at = -1;
+		for (int i = k; i < 300; i += 97) {
+			at = pst_msg_find_next(m, name, (size_t)len, h, (size_t)(at + 1));
+			assert_int_equal(at, i);
+		}
+		assert_int_equal(pst_msg_find_next(m, name, (size_t)len, h, (size_t)(at + 1)), -1);
+	}
+	assert_int_equal(pst_msg_count(m, "X-H97", 5), 0);
+	pst_msg_free(&m);
+	pst_buf_free(&b);
 }
 
 /* RFC 7489 6.6.1 From status. */
@@ -327,6 +363,7 @@ int main(void)
 		cmocka_unit_test(mbox_from_line),
 		cmocka_unit_test(limits_are_typed_errors),
 		cmocka_unit_test(names_and_lookup),
+		cmocka_unit_test(name_index_many),
 		cmocka_unit_test(from_status),
 		cmocka_unit_test(random_input_never_crashes),
 	};
