@@ -97,8 +97,14 @@ static int take_envelope_fields(struct pst_message *m, int keep_rcpts, char *err
 		if (!pst_msg_name_eq(f->name, f->name_len, ENVELOPE_FIELD, strlen(ENVELOPE_FIELD)))
 			break;
 		char why[200] = "";
-		if (pst_env_parse_field(&m->env, m->arena, f->value, f->value_len, keep_rcpts,
-		                        why, sizeof why) < 0) {
+		size_t vlen;
+		const char *v = pst_msg_value(m->msg, f, &vlen);
+		if (v == NULL) {
+			if (errlen)
+				snprintf(err, errlen, "%s", "out of memory");
+			return -1;
+		}
+		if (pst_env_parse_field(&m->env, m->arena, v, vlen, keep_rcpts, why, sizeof why) < 0) {
 			if (errlen)
 				snprintf(err, errlen, "X-Postern-Envelope: %s", why);
 			return -1;
@@ -115,8 +121,12 @@ static int choose_recipients(struct pst_message *m)
 {
 	if (m->env.nrcpts == 0) {
 		const pst_msg_field *to = pst_msg_find(m->msg, "To", 2, 0);
+		size_t vlen = 0;
+		const char *v = to ? pst_msg_value(m->msg, to, &vlen) : NULL;
 		pst_addr_list list;
-		if (to && pst_addr_parse_list(m->arena, to->value, to->value_len, 0, &list) == 0 &&
+		if (to && v == NULL)
+			return -1;         /* ENOMEM */
+		if (v && pst_addr_parse_list(m->arena, v, vlen, 0, &list) == 0 &&
 		    list.count > 0 && !(list.items[0].flags & PST_ADDR_BAD) && *list.items[0].addr_spec)
 			if (pst_env_add_rcpt(&m->env, m->arena, list.items[0].addr_spec,
 			                     strlen(list.items[0].addr_spec)) < 0)

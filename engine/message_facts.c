@@ -62,12 +62,13 @@ static int decoded_value(struct pst_message *m, size_t i, const char **v, size_t
 	}
 	pst_field_view *fv = &m->views[i];
 	if (fv->value == NULL) {
-		fv->value = f->value;
-		fv->len = f->value_len;
-		if (pst_rfc2047_find_start(f->value, f->value_len) != NULL) {
+		fv->value = pst_msg_value(m->msg, f, &fv->len);
+		if (fv->value == NULL)
+			return -2;
+		if (pst_rfc2047_find_start(fv->value, fv->len) != NULL) {
 			char *out = NULL;
 			size_t outlen = 0;
-			if (pst_rfc2047_decode(m->arena, f->value, f->value_len, &out, &outlen) < 0) {
+			if (pst_rfc2047_decode(m->arena, fv->value, fv->len, &out, &outlen) < 0) {
 				fv->value = NULL;
 				return -2;
 			}

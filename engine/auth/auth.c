@@ -356,7 +356,11 @@ static int fill_authres(struct pst_message *m)
 			continue;
 		pst_authres ar;
 		char err[120];
-		if (pst_authres_parse(m->arena, f->value, f->value_len, &ar, err, sizeof err) < 0 ||
+		size_t vlen;
+		const char *v = pst_msg_value(m->msg, f, &vlen);
+		if (v == NULL)
+			return -1;         /* ENOMEM */
+		if (pst_authres_parse(m->arena, v, vlen, &ar, err, sizeof err) < 0 ||
 		    !is_trusted(s, ar.authserv_id))
 			continue;
 		m->auth.authres_known = 1;

@@ -808,8 +808,10 @@ static int pst_dkim_is_sigfield(const pst_msg_field *f)
 /* Mark in refused[] (one flag per field) the signature fields kept from
  * the library: each field still fed may name DKIM-Signature in h= at most
  * as often as there are other signature fields fed, so refusing one can make
- * another unsafe: repeat until nothing changes. Returns how many. */
-static size_t pst_dkim_mark_refused(const pst_msg *msg, size_t skip_before, unsigned char *refused)
+ * another unsafe: repeat until nothing changes. *nrefused says how many;
+ * -1 on ENOMEM. */
+static int pst_dkim_mark_refused(const pst_msg *msg, size_t skip_before, unsigned char *refused,
+                                 size_t *nrefused)
 {
 	size_t nf = pst_msg_field_count(msg), fed = 0, nref = 0;
 	for (size_t i = skip_before; i < nf; i++)
@@ -818,8 +820,13 @@ static size_t pst_dkim_mark_refused(const pst_msg *msg, size_t skip_before, unsi
 		changed = 0;
 		for (size_t i = skip_before; i < nf; i++) {
 			const pst_msg_field *f = pst_msg_field_at(msg, i);
-			if (refused[i] || !pst_dkim_is_sigfield(f) ||
-			    pst_dkim_h_self(f->value, f->value_len) < fed)
+			if (refused[i] || !pst_dkim_is_sigfield(f))
+				continue;
+			size_t vlen;
+			const char *v = pst_msg_value(msg, f, &vlen);
+			if (v == NULL)
+				return -1;
+			if (pst_dkim_h_self(v, vlen) < fed)
 				continue;
 			refused[i] = 1;
 			fed--;
@@ -827,14 +834,17 @@ static size_t pst_dkim_mark_refused(const pst_msg *msg, size_t skip_before, unsi
 			changed = 1;
 		}
 	}
-	return nref;
+	*nrefused = nref;
+	return 0;
 }
 
 /* A tag's value copied into the arena, or NULL. */
-static const char *pst_dkim_tag_copy(pst_arena *arena, const pst_msg_field *f, const char *tag)
+static const char *pst_dkim_tag_copy(pst_arena *arena, const pst_msg *msg,
+                                     const pst_msg_field *f, const char *tag)
 {
-	size_t len;
-	const char *v = pst_dkim_tag(f->value, f->value_len, tag, &len);
+	size_t len, vlen;
+	const char *fv = pst_msg_value(msg, f, &vlen);
+	const char *v = fv ? pst_dkim_tag(fv, vlen, tag, &len) : NULL;
 	return v ? pst_arena_strndup(arena, v, len) : NULL;
 }
 
@@ -856,12 +866,12 @@ static int pst_dkim_add_refused(const pst_msg *msg, size_t skip_before,
 		if (!refused[i])
 			continue;
 		pst_dkim_sig *s = &sigs[out->nsigs++];
-		const char *d = pst_dkim_tag_copy(arena, f, "d");
+		const char *d = pst_dkim_tag_copy(arena, msg, f, "d");
 		char *nd = d ? pst_domain_normalize(d, strlen(d), NULL) : NULL;
 		s->domain = nd ? pst_arena_strdup(arena, nd) : d;
 		free(nd);
-		s->selector = pst_dkim_tag_copy(arena, f, "s");
-		s->algorithm = pst_dkim_tag_copy(arena, f, "a");
+		s->selector = pst_dkim_tag_copy(arena, msg, f, "s");
+		s->algorithm = pst_dkim_tag_copy(arena, msg, f, "a");
 		s->result = PST_AR_PERMERROR;
 		s->reason = "h= names DKIM-Signature more often than the message has other signatures";
 	}
@@ -1053,7 +1063,11 @@ int pst_dkim_verify(const pst_dkim *d, pst_dns_session *dns, const pst_msg *msg,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	size_t nref = pst_dkim_mark_refused(msg, skip_before, refused);
+	size_t nref = 0;
+	if (pst_dkim_mark_refused(msg, skip_before, refused, &nref) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	pst_dkim_vctx *saved = pst_dkim_current;
 	pst_dkim_current = &v;
 	rc = pst_dkim_feed(dk, msg, skip_before, refused, err, errlen);

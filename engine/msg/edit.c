@@ -41,7 +41,9 @@ struct entry {
 	long orig;                  /* index of the original field; -1 when added */
 	const char *name;
 	size_t name_len;
-	const char *value;          /* current unfolded value, as written on the wire */
+	const char *value;          /* current unfolded value, as written on the wire;
+	                             * NULL for an original field until read
+	                             * (entry_value) */
 	size_t value_len;
 	const char *text;           /* "Name: value" folded, no final line ending;
 	                             * NULL: the original raw bytes */
@@ -132,10 +134,20 @@ static int load_fields(struct render *r, size_t from)
 		e->orig = (long)i;
 		e->name = f->name;
 		e->name_len = f->name_len;
-		e->value = f->value;
-		e->value_len = f->value_len;
 	}
 	return 0;
+}
+
+/* Make sure e->value is there: an original field's value is read from the
+ * message only when an edit needs it. 0, or -1 on ENOMEM. */
+static int entry_value(struct render *r, struct entry *e)
+{
+	if (e->value != NULL)
+		return 0;
+	if (e->orig < 0)
+		return -1;              /* an added field always has its value */
+	e->value = pst_msg_value(r->m, pst_msg_field_at(r->m, (size_t)e->orig), &e->value_len);
+	return e->value ? 0 : -1;
 }
 
 /* "Name: value" folded before white space with the message's line ending. */
@@ -228,6 +240,8 @@ static int do_remove(struct render *r, const pst_msg_edit *ed)
 		struct entry *e = &r->e[i];
 		if (e->removed || !is_name(e, ed->name))
 			continue;
+		if (ed->match != NULL && entry_value(r, e) < 0)
+			return -1;
 		if (ed->match == NULL || ed->match(ed->match_ctx, e->value, e->value_len))
 			e->removed = 1;
 	}
@@ -257,13 +271,12 @@ static int do_replace(struct render *r, const pst_msg_edit *ed)
 
 /* The first parsable mailbox of a From value in *out, or NULL; *count says
  * how many items the value holds. 0, or -1 on ENOMEM (never "no address"). */
-static int from_mailbox(struct render *r, const struct entry *e, size_t *count,
-                        const pst_addr **out)
+static int from_mailbox(struct render *r, struct entry *e, size_t *count, const pst_addr **out)
 {
 	pst_addr_list l;
 	*count = 0;
 	*out = NULL;
-	if (pst_addr_parse_list(r->arena, e->value, e->value_len, 0, &l) < 0)
+	if (entry_value(r, e) < 0 || pst_addr_parse_list(r->arena, e->value, e->value_len, 0, &l) < 0)
 		return -1;
 	*count = l.count;
 	for (size_t i = 0; i < l.count && *out == NULL; i++)
@@ -329,7 +342,8 @@ static int do_prepend(struct render *r, const pst_msg_edit *ed)
 	}
 	char *dec = NULL;
 	size_t declen = 0;
-	if (pst_rfc2047_decode(r->arena, e->value, e->value_len, &dec, &declen) < 0)
+	if (entry_value(r, e) < 0 ||
+	    pst_rfc2047_decode(r->arena, e->value, e->value_len, &dec, &declen) < 0)
 		return -1;
 	if (has_prefix(e->value, e->value_len, prefix) || has_prefix(dec, declen, prefix))
 		return 0;

@@ -19,7 +19,8 @@
  *
  * Field values are unfolded (every line ending inside the field is removed,
  * the white space after it kept, RFC 5322 2.2.3) and trimmed of SP, HTAB,
- * CR and LF at both ends.
+ * CR and LF at both ends, when first read (pst_msg_value): the parse only
+ * notes where each value lies, and most fields are never read.
  */
 #include "config.h"
 
@@ -229,20 +230,28 @@ static int is_fold_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Unfold and trim [p, e) into a NUL-terminated arena copy. Trimming first, on the raw bytes, is the same as trimming
- * SP, HTAB and CR after unfolding: a run of SP, HTAB, CR and LF at either
- * end unfolds to SP, HTAB and CR only. Then the copy goes line by line:
- * every LF is dropped with the CR just before it (a CR elsewhere is kept);
- * most fields are one line, one memcpy. 0 / -1 (ENOMEM). */
-static int set_value(pst_msg *m, pst_msg_field *f, const char *p, const char *e)
+/* Note where f's value lies: [p, e) trimmed of SP, HTAB, CR and LF at both
+ * ends. Trimming on the raw bytes is the same as trimming SP, HTAB and CR
+ * after unfolding: a run of SP, HTAB, CR and LF at either end unfolds to
+ * SP, HTAB and CR only. The copy waits for pst_msg_value(). */
+static void set_value_span(pst_msg_field *f, const char *p, const char *e)
 {
 	while (p < e && is_fold_space(*p))
 		p++;
 	while (e > p && is_fold_space(e[-1]))
 		e--;
-	char *v = pst_arena_alloc(m->arena, (size_t)(e - p) + 1);
+	f->vbeg_ = p;
+	f->vend_ = e;
+}
+
+/* Unfold [p, e) into a NUL-terminated arena copy, line by line: every LF
+ * is dropped with the CR just before it (a CR elsewhere is kept); most
+ * fields are one line, one memcpy. NULL on ENOMEM. */
+static char *unfold(pst_arena *arena, const char *p, const char *e, size_t *len)
+{
+	char *v = pst_arena_alloc(arena, (size_t)(e - p) + 1);
 	if (v == NULL)
-		return -1;
+		return NULL;
 	size_t n = 0;
 	const char *q = p;
 	while (q < e) {
@@ -256,9 +265,8 @@ static int set_value(pst_msg *m, pst_msg_field *f, const char *p, const char *e)
 		q = nl ? nl + 1 : e;
 	}
 	v[n] = '\0';
-	f->value = v;
-	f->value_len = n;
-	return 0;
+	*len = n;
+	return v;
 }
 
 static void count_eol(struct parse *ps, const char *s, size_t p, size_t e)
@@ -293,8 +301,7 @@ static int mbox_line(struct parse *ps, size_t *pos)
 	f->name_len = 4;
 	f->name_hash = pst_msg_name_hash("From", 4);
 	f->flags = PST_MSG_FIELD_MBOX_FROM;
-	if (set_value(m, f, m->bytes + 5, m->bytes + e) < 0)
-		return set_error(ps->err, PST_MSG_ENOMEM, "out of memory");
+	set_value_span(f, m->bytes + 5, m->bytes + e);
 	*pos = e;
 	return 0;
 }
@@ -325,8 +332,7 @@ static int one_field(struct parse *ps, size_t p, size_t e, const struct name_at 
 	f->name_hash = na->hash;
 	if (na->obs)
 		f->flags |= PST_MSG_FIELD_OBS_SPACE;
-	if (set_value(m, f, s + na->colon + 1, s + end) < 0)
-		return set_error(ps->err, PST_MSG_ENOMEM, "out of memory");
+	set_value_span(f, s + na->colon + 1, s + end);
 	count_eol(ps, s, p, end);
 	*pos = end;
 	return 0;
@@ -505,9 +511,24 @@ size_t pst_msg_count(const pst_msg *m, const char *name, size_t len)
 	return name_slot(m, name, len, pst_msg_name_hash(name, len))->count;
 }
 
-unsigned pst_msg_value_flags(const pst_msg_field *f)
+const char *pst_msg_value(const pst_msg *m, const pst_msg_field *f, size_t *len)
 {
-	return f ? byte_flags(f->value, f->value_len) : 0;
+	if (f->value_ == NULL) {
+		/* The field and the arena are the message's own, never const
+		 * objects: making the value on first read is allowed here. */
+		pst_msg_field *mf = (pst_msg_field *)f;
+		mf->value_ = unfold(m->arena, f->vbeg_, f->vend_, &mf->value_len_);
+	}
+	if (len)
+		*len = f->value_ ? f->value_len_ : 0;
+	return f->value_;
+}
+
+unsigned pst_msg_value_flags(const pst_msg *m, const pst_msg_field *f)
+{
+	size_t n;
+	const char *v = f ? pst_msg_value(m, f, &n) : NULL;
+	return v ? byte_flags(v, n) : 0;
 }
 
 size_t pst_msg_size(const pst_msg *m)
@@ -551,7 +572,9 @@ const char *pst_msg_eol(const pst_msg *m)
 static int from_field(pst_msg *m, const pst_msg_field *f, pst_msg_from_info *info, size_t *good)
 {
 	pst_addr_list list;
-	if (pst_addr_parse_list(m->arena, f->value, f->value_len, 0, &list) < 0)
+	size_t vlen;
+	const char *v = pst_msg_value(m, f, &vlen);
+	if (v == NULL || pst_addr_parse_list(m->arena, v, vlen, 0, &list) < 0)
 		return -1;
 	info->count += list.count;
 	for (size_t i = 0; i < list.count; i++) {

@@ -63,10 +63,13 @@ typedef struct pst_msg_field {
 	size_t raw_len;
 	const char *name;           /* the field name (not NUL-terminated in raw) */
 	size_t name_len;
-	const char *value;          /* unfolded and trimmed, NUL-terminated copy */
-	size_t value_len;           /* may hold NULs: use the length */
 	uint32_t name_hash;         /* pst_msg_name_hash(name) */
 	unsigned flags;             /* PST_MSG_FIELD_MBOX_FROM, _OBS_SPACE */
+	/* Private to msg.c: where the trimmed value lies in raw, and its
+	 * unfolded copy once pst_msg_value() has made it. */
+	const char *vbeg_, *vend_;
+	const char *value_;
+	size_t value_len_;
 } pst_msg_field;
 
 /* Parse len bytes (copied). limits may be NULL for the defaults. On success
@@ -96,9 +99,19 @@ long pst_msg_find_next(const pst_msg *m, const char *name, size_t len, uint32_t 
 const pst_msg_field *pst_msg_find(const pst_msg *m, const char *name, size_t len, size_t nth);
 /* Number of fields named name. */
 size_t pst_msg_count(const pst_msg *m, const char *name, size_t len);
+/* The value of f, a field of m: unfolded (every line ending inside the
+ * field removed, the white space after it kept, RFC 5322 2.2.3) and trimmed
+ * of SP, HTAB, CR and LF at both ends; NUL-terminated, *len bytes (len may
+ * be NULL; the value may hold NULs). Made on the first call, from m's
+ * arena, and kept: borrowed from m, valid until pst_msg_free. NULL only on
+ * ENOMEM (*len 0). Values are made when read, so most fields of a message
+ * are never copied; a pst_msg is therefore not for concurrent use. */
+const char *pst_msg_value(const pst_msg *m, const pst_msg_field *f, size_t *len);
+
 /* PST_MSG_FIELD_8BIT and PST_MSG_FIELD_NUL as f's value holds such bytes
- * (worked out on each call); 0 for NULL. */
-unsigned pst_msg_value_flags(const pst_msg_field *f);
+ * (worked out on each call); 0 for NULL, or when the value cannot be made
+ * (ENOMEM). */
+unsigned pst_msg_value_flags(const pst_msg *m, const pst_msg_field *f);
 
 /* The whole message size in bytes as given to pst_msg_parse. */
 size_t pst_msg_size(const pst_msg *m);

@@ -27,10 +27,14 @@ static void pst_fuzz_check_msg(pst_msg *m, const uint8_t *data, size_t size)
 		PST_FUZZ_CHECK(off + f->raw_len <= size, "fields within the input");
 		PST_FUZZ_CHECK(memcmp(data + off, f->raw, f->raw_len) == 0, "raw bytes in order");
 		off += f->raw_len;
-		if (!(pst_msg_value_flags(f) & PST_MSG_FIELD_NUL))
-			PST_FUZZ_CHECK(strlen(f->value) == f->value_len, "value_len");
+		size_t vlen;
+		const char *v = pst_msg_value(m, f, &vlen);
+		PST_FUZZ_CHECK(v != NULL, "value made");
+		PST_FUZZ_CHECK(vlen <= f->raw_len, "value within the field");
+		if (!(pst_msg_value_flags(m, f) & PST_MSG_FIELD_NUL))
+			PST_FUZZ_CHECK(strlen(v) == vlen, "value_len");
 		else
-			PST_FUZZ_CHECK(memchr(f->value, '\0', f->value_len) != NULL, "NUL flag");
+			PST_FUZZ_CHECK(memchr(v, '\0', vlen) != NULL, "NUL flag");
 		if (!(f->flags & PST_MSG_FIELD_MBOX_FROM)) {
 			long at = pst_msg_find_next(m, f->name, f->name_len,
 			                            pst_msg_name_hash(f->name, f->name_len), i);
