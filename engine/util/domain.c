@@ -174,13 +174,56 @@ static char *normalize_idna(const char *s, size_t n, const char **why)
 	return out;
 }
 
+/* The common case in one pass: LDH labels (letters of either case, digits,
+ * '-', '_'), none empty, longer than 63 octets, starting or ending with
+ * '-', or an A-label, at most 253 octets without the trailing dot; lowered
+ * into a new string. NULL for anything else (and on ENOMEM): the full
+ * checks below then decide, and say why, so both ways agree on every name
+ * this one accepts. */
+static char *normalize_plain(const char *s, size_t n)
+{
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	if (n == 0 || n > PST_MAX_DOMAIN_BYTES)
+		return NULL;
+	char *out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	size_t label = 0;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = i < n ? (unsigned char)s[i] : '.';
+		if (c == '.') {
+			size_t len = i - label;
+			if (len == 0 || len > PST_MAX_LABEL_BYTES || out[label] == '-' ||
+			    out[i - 1] == '-' || (len >= 4 && memcmp(out + label, "xn--", 4) == 0))
+				goto other;
+			out[i] = '.';
+			label = i + 1;
+			continue;
+		}
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		else if (!is_ldh_or_underscore(c))
+			goto other;
+		out[i] = (char)c;
+	}
+	out[n] = '\0';
+	return out;
+other:
+	free(out);
+	return NULL;
+}
+
 char *pst_domain_normalize(const char *s, size_t n, const char **why)
 {
 	const char *dummy, *bad;
+	char *plain;
 
 	if (why == NULL)
 		why = &dummy;
 	*why = NULL;
+	if ((plain = normalize_plain(s, n)) != NULL)
+		return plain;
 	if (n == 0 || (n == 1 && s[0] == '.')) {
 		*why = "empty domain name";
 		return NULL;
