@@ -567,6 +567,22 @@ int pst_spf_new(pst_spf **out, char *err, size_t errlen)
 			snprintf(err, errlen, "libspf2: cannot set the receiving domain");
 		return -1;
 	}
+	/* libspf2 expands the server's explanation (by default a macro string
+	 * of %{S}, %{C} and %{R}) for every fail, softfail and neutral, at each
+	 * include level too, into a comment nothing here reads: a fixed text
+	 * without macros costs next to nothing to expand. */
+	SPF_response_t *exp_resp = NULL;
+	SPF_errcode_t exp_err = SPF_server_set_explanation(s->server, "explanation not fetched",
+	                                                   &exp_resp);
+	if (exp_resp != NULL)
+		SPF_response_free(exp_resp);
+	if (exp_err != SPF_E_SUCCESS) {
+		SPF_server_free(s->server);
+		free(s);
+		if (err && errlen)
+			snprintf(err, errlen, "libspf2: cannot set the explanation");
+		return -1;
+	}
 	*out = s;
 	return 0;
 }
