@@ -525,11 +525,14 @@ static int compute_alignment(const pst_psl *psl, const pst_dmarc_input *in, cons
 	return 0;
 }
 
-/* Steps 5 and 6: alignment, result and the applied policy. -1 on ENOMEM. */
+/* Steps 5 and 6: alignment, result and the applied policy. The relaxed
+ * alignment is already in out (pst_dmarc_evaluate computes it first): it
+ * is computed again only when the record asks for strict. -1 on ENOMEM. */
 static int align(const pst_psl *psl, const pst_dmarc_input *in, const char *from,
 		 pst_arena *arena, pst_dmarc_result *out)
 {
-	if (compute_alignment(psl, in, from, arena, out) != 0)
+	if ((out->strict_spf || out->strict_dkim) &&
+	    compute_alignment(psl, in, from, arena, out) != 0)
 		return -1;
 	out->policy = out->published;
 	if (out->spf_aligned && out->dkim_aligned)
