@@ -56,6 +56,7 @@
  *      For a pass, the policy reported is the published one.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,92 @@ static int parse_record(pst_arena *arena, const char *rec, size_t len, const cha
 	return rc;
 }
 
+/* Parsed records, remembered. parse_record is a pure function of the
+ * record, the From domain and the org domain (libopendmarc's context is
+ * made and dropped inside it), and costs about 5,500 instructions, most of
+ * them in libopendmarc; the same record comes back for every message from
+ * a domain. So its outcome (0 with the fields, or 1 with a static reason)
+ * is kept by those three strings in a direct-mapped table shared by every
+ * thread, each slot holding the last key hashed to it. Slots live until
+ * exit (reachable, like the library handles of libs.c). */
+#define DMARC_MEMO_SLOTS 256
+
+struct dmarc_memo_slot {
+	uint64_t hash;
+	char *key;                     /* rec NUL domain NUL org NUL; NULL: empty */
+	size_t key_len;
+	int rc;
+	struct dmarc_record r;
+	const char *why;
+};
+
+static struct dmarc_memo_slot dmarc_memo[DMARC_MEMO_SLOTS];
+static pthread_mutex_t dmarc_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The key of (rec, domain, org) into buf of size bytes; its length, or 0
+ * when it does not fit (then nothing is remembered). */
+static size_t memo_key(const char *rec, size_t len, const char *domain, const char *org,
+		       char *buf, size_t size)
+{
+	size_t dn = strlen(domain), on = org ? strlen(org) : 0;
+	size_t n = len + 1 + dn + 1 + on + 1 + 1;
+
+	if (n > size)
+		return 0;
+	memcpy(buf, rec, len);
+	buf[len] = '\0';
+	memcpy(buf + len + 1, domain, dn + 1);
+	memcpy(buf + len + 1 + dn + 1, org ? org : "", on + 1);
+	buf[n - 1] = org ? '1' : '0';  /* an absent org is not an empty one */
+	return n;
+}
+
+static int parse_record_memo(pst_arena *arena, const char *rec, size_t len, const char *domain,
+			     const char *org, struct dmarc_record *r, const char **why)
+{
+	char key[PST_MAX_DMARC_RECORD_BYTES + 2 * (PST_MAX_DOMAIN_BYTES + 1) + 4];
+	size_t kn = memo_key(rec, len, domain, org, key, sizeof key);
+	uint64_t h = 1469598103934665603ULL;
+	struct dmarc_memo_slot *sl;
+	int rc;
+
+	if (kn == 0)
+		return parse_record(arena, rec, len, domain, org, r, why);
+	for (size_t i = 0; i < kn; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 1099511628211ULL;
+	}
+	sl = &dmarc_memo[h % DMARC_MEMO_SLOTS];
+	pthread_mutex_lock(&dmarc_memo_lock);
+	if (sl->key != NULL && sl->hash == h && sl->key_len == kn && memcmp(sl->key, key, kn) == 0) {
+		*r = sl->r;
+		*why = sl->why;
+		rc = sl->rc;
+		pthread_mutex_unlock(&dmarc_memo_lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&dmarc_memo_lock);
+
+	rc = parse_record(arena, rec, len, domain, org, r, why);
+	if (rc < 0)
+		return rc;
+	char *copy = malloc(kn);
+	if (copy == NULL)
+		return rc;              /* not remembered; the answer stands */
+	memcpy(copy, key, kn);
+	pthread_mutex_lock(&dmarc_memo_lock);
+	char *old = sl->key;
+	sl->hash = h;
+	sl->key = copy;
+	sl->key_len = kn;
+	sl->rc = rc;
+	sl->r = *r;
+	sl->why = rc ? *why : NULL;
+	pthread_mutex_unlock(&dmarc_memo_lock);
+	free(old);
+	return rc;
+}
+
 /* Whether domain exists: 0 only for NXDOMAIN on an A question. */
 static int domain_exists(pst_dns_session *dns, const char *domain)
 {
@@ -525,11 +612,14 @@ static int compute_alignment(const pst_psl *psl, const pst_dmarc_input *in, cons
 	return 0;
 }
 
-/* Steps 5 and 6: alignment, result and the applied policy. -1 on ENOMEM. */
+/* Steps 5 and 6: alignment, result and the applied policy. The relaxed
+ * alignment is already in out (pst_dmarc_evaluate computes it first): it
+ * is computed again only when the record asks for strict. -1 on ENOMEM. */
 static int align(const pst_psl *psl, const pst_dmarc_input *in, const char *from,
 		 pst_arena *arena, pst_dmarc_result *out)
 {
-	if (compute_alignment(psl, in, from, arena, out) != 0)
+	if ((out->strict_spf || out->strict_dkim) &&
+	    compute_alignment(psl, in, from, arena, out) != 0)
 		return -1;
 	out->policy = out->published;
 	if (out->spf_aligned && out->dkim_aligned)
@@ -615,7 +705,7 @@ static int evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc_in
 	rc = discover(dns, arena, from, org, &lk, out);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	rc = parse_record(arena, lk.text, lk.len, from, org, &r, &why);
+	rc = parse_record_memo(arena, lk.text, lk.len, from, org, &r, &why);
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {

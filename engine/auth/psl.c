@@ -438,6 +438,10 @@ int pst_psl_aligned(const pst_psl *p, const char *a, const char *b, int strict)
 
 	if (p == NULL || normalise_into(a, na) != 0 || normalise_into(b, nb) != 0)
 		return 0;
+	/* The usual case, one name on both sides: aligned in either mode when
+	 * it has an organizational domain (a public suffix never aligns). */
+	if (strcmp(na, nb) == 0)
+		return org_of(p, na) != NULL;
 	oa = org_of(p, na);
 	ob = org_of(p, nb);
 	if (oa == NULL || ob == NULL)

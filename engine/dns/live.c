@@ -16,6 +16,14 @@
  * owners through a condition variable. A question whose time runs out is
  * cancelled under the same lock, so its callback never runs afterwards.
  * Records are decoded from wire rdata and copied into the session's arena.
+ *
+ * The answer cache (dns/cache.h) is asked first, without the lock: a hit
+ * is copied into the session's arena and never reaches libunbound. A miss
+ * is asked as above and its answer kept: NOERROR for libunbound's TTL
+ * (the lowest of the RRset, already counted down by its cache), NXDOMAIN
+ * and NODATA for the SOA of the reply's authority section (libunbound
+ * keeps it in result->answer_packet). Two threads missing the same name at
+ * once both ask; the later answer replaces the earlier.
  */
 #include "dns/live.h"
 
@@ -27,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 #include <unbound.h>
+#include <arpa/nameser.h>
 
 #include "util/limits.h"
 
@@ -35,6 +44,7 @@ typedef struct pst_live {
 	pthread_mutex_t lock;
 	pthread_cond_t done;          /* broadcast after every ub_process */
 	int polling;                  /* a thread is polling ub_fd */
+	pst_dns_cache *cache;         /* NULL: no_cache */
 } pst_live;
 
 /* One question in flight; lives on the asking thread's stack. */
@@ -236,6 +246,30 @@ static pst_dns_status decode_result(pst_arena *a, const char *qname, int rrtype,
 	return ans->status = k ? PST_DNS_NOERROR : PST_DNS_NODATA;
 }
 
+/* The negative TTL of a reply (RFC 2308 section 5): the lower of the
+ * authority SOA's TTL and its MINIMUM field; PST_DNS_CACHE_NO_TTL when the
+ * reply has no SOA or cannot be parsed. */
+static uint32_t negative_ttl(const struct ub_result *res)
+{
+	ns_msg msg;
+	if (res->answer_packet == NULL || res->answer_len <= 0 ||
+	    ns_initparse(res->answer_packet, res->answer_len, &msg) < 0)
+		return PST_DNS_CACHE_NO_TTL;
+	for (int i = 0; i < ns_msg_count(msg, ns_s_ns); i++) {
+		ns_rr rr;
+		if (ns_parserr(&msg, ns_s_ns, i, &rr) < 0)
+			break;
+		/* SOA RDATA ends with five 32-bit fields, MINIMUM last, after two
+		 * names of at least one octet each. */
+		if (ns_rr_type(rr) != ns_t_soa || ns_rr_rdlen(rr) < 22)
+			continue;
+		uint32_t minimum = ns_get32(ns_rr_rdata(rr) + ns_rr_rdlen(rr) - 4);
+		uint32_t ttl = ns_rr_ttl(rr);
+		return ttl < minimum ? ttl : minimum;
+	}
+	return PST_DNS_CACHE_NO_TTL;
+}
+
 /* ---- The backend ----------------------------------------------------------- */
 
 static pst_dns_status live_query(void *impl, pst_arena *arena, const char *name, int rrtype,
@@ -248,6 +282,13 @@ static pst_dns_status live_query(void *impl, pst_arena *arena, const char *name,
 	size_t n = strlen(name);
 	if (n == 0 || n > PST_MAX_DOMAIN_BYTES + 1)
 		return ans->status = PST_DNS_NXDOMAIN;
+	if (l->cache) {
+		int hit = pst_dns_cache_get(l->cache, arena, name, rrtype, ans);
+		if (hit > 0)
+			return ans->status;
+		if (hit < 0)               /* the arena is full: as decode_result does */
+			return ans->status = PST_DNS_SERVFAIL;
+	}
 
 	pst_live_q q = { 0, 0, NULL };
 	int id = 0;
@@ -270,6 +311,12 @@ static pst_dns_status live_query(void *impl, pst_arena *arena, const char *name,
 		st = ans->status = PST_DNS_SERVFAIL;
 	else
 		st = decode_result(arena, name, rrtype, q.result, ans);
+	if (l->cache && (st == PST_DNS_NOERROR || st == PST_DNS_NXDOMAIN || st == PST_DNS_NODATA)) {
+		uint32_t ttl = st == PST_DNS_NOERROR ? (q.result->ttl > 0 ? (uint32_t)q.result->ttl : 0)
+		                                     : negative_ttl(q.result);
+		/* Not kept on ENOMEM: the answer is still good. */
+		(void)pst_dns_cache_put(l->cache, name, rrtype, ans, ttl);
+	}
 	if (q.result)
 		ub_resolve_free(q.result);
 	return st;
@@ -282,12 +329,22 @@ static void live_free(void *impl)
 		return;
 	if (l->ctx)
 		ub_ctx_delete(l->ctx);
+	pst_dns_cache_free(&l->cache);
 	pthread_cond_destroy(&l->done);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
 
 static const pst_resolver_ops live_ops = { live_query, live_free, "live" };
+
+int pst_resolver_live_cache_stats(const pst_resolver *r, pst_dns_cache_stats *out)
+{
+	pst_live *l = pst_resolver_impl(r, &live_ops);
+	if (l == NULL || l->cache == NULL)
+		return -1;
+	pst_dns_cache_get_stats(l->cache, out);
+	return 0;
+}
 
 static int fail(char *err, size_t errlen, const char *what, int rc)
 {
@@ -344,6 +401,15 @@ int pst_resolver_new_live(const pst_live_options *opts, pst_resolver **out, char
 		if (err && errlen)
 			snprintf(err, errlen, "libunbound: cannot create a context");
 		return -1;
+	}
+	if (!(opts && opts->no_cache)) {
+		pst_dns_cache_options co = { .max_entries = opts ? opts->cache_entries : 0 };
+		if (pst_dns_cache_new(&co, &l->cache) < 0) {
+			live_free(l);
+			if (err && errlen)
+				snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 	}
 	if (live_configure(l->ctx, opts, err, errlen) < 0) {
 		live_free(l);

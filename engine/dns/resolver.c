@@ -42,6 +42,11 @@ void pst_resolver_free(pst_resolver **r)
 	*r = NULL;
 }
 
+void *pst_resolver_impl(const pst_resolver *r, const pst_resolver_ops *ops)
+{
+	return r && r->ops == ops ? r->impl : NULL;
+}
+
 const char *pst_resolver_kind(const pst_resolver *r)
 {
 	return r->ops->name;

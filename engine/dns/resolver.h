@@ -45,6 +45,9 @@ int pst_resolver_new(const pst_resolver_ops *ops, void *impl, pst_resolver **out
 int pst_resolver_new_fixture(const pst_dnsfix *fix, pst_resolver **out);
 
 void pst_resolver_free(pst_resolver **r);
+/* The backend's impl when r runs over ops (so a backend can find its own
+ * state from a resolver), else NULL. Borrowed. */
+void *pst_resolver_impl(const pst_resolver *r, const pst_resolver_ops *ops);
 /* The backend's name. Static. */
 const char *pst_resolver_kind(const pst_resolver *r);
 

@@ -505,6 +505,47 @@ static void scenarios(void **state)
 	env_close(&e);
 }
 
+/* Parsed records are remembered (dmarc.c parse_record_memo): the same
+ * record gives the same fields and reasons every time, and a changed
+ * record under the same name is read afresh, never the remembered one. */
+static void remembered_records_follow_their_text(void **state)
+{
+	(void)state;
+	static const char z1[] = "_dmarc.m.example.com. 300 IN TXT \"v=DMARC1; p=reject\"\n";
+	static const char z2[] = "_dmarc.m.example.com. 300 IN TXT \"v=DMARC1; p=none; aspf=s\"\n";
+	static const char z3[] = "_dmarc.m.example.com. 300 IN TXT \"v=DMARC1; p=bogus\"\n";
+	char reason3[256] = "";
+	for (int round = 0; round < 3; round++) {
+		struct env e;
+		pst_dmarc_input in = from("m.example.com");
+		in.spf = PST_AR_PASS;
+		in.spf_domain = "sub.m.example.com";
+
+		env_open(&e, z1);
+		eval(&e, &in);
+		assert_int_equal(e.r.result, PST_AR_PASS);
+		assert_int_equal(e.r.published, PST_POLICY_REJECT);
+		assert_false(e.r.strict_spf);
+		env_close(&e);
+
+		env_open(&e, z2);
+		eval(&e, &in);
+		assert_int_equal(e.r.result, PST_AR_FAIL);     /* aspf=s: sub. does not align */
+		assert_int_equal(e.r.published, PST_POLICY_NONE);
+		assert_true(e.r.strict_spf);
+		env_close(&e);
+
+		env_open(&e, z3);
+		eval(&e, &in);
+		assert_int_equal(e.r.result, PST_AR_PERMERROR);
+		if (round == 0)
+			snprintf(reason3, sizeof reason3, "%s", e.r.reason);
+		else
+			assert_string_equal(e.r.reason, reason3);
+		env_close(&e);
+	}
+}
+
 static void bad_arguments(void **state)
 {
 	(void)state;
@@ -534,6 +575,7 @@ int main(void)
 		cmocka_unit_test(public_suffix),
 		cmocka_unit_test(np_for_nonexistent),
 		cmocka_unit_test(scenarios),
+		cmocka_unit_test(remembered_records_follow_their_text),
 		cmocka_unit_test(bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * directory (unprivileged config, no chroot, rate limiting off), decodes
  * every record type through libunbound, runs SPF over it, stops the server
  * and shows that the cache (positive and negative) still answers, and that
- * an uncached question is bounded by its timeout. NSD is installed by
+ * an uncached question is bounded by its timeout; through a counting relay,
+ * that our answer cache keeps the second question off the wire. NSD is installed by
  * ./quickstart: when it cannot run, the test fails. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -322,7 +324,7 @@ static void threads_share_one_resolver(void **state)
 		nsd_start();
 	char addr[64], err[256];
 	snprintf(addr, sizeof addr, "127.0.0.1@%d", port);
-	pst_live_options o = { addr, NULL };
+	pst_live_options o = { .forward = addr };
 	pst_resolver *r = NULL;
 	if (pst_resolver_new_live(&o, &r, err, sizeof err) != 0)
 		fail_msg("%s", err);
@@ -353,7 +355,7 @@ static void live_against_nsd(void **state)
 		nsd_start();
 	char addr[64], err[256];
 	snprintf(addr, sizeof addr, "127.0.0.1@%d", port);
-	pst_live_options o = { addr, NULL };
+	pst_live_options o = { .forward = addr };
 	pst_resolver *r = NULL;
 	if (pst_resolver_new_live(&o, &r, err, sizeof err) != 0)
 		fail_msg("%s", err);
@@ -417,13 +419,179 @@ static void env_server_reaches_nsd(void **state)
 	assert_int_equal(ans.count, 1);
 	assert_int_equal(pst_dns_session_query(&s, "nx-env.example.com", ns_t_a, &ans),
 	                 PST_DNS_NXDOMAIN);
+	/* Without POSTERN_DNS_CACHE the answer cache is on, and kept both. */
+	pst_dns_cache_stats st;
+	assert_int_equal(pst_resolver_live_cache_stats(r, &st), 0);
+	assert_int_equal(st.stored, 2);
 	pst_arena_free(&a);
+}
+
+/* A UDP relay between libunbound and NSD that counts the questions it
+ * passes on: what reaches the server, whoever caches in between. Replies
+ * go back to the source of the question with the same message id. */
+typedef struct relay {
+	int down, up;                 /* facing libunbound; facing NSD */
+	int port;                     /* of down */
+	volatile int stop;
+	unsigned questions;           /* read under the test's join or atomically */
+	struct {
+		uint16_t id;
+		struct sockaddr_in from;
+	} pending[64];
+	unsigned next;
+	pthread_t thread;
+} relay;
+
+static void *relay_main(void *arg)
+{
+	relay *r = arg;
+	unsigned char buf[4096];
+	while (!r->stop) {
+		struct pollfd p[2] = { { r->down, POLLIN, 0 }, { r->up, POLLIN, 0 } };
+		if (poll(p, 2, 50) <= 0)
+			continue;
+		if (p[0].revents & POLLIN) {
+			struct sockaddr_in from;
+			socklen_t len = sizeof from;
+			ssize_t n = recvfrom(r->down, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+			if (n >= 12) {
+				__atomic_add_fetch(&r->questions, 1, __ATOMIC_SEQ_CST);
+				unsigned k = r->next++ % 64;
+				r->pending[k].id = (uint16_t)(buf[0] << 8 | buf[1]);
+				r->pending[k].from = from;
+				struct sockaddr_in to;
+				memset(&to, 0, sizeof to);
+				to.sin_family = AF_INET;
+				to.sin_port = htons((uint16_t)port);
+				to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+				(void)sendto(r->up, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof to);
+			}
+		}
+		if (p[1].revents & POLLIN) {
+			ssize_t n = recv(r->up, buf, sizeof buf, 0);
+			if (n < 12)
+				continue;
+			uint16_t id = (uint16_t)(buf[0] << 8 | buf[1]);
+			for (unsigned k = 0; k < 64; k++) {
+				if (r->pending[k].from.sin_family == AF_INET && r->pending[k].id == id) {
+					(void)sendto(r->down, buf, (size_t)n, 0,
+					             (struct sockaddr *)&r->pending[k].from,
+					             sizeof r->pending[k].from);
+					r->pending[k].from.sin_family = 0;
+					break;
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+static void relay_start(relay *r)
+{
+	memset(r, 0, sizeof *r);
+	r->down = socket(AF_INET, SOCK_DGRAM, 0);
+	r->up = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(r->down >= 0 && r->up >= 0);
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(r->down, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t len = sizeof a;
+	assert_int_equal(getsockname(r->down, (struct sockaddr *)&a, &len), 0);
+	r->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&r->thread, NULL, relay_main, r), 0);
+}
+
+static void relay_stop(relay *r)
+{
+	r->stop = 1;
+	assert_int_equal(pthread_join(r->thread, NULL), 0);
+	close(r->down);
+	close(r->up);
+}
+
+static unsigned relay_count(relay *r)
+{
+	return __atomic_load_n(&r->questions, __ATOMIC_SEQ_CST);
+}
+
+/* Our answer cache (dns/cache.h) in front of libunbound: the second
+ * question for a name, in a later message, is answered by it (a hit in its
+ * counters) and no question reaches the server; NXDOMAIN too, kept for the
+ * zone's SOA minimum. The session still counts both as questions
+ * (dns-max-questions counts cached answers too). With the cache off, the
+ * counters are not there and libunbound's own cache is all there is. */
+static void answer_cache_in_front_of_libunbound(void **state)
+{
+	(void)state;
+	if (nsd_pid <= 0)
+		nsd_start();
+	relay rl;
+	relay_start(&rl);
+	char addr[64], err[256];
+	snprintf(addr, sizeof addr, "127.0.0.1@%d", rl.port);
+	pst_live_options o = { .forward = addr };
+	pst_resolver *r = NULL;
+	if (pst_resolver_new_live(&o, &r, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	pst_dns_cache_stats st;
+	assert_int_equal(pst_resolver_live_cache_stats(r, &st), 0);
+	assert_int_equal(st.hits + st.misses, 0);
+
+	pst_arena *a = pst_arena_new();
+	pst_dns_session s;
+	pst_dns_answer ans;
+	char buf[PST_IP_FORMAT_LEN];
+	pst_dns_session_init(&s, r, a, 2000, 20000);
+	want_status(&s, "mail.example.com", ns_t_a, PST_DNS_NOERROR, &ans);
+	want_status(&s, "cached-nx.example.com", ns_t_txt, PST_DNS_NXDOMAIN, &ans);
+	unsigned asked = relay_count(&rl);
+	assert_true(asked >= 2);
+	pst_arena_free(&a);
+	assert_int_equal(pst_resolver_live_cache_stats(r, &st), 0);
+	assert_int_equal(st.misses, 2);
+	assert_int_equal(st.hits, 0);
+	assert_int_equal(st.stored, 2);
+
+	/* The next message: both from our cache, nothing on the wire. */
+	a = pst_arena_new();
+	pst_dns_session_init(&s, r, a, 2000, 20000);
+	want_status(&s, "MAIL.example.com.", ns_t_a, PST_DNS_NOERROR, &ans);
+	assert_int_equal(ans.count, 1);
+	assert_string_equal(pst_ip_format(&ans.rrs[0].addr, buf, sizeof buf), "203.0.113.7");
+	assert_true(ans.rrs[0].ttl > 0 && ans.rrs[0].ttl <= 300);
+	want_status(&s, "cached-nx.example.com", ns_t_txt, PST_DNS_NXDOMAIN, &ans);
+	assert_int_equal(s.queries, 2);
+	assert_int_equal(relay_count(&rl), asked);
+	assert_int_equal(pst_resolver_live_cache_stats(r, &st), 0);
+	assert_int_equal(st.hits, 2);
+	assert_int_equal(st.misses, 2);
+	/* A cached answer is still a question for the message's limit. */
+	s.max_queries = 2;
+	want_status(&s, "mail.example.com", ns_t_a, PST_DNS_TIMEOUT, &ans);
+	assert_int_equal(s.refused, 1);
+	pst_arena_free(&a);
+	pst_resolver_free(&r);
+
+	/* Off: no counters; answers unchanged. */
+	pst_live_options off = { .forward = addr, .no_cache = 1 };
+	assert_int_equal(pst_resolver_new_live(&off, &r, err, sizeof err), 0);
+	assert_int_equal(pst_resolver_live_cache_stats(r, &st), -1);
+	a = pst_arena_new();
+	pst_dns_session_init(&s, r, a, 2000, 20000);
+	want_status(&s, "mail.example.com", ns_t_a, PST_DNS_NOERROR, &ans);
+	want_status(&s, "cached-nx.example.com", ns_t_txt, PST_DNS_NXDOMAIN, &ans);
+	assert_true(relay_count(&rl) > asked);
+	pst_arena_free(&a);
+	pst_resolver_free(&r);
+	relay_stop(&rl);
 }
 
 static void bad_options_fail_cleanly(void **state)
 {
 	(void)state;
-	pst_live_options o = { "not an address", NULL };
+	pst_live_options o = { .forward = "not an address" };
 	pst_resolver *r = NULL;
 	char err[256] = "";
 	assert_int_equal(pst_resolver_new_live(&o, &r, err, sizeof err), -1);
@@ -437,6 +605,7 @@ int main(void)
 		cmocka_unit_test(env_server_reaches_nsd),
 		cmocka_unit_test(threads_share_one_resolver),
 		cmocka_unit_test(live_against_nsd),
+		cmocka_unit_test(answer_cache_in_front_of_libunbound),
 		cmocka_unit_test(bad_options_fail_cleanly),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -655,6 +655,72 @@ static void zero_prefix_means_any_address(void **state)
 	env_close(&e);
 }
 
+/* ---- Compiled records are remembered (spf.c memo_take) ------------------ */
+
+/* The same record compiled once and handed out again must give the same
+ * result, reason and counts every time, for either family; a changed
+ * record under the same name is a different text, never the old one. */
+static void remembered_records_give_the_same_results(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *ip, *from;
+		pst_auth_result want;
+	} cases[] = {
+		{ "192.0.2.77", "a@z4.example.com", PST_AR_PASS },
+		{ "2001:db8:ffff::9", "a@z4.example.com", PST_AR_FAIL },
+		{ "2001:db8:ffff::9", "a@z6.example.com", PST_AR_PASS },
+		{ "192.0.2.77", "a@z6.example.com", PST_AR_FAIL },
+		{ "192.0.2.77", "a@zmx.example.com", PST_AR_PASS },
+	};
+	char first[sizeof cases / sizeof cases[0]][256];
+	unsigned terms[sizeof cases / sizeof cases[0]], queries[sizeof cases / sizeof cases[0]];
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			env e;
+			pst_spf_result r;
+			env_open(&e, zero_zone);
+			want(mailfrom(&e, cases[i].ip, NULL, cases[i].from, &r), cases[i].want,
+			     cases[i].from, &r);
+			if (round == 0) {
+				snprintf(first[i], sizeof first[i], "%s", r.reason ? r.reason : "");
+				terms[i] = r.dns_terms;
+				queries[i] = e.s.queries;
+			} else {
+				assert_string_equal(r.reason ? r.reason : "", first[i]);
+				assert_int_equal(r.dns_terms, terms[i]);
+				assert_int_equal(e.s.queries, queries[i]);
+			}
+			env_close(&e);
+		}
+	}
+	/* The limits are counted as the questions are asked, compiled or not. */
+	for (int round = 0; round < 2; round++) {
+		env e;
+		pst_spf_result r;
+		env_open(&e, chain_zone);
+		want(mailfrom(&e, "192.0.2.1", NULL, "a@chain.example.com", &r), PST_AR_PERMERROR,
+		     "14 terms over two includes, again", &r);
+		assert_int_equal(r.dns_terms, 10);
+		assert_int_equal(e.s.queries, 11);
+		env_close(&e);
+	}
+	static const char v1[] = "m.example.com. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n";
+	static const char v2[] = "m.example.com. 300 IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n";
+	for (int round = 0; round < 2; round++) {
+		env e;
+		pst_spf_result r;
+		env_open(&e, v1);
+		want(mailfrom(&e, "192.0.2.1", NULL, "a@m.example.com", &r), PST_AR_PASS, "v1", &r);
+		env_close(&e);
+		env_open(&e, v2);
+		want(mailfrom(&e, "192.0.2.1", NULL, "a@m.example.com", &r), PST_AR_FAIL, "v2", &r);
+		want(mailfrom(&e, "198.51.100.1", NULL, "a@m.example.com", &r), PST_AR_PASS, "v2",
+		     &r);
+		env_close(&e);
+	}
+}
+
 /* ---- Nothing we hand libspf2 makes it abort ----------------------------- */
 
 /* Records glued from SPF fragments and junk, evaluated end to end: every
@@ -873,6 +939,7 @@ int main(void)
 		cmocka_unit_test(bad_arguments_do_not_abort),
 		cmocka_unit_test(record_syntax),
 		cmocka_unit_test(zero_prefix_means_any_address),
+		cmocka_unit_test(remembered_records_give_the_same_results),
 		cmocka_unit_test(random_records_never_abort),
 		cmocka_unit_test(libspf2_alone_has_the_defects),
 		cmocka_unit_test(shared_by_threads),
