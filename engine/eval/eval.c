@@ -48,6 +48,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,7 +137,7 @@ typedef struct eval_ctx {
 	/* Facts fetched so far. */
 	unsigned char fact_state[PST_F__COUNT];
 	pst_value facts[PST_F__COUNT];
-	/* PCRE2, created on the first MATCHES. */
+	/* PCRE2: the thread's (regex_tls), borrowed at the first MATCHES. */
 	uint32_t match_limit;
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
@@ -490,17 +491,66 @@ static int regex_run(const pst_regex *re, pcre2_match_data *md, pcre2_match_cont
 	return -1;
 }
 
-/* PCRE2 state for this evaluation. Only whether a pattern matches matters,
- * so one match data with a single pair serves every pattern. */
+/* PCRE2 state per thread, made at a thread's first match and freed when
+ * the thread ends (the key's destructor): one match data with a single
+ * pair serves every pattern, as only whether a pattern matches matters,
+ * and one match context carries the limit. A thread runs one evaluation at
+ * a time, so an evaluation borrows them and sets the limit first. */
+typedef struct regex_tls {
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+} regex_tls;
+
+static pthread_key_t regex_key;
+static int regex_key_made;
+static pthread_once_t regex_once = PTHREAD_ONCE_INIT;
+
+static void regex_tls_free(void *p)
+{
+	regex_tls *t = p;
+
+	pcre2_match_data_free(t->md);
+	pcre2_match_context_free(t->mctx);
+	free(t);
+}
+
+static void regex_key_make(void)
+{
+	regex_key_made = pthread_key_create(&regex_key, regex_tls_free) == 0;
+}
+
+/* This thread's state, or NULL (ENOMEM, or no key could be made). */
+static regex_tls *regex_tls_get(void)
+{
+	regex_tls *t;
+
+	if (pthread_once(&regex_once, regex_key_make) != 0 || !regex_key_made)
+		return NULL;
+	if ((t = pthread_getspecific(regex_key)) != NULL)
+		return t;
+	if ((t = calloc(1, sizeof *t)) == NULL)
+		return NULL;
+	t->md = pcre2_match_data_create(1, NULL);
+	t->mctx = pcre2_match_context_create(NULL);
+	if (t->md == NULL || t->mctx == NULL || pthread_setspecific(regex_key, t) != 0) {
+		regex_tls_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* PCRE2 state for this evaluation: the thread's, with its limit. */
 static int regex_state(eval_ctx *c)
 {
-	if (c->md == NULL && (c->md = pcre2_match_data_create(1, NULL)) == NULL)
+	regex_tls *t;
+
+	if (c->md != NULL)
+		return 0;
+	if ((t = regex_tls_get()) == NULL)
 		return -1;
-	if (c->mctx == NULL) {
-		if ((c->mctx = pcre2_match_context_create(NULL)) == NULL)
-			return -1;
-		pcre2_set_match_limit(c->mctx, c->match_limit);
-	}
+	pcre2_set_match_limit(t->mctx, c->match_limit);
+	c->md = t->md;
+	c->mctx = t->mctx;
 	return 0;
 }
 
@@ -1264,8 +1314,6 @@ int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *sr
 		decide(&c, &implicit, outcome);
 		outcome->rule = NULL;
 	}
-	pcre2_match_data_free(c.md);
-	pcre2_match_context_free(c.mctx);
 	if (c.oom)
 		return -1;
 	fill_outcome(&c, outcome);
