@@ -215,7 +215,7 @@ int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
 		m->opts = *opts;
 	m->auth.given = m->opts.auth;
 	pst_msg_error merr;
-	if (pst_msg_parse(bytes, len, NULL, &m->msg, &merr) < 0) {
+	if (pst_msg_parse_in(bytes, len, NULL, m->arena, &m->msg, &merr) < 0) {
 		fail(err, errlen, "%s", merr.text);
 		pst_message_free(&m);
 		return -1;

@@ -44,7 +44,8 @@ struct pst_msg {
 	int has_sep;
 	const char *sep;            /* static */
 	const char *eol;            /* static */
-	pst_arena *arena;           /* values, From parse */
+	pst_arena *arena;           /* values, index, From parse */
+	int own_arena;              /* made by the parse (else the caller's) */
 	int from_done;
 	pst_msg_from_info from;
 	/* The name index (build_index): for every distinct name, its first
@@ -424,14 +425,23 @@ static int build_index(pst_msg *m)
 int pst_msg_parse(const char *bytes, size_t len, const pst_msg_limits *limits,
                   pst_msg **out, pst_msg_error *err)
 {
+	return pst_msg_parse_in(bytes, len, limits, NULL, out, err);
+}
+
+int pst_msg_parse_in(const char *bytes, size_t len, const pst_msg_limits *limits,
+                     pst_arena *arena, pst_msg **out, pst_msg_error *err)
+{
 	*out = NULL;
 	if (err) {
 		err->code = PST_MSG_OK;
 		err->text[0] = '\0';
 	}
 	pst_msg *m = calloc(1, sizeof *m);
-	if (m == NULL || (m->arena = pst_arena_new()) == NULL ||
-	    (m->bytes = malloc(len ? len : 1)) == NULL) {
+	if (m != NULL) {
+		m->own_arena = arena == NULL;
+		m->arena = arena ? arena : pst_arena_new();
+	}
+	if (m == NULL || m->arena == NULL || (m->bytes = malloc(len ? len : 1)) == NULL) {
 		pst_msg_free(&m);
 		return set_error(err, PST_MSG_ENOMEM, "out of memory");
 	}
@@ -464,7 +474,8 @@ void pst_msg_free(pst_msg **mp)
 	pst_msg *m = *mp;
 	free(m->fields);
 	free(m->bytes);
-	pst_arena_free(&m->arena);
+	if (m->own_arena)
+		pst_arena_free(&m->arena);
 	free(m);
 	*mp = NULL;
 }

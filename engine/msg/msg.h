@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 struct pst_addr;
+struct pst_arena;
 
 typedef struct pst_msg pst_msg;
 
@@ -77,6 +78,12 @@ typedef struct pst_msg_field {
  * err (which may be NULL) says why. */
 int pst_msg_parse(const char *bytes, size_t len, const pst_msg_limits *limits,
                   pst_msg **out, pst_msg_error *err);
+
+/* The same, with what the message allocates (values, the name index, the
+ * From parse) taken from arena, borrowed: it must outlive the message, and
+ * pst_msg_free leaves it alone. One arena then serves a whole transaction. */
+int pst_msg_parse_in(const char *bytes, size_t len, const pst_msg_limits *limits,
+                     struct pst_arena *arena, pst_msg **out, pst_msg_error *err);
 
 /* Free a message; *m becomes NULL. NULL-safe. */
 void pst_msg_free(pst_msg **m);
