@@ -309,6 +309,10 @@ static const char *norm_domain(struct checker *c, const char *file, const char *
 {
 	const char *why = NULL;
 	char *d = pst_domain_normalize(s, n, &why);
+	if (d == NULL && why == pst_domain_why_nomem) {
+		c->ast->oom = 1;      /* "out of memory", not a bad domain */
+		return NULL;
+	}
 	if (d == NULL) {
 		pst_chk_err(c, file, loc, "bad domain '%.*s': %s", (int)n, s, why ? why : "invalid");
 		return NULL;
@@ -760,7 +764,13 @@ static void read_list_file(struct checker *c, pst_ast_list *l)
 		l->ok = -1;
 		return;
 	}
-	pst_diags_add_source(c->d, path, text, len);
+	if (pst_diags_add_source(c->d, path, text, len) < 0) {
+		/* as for a rule file (ast.c): no source, no excerpts; say so */
+		pst_chk_err(c, l->file, &l->path->loc, "cannot read list file '%s': out of memory", path);
+		free(text);
+		l->ok = -1;
+		return;
+	}
 	l->items_file = path;
 	pst_ast_value **tail = &l->items;
 	unsigned line = 1;
@@ -774,11 +784,14 @@ static void read_list_file(struct checker *c, pst_ast_list *l)
 		while (f > s && isspace((unsigned char)f[-1]))
 			f--;
 		if (f > s) {
-			pst_ast_value *v = pst_ast_alloc(c->ast, sizeof *v);
+			/* On ENOMEM ast->oom is set and the compile fails with "out of
+			 * memory"; never an entry without its text. */
+			char *w = pst_ast_strndup(c->ast, s, (size_t)(f - s));
+			pst_ast_value *v = w ? pst_ast_alloc(c->ast, sizeof *v) : NULL;
 			if (v == NULL)
 				break;
 			v->kind = PST_AV_WORD;
-			v->word.s = pst_ast_strndup(c->ast, s, (size_t)(f - s));
+			v->word.s = w;
 			v->word.len = (size_t)(f - s);
 			v->loc.first_line = v->loc.last_line = line;
 			v->loc.first_column = (unsigned)(s - p) + 1;

@@ -270,20 +270,25 @@ static const pst_template *build_template(struct builder *b, const pst_ast_str *
 	return t;
 }
 
+/* The operand as traces name it, in the arena; NULL (and b->oom) on
+ * ENOMEM, never a text cut short. */
 static const char *operand_text(struct builder *b, const pst_ast_operand *o)
 {
 	pst_buf buf = PST_BUF_INIT;
+	int rc = -1;
 	switch (o->kind) {
-	case PST_OPND_FACT: pst_buf_puts(&buf, o->fact.s); break;
+	case PST_OPND_FACT: rc = pst_buf_puts(&buf, o->fact.s); break;
 	case PST_OPND_HEADER:
-		pst_buf_printf(&buf, "%sheader \"%s\"", o->quant == PST_Q_ANY ? "any " :
-		               o->quant == PST_Q_ALL ? "all " : "", o->header->s);
+		rc = pst_buf_printf(&buf, "%sheader \"%s\"", o->quant == PST_Q_ANY ? "any " :
+		                    o->quant == PST_Q_ALL ? "all " : "", o->header->s);
 		break;
-	case PST_OPND_COUNT: pst_buf_printf(&buf, "count(header \"%s\")", o->header->s); break;
+	case PST_OPND_COUNT: rc = pst_buf_printf(&buf, "count(header \"%s\")", o->header->s); break;
 	}
-	const char *s = need(b, pst_arena_strndup(b->a, pst_buf_str(&buf), buf.len));
+	const char *s = NULL;
+	if (rc == 0)
+		s = pst_arena_strndup(b->a, pst_buf_str(&buf), buf.len);
 	pst_buf_free(&buf);
-	return s;
+	return need(b, (void *)s);
 }
 
 static const pst_expr *build_expr(struct builder *b, pst_ast_expr *e);

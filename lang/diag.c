@@ -12,7 +12,10 @@
  * Tabs in the source line are kept in the caret line, and UTF-8
  * continuation bytes take no space in it, so the caret stays under the
  * right character. Past PST_MAX_DIAGNOSTICS diagnostics only the
- * counts go on, and rendering ends with one "too many diagnostics" line.
+ * counts go on, and rendering ends with one "too many diagnostics" line;
+ * a diagnostic whose text could not be kept (ENOMEM) is counted too, and
+ * rendering ends with one "out of memory: N diagnostics lost" line, so a
+ * failed compile never renders as nothing.
  * Memory: everything is malloc'd and owned by the pst_diags.
  */
 #include "lang/diag.h"
@@ -44,6 +47,7 @@ struct pst_diags {
 	size_t nd, capd;
 	size_t errors, warnings;
 	size_t dropped;
+	size_t lost;          /* counted, but their text could not be kept (ENOMEM) */
 };
 
 pst_diags *pst_diags_new(void)
@@ -114,8 +118,10 @@ void pst_diags_report(pst_diags *d, pst_severity sev, const char *file, unsigned
 		d->dropped++;
 		return;
 	}
-	if (grow((void **)&d->d, &d->capd, d->nd, sizeof *d->d) < 0)
+	if (grow((void **)&d->d, &d->capd, d->nd, sizeof *d->d) < 0) {
+		d->lost++;
 		return;
+	}
 	pst_buf b = PST_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
@@ -132,6 +138,7 @@ void pst_diags_report(pst_diags *d, pst_severity sev, const char *file, unsigned
 	if (g->file == NULL || g->msg == NULL) {
 		free(g->file);
 		free(g->msg);
+		d->lost++;
 		return;
 	}
 	d->nd++;
@@ -218,6 +225,10 @@ int pst_diags_render(const pst_diags *d, pst_buf *out)
 	}
 	if (d->dropped > 0 &&
 	    pst_buf_printf(out, "postern: too many diagnostics, %zu more not shown\n", d->dropped) < 0)
+		return -1;
+	if (d->lost > 0 &&
+	    pst_buf_printf(out, "postern: out of memory: %zu diagnostic%s lost\n", d->lost,
+	                   d->lost == 1 ? "" : "s") < 0)
 		return -1;
 	return 0;
 }

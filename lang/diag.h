@@ -37,7 +37,8 @@ int pst_diags_add_source(pst_diags *d, const char *file, const char *text, size_
 /* Report a diagnostic at file:line:col (1-based; line 0 for the file as a
  * whole), underlining width columns (0 or 1: a caret). The message is
  * printf-style. Never fails visibly: on ENOMEM the diagnostic is counted
- * but its text is lost. */
+ * but its text is lost, and pst_diags_render ends with a line saying how
+ * many were lost ("postern: out of memory: N diagnostics lost"). */
 void pst_diags_report(pst_diags *d, pst_severity sev, const char *file, unsigned line,
                       unsigned col, unsigned width, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));

@@ -18,6 +18,7 @@
  */
 #include "auth/auth.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,7 @@
 #include "message_private.h"
 #include "msg/msg.h"
 #include "util/domain.h"
+#include "util/limits.h"
 
 enum {
 	AUTH_SPF = 1, AUTH_HELO = 2, AUTH_DKIM = 4, AUTH_DMARC = 8, AUTH_AUTHRES = 16,
@@ -545,6 +547,27 @@ static int ar_dkim(ar_builder *b, struct pst_message *m)
 	return 0;
 }
 
+/* The field's comment after the authserv-id: DKIM signatures past the
+ * policy's dkim-max-signatures were not verified (TARGETS.md, bad input),
+ * "(2 DKIM signatures ignored beyond dkim-max-signatures 8)". NULL when
+ * none were ignored, and on ENOMEM with *nomem set. From the arena. */
+static const char *ar_comment(struct pst_message *m, int *nomem)
+{
+	size_t n = m->auth.dkim_verified ? m->auth.dkim_sigs.ignored : 0;
+	unsigned max = settings(m)->dkim_max_signatures;
+	char text[96];
+	char *v;
+
+	*nomem = 0;
+	if (n == 0)
+		return NULL;
+	snprintf(text, sizeof text, "%zu DKIM signature%s ignored beyond dkim-max-signatures %u",
+	         n, n == 1 ? "" : "s", max ? max : PST_DEFAULT_MAX_DKIM_SIGS);
+	if ((v = pst_arena_strdup(m->arena, text)) == NULL)
+		*nomem = 1;
+	return v;
+}
+
 int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_buf *out)
 {
 	if (pst_auth_compute_all(m) < 0)
@@ -567,7 +590,11 @@ int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_b
 	ar_prop(res, "header", "from", m->from.domain);
 	if (m->auth.dmarc_evaluated && m->auth.dmarc_result.record_domain)
 		ar_prop(res, "policy", "dmarc", policy_words[m->auth.dmarc_policy]);
+	int nomem;
 	pst_authres ar = { .authserv_id = authserv_id, .version = 1,
-	                   .results = b.results, .nresults = b.n };
+	                   .results = b.results, .nresults = b.n,
+	                   .comment = ar_comment(m, &nomem) };
+	if (nomem)
+		return -1;
 	return pst_authres_format(&ar, out);
 }

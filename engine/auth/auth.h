@@ -61,7 +61,10 @@ int pst_auth_has(const struct pst_message *m, pst_fact f);
 
 /* Append the value of postern's Authentication-Results field (RFC 8601:
  * "authserv-id; spf=... smtp.mailfrom=...; dkim=... header.d=...;
- * dmarc=... header.from=...") to out, computing what it needs. 0 / -1. */
+ * dmarc=... header.from=...") to out, computing what it needs. When DKIM
+ * signatures past dkim-max-signatures were ignored, a comment after the
+ * authserv-id says how many: "id (2 DKIM signatures ignored beyond
+ * dkim-max-signatures 8); ...". 0 / -1. */
 int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_buf *out);
 
 /* Map an RFC 8601 result word to the enum; -1 when it is not one. */

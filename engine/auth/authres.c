@@ -27,9 +27,16 @@
  * fails, so a forged field with our own id is found however broken the
  * rest of it is (RFC 8601 section 5).
  *
- * pst_authres_format() writes the canonical form: single spaces, no
- * comments, values quoted only when they are neither tokens nor (for
- * pvalues) addr-spec forms RFC 8601 allows bare.
+ * Comments are CFWS and skipped, but for the two that are kept (see
+ * authres.h: after the authserv-id, after a result); a kept comment is
+ * scanned twice like a quoted string, to size and to copy.
+ *
+ * pst_authres_format() writes the canonical form: single spaces, the two
+ * kinds of comment the parser keeps and no others, values quoted only when
+ * they are neither tokens nor (for pvalues) addr-spec forms RFC 8601
+ * allows bare. A comment's '(', ')' and '\' become quoted-pairs and its
+ * length is capped, so what is written parses back to the same text (cut
+ * to the cap).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -196,17 +203,25 @@ static int ar_skip_fws(ar_parser *p)
 	return p->pos > start;
 }
 
-/* Skip the comment opening at p->pos, nesting counted. 0 / -1. */
-static int ar_skip_comment(ar_parser *p)
+/* Scan the comment opening at p->pos, nesting counted: the length of its
+ * kept text (see authres.h: between the outer parentheses, quoted-pairs
+ * unquoted, folding line breaks dropped) into *n, and the text into v
+ * when v is not NULL; p->pos ends past the closing parenthesis. Called
+ * twice when the text is kept, once to size and once to copy, like
+ * ar_quoted_scan. 0 / -1. */
+static int ar_comment_scan(ar_parser *p, char *v, size_t *n)
 {
-	size_t open = p->pos, depth = 0, n = 0;
+	size_t open = p->pos, depth = 0, k = 0, from;
 
+	*n = 0;
 	while (p->pos < p->len) {
 		unsigned char c = (unsigned char)p->s[p->pos];
 
+		from = p->pos;
 		if (c == '(') {
-			depth++;
 			p->pos++;
+			if (depth++ == 0)
+				continue;
 		} else if (c == ')') {
 			p->pos++;
 			if (--depth == 0)
@@ -215,33 +230,60 @@ static int ar_skip_comment(ar_parser *p)
 			if (p->pos + 1 >= p->len)
 				break;
 			c = (unsigned char)p->s[p->pos + 1];
+			k = 1;
 			if ((c < 0x21 || c > 0x7e) && !is_wsp(c) &&
-			    (n = ar_utf8_at(p, p->pos + 1)) == 0)
+			    (k = ar_utf8_at(p, p->pos + 1)) == 0)
 				return ar_fail(p, p->pos + 1, "invalid quoted-pair in comment");
-			p->pos += 2 + (c >= 0x80 ? n - 1 : 0);
+			from = p->pos + 1;
+			p->pos += 1 + k;
 		} else if (c >= 0x21 && c <= 0x7e) {
 			p->pos++;
 		} else if (c >= 0x80) {
-			if ((n = ar_utf8_at(p, p->pos)) == 0)
+			if ((k = ar_utf8_at(p, p->pos)) == 0)
 				return ar_fail(p, p->pos, "invalid UTF-8 in comment");
-			p->pos += n;
-		} else if (!ar_skip_fws(p)) {
+			p->pos += k;
+		} else if (ar_skip_fws(p)) {
+			/* white space is text, the line breaks of folding are not */
+			for (size_t i = from; i < p->pos; i++)
+				if (is_wsp((unsigned char)p->s[i])) {
+					if (v != NULL)
+						v[*n] = p->s[i];
+					(*n)++;
+				}
+			continue;
+		} else {
 			return ar_fail(p, p->pos, "control character 0x%02x in comment", c);
 		}
+		if (v != NULL)
+			memcpy(v + *n, p->s + from, p->pos - from);
+		*n += p->pos - from;
 	}
 	return ar_fail(p, open, "unterminated comment");
 }
 
-/* Skip CFWS; *seen (may be NULL) says whether anything was skipped. 0 / -1. */
-static int ar_skip_cfws(ar_parser *p, int *seen)
+/* Skip CFWS; *seen (may be NULL) says whether anything was skipped. When
+ * keep is not NULL and *keep is NULL, the first comment's text is kept in
+ * *keep (from the arena). 0 / -1. */
+static int ar_skip_cfws_keep(ar_parser *p, int *seen, const char **keep)
 {
-	size_t start = p->pos;
+	size_t start = p->pos, open, n;
+	char *v;
 
 	for (;;) {
 		ar_skip_fws(p);
 		if (p->pos < p->len && p->s[p->pos] == '(') {
-			if (ar_skip_comment(p) < 0)
+			open = p->pos;
+			if (ar_comment_scan(p, NULL, &n) < 0)
 				return -1;
+			if (keep != NULL && *keep == NULL) {
+				if ((v = pst_arena_alloc(p->arena, n + 1)) == NULL)
+					return ar_nomem(p);
+				p->pos = open;
+				if (ar_comment_scan(p, v, &n) < 0)
+					return -1;
+				v[n] = '\0';
+				*keep = v;
+			}
 			continue;
 		}
 		break;
@@ -249,6 +291,12 @@ static int ar_skip_cfws(ar_parser *p, int *seen)
 	if (seen != NULL)
 		*seen = p->pos > start;
 	return 0;
+}
+
+/* Skip CFWS, comments not kept. 0 / -1. */
+static int ar_skip_cfws(ar_parser *p, int *seen)
+{
+	return ar_skip_cfws_keep(p, seen, NULL);
 }
 
 static int ar_at_end(const ar_parser *p)
@@ -610,7 +658,7 @@ static int ar_resinfo(ar_parser *p, pst_authres_result *r)
 	int seen;
 	const char *kw;
 
-	if (ar_methodspec(p, r) < 0 || ar_skip_cfws(p, &seen) < 0)
+	if (ar_methodspec(p, r) < 0 || ar_skip_cfws_keep(p, &seen, &r->comment) < 0)
 		return -1;
 	while (!ar_at_end(p) && ar_peek(p) != ';') {
 		if (!seen)
@@ -692,7 +740,7 @@ int pst_authres_parse(pst_arena *arena, const char *value, size_t len, pst_authr
 			       PST_AUTHRES_MAX_BYTES);
 	if (ar_skip_cfws(&p, NULL) < 0 ||
 	    ar_value(&p, &out->authserv_id, "an authserv-id") < 0 ||
-	    ar_skip_cfws(&p, &seen) < 0)
+	    ar_skip_cfws_keep(&p, &seen, &out->comment) < 0)
 		goto fail;
 	if (is_digit((unsigned char)ar_peek(&p))) {
 		if (!seen) {
@@ -700,7 +748,7 @@ int pst_authres_parse(pst_arena *arena, const char *value, size_t len, pst_authr
 			goto fail;
 		}
 		if (ar_number(&p, &out->version, "an authres-version") < 0 ||
-		    ar_skip_cfws(&p, NULL) < 0)
+		    ar_skip_cfws_keep(&p, NULL, &out->comment) < 0)
 			goto fail;
 	}
 	if (ar_results(&p, out) < 0)
@@ -852,9 +900,36 @@ static int fmt_value(pst_buf *out, const char *s, int pvalue)
 	return fmt_quoted(out, s);
 }
 
+/* " (text)" for a non-empty comment, '(', ')' and '\' quoted, at most
+ * PST_AUTHRES_MAX_COMMENT bytes between the parentheses; nothing for NULL
+ * or "". The text has passed fmt_is_writable. */
+static int fmt_comment(pst_buf *out, const char *s)
+{
+	size_t n, used = 0, k, esc;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	if (pst_buf_puts(out, " (") < 0)
+		return -1;
+	n = strlen(s);
+	for (size_t i = 0; i < n; i += k) {
+		unsigned char c = (unsigned char)s[i];
+
+		k = c >= 0x80 ? utf8_len((const unsigned char *)s + i, n - i) : 1;
+		esc = c == '(' || c == ')' || c == '\\';
+		if (used + esc + k > PST_AUTHRES_MAX_COMMENT)
+			break;
+		if ((esc && pst_buf_putc(out, '\\') < 0) || pst_buf_append(out, s + i, k) < 0)
+			return -1;
+		used += esc + k;
+	}
+	return pst_buf_putc(out, ')');
+}
+
 static int fmt_check(const pst_authres *ar)
 {
-	if (ar->authserv_id == NULL || !fmt_is_writable(ar->authserv_id))
+	if (ar->authserv_id == NULL || !fmt_is_writable(ar->authserv_id) ||
+	    (ar->comment != NULL && !fmt_is_writable(ar->comment)))
 		return -1;
 	if (ar->nresults > 0 && ar->results == NULL)
 		return -1;
@@ -863,6 +938,7 @@ static int fmt_check(const pst_authres *ar)
 
 		if (!fmt_is_keyword(r->method) || !fmt_is_keyword(r->result) ||
 		    (r->reason != NULL && !fmt_is_writable(r->reason)) ||
+		    (r->comment != NULL && !fmt_is_writable(r->comment)) ||
 		    (r->nprops > 0 && r->props == NULL))
 			return -1;
 		for (size_t j = 0; j < r->nprops; j++) {
@@ -880,7 +956,8 @@ static int fmt_result(pst_buf *out, const pst_authres_result *r)
 {
 	if (pst_buf_puts(out, r->method) < 0 ||
 	    (r->method_version > 1 && pst_buf_printf(out, "/%d", r->method_version) < 0) ||
-	    pst_buf_putc(out, '=') < 0 || pst_buf_puts(out, r->result) < 0)
+	    pst_buf_putc(out, '=') < 0 || pst_buf_puts(out, r->result) < 0 ||
+	    fmt_comment(out, r->comment) < 0)
 		return -1;
 	if (r->reason != NULL &&
 	    (pst_buf_puts(out, " reason=") < 0 || fmt_value(out, r->reason, 0) < 0))
@@ -904,7 +981,8 @@ int pst_authres_format(const pst_authres *ar, pst_buf *out)
 		return -1;
 	}
 	if (fmt_value(out, ar->authserv_id, 0) < 0 ||
-	    (ar->version > 1 && pst_buf_printf(out, " %d", ar->version) < 0))
+	    (ar->version > 1 && pst_buf_printf(out, " %d", ar->version) < 0) ||
+	    fmt_comment(out, ar->comment) < 0)
 		goto nomem;
 	if (ar->nresults == 0) {
 		if (pst_buf_puts(out, "; none") < 0)

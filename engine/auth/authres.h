@@ -17,6 +17,8 @@
 #define PST_AUTHRES_MAX_PROPS     64           /* propspecs in one resinfo */
 #define PST_AUTHRES_MAX_BYTES     (64 * 1024)  /* one field value */
 #define PST_AUTHRES_MAX_VERSION   999999999    /* authres-version, method-version */
+#define PST_AUTHRES_MAX_COMMENT   256          /* bytes the writer puts between a
+                                                * comment's parentheses */
 
 typedef struct pst_authres_prop {
 	const char *ptype;          /* "smtp", "header", "body", "policy" */
@@ -31,6 +33,8 @@ typedef struct pst_authres_result {
 	pst_authres_prop *props;
 	size_t nprops;
 	int method_version;         /* "dkim/1=pass": 1; 1 when absent */
+	const char *comment;        /* "dkim=pass (text)": the first comment
+	                             * right after the result, unquoted; or NULL */
 } pst_authres_result;
 
 typedef struct pst_authres {
@@ -39,6 +43,8 @@ typedef struct pst_authres {
 	int none;                   /* "; none" */
 	pst_authres_result *results;
 	size_t nresults;
+	const char *comment;        /* "id (text);": the first comment after the
+	                             * authserv-id or version, unquoted; or NULL */
 } pst_authres;
 
 /* Parse one field value (unfolded). Strings from arena. 0; -1 when the
@@ -50,7 +56,16 @@ typedef struct pst_authres {
  * Method, result, ptype and property come back lower case; values as
  * written, quoted strings unquoted (quoted-pairs and the line breaks of
  * folding removed). A pvalue in the local-part@domain form keeps its text
- * exactly as written, quotes of a quoted local-part included. UTF-8 (RFC 6532, RFC 8616) is accepted
+ * exactly as written, quotes of a quoted local-part included.
+ *
+ * Comments are skipped as CFWS, except two that are kept, in the places
+ * where pst_authres_format writes them: the first comment between the
+ * authserv-id and the first ';' (ar->comment) and the first comment in
+ * the CFWS right after a result keyword (result->comment). A kept comment
+ * is its text between the outer parentheses with quoted-pairs unquoted
+ * and folding line breaks removed; nested parentheses stay as text.
+ *
+ * UTF-8 (RFC 6532, RFC 8616) is accepted
  * in comments, quoted strings and the local-part and domain of a pvalue,
  * never in a bare authserv-id or keyword. Folding (CRLF or LF followed by
  * white space) and one trailing line ending are tolerated. */
@@ -71,14 +86,22 @@ int pst_authres_has_id(const char *value, size_t len, const char *id);
  * quoting values that are not tokens, "; none" when it has no results.
  * Folding is the message writer's. 0 / -1 on ENOMEM.
  *
+ * Comments (RFC 5322 ccontent): a non-empty ar->comment is written after
+ * the authserv-id and version ("id (text); ..."), a non-empty
+ * result->comment after its result ("dkim=pass (text) header.d=..."),
+ * with '(', ')' and '\' written as quoted-pairs so the text can neither
+ * close the comment early nor nest. At most PST_AUTHRES_MAX_COMMENT bytes
+ * go between the parentheses: a longer text is cut at a character
+ * boundary (never inside a quoted-pair or a UTF-8 sequence).
+ *
  * A version or method_version above 1 is written ("id 2;", "dkim/2=");
  * property values of the local-part@domain or @domain form stay bare;
  * ar->none is implied by nresults == 0 and ignored otherwise. On ENOMEM
  * (errno ENOMEM) out is left as it was. -1 with errno EINVAL, out
  * unchanged, when the field cannot be written safely: no authserv-id, a
- * method, result, ptype or property that is not a keyword, or a value
- * holding a control character or invalid UTF-8 (CR and LF would let a
- * value start a new header field). */
+ * method, result, ptype or property that is not a keyword, or a value or
+ * comment holding a control character other than TAB, or invalid UTF-8
+ * (CR and LF would let a value start a new header field). */
 int pst_authres_format(const pst_authres *ar, pst_buf *out);
 
 #endif

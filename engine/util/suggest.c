@@ -1,5 +1,8 @@
 /*
- * suggest.c: edit distance and "did you mean"; see suggest.h.
+ * suggest.c: edit distance and "did you mean"; see suggest.h. Words up to
+ * 127 bytes need no allocation, so a compile short of memory still gets
+ * the same suggestions; a longer one that cannot get its row is taken as
+ * too far from anything.
  */
 #include "util/suggest.h"
 
@@ -16,7 +19,10 @@ size_t pst_edit_distance(const char *a, size_t an, const char *b, size_t bn, siz
 	size_t diff = an > bn ? an - bn : bn - an;
 	if (diff > max)
 		return max + 1;
-	size_t *row = malloc((bn + 1) * sizeof *row);
+	/* Names are short: their row fits on the stack, so a suggestion does
+	 * not depend on malloc; only a longer one allocates. */
+	size_t small[128];
+	size_t *row = bn < sizeof small / sizeof small[0] ? small : malloc((bn + 1) * sizeof *row);
 	if (row == NULL)
 		return max + 1;
 	for (size_t j = 0; j <= bn; j++)
@@ -35,12 +41,14 @@ size_t pst_edit_distance(const char *a, size_t an, const char *b, size_t bn, siz
 			if (v < best) best = v;
 		}
 		if (best > max) {
-			free(row);
+			if (row != small)
+				free(row);
 			return max + 1;
 		}
 	}
 	size_t d = row[bn];
-	free(row);
+	if (row != small)
+		free(row);
 	return d > max ? max + 1 : d;
 }
 

@@ -7,7 +7,10 @@
  * - when the parse succeeds with a token authserv-id and the value holds
  *   no backslash, pst_authres_has_id agrees that the value bears that id;
  * - format -> parse -> format: what pst_authres_format writes parses again
- *   and formats to the same bytes.
+ *   and formats to the same bytes;
+ * - the comments the parser keeps (after the authserv-id, after a result)
+ *   survive that trip: a non-empty one comes back as a prefix of itself
+ *   (the writer caps its length), an absent or empty one as nothing.
  * pst_authres_has_id also runs on every input, with a fixed id.
  */
 #include "config.h"
@@ -29,6 +32,17 @@ static int pst_fuzz_token(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+/* Whether a comment kept by the second parse is what the first one kept,
+ * cut by the writer's cap: a non-empty prefix of a non-empty comment, or
+ * nothing for nothing. */
+static int pst_fuzz_comment_kept(const char *first, const char *second)
+{
+	if (first == NULL || *first == '\0')
+		return second == NULL;
+	return second != NULL && *second != '\0' && strlen(second) <= strlen(first) &&
+	       strncmp(first, second, strlen(second)) == 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -63,6 +77,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "formatted: [%s]: %s\n", s, err);
 		PST_FUZZ_CHECK(rc == 0, "formatted field parses");
 		PST_FUZZ_CHECK(ar2.nresults == ar.nresults, "same number of results");
+		PST_FUZZ_CHECK(pst_fuzz_comment_kept(ar.comment, ar2.comment),
+		               "the comment after the authserv-id survives");
+		for (size_t i = 0; i < ar.nresults && i < ar2.nresults; i++)
+			PST_FUZZ_CHECK(pst_fuzz_comment_kept(ar.results[i].comment,
+			                                     ar2.results[i].comment),
+			               "the comment after a result survives");
 		pst_buf twice = PST_BUF_INIT;
 		PST_FUZZ_CHECK(pst_authres_format(&ar2, &twice) == 0, "reformat");
 		PST_FUZZ_CHECK(twice.len == once.len && memcmp(twice.data, once.data, once.len) == 0,

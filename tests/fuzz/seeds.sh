@@ -62,6 +62,7 @@ if [ -n "$corpora" ] && command -v jq >/dev/null 2>&1 &&
 fi
 printf '%s' 'mx.example.net; spf=pass smtp.mailfrom=a@example.com; dkim=pass header.d=example.com header.s=s1; dmarc=pass (p=reject) header.from=example.com' | text authres
 printf '%s' 'mx.example.net 1; none' | text authres
+printf '%s' 'mx.example.net (2 DKIM signatures ignored beyond dkim-max-signatures 8); dkim=pass (good \(nested\) \\ sig) header.d=example.com' | text authres
 
 # Rule files.
 find "$src/rules" "$src/examples" "$src/tests/lang" -type f -name '*.rules' |

@@ -17,11 +17,14 @@
 
 /* One line showing everything parsed: "[id] vN; none" or
  * "[id]; method/N=result reason=[r] ptype.prop=[value]; ...", the version
- * parts only when not 1. */
-static void dump(const pst_authres *ar, pst_buf *b)
+ * parts only when not 1; with comments, the kept ones as "{text}" after
+ * the id and after the result. */
+static void dump_c(const pst_authres *ar, pst_buf *b, int comments)
 {
 	pst_buf_clear(b);
 	assert_int_equal(pst_buf_printf(b, "[%s]", ar->authserv_id), 0);
+	if (comments && ar->comment != NULL)
+		assert_int_equal(pst_buf_printf(b, " {%s}", ar->comment), 0);
 	if (ar->version != 1)
 		assert_int_equal(pst_buf_printf(b, " v%d", ar->version), 0);
 	if (ar->none)
@@ -33,12 +36,19 @@ static void dump(const pst_authres *ar, pst_buf *b)
 		if (r->method_version != 1)
 			assert_int_equal(pst_buf_printf(b, "/%d", r->method_version), 0);
 		assert_int_equal(pst_buf_printf(b, "=%s", r->result), 0);
+		if (comments && r->comment != NULL)
+			assert_int_equal(pst_buf_printf(b, " {%s}", r->comment), 0);
 		if (r->reason != NULL)
 			assert_int_equal(pst_buf_printf(b, " reason=[%s]", r->reason), 0);
 		for (size_t j = 0; j < r->nprops; j++)
 			assert_int_equal(pst_buf_printf(b, " %s.%s=[%s]", r->props[j].ptype,
 							r->props[j].property, r->props[j].value), 0);
 	}
+}
+
+static void dump(const pst_authres *ar, pst_buf *b)
+{
+	dump_c(ar, b, 0);
 }
 
 struct parse_case {
@@ -345,6 +355,11 @@ static void parse_deep_comments(void **state)
 	assert_int_equal(parse_str(a, s, &ar, err, sizeof err), 0);
 	assert_int_equal(ar.nresults, 1);
 	assert_string_equal(ar.results[0].props[0].value, "z");
+	/* kept: everything between the outermost pair */
+	assert_non_null(ar.results[0].comment);
+	assert_int_equal(strlen(ar.results[0].comment), 2 * 29999);
+	assert_int_equal(ar.results[0].comment[0], '(');
+	assert_int_equal(ar.results[0].comment[2 * 29999 - 1], ')');
 	s[strlen(open) + 29999] = ' ';
 	assert_int_equal(parse_str(a, s, &ar, err, sizeof err), -1);
 	assert_string_equal(err, "col 24: unterminated comment");
@@ -522,24 +537,24 @@ static void format_table(void **state)
 		{ "header", "v", "\"a b\"@example.com" },
 	};
 	static pst_authres_result results[] = {
-		{ "spf", "pass", NULL, spf_props, 2, 1 },
-		{ "dkim", "pass", "good signature", dkim_props, 7, 1 },
-		{ "dmarc", "fail", "token", NULL, 0, 2 },
+		{ "spf", "pass", NULL, spf_props, 2, 1, NULL },
+		{ "dkim", "pass", "good signature", dkim_props, 7, 1, NULL },
+		{ "dmarc", "fail", "token", NULL, 0, 2, NULL },
 	};
 	static const struct {
 		pst_authres ar;
 		const char *want;
 	} cases[] = {
-		{ { "mx.example.org", 1, 0, results, 3 },
+		{ { "mx.example.org", 1, 0, results, 3, NULL },
 		  "mx.example.org; spf=pass smtp.mailfrom=user@a.example smtp.helo=mx.a.example; "
 		  "dkim=pass reason=\"good signature\" header.d=a.example header.i=@a.example "
 		  "header.b=\"ab/cd+ef\" header.x=\"\" policy.q=\"say \\\"hi\\\" \\\\ there\" "
 		  "header.u=Blo\xc3\x9f.de header.v=\"\\\"a b\\\"@example.com\"; dmarc/2=fail reason=token" },
-		{ { "mx.example.org", 1, 1, NULL, 0 }, "mx.example.org; none" },
-		{ { "mx.example.org", 1, 0, NULL, 0 }, "mx.example.org; none" },
-		{ { "mx.example.org", 3, 1, NULL, 0 }, "mx.example.org 3; none" },
-		{ { "my id", 1, 1, NULL, 0 }, "\"my id\"; none" },
-		{ { "a@b", 1, 1, NULL, 0 }, "\"a@b\"; none" },
+		{ { "mx.example.org", 1, 1, NULL, 0, NULL }, "mx.example.org; none" },
+		{ { "mx.example.org", 1, 0, NULL, 0, NULL }, "mx.example.org; none" },
+		{ { "mx.example.org", 3, 1, NULL, 0, NULL }, "mx.example.org 3; none" },
+		{ { "my id", 1, 1, NULL, 0, NULL }, "\"my id\"; none" },
+		{ { "a@b", 1, 1, NULL, 0, NULL }, "\"a@b\"; none" },
 	};
 	pst_buf b = PST_BUF_INIT;
 
@@ -559,22 +574,35 @@ static void format_refuses(void **state)
 	static pst_authres_prop crlf[] = { { "header", "d", "a.example\r\nX-Evil: 1" } };
 	static pst_authres_prop badtype[] = { { "hea der", "d", "a.example" } };
 	static pst_authres_prop nullval[] = { { "header", "d", NULL } };
-	static pst_authres_result bad_method = { "sp f", "pass", NULL, NULL, 0, 1 };
-	static pst_authres_result bad_result = { "spf", "", NULL, NULL, 0, 1 };
-	static pst_authres_result bad_reason = { "spf", "pass", "a\nb", NULL, 0, 1 };
-	static pst_authres_result r_crlf = { "dkim", "pass", NULL, crlf, 1, 1 };
-	static pst_authres_result r_badtype = { "dkim", "pass", NULL, badtype, 1, 1 };
-	static pst_authres_result r_nullval = { "dkim", "pass", NULL, nullval, 1, 1 };
+	static pst_authres_result bad_method = { "sp f", "pass", NULL, NULL, 0, 1, NULL };
+	static pst_authres_result bad_result = { "spf", "", NULL, NULL, 0, 1, NULL };
+	static pst_authres_result bad_reason = { "spf", "pass", "a\nb", NULL, 0, 1, NULL };
+	static pst_authres_result r_crlf = { "dkim", "pass", NULL, crlf, 1, 1, NULL };
+	static pst_authres_result r_badtype = { "dkim", "pass", NULL, badtype, 1, 1, NULL };
+	static pst_authres_result r_nullval = { "dkim", "pass", NULL, nullval, 1, 1, NULL };
+	static pst_authres_result c_crlf = { "dkim", "pass", NULL, NULL, 0, 1, "a\r\nX-Evil: 1" };
+	static pst_authres_result c_lf = { "dkim", "pass", NULL, NULL, 0, 1, "a\nb" };
+	static pst_authres_result c_ctl = { "dkim", "pass", NULL, NULL, 0, 1, "a\x01" };
+	static pst_authres_result c_del = { "dkim", "pass", NULL, NULL, 0, 1, "a\x7f" };
+	static pst_authres_result c_utf8 = { "dkim", "pass", NULL, NULL, 0, 1, "caf\xc3" };
 	pst_authres cases[] = {
-		{ NULL, 1, 1, NULL, 0 },
-		{ "a\rb", 1, 1, NULL, 0 },
-		{ "\xff", 1, 1, NULL, 0 },
-		{ "x.example", 1, 0, &bad_method, 1 },
-		{ "x.example", 1, 0, &bad_result, 1 },
-		{ "x.example", 1, 0, &bad_reason, 1 },
-		{ "x.example", 1, 0, &r_crlf, 1 },
-		{ "x.example", 1, 0, &r_badtype, 1 },
-		{ "x.example", 1, 0, &r_nullval, 1 },
+		{ NULL, 1, 1, NULL, 0, NULL },
+		{ "a\rb", 1, 1, NULL, 0, NULL },
+		{ "\xff", 1, 1, NULL, 0, NULL },
+		{ "x.example", 1, 0, &bad_method, 1, NULL },
+		{ "x.example", 1, 0, &bad_result, 1, NULL },
+		{ "x.example", 1, 0, &bad_reason, 1, NULL },
+		{ "x.example", 1, 0, &r_crlf, 1, NULL },
+		{ "x.example", 1, 0, &r_badtype, 1, NULL },
+		{ "x.example", 1, 0, &r_nullval, 1, NULL },
+		{ "x.example", 1, 0, &c_crlf, 1, NULL },
+		{ "x.example", 1, 0, &c_lf, 1, NULL },
+		{ "x.example", 1, 0, &c_ctl, 1, NULL },
+		{ "x.example", 1, 0, &c_del, 1, NULL },
+		{ "x.example", 1, 0, &c_utf8, 1, NULL },
+		{ "x.example", 1, 1, NULL, 0, "a\r\nX-Evil: 1" },
+		{ "x.example", 1, 1, NULL, 0, "\r" },
+		{ "x.example", 1, 1, NULL, 0, "\xed\xa0\x80" },
 	};
 	pst_buf b = PST_BUF_INIT;
 
@@ -585,6 +613,183 @@ static void format_refuses(void **state)
 		if (pst_authres_format(&cases[i], &b) != -1 || errno != EINVAL)
 			fail_msg("format refusal %zu: got \"%s\", errno %d", i, pst_buf_str(&b), errno);
 		assert_string_equal(pst_buf_str(&b), "keep");
+	}
+	pst_buf_free(&b);
+}
+
+/* The two comments the parser keeps, and the ones it skips. */
+static void parse_comments(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *want;       /* dump with comments */
+	} cases[] = {
+		{ "mx.example (host one) 1 (second); none", "[mx.example] {host one}; none" },
+		{ "mx.example 2 (after the version); none", "[mx.example] {after the version} v2; none" },
+		{ "(leading) mx.example; none", "[mx.example]; none" },
+		{ "mx.example; none (after none)", "[mx.example]; none" },
+		{ "mx.example (a (nested) b); spf=pass (good \\(really\\) \\\\ \\x) smtp.mailfrom=x",
+		  "[mx.example] {a (nested) b}; spf=pass {good (really) \\ x} smtp.mailfrom=[x]" },
+		{ "mx.example (a\r\n\tb  c); none", "[mx.example] {a\tb  c}; none" },
+		{ "mx.example (); none", "[mx.example] {}; none" },
+		{ "mx.example (caf\xc3\xa9 \\\xc3\xa9); none", "[mx.example] {caf\xc3\xa9 \xc3\xa9}; none" },
+		{ "mx.example; dkim=pass (first) (second) header.d=a.example",
+		  "[mx.example]; dkim=pass {first} header.d=[a.example]" },
+		{ "mx.example; dkim=pass header.d=a.example (late)",
+		  "[mx.example]; dkim=pass header.d=[a.example]" },
+		{ "mx.example; dkim (x) = (y) pass", "[mx.example]; dkim=pass" },
+		{ "mx.example; dkim=pass reason=r (after reason)", "[mx.example]; dkim=pass reason=[r]" },
+		{ "mx.example; spf=pass (one); dkim=fail (two)",
+		  "[mx.example]; spf=pass {one}; dkim=fail {two}" },
+	};
+	pst_buf b = PST_BUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		pst_arena *a = pst_arena_new();
+		pst_authres ar;
+		char err[200];
+
+		assert_non_null(a);
+		if (parse_str(a, cases[i].in, &ar, err, sizeof err) != 0)
+			fail_msg("comments %zu: %s: %s", i, cases[i].in, err);
+		dump_c(&ar, &b, 1);
+		if (strcmp(pst_buf_str(&b), cases[i].want) != 0)
+			fail_msg("comments %zu: %s\n  got  %s\n  want %s", i, cases[i].in,
+				 pst_buf_str(&b), cases[i].want);
+		pst_arena_free(&a);
+	}
+	pst_buf_free(&b);
+}
+
+/* The writer's comments: where they go and how they are quoted; each
+ * output parses back to the text written. */
+static void format_comments(void **state)
+{
+	static pst_authres_prop d_props[] = { { "header", "d", "a.example" } };
+	static pst_authres_result dkim_c = { "dkim", "pass", "ok", d_props, 1, 1, "good (really)" };
+	static pst_authres_result dkim_empty = { "dkim", "pass", NULL, NULL, 0, 1, "" };
+	static pst_authres_result spf_nul = { "spf", "none", NULL, NULL, 0, 1, NULL };
+	static const struct {
+		pst_authres ar;
+		const char *want;
+		const char *id_back, *r_back;   /* comments after a second parse */
+	} cases[] = {
+		{ { "mx.example.org", 1, 0, NULL, 0,
+		    "2 DKIM signatures ignored beyond dkim-max-signatures 8" },
+		  "mx.example.org (2 DKIM signatures ignored beyond dkim-max-signatures 8); none",
+		  "2 DKIM signatures ignored beyond dkim-max-signatures 8", NULL },
+		{ { "mx.example.org", 2, 0, &spf_nul, 1, "v2" }, "mx.example.org 2 (v2); spf=none",
+		  "v2", NULL },
+		{ { "mx.example.org", 1, 0, &dkim_c, 1, NULL },
+		  "mx.example.org; dkim=pass (good \\(really\\)) reason=ok header.d=a.example",
+		  NULL, "good (really)" },
+		{ { "mx.example.org", 1, 0, &dkim_empty, 1, "" }, "mx.example.org; dkim=pass", NULL, NULL },
+		{ { "mx", 1, 0, NULL, 0, "a\\b) (c" }, "mx (a\\\\b\\) \\(c); none", "a\\b) (c", NULL },
+		{ { "mx", 1, 0, NULL, 0, ")" }, "mx (\\)); none", ")", NULL },
+		{ { "mx", 1, 0, NULL, 0, "\\" }, "mx (\\\\); none", "\\", NULL },
+		{ { "mx", 1, 0, NULL, 0, "tab\there \"q\" ;=" }, "mx (tab\there \"q\" ;=); none",
+		  "tab\there \"q\" ;=", NULL },
+		{ { "mx", 1, 0, NULL, 0, "caf\xc3\xa9" }, "mx (caf\xc3\xa9); none", "caf\xc3\xa9", NULL },
+		{ { "my id", 1, 0, NULL, 0, "q" }, "\"my id\" (q); none", "q", NULL },
+	};
+	pst_buf b = PST_BUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		pst_arena *a = pst_arena_new();
+		pst_authres again;
+		char err[200];
+
+		assert_non_null(a);
+		pst_buf_clear(&b);
+		assert_int_equal(pst_authres_format(&cases[i].ar, &b), 0);
+		if (strcmp(pst_buf_str(&b), cases[i].want) != 0)
+			fail_msg("comment format %zu:\n  got  %s\n  want %s", i, pst_buf_str(&b),
+				 cases[i].want);
+		if (parse_str(a, pst_buf_str(&b), &again, err, sizeof err) != 0)
+			fail_msg("comment format %zu: %s does not parse: %s", i, pst_buf_str(&b), err);
+		if (cases[i].id_back == NULL)
+			assert_null(again.comment);
+		else
+			assert_string_equal(again.comment, cases[i].id_back);
+		if (cases[i].r_back == NULL)
+			assert_true(again.nresults == 0 || again.results[0].comment == NULL);
+		else
+			assert_string_equal(again.results[0].comment, cases[i].r_back);
+		assert_int_equal(pst_authres_has_id(pst_buf_str(&b), b.len, cases[i].ar.authserv_id), 1);
+		pst_arena_free(&a);
+	}
+	pst_buf_free(&b);
+}
+
+/* The cap: at most PST_AUTHRES_MAX_COMMENT bytes between the parentheses,
+ * cut before a quoted-pair or UTF-8 sequence that would not fit whole. */
+static void format_comment_limits(void **state)
+{
+	const size_t cap = PST_AUTHRES_MAX_COMMENT;
+	char text[2 * PST_AUTHRES_MAX_COMMENT + 8];
+	pst_authres_result res = { "dkim", "pass", NULL, NULL, 0, 1, text };
+	pst_authres on_id = { "mx", 1, 0, NULL, 0, text };
+	pst_authres on_res = { "mx", 1, 0, &res, 1, NULL };
+	struct {
+		const char *what;
+		size_t nx;              /* 'x' bytes first */
+		const char *then;       /* then this, once */
+		size_t want_len;        /* bytes between the parentheses */
+		size_t back_len;        /* bytes of text parsed back */
+	} cases[] = {
+		{ "exactly the cap", PST_AUTHRES_MAX_COMMENT, "", PST_AUTHRES_MAX_COMMENT,
+		  PST_AUTHRES_MAX_COMMENT },
+		{ "one over", PST_AUTHRES_MAX_COMMENT + 1, "", PST_AUTHRES_MAX_COMMENT,
+		  PST_AUTHRES_MAX_COMMENT },
+		{ "far over", 2 * PST_AUTHRES_MAX_COMMENT, "", PST_AUTHRES_MAX_COMMENT,
+		  PST_AUTHRES_MAX_COMMENT },
+		{ "quoted-pair fits", PST_AUTHRES_MAX_COMMENT - 2, "(", PST_AUTHRES_MAX_COMMENT,
+		  PST_AUTHRES_MAX_COMMENT - 1 },
+		{ "quoted-pair not split", PST_AUTHRES_MAX_COMMENT - 1, ")", PST_AUTHRES_MAX_COMMENT - 1,
+		  PST_AUTHRES_MAX_COMMENT - 1 },
+		{ "backslash not split", PST_AUTHRES_MAX_COMMENT - 1, "\\", PST_AUTHRES_MAX_COMMENT - 1,
+		  PST_AUTHRES_MAX_COMMENT - 1 },
+		{ "UTF-8 fits", PST_AUTHRES_MAX_COMMENT - 2, "\xc3\xa9", PST_AUTHRES_MAX_COMMENT,
+		  PST_AUTHRES_MAX_COMMENT },
+		{ "UTF-8 not split", PST_AUTHRES_MAX_COMMENT - 1, "\xc3\xa9", PST_AUTHRES_MAX_COMMENT - 1,
+		  PST_AUTHRES_MAX_COMMENT - 1 },
+		{ "4-byte UTF-8 not split", PST_AUTHRES_MAX_COMMENT - 3, "\xf0\x9f\x93\xa7",
+		  PST_AUTHRES_MAX_COMMENT - 3, PST_AUTHRES_MAX_COMMENT - 3 },
+	};
+	pst_buf b = PST_BUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		memset(text, 'x', cases[i].nx);
+		strcpy(text + cases[i].nx, cases[i].then);
+		for (int where = 0; where < 2; where++) {
+			const char *open;
+			size_t got;
+			pst_arena *a = pst_arena_new();
+			pst_authres again;
+			char err[200];
+
+			assert_non_null(a);
+			pst_buf_clear(&b);
+			assert_int_equal(pst_authres_format(where ? &on_res : &on_id, &b), 0);
+			open = strchr(pst_buf_str(&b), '(');
+			assert_non_null(open);
+			got = (size_t)(strrchr(open, ')') - open) - 1;
+			if (got != cases[i].want_len || got > cap)
+				fail_msg("%s: %zu bytes in the comment, want %zu: %s", cases[i].what, got,
+					 cases[i].want_len, pst_buf_str(&b));
+			/* what is written is a prefix of the text, quoted */
+			assert_int_equal(parse_str(a, pst_buf_str(&b), &again, err, sizeof err), 0);
+			const char *back = where ? again.results[0].comment : again.comment;
+			assert_non_null(back);
+			if (strlen(back) != cases[i].back_len)
+				fail_msg("%s: %zu bytes parsed back, want %zu", cases[i].what,
+					 strlen(back), cases[i].back_len);
+			assert_memory_equal(back, text, cases[i].back_len);
+			pst_arena_free(&a);
+		}
 	}
 	pst_buf_free(&b);
 }
@@ -607,13 +812,13 @@ static void format_round_trip(void **state)
 		a = pst_arena_new();
 		assert_non_null(a);
 		assert_int_equal(parse_str(a, c->in, &ar, err, sizeof err), 0);
-		dump(&ar, &first);
+		dump_c(&ar, &first, 1);
 		pst_buf_clear(&text);
 		assert_int_equal(pst_authres_format(&ar, &text), 0);
 		if (parse_str(a, pst_buf_str(&text), &again, err, sizeof err) != 0)
 			fail_msg("%s: format gave %s, which does not parse: %s", c->what,
 				 pst_buf_str(&text), err);
-		dump(&again, &second);
+		dump_c(&again, &second, 1);
 		/* "none" and "no results" are one thing to the writer */
 		if (ar.nresults == 0)
 			assert_true(again.none);
@@ -667,7 +872,7 @@ static void parse_mutations(void **state)
 			continue;
 		}
 		parsed++;
-		dump(&ar, &first);
+		dump_c(&ar, &first, 1);
 		pst_buf_clear(&text);
 		if (pst_authres_format(&ar, &text) != 0)
 			fail_msg("mutation %.*s parsed to %s but cannot be formatted", (int)n, buf,
@@ -675,7 +880,7 @@ static void parse_mutations(void **state)
 		if (parse_str(a, pst_buf_str(&text), &again, err, sizeof err) != 0)
 			fail_msg("mutation %.*s formatted as %s, which does not parse: %s", (int)n, buf,
 				 pst_buf_str(&text), err);
-		dump(&again, &second);
+		dump_c(&again, &second, 1);
 		if (ar.nresults > 0 && strcmp(pst_buf_str(&first), pst_buf_str(&second)) != 0)
 			fail_msg("mutation %.*s: round trip through %s\n  got  %s\n  want %s", (int)n, buf,
 				 pst_buf_str(&text), pst_buf_str(&second), pst_buf_str(&first));
@@ -699,6 +904,9 @@ int main(void)
 		cmocka_unit_test(has_id_table),
 		cmocka_unit_test(format_table),
 		cmocka_unit_test(format_refuses),
+		cmocka_unit_test(parse_comments),
+		cmocka_unit_test(format_comments),
+		cmocka_unit_test(format_comment_limits),
 		cmocka_unit_test(format_round_trip),
 		cmocka_unit_test(parse_mutations),
 	};
