@@ -3,9 +3,11 @@
  *
  * The main thread binds the listeners, drops privileges (--user), then
  * loads the policy, the DNS fixture and the delivery target, and polls the
- * listeners and a signalfd. Each accepted connection gets a detached
- * thread running one session over proto.c, up to max_sessions; beyond
- * that the connection gets 421 4.3.2 at once and is closed.
+ * listeners and a signalfd. Each accepted connection is one session over
+ * proto.c, run by a thread of a pool of at most max_sessions threads made
+ * on demand and kept (pool.h: no thread is created per connection); beyond
+ * max_sessions sessions the connection gets 421 4.3.2 at once and is
+ * closed.
  *
  * A session reads with poll(): the idle and DATA timeout is conf.timeout
  * per wait, the whole session at most PST_LMTP_SESSION_FACTOR times that;
@@ -42,6 +44,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "lmtp/pool.h"
 #include "lmtp/server_private.h"
 #include "util/buf.h"
 #include "util/limits.h"
@@ -418,7 +421,8 @@ static void session_end(struct session *s)
 	pthread_mutex_unlock(&srv->lock);
 }
 
-static void *session_main(void *arg)
+/* The pool's job: one whole session, from greeting to close. */
+static void session_main(void *arg)
 {
 	struct session *s = arg;
 	pst_lmtp_ops ops = { s_write, s_rcpt, s_data };
@@ -426,7 +430,7 @@ static void *session_main(void *arg)
 	struct timeval tv = { .tv_sec = (time_t)s->srv->conf.timeout };
 	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
 		session_end(s);
-		return NULL;
+		return;
 	}
 	pst_lmtp_limits lim = {
 		.hostname = s->srv->hostname, .max_size = s->srv->conf.max_size,
@@ -437,7 +441,6 @@ static void *session_main(void *arg)
 	if (s->proto)
 		session_loop(s);
 	session_end(s);
-	return NULL;
 }
 
 static void refuse(int fd, const char *line)
@@ -448,7 +451,7 @@ static void refuse(int fd, const char *line)
 }
 
 static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockaddr_storage *ss,
-                          int is_unix, const pthread_attr_t *attr)
+                          int is_unix, pst_lmtp_pool *pool)
 {
 	pthread_mutex_lock(&srv->lock);
 	int full = srv->active >= srv->conf.max_sessions;
@@ -464,13 +467,12 @@ static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockadd
 		return;
 	}
 	struct session *s = calloc(1, sizeof *s);
-	pthread_t th;
 	if (s != NULL) {
 		s->srv = srv;
 		s->fd = fd;
 		peer_of(srv, ss, is_unix, &s->peer);
 		s->pol = pst_lmtp_policy_get(srv);
-		if (pthread_create(&th, attr, session_main, s) == 0)
+		if (pst_lmtp_pool_submit(pool, s) == 0)
 			return;
 		pst_lmtp_policy_put(srv, &s->pol);
 		free(s);
@@ -482,14 +484,14 @@ static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockadd
 	pthread_mutex_unlock(&srv->lock);
 }
 
-static void accept_one(struct pst_lmtp_srv *srv, struct listener *l, const pthread_attr_t *attr)
+static void accept_one(struct pst_lmtp_srv *srv, struct listener *l, pst_lmtp_pool *pool)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	start_session(srv, fd, &ss, l->is_unix, attr);
+	start_session(srv, fd, &ss, l->is_unix, pool);
 }
 
 /* ---- Signals and the main loop ----------------------------------------- */
@@ -520,12 +522,9 @@ static int on_signal(struct pst_lmtp_srv *srv, int sfd)
 	}
 }
 
-static void serve(struct pst_lmtp_srv *srv, struct listener *ls, size_t nl, int sfd)
+static void serve(struct pst_lmtp_srv *srv, struct listener *ls, size_t nl, int sfd,
+                  pst_lmtp_pool *pool)
 {
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, PST_LMTP_STACK_BYTES);
 	struct pollfd pfd[PST_LMTP_MAX_LISTEN + 1];
 	for (size_t i = 0; i < nl; i++)
 		pfd[i] = (struct pollfd){ .fd = ls[i].fd, .events = POLLIN };
@@ -540,9 +539,8 @@ static void serve(struct pst_lmtp_srv *srv, struct listener *ls, size_t nl, int 
 			break;
 		for (size_t i = 0; i < nl; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_one(srv, &ls[i], &attr);
+				accept_one(srv, &ls[i], pool);
 	}
-	pthread_attr_destroy(&attr);
 }
 
 static void drain(struct pst_lmtp_srv *srv)
@@ -645,12 +643,18 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	sigset_t set;
 	int sfd = signal_fd(&set);
 	int rc = sfd < 0 ? EX_OSERR : setup(srv, ls);
+	/* Threads start after the signals are blocked, so they inherit the mask. */
+	pst_lmtp_pool *pool = NULL;
+	if (rc == 0 && (pool = pst_lmtp_pool_new(conf->max_sessions ? conf->max_sessions : 1,
+	                                         PST_LMTP_STACK_BYTES, session_main)) == NULL)
+		rc = EX_OSERR;
 	if (rc == 0) {
 		pst_lmtp_log_event(srv, "start", ",\"listeners\":%zu,\"generation\":%u", nl,
 		                   srv->current->generation);
-		serve(srv, ls, nl, sfd);
+		serve(srv, ls, nl, sfd, pool);
 		close_listeners(ls, nl);
 		drain(srv);
+		pst_lmtp_pool_free(&pool);
 		pst_lmtp_log_stats(srv);
 		pst_lmtp_log_event(srv, "stop", "%s", "");
 	}
