@@ -9,10 +9,12 @@
  * max_sessions sessions the connection gets 421 4.3.2 at once and is
  * closed.
  *
- * A session reads with poll(): the idle and DATA timeout is conf.timeout
- * per wait, the whole session at most PST_LMTP_SESSION_FACTOR times that;
- * either gives 421 4.4.2. Replies are buffered and flushed whenever the
- * input at hand is consumed (RFC 2920).
+ * A session reads with a blocking recv() that gives up every TICK_MS
+ * (SO_RCVTIMEO) to look at the clock and at stopping, so a read is one
+ * system call. The idle and DATA timeout is conf.timeout per wait (up to a
+ * tick late), the whole session at most PST_LMTP_SESSION_FACTOR times
+ * that; either gives 421 4.4.2. Replies are buffered and flushed whenever
+ * the input at hand is consumed (RFC 2920).
  *
  * Policies are reference counted: a session takes the current one when
  * it starts and keeps it to its end. SIGHUP compiles the rule file anew
@@ -49,7 +51,8 @@
 #include "util/buf.h"
 #include "util/limits.h"
 
-#define TICK_MS 200            /* how often a waiting session looks at stopping */
+#define TICK_MS 200            /* how often a waiting session looks at stopping:
+                                  its socket's SO_RCVTIMEO */
 
 struct listener {
 	int fd;
@@ -343,12 +346,10 @@ static int flush_out(struct session *s)
 	return s->write_failed ? -1 : 0;
 }
 
+/* Set under srv->lock by drain(); read on every wait, without the lock. */
 static int stopping(struct pst_lmtp_srv *srv)
 {
-	pthread_mutex_lock(&srv->lock);
-	int st = srv->stopping;
-	pthread_mutex_unlock(&srv->lock);
-	return st;
+	return __atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE);
 }
 
 static long now_ms(void)
@@ -358,29 +359,29 @@ static long now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for input; 1 readable, 0 timed out (reply written), -1 stop. */
-static int wait_input(struct session *s, long session_end)
+/* Read the client's next bytes into buf: how many, or 0 when the session
+ * is over (the client left, or it timed out or the server is stopping:
+ * then the 421 is written). */
+static ssize_t read_input(struct session *s, char *buf, long session_end)
 {
 	long idle_end = now_ms() + (long)s->srv->conf.timeout * 1000;
 	for (;;) {
 		if (stopping(s->srv) && !pst_lmtp_busy(s->proto)) {
 			pst_lmtp_shutdown(s->proto);
-			return -1;
+			return 0;
 		}
-		long now = now_ms(), left = (idle_end < session_end ? idle_end : session_end) - now;
-		if (left <= 0) {
+		if ((idle_end < session_end ? idle_end : session_end) <= now_ms()) {
 			pst_lmtp_timeout(s->proto);
 			pthread_mutex_lock(&s->srv->lock);
 			s->srv->cnt.timeouts++;
 			pthread_mutex_unlock(&s->srv->lock);
 			return 0;
 		}
-		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
-		int rc = poll(&pfd, 1, (int)(left < TICK_MS ? left : TICK_MS));
-		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
-			return -1;
+		ssize_t n = recv(s->fd, buf, PST_LMTP_READ_CHUNK, 0);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return 0;
 	}
 }
 
@@ -392,12 +393,7 @@ static void session_loop(struct session *s)
 		return;
 	pst_lmtp_greet(s->proto);
 	while (flush_out(s) == 0) {
-		int w = wait_input(s, session_end);
-		if (w <= 0)
-			break;
-		ssize_t n = recv(s->fd, buf, PST_LMTP_READ_CHUNK, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
+		ssize_t n = read_input(s, buf, session_end);
 		if (n <= 0)
 			break;
 		if (pst_lmtp_feed(s->proto, buf, (size_t)n) == PST_LMTP_CLOSE)
@@ -426,9 +422,12 @@ static void session_main(void *arg)
 {
 	struct session *s = arg;
 	pst_lmtp_ops ops = { s_write, s_rcpt, s_data };
-	/* A client that stops reading must not hold the thread forever. */
+	/* A client that stops reading must not hold the thread forever; a
+	 * read gives up every tick to look at the clock and at stopping. */
 	struct timeval tv = { .tv_sec = (time_t)s->srv->conf.timeout };
-	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
+	struct timeval tick = { .tv_usec = TICK_MS * 1000 };
+	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ||
+	    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick) < 0) {
 		session_end(s);
 		return;
 	}
@@ -546,7 +545,7 @@ static void serve(struct pst_lmtp_srv *srv, struct listener *ls, size_t nl, int 
 static void drain(struct pst_lmtp_srv *srv)
 {
 	pthread_mutex_lock(&srv->lock);
-	srv->stopping = 1;
+	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
 	unsigned n = srv->active;
 	pthread_mutex_unlock(&srv->lock);
 	pst_lmtp_log_event(srv, "stopping", ",\"sessions\":%u", n);
