@@ -1,20 +1,20 @@
 /*
  * pool.c: the bounded worker pool of the LMTP server (see pool.h).
  *
- * One mutex guards everything: a FIFO ring of queued jobs (room for max,
- * since the caller keeps at most max jobs in flight), the threads made so
- * far, how many of them are waiting on the condition variable, and the
- * closing flag.
+ * One mutex guards everything: the workers made so far, a stack of the
+ * idle ones, a FIFO ring of queued jobs (room for max, since the caller
+ * keeps at most max jobs in flight) and the closing flag. Each worker has
+ * a condition variable of its own and a job slot.
  *
- * The one rule that keeps a job from waiting behind a long session: every
- * queued job has a thread of its own to come. A waiting thread may be
- * signalled and not have woken yet, but it is still counted as waiting and
- * the job it will take is still in the queue; so when a job would make the
- * queue longer than the number of waiting threads, a thread is made for
- * it (up to max; at max, by the caller's admission, a running job is
- * ending). A worker takes jobs while there are any and waits otherwise; on
- * closing it runs what is left and exits. pst_lmtp_pool_free() joins every
- * thread, so nothing of the pool outlives it.
+ * A job goes, in this order: to the idle worker that went idle last (its
+ * stack and malloc arena are warm, and under a steady load the same few
+ * threads do all the work while the others stay untouched), written into
+ * its slot before it is woken; to a new worker, while fewer than max
+ * exist; or to the queue, which a worker empties before it goes idle. So a
+ * job never waits while a thread is idle, and at max, by the caller's
+ * admission, a running job is ending. On closing, workers run what is left
+ * and exit; pst_lmtp_pool_free() joins them all, so nothing of the pool
+ * outlives it.
  */
 #include "config.h"
 
@@ -23,40 +23,57 @@
 
 #include "lmtp/pool.h"
 
+struct worker {
+	pst_lmtp_pool *pool;
+	pthread_t thread;
+	pthread_cond_t wake;            /* a job in slot, or closing */
+	void *job;                      /* the next job, or NULL */
+	struct worker *next_idle;
+};
+
 struct pst_lmtp_pool {
 	pthread_mutex_t lock;
-	pthread_cond_t work;            /* a job was queued, or closing */
 	void (*run)(void *job);
 	size_t stack_bytes;
 	unsigned max;
-	pthread_t *threads;             /* [max], the first nthreads made */
+	struct worker **workers;        /* [max], the first nthreads made */
 	unsigned nthreads;
-	unsigned waiting;               /* threads in pthread_cond_wait */
+	struct worker *idle;            /* stack: the last to go idle on top */
+	unsigned nidle;
 	void **queue;                   /* ring of max jobs */
 	unsigned head, len;
 	int closing;
 };
 
-static void *worker(void *arg)
+static void *worker_main(void *arg)
 {
-	pst_lmtp_pool *p = arg;
+	struct worker *w = arg;
+	pst_lmtp_pool *p = w->pool;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		if (p->len > 0) {
-			void *job = p->queue[p->head];
-			p->head = (p->head + 1) % p->max;
-			p->len--;
+		if (w->job != NULL) {
+			void *job = w->job;
+			w->job = NULL;
 			pthread_mutex_unlock(&p->lock);
 			p->run(job);
 			pthread_mutex_lock(&p->lock);
 			continue;
 		}
+		if (p->len > 0) {
+			w->job = p->queue[p->head];
+			p->head = (p->head + 1) % p->max;
+			p->len--;
+			continue;
+		}
 		if (p->closing)
 			break;
-		p->waiting++;
-		pthread_cond_wait(&p->work, &p->lock);
-		p->waiting--;
+		w->next_idle = p->idle;
+		p->idle = w;
+		p->nidle++;
+		/* submit() takes w off the stack before filling its slot */
+		while (w->job == NULL && !p->closing)
+			pthread_cond_wait(&w->wake, &p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -68,17 +85,10 @@ pst_lmtp_pool *pst_lmtp_pool_new(unsigned max, size_t stack_bytes, void (*run)(v
 
 	if (max == 0 || (p = calloc(1, sizeof *p)) == NULL)
 		return NULL;
-	p->threads = calloc(max, sizeof *p->threads);
+	p->workers = calloc(max, sizeof *p->workers);
 	p->queue = calloc(max, sizeof *p->queue);
-	if (p->threads == NULL || p->queue == NULL || pthread_mutex_init(&p->lock, NULL) != 0) {
-		free(p->threads);
-		free(p->queue);
-		free(p);
-		return NULL;
-	}
-	if (pthread_cond_init(&p->work, NULL) != 0) {
-		pthread_mutex_destroy(&p->lock);
-		free(p->threads);
+	if (p->workers == NULL || p->queue == NULL || pthread_mutex_init(&p->lock, NULL) != 0) {
+		free(p->workers);
 		free(p->queue);
 		free(p);
 		return NULL;
@@ -89,40 +99,55 @@ pst_lmtp_pool *pst_lmtp_pool_new(unsigned max, size_t stack_bytes, void (*run)(v
 	return p;
 }
 
-/* Make one more thread; under the lock. 0 / -1. */
-static int add_thread(pst_lmtp_pool *p)
+/* A new worker starting on job; under the lock. 0 / -1. */
+static int add_worker(pst_lmtp_pool *p, void *job)
 {
+	struct worker *w = calloc(1, sizeof *w);
 	pthread_attr_t attr;
-	int rc;
+	int rc = -1;
 
-	if (pthread_attr_init(&attr) != 0)
+	if (w == NULL)
 		return -1;
-	rc = pthread_attr_setstacksize(&attr, p->stack_bytes);
-	if (rc == 0)
-		rc = pthread_create(&p->threads[p->nthreads], &attr, worker, p);
-	pthread_attr_destroy(&attr);
-	if (rc != 0)
+	w->pool = p;
+	w->job = job;
+	if (pthread_cond_init(&w->wake, NULL) != 0) {
+		free(w);
 		return -1;
-	p->nthreads++;
+	}
+	if (pthread_attr_init(&attr) == 0) {
+		if (pthread_attr_setstacksize(&attr, p->stack_bytes) == 0)
+			rc = pthread_create(&w->thread, &attr, worker_main, w);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc != 0) {
+		pthread_cond_destroy(&w->wake);
+		free(w);
+		return -1;
+	}
+	p->workers[p->nthreads++] = w;
 	return 0;
 }
 
 int pst_lmtp_pool_submit(pst_lmtp_pool *p, void *job)
 {
-	int rc = -1;
+	int rc = 0;
 
 	pthread_mutex_lock(&p->lock);
-	if (p->len == p->max || p->closing)
-		goto out;
-	/* A thread for this job: a waiting one not already spoken for, or a
-	 * new one. At max every thread is busy and one is ending (pool.h). */
-	if (p->len + 1 > p->waiting && p->nthreads < p->max && add_thread(p) != 0)
-		goto out;
-	p->queue[(p->head + p->len) % p->max] = job;
-	p->len++;
-	pthread_cond_signal(&p->work);
-	rc = 0;
-out:
+	if (p->closing)
+		rc = -1;
+	else if (p->idle != NULL) {
+		struct worker *w = p->idle;
+		p->idle = w->next_idle;
+		p->nidle--;
+		w->job = job;
+		pthread_cond_signal(&w->wake);
+	} else if (p->nthreads < p->max)
+		rc = add_worker(p, job);
+	else if (p->len < p->max) {
+		p->queue[(p->head + p->len) % p->max] = job;
+		p->len++;
+	} else
+		rc = -1;
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
@@ -131,7 +156,7 @@ void pst_lmtp_pool_counts(pst_lmtp_pool *p, unsigned *threads, unsigned *idle)
 {
 	pthread_mutex_lock(&p->lock);
 	*threads = p->nthreads;
-	*idle = p->waiting;
+	*idle = p->nidle;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -143,14 +168,17 @@ void pst_lmtp_pool_free(pst_lmtp_pool **pp)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->closing = 1;
-	pthread_cond_broadcast(&p->work);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_cond_signal(&p->workers[i]->wake);
 	unsigned n = p->nthreads;
 	pthread_mutex_unlock(&p->lock);
-	for (unsigned i = 0; i < n; i++)
-		pthread_join(p->threads[i], NULL);
-	pthread_cond_destroy(&p->work);
+	for (unsigned i = 0; i < n; i++) {
+		pthread_join(p->workers[i]->thread, NULL);
+		pthread_cond_destroy(&p->workers[i]->wake);
+		free(p->workers[i]);
+	}
 	pthread_mutex_destroy(&p->lock);
-	free(p->threads);
+	free(p->workers);
 	free(p->queue);
 	free(p);
 	*pp = NULL;

@@ -6,7 +6,9 @@
  * The pool runs jobs (one job = one session) on at most max threads.
  * Threads are made on demand, only when a job arrives and no thread is
  * idle, and then stay, waiting for the next job; so a server under steady
- * load creates its threads once. Jobs submitted while every thread is busy
+ * load creates its threads once. The thread that went idle last takes the
+ * next job (warm stack and malloc arena; threads beyond the load's
+ * concurrency stay untouched). Jobs submitted while every thread is busy
  * and max are running wait in FIFO order for the next thread to finish.
  * Admission (how many sessions may exist, the 421 when full) is the
  * caller's business: it keeps the number of jobs in flight at or under max,

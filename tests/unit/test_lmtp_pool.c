@@ -1,6 +1,7 @@
 /*
  * Unit tests for engine/lmtp/pool: jobs one after another reuse one
- * thread; max jobs at once get max threads and no more; a job queued while
+ * thread, the one that went idle last; max jobs at once get max threads
+ * and no more; a job queued while
  * every thread is busy runs when one ends; a full queue refuses; freeing
  * the pool runs what is queued and joins every thread. Jobs are gates a
  * test opens, so what "at once" means does not depend on timing.
@@ -165,6 +166,39 @@ static void every_queued_job_has_a_thread(void **state)
 	assert_int_equal(ran[0] + ran[1] + ran[2] + more[0] + more[1], 5);
 }
 
+/* Three threads idle, then jobs one after another: all on the same one
+ * (the last to go idle), the other two stay untouched. */
+static void last_idle_takes_the_next_job(void **state)
+{
+	(void)state;
+	int warm[3] = { 0 }, ran[10] = { 0 };
+	unsigned threads, idle;
+	pst_lmtp_pool *p = pst_lmtp_pool_new(8, 256 * 1024, job);
+
+	assert_non_null(p);
+	reset(0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pst_lmtp_pool_submit(p, &warm[i]), 0);
+	wait_for(&g.started, 3);
+	open_gate();
+	do
+		pst_lmtp_pool_counts(p, &threads, &idle);
+	while (idle < 3);
+	reset(1);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(pst_lmtp_pool_submit(p, &ran[i]), 0);
+		wait_for(&g.done, i + 1);
+		do
+			pst_lmtp_pool_counts(p, &threads, &idle);
+		while (idle < 3);
+	}
+	assert_int_equal(threads, 3);
+	assert_int_equal(g.nseen, 1);
+	pst_lmtp_pool_free(&p);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(ran[i], 1);
+}
+
 static void full_queue_refuses_and_free_runs_the_rest(void **state)
 {
 	(void)state;
@@ -205,6 +239,7 @@ int main(void)
 		cmocka_unit_test(one_after_another_reuse_a_thread),
 		cmocka_unit_test(max_at_once_then_queued),
 		cmocka_unit_test(every_queued_job_has_a_thread),
+		cmocka_unit_test(last_idle_takes_the_next_job),
 		cmocka_unit_test(full_queue_refuses_and_free_runs_the_rest),
 		cmocka_unit_test(bad_arguments),
 	};
