@@ -11,12 +11,21 @@
  * One copy, the Maildir way: a unique name time.M<usec>P<pid>Q<n>.<host>
  * (n from a process-wide atomic counter, '/' and ':' in the host name
  * escaped as \057 and \072), created in tmp/ with O_CREAT|O_EXCL, written
- * in full, fsync'd and closed (both checked), renamed into new/, and new/
- * fsync'd. A directory created on the way is made durable by fsync'ing its
- * parent, up to DIR, before any thread may use it (a lock orders creation
- * before use within the process). Only then the recipient gets 250. Any
- * failure removes what was written and answers 452 4.2.2 (ENOSPC, EDQUOT)
- * or 451 4.3.0.
+ * in full with one writev() of the trace fields and the copy (no copy of
+ * the message is made), fsync'd and closed (both checked), renamed into
+ * new/, and new/ fsync'd. A directory created on the way is made durable
+ * by fsync'ing its parent, up to DIR, before any thread may use it (a lock
+ * orders creation before use within the process). Only then the recipient
+ * gets 250. Any failure removes what was written and answers 452 4.2.2
+ * (ENOSPC, EDQUOT) or 451 4.3.0.
+ *
+ * The fsync of new/ is a group commit: threads that renamed into the same
+ * new/ (same device and inode) while one of them was in fsync() wait for
+ * the next fsync, which one of them makes for all; an fsync of a directory
+ * makes durable every entry added before it started. Each thread is
+ * answered by the first fsync that started after its rename, and fails if
+ * that one (or any later failed one covering it) failed. One delivery at a
+ * time makes one fsync, as before.
  *
  * The system calls of a delivery go through util/fault.h, so a test build
  * can fail any one of them (tests/lmtp/faults.sh); elsewhere they are the
@@ -36,6 +45,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -295,10 +305,20 @@ int pst_maildir_trace(const pst_deliver *d, const pst_deliver_env *env, const ch
 
 /* ---- Writing one copy -------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t n, step_err *e)
+/* Write both pieces, in one writev() unless it comes back short. */
+static int write_both(int fd, const char *a, size_t alen, const char *b, size_t blen, step_err *e)
 {
-	while (n > 0) {
-		ssize_t w = pst_fault_write(fd, p, n);
+	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+	struct iovec *v = iov;
+	int nv = 2;
+
+	while (nv > 0) {
+		if (v->iov_len == 0) {
+			v++;
+			nv--;
+			continue;
+		}
+		ssize_t w = pst_fault_writev(fd, v, nv);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -308,10 +328,128 @@ static int write_all(int fd, const char *p, size_t n, step_err *e)
 			errno = EIO;
 			return fail(e, "write");
 		}
-		p += w;
-		n -= (size_t)w;
+		for (size_t done = (size_t)w; nv > 0 && done > 0;) {
+			size_t step = done < v->iov_len ? done : v->iov_len;
+			v->iov_base = (char *)v->iov_base + step;
+			v->iov_len -= step;
+			done -= step;
+			if (v->iov_len == 0) {
+				v++;
+				nv--;
+			}
+		}
 	}
 	return 0;
+}
+
+/* ---- Group commit of new/ ---------------------------------------------- */
+
+/* One new/ directory somebody is syncing or waiting on. Under sync_lock. */
+typedef struct dir_sync {
+	dev_t dev;
+	ino_t ino;
+	unsigned refs;               /* threads in sync_new_dir() on it */
+	unsigned long renamed;       /* renames announced (a sequence) */
+	unsigned long synced;        /* renames up to this one are durable */
+	unsigned long failed;        /* renames up to this one got failed_errno */
+	int failed_errno;
+	int running;                 /* a thread is in fsync() on it */
+	pthread_cond_t done;
+	struct dir_sync *next;
+} dir_sync;
+
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static dir_sync *syncs;          /* a short list: one per busy new/ */
+
+static dir_sync *sync_get(dev_t dev, ino_t ino)
+{
+	dir_sync *ds;
+
+	for (ds = syncs; ds != NULL; ds = ds->next)
+		if (ds->dev == dev && ds->ino == ino)
+			break;
+	if (ds == NULL) {
+		if ((ds = calloc(1, sizeof *ds)) == NULL)
+			return NULL;
+		if (pthread_cond_init(&ds->done, NULL) != 0) {
+			free(ds);
+			return NULL;
+		}
+		ds->dev = dev;
+		ds->ino = ino;
+		ds->next = syncs;
+		syncs = ds;
+	}
+	ds->refs++;
+	return ds;
+}
+
+static void sync_put(dir_sync *ds)
+{
+	if (--ds->refs > 0)
+		return;
+	for (dir_sync **pp = &syncs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == ds) {
+			*pp = ds->next;
+			break;
+		}
+	pthread_cond_destroy(&ds->done);
+	free(ds);
+}
+
+/* fsync new/ (fd) after this thread renamed into it, sharing the fsync
+ * with other threads that did the same (see the top). 0, or -1 with errno. */
+static int sync_new_dir(int fd)
+{
+	struct stat st;
+	dir_sync *ds;
+	int rc;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	pthread_mutex_lock(&sync_lock);
+	if ((ds = sync_get(st.st_dev, st.st_ino)) == NULL) {
+		pthread_mutex_unlock(&sync_lock);
+		return pst_fault_fsync(fd);   /* no memory to share: alone */
+	}
+	unsigned long mine = ++ds->renamed;
+	for (;;) {
+		/* A failed fsync that covered this rename fails it, even if a
+		 * later one succeeded: after a failure, say 4xx. */
+		if (ds->failed >= mine) {
+			errno = ds->failed_errno;
+			rc = -1;
+			break;
+		}
+		if (ds->synced >= mine) {
+			rc = 0;
+			break;
+		}
+		if (!ds->running) {
+			/* Lead: one fsync for every rename announced so far. */
+			unsigned long upto = ds->renamed;
+			ds->running = 1;
+			pthread_mutex_unlock(&sync_lock);
+			rc = pst_fault_fsync(fd);
+			int err = errno;
+			pthread_mutex_lock(&sync_lock);
+			ds->running = 0;
+			if (rc == 0)
+				ds->synced = upto;
+			else {
+				ds->failed = upto;
+				ds->failed_errno = err;
+			}
+			pthread_cond_broadcast(&ds->done);
+			continue;
+		}
+		pthread_cond_wait(&ds->done, &sync_lock);
+	}
+	int err = errno;
+	sync_put(ds);
+	pthread_mutex_unlock(&sync_lock);
+	errno = err;
+	return rc;
 }
 
 static void unique_name(const pst_maildir *m, char *out, size_t n, size_t size)
@@ -342,7 +480,7 @@ static int store(const pst_maildir *m, const maildir_dirs *dirs, const pst_buf *
 		if (errno != EEXIST || tries == 3)
 			return fail(e, "create in tmp");
 	}
-	if (write_all(fd, head->data, head->len, e) != 0 || write_all(fd, data, len, e) != 0)
+	if (write_both(fd, head->data, head->len, data, len, e) != 0)
 		goto fail_open;
 	if (pst_fault_fsync(fd) != 0) {
 		fail(e, "fsync");
@@ -356,7 +494,7 @@ static int store(const pst_maildir *m, const maildir_dirs *dirs, const pst_buf *
 		fail(e, "rename into new");
 		goto fail_closed;
 	}
-	if (pst_fault_fsync(dirs->new) != 0) {
+	if (sync_new_dir(dirs->new) != 0) {
 		fail(e, "fsync new");
 		saved = errno;
 		unlinkat(dirs->new, name, 0);

@@ -14,9 +14,18 @@
  * (to MAIL, RCPT, DATA or after it) is 451 4.4.2 for the recipients it
  * answers, never passed on as it stands, and the connection is not pooled.
  *
- * Connections are kept in a small pool (mutex-protected) and reused: a
- * pooled connection is checked with RSET before a transaction, and one that
- * saw any error is closed, never pooled.
+ * Connections are kept in a small pool (mutex-protected) and reused. A
+ * pooled connection is looked at without a round trip before a
+ * transaction: one the downstream closed, or that has bytes waiting (a 421
+ * at its idle timeout), is dropped; one left inside a transaction (every
+ * recipient refused) gets RSET first. If a reused connection still turns out
+ * dead at the first reply of a transaction (nothing was answered, so
+ * nothing was stored), the transaction is run once more on a new
+ * connection. A connection that saw any error is closed, never pooled.
+ *
+ * Sockets are blocking, with SO_RCVTIMEO and SO_SNDTIMEO of timeout_ms
+ * set once connected: each recv() or send() waits for the downstream by
+ * itself, without a poll() before it (one system call per read, not two).
  *
  * Quarantine: a copy for a folder gets "X-Postern-Action: quarantine;
  * folder=NAME" at the top and, with a recipient delimiter, is addressed to
@@ -52,6 +61,8 @@ typedef struct relay_conn {
 	unsigned caps;
 	char rbuf[8192];
 	size_t rpos, rlen;
+	int reused;                   /* taken from the pool */
+	int open_txn;                 /* MAIL accepted, the transaction not ended */
 	struct relay_conn *next;
 } relay_conn;
 
@@ -70,6 +81,23 @@ typedef struct pst_relay {
 
 /* ---- Sockets ------------------------------------------------------------ */
 
+/* A connected socket made blocking, each recv()/send() bounded by
+ * timeout_ms (0 would mean forever, so at least 1 ms). 0 / -1. */
+static int set_timeouts(int fd, unsigned timeout_ms)
+{
+	struct timeval tv = { .tv_sec = (time_t)(timeout_ms / 1000),
+			      .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
+	int fl = fcntl(fd, F_GETFL);
+
+	if (timeout_ms == 0)
+		tv.tv_usec = 1000;
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0
+	    || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0
+	    || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
+		return -1;
+	return 0;
+}
+
 static io_status wait_fd(int fd, short events, unsigned timeout_ms)
 {
 	struct pollfd p = { fd, events, 0 };
@@ -85,19 +113,16 @@ static io_status wait_fd(int fd, short events, unsigned timeout_ms)
 	}
 }
 
-static io_status send_all(relay_conn *c, const char *p, size_t n, unsigned timeout_ms)
+/* All of p; a send() that waits past SO_SNDTIMEO is a timeout. */
+static io_status send_all(relay_conn *c, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = pst_fault_send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				io_status s = wait_fd(c->fd, POLLOUT, timeout_ms);
-				if (s != IO_OK)
-					return s;
-				continue;
-			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return IO_TIMEOUT;
 			return IO_CLOSED;
 		}
 		p += w;
@@ -106,8 +131,9 @@ static io_status send_all(relay_conn *c, const char *p, size_t n, unsigned timeo
 	return IO_OK;
 }
 
-/* One line without its CRLF into line (NUL-terminated). */
-static io_status read_line(relay_conn *c, char *line, size_t cap, unsigned timeout_ms)
+/* One line without its CRLF into line (NUL-terminated); a recv() that
+ * waits past SO_RCVTIMEO is a timeout. */
+static io_status read_line(relay_conn *c, char *line, size_t cap)
 {
 	size_t n = 0;
 
@@ -124,12 +150,11 @@ static io_status read_line(relay_conn *c, char *line, size_t cap, unsigned timeo
 				return IO_BROKEN;
 			line[n++] = ch;
 		}
-		io_status s = wait_fd(c->fd, POLLIN, timeout_ms);
-		if (s != IO_OK)
-			return s;
 		ssize_t r = pst_fault_recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return IO_TIMEOUT;
 		if (r <= 0)
 			return IO_CLOSED;
 		c->rpos = 0;
@@ -178,13 +203,13 @@ static const char *split_enhanced(const char *text, char *enh, size_t enhlen)
 
 /* One reply, possibly multi-line, into *r. With caps, the lines after the
  * first are EHLO/LHLO keywords. */
-static io_status read_reply(relay_conn *c, pst_reply *r, unsigned *caps, unsigned timeout_ms)
+static io_status read_reply(relay_conn *c, pst_reply *r, unsigned *caps)
 {
 	char line[RELAY_LINE_MAX];
 	int first = 1, code = 0;
 
 	for (int lines = 0; lines < 100; lines++) {
-		io_status s = read_line(c, line, sizeof line, timeout_ms);
+		io_status s = read_line(c, line, sizeof line);
 		if (s != IO_OK)
 			return s;
 		if (!is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2])
@@ -219,8 +244,7 @@ static io_status read_reply(relay_conn *c, pst_reply *r, unsigned *caps, unsigne
 }
 
 /* Send a command line (CRLF added) and read its reply. */
-static io_status command(relay_conn *c, const char *cmd, pst_reply *r, unsigned *caps,
-			 unsigned timeout_ms)
+static io_status command(relay_conn *c, const char *cmd, pst_reply *r, unsigned *caps)
 {
 	pst_buf b = PST_BUF_INIT;
 	io_status s;
@@ -229,9 +253,9 @@ static io_status command(relay_conn *c, const char *cmd, pst_reply *r, unsigned 
 		pst_buf_free(&b);
 		return IO_BROKEN;
 	}
-	s = send_all(c, b.data, b.len, timeout_ms);
+	s = send_all(c, b.data, b.len);
 	pst_buf_free(&b);
-	return s == IO_OK ? read_reply(c, r, caps, timeout_ms) : s;
+	return s == IO_OK ? read_reply(c, r, caps) : s;
 }
 
 /* ---- Connections -------------------------------------------------------- */
@@ -265,6 +289,11 @@ static int connect_addr(const struct sockaddr *sa, socklen_t salen, int family,
 			close(fd);
 			return -1;
 		}
+	}
+	if (set_timeouts(fd, timeout_ms) != 0) {
+		snprintf(why, whylen, "socket options: %s", strerror(errno));
+		close(fd);
+		return -1;
 	}
 	return fd;
 }
@@ -332,8 +361,8 @@ static relay_conn *conn_new(pst_deliver *d, pst_relay *rl, pst_reply *fail)
 	__atomic_fetch_add(&rl->connections, 1, __ATOMIC_RELAXED);
 	char lhlo[PST_DELIVER_MAX_HOST + 8];
 	snprintf(lhlo, sizeof lhlo, "LHLO %s", d->hostname);
-	if ((s = read_reply(c, &r, NULL, d->timeout_ms)) == IO_OK && r.code == 220)
-		s = command(c, lhlo, &r, &c->caps, d->timeout_ms);
+	if ((s = read_reply(c, &r, NULL)) == IO_OK && r.code == 220)
+		s = command(c, lhlo, &r, &c->caps);
 	if (s == IO_OK && r.code == 250)
 		return c;
 	if (s == IO_TIMEOUT)
@@ -347,12 +376,23 @@ static relay_conn *conn_new(pst_deliver *d, pst_relay *rl, pst_reply *fail)
 	return NULL;
 }
 
-/* A pooled connection that answers RSET, or a new one. */
+/* Whether a pooled connection still looks usable: nothing to read (the
+ * downstream neither closed it nor said 421), no error. No round trip. */
+static int looks_alive(const relay_conn *c)
+{
+	char ch;
+
+	if (c->rpos < c->rlen)
+		return 0;
+	ssize_t r = recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+	return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* A pooled connection that looks alive (c->reused set), or a new one. */
 static relay_conn *acquire(pst_deliver *d, pst_relay *rl, pst_reply *fail)
 {
 	for (;;) {
 		relay_conn *c;
-		pst_reply r;
 
 		pthread_mutex_lock(&rl->mu);
 		c = rl->idle;
@@ -364,8 +404,16 @@ static relay_conn *acquire(pst_deliver *d, pst_relay *rl, pst_reply *fail)
 		if (c == NULL)
 			return conn_new(d, rl, fail);
 		c->next = NULL;
-		if (command(c, "RSET", &r, NULL, d->timeout_ms) == IO_OK && r.code == 250)
-			return c;
+		if (looks_alive(c)) {
+			pst_reply r;
+			c->reused = 1;
+			/* Left in a transaction (every RCPT refused, DATA not
+			 * 354): RSET first. */
+			if (!c->open_txn || (command(c, "RSET", &r, NULL) == IO_OK && r.code == 250)) {
+				c->open_txn = 0;
+				return c;
+			}
+		}
 		conn_close(c);
 	}
 }
@@ -385,7 +433,7 @@ static void release(pst_relay *rl, relay_conn *c, int ok)
 		pthread_mutex_unlock(&rl->mu);
 		if (c == NULL)
 			return;
-		(void)send_all(c, "QUIT\r\n", 6, 1000);
+		(void)send_all(c, "QUIT\r\n", 6);
 	}
 	conn_close(c);
 }
@@ -519,17 +567,22 @@ static int build_commands(const pst_deliver *d, const pst_deliver_env *env, cons
 	return 0;
 }
 
-/* Run one transaction on c; 0 when the connection may be reused. With
- * PIPELINING, MAIL, the RCPTs and DATA go in one write (RFC 2920) and the
- * replies are read in order; else each command waits for its reply. */
+/* What run_group says about the connection after a transaction. */
+enum { RUN_REUSE = 0, RUN_CLOSE = -1, RUN_STALE = 1 };
+
+/* Run one transaction on c: RUN_REUSE when the connection may be pooled
+ * again, RUN_CLOSE when not, RUN_STALE when c came from the pool and was
+ * found closed before the first reply (nothing was answered: the caller may
+ * run the transaction again elsewhere). With PIPELINING, MAIL, the RCPTs
+ * and DATA go in one write (RFC 2920) and the replies are read in order;
+ * else each command waits for its reply. */
 static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_deliver_env *env,
 		     const group *g, const pst_buf *wire, pst_reply *fail)
 {
 	pst_buf cmds = PST_BUF_INIT;
 	size_t *ends = calloc(g->n + 2, sizeof *ends);
-	size_t ncmd = g->n + 2, accepted = 0, k;
-	int pipelined = (c->caps & CAP_PIPELINING) != 0, mail_ok = 0, rc = -1, closing = 0;
-	unsigned tmo = d->timeout_ms;
+	size_t ncmd = g->n + 2, accepted = 0, k = 0;
+	int pipelined = (c->caps & CAP_PIPELINING) != 0, mail_ok = 0, rc = RUN_CLOSE, closing = 0;
 	pst_reply r, mail_reply;
 	io_status s;
 
@@ -538,23 +591,23 @@ static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_del
 		pst_deliver_set_reply(fail, 451, "4.3.0", "out of memory");
 		goto out;
 	}
-	if (pipelined && (s = send_all(c, cmds.data, cmds.len, tmo)) != IO_OK) {
+	if (pipelined && (s = send_all(c, cmds.data, cmds.len)) != IO_OK) {
 		io_reply(fail, s, "MAIL");
-		goto out;
+		goto stale;
 	}
 	for (k = 0; k < ncmd; k++) {
 		size_t from = k ? ends[k - 1] : 0;
 		if (!pipelined) {
 			if ((k > 0 && !mail_ok) || (k == ncmd - 1 && accepted == 0))
 				break;
-			if ((s = send_all(c, cmds.data + from, ends[k] - from, tmo)) != IO_OK) {
+			if ((s = send_all(c, cmds.data + from, ends[k] - from)) != IO_OK) {
 				io_reply(fail, s, k ? "RCPT" : "MAIL");
-				goto out;
+				goto stale;
 			}
 		}
-		if ((s = read_reply(c, &r, NULL, tmo)) != IO_OK) {
+		if ((s = read_reply(c, &r, NULL)) != IO_OK) {
 			io_reply(fail, s, k == 0 ? "MAIL" : k < ncmd - 1 ? "RCPT" : "DATA");
-			goto out;
+			goto stale;
 		}
 		if (k == 0) {
 			mail_ok = r.code == 250;
@@ -569,38 +622,46 @@ static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_del
 	if (!mail_ok) {
 		for (size_t i = 0; i < g->n; i++)
 			closing |= map_reply(&g->r[i]->reply, &mail_reply);
-		rc = 0;
+		rc = RUN_REUSE;
 		goto out;
 	}
 	if (accepted == 0) {
 		/* A 354 to DATA without recipients: the server is confused. */
-		rc = ((pipelined && r.code == 354) || r.code == 421) ? -1 : 0;
+		rc = ((pipelined && r.code == 354) || r.code == 421) ? RUN_CLOSE : RUN_REUSE;
+		c->open_txn = 1;
 		goto out;
 	}
 	if (r.code != 354) {
+		c->open_txn = 1;
 		for (size_t i = 0; i < g->n; i++)
 			if (g->r[i]->reply.code == 0)
 				closing |= map_reply(&g->r[i]->reply, r.code / 100 == 3 ? fail : &r);
-		rc = 0;
+		rc = RUN_REUSE;
 		goto out;
 	}
-	if ((s = send_all(c, wire->data, wire->len, tmo)) != IO_OK) {
+	if ((s = send_all(c, wire->data, wire->len)) != IO_OK) {
 		io_reply(fail, s, "sending the message");
 		goto out;
 	}
 	for (size_t i = 0; i < g->n; i++) {
 		if (g->r[i]->reply.code != 0)
 			continue;
-		if ((s = read_reply(c, &r, NULL, tmo)) != IO_OK) {
+		if ((s = read_reply(c, &r, NULL)) != IO_OK) {
 			io_reply(fail, s, "after DATA");
 			goto out;
 		}
 		closing |= map_reply(&g->r[i]->reply, &r);
 	}
-	rc = 0;
+	rc = RUN_REUSE;
+	goto out;
+stale:
+	/* Failed before any reply was read: the first reply when pipelined,
+	 * MAIL's otherwise. */
+	if (c->reused && s == IO_CLOSED && k == 0)
+		rc = RUN_STALE;
 out:
 	if (closing)
-		rc = -1;
+		rc = RUN_CLOSE;
 	pst_buf_free(&cmds);
 	free(ends);
 	return rc;
@@ -612,7 +673,6 @@ static void relay_group(pst_deliver *d, const pst_deliver_env *env, const group 
 	pst_buf wire = PST_BUF_INIT, header = PST_BUF_INIT;
 	pst_reply fail;
 	relay_conn *c;
-	int ok = 0;
 
 	pst_deliver_set_reply(&fail, 451, "4.4.2", "downstream connection lost");
 	for (size_t i = 0; i < g->n; i++)
@@ -623,8 +683,14 @@ static void relay_group(pst_deliver *d, const pst_deliver_env *env, const group 
 	if (wire_copy(&wire, g->name ? header.data : NULL, g->r[0]->data, g->r[0]->len) != 0)
 		goto oom;
 	if ((c = acquire(d, rl, &fail)) != NULL) {
-		ok = run_group(d, rl, c, env, g, &wire, &fail) == 0;
-		release(rl, c, ok);
+		int rc = run_group(d, rl, c, env, g, &wire, &fail);
+		release(rl, c, rc == RUN_REUSE);
+		/* A pooled connection found dead before its first reply: once
+		 * more on a new connection. */
+		if (rc == RUN_STALE && (c = conn_new(d, rl, &fail)) != NULL) {
+			rc = run_group(d, rl, c, env, g, &wire, &fail);
+			release(rl, c, rc == RUN_REUSE);
+		}
 	}
 	goto done;
 oom:
@@ -707,7 +773,7 @@ static void relay_free(void *impl)
 	while (rl->idle != NULL) {
 		relay_conn *c = rl->idle;
 		rl->idle = c->next;
-		(void)send_all(c, "QUIT\r\n", 6, 1000);
+		(void)send_all(c, "QUIT\r\n", 6);
 		conn_close(c);
 	}
 	pthread_mutex_destroy(&rl->mu);

@@ -3,14 +3,18 @@
  *
  * The main thread binds the listeners, drops privileges (--user), then
  * loads the policy, the DNS fixture and the delivery target, and polls the
- * listeners and a signalfd. Each accepted connection gets a detached
- * thread running one session over proto.c, up to max_sessions; beyond
- * that the connection gets 421 4.3.2 at once and is closed.
+ * listeners and a signalfd. Each accepted connection is one session over
+ * proto.c, run by a thread of a pool of at most max_sessions threads made
+ * on demand and kept (pool.h: no thread is created per connection); beyond
+ * max_sessions sessions the connection gets 421 4.3.2 at once and is
+ * closed.
  *
- * A session reads with poll(): the idle and DATA timeout is conf.timeout
- * per wait, the whole session at most PST_LMTP_SESSION_FACTOR times that;
- * either gives 421 4.4.2. Replies are buffered and flushed whenever the
- * input at hand is consumed (RFC 2920).
+ * A session reads with a blocking recv() that gives up every TICK_MS
+ * (SO_RCVTIMEO) to look at the clock and at stopping, so a read is one
+ * system call. The idle and DATA timeout is conf.timeout per wait (up to a
+ * tick late), the whole session at most PST_LMTP_SESSION_FACTOR times
+ * that; either gives 421 4.4.2. Replies are buffered and flushed whenever
+ * the input at hand is consumed (RFC 2920).
  *
  * Policies are reference counted: a session takes the current one when
  * it starts and keeps it to its end. SIGHUP compiles the rule file anew
@@ -42,11 +46,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "lmtp/pool.h"
 #include "lmtp/server_private.h"
 #include "util/buf.h"
 #include "util/limits.h"
 
-#define TICK_MS 200            /* how often a waiting session looks at stopping */
+#define TICK_MS 200            /* how often a waiting session looks at stopping:
+                                  its socket's SO_RCVTIMEO */
 
 struct listener {
 	int fd;
@@ -340,12 +346,10 @@ static int flush_out(struct session *s)
 	return s->write_failed ? -1 : 0;
 }
 
+/* Set under srv->lock by drain(); read on every wait, without the lock. */
 static int stopping(struct pst_lmtp_srv *srv)
 {
-	pthread_mutex_lock(&srv->lock);
-	int st = srv->stopping;
-	pthread_mutex_unlock(&srv->lock);
-	return st;
+	return __atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE);
 }
 
 static long now_ms(void)
@@ -355,29 +359,29 @@ static long now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for input; 1 readable, 0 timed out (reply written), -1 stop. */
-static int wait_input(struct session *s, long session_end)
+/* Read the client's next bytes into buf: how many, or 0 when the session
+ * is over (the client left, or it timed out or the server is stopping:
+ * then the 421 is written). */
+static ssize_t read_input(struct session *s, char *buf, long session_end)
 {
 	long idle_end = now_ms() + (long)s->srv->conf.timeout * 1000;
 	for (;;) {
 		if (stopping(s->srv) && !pst_lmtp_busy(s->proto)) {
 			pst_lmtp_shutdown(s->proto);
-			return -1;
+			return 0;
 		}
-		long now = now_ms(), left = (idle_end < session_end ? idle_end : session_end) - now;
-		if (left <= 0) {
+		if ((idle_end < session_end ? idle_end : session_end) <= now_ms()) {
 			pst_lmtp_timeout(s->proto);
 			pthread_mutex_lock(&s->srv->lock);
 			s->srv->cnt.timeouts++;
 			pthread_mutex_unlock(&s->srv->lock);
 			return 0;
 		}
-		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
-		int rc = poll(&pfd, 1, (int)(left < TICK_MS ? left : TICK_MS));
-		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
-			return -1;
+		ssize_t n = recv(s->fd, buf, PST_LMTP_READ_CHUNK, 0);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return 0;
 	}
 }
 
@@ -389,12 +393,7 @@ static void session_loop(struct session *s)
 		return;
 	pst_lmtp_greet(s->proto);
 	while (flush_out(s) == 0) {
-		int w = wait_input(s, session_end);
-		if (w <= 0)
-			break;
-		ssize_t n = recv(s->fd, buf, PST_LMTP_READ_CHUNK, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
+		ssize_t n = read_input(s, buf, session_end);
 		if (n <= 0)
 			break;
 		if (pst_lmtp_feed(s->proto, buf, (size_t)n) == PST_LMTP_CLOSE)
@@ -418,15 +417,19 @@ static void session_end(struct session *s)
 	pthread_mutex_unlock(&srv->lock);
 }
 
-static void *session_main(void *arg)
+/* The pool's job: one whole session, from greeting to close. */
+static void session_main(void *arg)
 {
 	struct session *s = arg;
 	pst_lmtp_ops ops = { s_write, s_rcpt, s_data };
-	/* A client that stops reading must not hold the thread forever. */
+	/* A client that stops reading must not hold the thread forever; a
+	 * read gives up every tick to look at the clock and at stopping. */
 	struct timeval tv = { .tv_sec = (time_t)s->srv->conf.timeout };
-	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
+	struct timeval tick = { .tv_usec = TICK_MS * 1000 };
+	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ||
+	    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick) < 0) {
 		session_end(s);
-		return NULL;
+		return;
 	}
 	pst_lmtp_limits lim = {
 		.hostname = s->srv->hostname, .max_size = s->srv->conf.max_size,
@@ -437,7 +440,6 @@ static void *session_main(void *arg)
 	if (s->proto)
 		session_loop(s);
 	session_end(s);
-	return NULL;
 }
 
 static void refuse(int fd, const char *line)
@@ -448,7 +450,7 @@ static void refuse(int fd, const char *line)
 }
 
 static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockaddr_storage *ss,
-                          int is_unix, const pthread_attr_t *attr)
+                          int is_unix, pst_lmtp_pool *pool)
 {
 	pthread_mutex_lock(&srv->lock);
 	int full = srv->active >= srv->conf.max_sessions;
@@ -464,13 +466,12 @@ static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockadd
 		return;
 	}
 	struct session *s = calloc(1, sizeof *s);
-	pthread_t th;
 	if (s != NULL) {
 		s->srv = srv;
 		s->fd = fd;
 		peer_of(srv, ss, is_unix, &s->peer);
 		s->pol = pst_lmtp_policy_get(srv);
-		if (pthread_create(&th, attr, session_main, s) == 0)
+		if (pst_lmtp_pool_submit(pool, s) == 0)
 			return;
 		pst_lmtp_policy_put(srv, &s->pol);
 		free(s);
@@ -482,14 +483,14 @@ static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockadd
 	pthread_mutex_unlock(&srv->lock);
 }
 
-static void accept_one(struct pst_lmtp_srv *srv, struct listener *l, const pthread_attr_t *attr)
+static void accept_one(struct pst_lmtp_srv *srv, struct listener *l, pst_lmtp_pool *pool)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	start_session(srv, fd, &ss, l->is_unix, attr);
+	start_session(srv, fd, &ss, l->is_unix, pool);
 }
 
 /* ---- Signals and the main loop ----------------------------------------- */
@@ -520,12 +521,9 @@ static int on_signal(struct pst_lmtp_srv *srv, int sfd)
 	}
 }
 
-static void serve(struct pst_lmtp_srv *srv, struct listener *ls, size_t nl, int sfd)
+static void serve(struct pst_lmtp_srv *srv, struct listener *ls, size_t nl, int sfd,
+                  pst_lmtp_pool *pool)
 {
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, PST_LMTP_STACK_BYTES);
 	struct pollfd pfd[PST_LMTP_MAX_LISTEN + 1];
 	for (size_t i = 0; i < nl; i++)
 		pfd[i] = (struct pollfd){ .fd = ls[i].fd, .events = POLLIN };
@@ -540,15 +538,14 @@ static void serve(struct pst_lmtp_srv *srv, struct listener *ls, size_t nl, int 
 			break;
 		for (size_t i = 0; i < nl; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_one(srv, &ls[i], &attr);
+				accept_one(srv, &ls[i], pool);
 	}
-	pthread_attr_destroy(&attr);
 }
 
 static void drain(struct pst_lmtp_srv *srv)
 {
 	pthread_mutex_lock(&srv->lock);
-	srv->stopping = 1;
+	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
 	unsigned n = srv->active;
 	pthread_mutex_unlock(&srv->lock);
 	pst_lmtp_log_event(srv, "stopping", ",\"sessions\":%u", n);
@@ -645,12 +642,18 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	sigset_t set;
 	int sfd = signal_fd(&set);
 	int rc = sfd < 0 ? EX_OSERR : setup(srv, ls);
+	/* Threads start after the signals are blocked, so they inherit the mask. */
+	pst_lmtp_pool *pool = NULL;
+	if (rc == 0 && (pool = pst_lmtp_pool_new(conf->max_sessions ? conf->max_sessions : 1,
+	                                         PST_LMTP_STACK_BYTES, session_main)) == NULL)
+		rc = EX_OSERR;
 	if (rc == 0) {
 		pst_lmtp_log_event(srv, "start", ",\"listeners\":%zu,\"generation\":%u", nl,
 		                   srv->current->generation);
-		serve(srv, ls, nl, sfd);
+		serve(srv, ls, nl, sfd, pool);
 		close_listeners(ls, nl);
 		drain(srv);
+		pst_lmtp_pool_free(&pool);
 		pst_lmtp_log_stats(srv);
 		pst_lmtp_log_event(srv, "stop", "%s", "");
 	}

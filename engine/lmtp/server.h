@@ -1,6 +1,6 @@
 /*
  * server.h: the LMTP server behind "postern lmtp" (CLI.md): listeners,
- * a thread per session bounded by max_sessions, timeouts, the policy
+ * sessions on a pool of at most max_sessions threads, timeouts, the policy
  * (reloaded on SIGHUP), delivery through deliver.h, and the JSON log.
  *
  * The server is a layer over postern.h (decide) and deliver.h (store);

@@ -47,7 +47,7 @@ struct pst_lmtp_srv {
 	struct pst_lmtp_policy *current;
 	unsigned generation;
 	unsigned active;                /* sessions running */
-	int stopping;
+	int stopping;                   /* set under lock, read atomically */
 	unsigned long queue_seq;
 	struct pst_lmtp_counters cnt;
 	pst_dns *dns;

@@ -238,6 +238,12 @@ ssize_t pst_fault_write(int fd, const void *p, size_t n)
 	return write(fd, p, n);
 }
 
+ssize_t pst_fault_writev(int fd, const struct iovec *iov, int n)
+{
+	FAIL_IF_HIT(PST_FAULT_WRITE, -1);
+	return writev(fd, iov, n);
+}
+
 int pst_fault_fsync(int fd)
 {
 	FAIL_IF_HIT(PST_FAULT_FSYNC, -1);

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 typedef enum pst_fault_kind {
@@ -70,6 +71,7 @@ const char *pst_fault_kind_name(pst_fault_kind k);
 int pst_fault_open(int dirfd, const char *path, int flags, mode_t mode);
 int pst_fault_mkdir(int dirfd, const char *path, mode_t mode);
 ssize_t pst_fault_write(int fd, const void *p, size_t n);
+ssize_t pst_fault_writev(int fd, const struct iovec *iov, int n);   /* a "write" */
 int pst_fault_fsync(int fd);
 int pst_fault_close(int fd);
 int pst_fault_rename(int olddir, const char *oldpath, int newdir, const char *newpath);
@@ -82,6 +84,7 @@ ssize_t pst_fault_send(int fd, const void *p, size_t n, int flags);
 #define pst_fault_open(dirfd, path, flags, mode) openat((dirfd), (path), (flags), (mode))
 #define pst_fault_mkdir(dirfd, path, mode) mkdirat((dirfd), (path), (mode))
 #define pst_fault_write(fd, p, n) write((fd), (p), (n))
+#define pst_fault_writev(fd, iov, n) writev((fd), (iov), (n))
 #define pst_fault_fsync(fd) fsync(fd)
 #define pst_fault_close(fd) close(fd)
 #define pst_fault_rename(od, op, nd, np) renameat((od), (op), (nd), (np))
