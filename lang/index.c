@@ -514,7 +514,7 @@ static int emit_address(const pst_index *ix, uint32_t g, const char *p, size_t n
 	if (at == NULL)
 		return 0;
 	if ((d = pst_domain_normalize(at + 1, n - (size_t)(at + 1 - p), &why)) == NULL)
-		return why != NULL && strcmp(why, "out of memory") == 0 ? -1 : 0;
+		return why == pst_domain_why_nomem ? -1 : 0;
 	rc = emit_domain(ix, g, d, strlen(d), emit, ctx);
 	free(d);
 	return rc;

@@ -742,7 +742,7 @@ int pst_dmarc_evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc
 	}
 	norm = pst_domain_normalize(in->from_domain, strlen(in->from_domain), &why);
 	if (norm == NULL) {
-		if (why != NULL && strcmp(why, "out of memory") == 0)
+		if (why == pst_domain_why_nomem)
 			return -1;
 		out->reason = "the From domain is not a valid domain name";
 		return 0;

@@ -146,7 +146,7 @@ static int psl_rule(pst_psl *p, const char *tok, size_t n)
 	}
 	name = pst_domain_normalize(tok, n, &why);
 	if (name == NULL) {
-		if (why != NULL && strcmp(why, "out of memory") == 0)
+		if (why == pst_domain_why_nomem)
 			return -1;
 		p->skipped++;
 		return 0;

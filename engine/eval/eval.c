@@ -464,7 +464,7 @@ static char *address_domain(eval_ctx *c, const char *p, size_t n)
 	if (at == NULL)
 		return NULL;
 	d = pst_domain_normalize(at + 1, n - (size_t)(at + 1 - p), &why);
-	if (d == NULL && why != NULL && strcmp(why, "out of memory") == 0)
+	if (d == NULL && why == pst_domain_why_nomem)
 		c->oom = 1;
 	return d;
 }
