@@ -194,8 +194,8 @@ static char *normalize_plain(const char *s, size_t n)
 		unsigned char c = i < n ? (unsigned char)s[i] : '.';
 		if (c == '.') {
 			size_t len = i - label;
-			if (len == 0 || len > PST_MAX_LABEL_BYTES || out[label] == '-' ||
-			    out[i - 1] == '-' || (len >= 4 && memcmp(out + label, "xn--", 4) == 0))
+			if (check_label(out + label, len) != NULL ||
+			    (len >= 4 && memcmp(out + label, "xn--", 4) == 0))
 				goto other;
 			out[i] = '.';
 			label = i + 1;
