@@ -35,6 +35,11 @@ typedef enum pst_fact {
 	PST_F_FROM_DOMAIN,
 	PST_F_FROM_DISPLAY,
 	PST_F_FROM_COUNT,
+	PST_F_FROM_FIELDS,      /* number of From fields */
+	PST_F_FROM_VALID,       /* exactly one readable author (RFC 5322 3.6) */
+	PST_F_FROM_ERROR,       /* why not: unknown when from.valid */
+	PST_F_HEADER_MALFORMED, /* a header line that is neither field nor fold */
+	PST_F_HEADER_DUPLICATE, /* a singleton field present twice: its name */
 	PST_F_SUBJECT,
 	PST_F_SIZE,
 	PST_F_SPF,
@@ -44,6 +49,8 @@ typedef enum pst_fact {
 	PST_F_DKIM,
 	PST_F_DKIM_DOMAINS,
 	PST_F_DKIM_ALIGNED,
+	PST_F_DKIM_UNSIGNED_HEADER, /* a field with more instances than h= covers */
+	PST_F_DKIM_UNSIGNED_BODY,   /* body content past a passing l= */
 	PST_F_DMARC,
 	PST_F_DMARC_POLICY,
 	PST_F_DMARC_DOMAIN,
