@@ -154,29 +154,22 @@ static int check_given_auth(const pst_auth_given *g, char *err, size_t errlen)
 	return 0;
 }
 
-/* From facts, per RFC 7489 6.6.1: exactly one author address or nothing. */
+/* From facts (msg/author.h): one readable author or why not, and the
+ * domains DMARC evaluates. */
 static int compute_from(struct pst_message *m)
 {
-	const pst_msg_from_info *info = pst_msg_from(m->msg);
-	if (info == NULL)
+	pst_author a;
+	if (pst_msg_author(m->msg, m->arena, &a) < 0)
 		return -1;
-	m->from.count = (long long)info->count;
-	m->from.status = info->status;
-	if (info->status == PST_FROM_ONE && info->addr) {
-		const pst_addr *a = info->addr;
-		m->from.address = a->addr_spec;
-		m->from.display = a->display;
-		const char *why = NULL;
-		char *d = pst_domain_normalize(a->domain, a->domain_len, &why);
-		/* Out of memory is a failure, not a From domain that is invalid. */
-		if (d == NULL && why == pst_domain_why_nomem)
-			return -1;
-		if (d) {
-			m->from.domain = pst_arena_strdup(m->arena, d);
-			free(d);
-			if (m->from.domain == NULL)
-				return -1;
-		}
+	m->from.count = (long long)a.count;
+	m->from.nfields = (long long)a.nfields;
+	m->from.error = a.error;
+	m->from.domains = a.domains;
+	m->from.ndomains = a.ndomains;
+	if (a.error == NULL) {
+		m->from.address = a.addr->addr_spec;
+		m->from.display = a.addr->display;
+		m->from.domain = a.domain;
 	}
 	return 0;
 }

@@ -105,6 +105,13 @@ static int fact(void *ctx, pst_fact f, pst_value *out)
 	case PST_F_FROM_DOMAIN: set_text(out, PST_T_DOMAIN, m->from.domain); return 0;
 	case PST_F_FROM_DISPLAY: set_text(out, PST_T_STRING, m->from.display); return 0;
 	case PST_F_FROM_COUNT: set_number(out, m->from.count); return 0;
+	case PST_F_FROM_FIELDS: set_number(out, m->from.nfields); return 0;
+	case PST_F_FROM_VALID:
+		out->known = 1;
+		out->type = PST_T_BOOL;
+		out->u.b = m->from.error == NULL;
+		return 0;
+	case PST_F_FROM_ERROR: set_text(out, PST_T_STRING, m->from.error); return 0;
 	case PST_F_SUBJECT: {
 		long s = pst_msg_find_next(m->msg, "Subject", 7, pst_msg_name_hash("Subject", 7), 0);
 		out->type = PST_T_STRING;

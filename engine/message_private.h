@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "auth/auth.h"
 #include "eval/eval.h"
+#include "msg/author.h"
 #include "dns/resolver.h"
 #include "util/arena.h"
 
@@ -25,13 +26,17 @@ struct pst_dns {
 	struct pst_resolver *resolver; /* owned: answers from the fixture */
 };
 
-/* The From facts (RFC 7489 6.6.1 needs exactly one author address). */
+/* The From facts (msg/author.h): one readable author, or why not, and
+ * every domain a reader could take for the author's (DMARC reads them all). */
 typedef struct pst_from_facts {
 	long long count;            /* addresses in all From fields */
-	int status;                 /* pst_from_status (msg/addr.h) */
-	const char *address;        /* when count == 1 and parsable, else NULL */
-	const char *domain;         /* normalised, or NULL */
-	const char *display;        /* decoded display name, or NULL */
+	long long nfields;          /* From fields */
+	const char *error;          /* NULL when there is one readable author */
+	const char *address;        /* the author's address when error is NULL */
+	const char *domain;         /* its domain, normalised, when error is NULL */
+	const char *display;        /* its decoded display name, likewise */
+	const pst_author_domain *domains; /* arena; the author's domain first */
+	size_t ndomains;
 } pst_from_facts;
 
 /* A header field's value as rules read it (message_facts.c): RFC 2047

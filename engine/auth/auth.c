@@ -213,9 +213,11 @@ static int fill_dkim(struct pst_message *m)
 
 static int ensure_group(struct pst_message *m, unsigned bit);
 
-/* Evaluate DMARC with the SPF and DKIM results given (or none of either
- * when with_auth is 0, to read only the record's alignment modes). */
-static int evaluate_dmarc(struct pst_message *m, int with_spf, int with_dkim, pst_dmarc_result *out)
+/* Evaluate DMARC for one author domain with the SPF and DKIM results
+ * given (or none of either when with_* is 0, to read only the record's
+ * alignment modes). */
+static int evaluate_dmarc(struct pst_message *m, const char *domain, int with_spf, int with_dkim,
+			  pst_dmarc_result *out)
 {
 	const pst_auth_libs *libs = pst_auth_libs_get();
 	if (libs->psl == NULL) {
@@ -226,8 +228,8 @@ static int evaluate_dmarc(struct pst_message *m, int with_spf, int with_dkim, ps
 	}
 	const pst_settings *s = settings(m);
 	pst_dmarc_input in = {
-		.from_domain = m->from.domain,
-		.from_status = m->from.status,
+		.from_domain = domain,
+		.from_status = domain ? PST_FROM_ONE : PST_FROM_BAD,
 		.spf = with_spf ? m->auth.spf : PST_AR_NONE,
 		.spf_domain = with_spf ? m->auth.spf_domain : NULL,
 		.dkim_pass_domains = with_dkim ? m->auth.dkim_domains : NULL,
@@ -236,6 +238,50 @@ static int evaluate_dmarc(struct pst_message *m, int with_spf, int with_dkim, ps
 		.seed = s->pct_seed,
 	};
 	return pst_dmarc_evaluate(&m->dns, libs->psl, &in, m->arena, out);
+}
+
+/* How strict a DMARC outcome is, as the stock rules act on it: a failure
+ * under reject, then under quarantine, then DNS trouble (tempfail), then
+ * a failure under p=none, a broken record, no record, and a pass. */
+static int dmarc_strictness(const pst_dmarc_result *r)
+{
+	switch (r->result) {
+	case PST_AR_FAIL:
+		return r->policy == PST_POLICY_REJECT ? 6 : r->policy == PST_POLICY_QUARANTINE ? 5 : 3;
+	case PST_AR_TEMPERROR: return 4;
+	case PST_AR_PERMERROR: return 2;
+	case PST_AR_NONE: return 1;
+	default: return 0;
+	}
+}
+
+/* DMARC over every author domain (msg/author.h), the strictest outcome
+ * winning (RFC 7489 6.6.1, RFC 9989): the domains of the From addresses
+ * all count; a domain only shown (display name, comment, encoded-word)
+ * counts when it would refuse or defer the message, so a display name
+ * quoting a p=none or DMARC-less address changes nothing. No domain at
+ * all is none, with the From's error as the reason. */
+static int dmarc_over_authors(struct pst_message *m, pst_dmarc_result *out)
+{
+	int best = -1;
+
+	memset(out, 0, sizeof *out);
+	out->result = PST_AR_NONE;
+	out->reason = m->from.error ? m->from.error : "no author domain";
+	for (size_t i = 0; i < m->from.ndomains; i++) {
+		const pst_author_domain *d = &m->from.domains[i];
+		pst_dmarc_result r;
+		if (evaluate_dmarc(m, d->domain, 1, 1, &r) < 0)
+			return -1;
+		int k = dmarc_strictness(&r);
+		if (d->shown && k < 4)
+			continue;
+		if (k > best) {
+			best = k;
+			*out = r;
+		}
+	}
+	return 0;
 }
 
 static int fill_dmarc(struct pst_message *m)
@@ -251,7 +297,7 @@ static int fill_dmarc(struct pst_message *m)
 	if (ensure_group(m, AUTH_SPF) < 0 || ensure_group(m, AUTH_DKIM) < 0)
 		return -1;
 	pst_dmarc_result *r = &m->auth.dmarc_result;
-	if (evaluate_dmarc(m, 1, 1, r) < 0)
+	if (dmarc_over_authors(m, r) < 0)
 		return -1;
 	m->auth.dmarc_evaluated = 1;
 	m->auth.dmarc = r->result;
@@ -277,9 +323,10 @@ static int relaxed_aligned(const char *a, const char *b)
 static int aligned_by_record(struct pst_message *m, int spf_side, int *out)
 {
 	pst_dmarc_result r;
-	if (m->auth.dmarc_evaluated)
+	if (m->auth.dmarc_evaluated && m->auth.dmarc_result.domain &&
+	    strcmp(m->auth.dmarc_result.domain, m->from.domain) == 0)
 		r = m->auth.dmarc_result;
-	else if (evaluate_dmarc(m, spf_side, !spf_side, &r) < 0)
+	else if (evaluate_dmarc(m, m->from.domain, spf_side, !spf_side, &r) < 0)
 		return -1;
 	*out = spf_side ? r.spf_aligned : r.dkim_aligned;
 	return 0;
@@ -587,7 +634,7 @@ int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_b
 	}
 	if (ar_dkim(&b, m) < 0 || (res = ar_add(&b, "dmarc", m->auth.dmarc, 2)) == NULL)
 		return -1;
-	ar_prop(res, "header", "from", m->from.domain);
+	ar_prop(res, "header", "from", m->auth.dmarc_domain ? m->auth.dmarc_domain : m->from.domain);
 	if (m->auth.dmarc_evaluated && m->auth.dmarc_result.record_domain)
 		ar_prop(res, "policy", "dmarc", policy_words[m->auth.dmarc_policy]);
 	int nomem;

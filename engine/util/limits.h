@@ -12,6 +12,8 @@
 #define PST_MAX_HEADER_BYTES      (256 * 1024) /* whole header section */
 #define PST_MAX_HEADER_FIELDS     1000         /* fields in the header section */
 #define PST_MAX_ADDRESSES         1000         /* addresses parsed from one field */
+#define PST_MAX_AUTHOR_DOMAINS    8            /* domains a From shows (msg/author.h);
+                                                * more is "too many addresses shown" */
 #define PST_MAX_MESSAGE_BYTES     (50 * 1024 * 1024) /* default --max-size */
 
 /* Domain names (RFC 1035 2.3.4, in A-label form without the trailing dot). */

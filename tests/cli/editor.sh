@@ -18,7 +18,7 @@ sort -u "$TMPDIR_TEST/vim.list" > "$TMPDIR_TEST/vim.words"
 sed -n 's/.*{ *"\([a-z-]*\)", *T_[A-Z_]* *}.*/&/p' "$top_srcdir/lang/lexer.l" |
 	grep -o '"[a-z-]*", *T_' | sed 's/"\([a-z-]*\)".*/\1/' | sort -u > "$TMPDIR_TEST/lex.words"
 # Facts: [PST_F_X] = { "name", type, auth }.
-grep -o '\[PST_F_[A-Z_]*\] = { "[a-z.]*"' "$top_srcdir/lang/builtins.c" |
+grep -o '\[PST_F_[A-Z_]*\] = { "[a-z._]*"' "$top_srcdir/lang/builtins.c" |
 	sed 's/.*"\(.*\)"/\1/' | sort -u > "$TMPDIR_TEST/facts.words"
 # List kinds and setting names the checker knows.
 grep -o 'list_kind_words\[\] = {[^}]*}' "$top_srcdir/lang/check.c" | grep -o '"[a-z]*"' | tr -d '"' |

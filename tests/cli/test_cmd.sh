@@ -22,7 +22,7 @@ is "$(ls "$top_srcdir"/examples/scenario-*/*.test | wc -l | tr -d ' ')" 11 "one 
 
 # --- A broken copy of a stock rule file fails its suite, readably -----------
 mkdir -p "$T/broken"
-cp -R "$top_srcdir/rules/strict-tenant.rules" "$top_srcdir/rules/strict-tenant.test" \
+cp -R "$top_srcdir/rules/strict-tenant.rules" "$top_srcdir/rules/strict-tenant.test" "$top_srcdir/rules/spoofing.rules" \
       "$top_srcdir/rules/lists" "$top_srcdir/rules/tests" "$T/broken/"
 # The mistake: "SPF must pass" without "and align" (the custom MAIL FROM case).
 sed 's/not (spf == pass and spf.aligned)/spf != pass/' "$top_srcdir/rules/strict-tenant.rules" \
