@@ -4,11 +4,11 @@
  * Contract (see dmarc.h). The steps, and the choices made where the RFC
  * leaves room:
  *
- *   1. Author domain (6.6.1): only a message with exactly one From
- *      address is evaluated (from_status PST_FROM_ONE and a valid
- *      from_domain). No From, several From addresses and an unparsable
- *      From give none with a reason saying which: the caller may refuse
- *      such mail, DMARC cannot pick an author (CVE-2019-16378).
+ *   1. Author domain (6.6.1): one domain per call (from_status
+ *      PST_FROM_ONE and a valid from_domain); anything else is none with
+ *      a reason saying which. A message with several author domains is
+ *      evaluated once per domain by the caller (auth.c, over the domains
+ *      of msg/author.h), the strictest outcome winning (CVE-2019-16378).
  *   2. Policy discovery (6.6.3): TXT at _dmarc.<From domain>; the records
  *      starting with "v=DMARC1" are kept (the version tag must come first;
  *      "DMARC1" is accepted in any case, as receivers do). NXDOMAIN,

@@ -26,9 +26,9 @@
 #define PST_MAX_DMARC_RECORD_BYTES 4096
 
 typedef struct pst_dmarc_input {
-	const char *from_domain;    /* RFC 7489 6.6.1 author domain, normalised; NULL when
-	                             * there is none or several (then the result is none
-	                             * with a reason saying which) */
+	const char *from_domain;    /* one author domain, normalised; NULL when there is
+	                             * none (the result is then none with a reason);
+	                             * several are evaluated one call each */
 	int from_status;            /* pst_from_status of msg/msg.h: only PST_FROM_ONE
 	                             * is evaluated, anything else is none */
 	pst_auth_result spf;        /* MAIL FROM SPF result and its domain */
