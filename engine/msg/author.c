@@ -7,7 +7,8 @@
  *     mailbox, outside any group, that parses, has a valid domain, and
  *     holds nothing a client could render as another address: no NUL, no
  *     RFC 2047 encoded-word and no '@' inside the address itself, no
- *     obsolete route ("<@a,@b:user@domain>"). The first check that fails
+ *     obsolete route ("<@a,@b:user@domain>"), and no domain label mixing
+ *     scripts whose letters pass for one another (util/domain.h). The first check that fails
  *     names the error; the order below goes from the coarsest to the
  *     finest, so "no From field" is never reported as "unparsable".
  *
@@ -37,6 +38,7 @@
 #include "util/arena.h"
 #include "util/domain.h"
 #include "util/limits.h"
+#include "util/utf8.h"
 
 /* The reading in progress. */
 struct reading {
@@ -48,7 +50,7 @@ struct reading {
 /* ---- Domains shown ------------------------------------------------------ */
 
 /* Whether code point cp renders as nothing (or as nothing a reader sees). */
-static int is_invisible(unsigned long cp)
+static int is_invisible(uint32_t cp)
 {
 	return cp == 0xAD || cp == 0x34F || cp == 0x61C || cp == 0x115F || cp == 0x1160 ||
 	       cp == 0x17B4 || cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180F) ||
@@ -59,49 +61,13 @@ static int is_invisible(unsigned long cp)
 }
 
 /* The ASCII character a code point stands for in an address, or 0. */
-static char ascii_lookalike(unsigned long cp)
+static char ascii_lookalike(uint32_t cp)
 {
 	if (cp == 0xFF20 || cp == 0xFE6B)
 		return '@';
 	if (cp == 0x3002 || cp == 0xFF0E || cp == 0xFF61)
 		return '.';
 	return 0;
-}
-
-/* Decode one UTF-8 sequence at s (n bytes left, n > 0, s[0] >= 0x80).
- * Returns its length and sets *cp; an invalid sequence is one byte with
- * *cp 0xFFFD (kept as is by the caller). */
-static size_t utf8_next(const unsigned char *s, size_t n, unsigned long *cp)
-{
-	size_t len;
-	unsigned long c;
-
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		len = 2;
-		c = s[0] & 0x1F;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		len = 3;
-		c = s[0] & 0x0F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		*cp = 0xFFFD;
-		return 1;
-	}
-	if (len > n) {
-		*cp = 0xFFFD;
-		return 1;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80) {
-			*cp = 0xFFFD;
-			return 1;
-		}
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	*cp = c;
-	return len;
 }
 
 /* A copy of s without invisible characters, full-width '@' and dots made
@@ -120,8 +86,10 @@ static char *clean_copy(pst_arena *arena, const char *s, size_t n, size_t *outle
 			i++;
 			continue;
 		}
-		unsigned long cp;
-		size_t len = utf8_next(p, n - i, &cp);
+		uint32_t cp;
+		size_t len = pst_utf8_decode(p, n - i, &cp);
+		if (len == 0)
+			len = 1;    /* an invalid byte is kept as it is */
 		char a = ascii_lookalike(cp);
 		if (a)
 			out[o++] = a;
@@ -260,10 +228,11 @@ static const char *mailbox_error(struct reading *r, const pst_addr *a, const cha
 		*nomem = why == pst_domain_why_nomem;
 		return "invalid From domain";
 	}
+	int mixed = pst_domain_mixes_scripts(norm);
 	*domain = pst_arena_strdup(r->arena, norm);
 	free(norm);
 	*nomem = *domain == NULL;
-	return NULL;
+	return mixed ? "mixed scripts in the From domain" : NULL;
 }
 
 /* Read one From field: its addresses' domains, then the domains shown.

@@ -2,6 +2,7 @@
  * buf.c: growable byte buffer; see buf.h for the contract.
  */
 #include "util/buf.h"
+#include "util/utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -102,31 +103,6 @@ const char *pst_buf_str(const pst_buf *b)
 	return b->data ? b->data : "";
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
-	else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
-	else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
-	else return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 int pst_buf_json_str(pst_buf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -148,7 +124,7 @@ int pst_buf_json_str(pst_buf *b, const char *s, size_t n)
 			}
 			i++;
 		} else {
-			size_t len = utf8_seq_len(p + i, n - i);
+			size_t len = pst_utf8_decode(p + i, n - i, NULL);
 			if (len == 0) {
 				rc = pst_buf_puts(b, "\\ufffd");
 				i++;

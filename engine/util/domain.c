@@ -10,6 +10,9 @@
  * TR46 non-transitional mapping, and its output is checked by the same
  * ASCII rules, because libidn2 passes "a b" and "a..b" through unchanged.
  *
+ * pst_domain_mixes_scripts decodes A-labels (libidn2) and looks for Latin
+ * letters mixed with Cyrillic, Greek, Armenian or Cherokee ones in one label.
+ *
  * A pst_domainset is an open-addressing hash table (FNV-1a, linear probing,
  * at most half full) of names kept in one arena. Lookups never write, so a
  * built set can be shared between threads.
@@ -23,6 +26,7 @@
 #include "util/arena.h"
 #include "util/domain.h"
 #include "util/limits.h"
+#include "util/utf8.h"
 
 const char pst_domain_why_nomem[] = "out of memory";
 
@@ -412,4 +416,72 @@ int pst_domainset_contains(const pst_domainset *s, const char *domain)
 size_t pst_domainset_count(const pst_domainset *s)
 {
 	return s->count;
+}
+
+/* ---- Mixed scripts ------------------------------------------------------ */
+
+enum confusable_script { SCRIPT_NONE, SCRIPT_LATIN, SCRIPT_CYRILLIC, SCRIPT_GREEK,
+			 SCRIPT_ARMENIAN, SCRIPT_CHEROKEE };
+
+static enum confusable_script script_of(uint32_t cp)
+{
+	if ((cp >= 'a' && cp <= 'z') || (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) ||
+	    (cp >= 0x1E00 && cp <= 0x1EFF))
+		return SCRIPT_LATIN;
+	if ((cp >= 0x400 && cp <= 0x52F) || (cp >= 0x1C80 && cp <= 0x1C8F) ||
+	    (cp >= 0x2DE0 && cp <= 0x2DFF) || (cp >= 0xA640 && cp <= 0xA69F))
+		return SCRIPT_CYRILLIC;
+	if ((cp >= 0x370 && cp <= 0x3FF) || (cp >= 0x1F00 && cp <= 0x1FFF))
+		return SCRIPT_GREEK;
+	if (cp >= 0x530 && cp <= 0x58F)
+		return SCRIPT_ARMENIAN;
+	if ((cp >= 0x13A0 && cp <= 0x13FF) || (cp >= 0xAB70 && cp <= 0xABBF))
+		return SCRIPT_CHEROKEE;
+	return SCRIPT_NONE;
+}
+
+/* Whether one A-label (n bytes, "xn--...") decodes to mixed scripts. */
+static int label_mixes_scripts(const char *label, size_t n)
+{
+	char ace[PST_MAX_LABEL_BYTES + 1];
+	char *u = NULL;
+	enum confusable_script seen = SCRIPT_NONE;
+	int mixed = 0;
+
+	if (n > PST_MAX_LABEL_BYTES)
+		return 0;
+	memcpy(ace, label, n);
+	ace[n] = '\0';
+	if (idn2_to_unicode_8z8z(ace, &u, 0) != IDN2_OK || u == NULL)
+		return 0;           /* normalisation validated it; nothing to show */
+	const unsigned char *p = (const unsigned char *)u;
+	size_t len = strlen(u);
+	for (size_t i = 0; i < len && !mixed;) {
+		uint32_t cp;
+		size_t k = pst_utf8_decode(p + i, len - i, &cp);
+		enum confusable_script sc = script_of(cp);
+		i += k ? k : 1;
+		if (sc == SCRIPT_NONE)
+			continue;
+		if (seen == SCRIPT_NONE)
+			seen = sc;
+		else if (sc != seen)
+			mixed = 1;
+	}
+	idn2_free(u);
+	return mixed;
+}
+
+int pst_domain_mixes_scripts(const char *norm)
+{
+	const char *label = norm;
+
+	while (label && *label) {
+		const char *dot = strchr(label, '.');
+		size_t n = dot ? (size_t)(dot - label) : strlen(label);
+		if (n > 4 && strncmp(label, "xn--", 4) == 0 && label_mixes_scripts(label, n))
+			return 1;
+		label = dot ? dot + 1 : NULL;
+	}
+	return 0;
 }

@@ -39,6 +39,13 @@ char *pst_domain_of_address(const char *addr, size_t n);
  * An empty parent has nothing under it (0). */
 int pst_domain_is_under(const char *name, const char *parent);
 
+/* Whether some label of norm (a normalised name) mixes letters of Latin,
+ * Cyrillic, Greek, Armenian or Cherokee, the scripts whose letters pass
+ * for one another ("b\u0430nk" with a Cyrillic a is "xn--bnk-6cd"): 1
+ * or 0. Whole-script look-alikes (a label all Cyrillic) are not caught;
+ * other scripts may mix with Latin freely (Japanese names do). */
+int pst_domain_mixes_scripts(const char *norm);
+
 typedef struct pst_domainset pst_domainset;
 
 /* A new empty set; NULL on ENOMEM. Caller owns; free with pst_domainset_free.

@@ -67,6 +67,8 @@ static const struct author_case cases[] = {
 	  "invalid From domain", NULL, "bank.example.com*", 1, 1 },
 	{ "full-width at sign", "From: \"admin\xef\xbc\xa0" "bank.example.com\" <x@attacker.example.net>\n",
 	  NULL, "attacker.example.net", "attacker.example.net bank.example.com*", 1, 1 },
+	{ "homoglyph: a Cyrillic a in the domain", "From: admin@b\xd0\xb0nk.example.com\n",
+	  "mixed scripts in the From domain", NULL, "xn--bnk-6cd.example.com", 1, 1 },
 	{ "display name holding another address",
 	  "From: \"security@bank.example.com\" <spoof@attacker.example.net>\n", NULL,
 	  "attacker.example.net", "attacker.example.net bank.example.com*", 1, 1 },

@@ -346,6 +346,32 @@ static void normalize_random_text_is_idempotent(void **state)
 		fail_msg("no random text normalised; the test exercises nothing");
 }
 
+/* Labels mixing scripts whose letters pass for one another. */
+static void mixes_scripts_table(void **state)
+{
+	(void)state;
+	static const struct { const char *in; int want; } cases[] = {
+		{ "bank.example.com", 0 },
+		{ "b\xd0\xb0nk.example.com", 1 },         /* Cyrillic a among Latin */
+		{ "xn--bnk-6cd.example.com", 1 },           /* the same as an A-label */
+		{ "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.example.com", 0 }, /* all Cyrillic */
+		{ "m\xc3\xbcller.example.com", 0 },       /* Latin with a diacritic */
+		{ "\xce\xb1pple.example.com", 1 },        /* Greek alpha among Latin */
+		{ "\xe6\x97\xa5\xe6\x9c\xac-abc.example.com", 0 }, /* Han and Latin */
+		{ "sub.b\xd0\xb0nk.example.com", 1 },     /* any label counts */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *why = NULL;
+		char *norm = pst_domain_normalize(cases[i].in, strlen(cases[i].in), &why);
+		if (norm == NULL)
+			fail_msg("%s: does not normalise: %s", cases[i].in, why);
+		int got = pst_domain_mixes_scripts(norm);
+		if (got != cases[i].want)
+			fail_msg("%s (%s): got %d, want %d", cases[i].in, norm, got, cases[i].want);
+		free(norm);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +380,7 @@ int main(void)
 		cmocka_unit_test(normalize_nul_and_bounds),
 		cmocka_unit_test(domain_of_address_table),
 		cmocka_unit_test(is_under_table),
+		cmocka_unit_test(mixes_scripts_table),
 		cmocka_unit_test(domainset_basics),
 		cmocka_unit_test(domainset_random_against_linear_scan),
 		cmocka_unit_test(normalize_random_text_is_idempotent),

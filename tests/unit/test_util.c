@@ -10,6 +10,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/suggest.h"
+#include "util/utf8.h"
 
 static void buf_appends_and_terminates(void **state)
 {
@@ -127,6 +128,31 @@ static void suggest_finds_close_names(void **state)
 	assert_int_equal(pst_edit_distance("abc", 3, "abcdefgh", 8, 2), 3);
 }
 
+/* The one UTF-8 decoder: valid forms and every kind of invalid one. */
+static void utf8_decodes_strictly(void **state)
+{
+	(void)state;
+	static const struct { const char *in; size_t n, want_len; uint32_t want_cp; } cases[] = {
+		{ "a", 1, 1, 'a' },
+		{ "\xc3\xa9", 2, 2, 0xE9 },
+		{ "\xe2\x80\x8b", 3, 3, 0x200B },
+		{ "\xf0\x9f\x98\x80", 4, 4, 0x1F600 },
+		{ "\xc0\xaf", 2, 0, 0xFFFD },             /* overlong */
+		{ "\xe0\x80\xaf", 3, 0, 0xFFFD },         /* overlong */
+		{ "\xed\xa0\x80", 3, 0, 0xFFFD },         /* surrogate */
+		{ "\xf4\x90\x80\x80", 4, 0, 0xFFFD },     /* above U+10FFFF */
+		{ "\xe2\x80", 2, 0, 0xFFFD },             /* truncated */
+		{ "\x80", 1, 0, 0xFFFD },                 /* continuation byte */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint32_t cp = 0;
+		size_t len = pst_utf8_decode((const unsigned char *)cases[i].in, cases[i].n, &cp);
+		if (len != cases[i].want_len || cp != cases[i].want_cp)
+			fail_msg("case %zu: got len %zu cp U+%04X, want len %zu cp U+%04X", i, len,
+			         (unsigned)cp, cases[i].want_len, (unsigned)cases[i].want_cp);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +160,7 @@ int main(void)
 		cmocka_unit_test(buf_grows_past_many_chunks),
 		cmocka_unit_test(buf_reserve_keeps_it_terminated),
 		cmocka_unit_test(buf_json_escapes),
+		cmocka_unit_test(utf8_decodes_strictly),
 		cmocka_unit_test(arena_allocates_aligned_and_large),
 		cmocka_unit_test(suggest_finds_close_names),
 	};
