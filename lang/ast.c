@@ -281,6 +281,7 @@ pst_ast_expr *pst_ast_expr_new(pst_ast *ast, pst_ast_expr_kind kind, const pst_a
 	e->depth = 1;
 	e->loc = *loc;
 	e->fact = -1;
+	e->rfact = -1;
 	return e;
 }
 

@@ -141,6 +141,9 @@ typedef struct pst_ast_expr {
 	pst_type type;                /* the operand's type */
 	pst_literal lit;              /* the converted literal */
 	pst_ast_list *list;           /* the list for IN */
+	int rfact;                    /* a fact on the right (the bare word of
+	                               * rhs, or listref for IN), or -1 */
+	pst_ast_word rword;           /* that word, as written */
 } pst_ast_expr;
 
 typedef struct pst_ast_action {

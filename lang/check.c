@@ -570,11 +570,9 @@ static void check_in(struct checker *c, const char *file, pst_ast_expr *e)
 	}
 	pst_ast_list *l = map_get(&c->lists, e->listref.s);
 	if (l == NULL) {
-		if (pst_fact_lookup(e->listref.s, e->listref.len) >= 0)
-			pst_chk_err(c, file, &e->listref.loc, "'%s' is a fact, not a list", e->listref.s);
-		else
-			pst_chk_err(c, file, &e->listref.loc, "unknown list '%s'%s", e->listref.s,
-			    pst_chk_dym(e->listref.s, e->listref.len, c->list_names, c->nlist_names));
+		/* A fact here was taken by check_rhs_fact already. */
+		pst_chk_err(c, file, &e->listref.loc, "unknown list '%s'%s", e->listref.s,
+		    pst_chk_dym(e->listref.s, e->listref.len, c->list_names, c->nlist_names));
 		return;
 	}
 	e->list = l;
@@ -589,6 +587,213 @@ static void check_in(struct checker *c, const char *file, pst_ast_expr *e)
 		pst_buf_free(&b);
 		e->list = NULL;
 	}
+}
+
+static const char *const cmp_names[PST_CMP_GE + 1] = {
+	[PST_CMP_TRUTH] = "", [PST_CMP_EQ] = "==", [PST_CMP_NE] = "!=",
+	[PST_CMP_CONTAINS] = "contains", [PST_CMP_STARTS_WITH] = "starts-with",
+	[PST_CMP_ENDS_WITH] = "ends-with", [PST_CMP_MATCHES] = "matches", [PST_CMP_IN] = "in",
+	[PST_CMP_EXISTS] = "exists", [PST_CMP_LT] = "<", [PST_CMP_GT] = ">", [PST_CMP_LE] = "<=",
+	[PST_CMP_GE] = ">=",
+};
+
+/* ---- Facts on the right ----------------------------------------------- */
+
+/* Whether a bare word reads as a fact name: it has a dot and its first
+ * label (ASCII case-insensitively) is the first label of some fact:
+ * client, envelope, rcpt, from, header, subject, size, spf, helo, dkim,
+ * dmarc, authres. Such a word is never taken as a literal in a condition. */
+static int in_fact_namespace(const char *w, size_t n)
+{
+	const char *dot = memchr(w, '.', n);
+	if (dot == NULL)
+		return 0;
+	size_t k = (size_t)(dot - w);
+	for (int i = 0; i < PST_F__COUNT; i++) {
+		const char *name = pst_fact_name((pst_fact)i);
+		if (strcspn(name, ".") == k && strncasecmp(name, w, k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A bare word where a condition takes a value: the fact it names (>= 0),
+ * -1 when it is a literal, -2 when it is a dotted word in a fact's
+ * namespace that names no fact (reported, with a did-you-mean). */
+static int word_fact(struct checker *c, const char *file, const pst_ast_word *w)
+{
+	if (w->s == NULL)
+		return -1;
+	int f = pst_fact_lookup(w->s, w->len);
+	if (f >= 0)
+		return f;
+	if (!in_fact_namespace(w->s, w->len))
+		return -1;
+	const char *dym = pst_chk_dym(w->s, w->len, c->fact_names, PST_F__COUNT);
+	if (*dym)
+		pst_chk_err(c, file, &w->loc, "unknown fact '%s'%s", w->s, dym);
+	else
+		pst_chk_err(c, file, &w->loc, "unknown fact '%s'; to compare with the text, quote "
+		    "it: \"%s\"", w->s, w->s);
+	return -2;
+}
+
+/* The bare items of an inline list in a condition are literals; one that
+ * names a fact (or looks like one) is refused, never compared as text. */
+static int check_inline_words(struct checker *c, const char *file, pst_ast_list *l)
+{
+	int rc = 0;
+	for (pst_ast_value *v = l->items; v; v = v->next) {
+		if (v->kind != PST_AV_WORD)
+			continue;
+		int f = word_fact(c, file, &v->word);
+		if (f >= 0)
+			pst_chk_err(c, file, &v->loc, "'%s' is a fact, but a list holds only literal "
+			    "values; compare facts with '==' or 'in' (or quote it for the text)",
+			    v->word.s);
+		if (f != -1)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* Resolve a fact standing on the right of e: the bare word of an
+ * ==/!=/</>/text test, or the NAME of "in NAME" when no list has that
+ * name (a list wins). Sets e->rfact. 0, or -1 after reporting. */
+static int check_rhs_fact(struct checker *c, const char *file, pst_ast_expr *e)
+{
+	const pst_ast_word *w = NULL;
+	if (e->inl)
+		return check_inline_words(c, file, e->inl);
+	if (e->rhs != NULL && e->rhs->kind == PST_AV_WORD)
+		w = &e->rhs->word;
+	else if (e->cmp == PST_CMP_IN && e->listref.s != NULL &&
+	         map_get(&c->lists, e->listref.s) == NULL)
+		w = &e->listref;
+	if (w == NULL)
+		return 0;
+	int f = word_fact(c, file, w);
+	if (f == -2)
+		return -1;
+	if (f >= 0) {
+		e->rfact = f;
+		e->rword = *w;
+	}
+	return 0;
+}
+
+static int is_text_type(pst_type t)
+{
+	return t == PST_T_STRING || t == PST_T_ADDRESS || t == PST_T_DOMAIN;
+}
+
+/* Whether an operand of type l may be compared by cmp with a fact of type
+ * r. Same types compare (a set of domains only with 'in' and as below);
+ * text (a string: client.helo, a header) compares with an address or a
+ * domain; an address and a domain do not compare with == or != (the
+ * address's domain is its own fact); the text operators take any two text
+ * types; a set of domains == or contains a domain; 'in' puts a domain, an
+ * address (its domain) or a host name in a set of domains. */
+static int fact_pair_ok(pst_cmp cmp, pst_type l, pst_type r)
+{
+	switch (cmp) {
+	case PST_CMP_EQ:
+	case PST_CMP_NE:
+		if (l == PST_T_DOMAINSET || r == PST_T_DOMAINSET)
+			return l == PST_T_DOMAINSET && r == PST_T_DOMAIN;
+		if (l == r)
+			return 1;
+		return is_text_type(l) && is_text_type(r) && (l == PST_T_STRING || r == PST_T_STRING);
+	case PST_CMP_CONTAINS:
+		if (l == PST_T_DOMAINSET)
+			return r == PST_T_DOMAIN;
+		return is_text_type(l) && is_text_type(r);
+	case PST_CMP_STARTS_WITH:
+	case PST_CMP_ENDS_WITH:
+		return is_text_type(l) && is_text_type(r);
+	case PST_CMP_LT:
+	case PST_CMP_GT:
+	case PST_CMP_LE:
+	case PST_CMP_GE:
+		return l == PST_T_NUMBER && r == PST_T_NUMBER;
+	case PST_CMP_IN:
+		return r == PST_T_DOMAINSET &&
+		       (l == PST_T_DOMAIN || l == PST_T_ADDRESS || l == PST_T_STRING);
+	default:
+		return 0;
+	}
+}
+
+/* The domain fact of an address fact, or -1. */
+static int domain_fact_of(int f)
+{
+	switch (f) {
+	case PST_F_FROM_ADDRESS: return PST_F_FROM_DOMAIN;
+	case PST_F_ENVELOPE_FROM: return PST_F_ENVELOPE_FROM_DOMAIN;
+	case PST_F_RCPT: return PST_F_RCPT_DOMAIN;
+	default: return -1;
+	}
+}
+
+/* An address compared with a domain: suggest comparing the domains. */
+static void address_domain_hint(const pst_ast_expr *e, pst_type r, pst_buf *b)
+{
+	int lf = e->lhs.kind == PST_OPND_FACT ? e->fact : -1, rf = e->rfact;
+	if (e->type == PST_T_ADDRESS && r == PST_T_DOMAIN)
+		lf = domain_fact_of(lf);
+	else if (e->type == PST_T_DOMAIN && r == PST_T_ADDRESS)
+		rf = domain_fact_of(rf);
+	else
+		return;
+	if (lf >= 0 && rf >= 0)
+		pst_buf_printf(b, "; did you mean '%s %s %s'?", pst_fact_name((pst_fact)lf),
+		               cmp_names[e->cmp], pst_fact_name((pst_fact)rf));
+}
+
+/* A test of e's operand against the fact e->rfact. */
+static void check_fact_pair(struct checker *c, const char *file, pst_ast_expr *e)
+{
+	pst_type r = pst_fact_type((pst_fact)e->rfact);
+	const char *op = cmp_names[e->cmp];
+	if (fact_pair_ok(e->cmp, e->type, r))
+		return;
+	/* What the operator needs of the left side, said as for a literal. */
+	switch (e->cmp) {
+	case PST_CMP_LT:
+	case PST_CMP_GT:
+	case PST_CMP_LE:
+	case PST_CMP_GE:
+		if (e->type != PST_T_NUMBER) {
+			mismatch_op(c, file, e, op, "a number");
+			return;
+		}
+		break;
+	case PST_CMP_CONTAINS:
+	case PST_CMP_STARTS_WITH:
+	case PST_CMP_ENDS_WITH:
+		if (!is_text_type(e->type) && !(e->type == PST_T_DOMAINSET && e->cmp == PST_CMP_CONTAINS)) {
+			mismatch_op(c, file, e, op, "text");
+			return;
+		}
+		break;
+	case PST_CMP_IN:
+		if (r != PST_T_DOMAINSET) {
+			const char *rn = pst_type_name(r);
+			pst_chk_err(c, file, &e->rword.loc, "type mismatch: 'in' needs a list or a set "
+			    "of domains, but %s is %s %s", e->rword.s, article(rn), rn);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	pst_buf b = PST_BUF_INIT;
+	opnd_desc(e, &b);
+	const char *ln = pst_type_name(e->type), *rn = pst_type_name(r);
+	pst_buf_printf(&b, " is %s %s, %s is %s %s", article(ln), ln, e->rword.s, article(rn), rn);
+	address_domain_hint(e, r, &b);
+	pst_chk_err(c, file, &e->rword.loc, "type mismatch: %s", pst_buf_str(&b));
+	pst_buf_free(&b);
 }
 
 static void check_operand(struct checker *c, const char *file, pst_ast_expr *e)
@@ -612,13 +817,6 @@ static void check_operand(struct checker *c, const char *file, pst_ast_expr *e)
 	}
 }
 
-static const char *const cmp_names[] = {
-	[PST_CMP_TRUTH] = "", [PST_CMP_EQ] = "==", [PST_CMP_NE] = "!=",
-	[PST_CMP_CONTAINS] = "contains", [PST_CMP_STARTS_WITH] = "starts-with",
-	[PST_CMP_ENDS_WITH] = "ends-with", [PST_CMP_MATCHES] = "matches", [PST_CMP_IN] = "in",
-	[PST_CMP_EXISTS] = "exists", [PST_CMP_LT] = "<", [PST_CMP_GT] = ">", [PST_CMP_LE] = "<=",
-	[PST_CMP_GE] = ">=",
-};
 
 static void check_test(struct checker *c, const char *file, pst_ast_expr *e)
 {
@@ -629,8 +827,14 @@ static void check_test(struct checker *c, const char *file, pst_ast_expr *e)
 		pst_chk_plain_text(c, file, e->rhs->str, "a string in a condition");
 		return;
 	}
+	if (check_rhs_fact(c, file, e) < 0)
+		return;               /* an unknown fact on the right, reported */
 	if (e->fact < 0)
 		return;               /* reported; the rest would only cascade */
+	if (e->rfact >= 0) {
+		check_fact_pair(c, file, e);
+		return;
+	}
 	const char *op = cmp_names[e->cmp];
 	switch (e->cmp) {
 	case PST_CMP_TRUTH:

@@ -9,7 +9,9 @@
  * allows (a JIT failure only costs speed), texts become templates of
  * literal and fact parts, reject and tempfail carry their codes (defaults
  * filled by the checker), rules carry the normalised tenant and the
- * inherited audit mode, and facts_read records every fact read. Last, the
+ * inherited audit mode, a fact on the right of a test becomes an operand
+ * of its own (expr->rfact), and facts_read records every fact read, on
+ * either side. Last, the
  * rule index (index.c) is built over the finished rules.
  *
  * Memory: the tree and the program share one arena, which the program's
@@ -293,6 +295,20 @@ static const char *operand_text(struct builder *b, const pst_ast_operand *o)
 
 static const pst_expr *build_expr(struct builder *b, pst_ast_expr *e);
 
+/* A fact on the right of a test, named as traces name it (canonical). */
+static const pst_operand *build_rfact(struct builder *b, pst_fact f)
+{
+	pst_operand *o = need(b, ALLOC(b, 1, pst_operand));
+	if (o == NULL)
+		return NULL;
+	o->kind = PST_OPND_FACT;
+	o->fact = f;
+	o->type = pst_fact_type(f);
+	o->text = pst_fact_name(f);
+	read_fact(b, (int)f);
+	return o;
+}
+
 static void build_test(struct builder *b, pst_expr *x, pst_ast_expr *e)
 {
 	x->lhs.kind = e->lhs.kind;
@@ -309,6 +325,8 @@ static void build_test(struct builder *b, pst_expr *x, pst_ast_expr *e)
 	x->rhs = e->lit;
 	x->list = build_list(b, e->list);
 	x->re = build_regex(b, e->re);
+	if (e->rfact >= 0)
+		x->rfact = build_rfact(b, (pst_fact)e->rfact);
 }
 
 static const pst_expr *build_expr(struct builder *b, pst_ast_expr *e)

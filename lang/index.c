@@ -13,7 +13,9 @@
  *     ip == ADDR, ip in ips               key each block       PST_IX_IP
  *   The operand is a fact or header "N" (first field: not any/all, not
  *   count). Anything else (not, or, !=, matches, contains, a literal or
- *   list the program has no entries for, ...) leaves the rule plain. Since
+ *   list the program has no entries for, a fact on the right such as
+ *   "from.domain == envelope.from.domain" or "from.domain in dkim.domains",
+ *   ...) leaves the rule plain: only constants are keys. Since
  *   the evaluator runs "a and b" left first, a keyed rule whose key test is
  *   false reads nothing more and does not match, so skipping it is exact.
  * - Lookups derive the key from the value exactly as engine/eval/eval.c
@@ -149,6 +151,8 @@ static int classify(const pst_expr *e, pst_index_key *key, size_t *nkeys)
 	const pst_list *l = e->list;
 	pst_type t;
 
+	if (e->rfact != NULL)
+		return -1;            /* a fact on the right: no constant to key on */
 	if (e->lhs.kind == PST_OPND_FACT && (unsigned)e->lhs.fact < PST_F__COUNT &&
 	    e->lhs.fact != PST_F_DKIM_DOMAINS)
 		t = pst_fact_type(e->lhs.fact);

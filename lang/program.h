@@ -10,9 +10,9 @@
  *
  * Conditions are expression trees whose depth the compiler bounds by
  * PST_MAX_EXPR_DEPTH, so the evaluator may walk them recursively. Every
- * test in a tree has been type-checked: the literal on the right has the
- * type the comparison needs for the operand on the left, a list has the
- * kind the operand needs, a regex exists for MATCHES.
+ * test in a tree has been type-checked: the literal (or the fact) on the
+ * right has a type the comparison allows for the operand on the left, a
+ * list has the kind the operand needs, a regex exists for MATCHES.
  *
  * All memory belongs to the program and is released by pst_program_free().
  */
@@ -163,6 +163,10 @@ typedef struct pst_expr {
 	pst_literal rhs;              /* EQ NE CONTAINS STARTS ENDS LT GT LE GE */
 	const pst_list *list;         /* IN */
 	const pst_regex *re;          /* MATCHES */
+	/* A fact on the right instead of a literal or a list ("from.domain !=
+	 * envelope.from.domain", "from.domain in dkim.domains"): kind
+	 * PST_OPND_FACT, its type and name filled in. NULL: rhs or list. */
+	const pst_operand *rfact;
 	unsigned line, col;           /* where the test was written */
 } pst_expr;
 
@@ -180,6 +184,16 @@ typedef struct pst_expr {
  * - RESULT/POLICY/BOOL operands compare by value.
  * - PST_OPND_HEADER with PST_Q_FIRST reads the first field; ANY is true when
  *   some field passes; ALL when there is at least one field and all pass.
+ * - A fact on the right (rfact) is read only when the left side is known;
+ *   when it is unknown the test is false (NE too), as for an unknown left
+ *   side. Otherwise its value stands for the literal, with the semantics
+ *   above: text types (STRING, ADDRESS, DOMAIN) compare as text (a DOMAIN
+ *   value drops one trailing dot for EQ), numbers, bools, IPs, results and
+ *   policies by value, a DOMAINSET operand EQ/CONTAINS a DOMAIN fact when
+ *   some member equals it. IN with a DOMAINSET fact on the right holds when
+ *   the left side's domain (a DOMAIN or STRING as a domain, an ADDRESS's
+ *   domain) is a member or under one, as in a domain list. The compiler
+ *   pairs only the types LANGUAGE.md allows (check.c: fact_pair_ok).
  */
 
 /* ---- Actions ----------------------------------------------------------- */

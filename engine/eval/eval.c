@@ -15,7 +15,12 @@
  *   outcome->audit, but none of the rule's actions runs: no decision, no
  *   edit, no log text and no tag comes from an audit rule.
  * - An unknown fact or an absent header makes every test false (EXISTS
- *   included); NE is "not EQ" on a known value only. Text comparisons are
+ *   included); NE is "not EQ" on a known value only.
+ * - A fact on the right of a test (expr->rfact) is fetched only once the
+ *   left side is known, and traced like the left one; unknown, it makes
+ *   the test false too (NE included). Its value then stands for the
+ *   literal; 'in' a set of domains (dkim.domains) covers subdomains, as a
+ *   domain list does. Text comparisons are
  *   ASCII case-insensitive; MATCHES uses the regex's own flags and the
  *   program's match limit. A PCRE2 failure (match limit, JIT stack, ...)
  *   makes the test false and records a warning; it never decides.
@@ -723,6 +728,77 @@ static const test_fn type_tests[] = {
 	[PST_T_DOMAINSET] = test_domainset,
 };
 
+/* ---- A fact on the right ------------------------------------------------- */
+
+/* The value of the fact on the right as the literal the handlers read.
+ * 0, or -1 for a set of domains, which only 'in' takes (the checker pairs
+ * nothing else with it). */
+static int fact_literal(const pst_value *r, pst_cmp cmp, pst_literal *lit)
+{
+	memset(lit, 0, sizeof *lit);
+	lit->type = r->type;
+	switch (r->type) {
+	case PST_T_STRING:
+	case PST_T_ADDRESS:
+	case PST_T_DOMAIN:
+		lit->type = PST_T_STRING;
+		lit->s = r->u.s.p != NULL ? r->u.s.p : "";
+		lit->len = r->u.s.p != NULL ? r->u.s.len : 0;
+		if (r->type == PST_T_DOMAIN && cmp == PST_CMP_EQ && lit->len > 0 &&
+		    lit->s[lit->len - 1] == '.')
+			lit->len--;   /* as test_domain does on the left */
+		return 0;
+	case PST_T_BOOL: lit->b = r->u.b; return 0;
+	case PST_T_NUMBER: lit->n = r->u.n; return 0;
+	case PST_T_IP: lit->ip = r->u.ip; return 0;
+	case PST_T_RESULT: lit->result = r->u.result; return 0;
+	case PST_T_POLICY: lit->policy = r->u.policy; return 0;
+	case PST_T_DOMAINSET: return -1;
+	}
+	return -1;
+}
+
+/* v in a set of domains: its domain (a domain or a host name as it is, an
+ * address's part after the last '@', normalised) is a member or under one,
+ * as for a domain list. */
+static int in_domainset(eval_ctx *c, const pst_value *v, const pst_value *set)
+{
+	char buf[PST_MAX_DOMAIN_BYTES + 1];
+	char *owned = NULL;
+	const char *d = NULL;
+	int r = 0;
+
+	if (v->type == PST_T_ADDRESS)
+		d = owned = address_domain(c, v->u.s.p, v->u.s.len);
+	else if ((v->type == PST_T_DOMAIN || v->type == PST_T_STRING) &&
+	         domain_copy(v->u.s.p, v->u.s.len, buf) == 0)
+		d = buf;
+	for (size_t i = 0; d != NULL && !r && i < set->u.set.n; i++)
+		r = set->u.set.items[i] != NULL && pst_domain_is_under(d, set->u.set.items[i]);
+	free(owned);
+	return r;
+}
+
+/* The test of e, whose right side is a fact, on the known value v: that
+ * fact is read now (and traced); unknown, the test is false, NE included. */
+static int test_rfact(eval_ctx *c, const pst_expr *e, pst_cmp cmp, int negate,
+                      const pst_value *v, test_fn fn)
+{
+	const pst_value *r = get_fact(c, e->rfact->fact);
+	pst_expr with;
+
+	trace_fact(c, e->rfact, r);
+	if (!r->known)
+		return 0;
+	if (cmp == PST_CMP_IN)
+		return r->type == PST_T_DOMAINSET && in_domainset(c, v, r);
+	with = *e;                    /* the program stays as it is */
+	with.rfact = NULL;
+	if (fact_literal(r, cmp, &with.rhs) != 0)
+		return 0;
+	return fn(c, &with, cmp, v) ^ negate;
+}
+
 /* The test of e on one value; v NULL for an absent header field. */
 static int test_value(eval_ctx *c, const pst_expr *e, const pst_value *v)
 {
@@ -741,6 +817,8 @@ static int test_value(eval_ctx *c, const pst_expr *e, const pst_value *v)
 	if ((unsigned)v->type >= sizeof type_tests / sizeof type_tests[0] ||
 	    (fn = type_tests[v->type]) == NULL)
 		return 0;
+	if (e->rfact != NULL)
+		return test_rfact(c, e, cmp, negate, v, fn);
 	return fn(c, e, cmp, v) ^ negate;
 }
 

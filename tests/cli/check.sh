@@ -80,4 +80,36 @@ out=$("$POSTERN" lint "$TMPDIR_TEST/q0.rules" 2>&1); rc=$?
 is "$rc" 1 "dns-max-questions 0 does not compile"
 like "$out" 'q0.rules:1:[0-9]+: error: .*dns-max-questions' "and the error names the setting at file:line:col"
 
+# Facts compared with facts (issue 13): the right side of != is the fact
+# envelope.from.domain, not the text "envelope.from.domain".
+cat > "$TMPDIR_TEST/facts.rules" <<'EOF'
+rule envelope_mismatch {
+  when from.domain != envelope.from.domain
+  then reject 550 5.7.1 "From ${from.domain} is not MAIL FROM ${envelope.from.domain}";
+}
+EOF
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/facts.rules" --json \
+	--mail-from bounce@other.example --rcpt r@example.org "$fx/noenvelope.eml")
+is "$(q "$out" '.recipients[0] | [.decision, .rule, .smtp.text]')" \
+   '["reject","envelope_mismatch","From example.net is not MAIL FROM other.example"]' \
+   "from.domain != envelope.from.domain: a mismatching message is rejected"
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/facts.rules" --json \
+	--mail-from bounce@Example.NET --rcpt r@example.org "$fx/noenvelope.eml")
+is "$(q "$out" '.recipients[0] | [.decision, .rule]')" '["accept",null]' \
+   "and a matching one (any case) is accepted"
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/facts.rules" --json \
+	--rcpt r@example.org "$fx/noenvelope.eml")
+is "$(q "$out" '.recipients[0].decision')" '"accept"' \
+   "with the MAIL FROM unknown the comparison is false, != included"
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/facts.rules" --json --trace \
+	--mail-from bounce@other.example --rcpt r@example.org "$fx/noenvelope.eml")
+is "$(q "$out" '.trace[0].rules[0].facts | map(.name + "=" + .value)')" \
+   '["from.domain=example.net","envelope.from.domain=other.example"]' \
+   "--trace shows both sides' values"
+sed 's/envelope\.from\.domain$/envelope.from.domian/' "$TMPDIR_TEST/facts.rules" > "$TMPDIR_TEST/typo.rules"
+err=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/typo.rules" "$fx/noenvelope.eml" 2>&1); rc=$?
+is "$rc" 78 "a misspelt fact on the right does not compile"
+like "$err" "typo.rules:2:23: error: unknown fact 'envelope.from.domian'; did you mean 'envelope.from.domain'\?" \
+   "and the error says which fact was meant, at file:line:col"
+
 done_testing

@@ -255,6 +255,149 @@ static void literal_types(void **state)
 	pst_program_free(&p);
 }
 
+/* A bare word naming a fact, on the right of a test, is that fact: the
+ * program carries it as an operand of its own (never as a literal, never
+ * as a list) and facts_read has both sides. */
+static void facts_on_the_right(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *cond;
+		pst_cmp cmp;
+		pst_fact lhs, rhs;
+		pst_type rtype;
+	} t[] = {
+		{ "from.domain != envelope.from.domain", PST_CMP_NE, PST_F_FROM_DOMAIN,
+		  PST_F_ENVELOPE_FROM_DOMAIN, PST_T_DOMAIN },
+		{ "from.address == envelope.from", PST_CMP_EQ, PST_F_FROM_ADDRESS,
+		  PST_F_ENVELOPE_FROM, PST_T_ADDRESS },
+		{ "client.helo == client.ptr", PST_CMP_EQ, PST_F_CLIENT_HELO, PST_F_CLIENT_PTR,
+		  PST_T_STRING },
+		{ "from.count > from.fields", PST_CMP_GT, PST_F_FROM_COUNT, PST_F_FROM_FIELDS,
+		  PST_T_NUMBER },
+		{ "size <= from.count", PST_CMP_LE, PST_F_SIZE, PST_F_FROM_COUNT, PST_T_NUMBER },
+		{ "spf == helo.spf", PST_CMP_EQ, PST_F_SPF, PST_F_HELO_SPF, PST_T_RESULT },
+		{ "from.domain in dkim.domains", PST_CMP_IN, PST_F_FROM_DOMAIN, PST_F_DKIM_DOMAINS,
+		  PST_T_DOMAINSET },
+		{ "envelope.from in dkim.domains", PST_CMP_IN, PST_F_ENVELOPE_FROM,
+		  PST_F_DKIM_DOMAINS, PST_T_DOMAINSET },
+		{ "dkim.domains == from.domain", PST_CMP_EQ, PST_F_DKIM_DOMAINS, PST_F_FROM_DOMAIN,
+		  PST_T_DOMAIN },
+		{ "from.address ends-with from.domain", PST_CMP_ENDS_WITH, PST_F_FROM_ADDRESS,
+		  PST_F_FROM_DOMAIN, PST_T_DOMAIN },
+		{ "client.helo == From.Domain", PST_CMP_EQ, PST_F_CLIENT_HELO, PST_F_FROM_DOMAIN,
+		  PST_T_DOMAIN },
+		{ "spf.aligned == dkim.aligned", PST_CMP_EQ, PST_F_SPF_ALIGNED, PST_F_DKIM_ALIGNED,
+		  PST_T_BOOL },
+	};
+	for (size_t i = 0; i < N_ELEMS(t); i++) {
+		char text[256];
+		snprintf(text, sizeof text, "rule r { when %s then accept; }", t[i].cond);
+		pst_program *p = compile_ok(text);
+		const pst_expr *e = rule(p, 0)->when;
+		uint64_t want = (UINT64_C(1) << t[i].lhs) | (UINT64_C(1) << t[i].rhs);
+		if (e->kind != PST_EXPR_TEST || e->cmp != t[i].cmp || e->lhs.fact != t[i].lhs)
+			fail_msg("%s: got kind %d cmp %d lhs %d, want a test %d on %s", t[i].cond,
+			         e->kind, e->cmp, e->lhs.fact, t[i].cmp, pst_fact_name(t[i].lhs));
+		if (e->rfact == NULL)
+			fail_msg("%s: got no fact on the right, want %s", t[i].cond,
+			         pst_fact_name(t[i].rhs));
+		if (e->rfact->kind != PST_OPND_FACT || e->rfact->fact != t[i].rhs ||
+		    e->rfact->type != t[i].rtype || strcmp(e->rfact->text, pst_fact_name(t[i].rhs)) != 0)
+			fail_msg("%s: got right fact %d type %d \"%s\", want %s of type %s", t[i].cond,
+			         e->rfact->fact, e->rfact->type, e->rfact->text,
+			         pst_fact_name(t[i].rhs), pst_type_name(t[i].rtype));
+		if (e->rhs.s != NULL || e->list != NULL)
+			fail_msg("%s: got a literal or a list besides the fact, want neither", t[i].cond);
+		if (pst_program_facts_read(p) != want)
+			fail_msg("%s: got facts_read %#llx, want %#llx", t[i].cond,
+			         (unsigned long long)pst_program_facts_read(p), (unsigned long long)want);
+		pst_program_free(&p);
+	}
+}
+
+/* Bare words that cannot be fact names stay literals; a declared list
+ * wins over a fact of the same name after 'in'. */
+static void bare_words_stay_literals(void **state)
+{
+	(void)state;
+	pst_program *p = compile_ok(
+	    "list dkim.domains = domains { \"partner.example\" };\n"
+	    "rule r { when from.domain == Mail.Example or rcpt.domain in { a.example, clients.example }\n"
+	    "  or from.domain in dkim.domains or dmarc.policy == reject then accept; }\n");
+	const pst_expr *e = rule(p, 0)->when;
+	const pst_expr *t[4];
+	size_t n = 0;
+	while (e->kind == PST_EXPR_OR) {
+		t[n++] = e->b;
+		e = e->a;
+	}
+	t[n++] = e;
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++)
+		if (t[i]->rfact != NULL)
+			fail_msg("test %zu: got a fact on the right (%s), want none", i, t[i]->rfact->text);
+	assert_string_equal(t[3]->rhs.s, "mail.example");
+	assert_int_equal(t[2]->list->kind, PST_LIST_DOMAINS);
+	assert_int_equal(t[2]->list->count, 2);
+	assert_string_equal(t[1]->list->name, "dkim.domains");
+	assert_int_equal(t[0]->rhs.policy, PST_POLICY_REJECT);
+	pst_program_free(&p);
+}
+
+/* What cannot be compared, and dotted words that name no fact. */
+static void fact_comparison_errors(void **state)
+{
+	(void)state;
+	static const struct { const char *cond; const char *want; } t[] = {
+		{ "from.domain != envelope.from.domian",
+		  "t.rules:1:30: error: unknown fact 'envelope.from.domian'; did you mean "
+		  "'envelope.from.domain'?" },
+		{ "from.domain == spf.example.net",
+		  "t.rules:1:30: error: unknown fact 'spf.example.net'; to compare with the text, "
+		  "quote it: \"spf.example.net\"" },
+		{ "from.address == envelope.from.domain",
+		  "t.rules:1:31: error: type mismatch: from.address is an address, envelope.from.domain "
+		  "is a domain; did you mean 'from.domain == envelope.from.domain'?" },
+		{ "from.domain != rcpt",
+		  "t.rules:1:30: error: type mismatch: from.domain is a domain, rcpt is an address; "
+		  "did you mean 'from.domain != rcpt.domain'?" },
+		{ "client.ip == client.helo",
+		  "t.rules:1:28: error: type mismatch: client.ip is an ip, client.helo is a string" },
+		{ "size > subject",
+		  "t.rules:1:22: error: type mismatch: size is a number, subject is a string" },
+		{ "spf < helo.spf",
+		  "t.rules:1:19: error: type mismatch: '<' needs a number, but spf is a result" },
+		{ "dkim.domains == dkim.domains",
+		  "t.rules:1:31: error: type mismatch: dkim.domains is a set of domains, dkim.domains "
+		  "is a set of domains" },
+		{ "from.domain in from.address",
+		  "t.rules:1:30: error: type mismatch: 'in' needs a list or a set of domains, but "
+		  "from.address is an address" },
+		{ "client.ip in dkim.domains",
+		  "t.rules:1:28: error: type mismatch: client.ip is an ip, dkim.domains is a set of "
+		  "domains" },
+		{ "from.domain in dkim.domain",
+		  "t.rules:1:30: error: unknown fact 'dkim.domain'; did you mean 'dkim.domains'?" },
+		{ "from.domain in { a.example, from.domain }",
+		  "t.rules:1:43: error: 'from.domain' is a fact, but a list holds only literal values" },
+		{ "rcpt.domain in { header.example }",
+		  "t.rules:1:32: error: unknown fact 'header.example'; to compare with the text" },
+		{ "client.ip contains client.helo",
+		  "t.rules:1:25: error: type mismatch: 'contains' needs text, but client.ip is an ip" },
+	};
+	for (size_t i = 0; i < N_ELEMS(t); i++) {
+		char text[256];
+		size_t errors;
+		snprintf(text, sizeof text, "rule r { when %s then accept; }", t[i].cond);
+		char *out = compile_fails(text, &errors);
+		if (errors != 1 || strstr(out, t[i].want) == NULL)
+			fail_msg("%s: got %zu errors:\n%s\nwant 1 containing\n%s", t[i].cond, errors, out,
+			         t[i].want);
+		free(out);
+	}
+}
+
 static void headers_and_regexes(void **state)
 {
 	(void)state;
@@ -558,6 +701,9 @@ int main(void)
 		cmocka_unit_test(condition_tree),
 		cmocka_unit_test(negated_spellings),
 		cmocka_unit_test(literal_types),
+		cmocka_unit_test(facts_on_the_right),
+		cmocka_unit_test(bare_words_stay_literals),
+		cmocka_unit_test(fact_comparison_errors),
 		cmocka_unit_test(headers_and_regexes),
 		cmocka_unit_test(lists_of_each_kind),
 		cmocka_unit_test(inline_address_list_of_addresses_is_strings),

@@ -1011,6 +1011,236 @@ static void domainsets(void **state)
 	check_holds("{} in { partner.test }", in_test(PST_F_DKIM_DOMAINS, &l), 0);
 }
 
+/* ---- Facts compared with facts ------------------------------------------ */
+
+static char set_store[8][64];
+static const char *set_items[8];
+
+/* Set fact f from text as its type reads it: NULL is unknown; a set of
+ * domains is comma-separated ("" is the empty set). */
+static void set_fact(pst_fact f, const char *text)
+{
+	pst_value *v = &tsrc.facts[f];
+
+	if (text == NULL) {
+		set_unknown(f);
+		return;
+	}
+	switch (pst_fact_type(f)) {
+	case PST_T_NUMBER: set_num(f, atoll(text)); return;
+	case PST_T_IP: set_ip(f, text); return;
+	case PST_T_BOOL:
+		*v = (pst_value){ .known = 1, .type = PST_T_BOOL };
+		v->u.b = strcmp(text, "true") == 0;
+		return;
+	case PST_T_RESULT:
+		for (int r = 0; r < PST_AR__COUNT; r++)
+			if (strcmp(pst_auth_result_name((pst_auth_result)r), text) == 0)
+				set_result(f, (pst_auth_result)r);
+		return;
+	case PST_T_DOMAINSET: {
+		size_t n = 0;
+
+		for (const char *p = text; *p && n < N_ELEMS(set_store); n++) {
+			size_t len = strcspn(p, ",");
+
+			snprintf(set_store[n], sizeof set_store[n], "%.*s", (int)len, p);
+			set_items[n] = set_store[n];
+			p += len + (p[len] == ',');
+		}
+		*v = (pst_value){ .known = 1, .type = PST_T_DOMAINSET };
+		v->u.set.items = set_items;
+		v->u.set.n = n;
+		return;
+	}
+	default:
+		set_str(f, text);
+		return;
+	}
+}
+
+static pst_operand rfact_pool[16];
+static size_t nrfact;
+
+/* "lhs cmp rhs" with a fact on each side, as the compiler builds it. */
+static pst_expr *facts_test(pst_fact lhs, pst_cmp cmp, pst_fact rhs)
+{
+	pst_expr *e = fact_test(lhs, cmp);
+	pst_operand *o;
+
+	assert_true(nrfact < N_ELEMS(rfact_pool));
+	o = &rfact_pool[nrfact++];
+	memset(o, 0, sizeof *o);
+	o->kind = PST_OPND_FACT;
+	o->fact = rhs;
+	o->type = pst_fact_type(rhs);
+	o->text = pst_fact_name(rhs);
+	e->rfact = o;
+	return e;
+}
+
+static void facts_compared(void **state)
+{
+	(void)state;
+	static const struct {
+		pst_fact lhs;
+		const char *lval;
+		pst_cmp cmp;
+		pst_fact rhs;
+		const char *rval;
+		int want;
+	} t[] = {
+		{ PST_F_FROM_DOMAIN, "example.net", PST_CMP_NE, PST_F_ENVELOPE_FROM_DOMAIN, "other.example", 1 },
+		{ PST_F_FROM_DOMAIN, "example.net", PST_CMP_NE, PST_F_ENVELOPE_FROM_DOMAIN, "example.net", 0 },
+		{ PST_F_FROM_DOMAIN, "example.net", PST_CMP_EQ, PST_F_ENVELOPE_FROM_DOMAIN, "example.net", 1 },
+		{ PST_F_FROM_DOMAIN, "Example.NET", PST_CMP_EQ, PST_F_ENVELOPE_FROM_DOMAIN, "example.net.", 1 },
+		{ PST_F_FROM_DOMAIN, "example.net.", PST_CMP_EQ, PST_F_ENVELOPE_FROM_DOMAIN, "example.net", 1 },
+		{ PST_F_FROM_DOMAIN, "sub.example.net", PST_CMP_EQ, PST_F_ENVELOPE_FROM_DOMAIN, "example.net", 0 },
+		/* unknown on either side: false, != included */
+		{ PST_F_FROM_DOMAIN, NULL, PST_CMP_NE, PST_F_ENVELOPE_FROM_DOMAIN, "example.net", 0 },
+		{ PST_F_FROM_DOMAIN, NULL, PST_CMP_EQ, PST_F_ENVELOPE_FROM_DOMAIN, "example.net", 0 },
+		{ PST_F_FROM_DOMAIN, "example.net", PST_CMP_NE, PST_F_ENVELOPE_FROM_DOMAIN, NULL, 0 },
+		{ PST_F_FROM_DOMAIN, "example.net", PST_CMP_EQ, PST_F_ENVELOPE_FROM_DOMAIN, NULL, 0 },
+		{ PST_F_FROM_DOMAIN, NULL, PST_CMP_EQ, PST_F_ENVELOPE_FROM_DOMAIN, NULL, 0 },
+		/* an empty value is known: "" != "example.net" */
+		{ PST_F_ENVELOPE_FROM_DOMAIN, "", PST_CMP_NE, PST_F_FROM_DOMAIN, "example.net", 1 },
+		{ PST_F_FROM_ADDRESS, "a@Example.net", PST_CMP_EQ, PST_F_ENVELOPE_FROM, "A@example.NET", 1 },
+		{ PST_F_FROM_ADDRESS, "a@example.net", PST_CMP_EQ, PST_F_ENVELOPE_FROM, "b@example.net", 0 },
+		{ PST_F_CLIENT_HELO, "mx.example.net", PST_CMP_EQ, PST_F_CLIENT_PTR, "MX.example.net", 1 },
+		{ PST_F_CLIENT_HELO, "mx.example.net", PST_CMP_EQ, PST_F_CLIENT_PTR, "mx2.example.net", 0 },
+		{ PST_F_CLIENT_HELO, "mx.example.net", PST_CMP_EQ, PST_F_FROM_DOMAIN, "MX.Example.Net", 1 },
+		{ PST_F_FROM_COUNT, "2", PST_CMP_GT, PST_F_FROM_FIELDS, "1", 1 },
+		{ PST_F_FROM_COUNT, "1", PST_CMP_GT, PST_F_FROM_FIELDS, "1", 0 },
+		{ PST_F_FROM_COUNT, "1", PST_CMP_LT, PST_F_FROM_FIELDS, "2", 1 },
+		{ PST_F_FROM_COUNT, "2", PST_CMP_LT, PST_F_FROM_FIELDS, "2", 0 },
+		{ PST_F_FROM_COUNT, "2", PST_CMP_LE, PST_F_FROM_FIELDS, "2", 1 },
+		{ PST_F_FROM_COUNT, "3", PST_CMP_LE, PST_F_FROM_FIELDS, "2", 0 },
+		{ PST_F_FROM_COUNT, "2", PST_CMP_GE, PST_F_FROM_FIELDS, "2", 1 },
+		{ PST_F_FROM_COUNT, "1", PST_CMP_GE, PST_F_FROM_FIELDS, "2", 0 },
+		{ PST_F_FROM_COUNT, "2", PST_CMP_EQ, PST_F_FROM_FIELDS, "2", 1 },
+		{ PST_F_FROM_COUNT, "2", PST_CMP_NE, PST_F_FROM_FIELDS, "2", 0 },
+		{ PST_F_FROM_COUNT, "2", PST_CMP_GT, PST_F_FROM_FIELDS, NULL, 0 },
+		{ PST_F_SPF, "pass", PST_CMP_EQ, PST_F_HELO_SPF, "pass", 1 },
+		{ PST_F_SPF, "pass", PST_CMP_EQ, PST_F_HELO_SPF, "fail", 0 },
+		{ PST_F_SPF, "pass", PST_CMP_NE, PST_F_HELO_SPF, "fail", 1 },
+		{ PST_F_SPF_ALIGNED, "true", PST_CMP_EQ, PST_F_DKIM_ALIGNED, "false", 0 },
+		{ PST_F_SPF_ALIGNED, "false", PST_CMP_EQ, PST_F_DKIM_ALIGNED, "false", 1 },
+		{ PST_F_CLIENT_IP, "192.0.2.1", PST_CMP_EQ, PST_F_CLIENT_IP, "192.0.2.1", 1 },
+		/* membership in a set of domains covers subdomains */
+		{ PST_F_FROM_DOMAIN, "partner.test", PST_CMP_IN, PST_F_DKIM_DOMAINS, "a.example,partner.test", 1 },
+		{ PST_F_FROM_DOMAIN, "mail.partner.test", PST_CMP_IN, PST_F_DKIM_DOMAINS, "a.example,partner.test", 1 },
+		{ PST_F_FROM_DOMAIN, "Mail.Partner.Test.", PST_CMP_IN, PST_F_DKIM_DOMAINS, "a.example,partner.test", 1 },
+		{ PST_F_FROM_DOMAIN, "badpartner.test", PST_CMP_IN, PST_F_DKIM_DOMAINS, "a.example,partner.test", 0 },
+		{ PST_F_FROM_DOMAIN, "test", PST_CMP_IN, PST_F_DKIM_DOMAINS, "a.example,partner.test", 0 },
+		{ PST_F_FROM_DOMAIN, "", PST_CMP_IN, PST_F_DKIM_DOMAINS, "a.example", 0 },
+		{ PST_F_FROM_DOMAIN, "a.example", PST_CMP_IN, PST_F_DKIM_DOMAINS, "", 0 },
+		{ PST_F_FROM_DOMAIN, "a.example", PST_CMP_IN, PST_F_DKIM_DOMAINS, NULL, 0 },
+		{ PST_F_FROM_ADDRESS, "x@mail.partner.test", PST_CMP_IN, PST_F_DKIM_DOMAINS, "partner.test", 1 },
+		{ PST_F_FROM_ADDRESS, "x@evil.test", PST_CMP_IN, PST_F_DKIM_DOMAINS, "partner.test", 0 },
+		{ PST_F_FROM_ADDRESS, "partner.test", PST_CMP_IN, PST_F_DKIM_DOMAINS, "partner.test", 0 },
+		{ PST_F_CLIENT_HELO, "mx.a.example", PST_CMP_IN, PST_F_DKIM_DOMAINS, "a.example", 1 },
+		/* a set == or contains a domain: some member equals it */
+		{ PST_F_DKIM_DOMAINS, "a.example,partner.test", PST_CMP_EQ, PST_F_FROM_DOMAIN, "partner.test", 1 },
+		{ PST_F_DKIM_DOMAINS, "a.example,partner.test", PST_CMP_EQ, PST_F_FROM_DOMAIN, "x.partner.test", 0 },
+		{ PST_F_DKIM_DOMAINS, "a.example,partner.test", PST_CMP_NE, PST_F_FROM_DOMAIN, "b.example", 1 },
+		{ PST_F_DKIM_DOMAINS, "a.example", PST_CMP_CONTAINS, PST_F_FROM_DOMAIN, "A.example", 1 },
+		/* text operators */
+		{ PST_F_FROM_ADDRESS, "alice@example.org", PST_CMP_ENDS_WITH, PST_F_FROM_DOMAIN, "Example.org", 1 },
+		{ PST_F_FROM_ADDRESS, "alice@example.org", PST_CMP_STARTS_WITH, PST_F_FROM_DOMAIN, "example.org", 0 },
+		{ PST_F_FROM_DISPLAY, "Support for example.org", PST_CMP_CONTAINS, PST_F_FROM_DOMAIN, "EXAMPLE.org", 1 },
+		{ PST_F_FROM_DISPLAY, "Support", PST_CMP_CONTAINS, PST_F_FROM_DOMAIN, "example.org", 0 },
+	};
+
+	for (size_t i = 0; i < N_ELEMS(t); i++) {
+		pst_expr *e;
+		pst_expr before;
+		int got;
+
+		npool = 0;
+		nrfact = 0;
+		memset(&tsrc, 0, sizeof tsrc);
+		set_fact(t[i].lhs, t[i].lval);
+		set_fact(t[i].rhs, t[i].rval);
+		e = facts_test(t[i].lhs, t[i].cmp, t[i].rhs);
+		before = *e;
+		got = holds(e);
+		if (got != t[i].want)
+			fail_msg("case %zu: %s \"%s\" %d %s \"%s\": got %d, want %d", i,
+			         pst_fact_name(t[i].lhs), t[i].lval ? t[i].lval : "(unknown)", t[i].cmp,
+			         pst_fact_name(t[i].rhs), t[i].rval ? t[i].rval : "(unknown)", got,
+			         t[i].want);
+		if (memcmp(&before, e, sizeof before) != 0)
+			fail_msg("case %zu: the program's test changed, want it as it was", i);
+		/* not (test) is the complement for known values, true for unknown */
+		got = holds(not_(e));
+		if (got != (t[i].lval && t[i].rval ? !t[i].want : 1))
+			fail_msg("case %zu: not(...) got %d, want %d", i, got,
+			         t[i].lval && t[i].rval ? !t[i].want : 1);
+	}
+}
+
+static void check_trace_facts(const pst_trace_rule *t, const char *const *want, size_t n);
+
+/* The fact on the right is read only when the left one is known (an auth
+ * fact costs DNS), and once; the trace shows both sides' values. */
+static void facts_compared_reads_and_trace(void **state)
+{
+	(void)state;
+	static const test_header hdrs[] = { { "X-Sender", "nobody@x.test" },
+	                                    { "X-Sender", "A@Example.net" } };
+	pst_expr *e = facts_test(PST_F_FROM_DOMAIN, PST_CMP_NE, PST_F_DKIM_DOMAINS);
+	pst_outcome o;
+
+	e->cmp = PST_CMP_IN;
+	set_unknown(PST_F_FROM_DOMAIN);
+	set_fact(PST_F_DKIM_DOMAINS, "a.example");
+	o = run(program_of(e), "u@example.net", 1);
+	assert_int_equal(o.decision, PST_DECIDE_ACCEPT);
+	if (tsrc.calls[PST_F_DKIM_DOMAINS] != 0)
+		fail_msg("left side unknown: got %u reads of dkim.domains, want 0",
+		         tsrc.calls[PST_F_DKIM_DOMAINS]);
+	{
+		static const char *const want[] = { "from.domain", "(unknown)" };
+		check_trace_facts(&o.trace[0], want, 1);
+	}
+
+	npool = 0;
+	e = facts_test(PST_F_FROM_DOMAIN, PST_CMP_NE, PST_F_ENVELOPE_FROM_DOMAIN);
+	set_fact(PST_F_FROM_DOMAIN, "example.net");
+	set_fact(PST_F_ENVELOPE_FROM_DOMAIN, "other.example");
+	o = run(program_of(e), "u@example.net", 1);
+	assert_int_equal(o.decision, PST_DECIDE_REJECT);
+	{
+		static const char *const want[] = { "from.domain", "example.net",
+		                                    "envelope.from.domain", "other.example" };
+		check_trace_facts(&o.trace[0], want, 2);
+	}
+	set_unknown(PST_F_ENVELOPE_FROM_DOMAIN);
+	o = run(program_of(e), "u@example.net", 1);
+	assert_int_equal(o.decision, PST_DECIDE_ACCEPT);
+	{
+		static const char *const want[] = { "from.domain", "example.net",
+		                                    "envelope.from.domain", "(unknown)" };
+		check_trace_facts(&o.trace[0], want, 2);
+	}
+
+	/* any header "X-Sender" == from.address: the fact is read once */
+	npool = 0;
+	memset(&tsrc, 0, sizeof tsrc);
+	tsrc.headers = hdrs;
+	tsrc.nheaders = 2;
+	set_fact(PST_F_FROM_ADDRESS, "a@example.net");
+	e = header_test("X-Sender", PST_Q_ANY, PST_CMP_EQ);
+	e->rfact = &rfact_pool[0];
+	rfact_pool[0] = (pst_operand){ .kind = PST_OPND_FACT, .fact = PST_F_FROM_ADDRESS,
+	                               .type = PST_T_ADDRESS, .text = "from.address" };
+	check_holds("any header \"X-Sender\" == from.address", e, 1);
+	if (tsrc.calls[PST_F_FROM_ADDRESS] != 1)
+		fail_msg("got %u reads of from.address, want 1", tsrc.calls[PST_F_FROM_ADDRESS]);
+	e->lhs.quant = PST_Q_ALL;
+	check_holds("all header \"X-Sender\" == from.address", e, 0);
+}
+
 static void interpolation(void **state)
 {
 	(void)state;
@@ -1403,6 +1633,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(domain_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(strings_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(domainsets, setup, teardown),
+		cmocka_unit_test_setup_teardown(facts_compared, setup, teardown),
+		cmocka_unit_test_setup_teardown(facts_compared_reads_and_trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(interpolation, setup, teardown),
 		cmocka_unit_test_setup_teardown(interpolation_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(rcpt_facts, setup, teardown),

@@ -119,6 +119,7 @@ static const char *const string_values[] = {
 	"v1", "V1", "v2", "hello world", "a.example", "Sub.A.Example", "", "x.test.",
 	"Hello World", "v3",
 };
+static const char *const dkim_members[] = { "x.test", "a.example", "c.example" };
 static const char *const header_names[] = { "X-Tag", "x-tag", "X-Other" };
 static const char *const rcpt_values[] = {
 	"u@a.example", "u@sub.a.example", "u@b.example", "", "U@A.EXAMPLE", "u@x.test",
@@ -157,7 +158,7 @@ static void lit_list(pst_buf *b, const char *const *pool, size_t n, int quoted)
 
 static void gen_test(pst_buf *b)
 {
-	switch (pick(6)) {
+	switch (pick(7)) {
 	case 0: {                                   /* a domain */
 		const char *f = pst_fact_name(PICK(domain_facts));
 
@@ -216,6 +217,26 @@ static void gen_test(pst_buf *b)
 		case 1: pst_buf_printf(b, "count(header \"X-Tag\") == %d", (int)pick(3)); break;
 		case 2: pst_buf_puts(b, "spf == pass"); break;
 		default: pst_buf_puts(b, "spf in { pass, fail }"); break;
+		}
+		break;
+	case 5:                                     /* facts compared with facts: never keyed */
+		switch (pick(6)) {
+		case 0: case 1:
+			pst_buf_printf(b, "%s == %s", pst_fact_name(PICK(domain_facts)),
+			               pst_fact_name(PICK(domain_facts)));
+			break;
+		case 2:
+			pst_buf_printf(b, "%s != %s", pst_fact_name(PICK(address_facts)),
+			               pst_fact_name(PICK(address_facts)));
+			break;
+		case 3:
+			pst_buf_printf(b, "%s in dkim.domains", pst_fact_name(chance(50) ?
+			               PICK(domain_facts) : PICK(address_facts)));
+			break;
+		case 4:
+			pst_buf_printf(b, "client.helo == %s", pst_fact_name(PICK(domain_facts)));
+			break;
+		default: pst_buf_puts(b, "count(header \"X-Tag\") >= from.count"); break;
 		}
 		break;
 	default:                                    /* existence, regexes */
@@ -357,6 +378,12 @@ static void gen_msg(msg *m)
 	m->facts[PST_F_SPF].known = 1;
 	m->facts[PST_F_SPF].type = PST_T_RESULT;
 	m->facts[PST_F_SPF].u.result = (pst_auth_result)pick(PST_AR__COUNT);
+	if (chance(85)) {
+		m->facts[PST_F_DKIM_DOMAINS].known = 1;
+		m->facts[PST_F_DKIM_DOMAINS].type = PST_T_DOMAINSET;
+		m->facts[PST_F_DKIM_DOMAINS].u.set.n = pick(N_ELEMS(dkim_members) + 1);
+		m->facts[PST_F_DKIM_DOMAINS].u.set.items = dkim_members;
+	}
 	for (size_t f = 0; f < PST_F__COUNT; f++)
 		if (f != PST_F_RCPT && f != PST_F_RCPT_DOMAIN && chance(1))
 			m->fails[f] = 1;        /* the source fails: the evaluation fails */
@@ -627,6 +654,67 @@ static void directed_cases(void **state)
 	pst_buf_free(&text);
 }
 
+/* A fact on the right is never a key: with a keyed rule of the same
+ * operand around, the fact rules still run and match as without the index. */
+static void fact_rules_are_plain(void **state)
+{
+	static const char rules[] =
+		"rule k { when from.domain == \"b.example\" then tag \"k\"; }\n"
+		"rule f_eq { when from.domain == envelope.from.domain then tag \"f_eq\"; }\n"
+		"rule f_ne { when from.domain != envelope.from.domain then tag \"f_ne\"; }\n"
+		"rule f_in { when from.domain in dkim.domains then tag \"f_in\"; }\n"
+		"rule f_and { when client.helo == from.domain and subject == \"go\" then tag \"f_and\"; }\n";
+	static const struct {
+		const char *from, *env, *helo;
+		const char *tags;
+	} cases[] = {
+		{ "a.example", "A.Example", "mx.test", " [f_eq] [f_in]" },
+		{ "b.example", "b.example", "b.example", " [k] [f_eq] [f_and]" },
+		{ "sub.a.example", "x.test", "mx.test", " [f_ne] [f_in]" },
+		{ "c.example", NULL, "c.example", " [f_and]" },
+	};
+	static const char *const members[] = { "a.example" };
+	pst_buf text = PST_BUF_INIT;
+	pst_program *prog;
+
+	(void)state;
+	pst_buf_puts(&text, rules);
+	prog = compile(&text);
+	assert_non_null(prog->index);
+	if (prog->index->nkeyed != 1 || prog->index->nsteps != 5)
+		fail_msg("got %zu keyed rules in %zu steps, want 1 in 5", prog->index->nkeyed,
+		         prog->index->nsteps);
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		pst_buf with = PST_BUF_INIT, without = PST_BUF_INIT, want = PST_BUF_INIT;
+		msg m;
+		int d1, d2;
+
+		memset(&m, 0, sizeof m);
+		set_text(&m, PST_F_FROM_DOMAIN, cases[i].from);
+		if (cases[i].env)
+			set_text(&m, PST_F_ENVELOPE_FROM_DOMAIN, cases[i].env);
+		set_text(&m, PST_F_CLIENT_HELO, cases[i].helo);
+		set_text(&m, PST_F_SUBJECT, "go");
+		m.facts[PST_F_DKIM_DOMAINS] = (pst_value){ .known = 1, .type = PST_T_DOMAINSET };
+		m.facts[PST_F_DKIM_DOMAINS].u.set.items = members;
+		m.facts[PST_F_DKIM_DOMAINS].u.set.n = 1;
+		m.rcpt = "u@x.test";
+		run(prog, 1, &m, &with, &d1);
+		run(prog, 0, &m, &without, &d2);
+		if (strcmp(pst_buf_str(&with), pst_buf_str(&without)) != 0)
+			fail_msg("case %zu: with the index\n%s\nwithout\n%s\nwant the same", i,
+			         pst_buf_str(&with), pst_buf_str(&without));
+		pst_buf_printf(&want, "tags:%s\n", cases[i].tags);
+		if (strstr(pst_buf_str(&with), pst_buf_str(&want)) == NULL)
+			fail_msg("case %zu: got\n%s\nwant %s", i, pst_buf_str(&with), pst_buf_str(&want));
+		pst_buf_free(&with);
+		pst_buf_free(&without);
+		pst_buf_free(&want);
+	}
+	pst_program_free(&prog);
+	pst_buf_free(&text);
+}
+
 /* What stays plain: negations, or, a test that is not first, regexes. */
 static void plain_rules(void **state)
 {
@@ -657,6 +745,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(directed_cases),
 		cmocka_unit_test(plain_rules),
+		cmocka_unit_test(fact_rules_are_plain),
 		cmocka_unit_test(random_equivalence),
 	};
 
