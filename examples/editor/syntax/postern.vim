@@ -43,7 +43,7 @@ syn keyword posternConstant     audit enforce reject-if-spf-pass
 syn keyword posternType         domains ips strings
 " Settings (top of the file).
 syn keyword posternSetting      authserv-id trusted-authserv-id after-queue-reject
-syn keyword posternSetting      dkim-max-signatures dns-budget regex-match-limit pct-seed
+syn keyword posternSetting      dkim-max-signatures dkim-clock-skew dns-budget regex-match-limit pct-seed
 
 " Facts a condition can read (lang/builtins.c), and the edit targets.
 syn keyword posternFact         client.ip client.helo client.ptr
@@ -51,7 +51,7 @@ syn keyword posternFact         envelope.from envelope.from.domain rcpt rcpt.dom
 syn keyword posternFact         from.address from.domain from.display from.count
 syn keyword posternFact         subject size
 syn keyword posternFact         spf spf.domain spf.aligned helo.spf
-syn keyword posternFact         dkim dkim.domains dkim.aligned
+syn keyword posternFact         dkim dkim.domains dkim.aligned dkim.unsigned_header dkim.unsigned_body
 syn keyword posternFact         dmarc dmarc.policy dmarc.domain
 syn keyword posternFact         authres.spf authres.dkim authres.dmarc
 
