@@ -124,9 +124,11 @@ static int fact_bool(struct pst_message *m, pst_fact f)
 	return pst_auth_fact(m, f, &v) == 0 && v.known && v.u.b;
 }
 
-/* One DKIM signature: its own result, and whether its domain aligns with
- * the From domain (under the DMARC record's adkim, relaxed without one),
- * whatever its result (CLI.md). */
+/* One DKIM signature: its own result, whether its domain aligns with the
+ * From domain (under the DMARC record's adkim, relaxed without one),
+ * whatever its result (CLI.md), and, for a passing one, what it leaves
+ * uncovered (dkim.h: unsigned_header, the field's name or null;
+ * unsigned_body, content after l=). */
 static int json_dkim_sig(pst_buf *b, struct pst_message *m, const pst_dkim_sig *s)
 {
 	int strict = m->auth.dmarc_evaluated && m->auth.dmarc_result.record_domain &&
@@ -139,8 +141,10 @@ static int json_dkim_sig(pst_buf *b, struct pst_message *m, const pst_dkim_sig *
 	    json_kv(b, "algorithm", s->algorithm, 0) < 0 ||
 	    json_kv(b, "result", pst_auth_result_name(s->result), 0) < 0 ||
 	    json_kv(b, "reason", s->reason && *s->reason ? s->reason : NULL, 0) < 0 ||
-	    pst_buf_printf(b, ",\"key_bits\":%u,\"aligned\":%s}", s->key_bits,
-	                   aligned ? "true" : "false") < 0)
+	    pst_buf_printf(b, ",\"key_bits\":%u,\"aligned\":%s", s->key_bits,
+	                   aligned ? "true" : "false") < 0 ||
+	    json_kv(b, "unsigned_header", s->unsigned_header, 0) < 0 ||
+	    pst_buf_printf(b, ",\"unsigned_body\":%s}", s->unsigned_body ? "true" : "false") < 0)
 		return -1;
 	return 0;
 }

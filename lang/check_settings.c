@@ -40,6 +40,8 @@ static const struct setting_def {
 	{ "after-queue-reject", PST_AV_WORD, 0, set_aqr, 0, 0, 0, 0 },
 	{ "dkim-max-signatures", PST_AV_NUMBER, 0, set_number, 1, 1000,
 	  offsetof(pst_settings, dkim_max_signatures), sizeof(unsigned) },
+	{ "dkim-clock-skew", PST_AV_NUMBER, 0, set_number, 0, PST_MAX_DKIM_CLOCK_SKEW,
+	  offsetof(pst_settings, dkim_clock_skew), sizeof(unsigned) },
 	{ "regex-match-limit", PST_AV_NUMBER, 0, set_number, 1, UINT32_MAX,
 	  offsetof(pst_settings, match_limit), sizeof(uint32_t) },
 	{ "dns-budget", PST_AV_NUMBER, 0, set_number, 1, 3600000,
@@ -163,6 +165,7 @@ void pst_chk_settings(struct checker *c)
 	memset(out, 0, sizeof *out);
 	out->after_queue_reject = PST_AQR_REJECT_IF_SPF_PASS;
 	out->dkim_max_signatures = PST_DEFAULT_MAX_DKIM_SIGS;
+	out->dkim_clock_skew = PST_DEFAULT_DKIM_CLOCK_SKEW;
 	out->match_limit = PST_DEFAULT_MATCH_LIMIT;
 	out->dns_budget_ms = PST_DEFAULT_DNS_BUDGET_MS;
 	out->dns_max_questions = PST_DEFAULT_DNS_MAX_QUESTIONS;

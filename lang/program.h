@@ -43,6 +43,7 @@ typedef struct pst_settings {
 	size_t ntrusted;
 	pst_aqr after_queue_reject;
 	unsigned dkim_max_signatures; /* "dkim-max-signatures N;" default 8 */
+	unsigned dkim_clock_skew;     /* "dkim-clock-skew SECONDS;" default PST_DEFAULT_DKIM_CLOCK_SKEW */
 	uint32_t match_limit;         /* "regex-match-limit N;" default PST_DEFAULT_MATCH_LIMIT */
 	unsigned dns_budget_ms;       /* "dns-budget N;" (ms) default PST_DEFAULT_DNS_BUDGET_MS */
 	unsigned dns_max_questions;   /* "dns-max-questions N;" default PST_DEFAULT_DNS_MAX_QUESTIONS */

@@ -6,7 +6,9 @@
  *   SPF      MAIL FROM check_host() (spf.h); nothing is asked without a
  *            client IP or a MAIL FROM.
  *   HELO     the HELO identity's check_host().
- *   DKIM     every signature up to the policy's cap (dkim.h).
+ *   DKIM     every signature up to the policy's cap, with its clock skew
+ *            (dkim.h); what the passing signatures leave uncovered
+ *            (dkim.unsigned_header, dkim.unsigned_body).
  *   DMARC    RFC 7489 over our alignment (dmarc.h); it reads SPF and DKIM.
  *   ALIGN    spf.aligned and dkim.aligned, each on its own: the DMARC
  *            record decides relaxed or strict (relaxed without one), and
@@ -179,6 +181,28 @@ static int fill_given_dkim(struct pst_message *m, const pst_auth_given *g)
 	return 0;
 }
 
+/* dkim.unsigned_header: the topmost field, over every passing signature,
+ * that occurs more often than that signature's h= names it (names it at
+ * least once; never a transit field such as Received: dkim.c), unknown
+ * when none; dkim.unsigned_body: a passing signature's l= stops short of
+ * the canonicalized body, false when none does. Given results (and a
+ * verification that failed) say neither: unknown. */
+static void dkim_uncovered(struct pst_message *m, const pst_dkim_result *r)
+{
+	const pst_dkim_sig *top = NULL;
+	m->auth.dkim_unsigned_body_known = 1;
+	for (size_t i = 0; i < r->nsigs; i++) {
+		const pst_dkim_sig *s = &r->sigs[i];
+		if (s->result != PST_AR_PASS)
+			continue;
+		if (s->unsigned_body)
+			m->auth.dkim_unsigned_body = 1;
+		if (s->unsigned_header && (top == NULL || s->unsigned_header_at < top->unsigned_header_at))
+			top = s;
+	}
+	m->auth.dkim_unsigned_header = top != NULL ? top->unsigned_header : NULL;
+}
+
 static int fill_dkim(struct pst_message *m)
 {
 	const pst_auth_given *g = m->auth.given;
@@ -191,8 +215,10 @@ static int fill_dkim(struct pst_message *m)
 	}
 	char err[200] = "";
 	pst_dkim_result *r = &m->auth.dkim_sigs;
-	if (pst_dkim_verify(libs->dkim, &m->dns, m->msg, m->first_field, m->opts.now,
-	                    settings(m)->dkim_max_signatures, m->arena, r, err, sizeof err) < 0) {
+	const pst_settings *s = settings(m);
+	pst_dkim_params p = { m->opts.now, s->dkim_max_signatures, s->dkim_clock_skew };
+	if (pst_dkim_verify(libs->dkim, &m->dns, m->msg, m->first_field, &p, m->arena, r, err,
+	                    sizeof err) < 0) {
 		/* A library failure on this message: temporary, and said. */
 		memset(r, 0, sizeof *r);
 		m->auth.dkim = PST_AR_TEMPERROR;
@@ -206,6 +232,7 @@ static int fill_dkim(struct pst_message *m)
 	for (size_t i = 0; i < r->nsigs; i++)
 		if (r->sigs[i].result == PST_AR_PASS && r->sigs[i].domain)
 			m->auth.dkim_domains[m->auth.ndkim_domains++] = r->sigs[i].domain;
+	dkim_uncovered(m, r);
 	return 0;
 }
 
@@ -455,6 +482,7 @@ static unsigned group_of(pst_fact f)
 	case PST_F_DKIM_ALIGNED: return AUTH_DKIM_ALIGN;
 	case PST_F_HELO_SPF: return AUTH_HELO;
 	case PST_F_DKIM: case PST_F_DKIM_DOMAINS: return AUTH_DKIM;
+	case PST_F_DKIM_UNSIGNED_HEADER: case PST_F_DKIM_UNSIGNED_BODY: return AUTH_DKIM;
 	case PST_F_DMARC: case PST_F_DMARC_POLICY: case PST_F_DMARC_DOMAIN: return AUTH_DMARC;
 	default: return AUTH_AUTHRES;
 	}
@@ -488,6 +516,14 @@ static void set_domain(pst_value *out, const char *d)
 	out->u.s.len = d ? strlen(d) : 0;
 }
 
+static void set_string(pst_value *out, const char *s)
+{
+	out->type = PST_T_STRING;
+	out->known = s != NULL;
+	out->u.s.p = s ? s : "";
+	out->u.s.len = s ? strlen(s) : 0;
+}
+
 static void set_bool(pst_value *out, int b)
 {
 	out->known = 1;
@@ -514,6 +550,11 @@ int pst_auth_fact(struct pst_message *m, pst_fact f, pst_value *out)
 		out->u.set.n = a->ndkim_domains;
 		break;
 	case PST_F_DKIM_ALIGNED: set_bool(out, a->dkim_aligned); break;
+	case PST_F_DKIM_UNSIGNED_HEADER: set_string(out, a->dkim_unsigned_header); break;
+	case PST_F_DKIM_UNSIGNED_BODY:
+		set_bool(out, a->dkim_unsigned_body);
+		out->known = a->dkim_unsigned_body_known;
+		break;
 	case PST_F_DMARC: set_result(out, a->dmarc); break;
 	case PST_F_DMARC_POLICY:
 		out->known = 1;

@@ -35,6 +35,9 @@ typedef struct pst_auth {
 	int dkim_aligned;
 	pst_dkim_result dkim_sigs;           /* per signature, when verified by us */
 	int dkim_verified;                   /* dkim_sigs is filled */
+	const char *dkim_unsigned_header;    /* see dkim_uncovered in auth.c; NULL: none */
+	int dkim_unsigned_body;
+	int dkim_unsigned_body_known;        /* verified by us (given results say nothing) */
 	pst_dmarc_policy dmarc_policy;
 	const char *dmarc_domain;
 	pst_dmarc_result dmarc_result;       /* when evaluated by us */

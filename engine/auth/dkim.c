@@ -14,8 +14,29 @@
  *   - The verification time (now, or the clock) is ours, per call: the
  *     library checks t= and x= against time() even with DKIM_OPTS_FIXEDTIME
  *     set (measured here), so its checks are muted (a huge clock drift)
- *     and the prescreen hook makes them before any key is fetched: x=
- *     past is expired, t= more than 300 s ahead is in the future.
+ *     and the prescreen hook makes them before any key is fetched, with
+ *     the caller's clock skew (the dkim-clock-skew setting, default
+ *     PST_DEFAULT_DKIM_CLOCK_SKEW, 300 s as libopendkim's own
+ *     DKIM_OPTS_CLOCKDRIFT default): a t= more than the skew ahead of now
+ *     is in the future, an x= more than the skew before now is expired.
+ *     RFC 6376 3.5 lets a verifier ignore a future t= ("MAY") and treat a
+ *     passed x= as invalid ("MAY"): a receiver whose clock differs from
+ *     the signer's by s seconds sees t= s seconds ahead when it runs
+ *     behind, and x= reached s seconds early when it runs ahead; the
+ *     same tolerance serves both, as libopendkim applies its drift to both.
+ *   - What a passing signature leaves uncovered is said per signature
+ *     (RFC 6376 8.2, 8.15): the canonicalized body's length against l=
+ *     (libopendkim hashes only l= bytes and counts no further: its
+ *     dkim_sig_getcanonlen canonlen stops at l=, so the length is ours,
+ *     pst_dkim_body_canon_len), and the topmost field of a name that h=
+ *     names at least once but fewer times than the message has it (the
+ *     signature covers the bottom-most instances, RFC 6376 5.4.2). A field
+ *     h= does not name at all is not reported: the signer made no claim
+ *     about it, and every Received field would be one. Nor are the
+ *     transit fields that hops add above the signed ones by design
+ *     (Received, Return-Path, Received-SPF, Authentication-Results,
+ *     DKIM-Signature, ARC-*) even when h= names them: a later hop's
+ *     instance is expected, and no client shows it as author or subject.
  *   - What the library gets wrong is decided here: rsa-sha1 (RFC 8301) and
  *     RSA keys under 1024 bits give policy (RFC 8601 2.7.1), never pass;
  *     the prescreen hook ignores signatures past max_sigs. The algorithm
@@ -63,8 +84,6 @@
 #include "util/domain.h"
 #include "util/limits.h"
 
-/* Allowed clock skew for t= in the future, as libopendkim's default. */
-#define PST_DKIM_CLOCK_DRIFT 300
 /* The drift given to the library so that its own time checks stay quiet
  * for a fixed time up to 31 years before the clock (x + drift > the
  * clock). Its future check subtracts the drift from t= unsigned, so a t=
@@ -95,6 +114,7 @@ typedef struct pst_dkim_vctx {
 	pst_dns_session *dns;
 	unsigned max_sigs;
 	uint64_t now;                 /* the verification time */
+	uint64_t clock_skew;          /* seconds of tolerance for t= and x= */
 	size_t ignored;
 	pst_dkim_query query;
 	pst_dkim_fail fails[PST_DKIM_MAX_FAILS];
@@ -432,21 +452,22 @@ static uint64_t pst_dkim_tag_number(DKIM_SIGINFO *sig, const char *tag)
 	return n;
 }
 
-/* RFC 6376 3.5 t= and x=, against our verification time. The library
- * checks them against time() whatever DKIM_OPTS_FIXEDTIME says, when it
- * parses a signature and again when it processes it; it is given a clock
- * drift so large (PST_DKIM_LIB_DRIFT) that its checks do not fire, and
- * the checks are made here, before any key is fetched. */
-static void pst_dkim_check_times(DKIM_SIGINFO *sig, uint64_t now)
+/* RFC 6376 3.5 t= and x=, against our verification time, each with skew
+ * seconds of tolerance. The library checks them against time() whatever
+ * DKIM_OPTS_FIXEDTIME says, when it parses a signature and again when it
+ * processes it; it is given a clock drift so large (PST_DKIM_LIB_DRIFT)
+ * that its checks do not fire, and the checks are made here, before any
+ * key is fetched. */
+static void pst_dkim_check_times(DKIM_SIGINFO *sig, uint64_t now, uint64_t skew)
 {
 	int e = dkim_sig_geterror(sig);
 	if (e != DKIM_SIGERROR_OK && e != DKIM_SIGERROR_UNKNOWN)
 		return;
 	uint64_t x = pst_dkim_tag_number(sig, "x");
 	uint64_t t = pst_dkim_tag_number(sig, "t");
-	if (x != 0 && x < now)
+	if (x != 0 && x < now && now - x > skew)
 		(void)dkim_sig_seterror(sig, DKIM_SIGERROR_EXPIRED);
-	else if (t != 0 && t > now + PST_DKIM_CLOCK_DRIFT)
+	else if (t != 0 && t > now && t - now > skew)
 		(void)dkim_sig_seterror(sig, DKIM_SIGERROR_FUTURE);
 }
 
@@ -461,7 +482,7 @@ static DKIM_CBSTAT pst_dkim_prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs
 			dkim_sig_ignore(sigs[i]);
 			v->ignored++;
 		} else {
-			pst_dkim_check_times(sigs[i], v->now);
+			pst_dkim_check_times(sigs[i], v->now, v->clock_skew);
 		}
 	}
 	return DKIM_CBSTAT_CONTINUE;
@@ -701,6 +722,7 @@ static int pst_dkim_describe(const pst_dkim_vctx *v, DKIM_SIGINFO *sig, pst_aren
                              pst_dkim_sig *out)
 {
 	memset(out, 0, sizeof *out);
+	out->body_limit = out->body_canon_len = out->lib_body_hashed = -1;
 	dkim_alg_t alg;
 	const char *an = pst_dkim_alg_name(sig, &alg);
 	if (an == NULL)
@@ -874,6 +896,7 @@ static int pst_dkim_add_refused(const pst_msg *msg, size_t skip_before,
 		s->algorithm = pst_dkim_tag_copy(arena, msg, f, "a");
 		s->result = PST_AR_PERMERROR;
 		s->reason = "h= names DKIM-Signature more often than the message has other signatures";
+		s->body_limit = s->body_canon_len = s->lib_body_hashed = -1;
 	}
 	out->sigs = sigs;
 	return 0;
@@ -1010,8 +1033,207 @@ static int pst_dkim_feed(DKIM *dk, const pst_msg *msg, size_t skip_before,
 	return rc;
 }
 
-static int pst_dkim_collect(const pst_dkim_vctx *v, DKIM *dk, pst_arena *arena,
-                            pst_dkim_result *out, char *err, size_t errlen)
+/* ---- what a passing signature leaves uncovered (RFC 6376 8.2, 8.15) ---- */
+
+static int pst_dkim_is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* One line's content [p, p + n) in the canonicalization: as it is
+ * (simple), or with runs of WSP reduced to one SP and trailing WSP gone
+ * (relaxed). */
+static size_t pst_dkim_line_canon_len(const char *p, size_t n, int relaxed)
+{
+	if (!relaxed)
+		return n;
+	size_t len = 0;
+	int in_wsp = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (pst_dkim_is_wsp(p[i])) {
+			in_wsp = 1;
+			continue;
+		}
+		len += (size_t)in_wsp + 1;   /* a pending SP, then the byte */
+		in_wsp = 0;
+	}
+	return len;
+}
+
+long long pst_dkim_body_canon_len(const char *body, size_t n, int relaxed)
+{
+	long long total = 0, kept = 0;   /* kept: up to the last non-empty line */
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(body + i, '\n', n - i);
+		size_t end = nl != NULL ? (size_t)(nl - body) : n;
+		size_t cend = end;
+		if (nl != NULL && cend > i && body[cend - 1] == '\r')
+			cend--;
+		size_t len = pst_dkim_line_canon_len(body + i, cend - i, relaxed);
+		total += (long long)len + 2;     /* the line and its CRLF */
+		if (len > 0)
+			kept = total;
+		i = nl != NULL ? end + 1 : n;
+	}
+	/* Trailing empty lines go; simple keeps one CRLF of an empty body. */
+	return kept == 0 && !relaxed ? 2 : kept;
+}
+
+/* One distinct field name of the message, for reading h= lists. */
+typedef struct pst_dkim_fname {
+	const char *name;             /* NULL: a free slot */
+	size_t len;
+	uint32_t hash;
+	size_t first;                 /* the index of its topmost field */
+	size_t count;                 /* fields of this name */
+	size_t named;                 /* times the h= being read names it */
+} pst_dkim_fname;
+
+/* The message's field names in an open-addressing table, built on the
+ * first passing signature; the body's canonical lengths, likewise. */
+typedef struct pst_dkim_cover {
+	const pst_msg *msg;
+	size_t skip_before;
+	pst_dkim_fname *slots;        /* NULL until built */
+	size_t mask;                  /* slots - 1, a power of two minus 1 */
+	long long canon_len[2];       /* simple, relaxed; -1 until computed */
+} pst_dkim_cover;
+
+static pst_dkim_fname *pst_dkim_fname_slot(const pst_dkim_cover *c, const char *name, size_t len,
+                                           uint32_t hash)
+{
+	size_t i = hash & c->mask;
+	while (c->slots[i].name != NULL &&
+	       !(c->slots[i].hash == hash &&
+	         pst_msg_name_eq(c->slots[i].name, c->slots[i].len, name, len)))
+		i = (i + 1) & c->mask;
+	return &c->slots[i];
+}
+
+/* The table of the message's field names; -1 on ENOMEM. */
+static int pst_dkim_cover_fields(pst_dkim_cover *c, pst_arena *arena)
+{
+	size_t nf = pst_msg_field_count(c->msg), size = 16;
+	while (size < 2 * nf)
+		size *= 2;
+	c->slots = pst_arena_calloc(arena, size, sizeof *c->slots);
+	if (c->slots == NULL)
+		return -1;
+	c->mask = size - 1;
+	for (size_t i = c->skip_before; i < nf; i++) {
+		const pst_msg_field *f = pst_msg_field_at(c->msg, i);
+		if ((f->flags & PST_MSG_FIELD_MBOX_FROM) != 0 || f->name_len == 0)
+			continue;
+		uint32_t h = pst_msg_name_hash(f->name, f->name_len);
+		pst_dkim_fname *s = pst_dkim_fname_slot(c, f->name, f->name_len, h);
+		if (s->name == NULL)
+			*s = (pst_dkim_fname){ f->name, f->name_len, h, i, 0, 0 };
+		s->count++;
+	}
+	return 0;
+}
+
+/* Count, per field name of the message, how often h (a colon-separated
+ * list) names it. */
+static void pst_dkim_count_named(pst_dkim_cover *c, const char *h)
+{
+	for (size_t i = 0; i <= c->mask; i++)
+		c->slots[i].named = 0;
+	for (const char *p = h; *p != '\0';) {
+		const char *end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		const char *a = p, *b = end;
+		while (a < b && strchr(" \t\r\n", *a) != NULL)
+			a++;
+		while (b > a && strchr(" \t\r\n", b[-1]) != NULL)
+			b--;
+		if (b > a) {
+			size_t n = (size_t)(b - a);
+			pst_dkim_fname *s = pst_dkim_fname_slot(c, a, n, pst_msg_name_hash(a, n));
+			if (s->name != NULL)
+				s->named++;
+		}
+		p = *end == ':' ? end + 1 : end;
+	}
+}
+
+/* Fields that relays and verifiers add above the signed ones by design
+ * (RFC 5321 4.4 trace fields, RFC 7208 9.1, RFC 8601, RFC 6376, RFC
+ * 8617): a signature that names one of them covers the instances that
+ * were there when it was made, and later hops add more. No mail client
+ * shows them as the author, subject or recipients. */
+static int pst_dkim_is_transit(const char *name, size_t len)
+{
+	static const char *const transit[] = {
+		"Received", "Return-Path", "Received-SPF", "Authentication-Results",
+		"DKIM-Signature", "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results",
+	};
+	for (size_t i = 0; i < sizeof transit / sizeof transit[0]; i++)
+		if (pst_msg_name_eq(name, len, transit[i], strlen(transit[i])))
+			return 1;
+	return 0;
+}
+
+/* The topmost field of a name that h names at least once, but fewer times
+ * than the message has it; NULL when none. Transit fields are not
+ * reported. */
+static const pst_dkim_fname *pst_dkim_uncovered(pst_dkim_cover *c, const char *h)
+{
+	const pst_dkim_fname *top = NULL;
+	pst_dkim_count_named(c, h);
+	for (size_t i = 0; i <= c->mask; i++) {
+		const pst_dkim_fname *s = &c->slots[i];
+		if (s->name == NULL || s->named == 0 || s->named >= s->count ||
+		    pst_dkim_is_transit(s->name, s->len))
+			continue;
+		if (top == NULL || s->first < top->first)
+			top = s;
+	}
+	return top;
+}
+
+/* The body's length in canonicalization canon, computed once. */
+static long long pst_dkim_cover_body(pst_dkim_cover *c, dkim_canon_t canon)
+{
+	int relaxed = canon == DKIM_CANON_RELAXED;
+	if (c->canon_len[relaxed] < 0)
+		c->canon_len[relaxed] = pst_dkim_body_canon_len(
+			pst_msg_bytes(c->msg) + pst_msg_body_offset(c->msg), pst_msg_body_len(c->msg),
+			relaxed);
+	return c->canon_len[relaxed];
+}
+
+/* Fill the coverage of out, a passing signature; -1 on ENOMEM. */
+static int pst_dkim_coverage(DKIM *dk, DKIM_SIGINFO *sig, pst_dkim_cover *c, pst_arena *arena,
+                             pst_dkim_sig *out)
+{
+	dkim_canon_t hc, bc;
+	ssize_t hashed = -1, limit = -1;
+	if (dkim_sig_getcanons(sig, &hc, &bc) == DKIM_STAT_OK &&
+	    (bc == DKIM_CANON_SIMPLE || bc == DKIM_CANON_RELAXED) &&
+	    dkim_sig_getcanonlen(dk, sig, NULL, &hashed, &limit) == DKIM_STAT_OK) {
+		out->body_limit = limit;
+		out->lib_body_hashed = hashed;
+		out->body_canon_len = pst_dkim_cover_body(c, bc);
+		out->unsigned_body = limit >= 0 && out->body_canon_len > limit;
+	}
+	const char *h = (const char *)dkim_sig_gettagvalue(sig, 0, (u_char *)"h");
+	if (h == NULL)
+		return 0;
+	if (c->slots == NULL && pst_dkim_cover_fields(c, arena) < 0)
+		return -1;
+	const pst_dkim_fname *top = pst_dkim_uncovered(c, h);
+	if (top == NULL)
+		return 0;
+	out->unsigned_header = pst_arena_strndup(arena, top->name, top->len);
+	out->unsigned_header_at = top->first;
+	return out->unsigned_header != NULL ? 0 : -1;
+}
+
+static int pst_dkim_collect(const pst_dkim_vctx *v, DKIM *dk, const pst_msg *msg,
+                            size_t skip_before, pst_arena *arena, pst_dkim_result *out,
+                            char *err, size_t errlen)
 {
 	DKIM_SIGINFO **sigs = NULL;
 	int nsigs = 0;
@@ -1023,10 +1245,13 @@ static int pst_dkim_collect(const pst_dkim_vctx *v, DKIM *dk, pst_arena *arena,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	pst_dkim_cover cover = { msg, skip_before, NULL, 0, { -1, -1 } };
 	for (int i = 0; i < nsigs; i++) {
 		if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE) != 0)
 			continue;
-		if (pst_dkim_describe(v, sigs[i], arena, &out->sigs[out->nsigs]) < 0) {
+		pst_dkim_sig *s = &out->sigs[out->nsigs];
+		if (pst_dkim_describe(v, sigs[i], arena, s) < 0 ||
+		    (s->result == PST_AR_PASS && pst_dkim_coverage(dk, sigs[i], &cover, arena, s) < 0)) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -1036,16 +1261,19 @@ static int pst_dkim_collect(const pst_dkim_vctx *v, DKIM *dk, pst_arena *arena,
 }
 
 int pst_dkim_verify(const pst_dkim *d, pst_dns_session *dns, const pst_msg *msg,
-                    size_t skip_before, time_t now, unsigned max_sigs, pst_arena *arena,
+                    size_t skip_before, const pst_dkim_params *params, pst_arena *arena,
                     pst_dkim_result *out, char *err, size_t errlen)
 {
+	static const pst_dkim_params defaults = { 0, 0, PST_DEFAULT_DKIM_CLOCK_SKEW };
+	const pst_dkim_params *p = params != NULL ? params : &defaults;
 	memset(out, 0, sizeof *out);
 	if (!pst_dkim_has_signature(msg, skip_before))
 		return 0;             /* nothing to verify, nothing asked */
 	pst_dkim_vctx v = {
 		.dns = dns,
-		.max_sigs = max_sigs ? max_sigs : PST_DEFAULT_MAX_DKIM_SIGS,
-		.now = now != 0 ? (uint64_t)now : (uint64_t)time(NULL),
+		.max_sigs = p->max_sigs ? p->max_sigs : PST_DEFAULT_MAX_DKIM_SIGS,
+		.now = p->now != 0 ? (uint64_t)p->now : (uint64_t)time(NULL),
+		.clock_skew = p->clock_skew,
 	};
 	DKIM_STAT st;
 	DKIM *dk = dkim_verify(d->lib, (const u_char *)"postern", NULL, &st);
@@ -1073,7 +1301,7 @@ int pst_dkim_verify(const pst_dkim *d, pst_dns_session *dns, const pst_msg *msg,
 	rc = pst_dkim_feed(dk, msg, skip_before, refused, err, errlen);
 	pst_dkim_current = saved;
 	if (rc == 0)
-		rc = pst_dkim_collect(&v, dk, arena, out, err, errlen);
+		rc = pst_dkim_collect(&v, dk, msg, skip_before, arena, out, err, errlen);
 	if (rc == 0 && pst_dkim_add_refused(msg, skip_before, refused, nref, arena, out) < 0) {
 		snprintf(err, errlen, "out of memory");
 		rc = -1;

@@ -39,6 +39,8 @@
 /* Evaluation. */
 #define PST_DEFAULT_MATCH_LIMIT   100000       /* PCRE2 match limit */
 #define PST_DEFAULT_MAX_DKIM_SIGS 8
+#define PST_DEFAULT_DKIM_CLOCK_SKEW 300        /* s: t= ahead, x= past (dkim.c) */
+#define PST_MAX_DKIM_CLOCK_SKEW   86400        /* the setting's upper bound */
 #define PST_DEFAULT_DNS_BUDGET_MS 10000        /* DNS time per message */
 #define PST_DEFAULT_DNS_MAX_QUESTIONS 250      /* DNS questions per message: above the
                                                 * most SPF (MAIL FROM and HELO, 10 terms

@@ -165,7 +165,7 @@ static void our_verify(const pst_dkim *d, const pst_resolver *res, const char *m
 	pst_dns_session_init(&dns, res, a, 0, 0);
 	pst_dkim_result r;
 	char err[200];
-	if (pst_dkim_verify(d, &dns, msg, 0, 0, 0, a, &r, err, sizeof err) != 0 || r.nsigs != 1 ||
+	if (pst_dkim_verify(d, &dns, msg, 0, NULL, a, &r, err, sizeof err) != 0 || r.nsigs != 1 ||
 	    r.sigs[0].result != PST_AR_PASS)
 		die("ours did not verify the message");
 	pst_msg_free(&msg);

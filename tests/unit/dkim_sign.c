@@ -3,14 +3,22 @@
  * tests/fixtures/dkim (see its README and make.sh). Not a test itself.
  *
  * Usage: dkim_sign -k KEYFILE -d DOMAIN -s SELECTOR [-a ALG] [-t TIME]
- *                  [-x TTL] < message > signed
+ *                  [-x TTL] [-c CANON] [-l LENGTH] [-h NAMES] [-o NAMES]
+ *                  < message > signed
  *   ALG: rsa-sha256 (default), rsa-sha1, ed25519-sha256.
  *   TIME: the signing time (t=), fixed so that the output is reproducible.
  *   TTL: add x= TIME + TTL.
- * Canonicalization is relaxed/relaxed. The message (CRLF line endings) is
- * read whole from stdin; the output is the new DKIM-Signature field
- * followed by the message unchanged. Exit status 0, or 1 with a message on
- * stderr.
+ *   CANON: header/body canonicalization, "relaxed/relaxed" (the default),
+ *          "simple/simple", "relaxed/simple" or "simple/relaxed".
+ *   LENGTH: sign only the first LENGTH bytes of the canonicalized body and
+ *           say so in l= (RFC 6376 3.5).
+ *   NAMES: colon-separated field names. -h: sign only the fields of these
+ *          names that the message has (the library's DKIM_OPTS_SIGNHDRS;
+ *          without -h it signs every field); -o: name each of these once
+ *          more in h= than the message has it (DKIM_OPTS_OVERSIGNHDRS).
+ * The message (CRLF line endings) is read whole from stdin; the output is
+ * the new DKIM-Signature field followed by the message unchanged. Exit
+ * status 0, or 1 with a message on stderr.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +29,15 @@
 #include <dkim.h>
 
 #define PST_SIGN_MAX_INPUT (1024 * 1024)
+#define PST_SIGN_MAX_NAMES 32
+
+/* What to sign and how, from the command line. */
+typedef struct pst_sign_opts {
+	const char *domain, *selector;
+	dkim_alg_t alg;
+	dkim_canon_t hcanon, bcanon;
+	ssize_t length;               /* -1: the whole body, no l= */
+} pst_sign_opts;
 
 static int pst_sign_read(FILE *f, unsigned char **out, size_t *len)
 {
@@ -65,14 +82,52 @@ static int pst_sign_fail(const char *what, DKIM_STAT st)
 	return 1;
 }
 
+/* "relaxed/simple" and the like into o; -1 when not one of the four. */
+static int pst_sign_canon(const char *s, pst_sign_opts *o)
+{
+	static const struct { const char *name; dkim_canon_t c; } known[] = {
+		{ "simple", DKIM_CANON_SIMPLE }, { "relaxed", DKIM_CANON_RELAXED },
+	};
+	const char *slash = strchr(s, '/');
+	int got = 0;
+	if (slash == NULL)
+		return -1;
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(known[i].name);
+		if ((size_t)(slash - s) == n && strncmp(s, known[i].name, n) == 0) {
+			o->hcanon = known[i].c;
+			got |= 1;
+		}
+		if (strcmp(slash + 1, known[i].name) == 0) {
+			o->bcanon = known[i].c;
+			got |= 2;
+		}
+	}
+	return got == 3 ? 0 : -1;
+}
+
+/* Split a colon-separated list in place into names (NULL-terminated);
+ * -1 when it has more than PST_SIGN_MAX_NAMES names. */
+static int pst_sign_names(char *list, const char **names)
+{
+	size_t n = 0;
+	for (char *p = strtok(list, ":"); p != NULL; p = strtok(NULL, ":")) {
+		if (n == PST_SIGN_MAX_NAMES)
+			return -1;
+		names[n++] = p;
+	}
+	names[n] = NULL;
+	return 0;
+}
+
 /* Sign msg of len bytes and print the result. */
-static int pst_sign_run(DKIM_LIB *lib, unsigned char *key, const char *domain,
-                        const char *selector, dkim_alg_t alg, unsigned char *msg, size_t len)
+static int pst_sign_run(DKIM_LIB *lib, unsigned char *key, const pst_sign_opts *o,
+                        unsigned char *msg, size_t len)
 {
 	DKIM_STAT st;
 	DKIM *dk = dkim_sign(lib, (const unsigned char *)"fixture", NULL, key,
-	                     (const unsigned char *)selector, (const unsigned char *)domain,
-	                     DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, alg, -1, &st);
+	                     (const unsigned char *)o->selector, (const unsigned char *)o->domain,
+	                     o->hcanon, o->bcanon, o->alg, o->length, &st);
 	if (dk == NULL)
 		return pst_sign_fail("dkim_sign", st);
 	int rc = 1;
@@ -115,25 +170,46 @@ out:
 	return rc;
 }
 
+/* Set a NULL-terminated name list option, when given. */
+static int pst_sign_setnames(DKIM_LIB *lib, int opt, const char **names, int given)
+{
+	if (!given)
+		return 0;
+	if (dkim_options(lib, DKIM_OP_SETOPT, opt, (void *)names, sizeof names) != DKIM_STAT_OK) {
+		fprintf(stderr, "dkim_sign: cannot set the field list\n");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *keyfile = NULL, *domain = NULL, *selector = NULL, *alg = "rsa-sha256";
+	const char *keyfile = NULL, *alg = "rsa-sha256";
+	pst_sign_opts o = { NULL, NULL, DKIM_SIGN_UNKNOWN, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, -1 };
+	const char *sign[PST_SIGN_MAX_NAMES + 1], *over[PST_SIGN_MAX_NAMES + 1];
+	int has_sign = 0, has_over = 0, bad = 0;
 	uint64_t when = 0, ttl = 0;
 	int c;
-	while ((c = getopt(argc, argv, "k:d:s:a:t:x:")) != -1) {
+	while ((c = getopt(argc, argv, "k:d:s:a:t:x:c:l:h:o:")) != -1) {
 		switch (c) {
 		case 'k': keyfile = optarg; break;
-		case 'd': domain = optarg; break;
-		case 's': selector = optarg; break;
+		case 'd': o.domain = optarg; break;
+		case 's': o.selector = optarg; break;
 		case 'a': alg = optarg; break;
 		case 't': when = strtoull(optarg, NULL, 10); break;
 		case 'x': ttl = strtoull(optarg, NULL, 10); break;
+		case 'c': bad |= pst_sign_canon(optarg, &o) < 0; break;
+		case 'l': o.length = (ssize_t)strtoll(optarg, NULL, 10); bad |= o.length < 0; break;
+		case 'h': has_sign = 1; bad |= pst_sign_names(optarg, sign) < 0; break;
+		case 'o': has_over = 1; bad |= pst_sign_names(optarg, over) < 0; break;
 		default: return 2;
 		}
 	}
-	dkim_alg_t a = pst_sign_alg(alg);
-	if (keyfile == NULL || domain == NULL || selector == NULL || a == DKIM_SIGN_UNKNOWN) {
-		fprintf(stderr, "usage: dkim_sign -k KEY -d DOMAIN -s SELECTOR [-a ALG] [-t TIME] [-x TTL]\n");
+	o.alg = pst_sign_alg(alg);
+	if (keyfile == NULL || o.domain == NULL || o.selector == NULL ||
+	    o.alg == DKIM_SIGN_UNKNOWN || bad) {
+		fprintf(stderr, "usage: dkim_sign -k KEY -d DOMAIN -s SELECTOR [-a ALG] [-t TIME] [-x TTL]\n"
+		                "                 [-c HDR/BODY] [-l LENGTH] [-h NAMES] [-o NAMES]\n");
 		return 2;
 	}
 	unsigned char *key = NULL, *msg = NULL;
@@ -165,7 +241,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dkim_sign: cannot set the signature TTL\n");
 		goto out;
 	}
-	rc = pst_sign_run(lib, key, domain, selector, a, msg, mlen);
+	if (pst_sign_setnames(lib, DKIM_OPTS_SIGNHDRS, sign, has_sign) < 0 ||
+	    pst_sign_setnames(lib, DKIM_OPTS_OVERSIGNHDRS, over, has_over) < 0)
+		goto out;
+	rc = pst_sign_run(lib, key, &o, msg, mlen);
 out:
 	dkim_close(lib);
 	free(key);

@@ -21,6 +21,12 @@
  *                         input, e.g. "Foo  :bar" or no final CRLF). The c= parsing vectors
  *                         need a c= the signer cannot write: not run.
  *
+ * Every passing signature of every run also checks our canonical body
+ * length (pst_dkim_body_canon_len, for dkim.unsigned_body) against what
+ * libopendkim hashed (all of it without l=, l= bytes with one), and each
+ * body vector checks it against the expected canonical form's length;
+ * each run prints "DKIM <corpus>: body length agrees on n signatures".
+ *
  * The key files (NAME VALUE lines, as Mail::DKIM's FAKE_DNS.dat: NXDOMAIN,
  * ~~error~~ for a DNS error) are converted in memory to our DNS fixture
  * format. Each run prints "DKIM <corpus>: a/b agree"; a disagreement fails
@@ -44,6 +50,7 @@
 #include "dns/resolver.h"
 #include "msg/msg.h"
 #include "util/buf.h"
+#include "util/limits.h"
 
 #define MAX_FILE (4 * 1024 * 1024)
 
@@ -201,6 +208,32 @@ typedef struct vrun {
 	pst_dkim_result r;
 } vrun;
 
+/* Passing signatures whose body length was checked, per run. */
+static unsigned canon_checked;
+
+/* Our canonical body length against what the library hashed. */
+static void check_body_len(const char *path, const pst_dkim_result *r)
+{
+	for (size_t i = 0; i < r->nsigs; i++) {
+		const pst_dkim_sig *s = &r->sigs[i];
+		if (s->result != PST_AR_PASS)
+			continue;
+		long long want = s->body_limit >= 0 && s->body_limit < s->body_canon_len
+		                 ? s->body_limit : s->body_canon_len;
+		if (s->lib_body_hashed != want)
+			fail_msg("%s signature %zu: libopendkim hashed %lld body bytes, want %lld "
+			         "(our canonical length %lld, l= %lld)", path, i, s->lib_body_hashed, want,
+			         s->body_canon_len, s->body_limit);
+		canon_checked++;
+	}
+}
+
+static void report_body_len(const char *corpus)
+{
+	print_message("# DKIM %s: body length agrees on %u signatures\n", corpus, canon_checked);
+	canon_checked = 0;
+}
+
 static int verify_path(const pst_dnsfix *fix, const char *path, time_t now, vrun *v)
 {
 	size_t len;
@@ -218,9 +251,11 @@ static int verify_path(const pst_dnsfix *fix, const char *path, time_t now, vrun
 	if (pst_msg_parse(b, len, NULL, &m, &me) != 0)
 		fail_msg("%s: %s", path, me.text);
 	char err[200];
-	int rc = pst_dkim_verify(D, &dns, m, 0, now, 0, v->arena, &v->r, err, sizeof err);
+	pst_dkim_params p = { now, 0, PST_DEFAULT_DKIM_CLOCK_SKEW };
+	int rc = pst_dkim_verify(D, &dns, m, 0, &p, v->arena, &v->r, err, sizeof err);
 	if (rc != 0)
 		fail_msg("%s: %s", path, err);
+	check_body_len(path, &v->r);
 	pst_msg_free(&m);
 	pst_resolver_free(&res);
 	free(b);
@@ -267,10 +302,13 @@ static void record(tally *t, const char *kase, int agrees, const char *ours, con
 	              want);
 }
 
+static void report_body_len(const char *corpus);
+
 static void report(const tally *t)
 {
 	print_message("# DKIM %s: %u/%u agree (%u listed divergences)\n", t->corpus, t->agree,
 	              t->total, t->listed);
+	report_body_len(t->corpus);
 	if (t->unlisted != 0)
 		fail_msg("DKIM %s: %u disagreements not in dkim-divergences.txt", t->corpus, t->unlisted);
 }
@@ -610,8 +648,9 @@ static int canon_agrees(canonrun *cr, dkim_canon_t canon, const char *want, size
 	assert_int_equal(pst_msg_parse(m2, slen + inlen, NULL, &m, NULL), 0);
 	pst_dkim_result r;
 	char err[200];
-	assert_int_equal(pst_dkim_verify(D, &dns, m, 0, 0, 0, a, &r, err, sizeof err), 0);
+	assert_int_equal(pst_dkim_verify(D, &dns, m, 0, NULL, a, &r, err, sizeof err), 0);
 	int ok = r.nsigs == 1 && r.sigs[0].result == PST_AR_PASS;
+	check_body_len("canonicalization vector", &r);
 	pst_msg_free(&m);
 	pst_arena_free(&a);
 	pst_resolver_free(&res);
@@ -631,6 +670,10 @@ static void canon_row(void *ctx, char **col, size_t ncol)
 	char kase[300];
 	snprintf(kase, sizeof kase, "%s %s %s", col[0], col[1], col[2]);
 	int body = strcmp(col[1], "body") == 0;
+	long long len = body ? pst_dkim_body_canon_len(col[3], inlen, canon == DKIM_CANON_RELAXED) : 0;
+	if (body && len != (long long)wantlen)
+		fail_msg("%s: pst_dkim_body_canon_len got %lld, want %zu", kase, len, wantlen);
+	canon_checked += (unsigned)body;
 	size_t l1, l2;
 	char *mw = body ? with_body(want, wantlen, &l1) : with_fields(want, &l1);
 	char *mi = body ? with_body(col[3], inlen, &l2) : with_fields(col[3], &l2);

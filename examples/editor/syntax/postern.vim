@@ -43,7 +43,7 @@ syn keyword posternConstant     audit enforce reject-if-spf-pass
 syn keyword posternType         domains ips strings
 " Settings (top of the file).
 syn keyword posternSetting      authserv-id trusted-authserv-id after-queue-reject
-syn keyword posternSetting      dkim-max-signatures dns-budget regex-match-limit pct-seed
+syn keyword posternSetting      dkim-max-signatures dkim-clock-skew dns-budget regex-match-limit pct-seed
 
 " Facts a condition can read (lang/builtins.c), and the edit targets.
 syn keyword posternFact         client.ip client.helo client.ptr
