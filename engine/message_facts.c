@@ -6,6 +6,19 @@
  * Header values are unfolded and trimmed by the message model; values that
  * carry RFC 2047 encoded-words are decoded (as Sieve compares headers), the
  * raw text kept when decoding fails.
+ *
+ * The header.* facts look at the fields rules see: those from
+ * m->first_field on (the stripped X-Postern-Envelope fields never count).
+ *   header.malformed (bool, always known): a field is flagged
+ *     PST_MSG_FIELD_MALFORMED (a logical field without "name [FWS] :", a
+ *     NUL or other byte outside printable ASCII in its name, a leading
+ *     white-space line) or PST_MSG_FIELD_BARE_CR (a bare CR that starts a
+ *     new field for a reader breaking lines there). White space or a fold
+ *     before the colon is legal obsolete syntax, not malformed.
+ *   header.duplicate (string): the name, spelt as RFC 5322 3.6 spells it,
+ *     of the topmost field whose name 3.6 allows at most once (Date, From,
+ *     Sender, Reply-To, To, Cc, Bcc, Message-ID, In-Reply-To, References,
+ *     Subject) and that occurs more than once; unknown when there is none.
  */
 #include "message_facts.h"
 
@@ -83,6 +96,48 @@ static int decoded_value(struct pst_message *m, size_t i, const char **v, size_t
 	return 0;
 }
 
+/* header.malformed: any field rules see is malformed, or holds a bare CR
+ * that starts a new line. */
+static int header_malformed(const struct pst_message *m)
+{
+	size_t n = pst_msg_field_count(m->msg);
+	for (size_t i = m->first_field; i < n; i++)
+		if (pst_msg_field_at(m->msg, i)->flags & (PST_MSG_FIELD_MALFORMED | PST_MSG_FIELD_BARE_CR))
+			return 1;
+	return 0;
+}
+
+/* The fields RFC 5322 3.6 allows at most once (its table's max 1). */
+static const char *const singletons[] = {
+	"Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc",
+	"Message-ID", "In-Reply-To", "References", "Subject",
+};
+
+/* header.duplicate: the RFC spelling of the topmost singleton field that
+ * occurs more than once among the fields rules see, or NULL. The name
+ * index counts every field of a name; none of the fields before
+ * first_field (X-Postern-Envelope, the mbox line) has a singleton name,
+ * so its count is the count rules see. */
+static const char *header_duplicate(const struct pst_message *m)
+{
+	int any = 0;            /* the usual answer, from the index alone */
+	for (size_t k = 0; k < sizeof singletons / sizeof singletons[0] && !any; k++)
+		any = pst_msg_count(m->msg, singletons[k], strlen(singletons[k])) > 1;
+	if (!any)
+		return NULL;
+	size_t n = pst_msg_field_count(m->msg);
+	for (size_t i = m->first_field; i < n; i++) {
+		const pst_msg_field *f = pst_msg_field_at(m->msg, i);
+		for (size_t k = 0; k < sizeof singletons / sizeof singletons[0]; k++) {
+			size_t len = strlen(singletons[k]);
+			if (pst_msg_name_eq(f->name, f->name_len, singletons[k], len) &&
+			    pst_msg_count(m->msg, singletons[k], len) > 1)
+				return singletons[k];
+		}
+	}
+	return NULL;
+}
+
 static int fact(void *ctx, pst_fact f, pst_value *out)
 {
 	struct pst_message *m = ctx;
@@ -122,6 +177,12 @@ static int fact(void *ctx, pst_fact f, pst_value *out)
 		}
 		return 0;
 	}
+	case PST_F_HEADER_MALFORMED:
+		out->type = PST_T_BOOL;
+		out->known = 1;
+		out->u.b = header_malformed(m);
+		return 0;
+	case PST_F_HEADER_DUPLICATE: set_text(out, PST_T_STRING, header_duplicate(m)); return 0;
 	case PST_F_SIZE: set_number(out, (long long)pst_msg_size(m->msg)); return 0;
 	default:
 		return 0;   /* rcpt facts come from the evaluator */

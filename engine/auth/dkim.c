@@ -991,7 +991,9 @@ static int pst_dkim_feed_fields(DKIM *dk, pst_dkim_scratch *sc, const pst_msg *m
 	size_t nf = pst_msg_field_count(msg);
 	for (size_t i = skip_before; i < nf; i++) {
 		const pst_msg_field *f = pst_msg_field_at(msg, i);
-		if ((f->flags & PST_MSG_FIELD_MBOX_FROM) != 0 || refused[i])
+		/* Not header fields: the mbox From_ line, and a malformed field
+		 * (no "name:", or a leading white-space line; no h= can name it). */
+		if ((f->flags & (PST_MSG_FIELD_MBOX_FROM | PST_MSG_FIELD_MALFORMED)) != 0 || refused[i])
 			continue;
 		size_t n;
 		u_char *b = pst_dkim_bytes(sc, f->raw, pst_dkim_field_len(f), &n);

@@ -16,6 +16,14 @@
  * that would make a line over 998 characters refuses the edit).
  * Values with bytes outside printable ASCII are RFC 2047-encoded.
  *
+ * Malformed fields (msg.h: PST_MSG_FIELD_MALFORMED) are entries with no
+ * name: no edit ever matches them, and they are written from their raw
+ * bytes where they stand, except a leading white-space line (the only
+ * malformed field that can start with SP or HTAB), which gets
+ * PST_MSG_MALFORMED_NAME ":" in front of it, so that nothing written
+ * above it -- our added fields, opts->prepend, the mbox From_ line, a
+ * downstream MTA's trace fields -- takes it as a continuation line.
+ *
  * Edits that cannot apply are ignored and reported in err while the call
  * still succeeds (0): removing or replacing Received, From edits without a
  * From field, with several addresses in it (rewriting would drop authors),
@@ -403,6 +411,12 @@ static int put_entry(struct render *r, const struct entry *e, pst_buf *out)
 		return -1;
 	if (e->text)
 		return put_line(out, e->text, strlen(e->text), r->eol);
+	/* A leading white-space line would continue whatever field is written
+	 * above it (ours, or an MTA's): it goes out as the value of a field of
+	 * its own, its bytes unchanged after the name and colon. */
+	if (f->raw_len > 0 && (f->raw[0] == ' ' || f->raw[0] == '\t') &&
+	    pst_buf_puts(out, PST_MSG_MALFORMED_NAME ":") < 0)
+		return -1;
 	return pst_buf_append(out, f->raw, f->raw_len);
 }
 

@@ -27,6 +27,16 @@
  *                  a Subject field one is added.
  * Values are UTF-8; non-ASCII values are RFC 2047-encoded on output. A
  * value holding CR or LF is refused (the evaluator never produces one).
+ *
+ * Malformed fields (msg.h) have no name: no edit touches them, and they
+ * are written as received, in place. The one exception is a leading
+ * white-space line (a malformed first field starting with SP or HTAB):
+ * written after anything, it would become a continuation of the field
+ * above it (an added Authentication-Results, a delivery's Received). It is
+ * written as "X-Postern-Malformed:" followed by its raw bytes unchanged,
+ * so " junk" CRLF comes out as "X-Postern-Malformed: junk" CRLF, a field
+ * of its own, whatever is written above it. The output therefore never
+ * starts with SP or HTAB.
  */
 #ifndef PST_EDIT_H
 #define PST_EDIT_H
@@ -35,6 +45,9 @@
 
 #include "msg/msg.h"
 #include "util/buf.h"
+
+/* The name a leading white-space line is written under (see above). */
+#define PST_MSG_MALFORMED_NAME "X-Postern-Malformed"
 
 typedef enum pst_msg_edit_op {
 	PST_MSG_EDIT_ADD,

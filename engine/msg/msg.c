@@ -3,16 +3,19 @@
  *
  * One pass over the input, line by line (a line ends after LF; a CR before
  * the LF belongs to the line ending, a CR anywhere else is an ordinary
- * byte). The first line may be an mbox "From " separator (when it is not
- * a field: "From : x" is one, with obsolete white space). Then every line
- * is one of:
- *   - empty (LF or CRLF alone): the separator; the body follows it;
- *   - starting with SP or HTAB: a continuation of the current field (when
- *     there is no current field yet, it ends the header section);
- *   - "name" [WSP] ":" ...: a new field (name is printable ASCII but ':');
- *   - anything else: the header section ends before that line, with no
- *     separator; the body is the rest of the input from that line on
- *     (pst_msg_body_len() is then not 0 although has_separator is 0).
+ * byte). The first line may be an mbox "From " separator (when it does not
+ * start a field: "From : x", and "From" folded before its colon, are
+ * fields). Then the header section is read whole, up to the first empty
+ * line (LF or CRLF alone: the separator, the body follows it) or the end
+ * of the input, as logical fields: a line not starting with SP or HTAB
+ * plus the continuation lines (starting with SP or HTAB) after it. A
+ * logical field is
+ *   - "name" [FWS] ":" ...: a field; name is printable ASCII but ':', and
+ *     the FWS (obs-optional, RFC 5322 4.5.3) may fold, so "From" CRLF
+ *     " : x" is a From field, as mail clients read it;
+ *   - anything else, or a continuation line with no field before it (a
+ *     leading white-space line): a field flagged PST_MSG_FIELD_MALFORMED,
+ *     name_len 0, never indexed by name; reading goes on after it.
  * Nothing is ever truncated: a header section longer than the limit, or
  * with more fields than allowed, is a typed error. No recursion; the field
  * table grows by doubling with overflow checks.
@@ -151,16 +154,34 @@ static int is_name_char(unsigned char c)
 	return c >= 33 && c <= 126 && c != ':';
 }
 
-/* A field name found at the start of a line. */
+/* A field name found at the start of a logical field. */
 struct name_at {
 	size_t len;
 	size_t colon;               /* offset of the colon */
-	int obs;                    /* white space before the colon */
+	int obs;                    /* white space (folding included) before the colon */
 	uint32_t hash;              /* pst_msg_name_hash of the name */
 };
 
-/* The length of the field name at p when [p, e) starts a field, with *na
- * filled (the hash made on the way); else 0. */
+/* The offset after the FWS at i in [i, e): SP and HTAB, and a line ending
+ * (LF or CRLF) followed by SP or HTAB (a fold; a bare CR is not white
+ * space here). */
+static size_t skip_fws(const char *s, size_t i, size_t e)
+{
+	for (;;) {
+		if (i < e && is_wsp(s[i]))
+			i++;
+		else if (i + 1 < e && s[i] == '\n' && is_wsp(s[i + 1]))
+			i += 2;
+		else if (i + 2 < e && s[i] == '\r' && s[i + 1] == '\n' && is_wsp(s[i + 2]))
+			i += 3;
+		else
+			return i;
+	}
+}
+
+/* The length of the field name at p when the logical field [p, e) is
+ * "name" [FWS] ":" ..., with *na filled (the hash made on the way); else 0
+ * (a malformed field, or a leading white-space line). */
 static size_t field_name(const char *s, size_t p, size_t e, struct name_at *na)
 {
 	size_t i = p;
@@ -170,15 +191,12 @@ static size_t field_name(const char *s, size_t p, size_t e, struct name_at *na)
 	size_t n = i - p;
 	if (n == 0)
 		return 0;
-	na->obs = 0;
-	while (i < e && is_wsp(s[i])) {
-		i++;
-		na->obs = 1;
-	}
-	if (i >= e || s[i] != ':')
+	size_t c = skip_fws(s, i, e);
+	if (c >= e || s[c] != ':')
 		return 0;
+	na->obs = c > i;
 	na->len = n;
-	na->colon = i;
+	na->colon = c;
 	na->hash = h;
 	return n;
 }
@@ -279,8 +297,38 @@ static void count_eol(struct parse *ps, const char *s, size_t p, size_t e)
 		ps->nlf++;
 }
 
-/* The mbox "From " line, when the input starts with one. Returns the
- * offset after it. */
+/* The end of the logical field whose first line ends at e: after its
+ * continuation lines (those starting with SP or HTAB). */
+static size_t field_end(const char *s, size_t len, size_t e)
+{
+	while (e < len && is_wsp(s[e]))
+		e = line_end(s, len, e);
+	return e;
+}
+
+/* Whether the n bytes at p hold a bare CR that a reader breaking lines at
+ * a bare CR would take as the start of a new line that is neither empty
+ * nor a continuation: a CR followed by anything but LF, CR, SP or HTAB
+ * ("X: a\rFrom: b" is then two fields). */
+static int has_bare_cr(const char *p, size_t n)
+{
+	const char *q = p, *e = p + n;
+	while ((q = memchr(q, '\r', (size_t)(e - q))) != NULL) {
+		q++;
+		if (q < e && *q != '\n' && *q != '\r' && !is_wsp(*q))
+			return 1;
+	}
+	return 0;
+}
+
+static int too_big(struct parse *ps)
+{
+	return set_error(ps->err, PST_MSG_HEADER_TOO_BIG, "header section over %zu bytes",
+	                 ps->max_bytes);
+}
+
+/* The mbox "From " line, when the input starts with one that does not
+ * start a field; *pos is then the offset after it. */
 static int mbox_line(struct parse *ps, size_t *pos)
 {
 	pst_msg *m = ps->m;
@@ -288,11 +336,10 @@ static int mbox_line(struct parse *ps, size_t *pos)
 		return 0;
 	size_t e = line_end(m->bytes, m->len, 0);
 	struct name_at na;
-	if (field_name(m->bytes, 0, e, &na) > 0)
+	if (field_name(m->bytes, 0, field_end(m->bytes, m->len, e), &na) > 0)
 		return 0;   /* "From : x" is a field with obsolete white space */
 	if (e > ps->max_bytes)
-		return set_error(ps->err, PST_MSG_HEADER_TOO_BIG, "header section over %zu bytes",
-		                 ps->max_bytes);
+		return too_big(ps);
 	pst_msg_field *f = new_field(ps);
 	if (f == NULL)
 		return set_error(ps->err, PST_MSG_ENOMEM, "out of memory");
@@ -307,18 +354,15 @@ static int mbox_line(struct parse *ps, size_t *pos)
 	return 0;
 }
 
-/* Parse one field starting at p (known to be a field line); *pos after it. */
-static int one_field(struct parse *ps, size_t p, size_t e, const struct name_at *na, size_t *pos)
+/* Take the logical field starting at p (a line that is not empty) as a
+ * field, or as a malformed one; *pos after it. */
+static int one_field(struct parse *ps, size_t p, size_t *pos)
 {
 	pst_msg *m = ps->m;
 	const char *s = m->bytes;
-	/* Take the continuation lines. */
-	size_t end = e;
-	while (end < m->len && is_wsp(s[end]))
-		end = line_end(s, m->len, end);
+	size_t end = field_end(s, m->len, line_end(s, m->len, p));
 	if (end > ps->max_bytes)
-		return set_error(ps->err, PST_MSG_HEADER_TOO_BIG, "header section over %zu bytes",
-		                 ps->max_bytes);
+		return too_big(ps);
 	size_t nreal = m->nfields - (m->nfields && (m->fields[0].flags & PST_MSG_FIELD_MBOX_FROM));
 	if (nreal >= ps->max_fields)
 		return set_error(ps->err, PST_MSG_TOO_MANY_FIELDS, "more than %zu header fields",
@@ -326,20 +370,31 @@ static int one_field(struct parse *ps, size_t p, size_t e, const struct name_at 
 	pst_msg_field *f = new_field(ps);
 	if (f == NULL)
 		return set_error(ps->err, PST_MSG_ENOMEM, "out of memory");
+	struct name_at na;
 	f->raw = s + p;
 	f->raw_len = end - p;
 	f->name = s + p;
-	f->name_len = na->len;
-	f->name_hash = na->hash;
-	if (na->obs)
-		f->flags |= PST_MSG_FIELD_OBS_SPACE;
-	set_value_span(f, s + na->colon + 1, s + end);
+	if (field_name(s, p, end, &na) > 0) {
+		f->name_len = na.len;
+		f->name_hash = na.hash;
+		if (na.obs)
+			f->flags |= PST_MSG_FIELD_OBS_SPACE;
+		set_value_span(f, s + na.colon + 1, s + end);
+	} else {
+		f->name_len = 0;
+		f->name_hash = NAME_HASH_INIT;
+		f->flags |= PST_MSG_FIELD_MALFORMED;
+		set_value_span(f, s + p, s + end);
+	}
+	if (has_bare_cr(f->raw, f->raw_len))
+		f->flags |= PST_MSG_FIELD_BARE_CR;
 	count_eol(ps, s, p, end);
 	*pos = end;
 	return 0;
 }
 
-/* Split the header section; sets body offset and separator. */
+/* Read the whole header section, up to the separator or the end of the
+ * input; sets the body offset and the separator. */
 static int split(struct parse *ps)
 {
 	pst_msg *m = ps->m;
@@ -352,24 +407,23 @@ static int split(struct parse *ps)
 		size_t k = eol_len(s, pos, e);
 		if (k > 0 && e - pos == k) {
 			if (e > ps->max_bytes)
-				return set_error(ps->err, PST_MSG_HEADER_TOO_BIG,
-				                 "header section over %zu bytes", ps->max_bytes);
+				return too_big(ps);
 			m->has_sep = 1;
 			m->sep = k == 2 ? "\r\n" : "\n";
 			m->body_off = e;
 			return 0;
 		}
-		struct name_at na;
-		if (field_name(s, pos, e, &na) == 0)
-			break;      /* neither field nor continuation: the body starts here */
-		if (one_field(ps, pos, e, &na, &pos) < 0)
+		if (one_field(ps, pos, &pos) < 0)
 			return -1;
 	}
-	m->body_off = pos;
+	m->body_off = pos;          /* the end: no separator, no body */
 	return 0;
 }
 
 /* ---- The name index ---------------------------------------------------- */
+
+/* Fields no lookup by name ever finds. */
+#define UNNAMED (PST_MSG_FIELD_MBOX_FROM | PST_MSG_FIELD_MALFORMED)
 
 /* The slot of name (hash h): the one holding it, or the empty one where
  * it would go. The table is never full (twice the fields, at least). */
@@ -407,7 +461,7 @@ static int build_index(pst_msg *m)
 	for (size_t i = 0; i < m->nfields; i++) {
 		const pst_msg_field *f = &m->fields[i];
 		m->next_same[i] = -1;
-		if (f->flags & PST_MSG_FIELD_MBOX_FROM)
+		if (f->flags & UNNAMED)
 			continue;   /* never found by name */
 		struct name_slot *sl = name_slot(m, f->name, f->name_len, f->name_hash);
 		if (sl->first < 0) {
@@ -499,7 +553,7 @@ long pst_msg_find_next(const pst_msg *m, const char *name, size_t len, uint32_t 
 	/* Going on from a field of this name (the usual walk): its link. */
 	if (start > 0) {
 		const pst_msg_field *p = &m->fields[start - 1];
-		if (p->name_hash == hash && !(p->flags & PST_MSG_FIELD_MBOX_FROM) &&
+		if (p->name_hash == hash && !(p->flags & UNNAMED) &&
 		    pst_msg_name_eq(p->name, p->name_len, name, len))
 			return m->next_same[start - 1];
 	}

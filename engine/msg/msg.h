@@ -9,11 +9,21 @@
  * for matching.
  *
  * Input: CRLF or bare-LF line endings (mixed is tolerated), NUL bytes,
- * 8-bit and invalid UTF-8, obsolete syntax (white space before the colon,
- * empty values). A leading mbox "From " line is kept as field 0 with
- * PST_MSG_FIELD_MBOX_FROM. A line in the header section that is neither a
- * field nor a continuation ends the header section there (the rest is
- * body), as most MTAs do; a message with no blank line is all header.
+ * 8-bit and invalid UTF-8, obsolete syntax (white space, folding included,
+ * between the name and the colon; empty values). A leading mbox "From "
+ * line is kept as field 0 with PST_MSG_FIELD_MBOX_FROM.
+ *
+ * The header section is read whole, as the most permissive mail client
+ * reads it: up to the first empty line, or the end of the input when there
+ * is none (the message is then all header, the body empty). Each logical
+ * field (a line not starting with SP or HTAB, plus its continuation lines)
+ * whose unfolded text does not start with "name" [FWS] ":" -- a line
+ * without a colon, a name with a byte outside printable ASCII (NUL, 8-bit,
+ * a space inside it) -- is kept as a field flagged PST_MSG_FIELD_MALFORMED,
+ * and so is a leading white-space line (a continuation with no field
+ * before it; only the first field after the mbox line can be one): name_len
+ * 0, never found by name, raw bytes kept. Reading goes on after it, so a
+ * malformed line never hides the fields below it.
  *
  * Limits (util/limits.h, overridable per call): header section bytes and
  * field count. Exceeding one is a typed error, never a truncation.
@@ -54,7 +64,12 @@ typedef struct pst_msg_limits {
 
 /* Field flags. */
 #define PST_MSG_FIELD_MBOX_FROM  0x1  /* the mbox "From " separator line */
-#define PST_MSG_FIELD_OBS_SPACE  0x2  /* white space between name and colon */
+#define PST_MSG_FIELD_OBS_SPACE  0x2  /* white space (or a fold) between name and colon */
+#define PST_MSG_FIELD_MALFORMED  0x10 /* no "name [FWS] :", or a leading
+                                       * white-space line: name_len 0 */
+#define PST_MSG_FIELD_BARE_CR    0x20 /* a CR not followed by LF, CR, SP or
+                                       * HTAB: a reader that breaks lines at
+                                       * a bare CR sees a new field there */
 /* Value flags: never in pst_msg_field.flags; pst_msg_value_flags(). */
 #define PST_MSG_FIELD_8BIT       0x4  /* value holds bytes >= 0x80 */
 #define PST_MSG_FIELD_NUL        0x8  /* value holds NUL bytes */
@@ -62,10 +77,12 @@ typedef struct pst_msg_limits {
 typedef struct pst_msg_field {
 	const char *raw;            /* the whole field with its final line ending */
 	size_t raw_len;
-	const char *name;           /* the field name (not NUL-terminated in raw) */
+	const char *name;           /* the field name (not NUL-terminated in raw);
+	                             * name_len 0 for a malformed field */
 	size_t name_len;
 	uint32_t name_hash;         /* pst_msg_name_hash(name) */
-	unsigned flags;             /* PST_MSG_FIELD_MBOX_FROM, _OBS_SPACE */
+	unsigned flags;             /* PST_MSG_FIELD_MBOX_FROM, _OBS_SPACE,
+	                             * _MALFORMED, _BARE_CR */
 	/* Private to msg.c: where the trimmed value lies in raw, and its
 	 * unfolded copy once pst_msg_value() has made it. */
 	const char *vbeg_, *vend_;
@@ -100,15 +117,17 @@ int pst_msg_name_eq(const char *a, size_t alen, const char *b, size_t blen);
 uint32_t pst_msg_name_hash(const char *name, size_t len);
 
 /* The index of the first field named name at index >= start (hash is
- * pst_msg_name_hash(name, len)), or -1. The mbox From_ line never matches. */
+ * pst_msg_name_hash(name, len)), or -1. The mbox From_ line and malformed
+ * fields never match (nor count, below). */
 long pst_msg_find_next(const pst_msg *m, const char *name, size_t len, uint32_t hash, size_t start);
 /* The nth (0-based) field named name, or NULL. */
 const pst_msg_field *pst_msg_find(const pst_msg *m, const char *name, size_t len, size_t nth);
 /* Number of fields named name. */
 size_t pst_msg_count(const pst_msg *m, const char *name, size_t len);
-/* The value of f, a field of m: unfolded (every line ending inside the
- * field removed, the white space after it kept, RFC 5322 2.2.3) and trimmed
- * of SP, HTAB, CR and LF at both ends; NUL-terminated, *len bytes (len may
+/* The value of f, a field of m: what follows the colon (for a malformed
+ * field, its whole text), unfolded (every line ending inside the field
+ * removed, the white space after it kept, RFC 5322 2.2.3) and trimmed of
+ * SP, HTAB, CR and LF at both ends; NUL-terminated, *len bytes (len may
  * be NULL; the value may hold NULs). Made on the first call, from m's
  * arena, and kept: borrowed from m, valid until pst_msg_free. NULL only on
  * ENOMEM (*len 0). Values are made when read, so most fields of a message
@@ -126,10 +145,9 @@ size_t pst_msg_size(const pst_msg *m);
 const char *pst_msg_bytes(const pst_msg *m);
 /* Offset and length of the body: what follows the blank line ending the
  * header section (the blank line itself is not part of the body). When
- * there is no blank line the body is empty and *has_separator is 0 --
- * except when the header section ends at a line that is neither a field
- * nor a continuation: the body then starts at that line (has_separator 0,
- * body not empty), so fields + separator + body is always the input. */
+ * there is no blank line, has_separator is 0 and the body is empty (its
+ * offset is the input's length). Fields + separator + body is always the
+ * input, byte for byte. */
 size_t pst_msg_body_offset(const pst_msg *m);
 size_t pst_msg_body_len(const pst_msg *m);
 int pst_msg_has_separator(const pst_msg *m);

@@ -7,7 +7,10 @@
  * every field's raw bytes, the separator and the body put back together are
  * the input byte for byte; value_len agrees with the NUL-terminated copy
  * when the field has no NUL; the name lookups agree with the field list;
- * the From view is computed without error.
+ * a malformed field has no name, is never found, and is the only field
+ * that may start with white space, as the first after the mbox line; the
+ * header section is read to the blank line or the end (no separator, no
+ * body); the From view is computed without error.
  */
 #include "config.h"
 
@@ -35,7 +38,15 @@ static void pst_fuzz_check_msg(pst_msg *m, const uint8_t *data, size_t size)
 			PST_FUZZ_CHECK(strlen(v) == vlen, "value_len");
 		else
 			PST_FUZZ_CHECK(memchr(v, '\0', vlen) != NULL, "NUL flag");
-		if (!(f->flags & PST_MSG_FIELD_MBOX_FROM)) {
+		int first = i == 0 || (i == 1 && (pst_msg_field_at(m, 0)->flags & PST_MSG_FIELD_MBOX_FROM));
+		if (f->raw_len > 0 && (f->raw[0] == ' ' || f->raw[0] == '\t'))
+			PST_FUZZ_CHECK(first && (f->flags & PST_MSG_FIELD_MALFORMED), "white space starts a field");
+		if (f->flags & PST_MSG_FIELD_MALFORMED) {
+			PST_FUZZ_CHECK(f->name_len == 0, "a malformed field has no name");
+			PST_FUZZ_CHECK(pst_msg_find_next(m, f->name, 0, f->name_hash, 0) == -1,
+			               "a malformed field is never found");
+		} else if (!(f->flags & PST_MSG_FIELD_MBOX_FROM)) {
+			PST_FUZZ_CHECK(f->name_len > 0, "a field has a name");
 			long at = pst_msg_find_next(m, f->name, f->name_len,
 			                            pst_msg_name_hash(f->name, f->name_len), i);
 			PST_FUZZ_CHECK(at == (long)i, "find_next finds the field itself");
@@ -59,6 +70,7 @@ static void pst_fuzz_check_msg(pst_msg *m, const uint8_t *data, size_t size)
 	off += seplen;
 	PST_FUZZ_CHECK(pst_msg_body_offset(m) == off, "body offset");
 	PST_FUZZ_CHECK(off + pst_msg_body_len(m) == size, "fields + separator + body == input");
+	PST_FUZZ_CHECK(pst_msg_has_separator(m) || pst_msg_body_len(m) == 0, "no separator, no body");
 	PST_FUZZ_CHECK(pst_msg_size(m) == size, "size");
 	const pst_msg_from_info *from = pst_msg_from(m);
 	PST_FUZZ_CHECK(from != NULL, "from info");

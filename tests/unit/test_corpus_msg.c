@@ -12,7 +12,13 @@
  *        non-null address (and, where the header has no comment, the
  *        display name) is compared with pst_addr_parse_list on a "To:"
  *        field holding the vector;
- *   DIR/index.tsv                             the number of From fields.
+ *   rfc5322-mail-parser-rs/eml/DIR/NNN.json   also the body offset of the
+ *        top-level part (offset_body, counted in the file as stored with LF
+ *        line endings): ours, less one for each CRLF before it, agrees;
+ *   DIR/index.tsv                             the number of From fields,
+ *        the number of header fields (header_count: ours counts every field
+ *        but the mbox From_ line, malformed ones included) and whether the
+ *        header section ends with a blank line (no_header_body_separator).
  * Every message is also rendered: without edits it comes out byte for
  * byte, with the scenario 8 edits it parses again with its Received
  * fields and From address.
@@ -53,6 +59,16 @@ static const struct {
 	                     "both as written" },
 	{ "address.json:14", "CFWS around the dot in 'machine(comment).  example' is removed "
 	                     "(obs-domain); mail-parser keeps the spaces" },
+	{ "msg_19.txt", "the file starts with a line that is not a field ('Send Ppp mailing list "
+	                "submissions to', folded): Python's email package (and index.tsv, header_count "
+	                "0) takes the whole file as body; we read the header section as the most "
+	                "permissive client does, up to the blank line, so that paragraph is one "
+	                "malformed field (header.malformed): 1 field" },
+	{ "msg_35.txt", "three fields, then 'counter to RFC 2822, there's no separating newline here' "
+	                "and no blank line: Python's email package ends the header section at that line "
+	                "(index.tsv: header_count 3, a separator); we read the header section to the end "
+	                "of the input, so that line is a fourth, malformed field (header.malformed) and "
+	                "there is no separator and no body" },
 };
 
 static int is_known(const char *where)
@@ -317,7 +333,9 @@ static jval *jvalue(struct jparse *j)
 	const char *s = j->p;
 	while (j->p < j->e && strchr("+-0123456789.eE", *j->p))
 		j->p++;
-	return j->p > s ? v : NULL;
+	v->n = (size_t)(j->p - s);
+	v->s = pst_arena_strndup(j->a, s, v->n);   /* the number's text */
+	return j->p > s && v->s ? v : NULL;
 }
 
 static jval *jparse(pst_arena *a, const char *s, size_t n)
@@ -375,6 +393,8 @@ static size_t flatten(const jval *v, struct mbox_want *out, size_t max)
 struct index_row {
 	char *file;
 	long from_count;
+	long header_count;
+	int has_sep;                /* not no_header_body_separator */
 };
 
 struct index {
@@ -392,7 +412,7 @@ static void load_index(const char *dir, struct index *ix)
 	ix->n = 0;
 	if (s == NULL)
 		return;
-	int col = -1, line = 0;
+	int col = -1, hcol = -1, scol = -1, line = 0;
 	for (char *save = NULL, *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save), line++) {
 		char *cells[16];
 		int nc = 0;
@@ -408,26 +428,32 @@ static void load_index(const char *dir, struct index *ix)
 			for (int i = 0; i < nc; i++)
 				if (strcmp(cells[i], "from_count") == 0)
 					col = i;
+				else if (strcmp(cells[i], "header_count") == 0)
+					hcol = i;
+				else if (strcmp(cells[i], "no_header_body_separator") == 0)
+					scol = i;
 			continue;
 		}
-		if (col < 0 || col >= nc)
+		if (col < 0 || col >= nc || hcol < 0 || hcol >= nc || scol < 0 || scol >= nc)
 			continue;
 		struct index_row *r = realloc(ix->rows, (ix->n + 1) * sizeof *r);
 		assert_non_null(r);
 		ix->rows = r;
 		r[ix->n].file = strdup(cells[0]);
 		r[ix->n].from_count = strtol(cells[col], NULL, 10);
+		r[ix->n].header_count = strtol(cells[hcol], NULL, 10);
+		r[ix->n].has_sep = strcmp(cells[scol], "no") == 0;
 		ix->n++;
 	}
 	free(s);
 }
 
-static long index_from_count(const struct index *ix, const char *rel)
+static const struct index_row *index_row(const struct index *ix, const char *rel)
 {
 	for (size_t i = 0; i < ix->n; i++)
 		if (strcmp(ix->rows[i].file, rel) == 0)
-			return ix->rows[i].from_count;
-	return -1;
+			return &ix->rows[i];
+	return NULL;
 }
 
 static void free_index(struct index *ix)
@@ -457,22 +483,36 @@ static void mismatch(struct counts *c, const char *where, const char *what, cons
 
 /* ---- One message ------------------------------------------------------- */
 
-/* The expected From address of a mail-parser message, from its .json:
- * 1 and *want set, 0 when the json has no from header, -1 unusable. */
-static int expected_from(pst_arena *a, const char *emlpath, const char **want, size_t *nwant)
+/* The .json next to a mail-parser message, parsed into a; NULL when
+ * there is none. */
+static const jval *expected_json(pst_arena *a, const char *emlpath)
 {
 	char jpath[4096];
 	size_t n = strlen(emlpath);
 	if (n < 4 || n + 2 >= sizeof jpath)
-		return -1;
+		return NULL;
 	memcpy(jpath, emlpath, n - 4);
 	strcpy(jpath + n - 4, ".json");
 	size_t len;
 	char *s = slurp(jpath, &len);
 	if (s == NULL)
-		return -1;
+		return NULL;
 	jval *root = jparse(a, s, len);
 	free(s);
+	return root;
+}
+
+/* The body offset of the top-level part (with LF line endings), or -1. */
+static long expected_body_offset(const jval *root)
+{
+	const jval *off = jget(jat(jget(root, "parts"), 0), "offset_body");
+	return off && off->t == J_NUM ? strtol(off->s, NULL, 10) : -1;
+}
+
+/* The expected From address of a mail-parser message, from its .json:
+ * 1 and *want set, 0 when the json has no from header, -1 unusable. */
+static int expected_from(const jval *root, const char **want, size_t *nwant)
+{
 	const jval *hs = jget(jat(jget(root, "parts"), 0), "headers");
 	if (hs == NULL)
 		return -1;
@@ -545,20 +585,44 @@ static void one_message(const char *path, const char *rel, const struct index *i
 	assert_non_null(fi);
 	render_checks(m, rel, fi);
 
-	long nfrom = index_from_count(ix, rel);
-	if (nfrom >= 0) {
+	const struct index_row *row = index_row(ix, rel);
+	if (row) {
 		char got[32], want[32];
-		c->compared++;
+		c->compared += 3;
 		snprintf(got, sizeof got, "%zu", pst_msg_count(m, "From", 4));
-		snprintf(want, sizeof want, "%ld", nfrom);
+		snprintf(want, sizeof want, "%ld", row->from_count);
 		if (strcmp(got, want) != 0)
 			mismatch(c, rel, "From field count", got, want);
+		size_t nf = pst_msg_field_count(m);
+		if (nf > 0 && (pst_msg_field_at(m, 0)->flags & PST_MSG_FIELD_MBOX_FROM))
+			nf--;
+		snprintf(got, sizeof got, "%zu", nf);
+		snprintf(want, sizeof want, "%ld", row->header_count);
+		if (strcmp(got, want) != 0)
+			mismatch(c, rel, "header field count", got, want);
+		if (pst_msg_has_separator(m) != row->has_sep)
+			mismatch(c, rel, "blank line after the header", pst_msg_has_separator(m) ? "yes" : "no",
+			         row->has_sep ? "yes" : "no");
 	}
 	if (with_json) {
 		pst_arena *a = pst_arena_new();
+		const jval *root = expected_json(a, path);
+		long want_off = expected_body_offset(root);
+		if (want_off >= 0) {
+			/* mail-parser's offsets count LF line endings */
+			size_t off = pst_msg_body_offset(m), ncrlf = 0;
+			for (size_t i = 1; i < off; i++)
+				ncrlf += bytes[i - 1] == '\r' && bytes[i] == '\n';
+			char got[32], want_s[32];
+			c->compared++;
+			snprintf(got, sizeof got, "%zu", off - ncrlf);
+			snprintf(want_s, sizeof want_s, "%ld", want_off);
+			if (strcmp(got, want_s) != 0)
+				mismatch(c, rel, "body offset", got, want_s);
+		}
 		const char *want = NULL;
 		size_t nwant = 0;
-		int has = expected_from(a, path, &want, &nwant);
+		int has = root ? expected_from(root, &want, &nwant) : -1;
 		if (has == 1 && nwant == 1 && want) {
 			c->compared++;
 			const char *got = fi->status == PST_FROM_ONE ? fi->addr->addr_spec : "(no single From)";

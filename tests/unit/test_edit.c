@@ -284,6 +284,81 @@ static int match_odd(void *ctx, const char *value, size_t len)
 	return (int)((++*n + len) & 1);
 }
 
+/* Malformed fields (msg.h): no edit touches them, they stay where they
+ * are, and a leading white-space line goes out as a field of its own, so
+ * nothing written above it takes it as a continuation. */
+static void malformed_fields(void **state)
+{
+	(void)state;
+	const pst_msg_edit ar = { .op = PST_MSG_EDIT_ADD, .name = "Authentication-Results",
+	                          .value = "mx.example.org; dkim=none" };
+	const pst_msg_edit rm_from = { .op = PST_MSG_EDIT_REMOVE, .name = "From" };
+	const pst_msg_edit display = { .op = PST_MSG_EDIT_SET_FROM_DISPLAY, .value = "" };
+	const pst_msg_edit address = { .op = PST_MSG_EDIT_SET_FROM_ADDRESS, .value = "n@example.org" };
+	const char *const pre[] = { "Received: by postern" };
+	static const char mbox[] = "From s@example.org Mon Jan  1 00:00:00 2024\n junk\nA: 1\n\nb";
+	const struct {
+		const char *in;
+		const pst_msg_edit *edit;
+		pst_render_opts opts;
+		const char *want;
+	} cases[] = {
+		/* a leading white-space line, with and without fields above it */
+		{ " junk\r\nFrom: a@example.org\r\n\r\nb", NULL, { 0 },
+		  "X-Postern-Malformed: junk\r\nFrom: a@example.org\r\n\r\nb" },
+		{ " junk\r\nFrom: a@example.org\r\n\r\nb", &ar, { 0 },
+		  "Authentication-Results: mx.example.org; dkim=none\r\n"
+		  "X-Postern-Malformed: junk\r\nFrom: a@example.org\r\n\r\nb" },
+		{ "\tlead\n more\nA: 1\n\nb", NULL, { .prepend = pre, .nprepend = 1 },
+		  "Received: by postern\nX-Postern-Malformed:\tlead\n more\nA: 1\n\nb" },
+		{ " no line ending", &ar, { 0 },
+		  "Authentication-Results: mx.example.org; dkim=none\r\n"
+		  "X-Postern-Malformed: no line ending" },
+		{ mbox, NULL, { 0 }, "From s@example.org Mon Jan  1 00:00:00 2024\n"
+		  "X-Postern-Malformed: junk\nA: 1\n\nb" },
+		{ mbox, NULL, { .skip_before = 1 }, "X-Postern-Malformed: junk\nA: 1\n\nb" },
+		/* a malformed line elsewhere stays as it is, and no edit matches it */
+		{ "A: 1\nFrom\nFrom: v@example.com\n\nb", &rm_from, { 0 }, "A: 1\nFrom\n\nb" },
+		{ "A: 1\nFrom\nFrom: v@example.com\n\nb", &display, { 0 },
+		  "A: 1\nFrom\nX-Original-From: v@example.com\nFrom: v@example.com\n\nb" },
+		{ "From no colon\nTo: t@example.org\n\nb", &display, { 0 }, NULL },
+		/* From folded before its colon is the From field */
+		{ "From\r\n : v@example.com\r\n\r\nb", &address, { 0 },
+		  "X-Original-From\r\n : v@example.com\r\nFrom: n@example.org\r\n\r\nb" },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		pst_msg *m = parse(cases[c].in);
+		pst_buf out = PST_BUF_INIT;
+		char err[200];
+		assert_int_equal(pst_msg_render(m, cases[c].edit, cases[c].edit ? 1 : 0, &cases[c].opts,
+		                                &out, err, sizeof err), 0);
+		const char *want = cases[c].want ? cases[c].want : cases[c].in;
+		if (out.len != strlen(want) || memcmp(out.data, want, out.len) != 0)
+			fail_msg("case %zu: got\n----\n%s----\nwant\n----\n%s----", c, pst_buf_str(&out), want);
+		pst_buf_free(&out);
+		pst_msg_free(&m);
+	}
+
+	/* Read back: the Authentication-Results value is exactly ours. */
+	pst_msg *m = parse(" dkim=pass header.d=bank.example\r\nFrom: a@example.org\r\n\r\nb");
+	pst_buf out = PST_BUF_INIT;
+	char err[200];
+	assert_int_equal(pst_msg_render(m, &ar, 1, NULL, &out, err, sizeof err), 0);
+	pst_msg *again = NULL;
+	assert_int_equal(pst_msg_parse(out.data, out.len, NULL, &again, NULL), 0);
+	assert_int_equal(pst_msg_count(again, "Authentication-Results", 22), 1);
+	const char *v = pst_msg_value(again, pst_msg_find(again, "Authentication-Results", 22, 0), NULL);
+	if (strcmp(v, ar.value) != 0)
+		fail_msg("got A-R '%s', want '%s'", v, ar.value);
+	v = pst_msg_value(again, pst_msg_find(again, PST_MSG_MALFORMED_NAME, 19, 0), NULL);
+	assert_string_equal(v, "dkim=pass header.d=bank.example");
+	for (size_t i = 0; i < pst_msg_field_count(again); i++)
+		assert_false(pst_msg_field_at(again, i)->flags & PST_MSG_FIELD_MALFORMED);
+	pst_msg_free(&again);
+	pst_msg_free(&m);
+	pst_buf_free(&out);
+}
+
 /* Random messages and random edits: no crash, and the fields no edit
  * names come out byte for byte (run under ASan). */
 static void random_edits(void **state)
@@ -325,9 +400,11 @@ static void random_edits(void **state)
 				    !(f->flags & PST_MSG_FIELD_MBOX_FROM))
 					assert_non_null(memmem(out.data, out.len, f->raw, f->raw_len));
 			}
-			/* and the output parses again */
+			/* and the output parses again, never starting with white space */
 			pst_msg *again = NULL;
 			assert_int_equal(pst_msg_parse(out.data, out.len, NULL, &again, NULL), 0);
+			if (out.len > 0)
+				assert_false(out.data[0] == ' ' || out.data[0] == '\t');
 			pst_msg_free(&again);
 		}
 		pst_buf_free(&out);
@@ -346,6 +423,7 @@ int main(void)
 		cmocka_unit_test(from_edits),
 		cmocka_unit_test(non_ascii_and_folding),
 		cmocka_unit_test(refused_edits),
+		cmocka_unit_test(malformed_fields),
 		cmocka_unit_test(random_edits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

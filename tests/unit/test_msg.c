@@ -42,46 +42,81 @@ static void want_field(const pst_msg *m, size_t i, const char *name, const char 
 	assert_int_equal(f->name_hash, pst_msg_name_hash(name, strlen(name)));
 }
 
-/* Structure of well-formed and odd messages, table-driven. */
+/* Structure of well-formed and odd messages, table-driven. A name ""
+ * is a malformed field (its value is its whole text, trimmed). */
 static void splits_header_and_body(void **state)
 {
 	(void)state;
+	enum { M = PST_MSG_FIELD_MALFORMED, O = PST_MSG_FIELD_OBS_SPACE, CR = PST_MSG_FIELD_BARE_CR };
 	static const struct {
 		const char *in;
 		size_t nfields;
-		const char *names[4];
-		const char *values[4];
+		const char *names[5];
+		const char *values[5];
+		unsigned flags[5];
 		const char *body;
 		int has_sep;
 		const char *sep, *eol;
 	} cases[] = {
 		{ "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n", 2,
-		  { "From", "Subject" }, { "a@example.org", "hi" }, "body\r\n", 1, "\r\n", "\r\n" },
+		  { "From", "Subject" }, { "a@example.org", "hi" }, { 0 }, "body\r\n", 1, "\r\n", "\r\n" },
 		{ "From: a@example.org\nSubject: hi\n\nbody\n", 2,
-		  { "From", "Subject" }, { "a@example.org", "hi" }, "body\n", 1, "\n", "\n" },
+		  { "From", "Subject" }, { "a@example.org", "hi" }, { 0 }, "body\n", 1, "\n", "\n" },
 		/* mixed: the majority wins for new fields */
-		{ "A: 1\r\nB: 2\nC: 3\n\r\nx", 3, { "A", "B", "C" }, { "1", "2", "3" }, "x", 1, "\r\n", "\n" },
+		{ "A: 1\r\nB: 2\nC: 3\n\r\nx", 3, { "A", "B", "C" }, { "1", "2", "3" }, { 0 }, "x", 1,
+		  "\r\n", "\n" },
 		/* folding with SP and HTAB, CRLF */
 		{ "Subject: a\r\n b\r\n\tc  \r\nX: y\r\n\r\n", 2, { "Subject", "X" }, { "a b\tc", "y" },
-		  "", 1, "\r\n", "\r\n" },
+		  { 0 }, "", 1, "\r\n", "\r\n" },
 		/* no blank line: all header */
-		{ "A: 1\nB: 2\n", 2, { "A", "B" }, { "1", "2" }, "", 0, "", "\n" },
+		{ "A: 1\nB: 2\n", 2, { "A", "B" }, { "1", "2" }, { 0 }, "", 0, "", "\n" },
 		/* no final line ending at all */
-		{ "A: 1\nB: 2", 2, { "A", "B" }, { "1", "2" }, "", 0, "", "\n" },
+		{ "A: 1\nB: 2", 2, { "A", "B" }, { "1", "2" }, { 0 }, "", 0, "", "\n" },
 		/* empty body */
-		{ "A: 1\r\n\r\n", 1, { "A" }, { "1" }, "", 1, "\r\n", "\r\n" },
+		{ "A: 1\r\n\r\n", 1, { "A" }, { "1" }, { 0 }, "", 1, "\r\n", "\r\n" },
 		/* empty value and obsolete white space before the colon */
-		{ "X-Empty:\nSubject \t: hi\n\nb", 2, { "X-Empty", "Subject" }, { "", "hi" }, "b", 1, "\n", "\n" },
-		/* a line that is neither field nor continuation ends the header */
-		{ "A: 1\nnot a field\nC: 3\n", 1, { "A" }, { "1" }, "not a field\nC: 3\n", 0, "", "\n" },
-		/* a continuation before any field ends the header too */
-		{ " leading\nA: 1\n", 0, { NULL }, { NULL }, " leading\nA: 1\n", 0, "", "\r\n" },
+		{ "X-Empty:\nSubject \t: hi\n\nb", 2, { "X-Empty", "Subject" }, { "", "hi" }, { 0, O },
+		  "b", 1, "\n", "\n" },
+		/* a line that is neither field nor continuation is a malformed
+		 * field; the fields after it are read */
+		{ "A: 1\nnot a field\nC: 3\n", 3, { "A", "", "C" }, { "1", "not a field", "3" },
+		  { 0, M, 0 }, "", 0, "", "\n" },
+		/* the attack: a bare "From" line, then the real fields below it */
+		{ "Received: by mx\r\nFrom\r\nFrom: victim@example.com\r\n"
+		  "DKIM-Signature: v=1; d=example.com\r\n\r\nbody\r\n", 4,
+		  { "Received", "", "From", "DKIM-Signature" },
+		  { "by mx", "From", "victim@example.com", "v=1; d=example.com" }, { 0, M, 0, 0 },
+		  "body\r\n", 1, "\r\n", "\r\n" },
+		/* "From" folded before its colon is a From field (obs-optional) */
+		{ "From\r\n : victim@example.com\r\nTo: x@example.org\r\n\r\nb", 2, { "From", "To" },
+		  { "victim@example.com", "x@example.org" }, { O, 0 }, "b", 1, "\r\n", "\r\n" },
+		{ "From\n\t\n\t: v@example.com\n\n", 1, { "From" }, { "v@example.com" }, { O }, "", 1,
+		  "\n", "\n" },
+		/* a fold that ends the field before any colon: malformed */
+		{ "From\r\n victim@example.com\r\nTo: x\r\n\r\n", 2, { "", "To" },
+		  { "From victim@example.com", "x" }, { M, 0 }, "", 1, "\r\n", "\r\n" },
+		/* a continuation before any field is a malformed field */
+		{ " leading\nA: 1\n", 2, { "", "A" }, { "leading", "1" }, { M, 0 }, "", 0, "", "\n" },
+		{ "\t lead\r\n more\r\nFrom: a@example.org\r\n\r\nb", 2, { "", "From" },
+		  { "lead more", "a@example.org" }, { M, 0 }, "b", 1, "\r\n", "\r\n" },
+		/* names with a byte outside printable ASCII, a space, no name */
+		{ "Fr om: x\nFr\xc3\xb6m: y\n: z\nA: 1\n\n", 4, { "", "", "", "A" },
+		  { "Fr om: x", "Fr\xc3\xb6m: y", ": z", "1" }, { M, M, M, 0 }, "", 1, "\n", "\n" },
+		/* a bare CR that starts a new field for a CR-splitting reader */
+		{ "X: a\rFrom: v@example.com\r\nFrom\r: w\r\n\r\n", 2, { "X", "" },
+		  { "a\rFrom: v@example.com", "From\r: w" }, { CR, M | CR }, "", 1, "\r\n", "\r\n" },
+		/* ... but not before LF, CR or a continuation */
+		{ "X: a\r\r\nY: b\r c\r\n\r\n", 2, { "X", "Y" }, { "a", "b\r c" }, { 0, 0 }, "", 1,
+		  "\r\n", "\r\n" },
+		/* a malformed last field without a line ending */
+		{ "A: 1\nFrom", 2, { "A", "" }, { "1", "From" }, { 0, M }, "", 0, "", "\n" },
 		/* empty input */
-		{ "", 0, { NULL }, { NULL }, "", 0, "", "\r\n" },
+		{ "", 0, { NULL }, { NULL }, { 0 }, "", 0, "", "\r\n" },
 		/* only a blank line */
-		{ "\nbody", 0, { NULL }, { NULL }, "body", 1, "\n", "\n" },
+		{ "\nbody", 0, { NULL }, { NULL }, { 0 }, "body", 1, "\n", "\n" },
 		/* bare CR inside a value is kept; white-space-only continuation */
-		{ "A: x\ry\nB: 1\n \n\n", 2, { "A", "B" }, { "x\ry", "1" }, "", 1, "\n", "\n" },
+		{ "A: x\ry\nB: 1\n \n\n", 2, { "A", "B" }, { "x\ry", "1" }, { CR, 0 }, "", 1, "\n",
+		  "\n" },
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		size_t n = strlen(cases[c].in);
@@ -91,8 +126,15 @@ static void splits_header_and_body(void **state)
 			         cases[c].nfields);
 		size_t total = 0;
 		for (size_t i = 0; i < cases[c].nfields; i++) {
+			const pst_msg_field *f = pst_msg_field_at(m, i);
 			want_field(m, i, cases[c].names[i], cases[c].values[i], strlen(cases[c].values[i]));
-			total += pst_msg_field_at(m, i)->raw_len;
+			if (f->flags != cases[c].flags[i])
+				fail_msg("case %zu field %zu: got flags %#x, want %#x", c, i, f->flags,
+				         cases[c].flags[i]);
+			if (f->flags & PST_MSG_FIELD_MALFORMED)   /* never found by name */
+				assert_int_equal(pst_msg_find_next(m, f->name, 0, f->name_hash, 0), -1);
+			assert_ptr_equal(f->raw, pst_msg_bytes(m) + total);
+			total += f->raw_len;
 		}
 		const char *body = pst_msg_bytes(m) + pst_msg_body_offset(m);
 		if (pst_msg_body_len(m) != strlen(cases[c].body) ||
@@ -179,6 +221,23 @@ static void mbox_from_line(void **state)
 	assert_int_equal(pst_msg_from(m)->status, PST_FROM_ONE);
 	assert_int_equal(pst_msg_from(m)->field, 1);
 	pst_msg_free(&m);
+	/* a continuation line after the From_ line continues nothing: it is
+	 * a malformed (leading white-space) field */
+	in = "From sender@example.org Mon Jan  1 00:00:00 2024\n junk\nFrom: a@example.org\n\nb";
+	m = parse_ok(in, strlen(in));
+	assert_int_equal(pst_msg_field_count(m), 3);
+	assert_int_equal(pst_msg_field_at(m, 0)->flags, PST_MSG_FIELD_MBOX_FROM);
+	assert_int_equal(pst_msg_field_at(m, 1)->flags, PST_MSG_FIELD_MALFORMED);
+	assert_memory_equal(pst_msg_field_at(m, 1)->raw, " junk\n", 6);
+	assert_int_equal(pst_msg_from(m)->field, 2);
+	pst_msg_free(&m);
+	/* "From " folded before a colon is a field, not a From_ line */
+	in = "From \r\n : a@example.org\r\n\r\n";
+	m = parse_ok(in, strlen(in));
+	assert_int_equal(pst_msg_field_count(m), 1);
+	want_field(m, 0, "From", "a@example.org", 13);
+	assert_int_equal(pst_msg_field_at(m, 0)->flags, PST_MSG_FIELD_OBS_SPACE);
+	pst_msg_free(&m);
 }
 
 static void limits_are_typed_errors(void **state)
@@ -234,6 +293,32 @@ static void limits_are_typed_errors(void **state)
 	assert_int_equal(pst_msg_field_count(m), PST_MAX_HEADER_FIELDS);
 	pst_msg_free(&m);
 	free(s);
+
+	/* malformed fields count against both limits, and a header with no
+	 * blank line is header to its end: a long "body" is over the limit */
+	static const struct {
+		const char *in;
+		pst_msg_limits lim;
+		pst_msg_errcode want;
+	} more[] = {
+		{ "A: 1\nno colon\n junk\nB: 2\n\n", { .max_fields = 2 }, PST_MSG_TOO_MANY_FIELDS },
+		{ " lead\nA: 1\nB: 2\n\n", { .max_fields = 2 }, PST_MSG_TOO_MANY_FIELDS },
+		{ " lead\nA: 1\nB: 2\n\n", { .max_fields = 3 }, PST_MSG_OK },
+		{ "A: 1\nHello, this is the text\nand more of it\n", { .max_header_bytes = 20 },
+		  PST_MSG_HEADER_TOO_BIG },
+		{ "A: 1\r\nno colon at all, long\r\n\r\nbody", { .max_header_bytes = 26 },
+		  PST_MSG_HEADER_TOO_BIG },
+		{ "A: 1\r\nno colon at all, long\r\n\r\nbody", { .max_header_bytes = 30 },
+		  PST_MSG_HEADER_TOO_BIG },     /* 31 bytes with the blank line */
+		{ "A: 1\r\nno colon at all, long\r\n\r\nbody", { .max_header_bytes = 31 }, PST_MSG_OK },
+	};
+	for (size_t c = 0; c < sizeof more / sizeof more[0]; c++) {
+		int rc = pst_msg_parse(more[c].in, strlen(more[c].in), &more[c].lim, &m, &err);
+		if (err.code != more[c].want || rc != (more[c].want == PST_MSG_OK ? 0 : -1))
+			fail_msg("limits case %zu: got rc %d code %d (%s), want code %d", c, rc, err.code,
+			         err.text, more[c].want);
+		pst_msg_free(&m);
+	}
 }
 
 static void names_and_lookup(void **state)
