@@ -13,8 +13,10 @@
  *     PST_MSG_FIELD_MALFORMED (a logical field without "name [FWS] :", a
  *     NUL or other byte outside printable ASCII in its name, a leading
  *     white-space line) or PST_MSG_FIELD_BARE_CR (a bare CR that starts a
- *     new field for a reader breaking lines there). White space or a fold
- *     before the colon is legal obsolete syntax, not malformed.
+ *     new field for a reader breaking lines there) or
+ *     PST_MSG_FIELD_FOLDED_NAME (a line break between name and colon: legal
+ *     obsolete syntax, but readers split on it, "Composition Kills" A11-A13).
+ *     White space on the name's own line ("From : x") is not malformed.
  *   header.duplicate (string): the name, spelt as RFC 5322 3.6 spells it,
  *     of the topmost field whose name 3.6 allows at most once (Date, From,
  *     Sender, Reply-To, To, Cc, Bcc, Message-ID, In-Reply-To, References,
@@ -96,13 +98,14 @@ static int decoded_value(struct pst_message *m, size_t i, const char **v, size_t
 	return 0;
 }
 
-/* header.malformed: any field rules see is malformed, or holds a bare CR
- * that starts a new line. */
+/* header.malformed: any field rules see is malformed, holds a bare CR
+ * that starts a new line, or has a line break before its colon. */
 static int header_malformed(const struct pst_message *m)
 {
 	size_t n = pst_msg_field_count(m->msg);
 	for (size_t i = m->first_field; i < n; i++)
-		if (pst_msg_field_at(m->msg, i)->flags & (PST_MSG_FIELD_MALFORMED | PST_MSG_FIELD_BARE_CR))
+		if (pst_msg_field_at(m->msg, i)->flags &
+		    (PST_MSG_FIELD_MALFORMED | PST_MSG_FIELD_BARE_CR | PST_MSG_FIELD_FOLDED_NAME))
 			return 1;
 	return 0;
 }

@@ -12,7 +12,8 @@
  * logical field is
  *   - "name" [FWS] ":" ...: a field; name is printable ASCII but ':', and
  *     the FWS (obs-optional, RFC 5322 4.5.3) may fold, so "From" CRLF
- *     " : x" is a From field, as mail clients read it;
+ *     " : x" is a From field, as permissive mail clients read it (flagged
+ *     PST_MSG_FIELD_FOLDED_NAME: stricter readers see a malformed line);
  *   - anything else, or a continuation line with no field before it (a
  *     leading white-space line): a field flagged PST_MSG_FIELD_MALFORMED,
  *     name_len 0, never indexed by name; reading goes on after it.
@@ -379,6 +380,8 @@ static int one_field(struct parse *ps, size_t p, size_t *pos)
 		f->name_hash = na.hash;
 		if (na.obs)
 			f->flags |= PST_MSG_FIELD_OBS_SPACE;
+		if (na.obs && memchr(s + p + na.len, '\n', na.colon - (p + na.len)) != NULL)
+			f->flags |= PST_MSG_FIELD_FOLDED_NAME;
 		set_value_span(f, s + na.colon + 1, s + end);
 	} else {
 		f->name_len = 0;

@@ -70,6 +70,10 @@ typedef struct pst_msg_limits {
 #define PST_MSG_FIELD_BARE_CR    0x20 /* a CR not followed by LF, CR, SP or
                                        * HTAB: a reader that breaks lines at
                                        * a bare CR sees a new field there */
+#define PST_MSG_FIELD_FOLDED_NAME 0x40 /* a line break between name and colon
+                                       * ("From" CRLF " : x"): legal obsolete
+                                       * syntax that readers split on (one
+                                       * sees From, another a malformed line) */
 /* Value flags: never in pst_msg_field.flags; pst_msg_value_flags(). */
 #define PST_MSG_FIELD_8BIT       0x4  /* value holds bytes >= 0x80 */
 #define PST_MSG_FIELD_NUL        0x8  /* value holds NUL bytes */
@@ -82,7 +86,7 @@ typedef struct pst_msg_field {
 	size_t name_len;
 	uint32_t name_hash;         /* pst_msg_name_hash(name) */
 	unsigned flags;             /* PST_MSG_FIELD_MBOX_FROM, _OBS_SPACE,
-	                             * _MALFORMED, _BARE_CR */
+	                             * _MALFORMED, _BARE_CR, _FOLDED_NAME */
 	/* Private to msg.c: where the trimmed value lies in raw, and its
 	 * unfolded copy once pst_msg_value() has made it. */
 	const char *vbeg_, *vend_;

@@ -35,11 +35,13 @@ is "$(q "$out" '.recipients[0].tags')" '["from-ceo","malformed","dkim-field"]' \
 is "$(q "$out" '.auth.dkim | map(.domain)')" '["bank.example"]' \
    "no-colon line: DKIM sees the signature below it"
 
-# "From" alone, folded before its colon (RFC 5322 obs-optional): a From field.
+# "From" alone, folded before its colon (RFC 5322 obs-optional): a From
+# field, and malformed: a stricter reader sees a line without a colon (and
+# then perhaps the Sender as the author: "Composition Kills" A11-A13).
 printf 'From\r\n : CEO <ceo@bank.example>\r\nTo: bob@example.org\r\n\r\nbody\r\n' > "$T/folded.eml"
 out=$(check "$T/policy.rules" "$T/folded.eml")
-is "$(q "$out" '.recipients[0].tags')" '["from-ceo"]' \
-   "From folded before its colon is the From field, and not malformed"
+is "$(q "$out" '.recipients[0].tags')" '["from-ceo","malformed"]' \
+   "From folded before its colon is the From field, and malformed"
 
 # Duplicated singletons: the topmost one that occurs twice is named.
 printf 'From: a@example.org\nSubject: one\nTo: b@example.org\nSubject: two\n\nbody\n' > "$T/dup.eml"
