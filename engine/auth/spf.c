@@ -23,9 +23,8 @@
  *     expected follow-ups: A/AAAA questions for exactly those names, in
  *     answer order, are the mx's address look-ups (not terms). An answer
  *     with more than 10 exchanges is permerror at once;
- *   - a PTR question is a ptr term (or the %{p} macro, which we cannot tell
- *     apart and count the same); its answer is cut to 10 names (4.6.4: the
- *     rest MUST be ignored) and those names become the follow-ups;
+ *   - a PTR question is a ptr term; its answer is cut to 10 names (4.6.4:
+ *     the rest MUST be ignored) and those names become the follow-ups;
  *   - any other A/AAAA question is an a or exists term.
  * A term (a, mx, ptr, exists) whose question answers NXDOMAIN or NODATA is
  * a void look-up. The 11th term or the 3rd void look-up marks the check
@@ -34,14 +33,26 @@
  * permerror whatever libspf2 concludes. Limits of the classification: an
  * a: term naming the next expected mx/ptr host right after an mx or ptr
  * that stopped early (a fail-prefix match inside an include) is taken as a
- * follow-up and not counted; a %{p} expansion counts as one term.
+ * follow-up and not counted.
+ *
+ * Macros (RFC 7208 7) are expanded by us, not by libspf2, whose expansion
+ * is wrong (spf_macro.h): when a record is fetched, each domain-spec that
+ * holds one is expanded for this request (sender, client IP, HELO) and the
+ * record's domain, before libspf2 compiles it. %{p} is found by our own
+ * questions (PTR, then the address of each of the first 10 names), made
+ * once per check; each %{p} expanded counts as a DNS-querying term and an
+ * empty PTR answer as a void look-up (4.6.4). Because expansion happens at
+ * fetch time, a %{p} counts even in a term that evaluation never reaches
+ * (more terms, never fewer: it can only turn a result into permerror).
+ * Such records depend on the request and are never remembered.
  *
  * Records are checked against the RFC 7208 grammar by us and handed to
  * libspf2 rewritten (spf_syntax.h): redirect= last and only without "all",
  * exp= and unknown modifiers dropped, /0 prefixes in a form it evaluates.
  * The compiled form is remembered by (family, text) for later messages
- * (memo_take). None of this touches the accounting: terms are counted as
- * the questions are asked, whoever answers them.
+ * (memo_take), unless a domain-spec held a macro. None of this touches the
+ * accounting: terms are counted as the questions are asked, whoever
+ * answers them.
  *
  * Inputs are validated before libspf2 sees them: no client address, a
  * loopback address (libspf2 passes those), a malformed or single-label
@@ -50,6 +61,7 @@
  */
 #include "auth/spf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -65,6 +77,7 @@
 #include <netdb.h>
 #include <spf2/spf.h>
 
+#include "auth/spf_macro.h"
 #include "auth/spf_syntax.h"
 #include "util/buf.h"
 #include "util/domain.h"
@@ -135,6 +148,14 @@ typedef struct pst_spf_ctx {
 	const char *follow[PST_SPF_MAX_MX_NAMES > PST_SPF_MAX_PTR_NAMES ?
 	                   PST_SPF_MAX_MX_NAMES : PST_SPF_MAX_PTR_NAMES];
 	size_t nfollow, next_follow;
+	/* For the macros (spf_macro.h): the check's arguments. */
+	const char *sender;
+	const char *helo;              /* NULL: %{h} is permerror */
+	/* %{p}: the client's validated names, found once per check. */
+	int pnames_done;
+	pst_dns_status pnames_status;  /* of the PTR question */
+	const char *pnames[PST_SPF_MAX_PTR_NAMES];
+	size_t npnames;
 } pst_spf_ctx;
 
 static _Thread_local pst_spf_ctx *pst_spf_current;
@@ -542,6 +563,123 @@ static void memo_free(pst_spf_memo *m)
 	free(m);
 }
 
+/* ---- %{p}, for our macro expansion ---------------------------------------- */
+
+/* The reverse-lookup name of ip: "d.c.b.a.in-addr.arpa" or 32 nibbles
+ * then "ip6.arpa". */
+static void reverse_name(const pst_ip *ip, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t k = 0;
+	buf[0] = '\0';
+	if (ip->family == 4) {
+		snprintf(buf, size, "%u.%u.%u.%u.in-addr.arpa", ip->bytes[3], ip->bytes[2],
+		         ip->bytes[1], ip->bytes[0]);
+		return;
+	}
+	for (int i = 15; i >= 0 && k + 4 < size; i--) {
+		buf[k++] = hex[ip->bytes[i] & 15];
+		buf[k++] = '.';
+		buf[k++] = hex[ip->bytes[i] >> 4];
+		buf[k++] = '.';
+	}
+	snprintf(buf + k, size - k, "ip6.arpa");
+}
+
+/* Whether name has an address record (of the client's family) holding the
+ * client's address. A DNS error skips the name (RFC 7208 5.5). */
+static int name_has_client(pst_spf_ctx *c, const char *name)
+{
+	pst_dns_answer ans;
+	int type = c->client.family == 4 ? ns_t_a : ns_t_aaaa;
+	if (pst_dns_session_query(c->dns, name, type, &ans) != PST_DNS_NOERROR)
+		return 0;
+	for (size_t i = 0; i < ans.count; i++)
+		if (pst_ip_equal(&ans.rrs[i].addr, &c->client))
+			return 1;
+	return 0;
+}
+
+/* The validated names of the client (5.5: the first 10 PTR names whose
+ * addresses hold it), looked up once per check and kept in the arena. */
+static void find_validated_names(pst_spf_ctx *c)
+{
+	char rev[80];
+	pst_dns_answer ans;
+
+	c->pnames_done = 1;
+	reverse_name(&c->client, rev, sizeof rev);
+	c->pnames_status = pst_dns_session_query(c->dns, rev, ns_t_ptr, &ans);
+	if (c->pnames_status != PST_DNS_NOERROR)
+		return;
+	size_t n = ans.count < PST_SPF_MAX_PTR_NAMES ? ans.count : PST_SPF_MAX_PTR_NAMES;
+	const char *names[PST_SPF_MAX_PTR_NAMES];
+	for (size_t i = 0; i < n; i++)         /* copied first: later answers may reuse */
+		names[i] = ans.rrs[i].target ? pst_arena_strdup(c->arena, ans.rrs[i].target) : NULL;
+	for (size_t i = 0; i < n; i++)
+		if (names[i] != NULL && names[i][0] != '\0' && name_has_client(c, names[i]))
+			c->pnames[c->npnames++] = names[i];
+}
+
+/* %{p} for domain (RFC 7208 7.3): of the validated names, domain itself,
+ * else the first under it, else the first; NULL ("unknown") when there is
+ * none, on a DNS error, or over the limits. Each use is a DNS-querying
+ * term and its PTR question a void look-up when empty (4.6.4), as when
+ * libspf2 expanded it; the look-ups themselves are made once per check. */
+static const char *macro_validated_name(void *arg, const char *domain)
+{
+	pst_spf_ctx *c = arg;
+	if (ctx_count_term(c) < 0)
+		return NULL;
+	if (!c->pnames_done)
+		find_validated_names(c);
+	if (ctx_count_void(c, c->pnames_status) < 0 || c->npnames == 0)
+		return NULL;
+	char d[PST_MAX_DOMAIN_BYTES + 1];
+	size_t n = domain ? strlen(domain) : 0;
+	if (n > 0 && domain[n - 1] == '.')
+		n--;
+	if (n >= sizeof d)
+		return c->pnames[0];
+	for (size_t i = 0; i < n; i++)
+		d[i] = (char)(isascii((unsigned char)domain[i]) ? tolower((unsigned char)domain[i])
+		                                               : domain[i]);
+	d[n] = '\0';
+	for (size_t i = 0; i < c->npnames; i++)
+		if (strcmp(c->pnames[i], d) == 0)
+			return c->pnames[i];
+	for (size_t i = 0; i < c->npnames; i++)
+		if (pst_domain_is_under(c->pnames[i], d))
+			return c->pnames[i];
+	return c->pnames[0];
+}
+
+/* The rewrite of an SPF record for libspf2 (spf_syntax.h), appended to rw:
+ * checked first as text; a record whose domain-specs hold macros is then
+ * rewritten again with them expanded for this request and the current
+ * domain (*expanded set: it must not be remembered by its text). */
+static int rewrite_record(pst_spf_ctx *c, const SPF_request_t *req, const pst_dns_rr *rec,
+                          int family, pst_buf *rw, int *expanded, const char **why)
+{
+	int syn = pst_spf_syntax_rewrite(rec->text, rec->text_len, family, c->zero_marker, NULL,
+	                                 rw, expanded, why);
+	if (syn != PST_SPF_SYNTAX_OK || !*expanded)
+		return syn;
+	pst_spf_macro_env env = {
+		.sender = c->sender,
+		.domain = req->cur_dom,
+		.ip = &c->client,
+		.helo = c->helo,
+		.receiver = NULL,
+		.now = 0,
+		.validated_name = macro_validated_name,
+		.arg = c,
+	};
+	pst_buf_clear(rw);
+	return pst_spf_syntax_rewrite(rec->text, rec->text_len, family, c->zero_marker, &env, rw,
+	                              expanded, why);
+}
+
 static SPF_errcode_t hook_get_spf(SPF_server_t *server, SPF_request_t *req,
                                   SPF_response_t *resp, SPF_record_t **recp)
 {
@@ -598,8 +736,8 @@ static SPF_errcode_t hook_get_spf(SPF_server_t *server, SPF_request_t *req,
 
 	pst_buf rw = PST_BUF_INIT;
 	const char *why = NULL;
-	int syn = pst_spf_syntax_rewrite(found->text, found->text_len, family, c->zero_marker, &rw,
-	                                 &why);
+	int expanded = 0;
+	int syn = rewrite_record(c, req, found, family, &rw, &expanded, &why);
 	if (syn == PST_SPF_SYNTAX_NOMEM) {
 		pst_buf_free(&rw);
 		return SPF_E_NO_MEMORY;
@@ -618,7 +756,7 @@ static SPF_errcode_t hook_get_spf(SPF_server_t *server, SPF_request_t *req,
 	if (err != SPF_E_SUCCESS)
 		return fetch_fail(c, top, PST_SPF_TOP_SYNTAX, resp, err,
 		                  "syntax error in the SPF record of", domain);
-	if (*recp != NULL && SPF_response_messages(resp) == messages)
+	if (*recp != NULL && !expanded && SPF_response_messages(resp) == messages)
 		memo_keep(memo, found->text, found->text_len, family, *recp);
 	if (top)
 		c->top = PST_SPF_TOP_OK;
@@ -911,6 +1049,8 @@ static int run_check(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip, c
 	c->client = *ip;
 	c->zero_marker = s->zero_marker;
 	c->zero_marker_len = strlen(s->zero_marker);
+	c->sender = sender;
+	c->helo = helo;
 
 	int rc = -1;
 	SPF_response_t *resp = NULL;

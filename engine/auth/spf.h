@@ -7,9 +7,10 @@
  * check_host() evaluation (10 DNS-querying terms with include and redirect
  * counted across the whole chain, 2 void look-ups, 10 MX names per mx and
  * 10 PTR names per ptr: over any of them is permerror), a SERVFAIL or
- * timeout on the top-level record is temperror, and no input ever reaches
- * libspf2 that makes it abort: arguments are validated first, an unknown
- * or loopback client IP gives none without a look-up.
+ * timeout on the top-level record is temperror, macros are expanded as
+ * RFC 7208 section 7 says by our own code (spf_macro.h), and no input
+ * ever reaches libspf2 that makes it abort: arguments are validated
+ * first, an unknown or loopback client IP gives none without a look-up.
  */
 #ifndef PST_SPF_H
 #define PST_SPF_H

@@ -5,9 +5,13 @@
  * A record is split at spaces into terms; each term is a directive
  * ([qualifier] mechanism) or a modifier (name "=" macro-string). Domain
  * specs are macro-strings whose end is "." toplabel ["."] or a macro
- * expansion. Nothing is expanded here: the check is on the text.
+ * expansion. The check is on the text, before any expansion (7.1: the
+ * syntax is not checked after it); a domain-spec holding a macro is then
+ * expanded by spf_macro.c when the caller gives a request.
  */
 #include "auth/spf_syntax.h"
+
+#include "auth/spf_macro.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -30,34 +34,6 @@ static int is_alpha(int c)
 	return isascii(c) && isalpha(c);
 }
 
-/* One macro-expand at s (n bytes left): its length, or 0 if malformed.
- * exp_letters allows c, r, t (explanation text only). */
-static size_t macro_expand_len(const char *s, size_t n, int exp_letters)
-{
-	if (n < 2 || s[0] != '%')
-		return 0;
-	if (s[1] == '%' || s[1] == '_' || s[1] == '-')
-		return 2;
-	if (s[1] != '{' || n < 4)
-		return 0;
-	size_t i = 2;
-	int c = tolower((unsigned char)s[i]);
-	if (strchr("slodiphv", c) == NULL && !(exp_letters && strchr("crt", c) != NULL))
-		return 0;
-	if (c == '\0')
-		return 0;
-	i++;
-	while (i < n && isdigit((unsigned char)s[i]))
-		i++;
-	if (i < n && (s[i] == 'r' || s[i] == 'R'))
-		i++;
-	while (i < n && strchr(".-+,/_=", s[i]) != NULL && s[i] != '\0')
-		i++;
-	if (i >= n || s[i] != '}')
-		return 0;
-	return i + 1;
-}
-
 /* Whether s is a macro-string; *tail is where the literal text after the
  * last macro-expand starts (n when it ends with one). */
 static int macro_string(const char *s, size_t n, size_t *tail)
@@ -67,7 +43,7 @@ static int macro_string(const char *s, size_t n, size_t *tail)
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '%') {
-			size_t m = macro_expand_len(s + i, n - i, 0);
+			size_t m = pst_spf_macro_len(s + i, n - i, 0);
 			if (m == 0)
 				return 0;
 			i += m;
@@ -201,6 +177,9 @@ typedef struct pst_spf_rw {
 	pst_buf *out;
 	int family;
 	const char *zero_marker;
+	const pst_spf_macro_env *env;  /* NULL: domain-specs are kept as written */
+	int expanded;                  /* a domain-spec had a macro expanded */
+	pst_buf tmp;                   /* one expansion */
 	int has_all;
 	const char *redirect;
 	size_t redirect_n;
@@ -211,6 +190,40 @@ typedef struct pst_spf_rw {
 static int put(pst_spf_rw *w, const char *p, size_t n)
 {
 	return pst_buf_append(w->out, p, n);
+}
+
+/* A domain-spec (n bytes at p): as written, or expanded for w->env (RFC
+ * 7208 7) and written so that libspf2's own expansion of it is the
+ * identity: "%" as "%%", a space as "%_". One that needs a value the
+ * request lacks (%{h} without a HELO) stays as written: libspf2 cannot
+ * expand it either and makes it permerror if, and only if, the term is
+ * evaluated. */
+static int put_domain(pst_spf_rw *w, const char *p, size_t n, const char **why)
+{
+	if (memchr(p, '%', n) == NULL)
+		return put(w, p, n) < 0 ? PST_SPF_SYNTAX_NOMEM : PST_SPF_SYNTAX_OK;
+	w->expanded = 1;
+	if (w->env == NULL)
+		return put(w, p, n) < 0 ? PST_SPF_SYNTAX_NOMEM : PST_SPF_SYNTAX_OK;
+	pst_buf_clear(&w->tmp);
+	int rc = pst_spf_macro_expand(p, n, w->env, PST_SPF_MACRO_DOMAIN, &w->tmp, why);
+	if (rc == PST_SPF_MACRO_NOMEM)
+		return PST_SPF_SYNTAX_NOMEM;
+	if (rc == PST_SPF_MACRO_UNSET) {
+		*why = NULL;               /* libspf2 fails it if it gets there */
+		return put(w, p, n) < 0 ? PST_SPF_SYNTAX_NOMEM : PST_SPF_SYNTAX_OK;
+	}
+	if (rc != PST_SPF_MACRO_OK)
+		return PST_SPF_SYNTAX_ERROR;
+	for (size_t i = 0; i < w->tmp.len; i++) {
+		char c = w->tmp.data[i];
+		int r = c == '%' ? pst_buf_puts(w->out, "%%")
+		      : c == ' ' ? pst_buf_puts(w->out, "%_")
+		                 : pst_buf_putc(w->out, c);
+		if (r < 0)
+			return PST_SPF_SYNTAX_NOMEM;
+	}
+	return PST_SPF_SYNTAX_OK;
 }
 
 static int put_q(pst_spf_rw *w, char q, const char *text)
@@ -247,15 +260,35 @@ static int mech_a_mx(pst_spf_rw *w, char q, int is_mx, const char *arg, size_t n
 		 * client's own address when the name has one. */
 		if (put_q(w, q, is_mx ? "mx:" : "a:") < 0)
 			return PST_SPF_SYNTAX_NOMEM;
-		if ((has_arg ? put(w, arg, dlen) : pst_buf_puts(w->out, "%{d}")) < 0 ||
-		    pst_buf_puts(w->out, w->zero_marker) < 0)
+		int rc = has_arg ? put_domain(w, arg, dlen, why)
+		       : pst_buf_puts(w->out, "%{d}") < 0 ? PST_SPF_SYNTAX_NOMEM : PST_SPF_SYNTAX_OK;
+		if (rc != PST_SPF_SYNTAX_OK)
+			return rc;
+		if (pst_buf_puts(w->out, w->zero_marker) < 0)
 			return PST_SPF_SYNTAX_NOMEM;
 		return PST_SPF_SYNTAX_OK;
 	}
 	if (put_q(w, q, is_mx ? "mx" : "a") < 0)
 		return PST_SPF_SYNTAX_NOMEM;
-	if (has_arg && (pst_buf_putc(w->out, ':') < 0 || put(w, arg, dlen) < 0))
-		return PST_SPF_SYNTAX_NOMEM;
+	int slash = 0;
+	if (has_arg) {
+		if (pst_buf_putc(w->out, ':') < 0)
+			return PST_SPF_SYNTAX_NOMEM;
+		size_t from = w->out->len;
+		int rc = put_domain(w, arg, dlen, why);
+		if (rc != PST_SPF_SYNTAX_OK)
+			return rc;
+		slash = memchr(w->out->data + from, '/', w->out->len - from) != NULL;
+	}
+	if (slash) {
+		/* An expansion with "/" (a HELO "h.example/1"): libspf2 would take
+		 * a "/digits" at its end for the prefix and widen the term, so
+		 * both prefixes are written, and it asks the name as expanded. */
+		int p4 = w->family == 4 && prefix > 0 ? prefix : 32;
+		int p6 = w->family == 6 && prefix > 0 ? prefix : 128;
+		return pst_buf_printf(w->out, "/%d//%d", p4, p6) < 0 ? PST_SPF_SYNTAX_NOMEM
+		                                                       : PST_SPF_SYNTAX_OK;
+	}
 	if (prefix > 0 && pst_buf_printf(w->out, w->family == 4 ? "/%d" : "//%d", prefix) < 0)
 		return PST_SPF_SYNTAX_NOMEM;
 	return PST_SPF_SYNTAX_OK;
@@ -321,10 +354,9 @@ static int directive(pst_spf_rw *w, const char *p, size_t n, const char **why)
 			*why = "bad domain in include or exists";
 			return PST_SPF_SYNTAX_ERROR;
 		}
-		if (put_q(w, q, name_eq(p, nl, "include") ? "include:" : "exists:") < 0 ||
-		    put(w, arg, an) < 0)
+		if (put_q(w, q, name_eq(p, nl, "include") ? "include:" : "exists:") < 0)
 			return PST_SPF_SYNTAX_NOMEM;
-		return PST_SPF_SYNTAX_OK;
+		return put_domain(w, arg, an, why);
 	}
 	if (name_eq(p, nl, "a") || name_eq(p, nl, "mx")) {
 		if (!has_colon && an > 0 && arg[0] != '/') {
@@ -340,9 +372,11 @@ static int directive(pst_spf_rw *w, const char *p, size_t n, const char **why)
 		}
 		if (put_q(w, q, "ptr") < 0)
 			return PST_SPF_SYNTAX_NOMEM;
-		if (has_colon && (pst_buf_putc(w->out, ':') < 0 || put(w, arg, an) < 0))
+		if (!has_colon)
+			return PST_SPF_SYNTAX_OK;
+		if (pst_buf_putc(w->out, ':') < 0)
 			return PST_SPF_SYNTAX_NOMEM;
-		return PST_SPF_SYNTAX_OK;
+		return put_domain(w, arg, an, why);
 	}
 	if (name_eq(p, nl, "ip4") || name_eq(p, nl, "ip6")) {
 		if (!has_colon) {
@@ -391,11 +425,24 @@ static int modifier(pst_spf_rw *w, const char *p, size_t n, int *rc, const char 
 	return 1;
 }
 
+static int rewrite(pst_spf_rw *w, const char *record, size_t len, const char **why);
+
 int pst_spf_syntax_rewrite(const char *record, size_t len, int family, const char *zero_marker,
-                           pst_buf *out, const char **why)
+                           const pst_spf_macro_env *env, pst_buf *out, int *expanded,
+                           const char **why)
 {
-	pst_spf_rw w = { out, family, zero_marker, 0, NULL, 0, 0, 0 };
+	pst_spf_rw w = { out, family, zero_marker, env, 0, PST_BUF_INIT, 0, NULL, 0, 0, 0 };
 	*why = NULL;
+	int rc = rewrite(&w, record, len, why);
+	pst_buf_free(&w.tmp);
+	if (expanded != NULL)
+		*expanded = w.expanded;
+	return rc;
+}
+
+static int rewrite(pst_spf_rw *w, const char *record, size_t len, const char **why)
+{
+	pst_buf *out = w->out;
 	if (len < 6 || strncasecmp(record, "v=spf1", 6) != 0 || (len > 6 && record[6] != ' ')) {
 		*why = "not an SPF record";
 		return PST_SPF_SYNTAX_ERROR;
@@ -422,18 +469,19 @@ int pst_spf_syntax_rewrite(const char *record, size_t len, int family, const cha
 			}
 		}
 		int rc;
-		if (modifier(&w, p, n, &rc, why)) {
+		if (modifier(w, p, n, &rc, why)) {
 			if (rc != PST_SPF_SYNTAX_OK)
 				return rc;
 			continue;
 		}
-		rc = directive(&w, p, n, why);
+		rc = directive(w, p, n, why);
 		if (rc != PST_SPF_SYNTAX_OK)
 			return rc;
 	}
-	if (w.redirect != NULL && !w.has_all) {
-		if (pst_buf_puts(out, " redirect=") < 0 || put(&w, w.redirect, w.redirect_n) < 0)
+	if (w->redirect != NULL && !w->has_all) {
+		if (pst_buf_puts(out, " redirect=") < 0)
 			return PST_SPF_SYNTAX_NOMEM;
+		return put_domain(w, w->redirect, w->redirect_n, why);
 	}
 	return PST_SPF_SYNTAX_OK;
 }

@@ -18,7 +18,20 @@
  *     must be a suffix no expansion can produce (spf.c makes it random);
  *   - then redirect= last, and only when no "all" mechanism exists (6.1);
  *   - exp= and unknown modifiers dropped (explanations are not fetched;
- *     unknown modifiers MUST be ignored, 6).
+ *     unknown modifiers MUST be ignored, 6);
+ *   - with an environment, every domain-spec that holds a macro expanded
+ *     by us (spf_macro.h: libspf2's expansion is wrong), then written with
+ *     "%" as "%%" and a space as "%_" so that libspf2 takes it literally.
+ *     The /0 form without a domain keeps "%{d}" (libspf2 expands a bare
+ *     %{d} right, and the rewrite then stays the same for every request).
+ *     Without one, domain-specs are kept as written (a syntax check).
+ *     An expanded a or mx domain holding "/" gets both prefixes written
+ *     out ("/32//128" by default), else libspf2 would read a "/digits" at
+ *     its end as the prefix: a HELO of "h.example/1" would widen the term
+ *     to half the Internet.
+ *     A domain-spec needing a value the request lacks (%{h} without a
+ *     HELO) stays as written: libspf2 has no HELO either and fails the
+ *     term with permerror when, and only when, it is evaluated.
  * PST_SPF_SYNTAX_UNSUPPORTED is kept for constructs libspf2 cannot be
  * given at all; none is known today.
  */
@@ -27,6 +40,7 @@
 
 #include <stddef.h>
 
+#include "auth/spf_macro.h"
 #include "util/buf.h"
 
 enum {
@@ -37,9 +51,14 @@ enum {
 };
 
 /* Check record (len bytes, starting "v=spf1") and append its rewrite for a
- * client of family (4 or 6) to out; zero_marker as above. Returns one of the values above; *why
- * is static text for the errors. */
+ * client of family (4 or 6) to out; zero_marker as above; env (borrowed,
+ * may be NULL) the request the macros are expanded for. *expanded (may be
+ * NULL) tells whether a kept domain-spec holds a macro: such a rewrite
+ * depends on the request, not on the text alone. Returns one of the values
+ * above; *why is static text for the errors (a macro the RFC forbids,
+ * such as %{d0}, is PST_SPF_SYNTAX_ERROR: permerror). */
 int pst_spf_syntax_rewrite(const char *record, size_t len, int family, const char *zero_marker,
-                           pst_buf *out, const char **why);
+                           const pst_spf_macro_env *env, pst_buf *out, int *expanded,
+                           const char **why);
 
 #endif

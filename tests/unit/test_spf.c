@@ -441,6 +441,190 @@ static void no_client_ip_is_none_without_questions(void **state)
 	env_close(&e);
 }
 
+static SPF_result_t naive(const char *const *zone, size_t nzone, const char *ip,
+                          const char *from);
+
+/* ---- Macros, expanded by us (spf_macro.h) ---------------------------------- */
+
+static const char macro_zone[] =
+	"email.example.com TXT \"v=spf1 exists:%{d4}.d4.example.net -all\"\n"
+	"email.example.com.d4.example.net A 192.0.2.250\n"
+	"mail.example.com.d4.example.net A 192.0.2.250\n"
+	"lp.example.com TXT \"v=spf1 exists:%{l}.users.example.net -all\"\n"
+	"alice.users.example.net A 192.0.2.250\n"
+	"inc.example.com TXT \"v=spf1 include:%{l}.in.%{d} -all\"\n"
+	"alice.in.inc.example.com TXT \"v=spf1 exists:%{d1r}.%{d}.x.example.net -all\"\n"
+	"alice.alice.in.inc.example.com.x.example.net A 192.0.2.250\n"
+	"pct.example.com TXT \"v=spf1 a:%{l}.pct.example.net -all\"\n"
+	"h.example.com TXT \"v=spf1 ip4:192.0.2.3 a:%{h}.h.example.net -all\"\n"
+	"p.example.com TXT \"v=spf1 exists:%{p}.p.example.net exists:%{p2}.p2.example.net -all\"\n"
+	"3.2.0.192.in-addr.arpa PTR mx.example.org.\n"
+	"mx.example.org A 192.0.2.3\n"
+	"example.org.p2.example.net A 192.0.2.250\n"
+	"bad.example.com TXT \"v=spf1 exists:%{d0}.example.net -all\"\n"
+	"crt.example.com TXT \"v=spf1 exists:%{t}.example.net -all\"\n";
+
+/* %{d4} of email.example.com is the whole name (RFC 7208 7.4): libspf2
+ * alone asks mail.example.com.d4.example.net, which exists here too, so
+ * the test tells the two apart by the name asked, not by the result. */
+static void macros_expand_as_rfc7208_says(void **state)
+{
+	(void)state;
+	env e;
+	pst_spf_result r;
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.3", NULL, "strong-bad@email.example.com", &r), PST_AR_PASS,
+	     "%{d4}", &r);
+	env_close(&e);
+
+	static const char *const zone[] = {
+		"email.example.com", "TXT", "v=spf1 exists:%{d4}.d4.example.net -all",
+		"email.example.com.d4.example.net", "A", "192.0.2.250",
+	};
+	/* libspf2 alone: "mail.example.com.d4.example.net", which does not
+	 * exist in this zone, so fail (we: pass, above). */
+	assert_int_equal(naive(zone, sizeof zone / sizeof zone[0], "192.0.2.3",
+	                       "strong-bad@email.example.com"), SPF_RESULT_FAIL);
+
+	/* %{d} inside an include is the included domain (5.2, 7.2). */
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.3", NULL, "alice@inc.example.com", &r), PST_AR_PASS,
+	     "%{l} and %{d} through an include", &r);
+	env_close(&e);
+}
+
+/* An expanded record depends on the request: it is compiled for each one
+ * and never remembered by its text (a remembered alice would pass bob). */
+static void expanded_records_are_not_remembered(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *from;
+		pst_auth_result want;
+	} cases[] = {
+		{ "alice@lp.example.com", PST_AR_PASS },
+		{ "bob@lp.example.com", PST_AR_FAIL },
+		{ "alice@lp.example.com", PST_AR_PASS },
+		{ "mallory@lp.example.com", PST_AR_FAIL },
+	};
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			env e;
+			pst_spf_result r;
+			env_open(&e, macro_zone);
+			want(mailfrom(&e, "192.0.2.3", NULL, cases[i].from, &r), cases[i].want,
+			     cases[i].from, &r);
+			env_close(&e);
+		}
+	}
+}
+
+/* An expansion holding "%" or a space reaches DNS as it is: libspf2 is
+ * handed "%%" and "%_" and expands them back. */
+static void expansions_with_percent_and_space(void **state)
+{
+	(void)state;
+	env e;
+	pst_spf_result r;
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.3", NULL, "\"a b%{d}\"@pct.example.com", &r), PST_AR_FAIL,
+	     "a local-part with a space and a macro", &r);
+	assert_int_equal(r.dns_terms, 1);
+	assert_int_equal(r.void_lookups, 1);
+	env_close(&e);
+}
+
+/* A "/" in an expansion is part of the name, never a prefix: a HELO of
+ * "h.attacker.example/1" does not turn a:%{h} into a /1 (libspf2 would
+ * read the prefix off the expanded text). */
+static void expansion_never_becomes_a_prefix(void **state)
+{
+	(void)state;
+	static const char zone[] =
+		"slash.example.com TXT \"v=spf1 a:%{h} -all\"\n"
+		"slashmx.example.com TXT \"v=spf1 mx:%{h}/24//64 -all\"\n"
+		"h.attacker.example A 10.0.0.1\n"
+		"h.attacker.example AAAA 2001:db8::1\n"
+		"h.attacker.example MX 10 h.attacker.example.\n";
+	static const struct {
+		const char *ip, *helo, *from;
+		pst_auth_result want;
+	} cases[] = {
+		{ "100.0.0.1", "h.attacker.example/1", "x@slash.example.com", PST_AR_FAIL },
+		{ "100.0.0.1", "h.attacker.example/1/1", "x@slash.example.com", PST_AR_FAIL },
+		{ "2001:db8:8000::1", "h.attacker.example//1", "x@slash.example.com", PST_AR_FAIL },
+		{ "2001:db8::1", "h.attacker.example//128", "x@slash.example.com", PST_AR_FAIL },
+		{ "100.0.0.1", "h.attacker.example/1", "x@slashmx.example.com", PST_AR_FAIL },
+		{ "2001:db8:8000::1", "h.attacker.example//1", "x@slashmx.example.com", PST_AR_FAIL },
+		/* controls: the name itself, and the record's own prefix */
+		{ "10.0.0.1", "h.attacker.example", "x@slash.example.com", PST_AR_PASS },
+		{ "10.0.0.200", "h.attacker.example", "x@slashmx.example.com", PST_AR_PASS },
+		{ "10.0.1.1", "h.attacker.example", "x@slashmx.example.com", PST_AR_FAIL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		env e;
+		pst_spf_result r;
+		char what[160];
+		env_open(&e, zone);
+		snprintf(what, sizeof what, "%s from %s with HELO %s", cases[i].from, cases[i].ip,
+		         cases[i].helo);
+		want(mailfrom(&e, cases[i].ip, cases[i].helo, cases[i].from, &r), cases[i].want, what,
+		     &r);
+		env_close(&e);
+	}
+}
+
+/* %{h} without a HELO is permerror when its term is reached, and only
+ * then; a zero digit count and the explanation-only letters in a
+ * domain-spec are permerror; %{p} counts as a DNS-querying term per use
+ * (4.6.4). */
+static void macro_errors_and_counts(void **state)
+{
+	(void)state;
+	env e;
+	pst_spf_result r;
+
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.9", NULL, "x@h.example.com", &r), PST_AR_PERMERROR,
+	     "%{h} without a HELO", &r);
+	env_close(&e);
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.3", NULL, "x@h.example.com", &r), PST_AR_PASS,
+	     "ip4 before an %{h} that cannot be expanded", &r);
+	env_close(&e);
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.9", "mx.example.org", "x@h.example.com", &r), PST_AR_FAIL,
+	     "%{h} with a HELO", &r);
+	env_close(&e);
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.3", "mx.example.org", "x@h.example.com", &r), PST_AR_PASS,
+	     "ip4 before %{h}", &r);
+	env_close(&e);
+
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.9", NULL, "x@bad.example.com", &r), PST_AR_PERMERROR,
+	     "%{d0}", &r);
+	env_close(&e);
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.9", NULL, "x@crt.example.com", &r), PST_AR_PERMERROR,
+	     "%{t} outside exp=", &r);
+	env_close(&e);
+
+	/* exists:%{p}... (no such name) then exists:%{p2}...: two %{p}, two
+	 * exists, and one void look-up (the first exists). */
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.3", NULL, "x@p.example.com", &r), PST_AR_PASS, "%{p2}", &r);
+	if (r.dns_terms != 4 || r.void_lookups != 1)
+		fail_msg("%%{p}: got %u terms and %u voids, want 4 and 1", r.dns_terms,
+		         r.void_lookups);
+	env_close(&e);
+	/* No PTR for the client: %{p} is "unknown", and the PTR question is void. */
+	env_open(&e, macro_zone);
+	want(mailfrom(&e, "192.0.2.4", NULL, "x@p.example.com", &r), PST_AR_PERMERROR,
+	     "%{p} unknown: two void PTR and a void exists", &r);
+	env_close(&e);
+}
+
 static void helo_identity(void **state)
 {
 	(void)state;
@@ -609,7 +793,7 @@ static void record_syntax(void **state)
 		pst_buf out = PST_BUF_INIT;
 		const char *why = NULL;
 		int rc = pst_spf_syntax_rewrite(cases[i].rec, strlen(cases[i].rec), cases[i].family,
-		                                "..M", &out, &why);
+		                                "..M", NULL, &out, NULL, &why);
 		if (rc != cases[i].want)
 			fail_msg("%s: got %d (%s), want %d", cases[i].rec, rc, why ? why : "",
 			         cases[i].want);
@@ -933,6 +1117,11 @@ int main(void)
 		cmocka_unit_test(ptr_names_past_ten_are_ignored),
 		cmocka_unit_test(loopback_is_none_without_questions),
 		cmocka_unit_test(no_client_ip_is_none_without_questions),
+		cmocka_unit_test(macros_expand_as_rfc7208_says),
+		cmocka_unit_test(expanded_records_are_not_remembered),
+		cmocka_unit_test(expansions_with_percent_and_space),
+		cmocka_unit_test(macro_errors_and_counts),
+		cmocka_unit_test(expansion_never_becomes_a_prefix),
 		cmocka_unit_test(helo_identity),
 		cmocka_unit_test(null_sender_checks_postmaster_at_helo),
 		cmocka_unit_test(long_record_in_split_strings),
