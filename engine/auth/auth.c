@@ -338,13 +338,17 @@ static int dkim_rank(pst_auth_result r)
  * it cannot be read (the fact is unknown). A result that was not read,
  * or a keyword we do not know ("bestguesspass"), is unreadable. Absent:
  * none, unless part of the field was unreadable (it may have been
- * there). Several results: for dkim, pass when any passes, else unknown
- * when any is unreadable, else the highest by dkim_rank; for the others,
- * their common value, unknown when they differ. Never a value from
- * anywhere but ar. */
-static int method_result(const pst_authres *ar, const char *method, pst_auth_result *out)
+ * there). Several results of one method in the field:
+ *   dkim (one per signature): pass when any passes, else unknown when any
+ *        is unreadable, else the highest by dkim_rank;
+ *   spf, dmarc (dmarc once per author domain): fail when any fails (the
+ *        strictest outcome), else their common value, unknown when they
+ *        differ or any is unreadable.
+ * Never a value from anywhere but ar. */
+static int method_result(const pst_authres *ar, unsigned how, const char *method,
+                         pst_auth_result *out)
 {
-	int found = 0, unreadable = 0, differ = 0;
+	int found = 0, unreadable = 0, differ = 0, failed = 0;
 	pst_auth_result best = PST_AR_NONE;
 	for (size_t i = 0; i < ar->nresults; i++) {
 		if (strcmp(ar->results[i].method, method) != 0)
@@ -358,13 +362,19 @@ static int method_result(const pst_authres *ar, const char *method, pst_auth_res
 			differ = 1;
 		if (!found || dkim_rank((pst_auth_result)r) > dkim_rank(best))
 			best = (pst_auth_result)r;
+		failed |= r == PST_AR_FAIL;
 		found = 1;
 	}
-	if (strcmp(method, "dkim") == 0 && found && best == PST_AR_PASS) {
-		*out = best;
+	int dkim = strcmp(method, "dkim") == 0;
+	if (dkim && found && best == PST_AR_PASS) {
+		*out = PST_AR_PASS;
 		return 0;
 	}
-	if (unreadable || differ || (!found && ar->unread))
+	if (!dkim && failed) {
+		*out = PST_AR_FAIL;
+		return 0;
+	}
+	if (unreadable || (!dkim && differ) || (!found && (how & PST_AUTHRES_UNREAD)))
 		return -1;
 	*out = found ? best : PST_AR_NONE;
 	return 0;
@@ -403,20 +413,21 @@ static int fill_authres(struct pst_message *m)
 		if (!pst_msg_name_eq(f->name, f->name_len, "Authentication-Results", 22))
 			continue;
 		pst_authres ar;
+		unsigned how;
 		size_t vlen;
 		const char *v = pst_msg_value(m->msg, f, &vlen);
 		if (v == NULL)
 			return -1;         /* ENOMEM */
 		if (!is_trusted(s, v, vlen))
 			continue;
-		if (pst_authres_salvage(m->arena, v, vlen, &ar) < 0)
+		if (pst_authres_salvage(m->arena, v, vlen, &ar, &how) < 0)
 			return -1;         /* ENOMEM */
 		m->auth.authres_known = 1;
-		if (method_result(&ar, "spf", &m->auth.authres_spf) < 0)
+		if (method_result(&ar, how, "spf", &m->auth.authres_spf) < 0)
 			m->auth.authres_unread |= AR_UNREAD_SPF;
-		if (method_result(&ar, "dkim", &m->auth.authres_dkim) < 0)
+		if (method_result(&ar, how, "dkim", &m->auth.authres_dkim) < 0)
 			m->auth.authres_unread |= AR_UNREAD_DKIM;
-		if (method_result(&ar, "dmarc", &m->auth.authres_dmarc) < 0)
+		if (method_result(&ar, how, "dmarc", &m->auth.authres_dmarc) < 0)
 			m->auth.authres_unread |= AR_UNREAD_DMARC;
 		return 0;              /* the topmost trusted field decides */
 	}

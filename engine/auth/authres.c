@@ -34,7 +34,7 @@
  * each piece given to the strict methodspec rule with the piece's end as
  * the end of the input, so nothing is read past a ';'. There is one
  * grammar; the salvage only decides where to restart it. Whatever could
- * not be read is flagged (result NULL, or unread), never guessed.
+ * not be read is flagged (result NULL, or PST_AUTHRES_UNREAD), never guessed.
  *
  * Comments are CFWS and skipped, but for the two that are kept (see
  * authres.h: after the authserv-id, after a result); a kept comment is
@@ -954,8 +954,10 @@ static const char *ar_salvage_id(pst_arena *arena, const char *value, size_t fro
 }
 
 /* The value read in pieces (see authres.h) into out, zeroed with version
- * 1 by the failed strict parse. 0 / -1 on ENOMEM. */
-static int ar_salvage(pst_arena *arena, const char *value, size_t len, pst_authres *out)
+ * 1 by the failed strict parse; *how gets the PST_AUTHRES_* bits. 0 / -1
+ * on ENOMEM. */
+static int ar_salvage(pst_arena *arena, const char *value, size_t len, pst_authres *out,
+		      unsigned *how)
 {
 	size_t lim = len < PST_AUTHRES_MAX_BYTES ? len : PST_AUTHRES_MAX_BYTES;
 	ar_parser p = { value, lim, 0, arena, NULL, 0 };
@@ -963,10 +965,9 @@ static int ar_salvage(pst_arena *arena, const char *value, size_t len, pst_authr
 	void *arr = NULL;
 	int quoted, open = 0, rc;
 
-	out->salvaged = 1;
-	out->unread = len > lim;
+	*how = PST_AUTHRES_SALVAGED | (len > lim ? PST_AUTHRES_UNREAD : 0);
 	if (!ar_id_span(value, lim, &from, &to, &after, &quoted)) {
-		out->unread = 1;
+		*how |= PST_AUTHRES_UNREAD;
 		return 0;
 	}
 	if ((out->authserv_id = ar_salvage_id(arena, value, from, to, quoted)) == NULL)
@@ -976,7 +977,7 @@ static int ar_salvage(pst_arena *arena, const char *value, size_t len, pst_authr
 	p.pos = after;
 	p.len = end;
 	if (!ar_salvage_head(&p) || end == lim)
-		out->unread = 1;        /* junk before the first ';', or no ';' */
+		*how |= PST_AUTHRES_UNREAD;        /* junk before the first ';', or no ';' */
 	/* then one piece after each ';' */
 	while (end < lim && !open) {
 		p.pos = end + 1;
@@ -984,7 +985,7 @@ static int ar_salvage(pst_arena *arena, const char *value, size_t len, pst_authr
 		end = ar_piece_end(&p, p.pos, &open);
 		p.len = end;
 		if (out->nresults >= PST_AUTHRES_MAX_RESULTS) {
-			out->unread = 1;
+			*how |= PST_AUTHRES_UNREAD;
 			break;
 		}
 		if (ar_grow(&p, &arr, &cap, out->nresults, sizeof *out->results) < 0)
@@ -995,21 +996,24 @@ static int ar_salvage(pst_arena *arena, const char *value, size_t len, pst_authr
 		if (rc == 1)
 			out->nresults++;
 		else if (rc == 2)
-			out->unread = 1;
+			*how |= PST_AUTHRES_UNREAD;
 	}
 	if (open)
-		out->unread = 1;
+		*how |= PST_AUTHRES_UNREAD;
 	return 0;
 }
 
-int pst_authres_salvage(pst_arena *arena, const char *value, size_t len, pst_authres *out)
+int pst_authres_salvage(pst_arena *arena, const char *value, size_t len, pst_authres *out,
+			unsigned *how)
 {
+	*how = 0;
 	if (pst_authres_parse(arena, value, len, out, NULL, 0) == 0)
 		return 0;
 	if (errno == ENOMEM)
 		return -1;
-	if (ar_salvage(arena, value, len, out) == 0)
+	if (ar_salvage(arena, value, len, out, how) == 0)
 		return 0;
+	*how = 0;
 	memset(out, 0, sizeof *out);
 	out->version = 1;
 	errno = ENOMEM;

@@ -49,15 +49,15 @@ typedef struct pst_authres {
 	size_t nresults;
 	const char *comment;        /* "id (text);": the first comment after the
 	                             * authserv-id or version, unquoted; or NULL */
-	int salvaged;               /* pst_authres_salvage: the value did not
-	                             * parse under RFC 8601 and was read in
-	                             * pieces (then only method, method_version
-	                             * and result are filled) */
-	int unread;                 /* pst_authres_salvage: part of the value
-	                             * could not be read as a method result, so
-	                             * a method missing from results may have
-	                             * been there */
 } pst_authres;
+
+/* What pst_authres_salvage says of a value, bits in *how. */
+#define PST_AUTHRES_SALVAGED 1  /* it did not parse under RFC 8601 and was
+                                 * read in pieces: then only method,
+                                 * method_version and result are filled */
+#define PST_AUTHRES_UNREAD   2  /* part of it could not be read as a method
+                                 * result, so a method missing from results
+                                 * may have been there */
 
 /* Parse one field value (unfolded). Strings from arena. 0; -1 when the
  * value does not follow RFC 8601 (err says where) or on ENOMEM.
@@ -85,30 +85,33 @@ int pst_authres_parse(pst_arena *arena, const char *value, size_t len, pst_authr
                       char *err, size_t errlen);
 
 /* Read one field value (unfolded) as leniently as gateways write it, for
- * deciding on a trusted gateway's verdict. Strings from arena. 0; -1 only
- * on ENOMEM (errno ENOMEM, *out all zero, version 1).
+ * deciding on a trusted gateway's verdict. Strings from arena; *how gets
+ * PST_AUTHRES_* bits. 0; -1 only on ENOMEM (errno ENOMEM, *out all zero,
+ * version 1, *how 0).
  *
  * A value that pst_authres_parse accepts comes back exactly as it gives
- * it, salvaged and unread 0. Any other value is read in pieces:
+ * it, *how 0. Any other value is read in pieces (PST_AUTHRES_SALVAGED):
  *   - authserv_id as pst_authres_has_id finds it (NULL when there is
- *     none); what stands between it and the first ';' must be CFWS and an
- *     optional version, else unread is set, as it is when there is no
- *     ';' at all;
+ *     none); what stands between it and the first ';' must be CFWS and
+ *     an optional version, else PST_AUTHRES_UNREAD is set, as it is
+ *     when there is no ';' at all;
  *   - the rest is cut at each ';' outside comments and quoted strings
  *     (an unterminated comment or quoted string runs to the end and sets
- *     unread); each piece that is not empty (and not the no-result
- *     "none") must open with a methodspec (method ["/" version] "="
+ *     PST_AUTHRES_UNREAD); each piece that is not empty (and not the
+ *     no-result "none") must open with a methodspec (method ["/" version] "="
  *     result, CFWS between, as in the strict grammar). Its method and
  *     result are kept and everything after them is skipped: properties
  *     without a ptype ("action=none"), bare '/' and '+' in values,
  *     comments. A result keyword not followed by the end of the piece,
  *     white space or '(' (e.g. "pass/x") is not read: result is NULL.
- *     A piece whose method cannot be read sets unread;
+ *     A piece whose method cannot be read sets PST_AUTHRES_UNREAD;
  *   - only the first PST_AUTHRES_MAX_BYTES bytes and the first
- *     PST_AUTHRES_MAX_RESULTS results are read; past them unread is set.
- * salvaged is 1; reasons, properties and comments are not kept. Nothing
- * in a salvaged value is ever taken from anywhere but that value. */
-int pst_authres_salvage(pst_arena *arena, const char *value, size_t len, pst_authres *out);
+ *     PST_AUTHRES_MAX_RESULTS results are read; past them PST_AUTHRES_UNREAD
+ *     is set.
+ * Reasons, properties and comments of a salvaged value are not kept.
+ * Nothing in it is ever taken from anywhere but that value. */
+int pst_authres_salvage(pst_arena *arena, const char *value, size_t len, pst_authres *out,
+                        unsigned *how);
 
 /* Whether a field value's authserv-id equals id (case-insensitive), for
  * removing forged fields bearing our own id; tolerant of values that do

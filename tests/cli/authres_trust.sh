@@ -49,6 +49,15 @@ is "$(q "$out" '.auth.authres')" '{"spf":"pass","dkim":"pass","dmarc":"pass"}' \
 is "$(q "$out" "$decision")" '["accept","upstream_dkim_pass"]' \
    "topmost pass: accepted on authres.dkim, the older fail below not read"
 
+# Microsoft 365 syntax: "action=none" without a ptype, no spaces after
+# ';', and dmarc=bestguesspass, a result keyword that is not RFC 8601's:
+# unknown, not the planted pass below, and not permerror.
+out=$(check microsoft.eml)
+is "$(q "$out" '.auth.authres')" '{"spf":"pass","dkim":"none","dmarc":null}' \
+   "microsoft: spf and dkim read, dmarc=bestguesspass is unknown"
+is "$(q "$out" "$decision")" '["quarantine","upstream_not_verified"]' \
+   "microsoft: the planted dkim=pass below is not read"
+
 # A forged field with our own id on top is removed, never read.
 out=$(check own-id-on-top.eml --output "$TMPDIR_TEST/own.out")
 is "$(q "$out" '.auth.authres')" '{"spf":"fail","dkim":"fail","dmarc":"fail"}' \
@@ -61,11 +70,12 @@ is "$(grep -ci '^Authentication-Results: *mx\.example\.net' "$TMPDIR_TEST/own.ou
 grep -q '^Authentication-Results: gw.example.net; spf=fail' "$TMPDIR_TEST/own.out" &&
 	ok "own id on top: the gateway's field is kept" || not_ok "own id on top: the gateway's field is kept"
 
-# Two results of one method in that field: dkim passes when any passes
-# (one per signature); two dmarc verdicts that differ are unknown.
+# Several results of one method in that field: dkim passes when any
+# passes (one per signature); dmarc (one per author domain) fails when any
+# fails; two spf results that differ (HELO and MAIL FROM) are unknown.
 out=$(check two-dkim.eml)
-is "$(q "$out" '.auth.authres')" '{"spf":"neutral","dkim":"pass","dmarc":null}' \
-   "two dkim: pass when one of them passes; two differing dmarc results: unknown"
+is "$(q "$out" '.auth.authres')" '{"spf":null,"dkim":"pass","dmarc":"fail"}' \
+   "several results: dkim pass when one passes, dmarc fail when one fails, differing spf unknown"
 
 # Without trusted-authserv-id no field feeds the facts.
 grep -v '^trusted-authserv-id' "$dir/policy.rules" > "$TMPDIR_TEST/untrusted.rules"
