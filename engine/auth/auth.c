@@ -14,7 +14,8 @@
  *            record decides relaxed or strict (relaxed without one), and
  *            spf.aligned alone never verifies DKIM.
  *   AUTHRES  the topmost Authentication-Results field of a trusted
- *            authserv-id (authres.h).
+ *            authserv-id alone, read tolerantly (authres.h); a result it
+ *            leaves unreadable is unknown, never an older field's.
  * A library that could not be initialised makes its facts temperror, with
  * a warning. Every DNS question goes through the message's session.
  */
@@ -391,38 +392,93 @@ static int fill_dkim_align(struct pst_message *m)
 
 /* ---- Authentication-Results of trusted gateways ------------------------- */
 
-/* A field bearing our own authserv-id arrived forged (RFC 8601 section 5):
- * it is never trusted, whatever the settings say. */
-static int is_trusted(const pst_settings *s, const char *id)
+/* Bits of pst_auth.authres_unread. */
+enum { AR_UNREAD_SPF = 1, AR_UNREAD_DKIM = 2, AR_UNREAD_DMARC = 4 };
+
+/* Rank of a DKIM result when one field gives several (one per signature),
+ * as the dkim fact ranks our own signatures: pass, then temperror, fail,
+ * policy, permerror, neutral, softfail, none. */
+static int dkim_rank(pst_auth_result r)
 {
-	if (s->authserv_id && strcasecmp(s->authserv_id, id) == 0)
+	static const int rank[PST_AR__COUNT] = {
+		[PST_AR_PASS] = 7, [PST_AR_TEMPERROR] = 6, [PST_AR_FAIL] = 5,
+		[PST_AR_POLICY] = 4, [PST_AR_PERMERROR] = 3, [PST_AR_NEUTRAL] = 2,
+		[PST_AR_SOFTFAIL] = 1, [PST_AR_NONE] = 0,
+	};
+	return rank[r];
+}
+
+/* The result of method in the deciding field ar into *out; 0, or -1 when
+ * it cannot be read (the fact is unknown). A result that was not read,
+ * or a keyword we do not know ("bestguesspass"), is unreadable. Absent:
+ * none, unless part of the field was unreadable (it may have been
+ * there). Several results of one method in the field:
+ *   dkim (one per signature): pass when any passes, else unknown when any
+ *        is unreadable, else the highest by dkim_rank;
+ *   spf, dmarc (dmarc once per author domain): fail when any fails (the
+ *        strictest outcome), else their common value, unknown when they
+ *        differ or any is unreadable.
+ * Never a value from anywhere but ar. */
+static int method_result(const pst_authres *ar, unsigned how, const char *method,
+                         pst_auth_result *out)
+{
+	int found = 0, unreadable = 0, differ = 0, failed = 0;
+	pst_auth_result best = PST_AR_NONE;
+	for (size_t i = 0; i < ar->nresults; i++) {
+		if (strcmp(ar->results[i].method, method) != 0)
+			continue;
+		int r = ar->results[i].result ? pst_auth_result_parse(ar->results[i].result) : -1;
+		if (r < 0) {
+			unreadable = 1;
+			continue;
+		}
+		if (found && (pst_auth_result)r != best)
+			differ = 1;
+		if (!found || dkim_rank((pst_auth_result)r) > dkim_rank(best))
+			best = (pst_auth_result)r;
+		failed |= r == PST_AR_FAIL;
+		found = 1;
+	}
+	int dkim = strcmp(method, "dkim") == 0;
+	if (dkim && found && best == PST_AR_PASS) {
+		*out = PST_AR_PASS;
+		return 0;
+	}
+	if (!dkim && failed) {
+		*out = PST_AR_FAIL;
+		return 0;
+	}
+	if (unreadable || (!dkim && differ) || (!found && (how & PST_AUTHRES_UNREAD)))
+		return -1;
+	*out = found ? best : PST_AR_NONE;
+	return 0;
+}
+
+/* Whether a field is from a trusted authserv-id. A field bearing our own
+ * id arrived forged (RFC 8601 section 5): it is never trusted, whatever
+ * the settings say. The id is found tolerantly (pst_authres_has_id), so a
+ * trusted gateway's field is recognised however the rest of it is
+ * written. */
+static int is_trusted(const pst_settings *s, const char *v, size_t vlen)
+{
+	if (s->authserv_id && pst_authres_has_id(v, vlen, s->authserv_id))
 		return 0;
 	for (size_t i = 0; i < s->ntrusted; i++)
-		if (strcasecmp(s->trusted_authserv_ids[i], id) == 0)
+		if (pst_authres_has_id(v, vlen, s->trusted_authserv_ids[i]))
 			return 1;
 	return 0;
 }
 
-/* The result of method in ar: for dkim, pass when any passes. */
-static int method_result(const pst_authres *ar, const char *method, pst_auth_result *out)
-{
-	int found = 0;
-	for (size_t i = 0; i < ar->nresults; i++) {
-		if (strcmp(ar->results[i].method, method) != 0)
-			continue;
-		int r = pst_auth_result_parse(ar->results[i].result);
-		pst_auth_result v = r < 0 ? PST_AR_PERMERROR : (pst_auth_result)r;
-		if (!found || v == PST_AR_PASS)
-			*out = v;
-		found = 1;
-	}
-	return found;
-}
-
+/* The authres.* facts. The topmost field of a trusted authserv-id is the
+ * nearest hop's verdict and decides alone: it is read tolerantly
+ * (pst_authres_salvage), and what it leaves unreadable is unknown. No
+ * field below it is ever read, whatever it contains, for the sender can
+ * plant those. */
 static int fill_authres(struct pst_message *m)
 {
 	const pst_settings *s = settings(m);
 	m->auth.authres_spf = m->auth.authres_dkim = m->auth.authres_dmarc = PST_AR_NONE;
+	m->auth.authres_unread = 0;
 	if (s->ntrusted == 0)
 		return 0;
 	size_t n = pst_msg_field_count(m->msg);
@@ -431,19 +487,23 @@ static int fill_authres(struct pst_message *m)
 		if (!pst_msg_name_eq(f->name, f->name_len, "Authentication-Results", 22))
 			continue;
 		pst_authres ar;
-		char err[120];
+		unsigned how;
 		size_t vlen;
 		const char *v = pst_msg_value(m->msg, f, &vlen);
 		if (v == NULL)
 			return -1;         /* ENOMEM */
-		if (pst_authres_parse(m->arena, v, vlen, &ar, err, sizeof err) < 0 ||
-		    !is_trusted(s, ar.authserv_id))
+		if (!is_trusted(s, v, vlen))
 			continue;
+		if (pst_authres_salvage(m->arena, v, vlen, &ar, &how) < 0)
+			return -1;         /* ENOMEM */
 		m->auth.authres_known = 1;
-		method_result(&ar, "spf", &m->auth.authres_spf);
-		method_result(&ar, "dkim", &m->auth.authres_dkim);
-		method_result(&ar, "dmarc", &m->auth.authres_dmarc);
-		return 0;              /* the topmost trusted field is the nearest hop */
+		if (method_result(&ar, how, "spf", &m->auth.authres_spf) < 0)
+			m->auth.authres_unread |= AR_UNREAD_SPF;
+		if (method_result(&ar, how, "dkim", &m->auth.authres_dkim) < 0)
+			m->auth.authres_unread |= AR_UNREAD_DKIM;
+		if (method_result(&ar, how, "dmarc", &m->auth.authres_dmarc) < 0)
+			m->auth.authres_unread |= AR_UNREAD_DMARC;
+		return 0;              /* the topmost trusted field decides */
 	}
 	return 0;
 }
@@ -508,6 +568,13 @@ static void set_result(pst_value *out, pst_auth_result r)
 	out->u.result = r;
 }
 
+/* An authres.* fact: unknown when the deciding field left it unreadable. */
+static void set_authres(pst_value *out, const pst_auth *a, unsigned bit, pst_auth_result r)
+{
+	set_result(out, r);
+	out->known = (a->authres_unread & bit) == 0;
+}
+
 static void set_domain(pst_value *out, const char *d)
 {
 	out->type = PST_T_DOMAIN;
@@ -562,9 +629,9 @@ int pst_auth_fact(struct pst_message *m, pst_fact f, pst_value *out)
 		out->u.policy = a->dmarc_policy;
 		break;
 	case PST_F_DMARC_DOMAIN: set_domain(out, a->dmarc_domain); break;
-	case PST_F_AUTHRES_SPF: set_result(out, a->authres_spf); break;
-	case PST_F_AUTHRES_DKIM: set_result(out, a->authres_dkim); break;
-	case PST_F_AUTHRES_DMARC: set_result(out, a->authres_dmarc); break;
+	case PST_F_AUTHRES_SPF: set_authres(out, a, AR_UNREAD_SPF, a->authres_spf); break;
+	case PST_F_AUTHRES_DKIM: set_authres(out, a, AR_UNREAD_DKIM, a->authres_dkim); break;
+	case PST_F_AUTHRES_DMARC: set_authres(out, a, AR_UNREAD_DMARC, a->authres_dmarc); break;
 	default:
 		out->known = 0;
 		break;

@@ -44,6 +44,9 @@ typedef struct pst_auth {
 	int dmarc_evaluated;
 	pst_auth_result authres_spf, authres_dkim, authres_dmarc;
 	int authres_known;                   /* a trusted A-R field was seen */
+	unsigned authres_unread;             /* bit per authres.* fact (spf 1, dkim 2,
+	                                      * dmarc 4) that field left unreadable:
+	                                      * the fact is unknown */
 	const char **warnings;               /* library trouble, for the report */
 	size_t nwarnings, wcap;
 } pst_auth;

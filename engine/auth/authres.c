@@ -27,6 +27,15 @@
  * fails, so a forged field with our own id is found however broken the
  * rest of it is (RFC 8601 section 5).
  *
+ * pst_authres_salvage() is the strict parse first; only a value it refuses
+ * is read in pieces, and with the same lexers: the authserv-id as
+ * pst_authres_has_id finds it (one function locates it for both), the
+ * rest cut at each ';' that is outside comments and quoted strings, and
+ * each piece given to the strict methodspec rule with the piece's end as
+ * the end of the input, so nothing is read past a ';'. There is one
+ * grammar; the salvage only decides where to restart it. Whatever could
+ * not be read is flagged (result NULL, or PST_AUTHRES_UNREAD), never guessed.
+ *
  * Comments are CFWS and skipped, but for the two that are kept (see
  * authres.h: after the authserv-id, after a result); a kept comment is
  * scanned twice like a quoted string, to size and to copy.
@@ -760,15 +769,19 @@ fail:
 	return -1;
 }
 
-/* The tolerant id check. */
+/* The tolerant reading: the authserv-id, then results piece by piece. */
 
-int pst_authres_has_id(const char *value, size_t len, const char *id)
+/* Where the authserv-id of value lies, after any leading CFWS (comments
+ * counted, quoted-pairs in them skipped): [*from, *to) is a quoted id's
+ * text between its quotes (to the end of value when unterminated) or a
+ * bare id's run of printable non-space bytes ending at white space, '('
+ * or ';'; *after is the first byte past it. 1, or 0 when there is no id
+ * (nothing but CFWS, or an unterminated comment). */
+static int ar_id_span(const char *value, size_t len, size_t *from, size_t *to,
+		      size_t *after, int *quoted)
 {
-	size_t i = 0, depth = 0, n = 0, idlen;
+	size_t i = 0, depth = 0;
 
-	if (value == NULL || id == NULL || (idlen = strlen(id)) == 0)
-		return 0;
-	/* leading CFWS, comments counted, quoted-pairs skipped */
 	while (i < len) {
 		unsigned char c = (unsigned char)value[i];
 
@@ -791,29 +804,220 @@ int pst_authres_has_id(const char *value, size_t len, const char *id)
 	}
 	if (i >= len)
 		return 0;
-	if (value[i] == '"') {
-		/* compare the unquoted text, byte by byte, as it goes */
-		for (i++; i < len && value[i] != '"'; i++) {
+	*quoted = value[i] == '"';
+	if (*quoted) {
+		*from = ++i;
+		for (; i < len && value[i] != '"'; i++)
 			if (value[i] == '\\' && i + 1 < len)
 				i++;
-			if (value[i] == '\r' || value[i] == '\n')
-				continue;
-			if (n >= idlen || lower((unsigned char)value[i]) != lower((unsigned char)id[n]))
-				return 0;
-			n++;
-		}
-		return n == idlen;
+		*to = i;
+		*after = i < len ? i + 1 : i;
+		return 1;
 	}
+	*from = i;
 	for (; i < len; i++) {
 		unsigned char c = (unsigned char)value[i];
 
 		if (c <= 0x20 || c == 0x7f || c == '(' || c == ';')
 			break;
-		if (n >= idlen || lower(c) != lower((unsigned char)id[n]))
+	}
+	*to = *after = i;
+	return 1;
+}
+
+/* The next byte of the id text in [*i, to), a quoted id's quoted-pairs
+ * unquoted and line breaks dropped; -1 past the end. */
+static int ar_id_next(const char *value, size_t to, size_t *i, int quoted)
+{
+	while (*i < to) {
+		unsigned char c = (unsigned char)value[(*i)++];
+
+		if (!quoted)
+			return c;
+		if (c == '\\' && *i < to)
+			return (unsigned char)value[(*i)++];
+		if (c != '\r' && c != '\n')
+			return c;
+	}
+	return -1;
+}
+
+int pst_authres_has_id(const char *value, size_t len, const char *id)
+{
+	size_t from, to, after, n = 0, idlen;
+	int quoted, c;
+
+	if (value == NULL || id == NULL || (idlen = strlen(id)) == 0 ||
+	    !ar_id_span(value, len, &from, &to, &after, &quoted))
+		return 0;
+	while ((c = ar_id_next(value, to, &from, quoted)) >= 0) {
+		if (n >= idlen || lower((unsigned char)c) != lower((unsigned char)id[n]))
 			return 0;
 		n++;
 	}
 	return n == idlen;
+}
+
+/* The end of the piece that starts at from: the next ';' outside comments
+ * and quoted strings, or the end of the value; *open is set when a comment
+ * or quoted string is still open there. */
+static size_t ar_piece_end(const ar_parser *p, size_t from, int *open)
+{
+	size_t depth = 0;
+	int inquote = 0;
+
+	*open = 0;
+	for (size_t i = from; i < p->len; i++) {
+		char c = p->s[i];
+
+		if ((depth > 0 || inquote) && c == '\\')
+			i++;
+		else if (inquote)
+			inquote = c != '"';
+		else if (c == '(')
+			depth++;
+		else if (c == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && c == '"')
+			inquote = 1;
+		else if (depth == 0 && c == ';')
+			return i;
+	}
+	*open = depth > 0 || inquote;
+	return p->len;
+}
+
+/* Whether what stands between the authserv-id and the first ';' (p->pos
+ * to p->len) is CFWS with an optional version. */
+static int ar_salvage_head(ar_parser *p)
+{
+	int v;
+
+	if (ar_skip_cfws(p, NULL) < 0)
+		return 0;
+	if (is_digit((unsigned char)ar_peek(p)) &&
+	    (ar_number(p, &v, "") < 0 || ar_skip_cfws(p, NULL) < 0))
+		return 0;
+	return ar_at_end(p);
+}
+
+/* One piece (p->pos to p->len): its methodspec into r. 1 read (r->result
+ * NULL when only the method could be), 0 nothing to read (empty, or the
+ * no-result "none"), 2 no method could be read, -1 ENOMEM. */
+static int ar_salvage_piece(ar_parser *p, pst_authres_result *r)
+{
+	size_t start;
+	const char *method;
+	int c;
+
+	memset(r, 0, sizeof *r);
+	r->method_version = 1;
+	if (ar_skip_cfws(p, NULL) < 0)
+		return 2;
+	if (ar_at_end(p))
+		return 0;
+	start = p->pos;
+	if (ar_keyword(p, &method, "") < 0)
+		return errno == ENOMEM ? -1 : 2;
+	if (strcmp(method, "none") == 0 && ar_skip_cfws(p, NULL) == 0 && ar_at_end(p))
+		return 0;
+	p->pos = start;
+	if (ar_methodspec(p, r) == 0) {
+		c = ar_peek(p);
+		if (c < 0 || is_wsp((unsigned char)c) || c == '(' || c == '\r' || c == '\n')
+			return 1;
+	} else if (errno == ENOMEM) {
+		return -1;
+	}
+	r->method = method;
+	r->method_version = 1;
+	r->result = NULL;
+	return 1;
+}
+
+/* The authserv-id's text in [from, to), from the arena; NULL on ENOMEM. */
+static const char *ar_salvage_id(pst_arena *arena, const char *value, size_t from, size_t to,
+				 int quoted)
+{
+	size_t n = 0, i = from;
+	char *v;
+	int c;
+
+	while (ar_id_next(value, to, &i, quoted) >= 0)
+		n++;
+	if ((v = pst_arena_alloc(arena, n + 1)) == NULL)
+		return NULL;
+	for (n = 0, i = from; (c = ar_id_next(value, to, &i, quoted)) >= 0; n++)
+		v[n] = (char)c;
+	v[n] = '\0';
+	return v;
+}
+
+/* The value read in pieces (see authres.h) into out, zeroed with version
+ * 1 by the failed strict parse; *how gets the PST_AUTHRES_* bits. 0 / -1
+ * on ENOMEM. */
+static int ar_salvage(pst_arena *arena, const char *value, size_t len, pst_authres *out,
+		      unsigned *how)
+{
+	size_t lim = len < PST_AUTHRES_MAX_BYTES ? len : PST_AUTHRES_MAX_BYTES;
+	ar_parser p = { value, lim, 0, arena, NULL, 0 };
+	size_t from, to, after, end, cap = 0;
+	void *arr = NULL;
+	int quoted, open = 0, rc;
+
+	*how = PST_AUTHRES_SALVAGED | (len > lim ? PST_AUTHRES_UNREAD : 0);
+	if (!ar_id_span(value, lim, &from, &to, &after, &quoted)) {
+		*how |= PST_AUTHRES_UNREAD;
+		return 0;
+	}
+	if ((out->authserv_id = ar_salvage_id(arena, value, from, to, quoted)) == NULL)
+		return -1;
+	/* the head: CFWS and a version up to the first ';' */
+	end = ar_piece_end(&p, after, &open);
+	p.pos = after;
+	p.len = end;
+	if (!ar_salvage_head(&p) || end == lim)
+		*how |= PST_AUTHRES_UNREAD;        /* junk before the first ';', or no ';' */
+	/* then one piece after each ';' */
+	while (end < lim && !open) {
+		p.pos = end + 1;
+		p.len = lim;
+		end = ar_piece_end(&p, p.pos, &open);
+		p.len = end;
+		if (out->nresults >= PST_AUTHRES_MAX_RESULTS) {
+			*how |= PST_AUTHRES_UNREAD;
+			break;
+		}
+		if (ar_grow(&p, &arr, &cap, out->nresults, sizeof *out->results) < 0)
+			return -1;
+		out->results = arr;
+		if ((rc = ar_salvage_piece(&p, &out->results[out->nresults])) < 0)
+			return -1;
+		if (rc == 1)
+			out->nresults++;
+		else if (rc == 2)
+			*how |= PST_AUTHRES_UNREAD;
+	}
+	if (open)
+		*how |= PST_AUTHRES_UNREAD;
+	return 0;
+}
+
+int pst_authres_salvage(pst_arena *arena, const char *value, size_t len, pst_authres *out,
+			unsigned *how)
+{
+	*how = 0;
+	if (pst_authres_parse(arena, value, len, out, NULL, 0) == 0)
+		return 0;
+	if (errno == ENOMEM)
+		return -1;
+	if (ar_salvage(arena, value, len, out, how) == 0)
+		return 0;
+	*how = 0;
+	memset(out, 0, sizeof *out);
+	out->version = 1;
+	errno = ENOMEM;
+	return -1;
 }
 
 /* The writer. */

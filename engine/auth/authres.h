@@ -1,7 +1,9 @@
 /*
  * authres.h: Authentication-Results fields (RFC 8601): a parser for the
  * full grammar (comments, quoted strings, version numbers, reasons,
- * properties), and the writer of postern's own field.
+ * properties), a tolerant reader that salvages the method results of
+ * fields real gateways write outside that grammar, and the writer of
+ * postern's own field.
  */
 #ifndef PST_AUTHRES_H
 #define PST_AUTHRES_H
@@ -28,7 +30,9 @@ typedef struct pst_authres_prop {
 
 typedef struct pst_authres_result {
 	const char *method;         /* "spf", "dkim", "dmarc", ... lower case */
-	const char *result;         /* "pass", ... lower case */
+	const char *result;         /* "pass", ... lower case; NULL only from
+	                             * pst_authres_salvage, when the method
+	                             * could be read but not its result */
 	const char *reason;         /* reason= text, or NULL */
 	pst_authres_prop *props;
 	size_t nprops;
@@ -46,6 +50,14 @@ typedef struct pst_authres {
 	const char *comment;        /* "id (text);": the first comment after the
 	                             * authserv-id or version, unquoted; or NULL */
 } pst_authres;
+
+/* What pst_authres_salvage says of a value, bits in *how. */
+#define PST_AUTHRES_SALVAGED 1  /* it did not parse under RFC 8601 and was
+                                 * read in pieces: then only method,
+                                 * method_version and result are filled */
+#define PST_AUTHRES_UNREAD   2  /* part of it could not be read as a method
+                                 * result, so a method missing from results
+                                 * may have been there */
 
 /* Parse one field value (unfolded). Strings from arena. 0; -1 when the
  * value does not follow RFC 8601 (err says where) or on ENOMEM.
@@ -71,6 +83,35 @@ typedef struct pst_authres {
  * white space) and one trailing line ending are tolerated. */
 int pst_authres_parse(pst_arena *arena, const char *value, size_t len, pst_authres *out,
                       char *err, size_t errlen);
+
+/* Read one field value (unfolded) as leniently as gateways write it, for
+ * deciding on a trusted gateway's verdict. Strings from arena; *how gets
+ * PST_AUTHRES_* bits. 0; -1 only on ENOMEM (errno ENOMEM, *out all zero,
+ * version 1, *how 0).
+ *
+ * A value that pst_authres_parse accepts comes back exactly as it gives
+ * it, *how 0. Any other value is read in pieces (PST_AUTHRES_SALVAGED):
+ *   - authserv_id as pst_authres_has_id finds it (NULL when there is
+ *     none); what stands between it and the first ';' must be CFWS and
+ *     an optional version, else PST_AUTHRES_UNREAD is set, as it is
+ *     when there is no ';' at all;
+ *   - the rest is cut at each ';' outside comments and quoted strings
+ *     (an unterminated comment or quoted string runs to the end and sets
+ *     PST_AUTHRES_UNREAD); each piece that is not empty (and not the
+ *     no-result "none") must open with a methodspec (method ["/" version] "="
+ *     result, CFWS between, as in the strict grammar). Its method and
+ *     result are kept and everything after them is skipped: properties
+ *     without a ptype ("action=none"), bare '/' and '+' in values,
+ *     comments. A result keyword not followed by the end of the piece,
+ *     white space or '(' (e.g. "pass/x") is not read: result is NULL.
+ *     A piece whose method cannot be read sets PST_AUTHRES_UNREAD;
+ *   - only the first PST_AUTHRES_MAX_BYTES bytes and the first
+ *     PST_AUTHRES_MAX_RESULTS results are read; past them PST_AUTHRES_UNREAD
+ *     is set.
+ * Reasons, properties and comments of a salvaged value are not kept.
+ * Nothing in it is ever taken from anywhere but that value. */
+int pst_authres_salvage(pst_arena *arena, const char *value, size_t len, pst_authres *out,
+                        unsigned *how);
 
 /* Whether a field value's authserv-id equals id (case-insensitive), for
  * removing forged fields bearing our own id; tolerant of values that do

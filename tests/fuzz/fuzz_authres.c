@@ -11,7 +11,10 @@
  * - the comments the parser keeps (after the authserv-id, after a result)
  *   survive that trip: a non-empty one comes back as a prefix of itself
  *   (the writer caps its length), an absent or empty one as nothing.
- * pst_authres_has_id also runs on every input, with a fixed id.
+ * pst_authres_has_id also runs on every input, with a fixed id, and so
+ * does pst_authres_salvage: it reads every value (it fails only on
+ * ENOMEM), each result it gives has a method, and a value the parser
+ * accepts is not salvaged.
  */
 #include "config.h"
 
@@ -54,13 +57,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a == NULL)
 		return 0;
 	pst_authres ar;
+	unsigned how;
+	PST_FUZZ_CHECK(pst_authres_salvage(a, in, size, &ar, &how) == 0, "salvage reads every value");
+	for (size_t i = 0; i < ar.nresults; i++)
+		PST_FUZZ_CHECK(ar.results[i].method != NULL, "a salvaged result has a method");
 	char err[256];
 	if (pst_authres_parse(a, in, size, &ar, err, sizeof err) < 0) {
+		PST_FUZZ_CHECK(how & PST_AUTHRES_SALVAGED, "what does not parse is salvaged");
 		PST_FUZZ_CHECK(ar.authserv_id == NULL && ar.nresults == 0 && ar.version == 1,
 		               "zeroed after failure");
 		pst_arena_free(&a);
 		return 0;
 	}
+	PST_FUZZ_CHECK(how == 0, "what parses is not salvaged");
 	PST_FUZZ_CHECK(ar.authserv_id != NULL, "an authserv-id");
 	if (pst_fuzz_token(ar.authserv_id) && memchr(in, '\\', size) == NULL)
 		PST_FUZZ_CHECK(pst_authres_has_id(in, size, ar.authserv_id) == 1,

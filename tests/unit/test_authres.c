@@ -1,9 +1,11 @@
-/* Unit tests for engine/auth/authres: the RFC 8601 parser, has_id, format. */
+/* Unit tests for engine/auth/authres: the RFC 8601 parser, has_id, format,
+ * and the tolerant reader (salvage) over the forms real gateways write. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -893,6 +895,317 @@ static void parse_mutations(void **state)
 	pst_buf_free(&second);
 }
 
+/* The tolerant reader. */
+
+/* "[id]" ("[-]" without one), then " salvaged" and " unread" when set,
+ * then "; method=result" per result, "?" for a result not read, "/N" for a
+ * method version other than 1. */
+static void dump_salvage(const pst_authres *ar, unsigned how, pst_buf *b)
+{
+	pst_buf_clear(b);
+	assert_int_equal(pst_buf_printf(b, "[%s]%s%s", ar->authserv_id ? ar->authserv_id : "-",
+					how & PST_AUTHRES_SALVAGED ? " salvaged" : "",
+					how & PST_AUTHRES_UNREAD ? " unread" : ""), 0);
+	if (ar->none)
+		assert_int_equal(pst_buf_puts(b, "; none"), 0);
+	for (size_t i = 0; i < ar->nresults; i++) {
+		const pst_authres_result *r = &ar->results[i];
+
+		assert_int_equal(pst_buf_printf(b, "; %s", r->method), 0);
+		if (r->method_version != 1)
+			assert_int_equal(pst_buf_printf(b, "/%d", r->method_version), 0);
+		assert_int_equal(pst_buf_printf(b, "=%s", r->result ? r->result : "?"), 0);
+	}
+}
+
+struct salvage_case {
+	const char *what;
+	const char *in;
+	const char *want;       /* dump_salvage */
+};
+
+/* Our own examples, written after the syntax each vendor's gateways use. */
+static const struct salvage_case salvage_cases[] = {
+	/* Microsoft 365: properties without a ptype (action=, compauth's
+	 * reason= is fine), no space after ';', comments after results, and
+	 * no authserv-id at all in the fields it writes for its own users. */
+	{ "m365 with an id",
+	  "gw.example.net; spf=fail (sender IP is 203.0.113.5) smtp.mailfrom=example.com;"
+	  " dkim=none (message not signed) header.d=none;dmarc=fail action=oreject"
+	  " header.from=example.com;compauth=fail reason=000",
+	  "[gw.example.net] salvaged; spf=fail; dkim=none; dmarc=fail; compauth=fail" },
+	{ "m365 bestguesspass",
+	  "gw.example.net; spf=pass (sender IP is 198.51.100.25) smtp.mailfrom=example.com;"
+	  " dkim=pass (signature was verified) header.d=example.com;dmarc=bestguesspass"
+	  " action=none header.from=example.com;compauth=pass reason=109",
+	  "[gw.example.net] salvaged; spf=pass; dkim=pass; dmarc=bestguesspass; compauth=pass" },
+	{ "m365 without an authserv-id",
+	  "spf=pass (sender IP is 198.51.100.25) smtp.mailfrom=example.com; dkim=pass"
+	  " (signature was verified) header.d=example.com;dmarc=pass action=none"
+	  " header.from=example.com;compauth=pass reason=100",
+	  "[spf=pass] salvaged unread; dkim=pass; dmarc=pass; compauth=pass" },
+	{ "m365 version and folding",
+	  "gw.example.net 1;\r\n spf=softfail (sender IP is 203.0.113.5)\r\n smtp.mailfrom=example.org;"
+	  "\r\n dmarc=fail action=quarantine header.from=example.org",
+	  "[gw.example.net] salvaged; spf=softfail; dmarc=fail" },
+	/* Google: bare '/' and '+' in header.b=, a long comment on spf, the
+	 * policy comment on dmarc, arc= with a comment of its own. */
+	{ "google",
+	  "gw.example.net;\r\n       dkim=pass header.i=@example.com header.s=2026a header.b=q+Zx/9Kd;\r\n"
+	  "       arc=pass (i=1 spf=pass spfdomain=example.com dkim=pass dkdomain=example.com);\r\n"
+	  "       spf=pass (gw.example.net: domain of ann@example.com designates 198.51.100.7"
+	  " as permitted sender) smtp.mailfrom=ann@example.com;\r\n"
+	  "       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=example.com",
+	  "[gw.example.net] salvaged; dkim=pass; arc=pass; spf=pass; dmarc=pass" },
+	{ "google dkim fail, two signatures",
+	  "gw.example.net; dkim=fail header.i=@example.com header.s=2026a header.b=/x+y;"
+	  " dkim=pass header.i=@esp.example.org header.s=k1 header.b=Ab+/",
+	  "[gw.example.net] salvaged; dkim=fail; dkim=pass" },
+	/* Fastmail: x-bits= and other ptype-less properties, the private
+	 * x-* methods, a comment between properties. */
+	{ "fastmail",
+	  "gw.example.net;\r\n    dkim=pass (2048-bit rsa key sha256) header.d=example.com"
+	  " header.i=@example.com header.b=XyZ/ab header.a=rsa-sha256 header.s=fm2 x-bits=2048;\r\n"
+	  "    dmarc=pass policy.published-domain-policy=reject (p=reject,d=none,d.eval=none)"
+	  " policy.policy-from=p header.from=example.com;\r\n"
+	  "    iprev=pass smtp.remote-ip=198.51.100.7 (mail.example.com);\r\n"
+	  "    spf=pass smtp.mailfrom=ann@example.com smtp.helo=mail.example.com;\r\n"
+	  "    x-aligned-from=pass (Address match); x-me-sender=none;\r\n"
+	  "    x-ptr=pass smtp.helo=mail.example.com policy.ptr=mail.example.com",
+	  "[gw.example.net] salvaged; dkim=pass; dmarc=pass; iprev=pass; spf=pass;"
+	  " x-aligned-from=pass; x-me-sender=none; x-ptr=pass" },
+	/* Proofpoint: spaces before ';', a dmarc comment, a quoted header.b. */
+	{ "proofpoint",
+	  "gw.example.net; dkim=pass header.d=example.com header.s=pp1 header.b=Zm/9 ;"
+	  " spf=pass smtp.mailfrom=ann@example.com ; dmarc=pass (p=reject dis=none)"
+	  " header.from=example.com",
+	  "[gw.example.net] salvaged; dkim=pass; spf=pass; dmarc=pass" },
+	/* What parses strictly comes back as the parser gives it. */
+	{ "strict", "gw.example.net; dkim=pass header.d=example.com",
+	  "[gw.example.net]; dkim=pass" },
+	{ "strict none", "gw.example.net 1; none", "[gw.example.net]; none" },
+	{ "strict version", "gw.example.net; dkim/2=fail", "[gw.example.net]; dkim/2=fail" },
+	/* Results that cannot be read: "?", never a guess. */
+	{ "no result", "gw.example.net; dkim= (not checked) header.b=a/b; spf=pass",
+	  "[gw.example.net] salvaged; dkim=?; spf=pass" },
+	{ "no equals", "gw.example.net; dkim pass header.b=a/b; spf=pass",
+	  "[gw.example.net] salvaged; dkim=?; spf=pass" },
+	{ "result glued to junk", "gw.example.net; dkim=pass/x; spf=fail header.b=/",
+	  "[gw.example.net] salvaged; dkim=?; spf=fail" },
+	{ "result glued to a quote", "gw.example.net; dkim=pass\"x\"; spf=fail header.b=/",
+	  "[gw.example.net] salvaged; dkim=?; spf=fail" },
+	{ "version read", "gw.example.net; dkim/1=fail header.b=a/b", "[gw.example.net] salvaged; dkim=fail" },
+	{ "upper case", "GW.example.net; DKIM=FAIL header.b=a/b", "[GW.example.net] salvaged; dkim=fail" },
+	{ "comment in the methodspec", "gw.example.net; dkim (x) = (y) fail header.b=a/b",
+	  "[gw.example.net] salvaged; dkim=fail" },
+	/* Pieces: ';' inside comments and quoted strings does not cut. */
+	{ "';' in a comment", "gw.example.net; spf=fail (a; dkim=pass) x=y; dmarc=fail",
+	  "[gw.example.net] salvaged; spf=fail; dmarc=fail" },
+	{ "';' in a quoted string",
+	  "gw.example.net; spf=fail smtp.mailfrom=\"a;dkim=pass\"@example.com x=1; dmarc=fail",
+	  "[gw.example.net] salvaged; spf=fail; dmarc=fail" },
+	{ "quoted-pair in a comment", "gw.example.net; spf=fail (a \\) ; dkim=pass) x=y",
+	  "[gw.example.net] salvaged; spf=fail" },
+	/* What could not be attributed to a method: unread. */
+	{ "unterminated comment", "gw.example.net; spf=pass x=y (unterminated; dkim=pass",
+	  "[gw.example.net] salvaged unread; spf=pass" },
+	{ "unterminated quote", "gw.example.net; spf=pass x=\"a; dkim=pass",
+	  "[gw.example.net] salvaged unread; spf=pass" },
+	{ "junk before ';'", "gw.example.net from=example.com; dkim=fail",
+	  "[gw.example.net] salvaged unread; dkim=fail" },
+	{ "no method", "gw.example.net; =pass; _x=pass; dkim=fail header.b=/",
+	  "[gw.example.net] salvaged unread; dkim=fail" },
+	{ "no ';'", "gw.example.net dkim=pass", "[gw.example.net] salvaged unread" },
+	{ "id only", "gw.example.net", "[gw.example.net] salvaged unread" },
+	{ "no id", "  (only a comment) ", "[-] salvaged unread" },
+	{ "unterminated comment before the id", "(gw.example.net; dkim=pass", "[-] salvaged unread" },
+	{ "empty", "", "[-] salvaged unread" },
+	/* Empty pieces and "none" are no results, and not unread. */
+	{ "trailing ';'", "gw.example.net; spf=pass;", "[gw.example.net] salvaged; spf=pass" },
+	{ "only ';'", "gw.example.net;", "[gw.example.net] salvaged" },
+	{ "none then more", "gw.example.net; none; dkim=fail", "[gw.example.net] salvaged; dkim=fail" },
+	{ "a method named none", "gw.example.net; none=pass x=y", "[gw.example.net] salvaged; none=pass" },
+	/* The id as pst_authres_has_id finds it. */
+	{ "quoted id", "\"gw.example.net\"; dkim=fail header.b=a/b",
+	  "[gw.example.net] salvaged; dkim=fail" },
+	{ "quoted id with a quoted-pair", "\"gw.exa\\mple.net\" x; dkim=fail",
+	  "[gw.example.net] salvaged unread; dkim=fail" },
+	{ "comment before the id", "(c (d)) gw.example.net 1 (e); dkim=fail header.b=/",
+	  "[gw.example.net] salvaged; dkim=fail" },
+	{ "id glued to junk", "gw.example.net/x; dkim=fail", "[gw.example.net/x] salvaged; dkim=fail" },
+};
+
+static void salvage_table(void **state)
+{
+	pst_buf b = PST_BUF_INIT;
+	size_t bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(salvage_cases); i++) {
+		const struct salvage_case *c = &salvage_cases[i];
+		pst_arena *a = pst_arena_new();
+		pst_authres ar;
+		unsigned how;
+
+		assert_non_null(a);
+		if (pst_authres_salvage(a, c->in, strlen(c->in), &ar, &how) != 0) {
+			print_error("%s: salvage failed\n", c->what);
+			bad++;
+		} else {
+			dump_salvage(&ar, how, &b);
+			if (strcmp(pst_buf_str(&b), c->want) != 0) {
+				print_error("%s:\n  got  %s\n  want %s\n", c->what, pst_buf_str(&b), c->want);
+				bad++;
+			}
+		}
+		pst_arena_free(&a);
+	}
+	pst_buf_free(&b);
+	if (bad > 0)
+		fail_msg("%zu of %zu salvage cases failed", bad, N_ELEMS(salvage_cases));
+}
+
+/* Every value of the parse table: what parses comes back exactly as
+ * parsed, not salvaged; what does not is salvaged without failing. */
+static void salvage_agrees_with_parse(void **state)
+{
+	pst_buf want = PST_BUF_INIT, got = PST_BUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(parse_cases); i++) {
+		const struct parse_case *c = &parse_cases[i];
+		pst_arena *a = pst_arena_new();
+		pst_authres ar;
+		unsigned how;
+
+		assert_non_null(a);
+		if (pst_authres_salvage(a, c->in, strlen(c->in), &ar, &how) != 0)
+			fail_msg("%s: salvage failed", c->what);
+		if (c->want != NULL) {
+			dump_c(&ar, &got, 1);
+			pst_authres strict;
+			assert_int_equal(pst_authres_parse(a, c->in, strlen(c->in), &strict, NULL, 0), 0);
+			dump_c(&strict, &want, 1);
+			if (how != 0 || strcmp(pst_buf_str(&got), pst_buf_str(&want)) != 0)
+				fail_msg("%s: got %s (how %u), want %s", c->what,
+					 pst_buf_str(&got), how, pst_buf_str(&want));
+		} else if (!(how & PST_AUTHRES_SALVAGED)) {
+			fail_msg("%s: does not parse, yet salvage says it did", c->what);
+		}
+		pst_arena_free(&a);
+	}
+	pst_buf_free(&want);
+	pst_buf_free(&got);
+}
+
+/* Whether s occurs in the first n bytes of hay, ASCII case ignored. */
+static int occurs(const char *hay, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+
+	for (size_t i = 0; i + k <= n; i++) {
+		size_t j = 0;
+
+		while (j < k && tolower((unsigned char)hay[i + j]) == (unsigned char)s[j])
+			j++;
+		if (j == k)
+			return 1;
+	}
+	return 0;
+}
+
+/* Seeded mutations of the salvage table (and prefixes of each, exactly
+ * sized so the sanitizers see any read past the end): the reader never
+ * fails, and every method and result it returns is text of the value. */
+static void salvage_mutations(void **state)
+{
+	static const char alphabet[] = "();=./@\"+ \t\r\n\\aZ9-:\xc3\x01";
+	uint32_t seed = 424242;
+	size_t salvaged = 0;
+
+	(void)state;
+	for (size_t iter = 0; iter < 20000; iter++) {
+		const struct salvage_case *c = &salvage_cases[iter % N_ELEMS(salvage_cases)];
+		size_t n = strlen(c->in);
+		pst_arena *a;
+		pst_authres ar;
+		unsigned how;
+		char *buf;
+
+		seed = seed * 1103515245u + 12345u;
+		if (iter % 4 == 0 && n > 0)
+			n = (seed >> 8) % n;     /* a prefix */
+		if ((buf = malloc(n ? n : 1)) == NULL)
+			fail_msg("malloc");
+		memcpy(buf, c->in, n);
+		for (int k = 0; n > 0 && iter % 4 != 0 && k < 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = (seed >> 8) % n;
+
+			seed = seed * 1103515245u + 12345u;
+			buf[at] = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+		}
+		a = pst_arena_new();
+		assert_non_null(a);
+		if (pst_authres_salvage(a, buf, n, &ar, &how) != 0)
+			fail_msg("mutation %zu of %s: salvage failed", iter, c->what);
+		salvaged += (how & PST_AUTHRES_SALVAGED) != 0;
+		for (size_t i = 0; i < ar.nresults; i++) {
+			const pst_authres_result *r = &ar.results[i];
+
+			if (!occurs(buf, n, r->method) || (r->result && !occurs(buf, n, r->result)))
+				fail_msg("mutation %.*s: %s=%s is not text of the value", (int)n, buf,
+					 r->method, r->result ? r->result : "?");
+		}
+		free(buf);
+		pst_arena_free(&a);
+	}
+	assert_true(salvaged > 1000);
+}
+
+/* The bounds: results past PST_AUTHRES_MAX_RESULTS and bytes past
+ * PST_AUTHRES_MAX_BYTES are not read, and the value says so (unread). */
+static void salvage_limits(void **state)
+{
+	pst_buf v = PST_BUF_INIT;
+	pst_arena *a = pst_arena_new();
+	pst_authres ar;
+	unsigned how;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(pst_buf_puts(&v, "gw.example.net"), 0);
+	for (int i = 0; i < PST_AUTHRES_MAX_RESULTS; i++)
+		assert_int_equal(pst_buf_puts(&v, "; x=y a=b"), 0);
+	assert_int_equal(pst_authres_salvage(a, v.data, v.len, &ar, &how), 0);
+	assert_int_equal(ar.nresults, PST_AUTHRES_MAX_RESULTS);
+	assert_false(how & PST_AUTHRES_UNREAD);
+	assert_int_equal(pst_buf_puts(&v, "; dkim=pass"), 0);
+	assert_int_equal(pst_authres_salvage(a, v.data, v.len, &ar, &how), 0);
+	assert_int_equal(ar.nresults, PST_AUTHRES_MAX_RESULTS);
+	assert_true(how & PST_AUTHRES_UNREAD);
+
+	pst_buf_clear(&v);
+	assert_int_equal(pst_buf_puts(&v, "gw.example.net; dkim=fail x=y ("), 0);
+	while (v.len < PST_AUTHRES_MAX_BYTES - 20)
+		assert_int_equal(pst_buf_putc(&v, 'c'), 0);
+	assert_int_equal(pst_buf_puts(&v, "); spf=fail x=y"), 0);
+	assert_true(v.len < PST_AUTHRES_MAX_BYTES);
+	assert_int_equal(pst_authres_salvage(a, v.data, v.len, &ar, &how), 0);
+	assert_int_equal(ar.nresults, 2);
+	assert_false(how & PST_AUTHRES_UNREAD);
+	while (v.len <= PST_AUTHRES_MAX_BYTES)
+		assert_int_equal(pst_buf_puts(&v, "; dkim=pass"), 0);
+	assert_int_equal(pst_authres_salvage(a, v.data, v.len, &ar, &how), 0);
+	assert_true(how & PST_AUTHRES_UNREAD);
+	assert_string_equal(ar.results[0].result, "fail");
+	for (size_t i = 0; i < ar.nresults; i++)
+		assert_true(strcmp(ar.results[i].method, "dkim") != 0 ||
+			    strcmp(ar.results[i].result, "pass") != 0 || i > 1);
+	pst_buf_free(&v);
+	pst_arena_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -909,6 +1222,10 @@ int main(void)
 		cmocka_unit_test(format_comment_limits),
 		cmocka_unit_test(format_round_trip),
 		cmocka_unit_test(parse_mutations),
+		cmocka_unit_test(salvage_table),
+		cmocka_unit_test(salvage_agrees_with_parse),
+		cmocka_unit_test(salvage_mutations),
+		cmocka_unit_test(salvage_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

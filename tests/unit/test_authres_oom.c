@@ -1,5 +1,5 @@
 /* Allocation failure in engine/auth/authres: every malloc, calloc and
- * realloc made while parsing and formatting is failed in turn (the
+ * realloc made while parsing, salvaging and formatting is failed in turn (the
  * program is linked with ld --wrap). Each run must either fail with
  * ENOMEM ("out of memory", *out zeroed; the buffer as it was) or give
  * exactly the result of a run without failures; nothing may leak (run it
@@ -154,11 +154,95 @@ static void format_oom(void **state)
 	free(value);
 }
 
+/* A value only the salvage reads: 40 results, each with a bare '/' in
+ * header.b= and a property without a ptype. Caller frees. */
+static char *salvage_value(void)
+{
+	pst_buf b = PST_BUF_INIT;
+
+	assert_int_equal(pst_buf_puts(&b, "(c) \"gw.example.net\" 1"), 0);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(pst_buf_printf(&b, "; %s=%s (sig %d) header.b=a/b+%d action=none",
+						i % 3 ? "dkim" : "spf", i % 2 ? "pass" : "fail", i, i), 0);
+	return pst_buf_steal(&b, NULL);
+}
+
+/* "id how; method=result; ..." of a salvage. */
+static void salvage_dump(const pst_authres *ar, unsigned how, pst_buf *b)
+{
+	pst_buf_clear(b);
+	assert_int_equal(pst_buf_printf(b, "%s %u", ar->authserv_id ? ar->authserv_id : "-", how), 0);
+	for (size_t i = 0; i < ar->nresults; i++)
+		assert_int_equal(pst_buf_printf(b, "; %s=%s", ar->results[i].method,
+						ar->results[i].result ? ar->results[i].result : "?"), 0);
+}
+
+static void salvage_oom(void **state)
+{
+	char *value = salvage_value();
+	pst_buf want = PST_BUF_INIT, got = PST_BUF_INIT;
+	long trials = 0;
+
+	(void)state;
+	assert_non_null(value);
+	{
+		pst_arena *a = pst_arena_new();
+		pst_authres ar;
+		unsigned how;
+
+		assert_non_null(a);
+		assert_int_equal(pst_authres_salvage(a, value, strlen(value), &ar, &how), 0);
+		assert_int_equal(how, PST_AUTHRES_SALVAGED);
+		assert_int_equal(ar.nresults, 40);
+		salvage_dump(&ar, how, &want);
+		pst_arena_free(&a);
+	}
+	for (long k = 1;; k++) {
+		pst_arena *a;
+		pst_authres ar;
+		unsigned how;
+		int rc;
+
+		pst_failalloc_failed = 0;
+		pst_failalloc_countdown = k;
+		a = pst_arena_new();
+		if (a == NULL) {
+			pst_failalloc_countdown = 0;
+			continue;
+		}
+		errno = 0;
+		rc = pst_authres_salvage(a, value, strlen(value), &ar, &how);
+		pst_failalloc_countdown = 0;
+		if (rc != 0) {
+			if (!pst_failalloc_failed || errno != ENOMEM)
+				fail_msg("allocation %ld: salvage failed with errno %d", k, errno);
+			assert_null(ar.authserv_id);
+			assert_int_equal(ar.nresults, 0);
+			assert_int_equal(how, 0);
+		} else {
+			salvage_dump(&ar, how, &got);
+			if (strcmp(pst_buf_str(&got), pst_buf_str(&want)) != 0)
+				fail_msg("allocation %ld: got %s, want %s", k, pst_buf_str(&got),
+					 pst_buf_str(&want));
+		}
+		pst_arena_free(&a);
+		trials++;
+		if (!pst_failalloc_failed)
+			break;
+	}
+	printf("# %ld allocation failures tried in salvage\n", trials);
+	assert_true(trials > 3);
+	pst_buf_free(&want);
+	pst_buf_free(&got);
+	free(value);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_and_format_oom),
 		cmocka_unit_test(format_oom),
+		cmocka_unit_test(salvage_oom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
