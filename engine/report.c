@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "message_private.h"
+#include "message_facts.h"
 #include "auth/libs.h"
 #include "lang/program.h"
 
@@ -320,6 +321,41 @@ static int pst_report_trace_json(const struct pst_message *m, pst_buf *b)
 	return pst_buf_putc(b, ']');
 }
 
+/* ---- The author and the header section ---------------------------------- */
+
+/* "from": the author as msg/author.h reads it, and every domain DMARC
+ * evaluated for it. */
+static int json_from(pst_buf *b, const struct pst_message *m)
+{
+	const pst_from_facts *f = &m->from;
+	if (pst_buf_printf(b, "{\"valid\":%s", f->error ? "false" : "true") < 0 ||
+	    json_kv(b, "error", f->error, 0) < 0 ||
+	    pst_buf_printf(b, ",\"fields\":%lld,\"addresses\":%lld", f->nfields, f->count) < 0 ||
+	    json_kv(b, "address", f->address, 0) < 0 || json_kv(b, "domain", f->domain, 0) < 0 ||
+	    json_key(b, "domains", 0) < 0 || pst_buf_putc(b, '[') < 0)
+		return -1;
+	for (size_t i = 0; i < f->ndomains; i++)
+		if ((i && pst_buf_putc(b, ',') < 0) || pst_buf_putc(b, '{') < 0 ||
+		    json_kv(b, "domain", f->domains[i].domain, 1) < 0 ||
+		    pst_buf_printf(b, ",\"shown\":%s}", f->domains[i].shown ? "true" : "false") < 0)
+			return -1;
+	return pst_buf_puts(b, "]}");
+}
+
+/* "header": header.malformed and header.duplicate. */
+static int json_header(pst_buf *b, struct pst_message *m)
+{
+	pst_fact_source src;
+	pst_value mal, dup;
+	pst_message_fact_source(m, &src);
+	if (src.fact(src.ctx, PST_F_HEADER_MALFORMED, &mal) < 0 ||
+	    src.fact(src.ctx, PST_F_HEADER_DUPLICATE, &dup) < 0)
+		return -1;
+	return pst_buf_printf(b, "{\"malformed\":%s", mal.known && mal.u.b ? "true" : "false") < 0 ||
+	       json_kv(b, "duplicate", dup.known ? dup.u.s.p : NULL, 0) < 0 ||
+	       pst_buf_putc(b, '}') < 0 ? -1 : 0;
+}
+
 int pst_report_json(struct pst_message *m, pst_buf *b)
 {
 	if (pst_buf_putc(b, '{') < 0 || json_kv(b, "decision", common_decision(m), 1) < 0 ||
@@ -328,7 +364,9 @@ int pst_report_json(struct pst_message *m, pst_buf *b)
 	for (size_t i = 0; i < m->nrcpts; i++)
 		if ((i && pst_buf_putc(b, ',') < 0) || json_recipient(b, m, &m->verdicts[i]) < 0)
 			return -1;
-	if (pst_buf_putc(b, ']') < 0 || json_key(b, "auth", 0) < 0 || json_auth(b, m) < 0 ||
+	if (pst_buf_putc(b, ']') < 0 || json_key(b, "from", 0) < 0 || json_from(b, m) < 0 ||
+	    json_key(b, "header", 0) < 0 || json_header(b, m) < 0 ||
+	    json_key(b, "auth", 0) < 0 || json_auth(b, m) < 0 ||
 	    json_authentication_results(b, m) < 0)
 		return -1;
 	if (pst_buf_printf(b, ",\"dns\":{\"source\":\"%s\",\"queries\":%u}",
@@ -403,6 +441,8 @@ int pst_report_text(struct pst_message *m, pst_buf *b)
 	const char *dkim = fact_word(m, PST_F_DKIM), *dmarc = fact_word(m, PST_F_DMARC);
 	if (pst_buf_printf(b, "auth: spf=%s helo=%s dkim=%s dmarc=%s\n", spf ? spf : "none",
 	                   helo ? helo : "none", dkim ? dkim : "none", dmarc ? dmarc : "none") < 0)
+		return -1;
+	if (m->from.error && pst_buf_printf(b, "from: not one readable author: %s\n", m->from.error) < 0)
 		return -1;
 	if (m->opts.trace)
 		for (size_t i = 0; i < m->nrcpts; i++)

@@ -75,6 +75,17 @@ msg "$(cat "$TMPDIR_TEST/from")"
 is "$(dmarc)" "fail reject bank.example.com" "an invisible character after the domain: fail under p=reject"
 is "$(facts 'not from.valid')" "reject invalid From domain|1|1" "  and from.error says the domain is invalid"
 
+# --- The JSON report shows the author reading ------------------------------
+msg 'From: "test@bank.example.com" <spoof@attacker.example.net>'
+is "$(check | jq -c '.from')" \
+   '{"valid":true,"error":null,"fields":1,"addresses":1,"address":"spoof@attacker.example.net","domain":"attacker.example.net","domains":[{"domain":"attacker.example.net","shown":false},{"domain":"bank.example.com","shown":true}]}' \
+   "--json: from shows the author and every domain DMARC evaluated"
+msg 'From: a@shop.example.com, b@bank.example.com' 'Subject: again'
+is "$(check | jq -c '[.from.valid, .from.error, .from.fields, .from.addresses, .header.malformed, .header.duplicate]')" \
+   '[false,"more than one address in From",1,2,false,"Subject"]' "--json: from and header for an ambiguous message"
+like "$("$POSTERN" check --rules "$rules" --dns "$zone" "$TMPDIR_TEST/m.eml")" \
+     'from: not one readable author: more than one address in From' "the text report says why the author is not readable"
+
 # --- No author at all ----------------------------------------------------
 msg
 is "$(facts 'not from.valid')" "reject no From field|0|0" "no From: from.error, from.fields 0"
