@@ -30,6 +30,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "msg/addr.h"
 #include "msg/author.h"
@@ -110,14 +111,18 @@ static int is_domain_byte(unsigned char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
 }
 
-/* Add a normalised domain unless it is there. 0, or -1 on ENOMEM. */
-static int add_domain(struct reading *r, const char *norm, int shown)
+/* Add a normalised domain unless it is there; *at is the kept copy (NULL
+ * when it did not fit). 0, or -1 on ENOMEM. */
+static int add_domain(struct reading *r, const char *norm, int shown, const char **at)
 {
 	pst_author *a = r->out;
 
+	*at = NULL;
 	for (size_t i = 0; i < a->ndomains; i++)
-		if (strcmp(a->domains[i].domain, norm) == 0)
+		if (strcmp(a->domains[i].domain, norm) == 0) {
+			*at = a->domains[i].domain;
 			return 0;
+		}
 	if (a->ndomains == PST_MAX_AUTHOR_DOMAINS) {
 		r->too_many = 1;
 		return 0;
@@ -128,23 +133,42 @@ static int add_domain(struct reading *r, const char *norm, int shown)
 	a->domains[a->ndomains].domain = copy;
 	a->domains[a->ndomains].shown = shown;
 	a->ndomains++;
+	*at = copy;
 	return 0;
 }
 
-/* Normalise n bytes at s as a domain and add it when valid and dotted.
- * 0, or -1 on ENOMEM. */
-static int add_text_domain(struct reading *r, const char *s, size_t n, int shown)
+/* A domain already kept that s (n bytes, plain ASCII) spells, or NULL:
+ * the address's own domain found again by the loose scan is not
+ * normalised a second time. */
+static const char *kept_spelling(const pst_author *a, const char *s, size_t n)
 {
-	const char *why = NULL;
+	for (size_t i = 0; i < a->ndomains; i++)
+		if (strlen(a->domains[i].domain) == n && strncasecmp(a->domains[i].domain, s, n) == 0)
+			return a->domains[i].domain;
+	return NULL;
+}
 
+/* Normalise n bytes at s as a domain and add it when valid and dotted;
+ * *at is the kept copy, NULL when the text is no domain (*why then says
+ * why, when why is not NULL). 0, or -1 on ENOMEM. */
+static int add_text_domain(struct reading *r, const char *s, size_t n, int shown,
+			   const char **at, const char **why)
+{
+	const char *w = NULL;
+
+	*at = NULL;
 	while (n > 0 && (s[n - 1] == '.' || s[n - 1] == '-'))
 		n--;
 	if (n == 0 || memchr(s, '.', n) == NULL)
 		return 0;
-	char *norm = pst_domain_normalize(s, n, &why);
+	if ((*at = kept_spelling(r->out, s, n)) != NULL)
+		return 0;
+	char *norm = pst_domain_normalize(s, n, &w);
+	if (why)
+		*why = w;
 	if (norm == NULL)
-		return why == pst_domain_why_nomem ? -1 : 0;
-	int rc = add_domain(r, norm, shown);
+		return w == pst_domain_why_nomem ? -1 : 0;
+	int rc = add_domain(r, norm, shown, at);
 	free(norm);
 	return rc;
 }
@@ -158,7 +182,8 @@ static int scan_shown(struct reading *r, const char *s, size_t n)
 		size_t start = i + 1, end = start;
 		while (end < n && is_domain_byte((unsigned char)s[end]))
 			end++;
-		if (end > start && add_text_domain(r, s + start, end - start, 1) < 0)
+		const char *at;
+		if (end > start && add_text_domain(r, s + start, end - start, 1, &at, NULL) < 0)
 			return -1;
 		i = end - 1;
 	}
@@ -202,15 +227,11 @@ static int has_route(const char *v, size_t n)
 }
 
 /* Why the single mailbox a of value v is not a readable author, or NULL.
- * *domain is its normalised domain (arena) when it has a valid one.
- * -1 on ENOMEM through *nomem. */
-static const char *mailbox_error(struct reading *r, const pst_addr *a, const char *v,
-				 size_t vlen, const char **domain, int *nomem)
+ * domain is its normalised domain, NULL when it has none or an invalid
+ * one. */
+static const char *mailbox_error(const pst_addr *a, const char *v, size_t vlen,
+				 const char *domain)
 {
-	const char *why = NULL;
-
-	*domain = NULL;
-	*nomem = 0;
 	if (a->flags & PST_ADDR_BAD)
 		return "unparsable From";
 	if (a->flags & PST_ADDR_GROUP)
@@ -223,16 +244,11 @@ static const char *mailbox_error(struct reading *r, const pst_addr *a, const cha
 		return "'@' in the local part of the From address";
 	if (has_route(v, vlen))
 		return "route in the From address";
-	char *norm = pst_domain_normalize(a->domain, a->domain_len, &why);
-	if (norm == NULL) {
-		*nomem = why == pst_domain_why_nomem;
+	if (domain == NULL)
 		return "invalid From domain";
-	}
-	int mixed = pst_domain_mixes_scripts(norm);
-	*domain = pst_arena_strdup(r->arena, norm);
-	free(norm);
-	*nomem = *domain == NULL;
-	return mixed ? "mixed scripts in the From domain" : NULL;
+	if (pst_domain_mixes_scripts(domain))
+		return "mixed scripts in the From domain";
+	return NULL;
 }
 
 /* Read one From field: its addresses' domains, then the domains shown.
@@ -243,15 +259,19 @@ static int read_field(struct reading *r, pst_msg *m, const pst_msg_field *f, int
 	pst_addr_list list;
 	size_t vlen;
 	const char *v = pst_msg_value(m, f, &vlen);
+	const char *first = NULL;   /* the first mailbox's domain */
 
 	if (v == NULL || pst_addr_parse_list(r->arena, v, vlen, 0, &list) < 0)
 		return -1;
 	a->count += list.count;
 	for (size_t i = 0; i < list.count; i++) {
 		const pst_addr *it = &list.items[i];
+		const char *at = NULL;
 		if (!(it->flags & PST_ADDR_BAD) && it->domain_len > 0 &&
-		    add_text_domain(r, it->domain, it->domain_len, 0) < 0)
+		    add_text_domain(r, it->domain, it->domain_len, 0, &at, NULL) < 0)
 			return -1;
+		if (i == 0)
+			first = at;
 	}
 	if (shown_domains(r, v, vlen) < 0)
 		return -1;
@@ -265,16 +285,9 @@ static int read_field(struct reading *r, pst_msg *m, const pst_msg_field *f, int
 		a->error = "no address in From";
 	else if (list.count > 1)
 		a->error = "more than one address in From";
-	else {
-		int nomem;
-		const char *domain;
-		a->error = mailbox_error(r, &list.items[0], v, vlen, &domain, &nomem);
-		if (nomem)
-			return -1;
-		if (a->error == NULL) {
-			a->addr = &list.items[0];
-			a->domain = domain;
-		}
+	else if ((a->error = mailbox_error(&list.items[0], v, vlen, first)) == NULL) {
+		a->addr = &list.items[0];
+		a->domain = first;
 	}
 	return 0;
 }
