@@ -257,7 +257,6 @@ static int evaluate_dmarc(struct pst_message *m, const char *domain, int with_sp
 	const pst_settings *s = settings(m);
 	pst_dmarc_input in = {
 		.from_domain = domain,
-		.from_status = domain ? PST_FROM_ONE : PST_FROM_BAD,
 		.spf = with_spf ? m->auth.spf : PST_AR_NONE,
 		.spf_domain = with_spf ? m->auth.spf_domain : NULL,
 		.dkim_pass_domains = with_dkim ? m->auth.dkim_domains : NULL,

@@ -4,11 +4,13 @@
  * Contract (see dmarc.h). The steps, and the choices made where the RFC
  * leaves room:
  *
- *   1. Author domain (6.6.1): one domain per call (from_status
- *      PST_FROM_ONE and a valid from_domain); anything else is none with
- *      a reason saying which. A message with several author domains is
- *      evaluated once per domain by the caller (auth.c, over the domains
- *      of msg/author.h), the strictest outcome winning (CVE-2019-16378).
+ *   1. Author domain (6.6.1): one domain per call (from_domain). None
+ *      (from_domain NULL) is none, reason "no author domain"; one that is
+ *      not a valid domain name is none, reason "the From domain is not a
+ *      valid domain name". The author domains are read from the message
+ *      by msg/author.h; a message with several is evaluated once per
+ *      domain by the caller (auth.c), the strictest outcome winning
+ *      (CVE-2019-16378).
  *   2. Policy discovery (6.6.3): TXT at _dmarc.<From domain>; the records
  *      starting with "v=DMARC1" are kept (the version tag must come first;
  *      "DMARC1" is accepted in any case, as receivers do). NXDOMAIN,
@@ -69,7 +71,6 @@
 #include <opendmarc/dmarc.h>
 
 #include "auth/dmarc.h"
-#include "msg/msg.h"
 #include "util/buf.h"
 #include "util/domain.h"
 #include "util/limits.h"
@@ -578,21 +579,6 @@ static pst_dmarc_policy one_step_down(pst_dmarc_policy p)
 	return p == PST_POLICY_REJECT ? PST_POLICY_QUARANTINE : PST_POLICY_NONE;
 }
 
-/* The reason for a message without a single author domain (6.6.1). */
-static const char *no_author_reason(int status)
-{
-	switch (status) {
-	case PST_FROM_NONE:
-		return "no From field";
-	case PST_FROM_MANY:
-		return "several From addresses";
-	case PST_FROM_BAD:
-		return "no parsable From address";
-	default:
-		return "no From domain";
-	}
-}
-
 /* Step 5: both alignments under out's strict flags. -1 on ENOMEM. */
 static int compute_alignment(const pst_psl *psl, const pst_dmarc_input *in, const char *from,
 			     pst_arena *arena, pst_dmarc_result *out)
@@ -736,8 +722,8 @@ int pst_dmarc_evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc
 	out->result = PST_AR_NONE;
 	out->published = out->policy = PST_POLICY_NONE;
 	out->pct = 100;
-	if (in->from_status != PST_FROM_ONE || in->from_domain == NULL) {
-		out->reason = no_author_reason(in->from_status);
+	if (in->from_domain == NULL) {
+		out->reason = "no author domain";
 		return 0;
 	}
 	norm = pst_domain_normalize(in->from_domain, strlen(in->from_domain), &why);

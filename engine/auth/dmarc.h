@@ -26,11 +26,10 @@
 #define PST_MAX_DMARC_RECORD_BYTES 4096
 
 typedef struct pst_dmarc_input {
-	const char *from_domain;    /* one author domain, normalised; NULL when there is
-	                             * none (the result is then none with a reason);
-	                             * several are evaluated one call each */
-	int from_status;            /* pst_from_status of msg/msg.h: only PST_FROM_ONE
-	                             * is evaluated, anything else is none */
+	const char *from_domain;    /* one author domain (msg/author.h), normalised;
+	                             * several are evaluated one call each. NULL when
+	                             * there is none: the result is then none, reason
+	                             * "no author domain" */
 	pst_auth_result spf;        /* MAIL FROM SPF result and its domain */
 	const char *spf_domain;
 	const char *const *dkim_pass_domains; /* d= of passing signatures */

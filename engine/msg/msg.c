@@ -25,6 +25,9 @@
  * the white space after it kept, RFC 5322 2.2.3) and trimmed of SP, HTAB,
  * CR and LF at both ends, when first read (pst_msg_value): the parse only
  * notes where each value lies, and most fields are never read.
+ *
+ * Addresses are not read here: the author of the message is read by
+ * msg/author.c, over the fields this parser finds.
  */
 #include "config.h"
 
@@ -34,7 +37,6 @@
 #include <string.h>
 
 #include "msg/msg.h"
-#include "msg/addr.h"
 #include "util/arena.h"
 #include "util/limits.h"
 
@@ -48,10 +50,8 @@ struct pst_msg {
 	int has_sep;
 	const char *sep;            /* static */
 	const char *eol;            /* static */
-	pst_arena *arena;           /* values, index, From parse */
+	pst_arena *arena;           /* values, index */
 	int own_arena;              /* made by the parse (else the caller's) */
-	int from_done;
-	pst_msg_from_info from;
 	/* The name index (build_index): for every distinct name, its first
 	 * field and how many; every field links to the next of its name. */
 	struct name_slot *slots;    /* arena; nslots a power of two */
@@ -632,55 +632,4 @@ const char *pst_msg_separator(const pst_msg *m)
 const char *pst_msg_eol(const pst_msg *m)
 {
 	return m->eol;
-}
-
-/* ---- From (RFC 7489 6.6.1) -------------------------------------------- */
-
-/* Add the addresses of one From field to info. 0 / -1 (ENOMEM). */
-static int from_field(pst_msg *m, const pst_msg_field *f, pst_msg_from_info *info, size_t *good)
-{
-	pst_addr_list list;
-	size_t vlen;
-	const char *v = pst_msg_value(m, f, &vlen);
-	if (v == NULL || pst_addr_parse_list(m->arena, v, vlen, 0, &list) < 0)
-		return -1;
-	info->count += list.count;
-	for (size_t i = 0; i < list.count; i++) {
-		const pst_addr *a = &list.items[i];
-		if (!(a->flags & PST_ADDR_BAD) && a->domain_len > 0) {
-			if (*good == 0)
-				info->addr = a;
-			(*good)++;
-		}
-	}
-	return 0;
-}
-
-const pst_msg_from_info *pst_msg_from(pst_msg *m)
-{
-	if (m->from_done)
-		return &m->from;
-	pst_msg_from_info info = { .status = PST_FROM_NONE };
-	size_t nfrom = 0, good = 0;
-	long i = -1;
-	uint32_t h = pst_msg_name_hash("From", 4);
-	while ((i = pst_msg_find_next(m, "From", 4, h, (size_t)(i + 1))) >= 0) {
-		if (nfrom++ == 0)
-			info.field = (size_t)i;
-		if (from_field(m, &m->fields[i], &info, &good) < 0)
-			return NULL;
-	}
-	if (nfrom == 0)
-		info.status = PST_FROM_NONE;
-	else if (nfrom > 1 || info.count > 1)
-		info.status = PST_FROM_MANY;
-	else if (good == 1 && info.count == 1)
-		info.status = PST_FROM_ONE;
-	else
-		info.status = PST_FROM_BAD;
-	if (info.status != PST_FROM_ONE)
-		info.addr = NULL;
-	m->from = info;
-	m->from_done = 1;
-	return &m->from;
 }

@@ -30,9 +30,13 @@
  *
  * Ownership: a pst_msg owns a private copy of the bytes and everything
  * derived; every pointer it hands out is borrowed and lives until
- * pst_msg_free(). A parsed message is immutable except for the lazily
- * computed From information (pst_msg_from), so one message is used by one
+ * pst_msg_free(). A parsed message is immutable except for the field
+ * values, made on first read (pst_msg_value), so one message is used by one
  * thread at a time.
+ *
+ * This module does not read addresses: who the message is from (the one
+ * readable author, or why not, and every author domain) is read by
+ * msg/author.h, and address lists by msg/addr.h.
  */
 #ifndef PST_MSG_H
 #define PST_MSG_H
@@ -40,7 +44,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct pst_addr;
 struct pst_arena;
 
 typedef struct pst_msg pst_msg;
@@ -100,8 +103,8 @@ typedef struct pst_msg_field {
 int pst_msg_parse(const char *bytes, size_t len, const pst_msg_limits *limits,
                   pst_msg **out, pst_msg_error *err);
 
-/* The same, with what the message allocates (values, the name index, the
- * From parse) taken from arena, borrowed: it must outlive the message, and
+/* The same, with what the message allocates (values, the name index)
+ * taken from arena, borrowed: it must outlive the message, and
  * pst_msg_free leaves it alone. One arena then serves a whole transaction. */
 int pst_msg_parse_in(const char *bytes, size_t len, const pst_msg_limits *limits,
                      struct pst_arena *arena, pst_msg **out, pst_msg_error *err);
@@ -161,27 +164,5 @@ const char *pst_msg_separator(const pst_msg *m);
 /* The line ending the message mostly uses in its header: "\r\n" or "\n".
  * New fields are written with it. Static storage. */
 const char *pst_msg_eol(const pst_msg *m);
-
-/* The RFC 7489 6.6.1 view of From: the author address, when there is
- * exactly one. */
-typedef enum pst_from_status {
-	PST_FROM_NONE,              /* no From field */
-	PST_FROM_ONE,               /* exactly one address in one From field */
-	PST_FROM_MANY,              /* several addresses (or several From fields) */
-	PST_FROM_BAD,               /* a From field without a parsable address
-	                             * (one without a domain included: 6.6.1
-	                             * needs the author domain) */
-} pst_from_status;
-
-typedef struct pst_msg_from_info {
-	pst_from_status status;
-	size_t count;               /* addresses in all From fields, unparsable
-	                             * items included */
-	const struct pst_addr *addr; /* the address when status is PST_FROM_ONE */
-	size_t field;               /* index of the (first) From field, when any */
-} pst_msg_from_info;
-
-/* Computed on first call and cached in m. NULL only on ENOMEM. Borrowed. */
-const pst_msg_from_info *pst_msg_from(pst_msg *m);
 
 #endif

@@ -15,8 +15,9 @@
  *   alignment  pst_psl_aligned over the installed list.
  *   orgdomain  pst_psl_org_domain over the old OpenDMARC list snapshot the
  *              rows were written for (opendmarc-effective_tld_names.dat).
- * Not applicable here, and reported as such: from-domain rows (From
- * parsing belongs to msg/ and pst_msg_from, not built in this branch), and
+ * Not applicable here, and reported as such: from-domain rows (reading
+ * the author domain from the From field is msg/author.c, pst_msg_author,
+ * tested by tests/unit/test_author; pst_dmarc_evaluate takes the domain), and
  * tag-value rows (Mail::DMARC's setter checks of one tag, not a record
  * verdict); the tag-value rows are still run as "v=DMARC1; p=none; TAG"
  * records and their agreement printed, for information only.
@@ -37,7 +38,6 @@
 #include <string.h>
 
 #include "auth/dmarc.h"
-#include "msg/msg.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "conf.h"
@@ -121,7 +121,6 @@ static void world_eval(struct world *w, pst_dmarc_input *in, pst_dmarc_result *r
 	pst_dns_session dns;
 
 	pst_dns_session_init(&dns, w->res, w->arena, 0, 0);
-	in->from_status = PST_FROM_ONE;
 	assert_int_equal(pst_dmarc_evaluate(&dns, w->psl, in, w->arena, r), 0);
 }
 
@@ -404,8 +403,8 @@ static void dmarc_cases(void **state)
 	}
 	printf("# DMARC cases: %zu/%zu passed (record, alignment, orgdomain rows; "
 	       "%zu without an upstream expectation)\n", t.pass, t.total, t.na);
-	printf("# DMARC cases: %zu from-domain rows not applicable (From parsing is msg/, "
-	       "not in this branch)\n", from_rows);
+	printf("# DMARC cases: %zu from-domain rows not applicable (the author domain is read "
+	       "by msg/author.c)\n", from_rows);
 	printf("# DMARC cases: tag-value rows (informational, Mail::DMARC setter): %zu/%zu agree\n",
 	       tv_agree, tv_rows);
 	conf_divergences_unused(div);

@@ -19,33 +19,6 @@
 #include "msg/addr.h"
 #include "msg/rfc2047.h"
 
-static int pst_fuzz_atext(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
-/* local@domain, both dot-atoms of ASCII atext. */
-static int pst_fuzz_plain_spec(const char *s)
-{
-	const char *at = strchr(s, '@');
-	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL)
-		return 0;
-	for (const char *p = s; *p; p++) {
-		if (*p == '@')
-			continue;
-		if (*p == '.') {
-			if (p == s || p[-1] == '.' || p[-1] == '@' || p[1] == '\0' || p[1] == '@'
-			    || p[1] == '.')
-				return 0;
-			continue;
-		}
-		if (!pst_fuzz_atext((unsigned char)*p))
-			return 0;
-	}
-	return 1;
-}
-
 /* Printable (ASCII or valid UTF-8 without C0/C1 controls), no leading,
  * trailing or double spaces, no encoded-word opener. */
 static int pst_fuzz_plain_display(const char *s)

@@ -2,7 +2,8 @@
  * fuzz_common.h: what the fuzz targets share: the libFuzzer entry points'
  * prototypes (declared here so -Wmissing-prototypes stays quiet) and a
  * check that aborts with a message when an invariant does not hold, so
- * libFuzzer records the input as a crash.
+ * libFuzzer records the input as a crash; and the predicates that decide
+ * which inputs a round trip applies to.
  */
 #ifndef PST_FUZZ_COMMON_H
 #define PST_FUZZ_COMMON_H
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -55,6 +57,35 @@ static inline int pst_fuzz_utf8_ok(const unsigned char *s, size_t n)
 		    || (cp >= 0xd800 && cp <= 0xdfff))
 			return 0;
 		i += k + 1;
+	}
+	return 1;
+}
+
+/* Whether c is an RFC 5322 atext byte (ASCII). */
+static inline int pst_fuzz_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* Whether s is local@domain, both dot-atoms of ASCII atext: an addr-spec
+ * that is written back as it reads. */
+static inline int pst_fuzz_plain_spec(const char *s)
+{
+	const char *at = strchr(s, '@');
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '@')
+			continue;
+		if (*p == '.') {
+			if (p == s || p[-1] == '.' || p[-1] == '@' || p[1] == '\0' || p[1] == '@'
+			    || p[1] == '.')
+				return 0;
+			continue;
+		}
+		if (!pst_fuzz_atext((unsigned char)*p))
+			return 0;
 	}
 	return 1;
 }

@@ -16,7 +16,7 @@
 
 struct author_case {
 	const char *name;
-	const char *header;         /* the header section, LF line endings */
+	const char *header;         /* the header section, LF line endings (one case CRLF) */
 	const char *error;          /* NULL: a readable author */
 	const char *domain;         /* the author's domain when readable */
 	const char *domains;        /* every domain, "d1 d2*" (* = shown only) */
@@ -27,6 +27,8 @@ static const struct author_case cases[] = {
 	{ "one author", "From: Jane <jane@Example.COM>\n", NULL, "example.com",
 	  "example.com", 1, 1 },
 	{ "bare addr-spec", "From: jane@example.com\n", NULL, "example.com", "example.com", 1, 1 },
+	{ "upper-case name, quoted display name with a comma, CRLF",
+	  "FROM: \"Roe, Jane\" <jane@example.net>\r\n", NULL, "example.net", "example.net", 1, 1 },
 	{ "obsolete space before the colon", "From : jane@example.com\n", NULL, "example.com",
 	  "example.com", 1, 1 },
 	{ "display name quoting the same address", "From: \"jane@example.com\" <jane@example.com>\n",
@@ -43,6 +45,8 @@ static const struct author_case cases[] = {
 	{ "group with one mailbox", "From: g: a@example.com;\n", "group syntax in From", NULL,
 	  "example.com", 1, 1 },
 	{ "unparsable", "From: <http://bank.example.com/>\n", "unparsable From", NULL, "", 1, 1 },
+	{ "empty angle-addr", "From: <>\n", "unparsable From", NULL, "", 1, 1 },
+	{ "display name without an address", "From: Jane Roe\n", "unparsable From", NULL, "", 1, 1 },
 	{ "unterminated angle-addr read as the client reads it", "From: <a@example.com\n", NULL,
 	  "example.com", "example.com", 1, 1 },
 	{ "no domain", "From: jane\n", "From address without a domain", NULL, "", 1, 1 },
