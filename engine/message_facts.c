@@ -12,7 +12,7 @@
  *   header.malformed (bool, always known): a field is flagged
  *     PST_MSG_FIELD_MALFORMED (a logical field without "name [FWS] :", a
  *     NUL or other byte outside printable ASCII in its name, a leading
- *     white-space line) or PST_MSG_FIELD_BARE_CR (a bare CR that starts a
+ *     white-space line) or pst_msg_field_bare_cr (a bare CR that starts a
  *     new field for a reader breaking lines there) or
  *     PST_MSG_FIELD_FOLDED_NAME (a line break between name and colon: legal
  *     obsolete syntax, but readers split on it, "Composition Kills" A11-A13).
@@ -103,10 +103,12 @@ static int decoded_value(struct pst_message *m, size_t i, const char **v, size_t
 static int header_malformed(const struct pst_message *m)
 {
 	size_t n = pst_msg_field_count(m->msg);
-	for (size_t i = m->first_field; i < n; i++)
-		if (pst_msg_field_at(m->msg, i)->flags &
-		    (PST_MSG_FIELD_MALFORMED | PST_MSG_FIELD_BARE_CR | PST_MSG_FIELD_FOLDED_NAME))
+	for (size_t i = m->first_field; i < n; i++) {
+		const pst_msg_field *f = pst_msg_field_at(m->msg, i);
+		if ((f->flags & (PST_MSG_FIELD_MALFORMED | PST_MSG_FIELD_FOLDED_NAME)) ||
+		    pst_msg_field_bare_cr(f))
 			return 1;
+	}
 	return 0;
 }
 

@@ -307,21 +307,6 @@ static size_t field_end(const char *s, size_t len, size_t e)
 	return e;
 }
 
-/* Whether the n bytes at p hold a bare CR that a reader breaking lines at
- * a bare CR would take as the start of a new line that is neither empty
- * nor a continuation: a CR followed by anything but LF, CR, SP or HTAB
- * ("X: a\rFrom: b" is then two fields). */
-static int has_bare_cr(const char *p, size_t n)
-{
-	const char *q = p, *e = p + n;
-	while ((q = memchr(q, '\r', (size_t)(e - q))) != NULL) {
-		q++;
-		if (q < e && *q != '\n' && *q != '\r' && !is_wsp(*q))
-			return 1;
-	}
-	return 0;
-}
-
 static int too_big(struct parse *ps)
 {
 	return set_error(ps->err, PST_MSG_HEADER_TOO_BIG, "header section over %zu bytes",
@@ -389,8 +374,6 @@ static int one_field(struct parse *ps, size_t p, size_t *pos)
 		f->flags |= PST_MSG_FIELD_MALFORMED;
 		set_value_span(f, s + p, s + end);
 	}
-	if (has_bare_cr(f->raw, f->raw_len))
-		f->flags |= PST_MSG_FIELD_BARE_CR;
 	count_eol(ps, s, p, end);
 	*pos = end;
 	return 0;
@@ -632,4 +615,15 @@ const char *pst_msg_separator(const pst_msg *m)
 const char *pst_msg_eol(const pst_msg *m)
 {
 	return m->eol;
+}
+
+int pst_msg_field_bare_cr(const pst_msg_field *f)
+{
+	const char *q = f->raw, *e = f->raw + f->raw_len;
+	while ((q = memchr(q, '\r', (size_t)(e - q))) != NULL) {
+		q++;
+		if (q < e && *q != '\n' && *q != '\r' && !is_wsp(*q))
+			return 1;
+	}
+	return 0;
 }

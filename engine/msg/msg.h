@@ -70,9 +70,6 @@ typedef struct pst_msg_limits {
 #define PST_MSG_FIELD_OBS_SPACE  0x2  /* white space (or a fold) between name and colon */
 #define PST_MSG_FIELD_MALFORMED  0x10 /* no "name [FWS] :", or a leading
                                        * white-space line: name_len 0 */
-#define PST_MSG_FIELD_BARE_CR    0x20 /* a CR not followed by LF, CR, SP or
-                                       * HTAB: a reader that breaks lines at
-                                       * a bare CR sees a new field there */
 #define PST_MSG_FIELD_FOLDED_NAME 0x40 /* a line break between name and colon
                                        * ("From" CRLF " : x"): legal obsolete
                                        * syntax that readers split on (one
@@ -89,7 +86,7 @@ typedef struct pst_msg_field {
 	size_t name_len;
 	uint32_t name_hash;         /* pst_msg_name_hash(name) */
 	unsigned flags;             /* PST_MSG_FIELD_MBOX_FROM, _OBS_SPACE,
-	                             * _MALFORMED, _BARE_CR, _FOLDED_NAME */
+	                             * _MALFORMED, _FOLDED_NAME */
 	/* Private to msg.c: where the trimmed value lies in raw, and its
 	 * unfolded copy once pst_msg_value() has made it. */
 	const char *vbeg_, *vend_;
@@ -145,6 +142,12 @@ const char *pst_msg_value(const pst_msg *m, const pst_msg_field *f, size_t *len)
  * (worked out on each call); 0 for NULL, or when the value cannot be made
  * (ENOMEM). */
 unsigned pst_msg_value_flags(const pst_msg *m, const pst_msg_field *f);
+
+/* Whether f's raw bytes hold a CR followed by anything but LF, CR, SP or
+ * HTAB: a reader that breaks lines at a bare CR sees a new field there
+ * ("X: a" CR "From: b"). 1 or 0. Worked out on each call, not at parse
+ * (one scan of the field): only header.malformed asks. */
+int pst_msg_field_bare_cr(const pst_msg_field *f);
 
 /* The whole message size in bytes as given to pst_msg_parse. */
 size_t pst_msg_size(const pst_msg *m);

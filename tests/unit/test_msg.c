@@ -46,7 +46,7 @@ static void want_field(const pst_msg *m, size_t i, const char *name, const char 
 static void splits_header_and_body(void **state)
 {
 	(void)state;
-	enum { M = PST_MSG_FIELD_MALFORMED, O = PST_MSG_FIELD_OBS_SPACE, CR = PST_MSG_FIELD_BARE_CR,
+	enum { M = PST_MSG_FIELD_MALFORMED, O = PST_MSG_FIELD_OBS_SPACE, CR = 0x1000 /* pst_msg_field_bare_cr */,
 	       F = PST_MSG_FIELD_OBS_SPACE | PST_MSG_FIELD_FOLDED_NAME };
 	static const struct {
 		const char *in;
@@ -129,8 +129,9 @@ static void splits_header_and_body(void **state)
 		for (size_t i = 0; i < cases[c].nfields; i++) {
 			const pst_msg_field *f = pst_msg_field_at(m, i);
 			want_field(m, i, cases[c].names[i], cases[c].values[i], strlen(cases[c].values[i]));
-			if (f->flags != cases[c].flags[i])
-				fail_msg("case %zu field %zu: got flags %#x, want %#x", c, i, f->flags,
+			unsigned got = f->flags | (pst_msg_field_bare_cr(f) ? CR : 0);
+			if (got != cases[c].flags[i])
+				fail_msg("case %zu field %zu: got flags %#x, want %#x", c, i, got,
 				         cases[c].flags[i]);
 			if (f->flags & PST_MSG_FIELD_MALFORMED)   /* never found by name */
 				assert_int_equal(pst_msg_find_next(m, f->name, 0, f->name_hash, 0), -1);
