@@ -495,26 +495,69 @@ static int is_ascii_text(const char *s)
 	return 1;
 }
 
+/* Whether local[0..n) is a dot-atom (RFC 5322 3.2.3, 8-bit atext as RFC
+ * 6532): atoms joined by single dots, none at either end. */
+static int is_dot_atom(const char *local, size_t n)
+{
+	if (n == 0 || local[0] == '.' || local[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (local[i] == '.') {
+			if (local[i + 1] == '.')
+				return 0;
+		} else if (!is_atom_char((unsigned char)local[i])) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* addr_spec as written in a header: a local part that is not a dot-atom
+ * ("a b", "x@y") goes back into quotes, its '"' and '\\' quoted. */
+static int put_addr_spec(pst_buf *b, const char *addr_spec)
+{
+	const char *at = strrchr(addr_spec, '@');
+	size_t n = at ? (size_t)(at - addr_spec) : strlen(addr_spec);
+	int rc = 0;
+
+	if (is_dot_atom(addr_spec, n))
+		return pst_buf_puts(b, addr_spec);
+	rc |= pst_buf_putc(b, '"');
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (addr_spec[i] == '"' || addr_spec[i] == '\\')
+			rc |= pst_buf_putc(b, '\\');
+		rc |= pst_buf_putc(b, addr_spec[i]);
+	}
+	rc |= pst_buf_putc(b, '"');
+	if (at)
+		rc |= pst_buf_puts(b, at);
+	return rc;
+}
+
 char *pst_addr_format(pst_arena *arena, const char *display, const char *addr_spec)
 {
-	if (display == NULL || *display == '\0')
-		return pst_arena_strdup(arena, addr_spec);
 	pst_buf b = PST_BUF_INIT;
 	int rc = 0;
-	if (is_ascii_text(display)) {
-		rc |= pst_buf_putc(&b, '"');
-		for (const char *p = display; *p && rc == 0; p++) {
-			if (*p == '"' || *p == '\\')
-				rc |= pst_buf_putc(&b, '\\');
-			rc |= pst_buf_putc(&b, *p);
-		}
-		rc |= pst_buf_putc(&b, '"');
+	if (display == NULL || *display == '\0') {
+		rc |= put_addr_spec(&b, addr_spec);
 	} else {
-		char *enc = pst_rfc2047_encode(arena, display, strlen(display));
-		rc |= enc ? pst_buf_puts(&b, enc) : -1;
+		if (is_ascii_text(display)) {
+			rc |= pst_buf_putc(&b, '"');
+			for (const char *p = display; *p && rc == 0; p++) {
+				if (*p == '"' || *p == '\\')
+					rc |= pst_buf_putc(&b, '\\');
+				rc |= pst_buf_putc(&b, *p);
+			}
+			rc |= pst_buf_putc(&b, '"');
+		} else {
+			char *enc = pst_rfc2047_encode(arena, display, strlen(display));
+			rc |= enc ? pst_buf_puts(&b, enc) : -1;
+		}
+		rc |= pst_buf_puts(&b, " <");
+		rc |= put_addr_spec(&b, addr_spec);
+		rc |= pst_buf_putc(&b, '>');
 	}
-	rc |= pst_buf_printf(&b, " <%s>", addr_spec);
-	char *s = rc == 0 ? pst_arena_strndup(arena, b.data, b.len) : NULL;
+	char *s = rc == 0 ? pst_arena_strndup(arena, b.data ? b.data : "", b.len) : NULL;
 	pst_buf_free(&b);
 	return s;
 }

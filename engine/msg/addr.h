@@ -44,7 +44,8 @@ int pst_addr_parse_list(pst_arena *arena, const char *value, size_t len, unsigne
                         pst_addr_list *out);
 
 /* Write a mailbox as a header value: `"Display" <addr>`, or `addr` when
- * display is empty. A display name with non-ASCII bytes is written as RFC
+ * display is empty; a local part that is not a dot-atom is quoted again
+ * (`"a b"@example.com`), so the value parses back to the same address. A display name with non-ASCII bytes is written as RFC
  * 2047 encoded-words (UTF-8, B or Q); specials are quoted. Result from
  * arena; NULL on ENOMEM. */
 char *pst_addr_format(pst_arena *arena, const char *display, const char *addr_spec);

@@ -112,4 +112,13 @@ is "$rc" 78 "a misspelt fact on the right does not compile"
 like "$err" "typo.rules:2:23: error: unknown fact 'envelope.from.domian'; did you mean 'envelope.from.domain'\?" \
    "and the error says which fact was meant, at file:line:col"
 
+# set from.display keeps a quoted local part quoted: the delivered From
+# parses back to the same address.
+printf 'rule r { when true then set from.display "Support"; }\n' > "$TMPDIR_TEST/disp.rules"
+printf 'From: Jane <"a b"@example.com>\r\nSubject: s\r\n\r\nbody\r\n' > "$TMPDIR_TEST/quoted.eml"
+"$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/disp.rules" --rcpt r@example.org \
+	--output "$TMPDIR_TEST/quoted.out" "$TMPDIR_TEST/quoted.eml" >/dev/null
+is "$(grep '^From:' "$TMPDIR_TEST/quoted.out" | tr -d '\r')" 'From: "Support" <"a b"@example.com>' \
+   "set from.display: a quoted local part stays quoted"
+
 done_testing

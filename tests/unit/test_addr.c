@@ -183,6 +183,14 @@ static void formats(void **state)
 		{ "Jane Roe", "jane@example.net", "\"Jane Roe\" <jane@example.net>" },
 		{ "Roe, \"J\" \\", "j@x.test", "\"Roe, \\\"J\\\" \\\\\" <j@x.test>" },
 		{ "J\xc3\xb6rg", "j@example.de", "=?UTF-8?B?SsO2cmc=?= <j@example.de>" },
+		/* a local part that is not a dot-atom goes back into quotes */
+		{ "Jane", "a b@example.com", "\"Jane\" <\"a b\"@example.com>" },
+		{ "", "a b@example.com", "\"a b\"@example.com" },
+		{ "", "x@y@example.com", "\"x@y\"@example.com" },
+		{ "", "a\"q\\@example.com", "\"a\\\"q\\\\\"@example.com" },
+		{ "", ".lead@example.com", "\".lead\"@example.com" },
+		{ "", "a..b@example.com", "\"a..b\"@example.com" },
+		{ "", "a.b+tag@example.com", "a.b+tag@example.com" },
 	};
 	pst_arena *a = pst_arena_new();
 	for (size_t c = 0; c < sizeof fc / sizeof fc[0]; c++) {
