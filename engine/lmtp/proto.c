@@ -64,11 +64,23 @@ static const char *const xattr_names[PST_XF_COUNT] = {
 
 /* ---- Replies --------------------------------------------------------- */
 
-void pst_lmtp_reply_set(pst_lmtp_reply *r, int code, const char *enhanced, const char *text)
+int pst_lmtp_reply_set(pst_lmtp_reply *r, int code, const char *enhanced, const char *text)
 {
+	size_t n = text ? strlen(text) : 0;
+
 	r->code = code;
 	snprintf(r->enhanced, sizeof r->enhanced, "%s", enhanced ? enhanced : "");
-	snprintf(r->text, sizeof r->text, "%s", text ? text : "");
+	r->cut = n >= sizeof r->text;
+	if (r->cut) {
+		n = sizeof r->text - 1;
+		/* back to the start of the character the cut falls in */
+		while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+			n--;
+	}
+	if (n)
+		memcpy(r->text, text, n);
+	r->text[n] = '\0';
+	return r->cut;
 }
 
 size_t pst_lmtp_reply_format(const pst_lmtp_reply *r, char *buf, size_t len)

@@ -18,12 +18,16 @@
 
 #include <stddef.h>
 
+#include "util/limits.h"
+
 /* Protocol limits (defaults; pst_lmtp_limits may change the run-time ones). */
 #define PST_LMTP_MAX_LINE        1000      /* a command line, CRLF included */
 #define PST_LMTP_MAX_RCPTS       1000      /* recipients of one transaction */
 #define PST_LMTP_MAX_ERRORS      100       /* then 421 4.7.0 and close */
 #define PST_LMTP_MAX_XFWD_VALUE  255       /* one decoded XFORWARD value */
-#define PST_LMTP_REPLY_TEXT      256       /* text of one reply */
+#define PST_LMTP_REPLY_TEXT      (PST_MAX_REPLY_TEXT + 1) /* text of one reply, NUL
+                                                   * included: every byte a rule
+                                                   * file may write (util/limits.h) */
 
 typedef struct pst_lmtp pst_lmtp;
 
@@ -32,6 +36,7 @@ typedef struct pst_lmtp_reply {
 	int code;
 	char enhanced[12];
 	char text[PST_LMTP_REPLY_TEXT];
+	int cut;                    /* the text given was longer and was cut */
 } pst_lmtp_reply;
 
 /* XFORWARD attributes, in the order advertised. */
@@ -112,8 +117,10 @@ int pst_lmtp_busy(const pst_lmtp *p);
  * control characters in text replaced by spaces). Returns the length. */
 size_t pst_lmtp_reply_format(const pst_lmtp_reply *r, char *buf, size_t len);
 
-/* Set *r from parts; text is truncated to fit. */
-void pst_lmtp_reply_set(pst_lmtp_reply *r, int code, const char *enhanced, const char *text);
+/* Set *r from parts. A text over PST_MAX_REPLY_TEXT bytes is cut at a
+ * UTF-8 character boundary, and r->cut says so (the caller logs it);
+ * returns r->cut. */
+int pst_lmtp_reply_set(pst_lmtp_reply *r, int code, const char *enhanced, const char *text);
 
 /* Decode RFC 3461 xtext (hexchar "+XX") of n bytes into out (size outlen).
  * 0, or -1 when the text is not valid xtext or does not fit. */

@@ -373,6 +373,10 @@ void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *po
 		goto out;
 	}
 	size_t nd = prepare(msg, t, st, dr, rs);
+	for (size_t i = 0; i < t->nrcpts; i++)
+		if (rs[i].cut)
+			pst_lmtp_log_event(srv, "error", ",\"queue_id\":\"%s\",\"why\":\"reply text over %d"
+			                   " bytes cut at a character boundary\"", qid, PST_MAX_REPLY_TEXT);
 	deliver_all(srv, peer, t, qid, st, dr, nd, rs);
 	size_t authlen = 0;
 	const char *auth = NULL;

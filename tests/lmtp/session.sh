@@ -99,4 +99,13 @@ out=$(printf '%s\n' "$hello" 'NOOP' 'QUIT' | lmtpc "$PORT")
 like "$out" '221 2.0.0' "the server keeps serving"
 stop_lmtp
 is "$STOP_RC" 0 "SIGTERM: exit 0"
+
+# A reject text as long as the checker allows (400 bytes) reaches the
+# client whole: the LMTP reply does not cut it.
+long=$(python3 -c 'print("L" * 399 + "Z")')
+printf 'after-queue-reject reject;\nrule r { when true then reject 550 5.7.1 "%s"; }\n' "$long" > "$TMPDIR_TEST/long.rules"
+start_lmtp --rules "$TMPDIR_TEST/long.rules"
+out=$(printf '%s\n' "$hello" 'MAIL FROM:<a@example.net>' 'RCPT TO:<long@example.org>' 'DATA' '<<354' 'Subject: s\r\n\r\nx' '.' 'QUIT' | lmtpc "$PORT")
+like "$out" "550 5.7.1 $long" "a 400-byte reject text reaches the client whole"
+stop_lmtp
 done_testing

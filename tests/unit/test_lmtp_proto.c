@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lmtp/proto.h"
+#include "util/limits.h"
 #include "util/buf.h"
 
 struct owner {
@@ -539,6 +540,31 @@ static void reply_format(void **state)
 	assert_string_equal(buf, "451 x\r\n");
 }
 
+/* A reply carries every byte of text a rule file may write
+ * (PST_MAX_REPLY_TEXT); a longer text is cut at a character boundary and
+ * says so. */
+static void reply_text_limit(void **state)
+{
+	(void)state;
+	pst_lmtp_reply r;
+	char text[PST_MAX_REPLY_TEXT + 8], line[PST_MAX_REPLY_TEXT + 64];
+	memset(text, 'x', PST_MAX_REPLY_TEXT);
+	text[PST_MAX_REPLY_TEXT] = '\0';
+	assert_int_equal(pst_lmtp_reply_set(&r, 550, "5.7.1", text), 0);
+	assert_int_equal(strlen(r.text), PST_MAX_REPLY_TEXT);
+	size_t n = pst_lmtp_reply_format(&r, line, sizeof line);
+	assert_int_equal(n, 10 + PST_MAX_REPLY_TEXT + 2);
+	assert_memory_equal(line + 10, text, PST_MAX_REPLY_TEXT);
+	/* "\xc3\xa9" (e-acute) straddling the limit: cut before it, whole */
+	text[PST_MAX_REPLY_TEXT - 1] = '\xc3';
+	text[PST_MAX_REPLY_TEXT] = '\xa9';
+	text[PST_MAX_REPLY_TEXT + 1] = '\0';
+	assert_int_equal(pst_lmtp_reply_set(&r, 550, "5.7.1", text), 1);
+	assert_int_equal(r.cut, 1);
+	assert_int_equal(strlen(r.text), PST_MAX_REPLY_TEXT - 1);
+	assert_int_equal((unsigned char)r.text[PST_MAX_REPLY_TEXT - 2], 'x');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -554,6 +580,7 @@ int main(void)
 		cmocka_unit_test(timeout_and_errors),
 		cmocka_unit_test(xtext),
 		cmocka_unit_test(reply_format),
+		cmocka_unit_test(reply_text_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
