@@ -1,9 +1,8 @@
 /*
- * api.c: the public library API declared in postern.h.
- *
- * A thin layer: it ties the rule compiler (lang/), the message model
- * (engine/msg) and the evaluator (engine/eval) together and owns nothing
- * else.
+ * api.c: pst_version, the one function of postern.h that belongs to no
+ * module. The rest of the API is defined where its objects live: policies,
+ * DNS fixtures and compile reports in policy.c, messages, verdicts and
+ * reports in message.c.
  */
 #include "config.h"
 #include "postern.h"

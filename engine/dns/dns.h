@@ -1,7 +1,8 @@
 /*
  * dns.h: DNS answers as the policy engine sees them, and their wire form.
  *
- * Every DNS source (the fixture file today, a resolver later) answers a
+ * Every DNS source (the fixture file of dns/fixture.h, live DNS through
+ * libunbound in dns/live.h, both behind dns/resolver.h) answers a
  * question (name, type) with a pst_dns_answer: a status that keeps the five
  * outcomes SPF, DKIM and DMARC must tell apart (records, no such name, no
  * records of that type, server failure, timeout) and the records, already
@@ -39,7 +40,8 @@ const char *pst_dns_type_name(int rrtype);
 int pst_dns_type_from_name(const char *s, size_t n);
 
 /* One decoded record. Every pointer is borrowed from the source that made
- * the answer (for the fixture: valid until pst_dnsfix_free). Names are lower
+ * the answer: through a pst_dns_session (resolver.h), records stay valid
+ * as long as the session's arena. Names are lower
  * case without the trailing dot; "" is the root (the null MX of RFC 7505). */
 typedef struct pst_dns_rr {
 	const char *owner;
