@@ -4,13 +4,17 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/suggest.h"
 #include "util/utf8.h"
+#include "util/panic.h"
 
 static void buf_appends_and_terminates(void **state)
 {
@@ -153,6 +157,48 @@ static void utf8_decodes_strictly(void **state)
 	}
 }
 
+/* A broken invariant: false and reported when panics do not abort; an
+ * abort (a core) with POSTERN_PANIC set, as in make check. */
+static int invariant_in_child(const char *panic_env, int *status)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		if (panic_env)
+			setenv("POSTERN_PANIC", panic_env, 1);
+		else
+			unsetenv("POSTERN_PANIC");
+		int two = 2;
+		int ok = PST_INVARIANT(two == 3);
+		_exit(ok == 0 ? 7 : 8);
+	}
+	close(fds[1]);
+	char buf[256] = "";
+	ssize_t n = read(fds[0], buf, sizeof buf - 1);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, status, 0), pid);
+	return n > 0 && strstr(buf, "postern: panic: ") && strstr(buf, "two == 3") ? 1 : 0;
+}
+
+static void invariants_panic_in_tests(void **state)
+{
+	(void)state;
+	int status;
+#ifndef PST_DEBUG
+	assert_int_equal(invariant_in_child("0", &status), 1);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 7);   /* returned 0: the caller copes */
+#endif
+	assert_int_equal(invariant_in_child("1", &status), 1);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+	int one = 1;
+	assert_int_equal(PST_INVARIANT(one == 1), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +207,7 @@ int main(void)
 		cmocka_unit_test(buf_reserve_keeps_it_terminated),
 		cmocka_unit_test(buf_json_escapes),
 		cmocka_unit_test(utf8_decodes_strictly),
+		cmocka_unit_test(invariants_panic_in_tests),
 		cmocka_unit_test(arena_allocates_aligned_and_large),
 		cmocka_unit_test(suggest_finds_close_names),
 	};
