@@ -12,15 +12,10 @@
 
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/limits.h"
 
-/* Bounds of one parsed field; past them the parse fails with a message
- * naming the limit. */
-#define PST_AUTHRES_MAX_RESULTS   64           /* resinfo entries in one field */
-#define PST_AUTHRES_MAX_PROPS     64           /* propspecs in one resinfo */
-#define PST_AUTHRES_MAX_BYTES     (64 * 1024)  /* one field value */
-#define PST_AUTHRES_MAX_VERSION   999999999    /* authres-version, method-version */
-#define PST_AUTHRES_MAX_COMMENT   256          /* bytes the writer puts between a
-                                                * comment's parentheses */
+/* The bounds of one parsed field (PST_AUTHRES_MAX_*) are in util/limits.h;
+ * past them the parse fails with a message naming the limit. */
 
 typedef struct pst_authres_prop {
 	const char *ptype;          /* "smtp", "header", "body", "policy" */

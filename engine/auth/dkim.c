@@ -101,9 +101,8 @@ typedef struct pst_dkim_query {
 	size_t len;                   /* reply bytes in the library's buffer */
 } pst_dkim_query;
 
-/* Key queries that failed, remembered to say how (SERVFAIL or timeout). */
-#define PST_DKIM_MAX_FAILS 16
-
+/* Key queries that failed (at most PST_DKIM_MAX_FAILS), remembered to say
+ * how (SERVFAIL or timeout). */
 typedef struct pst_dkim_fail {
 	char name[PST_MAX_DOMAIN_BYTES + 2];
 	pst_dns_status status;
@@ -135,8 +134,6 @@ static int pst_dkim_service_token;
  * rewritten, before the library sees it, with that key wrapped in a
  * SubjectPublicKeyInfo (rsaEncryption, RFC 3279 2.3.1): the same key.
  */
-
-#define PST_DKIM_MAX_KEY_BYTES 4096   /* decoded p=: RSA 16384 fits */
 
 static int pst_dkim_b64_value(unsigned char c)
 {

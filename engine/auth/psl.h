@@ -16,10 +16,8 @@
 #include <stddef.h>
 
 #include "util/buf.h"
+#include "util/limits.h"
 
-#define PST_PSL_DEFAULT_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
-/* The largest list file read (the 2023 list is about 230 KB). */
-#define PST_MAX_PSL_BYTES (16 * 1024 * 1024)
 
 typedef struct pst_psl pst_psl;
 

@@ -20,12 +20,7 @@
 #include <stddef.h>
 
 #include "util/buf.h"
-
-#define PST_CORPUS_MAX_DEPTH    32     /* nested folders in an .eml tree */
-#define PST_TRACE_ADDR_BYTES    512    /* one address from a trace field */
-#define PST_TRACE_NAME_BYTES    256    /* one host name */
-#define PST_TRACE_IP_BYTES      64     /* one IP address, text form */
-#define PST_TRACE_FIELD_BYTES   4096   /* one unfolded trace field examined */
+#include "util/limits.h"
 
 typedef struct pst_corpus_item {
 	char *path;        /* the file (owned) */

@@ -15,9 +15,7 @@
 
 #include <stddef.h>
 
-#define PST_SUITE_MAX_ARGS 6       /* words after an expectation's keyword */
-#define PST_SUITE_MAX_ERRORS 20    /* parsing stops reporting after these */
-#define PST_SUITE_MAX_BYTES (4u << 20)
+#include "util/limits.h"
 
 /* Where something was written in the suite file. */
 typedef struct pst_suite_pos {

@@ -21,10 +21,6 @@ typedef struct pst_deliver_ops {
 	void (*free)(void *impl);
 } pst_deliver_ops;
 
-#define PST_DELIVER_MAX_LOCAL   64     /* RFC 5321 4.5.3.1.1 */
-#define PST_DELIVER_MAX_FOLDER  100    /* one Maildir++ folder name */
-#define PST_DELIVER_MAX_HOST    256
-
 struct pst_deliver {
 	const pst_deliver_ops *ops;
 	void *impl;

@@ -31,14 +31,12 @@
 
 #include "dns/dns.h"
 #include "util/arena.h"
+#include "util/limits.h"
 
 typedef struct pst_dns_cache pst_dns_cache;
 
-/* Defaults for the fields of pst_dns_cache_options left 0. */
-#define PST_DNS_CACHE_DEFAULT_ENTRIES 10000
-#define PST_DNS_CACHE_DEFAULT_BYTES   (8u * 1024 * 1024)
-#define PST_DNS_CACHE_DEFAULT_MAX_TTL 3600     /* seconds */
-#define PST_DNS_CACHE_DEFAULT_NEG_TTL 900      /* seconds */
+/* The fields of pst_dns_cache_options left 0 take PST_DNS_CACHE_DEFAULT_*
+ * (util/limits.h). */
 /* "This negative answer carried no SOA": not cached. */
 #define PST_DNS_CACHE_NO_TTL UINT32_MAX
 

@@ -24,6 +24,7 @@
 #include "dns/dns.h"
 #include "dns/fixture.h"
 #include "util/arena.h"
+#include "util/limits.h"
 
 typedef struct pst_resolver pst_resolver;
 
@@ -64,8 +65,8 @@ typedef struct pst_dns_session {
 	                               * count) was spent */
 } pst_dns_session;
 
-/* Defaults used when a field is 0. */
-#define PST_DNS_DEFAULT_TIMEOUT_MS 5000
+/* A field left 0 takes its default from util/limits.h
+ * (PST_DNS_DEFAULT_TIMEOUT_MS, PST_DEFAULT_DNS_BUDGET_MS). */
 
 /* Start a session; budget_ms 0 means PST_DEFAULT_DNS_BUDGET_MS. max_queries
  * starts at PST_DEFAULT_DNS_MAX_QUESTIONS; the caller may lower or raise it

@@ -20,11 +20,8 @@
 
 #include "util/limits.h"
 
-/* Protocol limits (defaults; pst_lmtp_limits may change the run-time ones). */
-#define PST_LMTP_MAX_LINE        1000      /* a command line, CRLF included */
-#define PST_LMTP_MAX_RCPTS       1000      /* recipients of one transaction */
-#define PST_LMTP_MAX_ERRORS      100       /* then 421 4.7.0 and close */
-#define PST_LMTP_MAX_XFWD_VALUE  255       /* one decoded XFORWARD value */
+/* The protocol limits (PST_LMTP_MAX_*) are in util/limits.h;
+ * pst_lmtp_limits may change the run-time ones. */
 #define PST_LMTP_REPLY_TEXT      (PST_MAX_REPLY_TEXT + 1) /* text of one reply, NUL
                                                    * included: every byte a rule
                                                    * file may write (util/limits.h) */

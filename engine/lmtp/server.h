@@ -11,13 +11,10 @@
 
 #include <stddef.h>
 
-#define PST_LMTP_MAX_LISTEN       16
-#define PST_LMTP_MAX_XFWD_CIDRS   64
-#define PST_LMTP_DEFAULT_SESSIONS 100
-#define PST_LMTP_DEFAULT_TIMEOUT  300      /* seconds, idle and DATA */
+#include "util/limits.h"
+
 #define PST_LMTP_SESSION_FACTOR   12       /* a whole session: 12 x timeout */
 #define PST_LMTP_READ_CHUNK       16384
-#define PST_LMTP_STACK_BYTES      (1024 * 1024)
 
 typedef struct pst_lmtp_server_conf {
 	const char *rules;                    /* --rules FILE */

@@ -1,5 +1,8 @@
 /*
- * limits.h: every limit postern enforces, as one named constant each.
+ * limits.h: every limit postern enforces and every default it starts
+ * from, as one named constant each, grouped by the module that applies
+ * it. A module's header may derive a size from one of these (a buffer of
+ * PST_MAX_REPLY_TEXT + 1) but defines no limit of its own.
  *
  * Hitting a limit gives a typed error with a readable message; nothing is
  * truncated silently. Rule settings and command-line options may lower or
@@ -49,5 +52,60 @@
 
 /* SMTP replies. */
 #define PST_MAX_REPLY_TEXT        400          /* text of one reply line */
+
+/* LMTP protocol (lmtp/proto.h; pst_lmtp_limits may change the run-time ones). */
+#define PST_LMTP_MAX_LINE        1000      /* a command line, CRLF included */
+#define PST_LMTP_MAX_RCPTS       1000      /* recipients of one transaction */
+#define PST_LMTP_MAX_ERRORS      100       /* then 421 4.7.0 and close */
+#define PST_LMTP_MAX_XFWD_VALUE  255       /* one decoded XFORWARD value */
+
+/* LMTP server (lmtp/server.h; the postern lmtp options set the run-time ones). */
+#define PST_LMTP_MAX_LISTEN       16
+#define PST_LMTP_MAX_XFWD_CIDRS   64
+#define PST_LMTP_DEFAULT_SESSIONS 100
+#define PST_LMTP_DEFAULT_TIMEOUT  300      /* seconds, idle and DATA */
+#define PST_LMTP_STACK_BYTES      (1024 * 1024)
+
+/* Delivery (deliver/). */
+#define PST_DELIVER_MAX_LOCAL   64     /* RFC 5321 4.5.3.1.1 */
+#define PST_DELIVER_MAX_FOLDER  100    /* one Maildir++ folder name */
+#define PST_DELIVER_MAX_HOST    256
+
+/* Live DNS answer cache (dns/cache.h; POSTERN_DNS_CACHE sets the entries). */
+#define PST_DNS_CACHE_DEFAULT_ENTRIES 10000
+#define PST_DNS_CACHE_DEFAULT_BYTES   (8u * 1024 * 1024)
+#define PST_DNS_CACHE_DEFAULT_MAX_TTL 3600     /* seconds */
+#define PST_DNS_CACHE_DEFAULT_NEG_TTL 900      /* seconds */
+
+/* DNS questions (dns/resolver.h). */
+#define PST_DNS_DEFAULT_TIMEOUT_MS 5000        /* one question */
+
+/* Authentication-Results fields (auth/authres.h). */
+#define PST_AUTHRES_MAX_RESULTS   64           /* resinfo entries in one field */
+#define PST_AUTHRES_MAX_PROPS     64           /* propspecs in one resinfo */
+#define PST_AUTHRES_MAX_BYTES     (64 * 1024)  /* one field value */
+#define PST_AUTHRES_MAX_VERSION   999999999    /* authres-version, method-version */
+#define PST_AUTHRES_MAX_COMMENT   256          /* bytes the writer puts between a
+                                                * comment's parentheses */
+
+/* Public Suffix List (auth/psl.h). */
+#define PST_PSL_DEFAULT_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
+#define PST_MAX_PSL_BYTES (16 * 1024 * 1024) /* the list file (2023: about 230 KB) */
+
+/* DKIM verification (auth/dkim.c). */
+#define PST_DKIM_MAX_FAILS 16
+#define PST_DKIM_MAX_KEY_BYTES 4096   /* decoded p=: RSA 16384 fits */
+
+/* Corpora read by postern replay (cli/corpus.h). */
+#define PST_CORPUS_MAX_DEPTH    32     /* nested folders in an .eml tree */
+#define PST_TRACE_ADDR_BYTES    512    /* one address from a trace field */
+#define PST_TRACE_NAME_BYTES    256    /* one host name */
+#define PST_TRACE_IP_BYTES      64     /* one IP address, text form */
+#define PST_TRACE_FIELD_BYTES   4096   /* one unfolded trace field examined */
+
+/* Rule test suites (cli/suite.h). */
+#define PST_SUITE_MAX_ARGS 6       /* words after an expectation's keyword */
+#define PST_SUITE_MAX_ERRORS 20    /* parsing stops reporting after these */
+#define PST_SUITE_MAX_BYTES (4u << 20)
 
 #endif
