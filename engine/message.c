@@ -7,7 +7,7 @@
  * from the caller first, then from leading X-Postern-Envelope fields (which
  * are stripped from what is delivered), then the first To: address stands
  * in for a missing recipient. The facts the rules read come from
- * fact_source() below; auth facts from auth/auth.c.
+ * fact_source() below; auth facts from message_auth.c.
  */
 #include "config.h"
 
@@ -20,7 +20,7 @@
 #include "lang/program.h"
 #include "message_private.h"
 #include "auth/authres.h"
-#include "auth/libs.h"
+#include "dns/live.h"
 #include "msg/addr.h"
 #include "msg/edit.h"
 #include "msg/msg.h"
@@ -182,7 +182,7 @@ static void start_dns(struct pst_message *m)
 	if (m->opts.dns)
 		r = m->opts.dns->resolver;
 	else
-		r = pst_auth_live_resolver(NULL);
+		r = pst_resolver_live_shared(NULL);
 	const pst_settings *s = pst_program_settings(m->policy->prog);
 	pst_dns_session_init(&m->dns, r, m->arena, 0, s->dns_budget_ms);
 	m->dns.max_queries = s->dns_max_questions;

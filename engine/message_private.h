@@ -7,7 +7,7 @@
 
 #include "postern.h"
 #include "envelope.h"
-#include "auth/auth.h"
+#include "message_auth.h"
 #include "eval/eval.h"
 #include "msg/author.h"
 #include "dns/resolver.h"

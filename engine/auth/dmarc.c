@@ -9,7 +9,7 @@
  *      not a valid domain name is none, reason "the From domain is not a
  *      valid domain name". The author domains are read from the message
  *      by msg/author.h; a message with several is evaluated once per
- *      domain by the caller (auth.c), the strictest outcome winning
+ *      domain by the caller (message_auth.c), the strictest outcome winning
  *      (CVE-2019-16378).
  *   2. Policy discovery (6.6.3): TXT at _dmarc.<From domain>; the records
  *      starting with "v=DMARC1" are kept (the version tag must come first;

@@ -1,8 +1,8 @@
 /*
  * libs.h: the process-wide handles of the auth libraries, made once.
  *
- * libspf2's server, libopendkim's library handle, the Public Suffix List
- * and the live resolver are expensive to make and safe to share between
+ * libspf2's server, libopendkim's library handle and the Public Suffix
+ * List are expensive to make and safe to share between
  * threads once made, so there is one of each per process, created on
  * first use (pthread_once) and kept until exit. A handle that cannot be
  * made is NULL and its reason is kept: the facts that need it then read
@@ -14,7 +14,6 @@
 #include "auth/dkim.h"
 #include "auth/psl.h"
 #include "auth/spf.h"
-#include "dns/resolver.h"
 
 typedef struct pst_auth_libs {
 	const pst_spf *spf;
@@ -25,11 +24,5 @@ typedef struct pst_auth_libs {
 
 /* The handles, made on the first call. Never NULL. Borrowed. */
 const pst_auth_libs *pst_auth_libs_get(void);
-
-/* The live resolver (libunbound over /etc/resolv.conf, or over the server
- * POSTERN_DNS_SERVER names, "ADDR[@PORT]"), made on the first
- * call; NULL when it cannot be made, with the reason in *why (static).
- * Borrowed. */
-const pst_resolver *pst_auth_live_resolver(const char **why);
 
 #endif

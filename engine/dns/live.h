@@ -48,6 +48,13 @@ int pst_resolver_new_live(const pst_live_options *opts, pst_resolver **out, char
 
 /* The answer cache's counters of a live resolver: 0 with *out filled, or
  * -1 when r is not a live resolver or runs without a cache. */
+/* The process-wide live resolver, made on the first call (pthread_once)
+ * and kept until exit: libunbound over /etc/resolv.conf, or over the
+ * server POSTERN_DNS_SERVER names ("ADDR[@PORT]"), with the answer cache
+ * POSTERN_DNS_CACHE sizes (N answers, 0: off). NULL when it cannot be
+ * made, with the reason in *why (static; why may be NULL). Borrowed. */
+const pst_resolver *pst_resolver_live_shared(const char **why);
+
 int pst_resolver_live_cache_stats(const pst_resolver *r, pst_dns_cache_stats *out);
 
 #endif

@@ -27,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/libs.h"
 #include "auth/spf.h"
 #include "dns/live.h"
 #include "dns/resolver.h"
@@ -407,7 +406,7 @@ static void env_server_reaches_nsd(void **state)
 	snprintf(addr, sizeof addr, "127.0.0.1@%d", port);
 	assert_int_equal(setenv("POSTERN_DNS_SERVER", addr, 1), 0);
 	const char *why = NULL;
-	const pst_resolver *r = pst_auth_live_resolver(&why);
+	const pst_resolver *r = pst_resolver_live_shared(&why);
 	if (r == NULL)
 		fail_msg("%s", why ? why : "no live resolver");
 	pst_arena *a = pst_arena_new();

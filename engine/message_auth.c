@@ -1,5 +1,8 @@
 /*
- * auth.c: the auth facts of a message behind one interface (auth.h).
+ * message_auth.c: the auth facts of a message behind one interface
+ * (message_auth.h). This is the message layer: it works on struct
+ * pst_message and asks the adapters of engine/auth/, which know nothing
+ * of messages, rules or this file.
  *
  * Each group of facts is filled once, on first read, from the caller's
  * pst_auth_given where it has a value, otherwise computed:
@@ -9,7 +12,9 @@
  *   DKIM     every signature up to the policy's cap, with its clock skew
  *            (dkim.h); what the passing signatures leave uncovered
  *            (dkim.unsigned_header, dkim.unsigned_body).
- *   DMARC    RFC 7489 over our alignment (dmarc.h); it reads SPF and DKIM.
+ *   DMARC    RFC 7489 over our alignment (dmarc.h), once per author
+ *            domain (msg/author.h), the strictest outcome winning; it
+ *            reads SPF and DKIM.
  *   ALIGN    spf.aligned and dkim.aligned, each on its own: the DMARC
  *            record decides relaxed or strict (relaxed without one), and
  *            spf.aligned alone never verifies DKIM.
@@ -19,7 +24,7 @@
  * A library that could not be initialised makes its facts temperror, with
  * a warning. Every DNS question goes through the message's session.
  */
-#include "auth/auth.h"
+#include "message_auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * auth.h: the auth facts of one message (spf*, helo.spf, dkim*, dmarc*,
+ * message_auth.h: the auth facts of one message (spf*, helo.spf, dkim*, dmarc*,
  * authres.*), behind one interface, computed lazily: a policy that never
  * reads dkim does not pay for DKIM verification, and one that reads no
  * auth fact (with Authentication-Results off) asks no DNS question.
@@ -10,8 +10,8 @@
  * trusted upstream authserv-ids (authres.h). Every DNS question goes
  * through the message's pst_dns_session.
  */
-#ifndef PST_AUTH_H
-#define PST_AUTH_H
+#ifndef PST_MESSAGE_AUTH_H
+#define PST_MESSAGE_AUTH_H
 
 #include "auth/dkim.h"
 #include "auth/dmarc.h"
