@@ -4,17 +4,20 @@
  * PROVENANCE.md): for every case, parse success must agree with
  * upstream_expects_error, and every upstream assertion of a form we can
  * evaluate (python-authres "str(arobj....) == '...'" and dkim_verifier
- * "res.... == ..." expressions) must hold for our parse. A case that
- * disagrees must be listed, with its reason, in
- * tests/conformance/authres-divergences.txt; a listed case that agrees
- * fails too, so the list stays true. No corpus: the test is skipped.
+ * "res.... == ..." expressions) must hold for our parse: run
+ * "authres-headers" (case: the case id) of the harness in
+ * tests/conformance/conf.h.
  *
  * The tolerant reader (pst_authres_salvage) is held to the lenient
  * cross-check of each case, Mail::AuthenticationResults: where that one
  * read the header, the spf, dkim and dmarc results, in order, must be
- * the same ("?" for a method whose result is missing); a case where they
- * differ is listed as "salvage ID reason" in the same file. These are the
- * only methods postern turns into facts.
+ * the same ("?" for a method whose result is missing): run
+ * "authres-headers/salvage" (case: the case id). These are the only
+ * methods postern turns into facts.
+ *
+ * Each run prints "# RUN: N/M agree (K listed divergences)" and fails on
+ * a disagreement not listed in tests/conformance/divergences.txt and on a
+ * stale listing. No corpus: the test is skipped, and says so.
  *
  * The JSON reader knows just enough JSON for these lines: objects,
  * arrays, strings with every escape, numbers and literals, nesting
@@ -34,10 +37,10 @@
 #include "auth/authres.h"
 #include "util/arena.h"
 #include "util/buf.h"
+#include "tests/conformance/conf.h"
 
 #define MAX_LINE        (1024 * 1024)
 #define MAX_ASSERTIONS  64
-#define MAX_CASES       10000
 
 /* One corpus line, the fields we use. */
 struct ar_case {
@@ -570,43 +573,6 @@ static int eval_lhs(const char *lhs, const pst_authres *ar, pst_buf *got)
 	return -1;
 }
 
-/* The divergence list: "ID reason" lines for the parser, "salvage ID
- * reason" for the tolerant reader, '#' comments. */
-struct divergences {
-	unsigned char listed[MAX_CASES];
-	unsigned char used[MAX_CASES];
-	unsigned char salvage_listed[MAX_CASES];
-};
-
-static void read_divergences(const char *path, struct divergences *d)
-{
-	FILE *f = fopen(path, "r");
-	char line[1024];
-
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	while (fgets(line, sizeof line, f) != NULL) {
-		static const char salvage[] = "salvage ";
-		unsigned char *listed = d->listed;
-		char *p = line, *end;
-		long id;
-
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		if (strncmp(line, salvage, sizeof salvage - 1) == 0) {
-			p += sizeof salvage - 1;
-			listed = d->salvage_listed;
-		}
-		id = strtol(p, &end, 10);
-		if (end == p || id <= 0 || id >= MAX_CASES || *end != ' ' || strlen(end) < 3)
-			fail_msg("%s: bad line (want \"[salvage ]ID reason\"): %s", path, line);
-		if (listed[id])
-			fail_msg("%s: case %ld listed twice", path, id);
-		listed[id] = 1;
-	}
-	fclose(f);
-}
-
 /* The header on one line, line breaks and other controls escaped. */
 static const char *one_line(const pst_buf *in, pst_buf *out)
 {
@@ -714,93 +680,56 @@ static int check_salvage(const struct ar_case *c, pst_buf *got)
 
 static void corpus(void **state)
 {
-	const char *dir = getenv("POSTERN_CORPORA");
-	const char *src = getenv("top_srcdir");
-	static struct divergences d;
-	char path[4096];
+	char dir[4096], path[4200], id[32];
 	FILE *f;
 	char *line = NULL;
-	size_t cap = 0, total = 0, agree = 0, checked = 0, unchecked = 0, bad = 0;
-	size_t lenient = 0, salvage_agree = 0;
+	size_t cap = 0, lines = 0, checked = 0, unchecked = 0, total, failures;
 	ssize_t n;
+	conf_run *parser, *salvage;
 
 	(void)state;
-	if (dir == NULL || *dir == '\0') {
-		printf("# A-R corpus: skipped (POSTERN_CORPORA not set)\n");
-		skip();
-	}
-	snprintf(path, sizeof path, "%s/authres-headers/authres-cases.jsonl", dir);
-	if ((f = fopen(path, "r")) == NULL) {
-		printf("# A-R corpus: skipped (%s absent)\n", path);
-		skip();
-	}
-	snprintf(path, sizeof path, "%s/tests/conformance/authres-divergences.txt",
-		 src != NULL ? src : ".");
-	read_divergences(path, &d);
+	conf_corpus_require("authres-headers", dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/authres-cases.jsonl", dir);
+	if ((f = fopen(path, "r")) == NULL)
+		fail_msg("cannot read %s", path);
+	parser = conf_run_begin("authres-headers");
+	salvage = conf_run_begin("authres-headers/salvage");
 	while ((n = getline(&line, &cap, f)) > 0) {
 		static struct ar_case c;
-		pst_buf why = PST_BUF_INIT, hdr = PST_BUF_INIT, why1 = PST_BUF_INIT;
+		pst_buf why = PST_BUF_INIT, hdr = PST_BUF_INIT, detail = PST_BUF_INIT;
 		int ok;
 
+		lines++;
 		if (n > MAX_LINE)
-			fail_msg("corpus line %zu longer than %d bytes", total + 1, MAX_LINE);
+			fail_msg("corpus line %zu longer than %d bytes", lines, MAX_LINE);
 		memset(&c, 0, sizeof c);
-		if (parse_line(line, (size_t)n, &c) < 0 || c.id >= MAX_CASES)
-			fail_msg("corpus line %zu: not a case this reader understands", total + 1);
-		total++;
+		if (parse_line(line, (size_t)n, &c) < 0)
+			fail_msg("corpus line %zu: not a case this reader understands", lines);
+		snprintf(id, sizeof id, "%ld", c.id);
 		ok = check_case(&c, &why, &checked, &unchecked);
-		if (ok)
-			agree++;
-		if (!ok && !d.listed[c.id]) {
-			printf("# case %ld DISAGREES (not in divergences): %s\n#   %s\n", c.id,
-			       one_line(&c.header, &hdr), one_line(&why, &why1));
-			bad++;
-		} else if (ok && d.listed[c.id]) {
-			printf("# case %ld agrees but is listed as a divergence\n", c.id);
-			bad++;
-		} else if (!ok) {
-			printf("# case %ld: listed divergence: %s\n", c.id, one_line(&why, &why1));
-		}
-		d.used[c.id] = 1;
+		pst_buf_printf(&detail, "%s; header %s", one_line(&why, &hdr), pst_buf_str(&c.header));
+		conf_case(parser, id, ok, one_line(&detail, &why));
 		if (c.has_lenient) {
-			lenient++;
 			ok = check_salvage(&c, &why);
-			salvage_agree += ok;
-			if (!ok && !d.salvage_listed[c.id]) {
-				printf("# case %ld: salvage DISAGREES (not in divergences): got '%s', "
-				       "lenient cross-check '%s'\n#   %s\n", c.id, pst_buf_str(&why),
-				       pst_buf_str(&c.lenient), one_line(&c.header, &hdr));
-				bad++;
-			} else if (ok && d.salvage_listed[c.id]) {
-				printf("# case %ld: salvage agrees but is listed as a divergence\n", c.id);
-				bad++;
-			} else if (!ok) {
-				printf("# case %ld: listed salvage divergence: got '%s', lenient '%s'\n",
-				       c.id, pst_buf_str(&why), pst_buf_str(&c.lenient));
-			}
-		} else if (d.salvage_listed[c.id]) {
-			printf("# case %ld: salvage divergence listed, but no lenient cross-check\n", c.id);
-			bad++;
+			pst_buf_clear(&detail);
+			pst_buf_printf(&detail, "got '%s', lenient cross-check '%s'", pst_buf_str(&why),
+			               pst_buf_str(&c.lenient));
+			conf_case(salvage, id, ok, pst_buf_str(&detail));
 		}
 		pst_buf_free(&why);
 		pst_buf_free(&hdr);
-		pst_buf_free(&why1);
+		pst_buf_free(&detail);
 		case_free(&c);
 	}
 	free(line);
 	fclose(f);
-	for (size_t i = 0; i < MAX_CASES; i++)
-		if (d.listed[i] && !d.used[i]) {
-			printf("# divergence for case %zu, which the corpus does not have\n", i);
-			bad++;
-		}
-	printf("# A-R corpus: %zu/%zu agree (%zu assertions checked, %zu not of a checkable form)\n",
-	       agree, total, checked, unchecked);
-	printf("A-R corpus: %zu/%zu agree\n", agree, total);
-	printf("A-R salvage: %zu/%zu agree with the lenient cross-check on spf/dkim/dmarc\n",
-	       salvage_agree, lenient);
+	printf("# authres-headers: %zu assertions checked, %zu not of a checkable form\n", checked,
+	       unchecked);
+	total = conf_run_total(parser);
+	failures = conf_run_end(parser);
+	failures += conf_run_end(salvage);
 	assert_true(total > 0);
-	assert_int_equal(bad, 0);
+	assert_int_equal(failures, 0);
 }
 
 int main(void)

@@ -29,9 +29,13 @@
  *
  * The key files (NAME VALUE lines, as Mail::DKIM's FAKE_DNS.dat: NXDOMAIN,
  * ~~error~~ for a DNS error) are converted in memory to our DNS fixture
- * format. Each run prints "DKIM <corpus>: a/b agree"; a disagreement fails
- * unless tests/conformance/dkim-divergences.txt lists the case with its
- * reason. Without a corpus directory its run is skipped.
+ * format. Each run is judged by the harness of tests/conformance/conf.h
+ * (runs dkim-rfc-examples, dkim-dkimpy and dkim-dkimpy/canonicalization
+ * (case: "FILE d/s", "CANON KIND NAME"), dkim-mail-dkim-perl and
+ * dkim-mail-auth-rs (case: the message file)): it prints
+ * "# RUN: N/M agree (K listed divergences)" and fails on a disagreement
+ * not listed in tests/conformance/divergences.txt and on a stale listing.
+ * Without a corpus directory its run is skipped, and says so.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +55,7 @@
 #include "msg/msg.h"
 #include "util/buf.h"
 #include "util/limits.h"
+#include "tests/conformance/conf.h"
 
 #define MAX_FILE (4 * 1024 * 1024)
 
@@ -65,12 +70,6 @@ static const char *const words[PST_AR__COUNT] = {
 
 /* ---- files ---- */
 
-static const char *corpora(void)
-{
-	const char *c = getenv("POSTERN_CORPORA");
-	return c != NULL && *c != '\0' ? c : "../shared/corpora";
-}
-
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -84,55 +83,6 @@ static char *slurp(const char *path, size_t *len)
 	buf[n] = '\0';
 	*len = n;
 	return buf;
-}
-
-static int corpus_dir(const char *name, char *dir, size_t size)
-{
-	struct stat st;
-	snprintf(dir, size, "%s/%s", corpora(), name);
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		print_message("# DKIM %s: skipped (%s not found)\n", name, dir);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- the divergence list ---- */
-
-typedef struct divlist {
-	char *text;                 /* the file, lines split in place */
-	const char *corpus[256], *kase[256];
-	size_t n;
-} divlist;
-
-static divlist DIV;
-
-static void load_divergences(void)
-{
-	size_t len;
-	DIV.text = slurp(DKIM_DIVERGENCES, &len);
-	assert_non_null(DIV.text);
-	for (char *line = strtok(DIV.text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
-		if (*line == '#' || *line == '\0')
-			continue;
-		char *t1 = strchr(line, '\t');
-		char *t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
-		if (t2 == NULL || t2[1] == '\0')
-			fail_msg("dkim-divergences.txt: need CORPUS<TAB>CASE<TAB>REASON: %s", line);
-		*t1 = *t2 = '\0';
-		assert_true(DIV.n < 256);
-		DIV.corpus[DIV.n] = line;
-		DIV.kase[DIV.n] = t1 + 1;
-		DIV.n++;
-	}
-}
-
-static int listed(const char *corpus, const char *kase)
-{
-	for (size_t i = 0; i < DIV.n; i++)
-		if (strcmp(DIV.corpus[i], corpus) == 0 && strcmp(DIV.kase[i], kase) == 0)
-			return 1;
-	return 0;
 }
 
 /* ---- keys: NAME VALUE lines to a fixture ---- */
@@ -275,42 +225,18 @@ static const pst_dkim_sig *find_sig(const pst_dkim_result *r, const char *d, con
 	return NULL;
 }
 
-/* ---- tallies ---- */
-
-typedef struct tally {
-	const char *corpus;
-	unsigned agree, total, listed, unlisted;
-} tally;
-
-static void record(tally *t, const char *kase, int agrees, const char *ours, const char *want,
-                   const char *why)
-{
-	t->total++;
-	if (agrees) {
-		t->agree++;
-		if (listed(t->corpus, kase))
-			print_message("# DKIM %s: %s agrees now (%s): drop it from the list\n", t->corpus,
-			              kase, ours);
-		return;
-	}
-	if (listed(t->corpus, kase)) {
-		t->listed++;
-		return;
-	}
-	t->unlisted++;
-	print_message("# DKIM %s: %s: ours %s (%s), expected %s\n", t->corpus, kase, ours, why,
-	              want);
-}
+/* ---- runs ---- */
 
 static void report_body_len(const char *corpus);
 
-static void report(const tally *t)
+/* End a run: its count line, the body length line, and a failure for
+ * every unlisted disagreement or stale listing. */
+static void report(conf_run *run, const char *corpus)
 {
-	print_message("# DKIM %s: %u/%u agree (%u listed divergences)\n", t->corpus, t->agree,
-	              t->total, t->listed);
-	report_body_len(t->corpus);
-	if (t->unlisted != 0)
-		fail_msg("DKIM %s: %u disagreements not in dkim-divergences.txt", t->corpus, t->unlisted);
+	report_body_len(corpus);
+	size_t failures = conf_run_end(run);
+	if (failures != 0)
+		fail_msg("%s: %zu failures against divergences.txt", corpus, failures);
 }
 
 /* Split a TSV line in place into at most n columns; returns the count. */
@@ -378,7 +304,7 @@ static void each_row(const char *path, row_fn fn, void *ctx)
 /* ---- dkim-rfc-examples and dkim-dkimpy: per signature ---- */
 
 typedef struct sigrun {
-	tally t;
+	conf_run *run;
 	const char *dir;
 	pst_dnsfix *fix;
 	size_t want_col;            /* the column holding the expected result */
@@ -402,25 +328,24 @@ static void sig_row(void *ctx, char **col, size_t ncol)
 	/* dkimpy answers pass or not: compare on that. */
 	int want_pass = strncmp(want, "pass", 4) == 0;
 	int ours_pass = sig != NULL && sig->result == PST_AR_PASS;
-	record(&sr->t, kase, want_pass == ours_pass, ours, want,
-	       sig != NULL && sig->reason[0] ? sig->reason : "-");
+	char detail[600];
+	snprintf(detail, sizeof detail, "ours %s (%s), expected %s", ours,
+	         sig != NULL && sig->reason[0] ? sig->reason : "-", want);
+	conf_case(sr->run, kase, want_pass == ours_pass, detail);
 	vdone(&v);
 }
 
 static void run_sig_corpus(const char *name, const char *keys, size_t want_col)
 {
 	char dir[1024], path[1200];
-	if (corpus_dir(name, dir, sizeof dir) < 0) {
-		skip();
-		return;
-	}
+	conf_corpus_require(name, dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/%s", dir, keys);
-	sigrun sr = { .t = { .corpus = name }, .dir = dir, .fix = load_keys(path),
+	sigrun sr = { .run = conf_run_begin(name), .dir = dir, .fix = load_keys(path),
 	              .want_col = want_col };
 	snprintf(path, sizeof path, "%s/expected.tsv", dir);
 	each_row(path, sig_row, &sr);
 	pst_dnsfix_free(&sr.fix);
-	report(&sr.t);
+	report(sr.run, name);
 }
 
 static void rfc_examples(void **state)
@@ -468,7 +393,9 @@ static void perl_row(void *ctx, char **col, size_t ncol)
 		         v.r.sigs[i].reason);
 	if (v.r.nsigs == 0)
 		snprintf(why, sizeof why, "no DKIM-Signature");
-	record(&sr->t, col[0], strcmp(perl_word(o), col[1]) == 0, perl_word(o), col[1], why);
+	char detail[800];
+	snprintf(detail, sizeof detail, "ours %s (%s), expected %s", perl_word(o), why, col[1]);
+	conf_case(sr->run, col[0], strcmp(perl_word(o), col[1]) == 0, detail);
 	vdone(&v);
 }
 
@@ -477,16 +404,13 @@ static void mail_dkim_perl(void **state)
 	(void)state;
 	static const char name[] = "dkim-mail-dkim-perl";
 	char dir[1024], path[1200];
-	if (corpus_dir(name, dir, sizeof dir) < 0) {
-		skip();
-		return;
-	}
+	conf_corpus_require(name, dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/FAKE_DNS.dat", dir);
-	sigrun sr = { .t = { .corpus = name }, .dir = dir, .fix = load_keys(path) };
+	sigrun sr = { .run = conf_run_begin(name), .dir = dir, .fix = load_keys(path) };
 	snprintf(path, sizeof path, "%s/expected.tsv", dir);
 	each_row(path, perl_row, &sr);
 	pst_dnsfix_free(&sr.fix);
-	report(&sr.t);
+	report(sr.run, name);
 }
 
 /* ---- dkim-mail-auth-rs: the last signature, at the harness's time ---- */
@@ -505,8 +429,10 @@ static void rs_row(void *ctx, char **col, size_t ncol)
 	vrun v;
 	verify_path(fix, path, MAIL_AUTH_NOW, &v);
 	const pst_dkim_sig *last = v.r.nsigs ? &v.r.sigs[v.r.nsigs - 1] : NULL;
-	record(&sr->t, col[0], last != NULL && last->result == PST_AR_PASS,
-	       last ? words[last->result] : "none", "pass", last ? last->reason : "no signature");
+	char detail[600];
+	snprintf(detail, sizeof detail, "ours %s (%s), expected pass",
+	         last ? words[last->result] : "none", last ? last->reason : "no signature");
+	conf_case(sr->run, col[0], last != NULL && last->result == PST_AR_PASS, detail);
 	vdone(&v);
 	pst_dnsfix_free(&fix);
 }
@@ -516,14 +442,11 @@ static void mail_auth_rs(void **state)
 	(void)state;
 	static const char name[] = "dkim-mail-auth-rs";
 	char dir[1024], path[1200];
-	if (corpus_dir(name, dir, sizeof dir) < 0) {
-		skip();
-		return;
-	}
-	sigrun sr = { .t = { .corpus = name }, .dir = dir };
+	conf_corpus_require(name, dir, sizeof dir);
+	sigrun sr = { .run = conf_run_begin(name), .dir = dir };
 	snprintf(path, sizeof path, "%s/expected.tsv", dir);
 	each_row(path, rs_row, &sr);
-	report(&sr.t);
+	report(sr.run, name);
 }
 
 /* ---- dkimpy canonicalization vectors ---- */
@@ -545,7 +468,7 @@ static size_t unescape(char *s)
 }
 
 typedef struct canonrun {
-	tally t;
+	conf_run *run;
 	char *key;                  /* tests/fixtures/dkim/rsa2048.pem */
 	DKIM_LIB *lib;
 	pst_dnsfix *fix;            /* tests/fixtures/dkim/keys.zone */
@@ -678,7 +601,8 @@ static void canon_row(void *ctx, char **col, size_t ncol)
 	char *mw = body ? with_body(want, wantlen, &l1) : with_fields(want, &l1);
 	char *mi = body ? with_body(col[3], inlen, &l2) : with_fields(col[3], &l2);
 	int ok = canon_agrees(cr, canon, mw, l1, mi, l2);
-	record(&cr->t, kase, ok, ok ? "same" : "different", "same", "canonical forms");
+	conf_case(cr->run, kase, ok, "the signature made over the expected canonical form does "
+	          "not verify over the input");
 	free(mw);
 	free(mi);
 }
@@ -688,12 +612,9 @@ static void dkimpy_canonicalization(void **state)
 	(void)state;
 	static const char name[] = "dkim-dkimpy";
 	char dir[1024], path[1200];
-	if (corpus_dir(name, dir, sizeof dir) < 0) {
-		skip();
-		return;
-	}
+	conf_corpus_require(name, dir, sizeof dir);
 	size_t klen;
-	canonrun cr = { .t = { .corpus = "dkim-dkimpy canonicalization" } };
+	canonrun cr = { .run = conf_run_begin("dkim-dkimpy/canonicalization") };
 	cr.key = slurp(DKIM_FIXTURE_DIR "/rsa2048.pem", &klen);
 	assert_non_null(cr.key);
 	assert_int_equal(pst_dnsfix_load_file(DKIM_FIXTURE_DIR "/keys.zone", &cr.fix, NULL), 0);
@@ -704,7 +625,7 @@ static void dkimpy_canonicalization(void **state)
 	dkim_close(cr.lib);
 	pst_dnsfix_free(&cr.fix);
 	free(cr.key);
-	report(&cr.t);
+	report(cr.run, "dkim-dkimpy/canonicalization");
 }
 
 static int setup(void **state)
@@ -713,7 +634,6 @@ static int setup(void **state)
 	char err[200];
 	if (pst_dkim_new(&D, err, sizeof err) != 0)
 		return -1;
-	load_divergences();
 	return 0;
 }
 
@@ -721,7 +641,6 @@ static int teardown(void **state)
 {
 	(void)state;
 	pst_dkim_free(&D);
-	free(DIV.text);
 	return 0;
 }
 

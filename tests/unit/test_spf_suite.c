@@ -6,10 +6,12 @@
  * format cannot hold, names with '%', ':' or spaces, are answered by a
  * small overlay in front of it, and reported). A test
  * passes when our result is one of the results it accepts; explanations
- * are not compared (we do not fetch them). Prints "SPF rfc7208: a/b
- * passed" and fails on any failure not listed, with its reason, in
- * tests/conformance/spf-divergences.txt, and on a listed case that now
- * passes. Skips (TAP 1..0 # SKIP) when the corpora are absent. */
+ * are not compared (we do not fetch them). Judged by the harness of
+ * tests/conformance/conf.h, run "spf-rfc7208-suite" (case:
+ * SCENARIO/TEST): prints "# spf-rfc7208-suite: N/M agree (K listed
+ * divergences)", fails on a disagreement not listed in
+ * tests/conformance/divergences.txt and on a stale listing; skipped, and
+ * saying so, without the corpus. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +26,7 @@
 #include "auth/spf.h"
 #include "dns/resolver.h"
 #include "util/buf.h"
+#include "tests/conformance/conf.h"
 
 #define MAX_FIELDS 16
 #define MAX_LINE   8192
@@ -42,9 +45,6 @@ typedef struct scenario {
 	unsigned char *dropped;    /* per line: the fixture could not hold it */
 	const pst_dnsfix *fix;
 } scenario;
-
-static char **expected;          /* divergences: "scenario/name" */
-static size_t nexpected;
 
 /* Undo the flat file's C escapes in place; returns the new length. */
 static size_t unescape(char *s)
@@ -302,30 +302,6 @@ static pst_dns_status overlay_query(void *impl, pst_arena *arena, const char *na
 
 static const pst_resolver_ops overlay_ops = { overlay_query, NULL, "fixture+overlay" };
 
-static int is_expected(const char *id)
-{
-	for (size_t i = 0; i < nexpected; i++)
-		if (strcmp(expected[i], id) == 0)
-			return 1;
-	return 0;
-}
-
-static void load_expected(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	char line[1024];
-	while (fgets(line, sizeof line, f)) {
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		size_t n = strcspn(line, " \t\n");
-		expected = realloc(expected, (nexpected + 1) * sizeof *expected);
-		assert_non_null(expected);
-		expected[nexpected++] = dupn(line, n);
-	}
-	fclose(f);
-}
-
 static int word_in(const char *word, const char *list)
 {
 	size_t n = strlen(word);
@@ -343,13 +319,13 @@ static int word_in(const char *word, const char *list)
 static void rfc7208_suite(void **state)
 {
 	(void)state;
-	const char *corpora = getenv("POSTERN_CORPORA");
-	char path[4096];
-	snprintf(path, sizeof path, "%s/spf-rfc7208-suite/rfc7208-tests.flat.tsv",
-	         corpora ? corpora : "");
-	FILE *f = corpora ? fopen(path, "r") : NULL;
-	assert_non_null(f);               /* main() skipped the run otherwise */
-	load_expected(SPF_DIVERGENCES);
+	char dir[4096], path[4200];
+	conf_corpus_require("spf-rfc7208-suite", dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/rfc7208-tests.flat.tsv", dir);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		fail_msg("cannot read %s", path);
+	conf_run *run = conf_run_begin("spf-rfc7208-suite");
 
 	pst_spf *spf = NULL;
 	char err[128];
@@ -359,7 +335,6 @@ static void rfc7208_suite(void **state)
 	pst_dnsfix *fix = NULL;
 	pst_resolver *res = NULL;
 	char cur[16] = "";
-	unsigned total = 0, passed = 0, unexpected = 0, fixed = 0;
 	static char line[MAX_LINE];
 	while (fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\n")] = '\0';
@@ -382,12 +357,12 @@ static void rfc7208_suite(void **state)
 				if (fix == NULL)
 					fail_msg("scenario %s: zone does not load", cur);
 				if (dropped)
-					print_message("# scenario %s: %d DNS lines the fixture cannot hold\n",
-					              cur, dropped);
+					printf("# scenario %s: %d DNS lines the fixture cannot hold\n", cur,
+					       dropped);
 				sc.fix = fix;
 				assert_int_equal(pst_resolver_new(&overlay_ops, &sc, &res), 0);
 			}
-			char id[256];
+			char id[256], detail[600];
 			snprintf(id, sizeof id, "%s/%s", fl[1], fl[2]);
 			pst_arena *a = pst_arena_new();
 			assert_non_null(a);
@@ -400,21 +375,9 @@ static void rfc7208_suite(void **state)
 			pst_spf_result r;
 			assert_int_equal(pst_spf_check_mailfrom(spf, &s, &ip, fl[5], fl[6], a, &r), 0);
 			const char *got = pst_auth_result_name(r.result);
-			int ok = word_in(got, fl[7]);
-			total++;
-			if (ok)
-				passed++;
-			if (!ok && !is_expected(id)) {
-				unexpected++;
-				print_message("# FAIL %s: got %s, want %s (%s)\n", id, got, fl[7],
-				              r.reason ? r.reason : "");
-			} else if (!ok) {
-				print_message("# expected divergence %s: got %s, want %s (%s)\n", id, got,
-				              fl[7], r.reason ? r.reason : "");
-			} else if (is_expected(id)) {
-				fixed++;
-				print_message("# listed divergence %s now passes: remove it\n", id);
-			}
+			snprintf(detail, sizeof detail, "got %s, want %s (%s)", got, fl[7],
+			         r.reason ? r.reason : "");
+			conf_case(run, id, word_in(got, fl[7]), detail);
 			pst_arena_free(&a);
 		}
 	}
@@ -424,38 +387,14 @@ static void rfc7208_suite(void **state)
 	pst_resolver_free(&res);
 	pst_dnsfix_free(&fix);
 	pst_spf_free(&spf);
-	for (size_t i = 0; i < nexpected; i++)
-		free(expected[i]);
-	free(expected);
-	print_message("SPF rfc7208: %u/%u passed\n", passed, total);
+	size_t total = conf_run_total(run);
+	size_t failures = conf_run_end(run);
 	assert_int_equal(total, 203);
-	assert_int_equal(unexpected, 0);
-	assert_int_equal(fixed, 0);
-}
-
-/* The suite's path, or NULL when the corpora are absent. */
-static int corpus_present(void)
-{
-	const char *corpora = getenv("POSTERN_CORPORA");
-	char path[4096];
-	if (corpora == NULL)
-		return 0;
-	snprintf(path, sizeof path, "%s/spf-rfc7208-suite/rfc7208-tests.flat.tsv", corpora);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	fclose(f);
-	return 1;
+	assert_int_equal(failures, 0);
 }
 
 int main(void)
 {
-	/* A skipped run, in the TAP automake understands (cmocka's skip()
-	 * prints "not ok # SKIP", which counts as a failure). */
-	if (!corpus_present()) {
-		printf("1..0 # SKIP SPF rfc7208: skipped, corpora not found at $POSTERN_CORPORA\n");
-		return 0;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rfc7208_suite),
 	};
