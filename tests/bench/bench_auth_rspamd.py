@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench_auth_rspamd.py: auth-aware evaluation, postern against rspamd
-(TARGETS.md: postern's CPU per message <= 0.5x rspamd 3.4's with only its
+(the target: postern's CPU per message <= 0.5x rspamd 3.4's with only its
 spf, dkim and dmarc modules).
 
 Everything lives in a temporary directory, removed at the end:

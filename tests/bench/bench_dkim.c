@@ -1,5 +1,5 @@
 /*
- * bench_dkim.c: the cost of verifying one RSA-2048 DKIM signature (TARGETS.md):
+ * bench_dkim.c: the cost of verifying one RSA-2048 DKIM signature (a performance target):
  * our adapter (message parse, DNS fixture session, pst_dkim_verify) against
  * libopendkim's own verification of the same message (dkim_chunk over the
  * whole message, the key handed over by dkim_set_key_lookup from memory),

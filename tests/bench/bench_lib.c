@@ -1,6 +1,6 @@
 /*
  * bench_lib.c: library throughput through the public API (postern.h),
- * TARGETS.md "library" rows.
+ * the "library" throughput targets.
  *
  *   bench_lib                  timed runs, figures as "NAME VALUE UNIT"
  *   bench_lib --once MODE N    N messages of MODE (injected | spf-dmarc),

@@ -5,7 +5,7 @@
 #   16 sessions (-s), one connection a message (smtp-source's default).
 #   The messages go to 16 mailboxes mb0..mb15@example.org: smtp-source has
 #   one -t, so each run is 16 smtp-source invocations in turn, N/16
-#   messages each (N = 1,600, 160 when quick, only 16 sessions then; TARGETS.md's anchor used
+#   messages each (N = 1,600, 160 when quick, only 16 sessions then; the target's anchor used
 #   4,800: POSTERN_BENCH_LMTP_MESSAGES=4800 - 1,600 keeps make bench under
 #   10 minutes with Dovecot at ~100-150 msgs/s on this loaded machine).
 # - postern lmtp delivers to a Maildir, always fsync'ing file and folder;

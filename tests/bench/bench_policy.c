@@ -9,7 +9,7 @@
  *   - N rules "from.domain == ..." / "client.ip in { ... }" alternating;
  * and the same with 10 entries, then prints the compile time of each and
  * the evaluations per second of one 4 KB-header message against each, with
- * the ratio large/small (TARGETS.md: evaluation at 10,000 rules <= 2x at
+ * the ratio large/small (the target: evaluation at 10,000 rules <= 2x at
  * 10; compile of 10,000 rules < 1 s). Not part of make check: figures, not
  * pass/fail.
  */

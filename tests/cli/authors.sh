@@ -1,5 +1,5 @@
 #!/bin/sh
-# Ambiguous authors (issue 13, TARGETS.md "no From, two From, ..."): the
+# Ambiguous authors (issue 13, the bad-input rows "no From, two From, ..."): the
 # from.* facts say what is wrong with the From, DMARC is evaluated over
 # every author domain with the strictest outcome (never none for a
 # p=reject author), and the stock rules refuse such mail.

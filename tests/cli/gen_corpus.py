@@ -15,7 +15,7 @@ The expected outcome is computed here, by a small model of the rules in
 Python (first terminal rule wins, unknown facts match nothing, domain
 membership covers subdomains), independently of postern.
 
-Envelope facts come in every way CLI.md allows: X-Postern-Envelope fields
+Envelope facts come in every way postern(1) allows: X-Postern-Envelope fields
 (alone, or beside trace fields they must win over), Return-Path,
 Delivered-To, X-Original-To, Received fields by the receiving host (Postfix,
 Exim and Sendmail forms, v4 and v6) under and over fields by other hosts, and

@@ -8,7 +8,10 @@ doc="$top_srcdir/doc"
 
 pages=$(cd "$doc" && ls *.[1-8] 2>/dev/null)
 n=$(printf '%s\n' $pages | grep -c .)
-[ "$n" -ge 3 ] && ok "doc/ holds the man pages ($n)" || not_ok "doc/ holds the man pages" "found: $pages"
+[ "$n" -ge 4 ] && ok "doc/ holds the man pages ($n)" || not_ok "doc/ holds the man pages" "found: $pages"
+for p in postern.1 postern.rules.5 postern-test.5 postern-json.5; do
+	[ -f "$doc/$p" ] && ok "doc/$p exists" || not_ok "doc/$p exists"
+done
 
 # Every dist_man_MANS line of Makefile.am and the Makemodule.am files.
 installed=$(grep -h '^dist_man_MANS' "$top_srcdir/Makefile.am" \
@@ -60,6 +63,22 @@ for p in $pages; do
 	grep -qF "[$name($sec)](doc/$p)" "$top_srcdir/README.md"
 	is "$?" 0 "README.md links $p"
 done
+
+# The JSON formats live in postern-json(5) alone: postern(1) and
+# postern-test(5) refer to it and no longer list members themselves
+# (tests/cli/json_keys.sh checks the page against the program).
+for p in postern.1 postern-test.5; do
+	grep -q '^\.BR  *postern\\-json  *(5)' "$doc/$p"
+	is "$?" 0 "$p refers to postern-json(5)"
+done
+is "$(grep -cE 'matched_for|unsigned_header|slowest_rules|usec_per_evaluation|reload_failures' "$doc/postern.1")" 0 \
+   "postern(1) leaves the JSON members to postern-json(5)"
+# The documentation and the tests refer to nothing outside the repository:
+# no spec file of the project's own notes (the name is split so that this
+# file does not match itself).
+spec='shared''/spec|\<(CLI|LANGUAGE|TARGETS|LIBRARIES|STYLE)''\.md\>'
+out=$(grep -rnE "$spec" "$doc" "$top_srcdir/README.md" "$top_srcdir/tests" 2>/dev/null | sed "s|^$top_srcdir/||")
+is "$out" "" "doc/, README.md and tests/ refer to no file outside the repository"
 
 # The test can fail: a page with an undefined macro and a bad escape warns.
 printf '.TH BAD 1\n.SH NAME\nbad \\- a bad page\n.SH DESCRIPTION\n.XX undefined\n\\q\n' > "$TMPDIR_TEST/bad.1"

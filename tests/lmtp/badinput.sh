@@ -1,6 +1,6 @@
 #!/bin/sh
-# The bad-input table of TARGETS.md, one test (or a small group) per row,
-# each named after its row: the input goes through a real "postern lmtp"
+# The bad-input table (what postern answers to each kind of bad input), one
+# test (or a small group) per row, each named after its row: the input goes through a real "postern lmtp"
 # (raw LMTP over loopback) or, for rows about messages and rule files,
 # through "postern check"/"postern lint"/SIGHUP with DNS fixtures. After
 # the server rows the same server must still answer a clean transaction.

@@ -3,7 +3,7 @@
 # (dovecot-core, dovecot-lmtpd) run from a config written here: edits and
 # Authentication-Results arrive in Dovecot's Maildirs, per-recipient edits
 # split into downstream transactions whose replies map back per recipient,
-# Dovecot's 550 for an unknown user comes back, quarantine follows CLI.md,
+# Dovecot's 550 for an unknown user comes back, quarantine follows postern(1),
 # connections are reused, and a kill -9 of Dovecot in the middle of a run
 # never leaves a 250 without a file. Prints the relay rate. Runs as root
 # (Dovecot's mail then belongs to nobody, as it refuses uid 0) or as a
@@ -202,7 +202,7 @@ is "$(cat "$TMPDIR_TEST/reuse"):$(nbox load@example.org)" "15:15" "15 client ses
 	|| not_ok "swaks and the 15 sessions reused the pooled connections" "new downstream connections: $(($(connects) - c0))"
 stop_lmtp
 
-# Without --recipient-delimiter, quarantine is only the header (CLI.md);
+# Without --recipient-delimiter, quarantine is only the header (postern(1));
 # over Dovecot's Unix socket (lmtp:unix:PATH) this time.
 start_lmtp --rules "$rules" --deliver "lmtp:unix:$DV/run/lmtp"
 out=$(printf '%s\n' 'LHLO client.test' 'MAIL FROM:<s@example.net>' 'RCPT TO:<dave@hr.example.org>' 'DATA' '<<354' \

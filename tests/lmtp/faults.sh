@@ -4,7 +4,7 @@
 # rename that delivering one message to two Maildir recipients makes is
 # failed in turn, one server per failure point. Each time the recipient
 # whose delivery made the call gets a 4xx (452 4.2.2 for ENOSPC and EDQUOT,
-# 451 4.3.0 for the others, CLI.md), the other one gets 250; no recipient
+# 451 4.3.0 for the others, postern(1)), the other one gets 250; no recipient
 # without a 250 has a file in new/, no file in new/ is partial, nothing is
 # left in tmp/, and the server answers a clean session after it.
 #

@@ -1,7 +1,7 @@
 #!/bin/sh
 # postern lmtp with a raw client: per-recipient replies, mixed tenants,
 # pipelining, XFORWARD, RSET, oversize, and the protocol rows of the
-# bad-input table (TARGETS.md).
+# bad-input table (tests/lmtp/badinput.sh).
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 s6="$top_srcdir/examples/scenario-06-static-ip"

@@ -1,7 +1,8 @@
 /* Unit tests for engine/auth/dkim.c: verification through libopendkim with
  * keys and signed messages of our own (tests/fixtures/dkim, see its
- * README), keys answered by the DNS fixture layer. Each library defect of
- * LIBRARIES.md has a test that a naive adapter would fail. */
+ * README), keys answered by the DNS fixture layer. Each libopendkim defect
+ * guarded in dkim.c (README.md, "Library defects") has a test that a naive
+ * adapter would fail. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,8 @@
 /* Unit tests for engine/auth/spf.c: SPF results through libspf2 over our
  * DNS fixtures, the RFC 7208 4.6.4 limits counted across the whole
- * include/redirect chain, and every libspf2 defect of LIBRARIES.md (each
- * test here fails if the library were used naively). */
+ * include/redirect chain, and every libspf2 defect guarded in spf.c
+ * (README.md, "Library defects"; each test here fails if the library were
+ * used naively). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
