@@ -134,10 +134,13 @@ static void reload(struct pst_lmtp_srv *srv)
 	struct pst_lmtp_policy *np = NULL;
 	char *why = NULL;
 	if (compile_policy(srv, &np, &why) < 0) {
-		pst_buf b = PST_BUF_INIT;
-		pst_buf_json_str(&b, why ? why : "cannot compile", strlen(why ? why : "cannot compile"));
-		pst_lmtp_log_event(srv, "reload", ",\"ok\":false,\"rules\":\"%s\",\"kept\":%u,\"error\":%s",
-		                   srv->conf.rules, srv->current->generation, pst_buf_str(&b));
+		const char *text = why ? why : "cannot compile";
+		pst_buf b = PST_BUF_INIT, rules = PST_BUF_INIT;
+		pst_buf_json_str(&b, text, strlen(text));
+		pst_buf_json_str(&rules, srv->conf.rules, strlen(srv->conf.rules));
+		pst_lmtp_log_event(srv, "reload", ",\"ok\":false,\"rules\":%s,\"kept\":%u,\"error\":%s",
+		                   pst_buf_str(&rules), srv->current->generation, pst_buf_str(&b));
+		pst_buf_free(&rules);
 		pst_buf_free(&b);
 		free(why);
 		pthread_mutex_lock(&srv->lock);

@@ -98,4 +98,19 @@ like "$out" 'busy 550 5.7.1 generation three' "SIGTERM: the transaction in fligh
 wait "$SRV_PID"; rc=$?; SRV_PID=; check_stderr
 is "$rc" 0 "and the server exits 0 after the drain"
 like "$(tail -1 "$LOG")" '"event":"stop"' "the last log line says it stopped"
+
+# A rule file whose path holds a quote and a backslash: the failed-reload
+# line is still one valid JSON object naming the path.
+odd="$TMPDIR_TEST/we\"ird\\dir"
+mkdir -p "$odd"
+rules="$odd/policy.rules"
+gen "four"
+: > "$LOG"
+start_lmtp --rules "$rules"
+printf 'rule broken { when nosuch.fact then accept; }\n' > "$rules"
+kill -HUP "$SRV_PID"
+wait_log '"event":"reload"'
+line=$(grep '"event":"reload"' "$LOG" | tail -1)
+is "$(q "$line" '.rules')" "$rules" "a failed reload names a rule file path with a quote and a backslash, as valid JSON"
+stop_lmtp
 done_testing
