@@ -707,7 +707,7 @@ static int ar_dkim(ar_builder *b, struct pst_message *m)
 }
 
 /* The field's comment after the authserv-id: DKIM signatures past the
- * policy's dkim-max-signatures were not verified (TARGETS.md, bad input),
+ * policy's dkim-max-signatures were not verified (the README's limits table),
  * "(2 DKIM signatures ignored beyond dkim-max-signatures 8)". NULL when
  * none were ignored, and on ENOMEM with *nomem set. From the arena. */
 static const char *ar_comment(struct pst_message *m, int *nomem)

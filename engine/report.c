@@ -1,7 +1,7 @@
 /*
  * report.c: the reports of an evaluated message (report.h).
  *
- * The JSON object follows CLI.md and is stable: fields may be added, never
+ * The JSON object is documented in postern-json(5) and is stable: fields may be added, never
  * removed or renamed. Auth facts appear as the auth layer has them (it
  * computes them on demand here, which is cheap while they are "none").
  */
@@ -127,7 +127,7 @@ static int fact_bool(struct pst_message *m, pst_fact f)
 
 /* One DKIM signature: its own result, whether its domain aligns with the
  * From domain (under the DMARC record's adkim, relaxed without one),
- * whatever its result (CLI.md), and, for a passing one, what it leaves
+ * whatever its result (postern-json(5)), and, for a passing one, what it leaves
  * uncovered (dkim.h: unsigned_header, the field's name or null;
  * unsigned_body, content after l=). */
 static int json_dkim_sig(pst_buf *b, struct pst_message *m, const pst_dkim_sig *s)

@@ -1,5 +1,5 @@
 /*
- * report.h: the reports of an evaluated message: the JSON object of CLI.md
+ * report.h: the reports of an evaluated message: the JSON object of postern-json(5)
  * and the human-readable text of "postern check".
  */
 #ifndef PST_REPORT_H

@@ -7,7 +7,7 @@
  * key" (NXDOMAIN: permerror) apart from a temporary failure (SERVFAIL or
  * timeout: temperror) per signature; one signature's temporary failure
  * does not spoil the others. What the library gets wrong is enforced here
- * (LIBRARIES.md): rsa-sha1 (RFC 8301) and RSA keys under 1024 bits give
+ * (dkim.c lists them): rsa-sha1 (RFC 8301) and RSA keys under 1024 bits give
  * the RFC 8601 result policy, never pass; at most max_sigs signatures are
  * verified (the rest are ignored and counted).
  *
@@ -97,7 +97,7 @@ int pst_dkim_verify(const pst_dkim *d, pst_dns_session *dns, const pst_msg *msg,
  * A bare LF counts as CRLF and a CR not before LF as an ordinary byte. */
 long long pst_dkim_body_canon_len(const char *body, size_t n, int relaxed);
 
-/* The overall result of LANGUAGE.md "DKIM results": pass if any passed;
+/* The overall result of postern.rules(5) (the dkim fact): pass if any passed;
  * else temperror if any; else fail if any failed or got policy; else
  * permerror if any; else none. */
 pst_auth_result pst_dkim_overall(const pst_dkim_result *r);

@@ -2,7 +2,7 @@
  * psl.h: the Public Suffix List and organizational domains (RFC 7489 3.2).
  *
  * Our own reader of the list (Debian's publicsuffix package), because
- * libopendmarc's mishandles wildcard and exception rules (LIBRARIES.md).
+ * libopendmarc's mishandles wildcard and exception rules (see psl.c).
  * The org domain of a name is the public suffix plus one label; a name
  * that is itself a public suffix has none. Names under a TLD the list does
  * not know fall back to the implicit "*" rule (the TLD is the suffix).

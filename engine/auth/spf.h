@@ -3,7 +3,7 @@
  *
  * libspf2 evaluates the records; this adapter feeds it answers from a
  * pst_dns_session through a custom SPF_dns_server_t and enforces what the
- * library gets wrong (LIBRARIES.md): the RFC 7208 4.6.4 limits per
+ * library gets wrong (spf.c lists them): the RFC 7208 4.6.4 limits per
  * check_host() evaluation (10 DNS-querying terms with include and redirect
  * counted across the whole chain, 2 void look-ups, 10 MX names per mx and
  * 10 PTR names per ptr: over any of them is permerror), a SERVFAIL or

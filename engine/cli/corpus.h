@@ -98,8 +98,9 @@ enum {
 	PST_XPE_RCPT = 1 << 4
 };
 
-/* The envelope facts a message carries (CLI.md, "The envelope of a
- * message", 2 and 3). has_* say which were found. */
+/* The envelope facts a message carries (postern(1), replay's envelope
+ * options: leading X-Postern-Envelope fields, then the trace fields).
+ * has_* say which were found. */
 typedef struct pst_trace_env {
 	unsigned xpe;                            /* PST_XPE_* bits */
 	int has_mail_from;

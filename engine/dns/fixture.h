@@ -2,7 +2,7 @@
  * fixture.h: the DNS fixture file, an offline DNS for tests and replays.
  *
  * The file holds RFC 1035 master-file lines as `dig +noall +answer` prints
- * them (see CLI.md, "The DNS fixture file"):
+ * them (postern(1), --dns):
  *
  *     NAME [TTL] [CLASS] TYPE RDATA      TTL and class IN optional, any order
  *     ; comment                          also after a record

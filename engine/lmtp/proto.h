@@ -11,7 +11,7 @@
  * (RFC 2920: flush before waiting for input).
  *
  * Limits (line length, size, recipients, header section) never abort: they
- * give the reply of TARGETS.md's bad-input table and the session goes on.
+ * give the reply the README's limits table gives and the session goes on.
  */
 #ifndef PST_LMTP_PROTO_H
 #define PST_LMTP_PROTO_H

@@ -1,5 +1,5 @@
 /*
- * server.h: the LMTP server behind "postern lmtp" (CLI.md): listeners,
+ * server.h: the LMTP server behind "postern lmtp" (postern(1)): listeners,
  * sessions on a pool of at most max_sessions threads, timeouts, the policy
  * (reloaded on SIGHUP), delivery through deliver.h, and the JSON log.
  *
@@ -36,7 +36,7 @@ typedef struct pst_lmtp_server_conf {
 	int header_reply_554;                 /* header limits: 554 5.6.0, else 552 5.3.4 */
 } pst_lmtp_server_conf;
 
-/* Set the defaults of CLI.md. */
+/* Set the defaults postern(1) documents. */
 void pst_lmtp_server_defaults(pst_lmtp_server_conf *conf);
 
 /* Run the server in the foreground until SIGTERM (or SIGINT), then drain
