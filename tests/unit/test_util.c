@@ -1,4 +1,5 @@
-/* Unit tests for engine/util: pst_buf and pst_arena. */
+/* Unit tests for engine/util: pst_buf, pst_arena, suggestions, UTF-8, the
+ * FNV-1a hash. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/suggest.h"
 #include "util/utf8.h"
 
@@ -153,6 +155,50 @@ static void utf8_decodes_strictly(void **state)
 	}
 }
 
+/* FNV-1a against the test vectors published with it (Fowler/Noll/Vo,
+ * draft-eastlake-fnv, "FNV-1a" columns); the folded variants agree on
+ * lower-case input and give the same for its upper-case spelling. */
+static void fnv1a_matches_published_vectors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *upper;
+		uint32_t want32;
+		uint64_t want64;
+	} rows[] = {
+		{ "", "", UINT32_C(0x811c9dc5), UINT64_C(0xcbf29ce484222325) },
+		{ "a", "A", UINT32_C(0xe40c292c), UINT64_C(0xaf63dc4c8601ec8c) },
+		{ "foobar", "FOOBAR", UINT32_C(0xbf9cf968), UINT64_C(0x85944171f73967e8) },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const char *in = rows[i].in;
+		size_t n = strlen(in), half = n / 2;
+		uint64_t got[5] = {
+			pst_hash_fnv1a64(in, n),
+			pst_hash_fnv1a64_str(in),
+			pst_hash_fnv1a64_add(pst_hash_fnv1a64(in, half), in + half, n - half),
+			pst_hash_fnv1a64_fold_add(PST_FNV1A64_BASIS, in, n),
+			pst_hash_fnv1a64_fold_add(PST_FNV1A64_BASIS, rows[i].upper, n),
+		};
+		for (size_t k = 0; k < 5; k++)
+			if (got[k] != rows[i].want64)
+				fail_msg("64-bit form %zu of \"%s\": got %#llx, want %#llx", k,
+				         k == 4 ? rows[i].upper : in, (unsigned long long)got[k],
+				         (unsigned long long)rows[i].want64);
+		uint32_t h32 = PST_FNV1A32_BASIS, u32 = PST_FNV1A32_BASIS;
+		for (size_t k = 0; k < n; k++) {
+			h32 = pst_hash_fnv1a32_fold_byte(h32, (unsigned char)in[k]);
+			u32 = pst_hash_fnv1a32_fold_byte(u32, (unsigned char)rows[i].upper[k]);
+		}
+		if (h32 != rows[i].want32 || u32 != rows[i].want32)
+			fail_msg("32-bit \"%s\": got %#x (upper case %#x), want %#x", in, h32, u32,
+			         rows[i].want32);
+	}
+	/* Unfolded, case matters. */
+	if (pst_hash_fnv1a64("A", 1) == pst_hash_fnv1a64("a", 1))
+		fail_msg("64-bit \"A\": got the hash of \"a\", want another");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +209,7 @@ int main(void)
 		cmocka_unit_test(utf8_decodes_strictly),
 		cmocka_unit_test(arena_allocates_aligned_and_large),
 		cmocka_unit_test(suggest_finds_close_names),
+		cmocka_unit_test(fnv1a_matches_published_vectors),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
