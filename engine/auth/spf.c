@@ -1083,6 +1083,55 @@ static int domain_none(pst_spf_result *out, pst_arena *arena, const char *what, 
 	return set_result(out, arena, PST_AR_NONE, buf);
 }
 
+/* One identity to check, as the public entry points found it. */
+struct spf_identity {
+	const char *what;       /* "MAIL FROM domain", "HELO domain" */
+	char *domain;           /* identity_domain's (malloc'd), or NULL */
+	const char *why;        /* why domain is NULL */
+	const char *local;      /* the sender's local part; length 0: "postmaster" */
+	size_t local_len;
+	const char *helo;       /* for %{h}: the HELO as given, or NULL */
+	int helo_is_domain;     /* the HELO identity: %{h} is its own domain */
+};
+
+/* What both identities do once their domain is known: none when it is
+ * not usable, else out->domain, the shared validation, and check_host()
+ * with sender local@domain. Frees id->domain. */
+static int check_identity(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
+                          struct spf_identity *id, pst_arena *arena, pst_spf_result *out)
+{
+	char *d = id->domain;
+	if (d == NULL)
+		return domain_none(out, arena, id->what, id->why);
+	if (arena != NULL && (out->domain = pst_arena_strdup(arena, d)) == NULL) {
+		free(d);
+		return -1;
+	}
+	int ok = precheck(s, dns, ip, arena, out);
+	if (ok <= 0) {
+		free(d);
+		return ok;
+	}
+
+	/* RFC 7208 4.3: no local part means "postmaster". */
+	const char *local = id->local_len ? id->local : "postmaster";
+	size_t lp = id->local_len ? id->local_len : 10;
+	size_t len = lp + 1 + strlen(d) + 1;
+	char *sender = pst_arena_alloc(arena, len);
+	if (sender == NULL) {
+		free(d);
+		return -1;
+	}
+	snprintf(sender, len, "%.*s@%s", (int)lp, local, d);
+
+	char *hd = NULL;
+	const char *h = id->helo_is_domain ? d : helo_for_macros(id->helo, &hd);
+	int rc = run_check(s, dns, ip, h, sender, d, arena, out);
+	free(hd);
+	free(d);
+	return rc;
+}
+
 int pst_spf_check_mailfrom(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
                            const char *helo, const char *mail_from, pst_arena *arena,
                            pst_spf_result *out)
@@ -1095,40 +1144,18 @@ int pst_spf_check_mailfrom(const pst_spf *s, pst_dns_session *dns, const pst_ip 
 	if (mail_from == NULL || mail_from[0] == '\0')
 		return pst_spf_check_helo(s, dns, ip, helo, arena, out);
 
-	const char *why = NULL;
 	size_t n = strnlen(mail_from, PST_MAX_DOMAIN_INPUT_BYTES + 1);
 	const char *at = memrchr(mail_from, '@', n);
 	if (at == NULL)
 		return domain_none(out, arena, "MAIL FROM", "no domain");
-	char *d = identity_domain(at + 1, n - (size_t)(at + 1 - mail_from), &why);
-	if (d == NULL)
-		return domain_none(out, arena, "MAIL FROM domain", why);
-	if (arena != NULL && (out->domain = pst_arena_strdup(arena, d)) == NULL) {
-		free(d);
-		return -1;
-	}
-	int ok = precheck(s, dns, ip, arena, out);
-	if (ok <= 0) {
-		free(d);
-		return ok;
-	}
-
-	/* RFC 7208 4.3: no local part means "postmaster". */
-	size_t lp = (size_t)(at - mail_from);
-	size_t len = (lp ? lp : 10) + 1 + strlen(d) + 1;
-	char *sender = pst_arena_alloc(arena, len);
-	if (sender == NULL) {
-		free(d);
-		return -1;
-	}
-	snprintf(sender, len, "%.*s@%s", (int)(lp ? lp : 10), lp ? mail_from : "postmaster", d);
-
-	char *hd = NULL;
-	const char *h = helo_for_macros(helo, &hd);
-	int rc = run_check(s, dns, ip, h, sender, d, arena, out);
-	free(hd);
-	free(d);
-	return rc;
+	struct spf_identity id = {
+		.what = "MAIL FROM domain",
+		.local = mail_from,
+		.local_len = (size_t)(at - mail_from),
+		.helo = helo,
+	};
+	id.domain = identity_domain(at + 1, n - (size_t)(at + 1 - mail_from), &id.why);
+	return check_identity(s, dns, ip, &id, arena, out);
 }
 
 int pst_spf_check_helo(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
@@ -1142,27 +1169,7 @@ int pst_spf_check_helo(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
 	if (helo == NULL || helo[0] == '\0')
 		return domain_none(out, arena, "HELO", "none given");
 
-	const char *why = NULL;
-	char *d = identity_domain(helo, strnlen(helo, PST_MAX_DOMAIN_INPUT_BYTES + 1), &why);
-	if (d == NULL)
-		return domain_none(out, arena, "HELO domain", why);
-	if (arena != NULL && (out->domain = pst_arena_strdup(arena, d)) == NULL) {
-		free(d);
-		return -1;
-	}
-	int ok = precheck(s, dns, ip, arena, out);
-	if (ok <= 0) {
-		free(d);
-		return ok;
-	}
-	size_t len = strlen(d) + sizeof "postmaster@";
-	char *sender = pst_arena_alloc(arena, len);
-	if (sender == NULL) {
-		free(d);
-		return -1;
-	}
-	snprintf(sender, len, "postmaster@%s", d);
-	int rc = run_check(s, dns, ip, d, sender, d, arena, out);
-	free(d);
-	return rc;
+	struct spf_identity id = { .what = "HELO domain", .helo_is_domain = 1 };
+	id.domain = identity_domain(helo, strnlen(helo, PST_MAX_DOMAIN_INPUT_BYTES + 1), &id.why);
+	return check_identity(s, dns, ip, &id, arena, out);
 }
