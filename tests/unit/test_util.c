@@ -1,16 +1,19 @@
 /* Unit tests for engine/util: pst_buf, pst_arena, suggestions, UTF-8, the
- * FNV-1a hash. */
+ * FNV-1a hash, the number reader. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/hash.h"
+#include "util/number.h"
 #include "util/suggest.h"
 #include "util/utf8.h"
 
@@ -199,6 +202,65 @@ static void fnv1a_matches_published_vectors(void **state)
 		fail_msg("64-bit \"A\": got the hash of \"a\", want another");
 }
 
+/* pst_parse_number: the whole text is the number, in range. */
+static void numbers_are_whole_and_in_range(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		unsigned base;
+		unsigned long long min, max;
+		int err;                        /* 0, EINVAL or ERANGE */
+		unsigned long long want;
+	} rows[] = {
+		{ "0", 10, 0, 10, 0, 0 },
+		{ "42", 10, 0, 100, 0, 42 },
+		{ "007", 10, 0, 100, 0, 7 },            /* leading zeros */
+		{ "1", 10, 1, 1, 0, 1 },                /* min = max */
+		{ "", 10, 0, 10, EINVAL, 0 },           /* empty */
+		{ "+5", 10, 0, 10, EINVAL, 0 },         /* sign */
+		{ "-1", 10, 0, 10, EINVAL, 0 },
+		{ "-0", 10, 0, 10, EINVAL, 0 },
+		{ " 5", 10, 0, 10, EINVAL, 0 },         /* white space */
+		{ "5 ", 10, 0, 10, EINVAL, 0 },
+		{ "5x", 10, 0, 10, EINVAL, 0 },         /* trailing junk */
+		{ "0x10", 10, 0, 100, EINVAL, 0 },
+		{ "1.5", 10, 0, 10, EINVAL, 0 },
+		{ "x", 10, 0, 10, EINVAL, 0 },
+		{ "11", 10, 0, 10, ERANGE, 0 },         /* over max */
+		{ "0", 10, 1, 10, ERANGE, 0 },          /* under min */
+		{ "18446744073709551615", 10, 0, ULLONG_MAX, 0, ULLONG_MAX },
+		{ "18446744073709551616", 10, 0, ULLONG_MAX, ERANGE, 0 },  /* overflow */
+		{ "99999999999999999999999", 10, 0, ULLONG_MAX, ERANGE, 0 },
+		{ "99999999999999999999999x", 10, 0, ULLONG_MAX, EINVAL, 0 },
+		{ "9223372036854775808", 10, 0, LLONG_MAX, ERANGE, 0 },
+		{ "0777", 8, 0, 0777, 0, 0777 },        /* octal */
+		{ "0660", 8, 0, 0777, 0, 0660 },
+		{ "1000", 8, 0, 0777, ERANGE, 0 },
+		{ "08", 8, 0, 0777, EINVAL, 0 },        /* not an octal digit */
+		{ "1", 11, 0, 10, EINVAL, 0 },          /* bad base */
+		{ "1", 1, 0, 10, EINVAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		unsigned long long got = 12345;
+		errno = 0;
+		int rc = pst_parse_number(rows[i].in, rows[i].base, rows[i].min, rows[i].max, &got);
+		int err = rc == 0 ? 0 : errno;
+		if (rc != (rows[i].err ? -1 : 0) || err != rows[i].err)
+			fail_msg("\"%s\" base %u: got rc %d errno %d, want errno %d", rows[i].in,
+			         rows[i].base, rc, err, rows[i].err);
+		if (rc == 0 && got != rows[i].want)
+			fail_msg("\"%s\" base %u: got %llu, want %llu", rows[i].in, rows[i].base, got,
+			         rows[i].want);
+		if (rc != 0 && got != 12345)
+			fail_msg("\"%s\": got *out %llu after an error, want it untouched", rows[i].in, got);
+	}
+	unsigned long long v;
+	errno = 0;
+	assert_int_equal(pst_parse_number(NULL, 10, 0, 10, &v), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +272,7 @@ int main(void)
 		cmocka_unit_test(arena_allocates_aligned_and_large),
 		cmocka_unit_test(suggest_finds_close_names),
 		cmocka_unit_test(fnv1a_matches_published_vectors),
+		cmocka_unit_test(numbers_are_whole_and_in_range),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
