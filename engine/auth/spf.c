@@ -1116,13 +1116,15 @@ static int check_identity(const pst_spf *s, pst_dns_session *dns, const pst_ip *
 	/* RFC 7208 4.3: no local part means "postmaster". */
 	const char *local = id->local_len ? id->local : "postmaster";
 	size_t lp = id->local_len ? id->local_len : 10;
-	size_t len = lp + 1 + strlen(d) + 1;
-	char *sender = pst_arena_alloc(arena, len);
+	size_t dn = strlen(d);
+	char *sender = pst_arena_alloc(arena, lp + 1 + dn + 1);
 	if (sender == NULL) {
 		free(d);
 		return -1;
 	}
-	snprintf(sender, len, "%.*s@%s", (int)lp, local, d);
+	memcpy(sender, local, lp);
+	sender[lp] = '@';
+	memcpy(sender + lp + 1, d, dn + 1);
 
 	char *hd = NULL;
 	const char *h = id->helo_is_domain ? d : helo_for_macros(id->helo, &hd);
