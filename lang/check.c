@@ -31,25 +31,18 @@
 #include "lang/check_private.h"
 #include "util/buf.h"
 #include "util/domain.h"
+#include "util/hash.h"
 #include "util/ip.h"
 #include "util/limits.h"
 #include "util/suggest.h"
 
 /* ---- Names to entries: a small open-addressing hash map -------------- */
 
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static void *map_get(const struct map *m, const char *key)
 {
 	if (m->cap == 0)
 		return NULL;
-	for (size_t i = hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+	for (size_t i = pst_hash_fnv1a64_str(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
 		if (m->e[i].key == NULL)
 			return NULL;
 		if (strcmp(m->e[i].key, key) == 0)
@@ -68,7 +61,7 @@ static int map_put(struct map *m, const char *key, void *val)
 		for (size_t i = 0; i < m->cap; i++) {
 			if (m->e[i].key == NULL)
 				continue;
-			size_t j = hash(m->e[i].key) & (ncap - 1);
+			size_t j = pst_hash_fnv1a64_str(m->e[i].key) & (ncap - 1);
 			while (ne[j].key)
 				j = (j + 1) & (ncap - 1);
 			ne[j] = m->e[i];
@@ -77,7 +70,7 @@ static int map_put(struct map *m, const char *key, void *val)
 		m->e = ne;
 		m->cap = ncap;
 	}
-	size_t i = hash(key) & (m->cap - 1);
+	size_t i = pst_hash_fnv1a64_str(key) & (m->cap - 1);
 	while (m->e[i].key)
 		i = (i + 1) & (m->cap - 1);
 	m->e[i].key = key;

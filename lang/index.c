@@ -39,6 +39,7 @@
 #include "lang/index.h"
 #include "util/arena.h"
 #include "util/domain.h"
+#include "util/hash.h"
 #include "util/limits.h"
 
 /* A key of one group: folded bytes (text, domains) or prefix + address
@@ -59,22 +60,15 @@ static unsigned char lower(unsigned char ch)
 	return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
 }
 
-/* FNV-1a over the group number and the key, folded to lower case for text
- * groups (IP keys are raw bytes). */
+/* FNV-1a over the group number (4 bytes, least significant first) and the
+ * key, case folded for text groups (IP keys are raw bytes). */
 static uint64_t key_hash(uint32_t group, const void *key, size_t len, int fold)
 {
-	const unsigned char *p = key;
-	uint64_t h = UINT64_C(1469598103934665603);
+	const unsigned char g[4] = { group & 0xff, (group >> 8) & 0xff, (group >> 16) & 0xff,
+	                             group >> 24 };
+	uint64_t h = pst_hash_fnv1a64(g, sizeof g);
 
-	for (int i = 0; i < 4; i++) {
-		h ^= (group >> (8 * i)) & 0xff;
-		h *= UINT64_C(1099511628211);
-	}
-	for (size_t i = 0; i < len; i++) {
-		h ^= fold ? lower(p[i]) : p[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
+	return fold ? pst_hash_fnv1a64_fold_add(h, key, len) : pst_hash_fnv1a64_add(h, key, len);
 }
 
 static int key_equal(const unsigned char *stored, const void *key, size_t len, int fold)

@@ -73,7 +73,9 @@
 #include "auth/dmarc.h"
 #include "util/buf.h"
 #include "util/domain.h"
+#include "util/hash.h"
 #include "util/limits.h"
+#include "util/memo.h"
 
 /* What one _dmarc look-up found. */
 typedef enum dmarc_found {
@@ -454,22 +456,28 @@ static int parse_record(pst_arena *arena, const char *rec, size_t len, const cha
  * made and dropped inside it), and costs about 5,500 instructions, most of
  * them in libopendmarc; the same record comes back for every message from
  * a domain. So its outcome (0 with the fields, or 1 with a static reason)
- * is kept by those three strings in a direct-mapped table shared by every
- * thread, each slot holding the last key hashed to it. Slots live until
- * exit (reachable, like the library handles of libs.c). */
-#define DMARC_MEMO_SLOTS 256
-
-struct dmarc_memo_slot {
-	uint64_t hash;
-	char *key;                     /* rec NUL domain NUL org NUL; NULL: empty */
-	size_t key_len;
+ * is kept by those three strings in a pst_memo (util/memo.h; the values
+ * are flat) made on first use and shared by every thread of the process.
+ * It lives until exit (reachable, like the library handles of libs.c);
+ * when it cannot be made, every record is parsed. */
+struct dmarc_memo_value {
 	int rc;
 	struct dmarc_record r;
-	const char *why;
+	const char *why;               /* static, or NULL */
 };
 
-static struct dmarc_memo_slot dmarc_memo[DMARC_MEMO_SLOTS];
-static pthread_mutex_t dmarc_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static const pst_memo_spec dmarc_memo_spec = {
+	.value_size = sizeof(struct dmarc_memo_value),
+	.max_key = PST_MAX_DMARC_RECORD_BYTES + 2 * (PST_MAX_DOMAIN_BYTES + 1) + 4,
+};
+
+static pst_memo *dmarc_memo;
+static pthread_once_t dmarc_memo_once = PTHREAD_ONCE_INIT;
+
+static void dmarc_memo_make(void)
+{
+	dmarc_memo = pst_memo_new(&dmarc_memo_spec);
+}
 
 /* The key of (rec, domain, org) into buf of size bytes; its length, or 0
  * when it does not fit (then nothing is remembered). */
@@ -494,45 +502,22 @@ static int parse_record_memo(pst_arena *arena, const char *rec, size_t len, cons
 {
 	char key[PST_MAX_DMARC_RECORD_BYTES + 2 * (PST_MAX_DOMAIN_BYTES + 1) + 4];
 	size_t kn = memo_key(rec, len, domain, org, key, sizeof key);
-	uint64_t h = 1469598103934665603ULL;
-	struct dmarc_memo_slot *sl;
-	int rc;
+	struct dmarc_memo_value v;
 
-	if (kn == 0)
+	if (kn == 0 || pthread_once(&dmarc_memo_once, dmarc_memo_make) != 0)
 		return parse_record(arena, rec, len, domain, org, r, why);
-	for (size_t i = 0; i < kn; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211ULL;
+	if (pst_memo_get(dmarc_memo, key, kn, &v)) {
+		*r = v.r;
+		*why = v.why;
+		return v.rc;
 	}
-	sl = &dmarc_memo[h % DMARC_MEMO_SLOTS];
-	pthread_mutex_lock(&dmarc_memo_lock);
-	if (sl->key != NULL && sl->hash == h && sl->key_len == kn && memcmp(sl->key, key, kn) == 0) {
-		*r = sl->r;
-		*why = sl->why;
-		rc = sl->rc;
-		pthread_mutex_unlock(&dmarc_memo_lock);
-		return rc;
-	}
-	pthread_mutex_unlock(&dmarc_memo_lock);
-
-	rc = parse_record(arena, rec, len, domain, org, r, why);
-	if (rc < 0)
-		return rc;
-	char *copy = malloc(kn);
-	if (copy == NULL)
-		return rc;              /* not remembered; the answer stands */
-	memcpy(copy, key, kn);
-	pthread_mutex_lock(&dmarc_memo_lock);
-	char *old = sl->key;
-	sl->hash = h;
-	sl->key = copy;
-	sl->key_len = kn;
-	sl->rc = rc;
-	sl->r = *r;
-	sl->why = rc ? *why : NULL;
-	pthread_mutex_unlock(&dmarc_memo_lock);
-	free(old);
-	return rc;
+	v.rc = parse_record(arena, rec, len, domain, org, r, why);
+	if (v.rc < 0)
+		return v.rc;
+	v.r = *r;
+	v.why = v.rc ? *why : NULL;
+	pst_memo_put(dmarc_memo, key, kn, &v);
+	return v.rc;
 }
 
 /* Whether domain exists: 0 only for NXDOMAIN on an A question. */
@@ -541,17 +526,6 @@ static int domain_exists(pst_dns_session *dns, const char *domain)
 	pst_dns_answer ans;
 
 	return pst_dns_session_query(dns, domain, ns_t_a, &ans) != PST_DNS_NXDOMAIN;
-}
-
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
 }
 
 static uint64_t splitmix64(uint64_t x)
@@ -568,9 +542,9 @@ static unsigned pct_draw(const pst_dmarc_input *in, const char *domain)
 	uint64_t x = 0;
 
 	if (in->has_seed)
-		return (unsigned)(splitmix64(in->seed ^ fnv1a(domain)) % 100);
+		return (unsigned)(splitmix64(in->seed ^ pst_hash_fnv1a64_str(domain)) % 100);
 	if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x)
-		x = splitmix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ fnv1a(domain));
+		x = splitmix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ pst_hash_fnv1a64_str(domain));
 	return (unsigned)(splitmix64(x) % 100);
 }
 

@@ -41,6 +41,7 @@
 #include "auth/psl.h"
 #include "util/arena.h"
 #include "util/domain.h"
+#include "util/hash.h"
 #include "util/limits.h"
 
 #define RULE_NORMAL    0x1 /* "example.com" */
@@ -65,21 +66,10 @@ struct pst_psl {
 	size_t skipped;    /* rules not understood */
 };
 
-static uint64_t psl_hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static struct psl_slot *psl_find(const pst_psl *p, const char *key, size_t len)
 {
 	size_t mask = p->cap - 1;
-	size_t i = (size_t)psl_hash(key, len) & mask;
+	size_t i = (size_t)pst_hash_fnv1a64(key, len) & mask;
 
 	for (;;) {
 		struct psl_slot *s = &p->slots[i];

@@ -63,7 +63,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,34 +81,21 @@
 #include "util/buf.h"
 #include "util/domain.h"
 #include "util/limits.h"
+#include "util/memo.h"
 
 /* Appended by spf_syntax.c to the domain of an a or mx term with a /0
  * prefix: ".." then random hex, so no macro expansion can forge it. */
 #define PST_SPF_MARKER_HEX 16
 
 /* Compiled records, remembered by (client family, record text): see
- * memo_take. Direct-mapped: a slot holds the last record hashed to it. */
-#define PST_SPF_MEMO_SLOTS 256
+ * memo_take. */
 #define PST_SPF_MEMO_MAX_TEXT 2048     /* longer records are compiled each time */
-
-typedef struct pst_spf_memo_slot {
-	uint64_t hash;
-	int family;
-	size_t len;
-	char *text;                    /* NULL: empty slot */
-	SPF_record_t *rec;             /* the compiled template, never handed out */
-} pst_spf_memo_slot;
-
-typedef struct pst_spf_memo {
-	pthread_mutex_t lock;
-	pst_spf_memo_slot slot[PST_SPF_MEMO_SLOTS];
-} pst_spf_memo;
 
 struct pst_spf {
 	SPF_dns_server_t layer;        /* our DNS layer; not owned by server */
 	SPF_server_t *server;
 	char zero_marker[2 + PST_SPF_MARKER_HEX + 1];
-	pst_spf_memo *memo;            /* shared by threads; has its own lock */
+	pst_memo *memo;                /* owned; shared by threads (util/memo.h) */
 };
 
 enum pst_spf_top {
@@ -453,21 +439,13 @@ static SPF_errcode_t fetch_fail(pst_spf_ctx *c, int top, enum pst_spf_top state,
  * cost about 4,000 instructions per fetch, for records that are the same
  * for every message from a domain. The compiled form depends only on the
  * record's text and the client's family (the /0 marker is the server's),
- * so it is remembered by those and never goes stale: a changed record is
- * a different text. Only clean compiles are kept (no message added to the
- * response). libspf2 frees the record it is handed, so a hit hands out a
- * copy: the struct and its two flat buffers (spf_record.h), three
- * allocations. */
-
-static uint64_t memo_hash(const char *text, size_t len, int family)
-{
-	uint64_t h = 1469598103934665603u ^ (uint64_t)(unsigned)family;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)text[i];
-		h *= 1099511628211u;
-	}
-	return h;
-}
+ * so it is remembered by those in the server's pst_memo (util/memo.h: key
+ * the family digit then the text; value an SPF_record_t pointer) and never
+ * goes stale: a changed record is a different text. Only clean compiles
+ * are kept (no message added to the response). libspf2 frees the record
+ * it is handed, so the memo's copy hook clones: the struct and its two
+ * flat buffers (spf_record.h), three allocations, both when a record is
+ * kept and when a hit hands one out. */
 
 static void *memdup(const void *p, size_t n)
 {
@@ -503,64 +481,61 @@ nomem:
 	return NULL;
 }
 
-/* A copy of the record compiled from text for family, if remembered. */
-static SPF_record_t *memo_take(pst_spf_memo *m, const char *text, size_t len, int family)
+/* The memo's value hooks: a value is one SPF_record_t *. */
+static int memo_copy_record(void *dst, const void *src)
 {
-	if (m == NULL || len > PST_SPF_MEMO_MAX_TEXT)
-		return NULL;
-	uint64_t h = memo_hash(text, len, family);
+	SPF_record_t *r = record_clone(*(SPF_record_t *const *)src);
+	if (r == NULL)
+		return -1;
+	*(SPF_record_t **)dst = r;
+	return 0;
+}
+
+static void memo_release_record(void *value)
+{
+	SPF_record_free(*(SPF_record_t **)value);
+}
+
+static const pst_memo_spec memo_spec = {
+	.value_size = sizeof(SPF_record_t *),
+	.max_key = 1 + PST_SPF_MEMO_MAX_TEXT,
+	.copy = memo_copy_record,
+	.release = memo_release_record,
+};
+
+/* The memo key of (family, text) into key (1 + PST_SPF_MEMO_MAX_TEXT
+ * bytes): its length, or 0 when the text is too long to be remembered. */
+static size_t memo_key(int family, const char *text, size_t len, char *key)
+{
+	if (len > PST_SPF_MEMO_MAX_TEXT)
+		return 0;
+	key[0] = family == 6 ? '6' : '4';
+	memcpy(key + 1, text, len);
+	return 1 + len;
+}
+
+/* A copy of the record compiled from text for family (the caller's, for
+ * libspf2 to free), if remembered; else NULL. */
+static SPF_record_t *memo_take(pst_memo *m, const char *text, size_t len, int family)
+{
+	char key[1 + PST_SPF_MEMO_MAX_TEXT];
+	size_t kn = memo_key(family, text, len, key);
 	SPF_record_t *copy = NULL;
-	pthread_mutex_lock(&m->lock);
-	pst_spf_memo_slot *sl = &m->slot[h % PST_SPF_MEMO_SLOTS];
-	if (sl->text && sl->hash == h && sl->family == family && sl->len == len &&
-	    memcmp(sl->text, text, len) == 0)
-		copy = record_clone(sl->rec);
-	pthread_mutex_unlock(&m->lock);
+
+	if (m == NULL || kn == 0 || !pst_memo_get(m, key, kn, &copy))
+		return NULL;
 	return copy;
 }
 
-/* Remember a copy of rec as compiled from text for family. Best effort:
- * nothing is kept on ENOMEM. */
-static void memo_keep(pst_spf_memo *m, const char *text, size_t len, int family,
+/* Remember a copy of rec (borrowed) as compiled from text for family. */
+static void memo_keep(pst_memo *m, const char *text, size_t len, int family,
                       const SPF_record_t *rec)
 {
-	if (m == NULL || len > PST_SPF_MEMO_MAX_TEXT)
-		return;
-	char *t = memdup(text, len);
-	SPF_record_t *r = record_clone(rec);
-	if (t == NULL || r == NULL) {
-		free(t);
-		if (r)
-			SPF_record_free(r);
-		return;
-	}
-	uint64_t h = memo_hash(text, len, family);
-	pthread_mutex_lock(&m->lock);
-	pst_spf_memo_slot *sl = &m->slot[h % PST_SPF_MEMO_SLOTS];
-	char *old_text = sl->text;
-	SPF_record_t *old_rec = sl->rec;
-	sl->hash = h;
-	sl->family = family;
-	sl->len = len;
-	sl->text = t;
-	sl->rec = r;
-	pthread_mutex_unlock(&m->lock);
-	free(old_text);
-	if (old_rec)
-		SPF_record_free(old_rec);
-}
+	char key[1 + PST_SPF_MEMO_MAX_TEXT];
+	size_t kn = memo_key(family, text, len, key);
 
-static void memo_free(pst_spf_memo *m)
-{
-	if (m == NULL)
-		return;
-	for (size_t i = 0; i < PST_SPF_MEMO_SLOTS; i++) {
-		free(m->slot[i].text);
-		if (m->slot[i].rec)
-			SPF_record_free(m->slot[i].rec);
-	}
-	pthread_mutex_destroy(&m->lock);
-	free(m);
+	if (m != NULL && kn != 0)
+		pst_memo_put(m, key, kn, &rec);
 }
 
 /* ---- %{p}, for our macro expansion ---------------------------------------- */
@@ -727,7 +702,7 @@ static SPF_errcode_t hook_get_spf(SPF_server_t *server, SPF_request_t *req,
 		                  "NUL in the SPF record of", domain);
 
 	int family = req->client_ver == AF_INET6 ? 6 : 4;
-	pst_spf_memo *memo = c->spf ? c->spf->memo : NULL;
+	pst_memo *memo = c->spf ? c->spf->memo : NULL;
 	if ((*recp = memo_take(memo, found->text, found->text_len, family)) != NULL) {
 		if (top)
 			c->top = PST_SPF_TOP_OK;
@@ -871,9 +846,8 @@ int pst_spf_new(pst_spf **out, char *err, size_t errlen)
 			snprintf(err, errlen, "libspf2: cannot set the explanation");
 		return -1;
 	}
-	s->memo = calloc(1, sizeof *s->memo);
-	if (s->memo == NULL || pthread_mutex_init(&s->memo->lock, NULL) != 0) {
-		free(s->memo);
+	s->memo = pst_memo_new(&memo_spec);
+	if (s->memo == NULL) {
 		SPF_server_free(s->server);
 		free(s);
 		if (err && errlen)
@@ -890,7 +864,7 @@ void pst_spf_free(pst_spf **s)
 		return;
 	if ((*s)->server)
 		SPF_server_free((*s)->server);
-	memo_free((*s)->memo);
+	pst_memo_free(&(*s)->memo);
 	free(*s);
 	*s = NULL;
 }
@@ -1109,6 +1083,57 @@ static int domain_none(pst_spf_result *out, pst_arena *arena, const char *what, 
 	return set_result(out, arena, PST_AR_NONE, buf);
 }
 
+/* One identity to check, as the public entry points found it. */
+struct spf_identity {
+	const char *what;       /* "MAIL FROM domain", "HELO domain" */
+	char *domain;           /* identity_domain's (malloc'd), or NULL */
+	const char *why;        /* why domain is NULL */
+	const char *local;      /* the sender's local part; length 0: "postmaster" */
+	size_t local_len;
+	const char *helo;       /* for %{h}: the HELO as given, or NULL */
+	int helo_is_domain;     /* the HELO identity: %{h} is its own domain */
+};
+
+/* What both identities do once their domain is known: none when it is
+ * not usable, else out->domain, the shared validation, and check_host()
+ * with sender local@domain. Frees id->domain. */
+static int check_identity(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
+                          struct spf_identity *id, pst_arena *arena, pst_spf_result *out)
+{
+	char *d = id->domain;
+	if (d == NULL)
+		return domain_none(out, arena, id->what, id->why);
+	if (arena != NULL && (out->domain = pst_arena_strdup(arena, d)) == NULL) {
+		free(d);
+		return -1;
+	}
+	int ok = precheck(s, dns, ip, arena, out);
+	if (ok <= 0) {
+		free(d);
+		return ok;
+	}
+
+	/* RFC 7208 4.3: no local part means "postmaster". */
+	const char *local = id->local_len ? id->local : "postmaster";
+	size_t lp = id->local_len ? id->local_len : 10;
+	size_t dn = strlen(d);
+	char *sender = pst_arena_alloc(arena, lp + 1 + dn + 1);
+	if (sender == NULL) {
+		free(d);
+		return -1;
+	}
+	memcpy(sender, local, lp);
+	sender[lp] = '@';
+	memcpy(sender + lp + 1, d, dn + 1);
+
+	char *hd = NULL;
+	const char *h = id->helo_is_domain ? d : helo_for_macros(id->helo, &hd);
+	int rc = run_check(s, dns, ip, h, sender, d, arena, out);
+	free(hd);
+	free(d);
+	return rc;
+}
+
 int pst_spf_check_mailfrom(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
                            const char *helo, const char *mail_from, pst_arena *arena,
                            pst_spf_result *out)
@@ -1121,40 +1146,18 @@ int pst_spf_check_mailfrom(const pst_spf *s, pst_dns_session *dns, const pst_ip 
 	if (mail_from == NULL || mail_from[0] == '\0')
 		return pst_spf_check_helo(s, dns, ip, helo, arena, out);
 
-	const char *why = NULL;
 	size_t n = strnlen(mail_from, PST_MAX_DOMAIN_INPUT_BYTES + 1);
 	const char *at = memrchr(mail_from, '@', n);
 	if (at == NULL)
 		return domain_none(out, arena, "MAIL FROM", "no domain");
-	char *d = identity_domain(at + 1, n - (size_t)(at + 1 - mail_from), &why);
-	if (d == NULL)
-		return domain_none(out, arena, "MAIL FROM domain", why);
-	if (arena != NULL && (out->domain = pst_arena_strdup(arena, d)) == NULL) {
-		free(d);
-		return -1;
-	}
-	int ok = precheck(s, dns, ip, arena, out);
-	if (ok <= 0) {
-		free(d);
-		return ok;
-	}
-
-	/* RFC 7208 4.3: no local part means "postmaster". */
-	size_t lp = (size_t)(at - mail_from);
-	size_t len = (lp ? lp : 10) + 1 + strlen(d) + 1;
-	char *sender = pst_arena_alloc(arena, len);
-	if (sender == NULL) {
-		free(d);
-		return -1;
-	}
-	snprintf(sender, len, "%.*s@%s", (int)(lp ? lp : 10), lp ? mail_from : "postmaster", d);
-
-	char *hd = NULL;
-	const char *h = helo_for_macros(helo, &hd);
-	int rc = run_check(s, dns, ip, h, sender, d, arena, out);
-	free(hd);
-	free(d);
-	return rc;
+	struct spf_identity id = {
+		.what = "MAIL FROM domain",
+		.local = mail_from,
+		.local_len = (size_t)(at - mail_from),
+		.helo = helo,
+	};
+	id.domain = identity_domain(at + 1, n - (size_t)(at + 1 - mail_from), &id.why);
+	return check_identity(s, dns, ip, &id, arena, out);
 }
 
 int pst_spf_check_helo(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
@@ -1168,27 +1171,7 @@ int pst_spf_check_helo(const pst_spf *s, pst_dns_session *dns, const pst_ip *ip,
 	if (helo == NULL || helo[0] == '\0')
 		return domain_none(out, arena, "HELO", "none given");
 
-	const char *why = NULL;
-	char *d = identity_domain(helo, strnlen(helo, PST_MAX_DOMAIN_INPUT_BYTES + 1), &why);
-	if (d == NULL)
-		return domain_none(out, arena, "HELO domain", why);
-	if (arena != NULL && (out->domain = pst_arena_strdup(arena, d)) == NULL) {
-		free(d);
-		return -1;
-	}
-	int ok = precheck(s, dns, ip, arena, out);
-	if (ok <= 0) {
-		free(d);
-		return ok;
-	}
-	size_t len = strlen(d) + sizeof "postmaster@";
-	char *sender = pst_arena_alloc(arena, len);
-	if (sender == NULL) {
-		free(d);
-		return -1;
-	}
-	snprintf(sender, len, "postmaster@%s", d);
-	int rc = run_check(s, dns, ip, d, sender, d, arena, out);
-	free(d);
-	return rc;
+	struct spf_identity id = { .what = "HELO domain", .helo_is_domain = 1 };
+	id.domain = identity_domain(helo, strnlen(helo, PST_MAX_DOMAIN_INPUT_BYTES + 1), &id.why);
+	return check_identity(s, dns, ip, &id, arena, out);
 }

@@ -9,8 +9,8 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,7 @@
 #include "postern.h"
 #include "cli/cli.h"
 #include "util/limits.h"
+#include "util/number.h"
 
 #define MAX_CLI_RCPTS 1000
 
@@ -102,10 +103,8 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 			a->rcpts[a->env.nrcpts++] = optarg;
 			break;
 		case OPT_NOW: {
-			char *end;
-			errno = 0;
-			long long v = strtoll(optarg, &end, 10);
-			if (errno || *end || end == optarg || v < 0) {
+			unsigned long long v;
+			if (pst_parse_number(optarg, 10, 0, LLONG_MAX, &v) < 0) {
 				fprintf(stderr, "postern check: --now wants seconds since the epoch, not '%s'\n", optarg);
 				return -1;
 			}

@@ -107,7 +107,7 @@ static int parse_escape(struct jp *p, pst_buf *b)
 	return put_utf8(b, cp);
 }
 
-static int parse_string(struct jp *p, char **out)
+static int parse_string(struct jp *p, char **out, size_t *len)
 {
 	pst_buf b = PST_BUF_INIT;
 	p->i++;   /* the opening quote */
@@ -125,7 +125,7 @@ static int parse_string(struct jp *p, char **out)
 		return -1;
 	}
 	p->i++;
-	*out = pst_buf_steal(&b, NULL);
+	*out = pst_buf_steal(&b, len);
 	return *out ? 0 : -1;
 }
 
@@ -158,7 +158,8 @@ static int parse_container(struct jp *p, pst_jval *v, int depth)
 			return -1;
 		skip_ws(p);
 		if (obj) {
-			if (p->i >= p->len || p->s[p->i] != '"' || parse_string(p, &kid->key) < 0)
+			size_t klen;
+			if (p->i >= p->len || p->s[p->i] != '"' || parse_string(p, &kid->key, &klen) < 0)
 				return -1;
 			skip_ws(p);
 			if (p->i >= p->len || p->s[p->i++] != ':')
@@ -188,6 +189,7 @@ static int parse_scalar(struct jp *p, pst_jval *v)
 	v->text = strndup(p->s + start, n);
 	if (v->text == NULL)
 		return -1;
+	v->len = n;
 	if (strcmp(v->text, "null") == 0)
 		v->type = PST_JNULL;
 	else if (strcmp(v->text, "true") == 0 || strcmp(v->text, "false") == 0)
@@ -214,7 +216,7 @@ static int parse_value(struct jp *p, pst_jval *v, int depth)
 		return parse_container(p, v, depth);
 	if (c == '"') {
 		v->type = PST_JSTR;
-		return parse_string(p, &v->text);
+		return parse_string(p, &v->text, &v->len);
 	}
 	return parse_scalar(p, v);
 }

@@ -1,7 +1,9 @@
 /*
- * json.h: a small JSON reader for "postern test", which asserts on the
- * report of pst_message_json(). Enough of RFC 8259 for that report: a tree
- * of values, looked up by paths such as "auth.dkim[0].domain".
+ * json.h: the project's one JSON reader: "postern test" asserts with it on
+ * the report of pst_message_json(), and the corpus tests read their
+ * expectations with it (tests/unit/test_corpus_msg.c,
+ * test_authres_corpus.c). RFC 8259 JSON of bounded depth, as a tree of
+ * values looked up by key, index or paths such as "auth.dkim[0].domain".
  */
 #ifndef PST_CLI_JSON_H
 #define PST_CLI_JSON_H
@@ -15,6 +17,7 @@ struct pst_jval {
 	pst_jtype type;
 	char *key;                /* the member name inside an object, or NULL */
 	char *text;               /* a string's value, a number's or literal's text */
+	size_t len;               /* bytes of text (a string may hold NUL bytes) */
 	pst_jval *kids;           /* array elements or object members */
 	size_t nkids;
 };

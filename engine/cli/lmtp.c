@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "lmtp/server.h"
+#include "util/number.h"
 
 static void lmtp_usage(FILE *out)
 {
@@ -74,10 +74,8 @@ static const struct option lmtp_options[] = {
 static int number(const char *opt, const char *s, int base, unsigned long long min,
                   unsigned long long max, unsigned long long *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, base);
-	if (errno || *end || end == s || *s == '-' || v < min || v > max) {
+	unsigned long long v;
+	if (pst_parse_number(s, (unsigned)base, min, max, &v) < 0) {
 		fprintf(stderr, "postern lmtp: --%s wants a number from %llu to %llu, not '%s'\n",
 		        opt, min, max, s);
 		return -1;

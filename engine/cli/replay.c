@@ -34,7 +34,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -50,6 +49,7 @@
 #include "cli/corpus.h"
 #include "util/buf.h"
 #include "util/limits.h"
+#include "util/number.h"
 
 #define REPLAY_MAX_RCPTS   1000       /* --rcpt options */
 #define REPLAY_MAX_JOBS    64
@@ -180,15 +180,13 @@ static const struct option replay_options[] = {
 
 static int parse_number(const char *opt, const char *text, long long min, long long max, long long *out)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(text, &end, 10);
-	if (errno || *end || end == text || v < min || v > max) {
+	unsigned long long v;
+	if (pst_parse_number(text, 10, (unsigned long long)min, (unsigned long long)max, &v) < 0) {
 		fprintf(stderr, "postern replay: %s wants a number from %lld to %lld, not '%s'\n",
 		        opt, min, max, text);
 		return -1;
 	}
-	*out = v;
+	*out = (long long)v;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 
 #include "cli/suite.h"
 #include "util/buf.h"
+#include "util/number.h"
 
 #define MAX_WORDS 16
 
@@ -936,14 +938,10 @@ char *pst_suite_path(const pst_suite *suite, const char *p)
 
 int pst_suite_parse_time(const char *s, long long *out)
 {
-	char *end;
-	if (isdigit((unsigned char)s[0])) {
-		errno = 0;
-		long long v = strtoll(s, &end, 10);
-		if (errno == 0 && *end == '\0' && v >= 0) {
-			*out = v;
-			return 0;
-		}
+	unsigned long long v;
+	if (pst_parse_number(s, 10, 0, LLONG_MAX, &v) == 0) {
+		*out = (long long)v;
+		return 0;
 	}
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);

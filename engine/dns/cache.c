@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/hash.h"
 #include "util/limits.h"
 
 #define KEY_MAX (PST_MAX_DOMAIN_BYTES + 1)
@@ -127,13 +128,9 @@ static long make_key(const char *name, char *key)
 
 static uint64_t hash_key(const char *key, size_t n, int rrtype)
 {
-	uint64_t h = 1469598103934665603u;           /* FNV-1a */
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211u;
-	}
-	h ^= (uint64_t)(unsigned)rrtype;
-	h *= 1099511628211u;
+	uint64_t h = pst_hash_fnv1a64(key, n);
+
+	h = (h ^ (uint64_t)(unsigned)rrtype) * PST_FNV1A64_PRIME;
 	return h ^ (h >> 29);
 }
 

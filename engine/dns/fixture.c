@@ -24,6 +24,7 @@
 
 #include "dns/fixture_private.h"
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/limits.h"
 
 struct fix_fail {
@@ -228,17 +229,6 @@ static int apply_dirs(fix_loader *L, struct fix_node *node, const struct fix_dir
 	return 0;
 }
 
-static uint64_t hash_name(const char *s, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static int build_index(fix_loader *L, pst_dnsfix *f)
 {
 	size_t cap = 8;
@@ -304,7 +294,7 @@ static int build(fix_loader *L, pst_dnsfix *f)
 		else
 			node->name = L->dirs[j].name;
 		node->len = strlen(node->name);
-		node->hash = hash_name(node->name, node->len);
+		node->hash = pst_hash_fnv1a64(node->name, node->len);
 		for (; i < L->nrecs && strcmp(L->recs[i].rr.owner, node->name) == 0; i++) {
 			f->rrs[i] = L->recs[i].rr;
 			f->rrs[i].owner = node->name;
@@ -504,7 +494,7 @@ size_t pst_dnsfix_record_count(const pst_dnsfix *f)
 
 static const struct fix_node *find_node(const pst_dnsfix *f, const char *name, size_t len)
 {
-	uint64_t h = hash_name(name, len);
+	uint64_t h = pst_hash_fnv1a64(name, len);
 	size_t slot = (size_t)h & (f->index_cap - 1);
 
 	while (f->index[slot] != 0) {

@@ -38,6 +38,7 @@
 
 #include "msg/msg.h"
 #include "util/arena.h"
+#include "util/hash.h"
 #include "util/limits.h"
 
 struct pst_msg {
@@ -109,22 +110,14 @@ int pst_msg_name_eq(const char *a, size_t alen, const char *b, size_t blen)
 	return 1;
 }
 
-/* One step of FNV-1a over c | 0x20: the same for both cases of a letter
- * (so it agrees with pst_msg_name_eq), and cheaper than lowering; the few
- * other pairs it merges ('@' and '`', '[' and '{' ...) only share a hash. */
-static uint32_t hash_step(uint32_t h, unsigned char c)
-{
-	return (h ^ (unsigned char)(c | 0x20)) * 16777619u;
-}
-
-#define NAME_HASH_INIT 2166136261u
-
-/* FNV-1a, case-folded (hash_step). */
+/* 32-bit FNV-1a, case folded (util/hash.h): the same for both cases of a
+ * letter, so it agrees with pst_msg_name_eq; the few other pairs it merges
+ * ('@' and '`', '[' and '{' ...) only share a hash. */
 uint32_t pst_msg_name_hash(const char *name, size_t len)
 {
-	uint32_t h = NAME_HASH_INIT;
+	uint32_t h = PST_FNV1A32_BASIS;
 	for (size_t i = 0; i < len; i++)
-		h = hash_step(h, (unsigned char)name[i]);
+		h = pst_hash_fnv1a32_fold_byte(h, (unsigned char)name[i]);
 	return h;
 }
 
@@ -186,9 +179,9 @@ static size_t skip_fws(const char *s, size_t i, size_t e)
 static size_t field_name(const char *s, size_t p, size_t e, struct name_at *na)
 {
 	size_t i = p;
-	uint32_t h = NAME_HASH_INIT;
+	uint32_t h = PST_FNV1A32_BASIS;
 	while (i < e && is_name_char((unsigned char)s[i]))
-		h = hash_step(h, (unsigned char)s[i++]);
+		h = pst_hash_fnv1a32_fold_byte(h, (unsigned char)s[i++]);
 	size_t n = i - p;
 	if (n == 0)
 		return 0;
@@ -370,7 +363,7 @@ static int one_field(struct parse *ps, size_t p, size_t *pos)
 		set_value_span(f, s + na.colon + 1, s + end);
 	} else {
 		f->name_len = 0;
-		f->name_hash = NAME_HASH_INIT;
+		f->name_hash = PST_FNV1A32_BASIS;
 		f->flags |= PST_MSG_FIELD_MALFORMED;
 		set_value_span(f, s + p, s + end);
 	}

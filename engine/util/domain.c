@@ -25,6 +25,7 @@
 
 #include "util/arena.h"
 #include "util/domain.h"
+#include "util/hash.h"
 #include "util/limits.h"
 #include "util/utf8.h"
 
@@ -291,17 +292,6 @@ struct pst_domainset {
 
 #define DOMAINSET_FIRST_CAP 16
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 pst_domainset *pst_domainset_new(void)
 {
 	pst_domainset *s = calloc(1, sizeof *s);
@@ -369,7 +359,7 @@ static int grow(pst_domainset *s)
 int pst_domainset_add(pst_domainset *s, const char *domain)
 {
 	size_t len = strlen(domain);
-	uint64_t hash = fnv1a(domain, len);
+	uint64_t hash = pst_hash_fnv1a64(domain, len);
 	struct slot *e;
 
 	if ((s->count + 1) * 2 > s->cap && grow(s) != 0)
@@ -388,7 +378,7 @@ int pst_domainset_add(pst_domainset *s, const char *domain)
 
 static int contains_n(const pst_domainset *s, const char *name, size_t len)
 {
-	return find_slot(s->slots, s->cap, name, len, fnv1a(name, len))->name != NULL;
+	return find_slot(s->slots, s->cap, name, len, pst_hash_fnv1a64(name, len))->name != NULL;
 }
 
 int pst_domainset_contains_exact(const pst_domainset *s, const char *domain)

@@ -46,6 +46,18 @@ like "$out" 'bad.zone:2:[0-9]+: error' "every fixture error is reported"
 "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" 2>/dev/null; is "$?" 64 "no message: exit 64"
 "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --bogus x 2>/dev/null; is "$?" 64 "an unknown option: exit 64"
 "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" "$TMPDIR_TEST/none.eml" 2>/dev/null; is "$?" 66 "a missing message: exit 66"
+# Numbers (util/number.h): the whole argument is the number, in range.
+for bad in '' '+5' '-0' ' 5' '5x' '99999999999999999999'; do
+	err=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --now "$bad" \
+	      "$fx/noenvelope.eml" 2>&1 >/dev/null); rc=$?
+	is "$rc" 64 "--now '$bad': exit 64"
+	case $err in
+	*"--now wants seconds since the epoch, not '$bad'"*) ok "--now '$bad': says why" ;;
+	*) not_ok "--now '$bad': says why" "$err" ;;
+	esac
+done
+"$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --now 0017 "$fx/noenvelope.eml" \
+	>/dev/null 2>&1; is "$?" 0 "--now with leading zeros is a number"
 "$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/none.rules" "$fx/noenvelope.eml" 2>/dev/null; is "$?" 78 "a missing rule file: exit 78"
 printf 'rule x { when nosuch.fact then accept; }\n' > "$TMPDIR_TEST/bad.rules"
 err=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$TMPDIR_TEST/bad.rules" "$fx/noenvelope.eml" 2>&1); rc=$?

@@ -19,9 +19,8 @@
  * a disagreement not listed in tests/conformance/divergences.txt and on a
  * stale listing. No corpus: the test is skipped, and says so.
  *
- * The JSON reader knows just enough JSON for these lines: objects,
- * arrays, strings with every escape, numbers and literals, nesting
- * counted, each line at most MAX_LINE bytes.
+ * Each line (at most MAX_LINE bytes) is read with the project's JSON
+ * reader, cli/json.h.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +34,7 @@
 #include <strings.h>
 
 #include "auth/authres.h"
+#include "cli/json.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "tests/conformance/conf.h"
@@ -53,195 +53,13 @@ struct ar_case {
 	pst_buf lenient;        /* its spf/dkim/dmarc results: "dkim=pass spf=?" */
 };
 
-/* JSON. */
+/* JSON lines. */
 
-struct js {
-	const char *s;
-	size_t n, pos;
-};
+#define LENIENT_KEY "crosscheck_perl_Mail_AuthenticationResults_2.20230112"
 
-static void js_ws(struct js *j)
+static int is_str(const pst_jval *v)
 {
-	while (j->pos < j->n && strchr(" \t\r\n", j->s[j->pos]) != NULL && j->s[j->pos] != '\0')
-		j->pos++;
-}
-
-static int js_hex4(struct js *j, unsigned *out)
-{
-	unsigned v = 0;
-
-	if (j->pos + 4 > j->n)
-		return -1;
-	for (int i = 0; i < 4; i++) {
-		int c = (unsigned char)j->s[j->pos++];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int js_put_utf8(pst_buf *b, unsigned cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return pst_buf_append(b, u, n);
-}
-
-/* A string at j->pos into b (NULL: skip it). 0 / -1. */
-static int js_string(struct js *j, pst_buf *b)
-{
-	pst_buf scratch = PST_BUF_INIT;
-	int rc = -1;
-
-	if (b == NULL)
-		b = &scratch;
-	if (j->pos >= j->n || j->s[j->pos] != '"')
-		return -1;
-	j->pos++;
-	while (j->pos < j->n) {
-		char c = j->s[j->pos++];
-		unsigned cp, lo;
-
-		if (c == '"') {
-			rc = 0;
-			break;
-		}
-		if (c != '\\') {
-			if (pst_buf_putc(b, c) < 0)
-				break;
-			continue;
-		}
-		if (j->pos >= j->n)
-			break;
-		c = j->s[j->pos++];
-		switch (c) {
-		case 'n': c = '\n'; break;
-		case 'r': c = '\r'; break;
-		case 't': c = '\t'; break;
-		case 'b': c = '\b'; break;
-		case 'f': c = '\f'; break;
-		case '"': case '\\': case '/': break;
-		case 'u':
-			if (js_hex4(j, &cp) < 0)
-				goto out;
-			if (cp >= 0xd800 && cp < 0xdc00 && j->pos + 6 <= j->n &&
-			    j->s[j->pos] == '\\' && j->s[j->pos + 1] == 'u') {
-				j->pos += 2;
-				if (js_hex4(j, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-					goto out;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			}
-			if (js_put_utf8(b, cp) < 0)
-				goto out;
-			continue;
-		default:
-			goto out;
-		}
-		if (pst_buf_putc(b, c) < 0)
-			break;
-	}
-out:
-	pst_buf_free(&scratch);
-	return rc;
-}
-
-/* Skip any value, nesting counted. 0 / -1. */
-static int js_skip(struct js *j)
-{
-	size_t depth = 0;
-
-	do {
-		js_ws(j);
-		if (j->pos >= j->n)
-			return -1;
-		char c = j->s[j->pos];
-
-		if (c == '"') {
-			if (js_string(j, NULL) < 0)
-				return -1;
-		} else if (c == '{' || c == '[') {
-			depth++;
-			j->pos++;
-		} else if (c == '}' || c == ']') {
-			if (depth == 0)
-				return -1;
-			depth--;
-			j->pos++;
-		} else if (c == ',' || c == ':') {
-			if (depth == 0)
-				return -1;
-			j->pos++;
-		} else {
-			size_t start = j->pos;
-
-			while (j->pos < j->n && strchr(",:]} \t\r\n", j->s[j->pos]) == NULL)
-				j->pos++;
-			if (j->pos == start)
-				return -1;
-		}
-	} while (depth > 0);
-	return 0;
-}
-
-static int js_lit(struct js *j, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	if (j->pos + n > j->n || memcmp(j->s + j->pos, lit, n) != 0)
-		return 0;
-	j->pos += n;
-	return 1;
-}
-
-static int js_array_of_strings(struct js *j, struct ar_case *c)
-{
-	js_ws(j);
-	if (!js_lit(j, "["))
-		return -1;
-	js_ws(j);
-	if (js_lit(j, "]"))
-		return 0;
-	for (;;) {
-		js_ws(j);
-		if (c->nassertions >= MAX_ASSERTIONS)
-			return -1;
-		if (js_string(j, &c->assertions[c->nassertions++]) < 0)
-			return -1;
-		js_ws(j);
-		if (js_lit(j, "]"))
-			return 0;
-		if (!js_lit(j, ","))
-			return -1;
-	}
+	return v != NULL && v->type == PST_JSTR;
 }
 
 /* Whether method is one postern turns into an authres.* fact. */
@@ -272,147 +90,70 @@ static int put_method(pst_buf *b, const char *method, const char *result)
 	return 0;
 }
 
-/* One result object of the cross-check: {"method": .., "result": .., ...}. */
-static int js_lenient_result(struct js *j, pst_buf *out)
+/* The upstream assertions: an array of strings. 0 / -1. */
+static int read_assertions(const pst_jval *v, struct ar_case *c)
 {
-	pst_buf key = PST_BUF_INIT, method = PST_BUF_INIT, result = PST_BUF_INIT;
-	int rc = -1;
-
-	if (!js_lit(j, "{"))
+	if (v->type != PST_JARR || v->nkids > MAX_ASSERTIONS)
 		return -1;
-	for (;;) {
-		js_ws(j);
-		if (js_lit(j, "}"))
-			break;
-		pst_buf_clear(&key);
-		if (js_string(j, &key) < 0)
-			goto out;
-		js_ws(j);
-		if (!js_lit(j, ":"))
-			goto out;
-		js_ws(j);
-		if (strcmp(pst_buf_str(&key), "method") == 0) {
-			if (js_string(j, &method) < 0)
-				goto out;
-		} else if (strcmp(pst_buf_str(&key), "result") == 0) {
-			if (js_string(j, &result) < 0)
-				goto out;
-		} else if (js_skip(j) < 0) {
-			goto out;
-		}
-		js_ws(j);
-		js_lit(j, ",");
+	for (size_t i = 0; i < v->nkids; i++) {
+		const pst_jval *a = &v->kids[i];
+		if (!is_str(a) || pst_buf_append(&c->assertions[c->nassertions++], a->text, a->len) < 0)
+			return -1;
 	}
-	rc = put_method(out, pst_buf_str(&method), pst_buf_str(&result));
-out:
-	pst_buf_free(&key);
-	pst_buf_free(&method);
-	pst_buf_free(&result);
-	return rc;
+	return 0;
 }
 
-/* The lenient cross-check: an object with "results" (read), or an error
- * string (skipped). 0 / -1. */
-static int js_lenient(struct js *j, struct ar_case *c)
+/* The lenient cross-check: an object whose "results" are objects with a
+ * "method" and a "result" (strings when present), or an error string
+ * (ignored). 0 / -1. */
+static int read_lenient(const pst_jval *v, struct ar_case *c)
 {
-	pst_buf key = PST_BUF_INIT;
-	int rc = -1;
+	const pst_jval *results = pst_json_get(v, "results");
 
-	if (!js_lit(j, "{"))
-		return js_skip(j);
-	for (;;) {
-		js_ws(j);
-		if (js_lit(j, "}"))
-			break;
-		pst_buf_clear(&key);
-		if (js_string(j, &key) < 0)
-			goto out;
-		js_ws(j);
-		if (!js_lit(j, ":"))
-			goto out;
-		js_ws(j);
-		if (strcmp(pst_buf_str(&key), "results") == 0) {
-			if (!js_lit(j, "["))
-				goto out;
-			c->has_lenient = 1;
-			for (;;) {
-				js_ws(j);
-				if (js_lit(j, "]"))
-					break;
-				if (js_lenient_result(j, &c->lenient) < 0)
-					goto out;
-				js_ws(j);
-				js_lit(j, ",");
-			}
-		} else if (js_skip(j) < 0) {
-			goto out;
-		}
-		js_ws(j);
-		js_lit(j, ",");
+	if (v->type != PST_JOBJ || results == NULL)
+		return 0;
+	if (results->type != PST_JARR)
+		return -1;
+	c->has_lenient = 1;
+	for (size_t i = 0; i < results->nkids; i++) {
+		const pst_jval *r = &results->kids[i];
+		const pst_jval *method = pst_json_get(r, "method"), *result = pst_json_get(r, "result");
+		if (r->type != PST_JOBJ || (method && !is_str(method)) || (result && !is_str(result)))
+			return -1;
+		if (put_method(&c->lenient, method ? method->text : "", result ? result->text : "") < 0)
+			return -1;
 	}
-	rc = 0;
-out:
-	pst_buf_free(&key);
-	return rc;
+	return 0;
 }
 
-/* One line into c. 0 / -1. */
+/* One line into c: "id" (a number > 0) and "header" required. 0 / -1. */
 static int parse_line(const char *line, size_t n, struct ar_case *c)
 {
-	struct js j = { line, n, 0 };
-	pst_buf key = PST_BUF_INIT;
-	int rc = -1, have_header = 0;
+	pst_jval *root = NULL;
+	int rc = -1;
 
-	js_ws(&j);
-	if (!js_lit(&j, "{"))
+	if (pst_json_parse(line, n, &root) < 0)
 		return -1;
-	for (;;) {
-		js_ws(&j);
-		pst_buf_clear(&key);
-		if (js_string(&j, &key) < 0)
+	const pst_jval *id = pst_json_get(root, "id"), *header = pst_json_get(root, "header");
+	const pst_jval *err = pst_json_get(root, "upstream_expects_error");
+	const pst_jval *as = pst_json_get(root, "upstream_assertions");
+	const pst_jval *lenient = pst_json_get(root, LENIENT_KEY);
+	if (id == NULL || id->type != PST_JNUM || !is_str(header) ||
+	    pst_buf_append(&c->header, header->text, header->len) < 0)
+		goto out;
+	c->id = strtol(id->text, NULL, 10);
+	if (err != NULL) {
+		if (err->type != PST_JBOOL)
 			goto out;
-		js_ws(&j);
-		if (!js_lit(&j, ":"))
-			goto out;
-		js_ws(&j);
-		if (strcmp(pst_buf_str(&key), "header") == 0) {
-			if (js_string(&j, &c->header) < 0)
-				goto out;
-			have_header = 1;
-		} else if (strcmp(pst_buf_str(&key), "upstream_expects_error") == 0) {
-			if (js_lit(&j, "true"))
-				c->expects_error = 1;
-			else if (js_lit(&j, "false"))
-				c->expects_error = 0;
-			else
-				goto out;
-		} else if (strcmp(pst_buf_str(&key), "upstream_assertions") == 0) {
-			if (js_array_of_strings(&j, c) < 0)
-				goto out;
-		} else if (strcmp(pst_buf_str(&key),
-				  "crosscheck_perl_Mail_AuthenticationResults_2.20230112") == 0) {
-			if (js_lenient(&j, c) < 0)
-				goto out;
-		} else if (strcmp(pst_buf_str(&key), "id") == 0) {
-			char *end;
-
-			c->id = strtol(j.s + j.pos, &end, 10);
-			if (end == j.s + j.pos)
-				goto out;
-			j.pos = (size_t)(end - j.s);
-		} else if (js_skip(&j) < 0) {
-			goto out;
-		}
-		js_ws(&j);
-		if (js_lit(&j, "}")) {
-			rc = have_header && c->id > 0 ? 0 : -1;
-			goto out;
-		}
-		if (!js_lit(&j, ","))
-			goto out;
+		c->expects_error = strcmp(err->text, "true") == 0;
 	}
+	if (as != NULL && read_assertions(as, c) < 0)
+		goto out;
+	if (lenient != NULL && read_lenient(lenient, c) < 0)
+		goto out;
+	rc = c->id > 0 ? 0 : -1;
 out:
-	pst_buf_free(&key);
+	pst_json_free(&root);
 	return rc;
 }
 

@@ -208,6 +208,17 @@ static void reads_json(void **state)
 	assert_string_equal(pst_json_text(pst_json_path(v, "d")), "-2.5e1");
 	assert_null(pst_json_path(v, "a.b[9]"));
 	assert_null(pst_json_text(pst_json_path(v, "a.b")));
+	assert_int_equal(pst_json_path(v, "a.b[1].c")->len, 4);
+	assert_int_equal(pst_json_path(v, "d")->len, 6);
+	pst_json_free(&v);
+	/* A string holding NUL keeps its length (the corpus tests need it). */
+	const char *z = "[\"a\\u0000b\", \"\"]";
+	assert_int_equal(pst_json_parse(z, strlen(z), &v), 0);
+	const pst_jval *s0 = pst_json_at(v, 0), *s1 = pst_json_at(v, 1);
+	assert_int_equal(s0->len, 3);
+	assert_memory_equal(s0->text, "a\0b", 4);
+	assert_int_equal(s1->len, 0);
+	assert_string_equal(s1->text, "");
 	pst_json_free(&v);
 	assert_int_equal(pst_json_parse("{\"a\":}", 6, &v), -1);
 	assert_int_equal(pst_json_parse("[1,", 3, &v), -1);

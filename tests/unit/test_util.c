@@ -1,10 +1,13 @@
-/* Unit tests for engine/util: pst_buf and pst_arena. */
+/* Unit tests for engine/util: pst_buf, pst_arena, suggestions, UTF-8, the
+ * FNV-1a hash, the number reader. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -12,6 +15,8 @@
 
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/hash.h"
+#include "util/number.h"
 #include "util/suggest.h"
 #include "util/utf8.h"
 #include "util/panic.h"
@@ -199,6 +204,109 @@ static void invariants_panic_in_tests(void **state)
 	assert_int_equal(PST_INVARIANT(one == 1), 1);
 }
 
+/* FNV-1a against the test vectors published with it (Fowler/Noll/Vo,
+ * draft-eastlake-fnv, "FNV-1a" columns); the folded variants agree on
+ * lower-case input and give the same for its upper-case spelling. */
+static void fnv1a_matches_published_vectors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *upper;
+		uint32_t want32;
+		uint64_t want64;
+	} rows[] = {
+		{ "", "", UINT32_C(0x811c9dc5), UINT64_C(0xcbf29ce484222325) },
+		{ "a", "A", UINT32_C(0xe40c292c), UINT64_C(0xaf63dc4c8601ec8c) },
+		{ "foobar", "FOOBAR", UINT32_C(0xbf9cf968), UINT64_C(0x85944171f73967e8) },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const char *in = rows[i].in;
+		size_t n = strlen(in), half = n / 2;
+		uint64_t got[5] = {
+			pst_hash_fnv1a64(in, n),
+			pst_hash_fnv1a64_str(in),
+			pst_hash_fnv1a64_add(pst_hash_fnv1a64(in, half), in + half, n - half),
+			pst_hash_fnv1a64_fold_add(PST_FNV1A64_BASIS, in, n),
+			pst_hash_fnv1a64_fold_add(PST_FNV1A64_BASIS, rows[i].upper, n),
+		};
+		for (size_t k = 0; k < 5; k++)
+			if (got[k] != rows[i].want64)
+				fail_msg("64-bit form %zu of \"%s\": got %#llx, want %#llx", k,
+				         k == 4 ? rows[i].upper : in, (unsigned long long)got[k],
+				         (unsigned long long)rows[i].want64);
+		uint32_t h32 = PST_FNV1A32_BASIS, u32 = PST_FNV1A32_BASIS;
+		for (size_t k = 0; k < n; k++) {
+			h32 = pst_hash_fnv1a32_fold_byte(h32, (unsigned char)in[k]);
+			u32 = pst_hash_fnv1a32_fold_byte(u32, (unsigned char)rows[i].upper[k]);
+		}
+		if (h32 != rows[i].want32 || u32 != rows[i].want32)
+			fail_msg("32-bit \"%s\": got %#x (upper case %#x), want %#x", in, h32, u32,
+			         rows[i].want32);
+	}
+	/* Unfolded, case matters. */
+	if (pst_hash_fnv1a64("A", 1) == pst_hash_fnv1a64("a", 1))
+		fail_msg("64-bit \"A\": got the hash of \"a\", want another");
+}
+
+/* pst_parse_number: the whole text is the number, in range. */
+static void numbers_are_whole_and_in_range(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		unsigned base;
+		unsigned long long min, max;
+		int err;                        /* 0, EINVAL or ERANGE */
+		unsigned long long want;
+	} rows[] = {
+		{ "0", 10, 0, 10, 0, 0 },
+		{ "42", 10, 0, 100, 0, 42 },
+		{ "007", 10, 0, 100, 0, 7 },            /* leading zeros */
+		{ "1", 10, 1, 1, 0, 1 },                /* min = max */
+		{ "", 10, 0, 10, EINVAL, 0 },           /* empty */
+		{ "+5", 10, 0, 10, EINVAL, 0 },         /* sign */
+		{ "-1", 10, 0, 10, EINVAL, 0 },
+		{ "-0", 10, 0, 10, EINVAL, 0 },
+		{ " 5", 10, 0, 10, EINVAL, 0 },         /* white space */
+		{ "5 ", 10, 0, 10, EINVAL, 0 },
+		{ "5x", 10, 0, 10, EINVAL, 0 },         /* trailing junk */
+		{ "0x10", 10, 0, 100, EINVAL, 0 },
+		{ "1.5", 10, 0, 10, EINVAL, 0 },
+		{ "x", 10, 0, 10, EINVAL, 0 },
+		{ "11", 10, 0, 10, ERANGE, 0 },         /* over max */
+		{ "0", 10, 1, 10, ERANGE, 0 },          /* under min */
+		{ "18446744073709551615", 10, 0, ULLONG_MAX, 0, ULLONG_MAX },
+		{ "18446744073709551616", 10, 0, ULLONG_MAX, ERANGE, 0 },  /* overflow */
+		{ "99999999999999999999999", 10, 0, ULLONG_MAX, ERANGE, 0 },
+		{ "99999999999999999999999x", 10, 0, ULLONG_MAX, EINVAL, 0 },
+		{ "9223372036854775808", 10, 0, LLONG_MAX, ERANGE, 0 },
+		{ "0777", 8, 0, 0777, 0, 0777 },        /* octal */
+		{ "0660", 8, 0, 0777, 0, 0660 },
+		{ "1000", 8, 0, 0777, ERANGE, 0 },
+		{ "08", 8, 0, 0777, EINVAL, 0 },        /* not an octal digit */
+		{ "1", 11, 0, 10, EINVAL, 0 },          /* bad base */
+		{ "1", 1, 0, 10, EINVAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		unsigned long long got = 12345;
+		errno = 0;
+		int rc = pst_parse_number(rows[i].in, rows[i].base, rows[i].min, rows[i].max, &got);
+		int err = rc == 0 ? 0 : errno;
+		if (rc != (rows[i].err ? -1 : 0) || err != rows[i].err)
+			fail_msg("\"%s\" base %u: got rc %d errno %d, want errno %d", rows[i].in,
+			         rows[i].base, rc, err, rows[i].err);
+		if (rc == 0 && got != rows[i].want)
+			fail_msg("\"%s\" base %u: got %llu, want %llu", rows[i].in, rows[i].base, got,
+			         rows[i].want);
+		if (rc != 0 && got != 12345)
+			fail_msg("\"%s\": got *out %llu after an error, want it untouched", rows[i].in, got);
+	}
+	unsigned long long v;
+	errno = 0;
+	assert_int_equal(pst_parse_number(NULL, 10, 0, 10, &v), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +318,8 @@ int main(void)
 		cmocka_unit_test(invariants_panic_in_tests),
 		cmocka_unit_test(arena_allocates_aligned_and_large),
 		cmocka_unit_test(suggest_finds_close_names),
+		cmocka_unit_test(fnv1a_matches_published_vectors),
+		cmocka_unit_test(numbers_are_whole_and_in_range),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
