@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/json.h"
 #include "msg/addr.h"
 #include "msg/author.h"
 #include "msg/edit.h"
@@ -109,245 +110,31 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* ---- A minimal JSON reader (test-only) --------------------------------- */
-
-enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-
-typedef struct jval {
-	enum jtype t;
-	char *s;                    /* J_STR: UTF-8, NUL-terminated */
-	size_t n;                   /* J_STR length; J_ARR/J_OBJ count */
-	struct jval **items;
-	char **keys;                /* J_OBJ */
-} jval;
-
-struct jparse {
-	const char *p, *e;
-	pst_arena *a;
-	int depth;
-};
-
-static void jws(struct jparse *j)
-{
-	while (j->p < j->e && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
-		j->p++;
-}
-
-static void put_utf8(char *o, size_t *k, unsigned long c)
-{
-	if (c < 0x80) {
-		o[(*k)++] = (char)c;
-	} else if (c < 0x800) {
-		o[(*k)++] = (char)(0xc0 | (c >> 6));
-		o[(*k)++] = (char)(0x80 | (c & 0x3f));
-	} else if (c < 0x10000) {
-		o[(*k)++] = (char)(0xe0 | (c >> 12));
-		o[(*k)++] = (char)(0x80 | ((c >> 6) & 0x3f));
-		o[(*k)++] = (char)(0x80 | (c & 0x3f));
-	} else {
-		o[(*k)++] = (char)(0xf0 | (c >> 18));
-		o[(*k)++] = (char)(0x80 | ((c >> 12) & 0x3f));
-		o[(*k)++] = (char)(0x80 | ((c >> 6) & 0x3f));
-		o[(*k)++] = (char)(0x80 | (c & 0x3f));
-	}
-}
-
-static char *jstring(struct jparse *j, size_t *len)
-{
-	if (j->p >= j->e || *j->p != '"')
-		return NULL;
-	j->p++;
-	char *o = pst_arena_alloc(j->a, (size_t)(j->e - j->p) + 1);
-	size_t k = 0;
-	if (o == NULL)
-		return NULL;
-	while (j->p < j->e && *j->p != '"') {
-		char c = *j->p++;
-		if (c != '\\') {
-			o[k++] = c;
-			continue;
-		}
-		if (j->p >= j->e)
-			return NULL;
-		c = *j->p++;
-		switch (c) {
-		case 'n': o[k++] = '\n'; break;
-		case 'r': o[k++] = '\r'; break;
-		case 't': o[k++] = '\t'; break;
-		case 'b': o[k++] = '\b'; break;
-		case 'f': o[k++] = '\f'; break;
-		case 'u': {
-			unsigned long u = 0;
-			if (j->e - j->p < 4)
-				return NULL;
-			if (sscanf(j->p, "%4lx", &u) != 1)
-				return NULL;
-			j->p += 4;
-			if (u >= 0xd800 && u < 0xdc00 && j->e - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
-				unsigned long lo = 0;
-				if (sscanf(j->p + 2, "%4lx", &lo) == 1 && lo >= 0xdc00 && lo < 0xe000) {
-					u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
-					j->p += 6;
-				}
-			}
-			put_utf8(o, &k, u);
-			break;
-		}
-		default: o[k++] = c; break;
-		}
-	}
-	if (j->p >= j->e)
-		return NULL;
-	j->p++;
-	o[k] = '\0';
-	*len = k;
-	return o;
-}
-
-static jval *jvalue(struct jparse *j);
-
-static int jpush(struct jparse *j, jval *v, jval *item, char *key, size_t *cap)
-{
-	if (v->n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		jval **ni = pst_arena_calloc(j->a, nc, sizeof *ni);
-		char **nk = pst_arena_calloc(j->a, nc, sizeof *nk);
-		if (ni == NULL || nk == NULL)
-			return -1;
-		if (v->n) {
-			memcpy(ni, v->items, v->n * sizeof *ni);
-			memcpy(nk, v->keys, v->n * sizeof *nk);
-		}
-		v->items = ni;
-		v->keys = nk;
-		*cap = nc;
-	}
-	v->items[v->n] = item;
-	v->keys[v->n] = key;
-	v->n++;
-	return 0;
-}
-
-static jval *jcontainer(struct jparse *j, int obj)
-{
-	jval *v = pst_arena_calloc(j->a, 1, sizeof *v);
-	if (v == NULL || ++j->depth > 64)
-		return NULL;
-	v->t = obj ? J_OBJ : J_ARR;
-	size_t cap = 0;
-	j->p++;
-	jws(j);
-	if (j->p < j->e && *j->p == (obj ? '}' : ']')) {
-		j->p++;
-		j->depth--;
-		return v;
-	}
-	for (;;) {
-		char *key = NULL;
-		size_t kl;
-		jws(j);
-		if (obj) {
-			if ((key = jstring(j, &kl)) == NULL)
-				return NULL;
-			jws(j);
-			if (j->p >= j->e || *j->p++ != ':')
-				return NULL;
-		}
-		jval *item = jvalue(j);
-		if (item == NULL || jpush(j, v, item, key, &cap) < 0)
-			return NULL;
-		jws(j);
-		if (j->p >= j->e)
-			return NULL;
-		char c = *j->p++;
-		if (c == ',')
-			continue;
-		if (c == (obj ? '}' : ']'))
-			break;
-		return NULL;
-	}
-	j->depth--;
-	return v;
-}
-
-static jval *jvalue(struct jparse *j)
-{
-	jws(j);
-	if (j->p >= j->e)
-		return NULL;
-	if (*j->p == '{' || *j->p == '[')
-		return jcontainer(j, *j->p == '{');
-	jval *v = pst_arena_calloc(j->a, 1, sizeof *v);
-	if (v == NULL)
-		return NULL;
-	if (*j->p == '"') {
-		v->t = J_STR;
-		return (v->s = jstring(j, &v->n)) ? v : NULL;
-	}
-	static const struct { const char *w; enum jtype t; } words[] = {
-		{ "null", J_NULL }, { "true", J_BOOL }, { "false", J_BOOL },
-	};
-	for (size_t i = 0; i < 3; i++) {
-		size_t k = strlen(words[i].w);
-		if ((size_t)(j->e - j->p) >= k && memcmp(j->p, words[i].w, k) == 0) {
-			j->p += k;
-			v->t = words[i].t;
-			return v;
-		}
-	}
-	v->t = J_NUM;
-	const char *s = j->p;
-	while (j->p < j->e && strchr("+-0123456789.eE", *j->p))
-		j->p++;
-	v->n = (size_t)(j->p - s);
-	v->s = pst_arena_strndup(j->a, s, v->n);   /* the number's text */
-	return j->p > s && v->s ? v : NULL;
-}
-
-static jval *jparse(pst_arena *a, const char *s, size_t n)
-{
-	struct jparse j = { .p = s, .e = s + n, .a = a };
-	return jvalue(&j);
-}
-
-static jval *jget(const jval *o, const char *key)
-{
-	if (o == NULL || o->t != J_OBJ)
-		return NULL;
-	for (size_t i = 0; i < o->n; i++)
-		if (strcmp(o->keys[i], key) == 0)
-			return o->items[i];
-	return NULL;
-}
-
-static jval *jat(const jval *a, size_t i)
-{
-	return a && a->t == J_ARR && i < a->n ? a->items[i] : NULL;
-}
-
 /* The mailboxes of an expected {"List": [...]} or {"Group": [...]}. */
 struct mbox_want {
 	const char *name;           /* NULL when null */
 	const char *address;        /* NULL when null */
 };
 
-static size_t flatten(const jval *v, struct mbox_want *out, size_t max)
+static size_t flatten(const pst_jval *v, struct mbox_want *out, size_t max)
 {
 	size_t n = 0;
-	const jval *list = jget(v, "List");
-	const jval *groups = jget(v, "Group");
-	for (size_t i = 0; list && i < list->n && n < max; i++) {
-		const jval *nm = jget(list->items[i], "name"), *ad = jget(list->items[i], "address");
-		out[n].name = nm && nm->t == J_STR ? nm->s : NULL;
-		out[n].address = ad && ad->t == J_STR ? ad->s : NULL;
+	const pst_jval *list = pst_json_get(v, "List");
+	const pst_jval *groups = pst_json_get(v, "Group");
+	for (size_t i = 0; list && i < list->nkids && n < max; i++) {
+		const pst_jval *nm = pst_json_get(&list->kids[i], "name");
+		const pst_jval *ad = pst_json_get(&list->kids[i], "address");
+		out[n].name = nm && nm->type == PST_JSTR ? nm->text : NULL;
+		out[n].address = ad && ad->type == PST_JSTR ? ad->text : NULL;
 		n++;
 	}
-	for (size_t g = 0; groups && g < groups->n; g++) {
-		const jval *as = jget(groups->items[g], "addresses");
-		for (size_t i = 0; as && i < as->n && n < max; i++) {
-			const jval *nm = jget(as->items[i], "name"), *ad = jget(as->items[i], "address");
-			out[n].name = nm && nm->t == J_STR ? nm->s : NULL;
-			out[n].address = ad && ad->t == J_STR ? ad->s : NULL;
+	for (size_t g = 0; groups && g < groups->nkids; g++) {
+		const pst_jval *as = pst_json_get(&groups->kids[g], "addresses");
+		for (size_t i = 0; as && i < as->nkids && n < max; i++) {
+			const pst_jval *nm = pst_json_get(&as->kids[i], "name");
+			const pst_jval *ad = pst_json_get(&as->kids[i], "address");
+			out[n].name = nm && nm->type == PST_JSTR ? nm->text : NULL;
+			out[n].address = ad && ad->type == PST_JSTR ? ad->text : NULL;
 			n++;
 		}
 	}
@@ -452,9 +239,9 @@ static void case_done(conf_run *run, struct counts *c, const char *id)
 
 /* ---- One message ------------------------------------------------------- */
 
-/* The .json next to a mail-parser message, parsed into a; NULL when
- * there is none. */
-static const jval *expected_json(pst_arena *a, const char *emlpath)
+/* The .json next to a mail-parser message, parsed (the caller frees it
+ * with pst_json_free); NULL when there is none. */
+static pst_jval *expected_json(const char *emlpath)
 {
 	char jpath[4096];
 	size_t n = strlen(emlpath);
@@ -466,30 +253,32 @@ static const jval *expected_json(pst_arena *a, const char *emlpath)
 	char *s = slurp(jpath, &len);
 	if (s == NULL)
 		return NULL;
-	jval *root = jparse(a, s, len);
+	pst_jval *root = NULL;
+	if (pst_json_parse(s, len, &root) != 0)
+		root = NULL;
 	free(s);
 	return root;
 }
 
 /* The body offset of the top-level part (with LF line endings), or -1. */
-static long expected_body_offset(const jval *root)
+static long expected_body_offset(const pst_jval *root)
 {
-	const jval *off = jget(jat(jget(root, "parts"), 0), "offset_body");
-	return off && off->t == J_NUM ? strtol(off->s, NULL, 10) : -1;
+	const pst_jval *off = pst_json_get(pst_json_at(pst_json_get(root, "parts"), 0), "offset_body");
+	return off && off->type == PST_JNUM ? strtol(off->text, NULL, 10) : -1;
 }
 
 /* The expected From address of a mail-parser message, from its .json:
  * 1 and *want set, 0 when the json has no from header, -1 unusable. */
-static int expected_from(const jval *root, const char **want, size_t *nwant)
+static int expected_from(const pst_jval *root, const char **want, size_t *nwant)
 {
-	const jval *hs = jget(jat(jget(root, "parts"), 0), "headers");
+	const pst_jval *hs = pst_json_get(pst_json_at(pst_json_get(root, "parts"), 0), "headers");
 	if (hs == NULL)
 		return -1;
-	for (size_t i = 0; i < hs->n; i++) {
-		const jval *nm = jget(hs->items[i], "name");
-		if (nm && nm->t == J_STR && strcmp(nm->s, "from") == 0) {
+	for (size_t i = 0; i < hs->nkids; i++) {
+		const pst_jval *nm = pst_json_get(&hs->kids[i], "name");
+		if (nm && nm->type == PST_JSTR && strcmp(nm->text, "from") == 0) {
 			struct mbox_want w[8];
-			*nwant = flatten(jget(jget(hs->items[i], "value"), "Address"), w, 8);
+			*nwant = flatten(pst_json_get(pst_json_get(&hs->kids[i], "value"), "Address"), w, 8);
 			*want = *nwant ? w[0].address : NULL;
 			return 1;
 		}
@@ -581,7 +370,7 @@ static void one_message(const char *path, const char *rel, const struct index *i
 			         row->has_sep ? "yes" : "no");
 	}
 	if (with_json) {
-		const jval *root = expected_json(a, path);
+		pst_jval *root = expected_json(path);
 		long want_off = expected_body_offset(root);
 		if (want_off >= 0) {
 			/* mail-parser's offsets count LF line endings */
@@ -623,6 +412,7 @@ static void one_message(const char *path, const char *rel, const struct index *i
 			if (au.nfields != 0)
 				mismatch(c, "From fields", "a From field", "none");
 		}
+		pst_json_free(&root);
 	}
 	case_done(run, c, rel);
 	pst_arena_free(&a);
@@ -711,22 +501,23 @@ static void address_vectors(void **state)
 		fail_msg("cannot read %s", path);
 	conf_run *run = conf_run_begin("rfc5322-mail-parser-rs/address.json");
 	pst_arena *a = pst_arena_new();
-	jval *root = jparse(a, s, len);
+	pst_jval *root = NULL;
+	assert_int_equal(pst_json_parse(s, len, &root), 0);
 	free(s);
 	assert_non_null(root);
-	assert_int_equal(root->t, J_ARR);
+	assert_int_equal(root->type, PST_JARR);
 	struct counts c = { 0, 0, PST_BUF_INIT };
-	for (size_t i = 0; i < root->n; i++) {
-		const jval *h = jget(root->items[i], "header");
+	for (size_t i = 0; i < root->nkids; i++) {
+		const pst_jval *h = pst_json_get(&root->kids[i], "header");
 		assert_non_null(h);
 		char where[32];
 		snprintf(where, sizeof where, "%zu", i);
 		/* As a field of a message, so unfolding is the parser's. */
-		size_t mlen = 4 + h->n;
+		size_t mlen = 4 + h->len;
 		char *msg = malloc(mlen);
 		assert_non_null(msg);
 		memcpy(msg, "To: ", 4);
-		memcpy(msg + 4, h->s, h->n);
+		memcpy(msg + 4, h->text, h->len);
 		pst_msg *m = NULL;
 		assert_int_equal(pst_msg_parse(msg, mlen, NULL, &m, NULL), 0);
 		free(msg);
@@ -739,10 +530,10 @@ static void address_vectors(void **state)
 		assert_non_null(v);
 		assert_int_equal(pst_addr_parse_list(a, v, vlen, 0, &l), 0);
 		struct mbox_want w[16];
-		size_t nw = flatten(jget(root->items[i], "expected"), w, 16);
+		size_t nw = flatten(pst_json_get(&root->kids[i], "expected"), w, 16);
 		/* ours: items with an address; theirs: non-null addresses */
 		size_t gi = 0;
-		int comments = memchr(h->s, '(', h->n) != NULL;
+		int comments = memchr(h->text, '(', h->len) != NULL;
 		for (size_t k = 0; k < nw; k++) {
 			if (w[k].address == NULL)
 				continue;
@@ -769,6 +560,7 @@ static void address_vectors(void **state)
 		case_done(run, &c, where);
 	}
 	pst_arena_free(&a);
+	pst_json_free(&root);
 	pst_buf_free(&c.diff);
 	print_message("# address.json: parsed %zu, compared %zu\n", c.parsed, c.compared);
 	assert_int_equal(conf_run_end(run), 0);
