@@ -19,11 +19,10 @@
 #include "dns/resolver.h"
 #include "lang/facts.h"
 #include "util/arena.h"
+#include "util/limits.h"
 
-/* The longest DMARC record handed to libopendmarc (real records are
- * under 300 bytes; the library copies into fixed buffers). Longer ones
- * are permerror. */
-#define PST_MAX_DMARC_RECORD_BYTES 4096
+/* Records over PST_MAX_DMARC_RECORD_BYTES (util/limits.h) are permerror:
+ * libopendmarc copies into fixed buffers. */
 
 typedef struct pst_dmarc_input {
 	const char *from_domain;    /* one author domain (msg/author.h), normalised;

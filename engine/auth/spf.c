@@ -87,9 +87,8 @@
  * prefix: ".." then random hex, so no macro expansion can forge it. */
 #define PST_SPF_MARKER_HEX 16
 
-/* Compiled records, remembered by (client family, record text): see
- * memo_take. */
-#define PST_SPF_MEMO_MAX_TEXT 2048     /* longer records are compiled each time */
+/* Compiled records, remembered by (client family, record text) up to
+ * PST_SPF_MEMO_MAX_TEXT bytes: see memo_take. */
 
 struct pst_spf {
 	SPF_dns_server_t layer;        /* our DNS layer; not owned by server */

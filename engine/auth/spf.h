@@ -19,17 +19,15 @@
 #include "lang/facts.h"
 #include "util/arena.h"
 #include "util/ip.h"
+#include "util/limits.h"
 
 /* The shared part: an SPF_server_t with our DNS layer. Immutable once
  * made; threads may share it (each check uses its own request and the
  * calling thread's session). */
 typedef struct pst_spf pst_spf;
 
-/* RFC 7208 4.6.4, per check_host() evaluation. */
-#define PST_SPF_MAX_DNS_TERMS    10  /* include a mx ptr exists redirect, whole chain */
-#define PST_SPF_MAX_VOID_LOOKUPS 2   /* NXDOMAIN/NODATA answers to a, mx, ptr, exists */
-#define PST_SPF_MAX_MX_NAMES     10  /* exchanges of one mx: more is permerror */
-#define PST_SPF_MAX_PTR_NAMES    10  /* names of one ptr: the rest are ignored (4.6.4) */
+/* The RFC 7208 4.6.4 limits per check_host() evaluation are
+ * PST_SPF_MAX_* in util/limits.h. */
 
 int pst_spf_new(pst_spf **out, char *err, size_t errlen);
 void pst_spf_free(pst_spf **s);

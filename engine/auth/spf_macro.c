@@ -19,12 +19,6 @@
 
 #include "util/limits.h"
 
-/* Parts one value may have: a domain has at most 127 labels, a local-part
- * at most 64 octets, so 65 parts; more is refused. */
-#define PST_SPF_MACRO_MAX_PARTS 256
-/* A digit count above this means "all parts" (7.1: at least 127). */
-#define PST_SPF_MACRO_MAX_DIGITS 9999
-
 typedef struct pst_spf_macro {
 	char letter;                   /* lower case */
 	int upper;                     /* URL-escape the value */

@@ -108,4 +108,22 @@
 #define PST_SUITE_MAX_ERRORS 20    /* parsing stops reporting after these */
 #define PST_SUITE_MAX_BYTES (4u << 20)
 
+/* SPF (auth/spf.h, spf.c, spf_macro.c): RFC 7208 4.6.4, per check_host(). */
+#define PST_SPF_MAX_DNS_TERMS    10  /* include a mx ptr exists redirect, whole chain */
+#define PST_SPF_MAX_VOID_LOOKUPS 2   /* NXDOMAIN/NODATA answers to a, mx, ptr, exists */
+#define PST_SPF_MAX_MX_NAMES     10  /* exchanges of one mx: more is permerror */
+#define PST_SPF_MAX_PTR_NAMES    10  /* names of one ptr: the rest are ignored (4.6.4) */
+#define PST_SPF_MEMO_MAX_TEXT    2048 /* longer records are compiled each time */
+#define PST_SPF_MACRO_MAX_PARTS  256 /* parts of one macro value: a domain has at most
+                                      * 127 labels, a local-part 64 octets; more is refused */
+#define PST_SPF_MACRO_MAX_DIGITS 9999 /* a digit count above this means "all parts"
+                                       * (7.1: at least 127) */
+
+/* DMARC (auth/dmarc.h). */
+#define PST_MAX_DMARC_RECORD_BYTES 4096 /* handed to libopendmarc (real records are
+                                         * under 300 bytes); longer ones are permerror */
+
+/* The record caches (util/memo.h). */
+#define PST_MEMO_SLOT_BITS       8   /* 256 slots a cache */
+
 #endif

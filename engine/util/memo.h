@@ -33,7 +33,8 @@
 
 #include <stddef.h>
 
-#define PST_MEMO_SLOT_BITS 8
+#include "util/limits.h"
+
 #define PST_MEMO_SLOTS (1u << PST_MEMO_SLOT_BITS)
 
 typedef struct pst_memo_spec {
