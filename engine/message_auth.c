@@ -44,34 +44,6 @@ enum {
 	AUTH_SPF_ALIGN = 32, AUTH_DKIM_ALIGN = 64,
 };
 
-static const char *const result_words[PST_AR__COUNT] = {
-	[PST_AR_NONE] = "none", [PST_AR_PASS] = "pass", [PST_AR_FAIL] = "fail",
-	[PST_AR_SOFTFAIL] = "softfail", [PST_AR_NEUTRAL] = "neutral",
-	[PST_AR_TEMPERROR] = "temperror", [PST_AR_PERMERROR] = "permerror",
-	[PST_AR_POLICY] = "policy",
-};
-
-static const char *const policy_words[PST_POLICY__COUNT] = {
-	[PST_POLICY_NONE] = "none", [PST_POLICY_QUARANTINE] = "quarantine",
-	[PST_POLICY_REJECT] = "reject",
-};
-
-int pst_auth_result_parse(const char *word)
-{
-	for (int i = 0; i < PST_AR__COUNT; i++)
-		if (strcasecmp(word, result_words[i]) == 0)
-			return i;
-	return -1;
-}
-
-int pst_dmarc_policy_parse(const char *word)
-{
-	for (int i = 0; i < PST_POLICY__COUNT; i++)
-		if (strcasecmp(word, policy_words[i]) == 0)
-			return i;
-	return -1;
-}
-
 /* A result the caller gave; words were checked by pst_message_new. */
 static pst_auth_result given_result(const char *word)
 {
@@ -659,7 +631,7 @@ static pst_authres_result *ar_add(ar_builder *b, const char *method, pst_auth_re
 	pst_authres_result *res = &b->results[b->n++];
 	memset(res, 0, sizeof *res);
 	res->method = method;
-	res->result = result_words[r];
+	res->result = pst_auth_result_name(r);
 	res->props = nprops ? pst_arena_calloc(b->arena, nprops, sizeof *res->props) : NULL;
 	if (nprops && res->props == NULL)
 		return NULL;
@@ -748,7 +720,7 @@ int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_b
 		return -1;
 	ar_prop(res, "header", "from", m->auth.dmarc_domain ? m->auth.dmarc_domain : m->from.domain);
 	if (m->auth.dmarc_evaluated && m->auth.dmarc_result.record_domain)
-		ar_prop(res, "policy", "dmarc", policy_words[m->auth.dmarc_policy]);
+		ar_prop(res, "policy", "dmarc", pst_dmarc_policy_name(m->auth.dmarc_policy));
 	int nomem;
 	pst_authres ar = { .authserv_id = authserv_id, .version = 1,
 	                   .results = b.results, .nresults = b.n,

@@ -73,9 +73,4 @@ int pst_auth_has(const struct pst_message *m, pst_fact f);
  * dkim-max-signatures 8); ...". 0 / -1. */
 int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_buf *out);
 
-/* Map an RFC 8601 result word to the enum; -1 when it is not one. */
-int pst_auth_result_parse(const char *word);
-/* Likewise for "none", "quarantine", "reject". */
-int pst_dmarc_policy_parse(const char *word);
-
 #endif

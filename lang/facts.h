@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "util/authtypes.h"
 #include "util/ip.h"
 
 typedef enum pst_type {
@@ -60,26 +61,6 @@ typedef enum pst_fact {
 	PST_F__COUNT
 } pst_fact;
 
-/* RFC 8601 result words. */
-typedef enum pst_auth_result {
-	PST_AR_NONE,
-	PST_AR_PASS,
-	PST_AR_FAIL,
-	PST_AR_SOFTFAIL,
-	PST_AR_NEUTRAL,
-	PST_AR_TEMPERROR,
-	PST_AR_PERMERROR,
-	PST_AR_POLICY,
-	PST_AR__COUNT
-} pst_auth_result;
-
-typedef enum pst_dmarc_policy {
-	PST_POLICY_NONE,
-	PST_POLICY_QUARANTINE,
-	PST_POLICY_REJECT,
-	PST_POLICY__COUNT
-} pst_dmarc_policy;
-
 /* One fact's value as a provider hands it to the evaluator. Strings and
  * sets are borrowed from the provider and stay valid for the whole
  * evaluation of the message. known == 0 means the fact is unknown (no client
@@ -97,11 +78,6 @@ typedef struct pst_value {
 		struct { const char *const *items; size_t n; } set; /* PST_T_DOMAINSET */
 	} u;
 } pst_value;
-
-/* The RFC 8601 word for a result ("pass", ...), and the policy word
- * ("none", "quarantine", "reject"). Static storage. */
-const char *pst_auth_result_name(pst_auth_result r);
-const char *pst_dmarc_policy_name(pst_dmarc_policy p);
 
 /* The fact's name as written in rules ("client.ip"), and its type. */
 const char *pst_fact_name(pst_fact f);

@@ -29,7 +29,7 @@
 #include <time.h>
 
 #include "dns/resolver.h"
-#include "lang/facts.h"
+#include "util/authtypes.h"
 #include "msg/msg.h"
 #include "util/arena.h"
 

@@ -17,7 +17,7 @@
 
 #include "auth/psl.h"
 #include "dns/resolver.h"
-#include "lang/facts.h"
+#include "util/authtypes.h"
 #include "util/arena.h"
 #include "util/limits.h"
 

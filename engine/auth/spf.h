@@ -16,7 +16,7 @@
 #define PST_SPF_H
 
 #include "dns/resolver.h"
-#include "lang/facts.h"
+#include "util/authtypes.h"
 #include "util/arena.h"
 #include "util/ip.h"
 #include "util/limits.h"
