@@ -373,17 +373,25 @@ static void names(void **state)
 {
 	(void)state;
 	static const char *const dec[] = { "accept", "reject", "tempfail", "discard", "quarantine" };
-	static const char *const ops[] = { "add-header", "remove-header", "replace-header",
-	                                   "set-from-display", "set-from-address",
-	                                   "prepend-subject" };
+	static const struct {
+		pst_action_kind kind;
+		const char *op;
+	} ops[] = {
+		{ PST_ACT_ADD_HEADER, "add-header" }, { PST_ACT_REMOVE_HEADER, "remove-header" },
+		{ PST_ACT_REPLACE_HEADER, "replace-header" },
+		{ PST_ACT_SET_FROM_DISPLAY, "set-from-display" },
+		{ PST_ACT_SET_FROM_ADDRESS, "set-from-address" },
+		{ PST_ACT_PREPEND_SUBJECT, "prepend-subject" },
+	};
 
 	for (int i = 0; i < PST_DECIDE__COUNT; i++)
 		if (strcmp(pst_decision_name(i), dec[i]) != 0)
 			fail_msg("decision %d: got %s, want %s", i, pst_decision_name(i), dec[i]);
-	for (int i = 0; i < PST_EDIT__COUNT; i++)
-		if (strcmp(pst_edit_op_name(i), ops[i]) != 0)
-			fail_msg("op %d: got %s, want %s", i, pst_edit_op_name(i), ops[i]);
+	for (size_t i = 0; i < N_ELEMS(ops); i++)
+		if (strcmp(pst_action_op(ops[i].kind), ops[i].op) != 0)
+			fail_msg("op %zu: got %s, want %s", i, pst_action_op(ops[i].kind), ops[i].op);
 	assert_string_equal(pst_decision_name(PST_DECIDE__COUNT), "?");
+	assert_string_equal(pst_action_op(PST_ACT__COUNT), "?");
 }
 
 static void implicit_accept(void **state)
@@ -507,15 +515,15 @@ static void edits_accumulate(void **state)
 	};
 	pst_program p = { .rules = rules, .nrules = N_ELEMS(rules) };
 	static const struct {
-		pst_edit_op op;
+		pst_action_kind kind;
 		const char *name, *value, *rule;
 	} want[] = {
-		{ PST_EDIT_ADD_HEADER, "X-A", "yes", "one" },
-		{ PST_EDIT_PREPEND_SUBJECT, NULL, "[EXT] ", "two" },
-		{ PST_EDIT_SET_FROM_DISPLAY, NULL, "", "two" },
-		{ PST_EDIT_REMOVE_HEADER, "X-Internal", NULL, "two" },
-		{ PST_EDIT_REPLACE_HEADER, "X-B", "yes", "two" },
-		{ PST_EDIT_SET_FROM_ADDRESS, NULL, "yes", "two" },
+		{ PST_ACT_ADD_HEADER, "X-A", "yes", "one" },
+		{ PST_ACT_PREPEND_SUBJECT, NULL, "[EXT] ", "two" },
+		{ PST_ACT_SET_FROM_DISPLAY, NULL, "", "two" },
+		{ PST_ACT_REMOVE_HEADER, "X-Internal", NULL, "two" },
+		{ PST_ACT_REPLACE_HEADER, "X-B", "yes", "two" },
+		{ PST_ACT_SET_FROM_ADDRESS, NULL, "yes", "two" },
 	};
 	pst_outcome o;
 
@@ -531,10 +539,10 @@ static void edits_accumulate(void **state)
 		int value_ok = want[i].value ? e->value && strcmp(e->value, want[i].value) == 0 :
 		                               !e->value;
 
-		if (e->op != want[i].op || !name_ok || !value_ok || strcmp(e->rule, want[i].rule) != 0)
+		if (e->kind != want[i].kind || !name_ok || !value_ok || strcmp(e->rule, want[i].rule) != 0)
 			fail_msg("edit %zu: got %s %s \"%s\" (%s), want %s %s \"%s\" (%s)", i,
-			         pst_edit_op_name(e->op), e->name ? e->name : "-",
-			         e->value ? e->value : "-", e->rule, pst_edit_op_name(want[i].op),
+			         pst_action_op(e->kind), e->name ? e->name : "-",
+			         e->value ? e->value : "-", e->rule, pst_action_op(want[i].kind),
 			         want[i].name ? want[i].name : "-", want[i].value ? want[i].value : "-",
 			         want[i].rule);
 	}
