@@ -179,6 +179,17 @@ static int test(pst_buf *b, const pst_expr *e)
 	return rc | literal(b, &e->rhs);
 }
 
+static int expr(pst_buf *b, const pst_expr *e, unsigned level);
+
+/* The operands of a chain of one operator ("a and b and c", however the
+ * parser nested it), as the operands of one node. */
+static int chain(pst_buf *b, const pst_expr *e, pst_expr_kind k, unsigned level)
+{
+	if (e == NULL || e->kind != k)
+		return expr(b, e, level);
+	return chain(b, e->a, k, level) | chain(b, e->b, k, level);
+}
+
 static int expr(pst_buf *b, const pst_expr *e, unsigned level)
 {
 	int rc = indent(b, level);
@@ -191,16 +202,8 @@ static int expr(pst_buf *b, const pst_expr *e, unsigned level)
 		return rc | pst_buf_puts(b, "not\n") | expr(b, e->a, level + 1);
 	case PST_EXPR_AND:
 	case PST_EXPR_OR:
-		/* A chain of the same operator is one node of several operands. */
 		rc |= pst_buf_puts(b, e->kind == PST_EXPR_AND ? "and\n" : "or\n");
-		for (const pst_expr *x = e; ; x = x->b) {
-			rc |= expr(b, x->a, level + 1);
-			if (x->b == NULL || x->b->kind != e->kind) {
-				rc |= x->b ? expr(b, x->b, level + 1) : 0;
-				break;
-			}
-		}
-		return rc;
+		return rc | chain(b, e->a, e->kind, level + 1) | chain(b, e->b, e->kind, level + 1);
 	case PST_EXPR_TEST:
 		return rc | test(b, e) | pst_buf_printf(b, "  @%u:%u\n", e->line, e->col);
 	}
@@ -292,8 +295,10 @@ static int rule(pst_buf *b, const pst_program_rule *r)
 /* ---- The index --------------------------------------------------------- */
 
 static const char *const key_names[] = {
-	[PST_IX_TEXT] = "text", [PST_IX_DOMAIN_EQ] = "domain ==", [PST_IX_DOMAIN_IN] = "domain in",
-	[PST_IX_ADDRESS_IN] = "address's domain in", [PST_IX_IP] = "ip",
+	[PST_IX_TEXT] = "its text", [PST_IX_DOMAIN_EQ] = "its domain",
+	[PST_IX_DOMAIN_IN] = "its domain or a parent",
+	[PST_IX_ADDRESS_IN] = "its address's domain or a parent",
+	[PST_IX_IP] = "the blocks holding it",
 };
 
 /* The test a keyed rule's key comes from: the leftmost of its "and"s. */
@@ -306,7 +311,7 @@ static const pst_expr *key_test(const pst_expr *e)
 
 static int index_group(pst_buf *b, const pst_program *prog, const pst_index_group *g, size_t i)
 {
-	int rc = pst_buf_printf(b, "  group %zu: %s, key %s, %s%s, %zu rule%s\n", i + 1,
+	int rc = pst_buf_printf(b, "  group %zu: %s, keyed by %s, %s%s, %zu rule%s\n", i + 1,
 	                        g->operand->text ? g->operand->text : "?", key_names[g->key],
 	                        g->tenant ? "tenant " : "all tenants", g->tenant ? g->tenant : "",
 	                        g->nrules, g->nrules == 1 ? "" : "s");
@@ -336,7 +341,8 @@ static int index_section(pst_buf *b, const pst_program *prog)
 {
 	const pst_index *ix = prog->index;
 	if (ix == NULL)
-		return pst_buf_puts(b, "index none (no rule is keyed: every rule runs)\n");
+		return pst_buf_printf(b, "index none (no rule is keyed: all %zu rules are plain and "
+		                      "always run)\n", prog->nrules);
 	int rc = pst_buf_printf(b, "index, %zu rule%s keyed in %zu group%s\n", ix->nkeyed,
 	                        ix->nkeyed == 1 ? "" : "s", ix->ngroups, ix->ngroups == 1 ? "" : "s");
 	for (size_t g = 0; g < ix->ngroups && rc == 0; g++)

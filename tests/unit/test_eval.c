@@ -13,6 +13,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "eval/apply.h"
 #include "eval/eval.h"
 #include "lang/program.h"
 #include "util/arena.h"
@@ -392,6 +393,49 @@ static void names(void **state)
 			fail_msg("op %zu: got %s, want %s", i, pst_action_op(ops[i].kind), ops[i].op);
 	assert_string_equal(pst_decision_name(PST_DECIDE__COUNT), "?");
 	assert_string_equal(pst_action_op(PST_ACT__COUNT), "?");
+}
+
+/* The registry (lang/action.h): each definition in its id's slot, named,
+ * each decision made by exactly one terminal action with a whole default
+ * reply, op names distinct, and every edit action applied by the engine
+ * (eval/apply.h) while no other action is. */
+static void action_registry(void **state)
+{
+	(void)state;
+	int deciders[PST_DECIDE__COUNT] = { 0 };
+
+	for (int k = 0; k < PST_ACT__COUNT; k++) {
+		const pst_action_def *d = pst_action_get((pst_action_kind)k);
+		pst_msg_edit_op op;
+
+		assert_non_null(d);
+		if ((int)d->id != k || !d->name || !d->op || !d->word || !d->dump)
+			fail_msg("action %d: got id %d name %s, want id %d and every name", k, (int)d->id,
+			         d->name ? d->name : "-", k);
+		if (pst_action_find(d->word, strlen(d->word), d->target) != d)
+			fail_msg("action %s: not found by its word and target", d->name);
+		for (int j = 0; j < k; j++)
+			if (strcmp(pst_action_get((pst_action_kind)j)->op, d->op) == 0)
+				fail_msg("action %s: op %s twice", d->name, d->op);
+		if (d->effect == PST_EFFECT_DECIDE) {
+			assert_true((unsigned)d->decision < PST_DECIDE__COUNT);
+			deciders[d->decision]++;
+			if (d->reply.code < 200 || d->reply.code > 599 || !d->reply.enhanced || !d->reply.text)
+				fail_msg("action %s: an incomplete default reply", d->name);
+		}
+		int applied = pst_apply_op((pst_action_kind)k, &op) == 0;
+		if (applied != (d->effect == PST_EFFECT_EDIT))
+			fail_msg("action %s: got applied %d, want %d", d->name, applied,
+			         d->effect == PST_EFFECT_EDIT);
+		assert_int_equal(pst_action_terminal((pst_action_kind)k), d->effect == PST_EFFECT_DECIDE);
+	}
+	for (int i = 0; i < PST_DECIDE__COUNT; i++)
+		if (deciders[i] != 1)
+			fail_msg("decision %s: got %d actions making it, want 1", pst_decision_name(i),
+			         deciders[i]);
+	assert_null(pst_action_get(PST_ACT__COUNT));
+	assert_null(pst_action_find("frobnicate", 10, NULL));
+	assert_null(pst_action_find("set", 3, "from.name"));
 }
 
 static void implicit_accept(void **state)
@@ -1625,6 +1669,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names),
+		cmocka_unit_test(action_registry),
 		cmocka_unit_test_setup_teardown(implicit_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(terminal_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(terminal_order, setup, teardown),
