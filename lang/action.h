@@ -19,9 +19,9 @@
  * The language's part ends there. Evaluating an action is generic over
  * the effect (engine/eval/eval.c); applying an edit to the message needs
  * the message model, so that part is in the engine, keyed by the same id
- * (engine/message.c: pst_message_edit_op maps an edit action to the
- * message model's edit, engine/msg/edit.h), and lang/ includes nothing of
- * engine/ but util.
+ * (engine/eval/apply.c: which edit of the message model, engine/msg/edit.h,
+ * each edit action applies), and lang/ includes nothing of engine/ but
+ * util.
  *
  * Everything here is immutable and thread-safe.
  */
