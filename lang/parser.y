@@ -471,7 +471,12 @@ static pst_ast_expr *test_new(pst_parse_ctx *ctx, const pst_ast_operand *lhs, ps
 static pst_ast_action *action_new(pst_parse_ctx *ctx, const char *word, const pst_ast_loc *loc)
 {
 	const pst_action_def *def = pst_action_find(word, strlen(word), NULL);
-	pst_ast_action *a = def ? NEW(pst_ast_action) : NULL;
+	if (def == NULL) {
+		/* A production names a word the registry lacks: a bug, said so. */
+		pst_parse_error(ctx, loc, "internal error: no action is written '%s'", word);
+		return NULL;
+	}
+	pst_ast_action *a = NEW(pst_ast_action);
 	if (a) {
 		a->kind = def->id;
 		a->loc = *loc;
