@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "message_private.h"
 #include "auth/authres.h"
 #include "dns/live.h"
+#include "eval/apply.h"
 #include "msg/addr.h"
 #include "msg/edit.h"
 #include "msg/msg.h"
@@ -32,17 +34,13 @@
 
 #define ENVELOPE_FIELD "X-Postern-Envelope"
 
-static const char *const action_names[] = {
-	[PST_ACCEPT] = "accept", [PST_REJECT] = "reject", [PST_TEMPFAIL] = "tempfail",
-	[PST_DISCARD] = "discard", [PST_QUARANTINE] = "quarantine",
-};
-
+/* The public actions are the evaluator's decisions (lang/action.h), in the
+ * same order; their names are those of the actions that decide them. */
 const char *pst_action_name(pst_action a)
 {
-	return (unsigned)a < sizeof action_names / sizeof action_names[0] ? action_names[a] : "?";
+	return pst_decision_name((pst_decision)a);
 }
 
-/* The public actions are the evaluator's decisions, in the same order. */
 _Static_assert((int)PST_ACCEPT == (int)PST_DECIDE_ACCEPT && (int)PST_REJECT == (int)PST_DECIDE_REJECT &&
                (int)PST_TEMPFAIL == (int)PST_DECIDE_TEMPFAIL && (int)PST_DISCARD == (int)PST_DECIDE_DISCARD &&
                (int)PST_QUARANTINE == (int)PST_DECIDE_QUARANTINE, "action enums diverge");
@@ -283,7 +281,7 @@ static int make_verdict(struct pst_message *m, const char *rcpt, const pst_outco
 	if (edits == NULL)
 		return -1;
 	for (size_t k = 0; k < o->nedits; k++) {
-		edits[k].op = pst_edit_op_name(o->edits[k].op);
+		edits[k].op = pst_action_op(o->edits[k].kind);
 		edits[k].name = o->edits[k].name;
 		edits[k].value = o->edits[k].value;
 		edits[k].rule = o->edits[k].rule;
@@ -353,48 +351,11 @@ const pst_verdict *pst_message_verdict(const pst_message *m, size_t i)
 
 /* ---- Rendering ------------------------------------------------------- */
 
-/* The message model's edit filter calls back into the evaluator's. */
-static int edit_match_adapter(void *ctx, const char *value, size_t len)
-{
-	const pst_edit *e = ctx;
-	return e->match(e, value, len);
-}
-
-static const pst_msg_edit_op msg_edit_ops[PST_EDIT__COUNT] = {
-	[PST_EDIT_ADD_HEADER] = PST_MSG_EDIT_ADD,
-	[PST_EDIT_REMOVE_HEADER] = PST_MSG_EDIT_REMOVE,
-	[PST_EDIT_REPLACE_HEADER] = PST_MSG_EDIT_REPLACE,
-	[PST_EDIT_SET_FROM_DISPLAY] = PST_MSG_EDIT_SET_FROM_DISPLAY,
-	[PST_EDIT_SET_FROM_ADDRESS] = PST_MSG_EDIT_SET_FROM_ADDRESS,
-	[PST_EDIT_PREPEND_SUBJECT] = PST_MSG_EDIT_PREPEND_SUBJECT,
-};
-
 /* Authentication-Results fields that bear our own authserv-id arrived
  * forged (RFC 8601 section 5): they are removed before ours is added. */
 static int forged_authres(void *ctx, const char *value, size_t len)
 {
 	return pst_authres_has_id(value, len, ctx);
-}
-
-/* The evaluator's edits for outcome o as the message model takes them,
- * with room for two more, in a malloc'd array (caller frees). NULL on
- * ENOMEM. */
-static pst_msg_edit *msg_edits(const pst_outcome *o)
-{
-	pst_msg_edit *edits = calloc(o->nedits + 3, sizeof *edits);
-	if (edits == NULL)
-		return NULL;
-	for (size_t k = 0; k < o->nedits; k++) {
-		const pst_edit *e = &o->edits[k];
-		edits[k].op = msg_edit_ops[e->op];
-		edits[k].name = e->name;
-		edits[k].value = e->value;
-		if (e->match) {
-			edits[k].match = edit_match_adapter;
-			edits[k].match_ctx = (void *)e;
-		}
-	}
-	return edits;
 }
 
 int pst_message_render(pst_message *m, size_t i, char **out, size_t *len, char *err, size_t errlen)
@@ -407,9 +368,11 @@ int pst_message_render(pst_message *m, size_t i, char **out, size_t *len, char *
 		return fail(err, errlen, "%s", !m->evaluated ? "the message was not evaluated"
 		                                             : "no such recipient");
 	const pst_outcome *o = &m->outcomes[i];
-	pst_msg_edit *edits = msg_edits(o);
+	/* The rules' edits (eval/apply.h), and room for Authentication-Results. */
+	pst_msg_edit *edits = pst_apply_edits(o->edits, o->nedits, 2);
 	if (edits == NULL)
-		return fail(err, errlen, "%s", "out of memory");
+		return fail(err, errlen, "%s", errno == EINVAL ? "an edit action has no message edit"
+		                                               : "out of memory");
 	size_t nedits = o->nedits;
 	const char *id = pst_program_settings(m->policy->prog)->authserv_id;
 	pst_buf ar = PST_BUF_INIT;

@@ -148,7 +148,9 @@ typedef struct pst_ast_expr {
 
 typedef struct pst_ast_action {
 	struct pst_ast_action *next;
-	pst_action_kind kind;
+	pst_action_kind kind;         /* its definition (lang/action.h); for a
+	                               * word with targets (set, prepend) the
+	                               * checker resolves target to the kind */
 	int has_code;
 	long long code;
 	pst_ast_loc code_loc;

@@ -9,9 +9,10 @@
  * checking goes on after it, so one run shows them all; names that do not
  * resolve get a did-you-mean from pst_suggest. Checking never aborts: a
  * node that failed is left unannotated and the compiler is not run when
- * there were errors. Settings and actions are tables of their own, in
- * check_settings.c and check_actions.c; what the three files share is in
- * check_private.h.
+ * there were errors. Settings are a table of their own (check_settings.c);
+ * actions are checked as their definitions say (check_actions.c over
+ * lang/action.h, with each action's own hook in lang/actions/); what the
+ * checker's files share is in check_private.h.
  */
 #include "config.h"
 

@@ -1,7 +1,7 @@
 /*
  * check_private.h: what the checker's files share (check.c: names, types,
  * conditions, lists, rules; check_settings.c: the settings table;
- * check_actions.c: the actions table). Private to lang/.
+ * check_actions.c: the actions, driven by their definitions). Private to lang/.
  */
 #ifndef PST_CHECK_PRIVATE_H
 #define PST_CHECK_PRIVATE_H

@@ -7,8 +7,9 @@
  * sorted string arrays (each named list built once, shared by its uses),
  * regexes are the checker's PCRE2 codes, JIT-compiled where the platform
  * allows (a JIT failure only costs speed), texts become templates of
- * literal and fact parts, reject and tempfail carry their codes (defaults
- * filled by the checker), rules carry the normalised tenant and the
+ * literal and fact parts, an action's arguments are taken as its
+ * definition (lang/action.h) has them, a reply with the definition's
+ * default code when the rule gives none, rules carry the normalised tenant and the
  * inherited audit mode, a fact on the right of a test becomes an operand
  * of its own (expr->rfact), and facts_read records every fact read, on
  * either side. Last, the
@@ -352,14 +353,17 @@ static const pst_expr *build_expr(struct builder *b, pst_ast_expr *e)
 	return x;
 }
 
+/* An action as its definition's args has it; a reply gets the
+ * definition's default code when the rule gives none. */
 static void build_action(struct builder *b, pst_rule_action *x, pst_ast_action *a)
 {
+	const pst_action_def *def = pst_action_get(a->kind);
 	x->kind = a->kind;
 	x->line = a->loc.first_line;
 	x->col = a->loc.first_column;
-	if (a->kind == PST_ACT_REJECT || a->kind == PST_ACT_TEMPFAIL) {
-		x->code = (int)a->code;
-		x->enhanced = a->enhanced.s;
+	if (def->args & PST_ARG_REPLY) {
+		x->code = a->has_code ? (int)a->code : def->reply.code;
+		x->enhanced = a->has_code ? a->enhanced.s : def->reply.enhanced;
 		x->text = build_template(b, a->value);
 		return;
 	}

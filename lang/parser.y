@@ -3,6 +3,13 @@
  * A pure bison parser with locations; it builds the syntax tree (ast.h)
  * and nothing else: names, types and values are the checker's (check.c).
  *
+ * Actions: the keyword actions have productions of their own (they make
+ * the argument shapes and the messages of syntax errors); an action whose
+ * arguments are strings needs none: its word comes from the action
+ * registry (lang/action.h) as an ACTWORD, and action_generic takes the
+ * strings its definition asks for. Either way the action's id is the
+ * registry's.
+ *
  * Error recovery is per statement and per rule: after a syntax error the
  * parser skips to the next ';' or '}' and goes on, so one run reports
  * every error. Nodes live in the tree's arena, so discarded values need no
@@ -16,6 +23,14 @@
 %code requires {
 #include "lang/ast.h"
 #include "lang/parse.h"
+
+/* The arguments of an action read through the registry: its strings, and
+ * whether anything else was written. */
+struct pst_act_args {
+	pst_ast_str *s[2];
+	unsigned n;                   /* strings written (s holds the first two) */
+	int other;                    /* a word, number, code or regex too */
+};
 }
 
 %code {
@@ -24,6 +39,7 @@
 /* The parser's stack: parentheses and prefix "not" use one slot each. */
 #define YYMAXDEPTH 10000
 
+#include "lang/action.h"
 #include "util/suggest.h"
 
 int pst_yylex(PST_YYSTYPE *lval, PST_YYLTYPE *lloc, void *scanner);
@@ -35,7 +51,9 @@ static void pst_yyerror(PST_YYLTYPE *loc, void *scanner, pst_parse_ctx *ctx, con
 static pst_ast_value *value_new(pst_parse_ctx *ctx, pst_ast_value_kind kind, const pst_ast_loc *loc);
 static pst_ast_expr *test_new(pst_parse_ctx *ctx, const pst_ast_operand *lhs, pst_cmp cmp,
                               const pst_ast_loc *oploc, const pst_ast_loc *loc);
-static pst_ast_action *action_new(pst_parse_ctx *ctx, pst_action_kind kind, const pst_ast_loc *loc);
+static pst_ast_action *action_new(pst_parse_ctx *ctx, const char *word, const pst_ast_loc *loc);
+static pst_ast_action *action_generic(pst_parse_ctx *ctx, const pst_ast_word *w,
+                                      const struct pst_act_args *args, const pst_ast_loc *loc);
 static void rule_add(pst_parse_ctx *ctx, pst_ast_rule *r);
 static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
 }
@@ -64,6 +82,7 @@ static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
 	pst_ast_rule *rule;
 	pst_cmp cmp;
 	struct { int has; long long code; pst_ast_loc loc; pst_ast_word enh; } code;
+	struct pst_act_args args;
 }
 
 %token <word> IDENT "identifier"
@@ -76,11 +95,12 @@ static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
 %token <word> ACCEPT "'accept'" ADD "'add'" ALL "'all'" AND "'and'" ANY "'any'"
 %token <word> CONTAINS "'contains'" COUNT "'count'" DISCARD "'discard'"
 %token <word> ENDS_WITH "'ends-with'" EXISTS "'exists'" FALSE "'false'" FILE "'file'"
-%token <word> HEADER "'header'" IN "'in'" INCLUDE "'include'" LIST "'list'" LOG "'log'"
+%token <word> HEADER "'header'" IN "'in'" INCLUDE "'include'" LIST "'list'"
 %token <word> MATCHES "'matches'" MATCHING "'matching'" MODE "'mode'" NOT "'not'" OR "'or'"
 %token <word> PREPEND "'prepend'" QUARANTINE "'quarantine'" REJECT "'reject'"
 %token <word> REMOVE "'remove'" REPLACE "'replace'" RULE "'rule'" SET "'set'"
-%token <word> STARTS_WITH "'starts-with'" TAG "'tag'" TEMPFAIL "'tempfail'"
+%token <word> STARTS_WITH "'starts-with'" TEMPFAIL "'tempfail'"
+%token <word> ACTWORD "action word"
 %token <word> TENANT "'tenant'" THEN "'then'" TRUE "'true'" WHEN "'when'"
 
 %left OR
@@ -98,6 +118,7 @@ static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
 %type <rule> rule
 %type <code> opt_code
 %type <str> opt_string
+%type <args> junk
 
 %%
 
@@ -351,9 +372,9 @@ opt_string
 	;
 
 action
-	: ACCEPT		{ $$ = action_new(ctx, PST_ACT_ACCEPT, &@$); }
+	: ACCEPT		{ $$ = action_new(ctx, "accept", &@$); }
 	| REJECT opt_code opt_string {
-		$$ = action_new(ctx, PST_ACT_REJECT, &@$);
+		$$ = action_new(ctx, "reject", &@$);
 		if ($$) {
 			$$->has_code = $2.has;
 			$$->code = $2.code;
@@ -363,7 +384,7 @@ action
 		}
 	}
 	| TEMPFAIL opt_code opt_string {
-		$$ = action_new(ctx, PST_ACT_TEMPFAIL, &@$);
+		$$ = action_new(ctx, "tempfail", &@$);
 		if ($$) {
 			$$->has_code = $2.has;
 			$$->code = $2.code;
@@ -372,43 +393,43 @@ action
 			$$->value = $3;
 		}
 	}
-	| DISCARD		{ $$ = action_new(ctx, PST_ACT_DISCARD, &@$); }
-	| QUARANTINE opt_string	{ $$ = action_new(ctx, PST_ACT_QUARANTINE, &@$); if ($$) $$->name = $2; }
+	| DISCARD		{ $$ = action_new(ctx, "discard", &@$); }
+	| QUARANTINE opt_string	{ $$ = action_new(ctx, "quarantine", &@$); if ($$) $$->name = $2; }
 	| ADD HEADER STRING STRING {
-		$$ = action_new(ctx, PST_ACT_ADD_HEADER, &@$);
+		$$ = action_new(ctx, "add", &@$);
 		if ($$) { $$->name = $3; $$->value = $4; }
 	}
-	| REMOVE HEADER STRING	{ $$ = action_new(ctx, PST_ACT_REMOVE_HEADER, &@$); if ($$) $$->name = $3; }
+	| REMOVE HEADER STRING	{ $$ = action_new(ctx, "remove", &@$); if ($$) $$->name = $3; }
 	| REMOVE HEADER STRING MATCHING REGEX {
-		$$ = action_new(ctx, PST_ACT_REMOVE_HEADER, &@$);
+		$$ = action_new(ctx, "remove", &@$);
 		if ($$) { $$->name = $3; $$->re = $5; }
 	}
 	| REPLACE HEADER STRING STRING {
-		$$ = action_new(ctx, PST_ACT_REPLACE_HEADER, &@$);
+		$$ = action_new(ctx, "replace", &@$);
 		if ($$) { $$->name = $3; $$->value = $4; }
 	}
 	| SET IDENT STRING {
-		$$ = action_new(ctx, PST_ACT_SET_FROM_DISPLAY, &@$);
+		$$ = action_new(ctx, "set", &@$);
 		if ($$) { $$->target = $2; $$->value = $3; }
 	}
 	| PREPEND IDENT STRING {
-		$$ = action_new(ctx, PST_ACT_PREPEND_SUBJECT, &@$);
+		$$ = action_new(ctx, "prepend", &@$);
 		if ($$) { $$->target = $2; $$->value = $3; }
 	}
-	| LOG STRING		{ $$ = action_new(ctx, PST_ACT_LOG, &@$); if ($$) $$->value = $2; }
-	| TAG STRING		{ $$ = action_new(ctx, PST_ACT_TAG, &@$); if ($$) $$->name = $2; }
+	| ACTWORD junk		{ $$ = action_generic(ctx, &$1, &$2, &@$); }
 	| IDENT junk		{ unknown_action(ctx, &$1); $$ = NULL; }
 	;
 
-/* What may follow a misspelt action word, skipped after the one error. */
+/* The arguments of an action read through the registry, and what may
+ * follow a misspelt action word (skipped after the one error). */
 junk
-	: %empty
-	| junk STRING
-	| junk NUMBER
-	| junk ENHANCED
-	| junk IDENT
-	| junk HEADER
-	| junk REGEX
+	: %empty		{ memset(&$$, 0, sizeof $$); }
+	| junk STRING		{ $$ = $1; if ($$.n < 2) $$.s[$$.n] = $2; $$.n++; }
+	| junk NUMBER		{ $$ = $1; $$.other = 1; }
+	| junk ENHANCED		{ $$ = $1; $$.other = 1; }
+	| junk IDENT		{ $$ = $1; $$.other = 1; }
+	| junk HEADER		{ $$ = $1; $$.other = 1; }
+	| junk REGEX		{ $$ = $1; $$.other = 1; }
 	;
 
 %%
@@ -445,25 +466,75 @@ static pst_ast_expr *test_new(pst_parse_ctx *ctx, const pst_ast_operand *lhs, ps
 	return e;
 }
 
-static pst_ast_action *action_new(pst_parse_ctx *ctx, pst_action_kind kind, const pst_ast_loc *loc)
+/* An action of the definition written with word (for a word with targets,
+ * the first: the checker resolves the target). */
+static pst_ast_action *action_new(pst_parse_ctx *ctx, const char *word, const pst_ast_loc *loc)
 {
+	const pst_action_def *def = pst_action_find(word, strlen(word), NULL);
+	if (def == NULL) {
+		/* A production names a word the registry lacks: a bug, said so. */
+		pst_parse_error(ctx, loc, "internal error: no action is written '%s'", word);
+		return NULL;
+	}
 	pst_ast_action *a = NEW(pst_ast_action);
 	if (a) {
-		a->kind = kind;
+		a->kind = def->id;
 		a->loc = *loc;
 	}
 	return a;
 }
 
-static const char *const action_words[] = {
-	"accept", "reject", "tempfail", "discard", "quarantine", "add", "remove", "replace",
-	"set", "prepend", "log", "tag",
-};
+/* An action that has no production of its own (lang/action.h): its
+ * definition says how many strings it takes, a name and/or a value. */
+static pst_ast_action *action_generic(pst_parse_ctx *ctx, const pst_ast_word *w,
+                                      const struct pst_act_args *args, const pst_ast_loc *loc)
+{
+	const pst_action_def *def = pst_action_find(w->s, w->len, NULL);
+	unsigned simple = PST_ARG_NAME | PST_ARG_NAME_OPT | PST_ARG_VALUE;
+	if (def == NULL || (def->args & ~simple)) {
+		pst_parse_error(ctx, &w->loc, "action '%s' needs a production of its own in the "
+		                "grammar", w->s);
+		return NULL;
+	}
+	unsigned most = !!(def->args & PST_ARG_NAME) + !!(def->args & PST_ARG_VALUE);
+	unsigned least = most - !!(def->args & PST_ARG_NAME_OPT);
+	if (args->other || args->n < least || args->n > most) {
+		static const char *const strings[] = { "no string", "one string", "two strings" };
+		pst_parse_error(ctx, loc, "%s takes %s%s", def->name, least < most ? "at most " : "",
+		                strings[most]);
+		return NULL;
+	}
+	pst_ast_action *a = action_new(ctx, def->word, loc);
+	if (a == NULL)
+		return NULL;
+	unsigned i = 0;
+	if ((def->args & PST_ARG_NAME) && args->n > (def->args & PST_ARG_VALUE ? 1u : 0u))
+		a->name = args->s[i++];
+	if (def->args & PST_ARG_VALUE)
+		a->value = args->s[i];
+	return a;
+}
+
+/* The words actions start with, once each, for the did-you-mean. */
+static size_t action_words(const char **words)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < PST_ACT__COUNT; k++) {
+		const char *w = pst_action_get((pst_action_kind)k)->word;
+		size_t j = 0;
+		while (j < n && strcmp(words[j], w) != 0)
+			j++;
+		if (j == n)
+			words[n++] = w;
+	}
+	return n;
+}
 
 static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w)
 {
-	const char *s = pst_suggest(w->s, w->len, action_words,
-	                            sizeof action_words / sizeof action_words[0]);
+	const char *words[PST_ACT__COUNT];
+	size_t n = action_words(words);
+	const char *s = pst_suggest(w->s, w->len, words, n);
 	if (s)
 		pst_parse_error(ctx, &w->loc, "unknown action '%s'; did you mean '%s'?", w->s, s);
 	else

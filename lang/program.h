@@ -5,8 +5,8 @@
  * A program is built once by pst_program_compile_*() and never changes
  * afterwards: every pointer in it is const, every list is frozen, every
  * regex compiled (PCRE2, JIT where available). Any number of threads may
- * evaluate it at once; the evaluator keeps all mutable state (PCRE2 match
- * data included) in its own arena.
+ * evaluate it at once; the evaluator keeps all mutable state in its own
+ * arena, and its PCRE2 match data and match context per thread.
  *
  * Conditions are expression trees whose depth the compiler bounds by
  * PST_MAX_EXPR_DEPTH, so the evaluator may walk them recursively. Every
@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lang/action.h"
 #include "lang/facts.h"
 #include "util/domain.h"
 #include "util/ip.h"
@@ -213,37 +214,19 @@ typedef struct pst_template {
 	const char *source;           /* as written, for traces */
 } pst_template;
 
-typedef enum pst_action_kind {
-	/* Terminal. */
-	PST_ACT_ACCEPT,
-	PST_ACT_REJECT,               /* code, enhanced, text (default 550 5.7.1) */
-	PST_ACT_TEMPFAIL,             /* code, enhanced, text (default 451 4.7.1) */
-	PST_ACT_DISCARD,
-	PST_ACT_QUARANTINE,           /* folder: name, or NULL for the default */
-	/* Edits. */
-	PST_ACT_ADD_HEADER,           /* name, value */
-	PST_ACT_REMOVE_HEADER,        /* name, re (optional) */
-	PST_ACT_REPLACE_HEADER,       /* name, value */
-	PST_ACT_SET_FROM_DISPLAY,     /* value */
-	PST_ACT_SET_FROM_ADDRESS,     /* value */
-	PST_ACT_PREPEND_SUBJECT,      /* value */
-	/* Reporting. */
-	PST_ACT_LOG,                  /* value */
-	PST_ACT_TAG,                  /* name */
-	PST_ACT__COUNT
-} pst_action_kind;
-
-/* Whether an action ends evaluation for the recipient. */
-#define PST_ACT_IS_TERMINAL(k) ((k) <= PST_ACT_QUARANTINE)
-
+/* An action as compiled: its id (lang/action.h: the registry gives its
+ * definition) and its arguments, as its definition's args has them. */
 typedef struct pst_rule_action {
 	pst_action_kind kind;
-	int code;                     /* REJECT/TEMPFAIL: SMTP code (defaults filled in) */
-	const char *enhanced;         /* REJECT/TEMPFAIL: "5.7.1" (defaults filled in) */
-	const pst_template *text;     /* REJECT/TEMPFAIL reply text; NULL: default text */
-	const char *name;             /* header name; quarantine folder; tag name */
-	const pst_template *value;    /* header value, display, address, prefix, log text */
-	const pst_regex *re;          /* REMOVE_HEADER ... matching /re/ */
+	int code;                     /* PST_ARG_REPLY: SMTP code (the definition's
+	                               * default filled in by the compiler); 0 in a
+	                               * program built by hand: the default */
+	const char *enhanced;         /* PST_ARG_REPLY: "5.7.1" (likewise) */
+	const pst_template *text;     /* PST_ARG_REPLY: reply text; NULL: default text */
+	const char *name;             /* PST_ARG_NAME: header name, folder, tag name */
+	const pst_template *value;    /* PST_ARG_VALUE: header value, display,
+	                               * address, prefix, log text */
+	const pst_regex *re;          /* PST_ARG_REGEX: remove header ... matching /re/ */
 	unsigned line, col;
 } pst_rule_action;
 

@@ -24,6 +24,7 @@ static const struct command {
 	{ "lmtp", pst_cli_lmtp, "serve LMTP: decide each recipient, deliver what is accepted" },
 	{ "test", pst_cli_test, "run rule test suites (postern-test(5))" },
 	{ "replay", pst_cli_replay, "evaluate a rule file over a corpus, or diff two" },
+	{ "dump", pst_cli_dump, "print a rule file's compiled program and rule index" },
 };
 
 static void usage(FILE *out)

@@ -31,13 +31,18 @@
  *   TAB, and DEL) replaced by '?', with a warning. Interpolated texts are
  *   bounded by PST_MAX_INTERP_BYTES, reply texts by PST_MAX_REPLY_TEXT
  *   (cut at a UTF-8 character boundary, with a warning).
+ * - Actions run as their definitions (lang/action.h) say: the effect
+ *   decides, edits, logs or tags; a decision's reply defaults and an
+ *   edit's name and value come from the definition too.
  * - Everything in the outcome is allocated from the caller's arena; strings
  *   taken from the program are copied. The one exception is the regex of a
  *   remove-header edit (edit->match_ctx), which stays the program's: call
  *   edit->match only while the program lives.
- * - The program is only read. PCRE2 match data and the match context are
- *   created per evaluation (per call for edit->match) and freed before
- *   returning, so any number of threads may evaluate one program at once.
+ * - The program is only read. Regexes are matched through eval/regex.h,
+ *   by MATCHES tests and by edit->match alike: JIT where compiled, the
+ *   program's match limit, PCRE2 match data and context per thread, made
+ *   at the thread's first match. Any number of threads may evaluate one
+ *   program at once.
  * - Recursion follows the expression tree (bounded by the compiler at
  *   PST_MAX_EXPR_DEPTH); the right operand of and/or is walked iteratively.
  * - With opts->rule_nsec, each rule reached is timed (CLOCK_MONOTONIC
@@ -53,7 +58,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <pcre2.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +66,7 @@
 #include <time.h>
 
 #include "eval/eval.h"
+#include "eval/regex.h"
 #include "lang/index.h"
 #include "lang/program.h"
 #include "util/arena.h"
@@ -69,35 +74,6 @@
 #include "util/domain.h"
 #include "util/ip.h"
 #include "util/limits.h"
-
-/* ---- Names -------------------------------------------------------------- */
-
-static const char *const decision_names[PST_DECIDE__COUNT] = {
-	[PST_DECIDE_ACCEPT] = "accept",
-	[PST_DECIDE_REJECT] = "reject",
-	[PST_DECIDE_TEMPFAIL] = "tempfail",
-	[PST_DECIDE_DISCARD] = "discard",
-	[PST_DECIDE_QUARANTINE] = "quarantine",
-};
-
-static const char *const edit_op_names[PST_EDIT__COUNT] = {
-	[PST_EDIT_ADD_HEADER] = "add-header",
-	[PST_EDIT_REMOVE_HEADER] = "remove-header",
-	[PST_EDIT_REPLACE_HEADER] = "replace-header",
-	[PST_EDIT_SET_FROM_DISPLAY] = "set-from-display",
-	[PST_EDIT_SET_FROM_ADDRESS] = "set-from-address",
-	[PST_EDIT_PREPEND_SUBJECT] = "prepend-subject",
-};
-
-const char *pst_decision_name(pst_decision d)
-{
-	return (unsigned)d < PST_DECIDE__COUNT ? decision_names[d] : "?";
-}
-
-const char *pst_edit_op_name(pst_edit_op op)
-{
-	return (unsigned)op < PST_EDIT__COUNT ? edit_op_names[op] : "?";
-}
 
 /* ---- Growable arrays in the arena ---------------------------------------- */
 
@@ -142,10 +118,9 @@ typedef struct eval_ctx {
 	/* Facts fetched so far. */
 	unsigned char fact_state[PST_F__COUNT];
 	pst_value facts[PST_F__COUNT];
-	/* PCRE2: the thread's (regex_tls), borrowed at the first MATCHES. */
+	/* PCRE2: the thread's (eval/regex.h), borrowed at the first MATCHES. */
 	uint32_t match_limit;
-	pcre2_match_context *mctx;
-	pcre2_match_data *md;
+	pst_regex_state *rx;
 	/* Results. */
 	eval_vec edits, audit, matched, logs, tags, warnings;
 	/* Tracing: the facts the current rule's condition read. */
@@ -476,87 +451,13 @@ static char *address_domain(eval_ctx *c, const char *p, size_t n)
 
 /* ---- Regexes ------------------------------------------------------------- */
 
-/* Run re on a subject: 1 match, 0 no match, -1 a PCRE2 error (code in *err).
- * A JIT-compiled pattern goes straight to pcre2_jit_match, which skips
- * pcre2_match's checks (patterns are compiled with MATCH_INVALID_UTF, so
- * there is no UTF check to skip) and honours the same match limit. */
-static int regex_run(const pst_regex *re, pcre2_match_data *md, pcre2_match_context *mctx,
-                     const char *p, size_t n, int *err)
-{
-	const pcre2_code *code = re->code;
-	PCRE2_SPTR s = (PCRE2_SPTR)(p ? p : "");
-	int rc = re->jit ? pcre2_jit_match(code, s, n, 0, 0, md, mctx)
-	                 : pcre2_match(code, s, n, 0, 0, md, mctx);
-
-	if (rc >= 0)
-		return 1;       /* 0: matched, ovector too small for the groups */
-	if (rc == PCRE2_ERROR_NOMATCH)
-		return 0;
-	*err = rc;
-	return -1;
-}
-
-/* PCRE2 state per thread, made at a thread's first match and freed when
- * the thread ends (the key's destructor): one match data with a single
- * pair serves every pattern, as only whether a pattern matches matters,
- * and one match context carries the limit. A thread runs one evaluation at
- * a time, so an evaluation borrows them and sets the limit first. */
-typedef struct regex_tls {
-	pcre2_match_data *md;
-	pcre2_match_context *mctx;
-} regex_tls;
-
-static pthread_key_t regex_key;
-static int regex_key_made;
-static pthread_once_t regex_once = PTHREAD_ONCE_INIT;
-
-static void regex_tls_free(void *p)
-{
-	regex_tls *t = p;
-
-	pcre2_match_data_free(t->md);
-	pcre2_match_context_free(t->mctx);
-	free(t);
-}
-
-static void regex_key_make(void)
-{
-	regex_key_made = pthread_key_create(&regex_key, regex_tls_free) == 0;
-}
-
-/* This thread's state, or NULL (ENOMEM, or no key could be made). */
-static regex_tls *regex_tls_get(void)
-{
-	regex_tls *t;
-
-	if (pthread_once(&regex_once, regex_key_make) != 0 || !regex_key_made)
-		return NULL;
-	if ((t = pthread_getspecific(regex_key)) != NULL)
-		return t;
-	if ((t = calloc(1, sizeof *t)) == NULL)
-		return NULL;
-	t->md = pcre2_match_data_create(1, NULL);
-	t->mctx = pcre2_match_context_create(NULL);
-	if (t->md == NULL || t->mctx == NULL || pthread_setspecific(regex_key, t) != 0) {
-		regex_tls_free(t);
-		return NULL;
-	}
-	return t;
-}
-
-/* PCRE2 state for this evaluation: the thread's, with its limit. */
+/* PCRE2 state for this evaluation: the thread's (eval/regex.h). */
 static int regex_state(eval_ctx *c)
 {
-	regex_tls *t;
-
-	if (c->md != NULL)
+	if (c->rx != NULL)
 		return 0;
-	if ((t = regex_tls_get()) == NULL)
-		return -1;
-	pcre2_set_match_limit(t->mctx, c->match_limit);
-	c->md = t->md;
-	c->mctx = t->mctx;
-	return 0;
+	c->rx = pst_regex_thread_state();
+	return c->rx != NULL ? 0 : -1;
 }
 
 static int test_matches(eval_ctx *c, const pst_expr *e, const char *p, size_t n)
@@ -569,7 +470,7 @@ static int test_matches(eval_ctx *c, const pst_expr *e, const char *p, size_t n)
 		c->oom = 1;
 		return 0;
 	}
-	if ((rc = regex_run(e->re, c->md, c->mctx, p, n, &err)) >= 0)
+	if ((rc = pst_regex_match(c->rx, e->re, c->match_limit, p, n, &err)) >= 0)
 		return rc;
 	if (err == PCRE2_ERROR_NOMEMORY) {
 		c->oom = 1;
@@ -1001,62 +902,47 @@ oom:
 
 /* ---- Actions ------------------------------------------------------------- */
 
+/* The filter of a remove-header edit: the program's regex under the
+ * program's match limit. */
 typedef struct edit_regex {
-	const pcre2_code *code;
+	const pst_regex *re;
 	uint32_t match_limit;
 } edit_regex;
 
-/* edit->match for remove-header ... matching: thread-safe, PCRE2 state per
- * call. A PCRE2 error keeps the field (0). */
+/* edit->match for remove-header ... matching: the evaluator's regex path
+ * (eval/regex.h), so JIT and the thread's match data, no allocation. A
+ * PCRE2 error (the match limit) keeps the field (0). */
 static int edit_match(const pst_edit *e, const char *value, size_t len)
 {
 	const edit_regex *er = e->match_ctx;
-	pcre2_match_data *md;
-	pcre2_match_context *mctx;
-	int rc = 0;
+	int err = 0;
 
-	if (er == NULL || er->code == NULL)
+	if (er == NULL || er->re == NULL || er->re->code == NULL)
 		return 0;
-	md = pcre2_match_data_create(1, NULL);
-	mctx = pcre2_match_context_create(NULL);
-	if (md != NULL && mctx != NULL) {
-		pcre2_set_match_limit(mctx, er->match_limit);
-		rc = pcre2_match(er->code, (PCRE2_SPTR)(value ? value : ""), len, 0, 0, md, mctx) >= 0;
-	}
-	pcre2_match_context_free(mctx);
-	pcre2_match_data_free(md);
-	return rc;
+	return pst_regex_match(NULL, er->re, er->match_limit, value, len, &err) == 1;
 }
 
-static const pst_edit_op edit_ops[PST_ACT__COUNT] = {
-	[PST_ACT_ADD_HEADER] = PST_EDIT_ADD_HEADER,
-	[PST_ACT_REMOVE_HEADER] = PST_EDIT_REMOVE_HEADER,
-	[PST_ACT_REPLACE_HEADER] = PST_EDIT_REPLACE_HEADER,
-	[PST_ACT_SET_FROM_DISPLAY] = PST_EDIT_SET_FROM_DISPLAY,
-	[PST_ACT_SET_FROM_ADDRESS] = PST_EDIT_SET_FROM_ADDRESS,
-	[PST_ACT_PREPEND_SUBJECT] = PST_EDIT_PREPEND_SUBJECT,
-};
-
-static void do_edit(eval_ctx *c, const pst_rule_action *act)
+/* An edit action: the edit, its name when the name is a header's, its
+ * value interpolated, its regex filter. */
+static void do_edit(eval_ctx *c, const pst_rule_action *act, const pst_action_def *def)
 {
 	pst_edit ed;
 
 	memset(&ed, 0, sizeof ed);
-	ed.op = edit_ops[act->kind];
+	ed.kind = act->kind;
 	ed.rule = ctx_strdup(c, rule_name(c));
-	if (act->kind == PST_ACT_ADD_HEADER || act->kind == PST_ACT_REMOVE_HEADER ||
-	    act->kind == PST_ACT_REPLACE_HEADER)
+	if (def->flags & PST_ACTF_HDRNAME)
 		ed.name = ctx_strdup(c, act->name ? act->name : "");
-	if (act->kind != PST_ACT_REMOVE_HEADER)
+	if (def->args & PST_ARG_VALUE)
 		ed.value = interpolate(c, act->value, PST_MAX_INTERP_BYTES);
-	else if (act->re != NULL && act->re->code != NULL) {
+	if (act->re != NULL && act->re->code != NULL) {
 		edit_regex *er = pst_arena_alloc(c->arena, sizeof *er);
 
 		if (er == NULL) {
 			c->oom = 1;
 			return;
 		}
-		er->code = act->re->code;
+		er->re = act->re;
 		er->match_limit = c->match_limit;
 		ed.match = edit_match;
 		ed.match_ctx = er;
@@ -1065,53 +951,48 @@ static void do_edit(eval_ctx *c, const pst_rule_action *act)
 		c->oom = 1;
 }
 
-/* The first terminal action: fill in the decision and its reply. */
-static void decide(eval_ctx *c, const pst_rule_action *act, pst_outcome *o)
+/* A terminal action: its decision and reply, the definition's defaults
+ * where the action gives none (or the program was built by hand). */
+static void decide(eval_ctx *c, const pst_rule_action *act, const pst_action_def *def,
+                   pst_outcome *o)
 {
-	static const struct {
-		pst_decision d;
-		int code;
-		const char *enhanced, *text;
-	} defaults[] = {
-		[PST_ACT_ACCEPT] = { PST_DECIDE_ACCEPT, 250, "2.0.0", "ok" },
-		[PST_ACT_REJECT] = { PST_DECIDE_REJECT, 550, "5.7.1", "rejected by policy" },
-		[PST_ACT_TEMPFAIL] = { PST_DECIDE_TEMPFAIL, 451, "4.7.1",
-		                       "temporary failure, try again later" },
-		[PST_ACT_DISCARD] = { PST_DECIDE_DISCARD, 250, "2.0.0", "ok" },
-		[PST_ACT_QUARANTINE] = { PST_DECIDE_QUARANTINE, 250, "2.0.0", "ok" },
-	};
-	int replies = act->kind == PST_ACT_REJECT || act->kind == PST_ACT_TEMPFAIL;
+	int replies = (def->args & PST_ARG_REPLY) != 0;
 
-	o->decision = defaults[act->kind].d;
-	o->code = replies && act->code ? act->code : defaults[act->kind].code;
-	o->enhanced = ctx_strdup(c, replies && act->enhanced ? act->enhanced :
-	                            defaults[act->kind].enhanced);
+	o->decision = def->decision;
+	o->code = replies && act->code ? act->code : def->reply.code;
+	o->enhanced = ctx_strdup(c, replies && act->enhanced ? act->enhanced : def->reply.enhanced);
 	if (replies && act->text != NULL)
 		o->text = interpolate(c, act->text, PST_MAX_REPLY_TEXT);
 	else
-		o->text = ctx_strdup(c, defaults[act->kind].text);
-	o->folder = act->kind == PST_ACT_QUARANTINE ? ctx_strdup(c, act->name) : NULL;
+		o->text = ctx_strdup(c, def->reply.text);
+	o->folder = (def->args & PST_ARG_NAME) ? ctx_strdup(c, act->name) : NULL;
 	o->rule = ctx_strdup(c, rule_name(c));
 }
 
-/* Run a matched rule's actions; 1 when a terminal action decided. */
+/* Run a matched rule's actions, each as its definition's effect says; 1
+ * when a terminal action decided. */
 static int run_actions(eval_ctx *c, const pst_program_rule *r, pst_outcome *o)
 {
 	for (size_t i = 0; i < r->nactions && !c->oom; i++) {
 		const pst_rule_action *act = &r->actions[i];
+		const pst_action_def *def = pst_action_get(act->kind);
 
-		if ((unsigned)act->kind >= PST_ACT__COUNT)
+		if (def == NULL)
 			continue;
-		if (PST_ACT_IS_TERMINAL(act->kind)) {
-			decide(c, act, o);
+		switch (def->effect) {
+		case PST_EFFECT_DECIDE:
+			decide(c, act, def, o);
 			return 1;
-		}
-		if (act->kind == PST_ACT_LOG)
+		case PST_EFFECT_LOG:
 			push_str(c, &c->logs, interpolate(c, act->value, PST_MAX_INTERP_BYTES));
-		else if (act->kind == PST_ACT_TAG)
+			break;
+		case PST_EFFECT_TAG:
 			push_str(c, &c->tags, ctx_strdup(c, act->name ? act->name : ""));
-		else
-			do_edit(c, act);
+			break;
+		case PST_EFFECT_EDIT:
+			do_edit(c, act, def);
+			break;
+		}
 	}
 	return 0;
 }
@@ -1389,7 +1270,7 @@ int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *sr
 		static const pst_rule_action implicit = { .kind = PST_ACT_ACCEPT };
 
 		c.rule = NULL;
-		decide(&c, &implicit, outcome);
+		decide(&c, &implicit, pst_action_get(PST_ACT_ACCEPT), outcome);
 		outcome->rule = NULL;
 	}
 	if (c.oom)

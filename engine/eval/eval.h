@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "lang/action.h"
 #include "lang/facts.h"
 
 struct pst_program;
@@ -38,37 +39,22 @@ typedef struct pst_fact_source {
 	void *ctx;
 } pst_fact_source;
 
-typedef enum pst_decision {
-	PST_DECIDE_ACCEPT,
-	PST_DECIDE_REJECT,
-	PST_DECIDE_TEMPFAIL,
-	PST_DECIDE_DISCARD,
-	PST_DECIDE_QUARANTINE,
-	PST_DECIDE__COUNT
-} pst_decision;
-
-typedef enum pst_edit_op {
-	PST_EDIT_ADD_HEADER,
-	PST_EDIT_REMOVE_HEADER,
-	PST_EDIT_REPLACE_HEADER,
-	PST_EDIT_SET_FROM_DISPLAY,
-	PST_EDIT_SET_FROM_ADDRESS,
-	PST_EDIT_PREPEND_SUBJECT,
-	PST_EDIT__COUNT
-} pst_edit_op;
-
-/* "accept", ..., and the JSON op names "add-header", ... Static storage. */
-const char *pst_decision_name(pst_decision d);
-const char *pst_edit_op_name(pst_edit_op op);
+/* Decisions (pst_decision) and actions are the language's: lang/action.h.
+ * The name of a decision is pst_decision_name(), the op of an edit
+ * pst_action_op(edit->kind). */
 
 /* One header edit, in the order the rules produced them. */
 typedef struct pst_edit {
-	pst_edit_op op;
+	pst_action_kind kind; /* the edit action (effect PST_EFFECT_EDIT) */
 	const char *name;     /* header name (add/remove/replace), else NULL */
 	const char *value;    /* interpolated value; NULL for remove */
 	/* remove only: a value filter, or NULL to remove every field of that
 	 * name. Returns 1 when the unfolded value matches (the field is
-	 * removed), 0 when not. Thread-safe; uses the outcome's scratch. */
+	 * removed), 0 when not or on a PCRE2 error (the match limit). It
+	 * matches as the evaluator's MATCHES does (eval/regex.h: JIT, the
+	 * program's match limit, the thread's match data: no allocation per
+	 * call). Thread-safe; reads the program's regex, so call it only while
+	 * the program lives. */
 	int (*match)(const struct pst_edit *e, const char *value, size_t len);
 	const void *match_ctx; /* opaque, for match() */
 	const char *rule;     /* the rule that made the edit */

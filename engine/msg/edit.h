@@ -7,6 +7,10 @@
  * message's line ending (pst_msg_eol) and are folded at white space to stay
  * under 78 characters a line where possible (998 at most).
  *
+ * These are the message model's own edits: the rules' edit actions reach
+ * them through engine/eval/apply.h (which edit each action applies), and
+ * engine/message.c uses REMOVE and ADD for Authentication-Results.
+ *
  * Edits, applied in order:
  *   ADD            a new field "Name: value", at the top of the header
  *                  (after earlier added fields, so the order of the rules

@@ -541,8 +541,8 @@ static void actions_and_defaults(void **state)
 	assert_int_equal(r->actions[0].value->nparts, 2);
 	assert_int_equal(r->actions[0].value->parts[1].fact, PST_F_CLIENT_IP);
 	assert_string_equal(r->actions[4].value->parts[0].lit, "[x] ");
-	assert_true(PST_ACT_IS_TERMINAL(r->actions[5].kind));
-	assert_false(PST_ACT_IS_TERMINAL(r->actions[4].kind));
+	assert_true(pst_action_terminal(r->actions[5].kind));
+	assert_false(pst_action_terminal(r->actions[4].kind));
 	uint64_t fr = pst_program_facts_read(p);
 	assert_true(fr & (UINT64_C(1) << PST_F_FROM_DOMAIN));
 	assert_true(fr & (UINT64_C(1) << PST_F_CLIENT_IP));

@@ -13,6 +13,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "eval/apply.h"
 #include "eval/eval.h"
 #include "lang/program.h"
 #include "util/arena.h"
@@ -373,17 +374,68 @@ static void names(void **state)
 {
 	(void)state;
 	static const char *const dec[] = { "accept", "reject", "tempfail", "discard", "quarantine" };
-	static const char *const ops[] = { "add-header", "remove-header", "replace-header",
-	                                   "set-from-display", "set-from-address",
-	                                   "prepend-subject" };
+	static const struct {
+		pst_action_kind kind;
+		const char *op;
+	} ops[] = {
+		{ PST_ACT_ADD_HEADER, "add-header" }, { PST_ACT_REMOVE_HEADER, "remove-header" },
+		{ PST_ACT_REPLACE_HEADER, "replace-header" },
+		{ PST_ACT_SET_FROM_DISPLAY, "set-from-display" },
+		{ PST_ACT_SET_FROM_ADDRESS, "set-from-address" },
+		{ PST_ACT_PREPEND_SUBJECT, "prepend-subject" },
+	};
 
 	for (int i = 0; i < PST_DECIDE__COUNT; i++)
 		if (strcmp(pst_decision_name(i), dec[i]) != 0)
 			fail_msg("decision %d: got %s, want %s", i, pst_decision_name(i), dec[i]);
-	for (int i = 0; i < PST_EDIT__COUNT; i++)
-		if (strcmp(pst_edit_op_name(i), ops[i]) != 0)
-			fail_msg("op %d: got %s, want %s", i, pst_edit_op_name(i), ops[i]);
+	for (size_t i = 0; i < N_ELEMS(ops); i++)
+		if (strcmp(pst_action_op(ops[i].kind), ops[i].op) != 0)
+			fail_msg("op %zu: got %s, want %s", i, pst_action_op(ops[i].kind), ops[i].op);
 	assert_string_equal(pst_decision_name(PST_DECIDE__COUNT), "?");
+	assert_string_equal(pst_action_op(PST_ACT__COUNT), "?");
+}
+
+/* The registry (lang/action.h): each definition in its id's slot, named,
+ * each decision made by exactly one terminal action with a whole default
+ * reply, op names distinct, and every edit action applied by the engine
+ * (eval/apply.h) while no other action is. */
+static void action_registry(void **state)
+{
+	(void)state;
+	int deciders[PST_DECIDE__COUNT] = { 0 };
+
+	for (int k = 0; k < PST_ACT__COUNT; k++) {
+		const pst_action_def *d = pst_action_get((pst_action_kind)k);
+		pst_msg_edit_op op;
+
+		assert_non_null(d);
+		if ((int)d->id != k || !d->name || !d->op || !d->word || !d->dump)
+			fail_msg("action %d: got id %d name %s, want id %d and every name", k, (int)d->id,
+			         d->name ? d->name : "-", k);
+		if (pst_action_find(d->word, strlen(d->word), d->target) != d)
+			fail_msg("action %s: not found by its word and target", d->name);
+		for (int j = 0; j < k; j++)
+			if (strcmp(pst_action_get((pst_action_kind)j)->op, d->op) == 0)
+				fail_msg("action %s: op %s twice", d->name, d->op);
+		if (d->effect == PST_EFFECT_DECIDE) {
+			assert_true((unsigned)d->decision < PST_DECIDE__COUNT);
+			deciders[d->decision]++;
+			if (d->reply.code < 200 || d->reply.code > 599 || !d->reply.enhanced || !d->reply.text)
+				fail_msg("action %s: an incomplete default reply", d->name);
+		}
+		int applied = pst_apply_op((pst_action_kind)k, &op) == 0;
+		if (applied != (d->effect == PST_EFFECT_EDIT))
+			fail_msg("action %s: got applied %d, want %d", d->name, applied,
+			         d->effect == PST_EFFECT_EDIT);
+		assert_int_equal(pst_action_terminal((pst_action_kind)k), d->effect == PST_EFFECT_DECIDE);
+	}
+	for (int i = 0; i < PST_DECIDE__COUNT; i++)
+		if (deciders[i] != 1)
+			fail_msg("decision %s: got %d actions making it, want 1", pst_decision_name(i),
+			         deciders[i]);
+	assert_null(pst_action_get(PST_ACT__COUNT));
+	assert_null(pst_action_find("frobnicate", 10, NULL));
+	assert_null(pst_action_find("set", 3, "from.name"));
 }
 
 static void implicit_accept(void **state)
@@ -507,15 +559,15 @@ static void edits_accumulate(void **state)
 	};
 	pst_program p = { .rules = rules, .nrules = N_ELEMS(rules) };
 	static const struct {
-		pst_edit_op op;
+		pst_action_kind kind;
 		const char *name, *value, *rule;
 	} want[] = {
-		{ PST_EDIT_ADD_HEADER, "X-A", "yes", "one" },
-		{ PST_EDIT_PREPEND_SUBJECT, NULL, "[EXT] ", "two" },
-		{ PST_EDIT_SET_FROM_DISPLAY, NULL, "", "two" },
-		{ PST_EDIT_REMOVE_HEADER, "X-Internal", NULL, "two" },
-		{ PST_EDIT_REPLACE_HEADER, "X-B", "yes", "two" },
-		{ PST_EDIT_SET_FROM_ADDRESS, NULL, "yes", "two" },
+		{ PST_ACT_ADD_HEADER, "X-A", "yes", "one" },
+		{ PST_ACT_PREPEND_SUBJECT, NULL, "[EXT] ", "two" },
+		{ PST_ACT_SET_FROM_DISPLAY, NULL, "", "two" },
+		{ PST_ACT_REMOVE_HEADER, "X-Internal", NULL, "two" },
+		{ PST_ACT_REPLACE_HEADER, "X-B", "yes", "two" },
+		{ PST_ACT_SET_FROM_ADDRESS, NULL, "yes", "two" },
 	};
 	pst_outcome o;
 
@@ -531,10 +583,10 @@ static void edits_accumulate(void **state)
 		int value_ok = want[i].value ? e->value && strcmp(e->value, want[i].value) == 0 :
 		                               !e->value;
 
-		if (e->op != want[i].op || !name_ok || !value_ok || strcmp(e->rule, want[i].rule) != 0)
+		if (e->kind != want[i].kind || !name_ok || !value_ok || strcmp(e->rule, want[i].rule) != 0)
 			fail_msg("edit %zu: got %s %s \"%s\" (%s), want %s %s \"%s\" (%s)", i,
-			         pst_edit_op_name(e->op), e->name ? e->name : "-",
-			         e->value ? e->value : "-", e->rule, pst_edit_op_name(want[i].op),
+			         pst_action_op(e->kind), e->name ? e->name : "-",
+			         e->value ? e->value : "-", e->rule, pst_action_op(want[i].kind),
 			         want[i].name ? want[i].name : "-", want[i].value ? want[i].value : "-",
 			         want[i].rule);
 	}
@@ -1617,6 +1669,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names),
+		cmocka_unit_test(action_registry),
 		cmocka_unit_test_setup_teardown(implicit_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(terminal_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(terminal_order, setup, teardown),

@@ -412,7 +412,7 @@ static void describe(pst_buf *b, const pst_outcome *o, const msg *m)
 	               o->code, o->enhanced, o->text, o->folder ? o->folder : "-",
 	               o->rule ? o->rule : "-");
 	for (size_t i = 0; i < o->nedits; i++)
-		pst_buf_printf(b, "edit %s %s [%s] by %s\n", pst_edit_op_name(o->edits[i].op),
+		pst_buf_printf(b, "edit %s %s [%s] by %s\n", pst_action_op(o->edits[i].kind),
 		               o->edits[i].name ? o->edits[i].name : "-",
 		               o->edits[i].value ? o->edits[i].value : "-", o->edits[i].rule);
 	put_list(b, "audit", o->audit, o->naudit);
