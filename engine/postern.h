@@ -30,8 +30,18 @@
 extern "C" {
 #endif
 
+/* PST_API marks the functions the shared library exports: it is built with
+ * hidden visibility (-fvisibility=hidden), so every other symbol stays
+ * inside it. Every declaration below carries it; tests/cli/abi.sh checks
+ * that the library exports exactly these functions. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define PST_API __attribute__((visibility("default")))
+#else
+#define PST_API
+#endif
+
 /* The library version, "MAJOR.MINOR.PATCH". Static storage. */
-const char *pst_version(void);
+PST_API const char *pst_version(void);
 
 /* ---- Policies ------------------------------------------------------- */
 
@@ -51,20 +61,20 @@ typedef struct pst_compile_report {
  * with pst_policy_free(); warnings may be reported. On errors returns -1,
  * *out is NULL and report->errors > 0. report may be NULL; when given, the
  * caller must pst_report_clear() it in both cases. */
-int pst_policy_compile_file(const char *path, pst_policy **out, pst_compile_report *report);
+PST_API int pst_policy_compile_file(const char *path, pst_policy **out, pst_compile_report *report);
 
 /* The same for a rule text held in memory; name is used in diagnostics,
  * basedir (or NULL for the current directory) to resolve include and list
  * file paths. text need not be NUL-terminated. */
-int pst_policy_compile_text(const char *name, const char *text, size_t len,
+PST_API int pst_policy_compile_text(const char *name, const char *text, size_t len,
                             const char *basedir, pst_policy **out,
                             pst_compile_report *report);
 
 /* Free the diagnostics text of a report. */
-void pst_report_clear(pst_compile_report *report);
+PST_API void pst_report_clear(pst_compile_report *report);
 
 /* Free a policy. No message created from it may still be in use. */
-void pst_policy_free(pst_policy **policy);
+PST_API void pst_policy_free(pst_policy **policy);
 
 /* One rule as compiled, in file order. Strings belong to the policy. */
 typedef struct pst_rule_info {
@@ -75,9 +85,9 @@ typedef struct pst_rule_info {
 	const char *tenant;     /* the tenant domain, or NULL */
 } pst_rule_info;
 
-size_t pst_policy_rule_count(const pst_policy *policy);
+PST_API size_t pst_policy_rule_count(const pst_policy *policy);
 /* Fill *info for rule i (0-based). 0, or -1 when i is out of range. */
-int pst_policy_rule(const pst_policy *policy, size_t i, pst_rule_info *info);
+PST_API int pst_policy_rule(const pst_policy *policy, size_t i, pst_rule_info *info);
 
 /* ---- DNS ------------------------------------------------------------ */
 
@@ -89,9 +99,9 @@ typedef struct pst_dns pst_dns;
  * caller's (pst_dns_free); it is immutable and may be shared by threads.
  * On failure -1 and, when errors is not NULL, *errors is a malloc'd text
  * (caller frees) with one "file:line:col: error: ..." line per problem. */
-int pst_dns_load_fixture(const char *path, pst_dns **out, char **errors);
+PST_API int pst_dns_load_fixture(const char *path, pst_dns **out, char **errors);
 
-void pst_dns_free(pst_dns **dns);
+PST_API void pst_dns_free(pst_dns **dns);
 
 /* ---- Messages ------------------------------------------------------- */
 
@@ -145,14 +155,14 @@ typedef struct pst_message pst_message;
  * the message. On success 0 and *out is owned by the caller
  * (pst_message_free); on failure -1 and a reason in err (if errlen > 0),
  * e.g. a header section over the size limit. */
-int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
+PST_API int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
                     const pst_envelope *env, const pst_message_opts *opts,
                     pst_message **out, char *err, size_t errlen);
 
-void pst_message_free(pst_message **msg);
+PST_API void pst_message_free(pst_message **msg);
 
 /* Evaluate the policy for every recipient. 0, or -1 on ENOMEM. */
-int pst_message_evaluate(pst_message *msg);
+PST_API int pst_message_evaluate(pst_message *msg);
 
 typedef enum pst_action {
 	PST_ACCEPT,
@@ -163,7 +173,7 @@ typedef enum pst_action {
 } pst_action;
 
 /* "accept", "reject", ... Static storage. */
-const char *pst_action_name(pst_action a);
+PST_API const char *pst_action_name(pst_action a);
 
 /* One header edit. Strings belong to the message. */
 typedef struct pst_edit_info {
@@ -195,7 +205,7 @@ typedef struct pst_verdict {
 /* DNS questions this message has asked so far (SPF, DKIM, DMARC): a
  * policy that reads no auth fact, with Authentication-Results off, asks
  * none. */
-unsigned pst_message_dns_queries(const pst_message *msg);
+PST_API unsigned pst_message_dns_queries(const pst_message *msg);
 
 /* With opts.time_rules, after pst_message_evaluate(): the time spent in
  * rule i (0-based, as pst_policy_rule) over every recipient, in
@@ -204,30 +214,30 @@ unsigned pst_message_dns_queries(const pst_message *msg);
  * and actions, so the first rule that reads a lazily computed auth fact
  * (DKIM, DMARC, SPF and their DNS) pays for it. 0, or -1 when i is out of
  * range or the message was not evaluated with time_rules. */
-int pst_message_rule_time(const pst_message *msg, size_t i, unsigned long long *nsec,
+PST_API int pst_message_rule_time(const pst_message *msg, size_t i, unsigned long long *nsec,
                           unsigned *evaluations);
 
 /* Number of recipients. */
-size_t pst_message_rcpt_count(const pst_message *msg);
+PST_API size_t pst_message_rcpt_count(const pst_message *msg);
 /* The verdict for recipient i, after pst_message_evaluate(); NULL when i is
  * out of range or the message was not evaluated. Borrowed. */
-const pst_verdict *pst_message_verdict(const pst_message *msg, size_t i);
+PST_API const pst_verdict *pst_message_verdict(const pst_message *msg, size_t i);
 
 /* The message as delivered to recipient i: edits applied; with an
  * authserv-id set, Authentication-Results fields bearing that id removed
  * (forged, RFC 8601 section 5) and ours added (computing every auth
  * result it needs). *out is malloc'd, owned
  * by the caller. 0 / -1. Not const: auth results are computed and cached. */
-int pst_message_render(pst_message *msg, size_t i, char **out, size_t *len, char *err, size_t errlen);
+PST_API int pst_message_render(pst_message *msg, size_t i, char **out, size_t *len, char *err, size_t errlen);
 
 /* The report as the JSON object of CLI.md, one line without a trailing
  * newline. *out is malloc'd, owned by the caller. 0 / -1. Not const: auth
  * facts that no rule read are computed (and cached) for the report. */
-int pst_message_json(pst_message *msg, char **out);
+PST_API int pst_message_json(pst_message *msg, char **out);
 
 /* A human-readable report (decisions, auth results, rules that fired,
  * edits; with the trace when opts.trace was set). Caller frees. 0 / -1. */
-int pst_message_text(pst_message *msg, char **out);
+PST_API int pst_message_text(pst_message *msg, char **out);
 
 #ifdef __cplusplus
 }

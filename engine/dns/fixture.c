@@ -55,7 +55,7 @@ struct pst_dnsfix {
 
 /* ---- collecting ------------------------------------------------------ */
 
-void fix_error(fix_loader *L, unsigned line, unsigned col, const char *fmt, ...)
+void pst_dnsfix_error(fix_loader *L, unsigned line, unsigned col, const char *fmt, ...)
 {
 	pst_buf b = PST_BUF_INIT;
 	struct fix_err *e;
@@ -106,7 +106,7 @@ static int grow(void **arr, size_t *cap, size_t used, size_t size)
 	return 0;
 }
 
-int fix_add_rec(fix_loader *L, const pst_dns_rr *rr, unsigned line, unsigned col)
+int pst_dnsfix_add_rec(fix_loader *L, const pst_dns_rr *rr, unsigned line, unsigned col)
 {
 	struct fix_rec *r;
 
@@ -122,7 +122,7 @@ int fix_add_rec(fix_loader *L, const pst_dns_rr *rr, unsigned line, unsigned col
 	return 0;
 }
 
-int fix_add_dir(fix_loader *L, const struct fix_dir *d)
+int pst_dnsfix_add_dir(fix_loader *L, const struct fix_dir *d)
 {
 	if (grow((void **)&L->dirs, &L->capdirs, L->ndirs, sizeof *L->dirs) != 0) {
 		L->nomem = 1;
@@ -176,19 +176,19 @@ static void check_cname(fix_loader *L, const struct fix_rec *r, size_t n)
 		} else if (cname == NULL) {
 			cname = &r[i];  /* the earliest: same type sorts by file order */
 		} else {
-			fix_error(L, r[i].line, r[i].col, "CNAME record: %s already has a CNAME at line %u",
+			pst_dnsfix_error(L, r[i].line, r[i].col, "CNAME record: %s already has a CNAME at line %u",
 				  r[i].rr.owner, cname->line);
 		}
 	}
 	if (cname == NULL || other == NULL)
 		return;
 	if (other->seq < cname->seq)
-		fix_error(L, cname->line, cname->col,
+		pst_dnsfix_error(L, cname->line, cname->col,
 			  "CNAME record: %s already has a %s record at line %u, and a name with a CNAME has no other records",
 			  cname->rr.owner, pst_dns_type_name(other->rr.type), other->line);
 	for (size_t i = 0; i < n; i++)
 		if (r[i].rr.type != ns_t_cname && r[i].seq > cname->seq)
-			fix_error(L, r[i].line, r[i].col,
+			pst_dnsfix_error(L, r[i].line, r[i].col,
 				  "%s record: %s already has a CNAME at line %u, and a name with a CNAME has no other records",
 				  pst_dns_type_name(r[i].rr.type), r[i].rr.owner, cname->line);
 }
@@ -212,7 +212,7 @@ static int apply_dirs(fix_loader *L, struct fix_node *node, const struct fix_dir
 			while (first > d && (first - 1)->type == d[i].type)
 				first--;
 			if (first->status != d[i].status)
-				fix_error(L, d[i].line, d[i].col, "%s %s%s%s conflicts with %s at line %u",
+				pst_dnsfix_error(L, d[i].line, d[i].col, "%s %s%s%s conflicts with %s at line %u",
 					  dir_name(d[i].status), node->name, d[i].type ? " " : "",
 					  d[i].type ? pst_dns_type_name(d[i].type) : "",
 					  dir_name(first->status), first->line);
@@ -362,11 +362,11 @@ static void parse_lines(fix_loader *L, const char *text, size_t len)
 		if (n > 0 && p[n - 1] == '\r')
 			n--;
 		if (n > PST_MAX_DNSFIX_LINE_BYTES)
-			fix_error(L, line, 1, "line longer than %d bytes", PST_MAX_DNSFIX_LINE_BYTES);
+			pst_dnsfix_error(L, line, 1, "line longer than %d bytes", PST_MAX_DNSFIX_LINE_BYTES);
 		else if ((nul = memchr(p, '\0', n)) != NULL)
-			fix_error(L, line, (unsigned)(nul - p) + 1, "NUL byte in the line");
+			pst_dnsfix_error(L, line, (unsigned)(nul - p) + 1, "NUL byte in the line");
 		else
-			fix_parse_line(L, p, n, line);
+			pst_dnsfix_parse_line(L, p, n, line);
 		start = next;
 		line++;
 	}

@@ -112,16 +112,16 @@ static const char *parse_name(fix_loader *L, const struct tok *t, unsigned line,
 	if (t->n == 1 && t->s[0] == '.') {
 		if (allow_root)
 			return "";
-		fix_error(L, line, t->col, "%s: the root name \".\" is not allowed here", what);
+		pst_dnsfix_error(L, line, t->col, "%s: the root name \".\" is not allowed here", what);
 		return NULL;
 	}
 	if (t->n == 1 && t->s[0] == '@') {
 		if (L->origin == NULL)
-			fix_error(L, line, t->col, "%s: \"@\" needs an $ORIGIN line before it", what);
+			pst_dnsfix_error(L, line, t->col, "%s: \"@\" needs an $ORIGIN line before it", what);
 		return L->origin;
 	}
 	if (t->s[0] == '*') {
-		fix_error(L, line, t->col, "%s \"%.*s\": wildcard names are not supported",
+		pst_dnsfix_error(L, line, t->col, "%s \"%.*s\": wildcard names are not supported",
 			  what, (int)(t->n > SHOW ? SHOW : t->n), t->s);
 		return NULL;
 	}
@@ -135,7 +135,7 @@ static const char *parse_name(fix_loader *L, const struct tok *t, unsigned line,
 	norm = pst_domain_normalize(pst_buf_str(&full), full.len, &why);
 	pst_buf_free(&full);
 	if (norm == NULL) {
-		fix_error(L, line, t->col, "%s \"%.*s\": %s", what,
+		pst_dnsfix_error(L, line, t->col, "%s \"%.*s\": %s", what,
 			  (int)(t->n > SHOW ? SHOW : t->n), t->s, why);
 		return NULL;
 	}
@@ -154,7 +154,7 @@ static int expect_end(fix_loader *L, struct cur *c, const char *what)
 
 	if (!next_tok(c, &t))
 		return 0;
-	fix_error(L, c->line, t.col, "%s: unexpected \"%.*s\" after the data", what,
+	pst_dnsfix_error(L, c->line, t.col, "%s: unexpected \"%.*s\" after the data", what,
 		  (int)(t.n > SHOW ? SHOW : t.n), t.s);
 	return -1;
 }
@@ -165,11 +165,11 @@ static int parse_addr(fix_loader *L, struct cur *c, const char *what, pst_dns_rr
 	int v6 = rr->type == ns_t_aaaa;
 
 	if (!next_tok(c, &t)) {
-		fix_error(L, c->line, t.col, "%s: missing address", what);
+		pst_dnsfix_error(L, c->line, t.col, "%s: missing address", what);
 		return -1;
 	}
 	if ((memchr(t.s, ':', t.n) != NULL) != v6 || pst_ip_parse(t.s, t.n, &rr->addr) != 0) {
-		fix_error(L, c->line, t.col, "%s: \"%.*s\" is not an IPv%d address", what,
+		pst_dnsfix_error(L, c->line, t.col, "%s: \"%.*s\" is not an IPv%d address", what,
 			  (int)(t.n > SHOW ? SHOW : t.n), t.s, v6 ? 6 : 4);
 		return -1;
 	}
@@ -189,12 +189,12 @@ static int parse_escape(fix_loader *L, struct cur *c, const char *what, pst_buf 
 		return pst_buf_putc(b, d[0]) == 0 ? 0 : (L->nomem = 1, -1);
 	}
 	if (left < 3 || d[1] < '0' || d[1] > '9' || d[2] < '0' || d[2] > '9') {
-		fix_error(L, c->line, col, "%s: \\DDD escape needs three digits", what);
+		pst_dnsfix_error(L, c->line, col, "%s: \\DDD escape needs three digits", what);
 		return -1;
 	}
 	v = (unsigned)(d[0] - '0') * 100 + (unsigned)(d[1] - '0') * 10 + (unsigned)(d[2] - '0');
 	if (v > 255) {
-		fix_error(L, c->line, col, "%s: escape \\%.3s is over 255", what, d);
+		pst_dnsfix_error(L, c->line, col, "%s: escape \\%.3s is over 255", what, d);
 		return -1;
 	}
 	c->i += 4;
@@ -209,7 +209,7 @@ static int parse_quoted(fix_loader *L, struct cur *c, const char *what, pst_buf 
 	c->i++;
 	for (;;) {
 		if (c->i >= c->n || (c->p[c->i] == '\\' && c->i + 1 >= c->n)) {
-			fix_error(L, c->line, open_col, "%s: unterminated quoted string", what);
+			pst_dnsfix_error(L, c->line, open_col, "%s: unterminated quoted string", what);
 			return -1;
 		}
 		if (c->p[c->i] == '"') {
@@ -237,20 +237,20 @@ static int parse_text(fix_loader *L, struct cur *c, const char *what, pst_dns_rr
 
 	while (!at_end(c)) {
 		if (c->p[c->i] != '"') {
-			fix_error(L, c->line, col_of(c), "%s: text must be in double quotes", what);
+			pst_dnsfix_error(L, c->line, col_of(c), "%s: text must be in double quotes", what);
 			goto out;
 		}
 		if (parse_quoted(L, c, what, &b) != 0)
 			goto out;
 		strings++;
 		if (b.len > PST_MAX_DNS_TXT_BYTES) {
-			fix_error(L, c->line, col_of(c), "%s: text longer than %d bytes", what,
+			pst_dnsfix_error(L, c->line, col_of(c), "%s: text longer than %d bytes", what,
 				  PST_MAX_DNS_TXT_BYTES);
 			goto out;
 		}
 	}
 	if (strings == 0) {
-		fix_error(L, c->line, col_of(c), "%s: missing quoted string", what);
+		pst_dnsfix_error(L, c->line, col_of(c), "%s: missing quoted string", what);
 		goto out;
 	}
 	rr->text_len = b.len;
@@ -270,18 +270,18 @@ static int parse_mx(fix_loader *L, struct cur *c, const char *what, pst_dns_rr *
 	char label[80];
 
 	if (!next_tok(c, &t)) {
-		fix_error(L, c->line, t.col, "%s: missing preference", what);
+		pst_dnsfix_error(L, c->line, t.col, "%s: missing preference", what);
 		return -1;
 	}
 	if (!all_digits(&t) || tok_number(&t, 65535) > 65535) {
-		fix_error(L, c->line, t.col,
+		pst_dnsfix_error(L, c->line, t.col,
 			  "%s: preference \"%.*s\" is not a number from 0 to 65535", what,
 			  (int)(t.n > SHOW ? SHOW : t.n), t.s);
 		return -1;
 	}
 	rr->pref = (uint16_t)tok_number(&t, 65535);
 	if (!next_tok(c, &t)) {
-		fix_error(L, c->line, t.col, "%s: missing exchange name", what);
+		pst_dnsfix_error(L, c->line, t.col, "%s: missing exchange name", what);
 		return -1;
 	}
 	snprintf(label, sizeof label, "%s: exchange", what);
@@ -295,7 +295,7 @@ static int parse_target(fix_loader *L, struct cur *c, const char *what, pst_dns_
 	char label[80];
 
 	if (!next_tok(c, &t)) {
-		fix_error(L, c->line, t.col, "%s: missing target name", what);
+		pst_dnsfix_error(L, c->line, t.col, "%s: missing target name", what);
 		return -1;
 	}
 	snprintf(label, sizeof label, "%s: target", what);
@@ -334,12 +334,12 @@ static int parse_rdata(fix_loader *L, struct cur *c, pst_dns_rr *rr)
 static int parse_ttl(fix_loader *L, const struct tok *t, unsigned line, uint32_t *ttl)
 {
 	if (!all_digits(t)) {
-		fix_error(L, line, t->col, "TTL \"%.*s\" is not a number of seconds",
+		pst_dnsfix_error(L, line, t->col, "TTL \"%.*s\" is not a number of seconds",
 			  (int)(t->n > SHOW ? SHOW : t->n), t->s);
 		return -1;
 	}
 	if (tok_number(t, FIX_MAX_TTL) > FIX_MAX_TTL) {
-		fix_error(L, line, t->col, "TTL %.*s is over %u", (int)(t->n > SHOW ? SHOW : t->n),
+		pst_dnsfix_error(L, line, t->col, "TTL %.*s is over %u", (int)(t->n > SHOW ? SHOW : t->n),
 			  t->s, FIX_MAX_TTL);
 		return -1;
 	}
@@ -356,7 +356,7 @@ static int is_other_class(const struct tok *t)
 static void unsupported_type(fix_loader *L, const struct tok *t, unsigned line,
 			     const char *what)
 {
-	fix_error(L, line, t->col,
+	pst_dnsfix_error(L, line, t->col,
 		  "%srecord type %.*s is not supported (A, AAAA, CNAME, MX, NS, PTR, SPF, TXT are)",
 		  what, (int)(t->n > SHOW ? SHOW : t->n), t->s);
 }
@@ -373,12 +373,12 @@ static void parse_record(fix_loader *L, struct cur *c, const char *owner, unsign
 	rr.ttl = L->default_ttl;
 	for (;;) {
 		if (!next_tok(c, &t)) {
-			fix_error(L, c->line, t.col, "missing record type");
+			pst_dnsfix_error(L, c->line, t.col, "missing record type");
 			return;
 		}
 		if (t.s[0] >= '0' && t.s[0] <= '9') {
 			if (have_ttl) {
-				fix_error(L, c->line, t.col, "TTL given twice");
+				pst_dnsfix_error(L, c->line, t.col, "TTL given twice");
 				return;
 			}
 			if (parse_ttl(L, &t, c->line, &rr.ttl) != 0)
@@ -386,12 +386,12 @@ static void parse_record(fix_loader *L, struct cur *c, const char *owner, unsign
 			have_ttl = 1;
 		} else if (tok_is(&t, "IN")) {
 			if (have_class) {
-				fix_error(L, c->line, t.col, "class given twice");
+				pst_dnsfix_error(L, c->line, t.col, "class given twice");
 				return;
 			}
 			have_class = 1;
 		} else if (is_other_class(&t)) {
-			fix_error(L, c->line, t.col, "class %.*s is not supported (only IN is)",
+			pst_dnsfix_error(L, c->line, t.col, "class %.*s is not supported (only IN is)",
 				  (int)t.n, t.s);
 			return;
 		} else {
@@ -404,7 +404,7 @@ static void parse_record(fix_loader *L, struct cur *c, const char *owner, unsign
 		return;
 	}
 	if (parse_rdata(L, c, &rr) == 0)
-		fix_add_rec(L, &rr, c->line, col);
+		pst_dnsfix_add_rec(L, &rr, c->line, col);
 }
 
 /* $SERVFAIL name [TYPE] and $TIMEOUT name [TYPE]. */
@@ -421,7 +421,7 @@ static void parse_failure(fix_loader *L, struct cur *c, const struct tok *dir,
 	d.line = c->line;
 	d.col = dir->col;
 	if (!next_tok(c, &t)) {
-		fix_error(L, c->line, t.col, "%s: missing name", what);
+		pst_dnsfix_error(L, c->line, t.col, "%s: missing name", what);
 		return;
 	}
 	if ((d.name = parse_name(L, &t, c->line, what, 0)) == NULL)
@@ -436,7 +436,7 @@ static void parse_failure(fix_loader *L, struct cur *c, const struct tok *dir,
 		}
 	}
 	if (expect_end(L, c, what) == 0)
-		fix_add_dir(L, &d);
+		pst_dnsfix_add_dir(L, &d);
 }
 
 static void parse_directive(fix_loader *L, struct cur *c)
@@ -452,7 +452,7 @@ static void parse_directive(fix_loader *L, struct cur *c)
 		const char *saved = L->origin, *origin;
 
 		if (!next_tok(c, &t)) {
-			fix_error(L, c->line, t.col, "$ORIGIN: missing name");
+			pst_dnsfix_error(L, c->line, t.col, "$ORIGIN: missing name");
 			return;
 		}
 		L->origin = NULL;   /* the origin's own name is absolute */
@@ -464,19 +464,19 @@ static void parse_directive(fix_loader *L, struct cur *c)
 		uint32_t ttl;
 
 		if (!next_tok(c, &t)) {
-			fix_error(L, c->line, t.col, "$TTL: missing number of seconds");
+			pst_dnsfix_error(L, c->line, t.col, "$TTL: missing number of seconds");
 			return;
 		}
 		if (parse_ttl(L, &t, c->line, &ttl) == 0 && expect_end(L, c, "$TTL") == 0)
 			L->default_ttl = ttl;
 	} else {
-		fix_error(L, c->line, dir.col,
+		pst_dnsfix_error(L, c->line, dir.col,
 			  "directive %.*s is not supported ($SERVFAIL, $TIMEOUT, $ORIGIN, $TTL are)",
 			  (int)(dir.n > SHOW ? SHOW : dir.n), dir.s);
 	}
 }
 
-void fix_parse_line(fix_loader *L, const char *p, size_t n, unsigned line)
+void pst_dnsfix_parse_line(fix_loader *L, const char *p, size_t n, unsigned line)
 {
 	struct cur c = { p, n, 0, line };
 	struct tok t;
@@ -486,7 +486,7 @@ void fix_parse_line(fix_loader *L, const char *p, size_t n, unsigned line)
 		if (at_end(&c))
 			return;
 		if (L->last_owner == NULL) {
-			fix_error(L, line, 1,
+			pst_dnsfix_error(L, line, 1,
 				  "line starts with white space, but no earlier line gave an owner name");
 			return;
 		}

@@ -57,15 +57,15 @@ typedef struct fix_loader {
 
 /* Record an error at line:col (1-based). Never fails: out of memory or over
  * the limit, it is counted instead. */
-void fix_error(fix_loader *L, unsigned line, unsigned col, const char *fmt, ...)
+void pst_dnsfix_error(fix_loader *L, unsigned line, unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Append a record or a directive (copied). -1 on ENOMEM (L->nomem set). */
-int fix_add_rec(fix_loader *L, const pst_dns_rr *rr, unsigned line, unsigned col);
-int fix_add_dir(fix_loader *L, const struct fix_dir *d);
+int pst_dnsfix_add_rec(fix_loader *L, const pst_dns_rr *rr, unsigned line, unsigned col);
+int pst_dnsfix_add_dir(fix_loader *L, const struct fix_dir *d);
 
 /* Parse one line of n bytes (no newline; a trailing CR already removed,
  * no NUL bytes). Appends what it finds, or errors, to L. */
-void fix_parse_line(fix_loader *L, const char *p, size_t n, unsigned line);
+void pst_dnsfix_parse_line(fix_loader *L, const char *p, size_t n, unsigned line);
 
 #endif
