@@ -53,7 +53,10 @@
  *   the message's values are skipped without being evaluated; everything
  *   above holds unchanged (the outcome is the same with prog->index NULL).
  *   Tracing and rule timing report every rule, so they do without it.
- * - pst_eval_recipient returns -1 only on ENOMEM.
+ * - pst_eval_recipient returns -1 on ENOMEM, on a fact the source could
+ *   not compute, and on a broken invariant of the program (a MATCHES test
+ *   without its regex, an action the registry does not know: util/panic.h,
+ *   an abort in debug and test runs): never a silent "false" or a skip.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -74,6 +77,7 @@
 #include "util/domain.h"
 #include "util/ip.h"
 #include "util/limits.h"
+#include "util/panic.h"
 
 /* ---- Growable arrays in the arena ---------------------------------------- */
 
@@ -114,7 +118,8 @@ typedef struct eval_ctx {
 	size_t rcpt_len;
 	const char *rcpt_domain;       /* normalised, in the arena; NULL: unknown */
 	const pst_program_rule *rule;  /* the rule being evaluated */
-	int oom;                       /* ENOMEM somewhere: the result is -1 */
+	int failed;                    /* ENOMEM, a fact that could not be computed,
+	                                * or a broken invariant: the result is -1 */
 	/* Facts fetched so far. */
 	unsigned char fact_state[PST_F__COUNT];
 	pst_value facts[PST_F__COUNT];
@@ -135,14 +140,14 @@ static const char *ctx_strdup(eval_ctx *c, const char *s)
 	if (s == NULL)
 		return NULL;
 	if ((p = pst_arena_strdup(c->arena, s)) == NULL)
-		c->oom = 1;
+		c->failed = 1;
 	return p;
 }
 
 static void push_str(eval_ctx *c, eval_vec *v, const char *s)
 {
 	if (s == NULL || vec_push(c->arena, v, sizeof s, &s) != 0)
-		c->oom = 1;
+		c->failed = 1;
 }
 
 /* Record a warning once (identical texts are folded). */
@@ -207,7 +212,7 @@ static const pst_value *get_fact(eval_ctx *c, pst_fact f)
 		return v;
 	if (c->src->fact(c->src->ctx, f, v) != 0) {
 		memset(v, 0, sizeof *v);
-		c->oom = 1;           /* never decide on a fact we failed to compute */
+		c->failed = 1;           /* never decide on a fact we failed to compute */
 	} else if (v->known && v->type != pst_fact_type(f)) {
 		warn(c, "fact %s came as a %s, want %s; it is unknown", pst_fact_name(f),
 		     pst_type_name(v->type), pst_type_name(pst_fact_type(f)));
@@ -264,7 +269,7 @@ static const char *operand_name(eval_ctx *c, const pst_operand *o, pst_buf *tmp)
 	if ((o->kind == PST_OPND_COUNT ?
 	     pst_buf_printf(tmp, "count(header \"%s\")", o->header) :
 	     pst_buf_printf(tmp, "%sheader \"%s\"", quant_words[o->quant % 3], o->header)) != 0) {
-		c->oom = 1;
+		c->failed = 1;
 		return NULL;
 	}
 	return pst_buf_str(tmp);
@@ -296,14 +301,14 @@ static void trace_fact(eval_ctx *c, const pst_operand *o, const pst_value *v)
 	if (v == NULL || !v->known) {
 		tf.value = ctx_strdup(c, v == NULL ? "(absent)" : "(unknown)");
 	} else if (render_value(v, &text) != 0) {
-		c->oom = 1;
+		c->failed = 1;
 		goto out;
 	} else {
 		tf.value = ctx_strdup(c, pst_buf_str(&text));
 	}
 	tf.name = ctx_strdup(c, n);
-	if (!c->oom && vec_push(c->arena, &c->tfacts, sizeof tf, &tf) != 0)
-		c->oom = 1;
+	if (!c->failed && vec_push(c->arena, &c->tfacts, sizeof tf, &tf) != 0)
+		c->failed = 1;
 out:
 	pst_buf_free(&name);
 	pst_buf_free(&text);
@@ -324,19 +329,19 @@ static void trace_fields(eval_ctx *c, const pst_operand *o, size_t count)
 	for (size_t i = 0; i < count; i++) {
 		int hv = c->src->header_value(c->src->ctx, o->header, i, &p, &len);
 		if (hv == -2)
-			c->oom = 1;
+			c->failed = 1;
 		if (hv != 0)
 			break;
 		if ((i && pst_buf_puts(&text, ", ") != 0) || pst_buf_putc(&text, '"') != 0 ||
 		    pst_buf_append(&text, p, len) != 0 || pst_buf_putc(&text, '"') != 0) {
-			c->oom = 1;
+			c->failed = 1;
 			goto out;
 		}
 	}
 	tf.name = ctx_strdup(c, n);
 	tf.value = ctx_strdup(c, text.len ? pst_buf_str(&text) : "(absent)");
-	if (!c->oom && vec_push(c->arena, &c->tfacts, sizeof tf, &tf) != 0)
-		c->oom = 1;
+	if (!c->failed && vec_push(c->arena, &c->tfacts, sizeof tf, &tf) != 0)
+		c->failed = 1;
 out:
 	pst_buf_free(&name);
 	pst_buf_free(&text);
@@ -434,7 +439,7 @@ static int domain_in_set(const pst_domainset *s, const char *p, size_t n)
 }
 
 /* The normalised domain of an address (malloc'd), or NULL when it has none;
- * ENOMEM sets c->oom rather than passing for "no domain". */
+ * ENOMEM sets c->failed rather than passing for "no domain". */
 static char *address_domain(eval_ctx *c, const char *p, size_t n)
 {
 	const char *at = n ? memrchr(p, '@', n) : NULL;
@@ -445,7 +450,7 @@ static char *address_domain(eval_ctx *c, const char *p, size_t n)
 		return NULL;
 	d = pst_domain_normalize(at + 1, n - (size_t)(at + 1 - p), &why);
 	if (d == NULL && why == pst_domain_why_nomem)
-		c->oom = 1;
+		c->failed = 1;
 	return d;
 }
 
@@ -464,16 +469,18 @@ static int test_matches(eval_ctx *c, const pst_expr *e, const char *p, size_t n)
 {
 	int err = 0, rc;
 
-	if (e->re == NULL || e->re->code == NULL)
+	if (!PST_INVARIANT(e->re != NULL && e->re->code != NULL)) {
+		c->failed = 1;    /* the compiler never makes a MATCHES without one */
 		return 0;
+	}
 	if (regex_state(c) != 0) {
-		c->oom = 1;
+		c->failed = 1;
 		return 0;
 	}
 	if ((rc = pst_regex_match(c->rx, e->re, c->match_limit, p, n, &err)) >= 0)
 		return rc;
 	if (err == PCRE2_ERROR_NOMEMORY) {
-		c->oom = 1;
+		c->failed = 1;
 		return 0;
 	}
 	{
@@ -733,7 +740,7 @@ static int header_field(eval_ctx *c, const char *name, size_t nth, pst_value *v)
 		return -1;
 	int rc = c->src->header_value(c->src->ctx, name, nth, &v->u.s.p, &v->u.s.len);
 	if (rc == -2)
-		c->oom = 1;
+		c->failed = 1;
 	if (rc != 0)
 		return -1;
 	v->known = 1;
@@ -859,7 +866,7 @@ static void cut_utf8(pst_buf *b, size_t max)
 }
 
 /* The text of t, facts rendered and sanitised, at most max bytes; a new
- * string in the arena, or NULL (c->oom set). */
+ * string in the arena, or NULL (c->failed set). */
 static const char *interpolate(eval_ctx *c, const pst_template *t, size_t max)
 {
 	pst_buf b = PST_BUF_INIT;
@@ -896,7 +903,7 @@ static const char *interpolate(eval_ctx *c, const pst_template *t, size_t max)
 	return out;
 oom:
 	pst_buf_free(&b);
-	c->oom = 1;
+	c->failed = 1;
 	return NULL;
 }
 
@@ -939,7 +946,7 @@ static void do_edit(eval_ctx *c, const pst_rule_action *act, const pst_action_de
 		edit_regex *er = pst_arena_alloc(c->arena, sizeof *er);
 
 		if (er == NULL) {
-			c->oom = 1;
+			c->failed = 1;
 			return;
 		}
 		er->re = act->re;
@@ -947,8 +954,8 @@ static void do_edit(eval_ctx *c, const pst_rule_action *act, const pst_action_de
 		ed.match = edit_match;
 		ed.match_ctx = er;
 	}
-	if (!c->oom && vec_push(c->arena, &c->edits, sizeof ed, &ed) != 0)
-		c->oom = 1;
+	if (!c->failed && vec_push(c->arena, &c->edits, sizeof ed, &ed) != 0)
+		c->failed = 1;
 }
 
 /* A terminal action: its decision and reply, the definition's defaults
@@ -973,12 +980,14 @@ static void decide(eval_ctx *c, const pst_rule_action *act, const pst_action_def
  * when a terminal action decided. */
 static int run_actions(eval_ctx *c, const pst_program_rule *r, pst_outcome *o)
 {
-	for (size_t i = 0; i < r->nactions && !c->oom; i++) {
+	for (size_t i = 0; i < r->nactions && !c->failed; i++) {
 		const pst_rule_action *act = &r->actions[i];
 		const pst_action_def *def = pst_action_get(act->kind);
 
-		if (def == NULL)
-			continue;
+		if (!PST_INVARIANT(def != NULL)) {
+			c->failed = 1;    /* an action id the registry does not know */
+			return 0;
+		}
 		switch (def->effect) {
 		case PST_EFFECT_DECIDE:
 			decide(c, act, def, o);
@@ -1105,7 +1114,7 @@ static int heap_push(void *ctx, const uint32_t *rules, size_t n)
 		ix_cursor *items = pst_arena_calloc(h->c->arena, cap, sizeof *items);
 
 		if (items == NULL) {
-			h->c->oom = 1;
+			h->c->failed = 1;
 			return -1;
 		}
 		if (h->n)
@@ -1156,9 +1165,9 @@ static void ix_activate(eval_ctx *c, const pst_index *ix, size_t g, ix_heap *h)
 			return;
 		v = &field;
 	}
-	if (!v->known || c->oom)
+	if (!v->known || c->failed)
 		return;
-	if (pst_index_lookup(ix, g, v, heap_push, h) != 0 && !c->oom)
+	if (pst_index_lookup(ix, g, v, heap_push, h) != 0 && !c->failed)
 		(void)heap_push(h, grp->rules, grp->nrules);   /* in doubt: all of them */
 }
 
@@ -1168,7 +1177,7 @@ static int eval_indexed(eval_ctx *c, const pst_index *ix, pst_outcome *o)
 	ix_heap h = { c, NULL, 0, 0 };
 	size_t step = 0, last = SIZE_MAX;
 
-	while (!c->oom) {
+	while (!c->failed) {
 		size_t next_step = step < ix->nsteps ? ix->steps[step].rule : SIZE_MAX;
 		size_t next = h.n ? *h.items[0].p : SIZE_MAX, r;
 
@@ -1239,13 +1248,13 @@ int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *sr
 	set_rcpt(&c, rcpt);
 	if (c.tracing && prog->nrules > 0 &&
 	    (trace = pst_arena_calloc(arena, prog->nrules, sizeof *trace)) == NULL)
-		c.oom = 1;
+		c.failed = 1;
 
 	int timing = opts != NULL && opts->rule_nsec != NULL && opts->rule_evals != NULL;
 	unsigned long long t0 = timing ? mono_nsec() : 0;
 	if (prog->index != NULL && !c.tracing && !timing)
 		decided = eval_indexed(&c, prog->index, outcome);
-	else for (size_t i = 0; i < prog->nrules && !c.oom; i++) {
+	else for (size_t i = 0; i < prog->nrules && !c.failed; i++) {
 		const pst_program_rule *r = &prog->rules[i];
 
 		if (decided) {
@@ -1266,14 +1275,14 @@ int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *sr
 			decided = eval_rule(&c, r, trace ? &trace[i] : NULL, outcome);
 		}
 	}
-	if (!decided && !c.oom) {
+	if (!decided && !c.failed) {
 		static const pst_rule_action implicit = { .kind = PST_ACT_ACCEPT };
 
 		c.rule = NULL;
 		decide(&c, &implicit, pst_action_get(PST_ACT_ACCEPT), outcome);
 		outcome->rule = NULL;
 	}
-	if (c.oom)
+	if (c.failed)
 		return -1;
 	fill_outcome(&c, outcome);
 	outcome->trace = trace;

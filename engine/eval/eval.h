@@ -116,7 +116,9 @@ typedef struct pst_eval_opts {
 
 /* Evaluate prog for recipient rcpt (an address; may be "" when unknown).
  * All outcome memory comes from arena, which the caller owns and frees.
- * Returns 0, or -1 on ENOMEM (outcome is then undefined). */
+ * Returns 0, or -1 on ENOMEM, a fact the source failed to compute, or a
+ * broken invariant of prog (util/panic.h): outcome is then undefined and
+ * the caller tempfails. */
 int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *src,
                        const char *rcpt, const pst_eval_opts *opts,
                        struct pst_arena *arena, pst_outcome *outcome);

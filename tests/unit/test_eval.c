@@ -1665,6 +1665,33 @@ static void threads_share_program(void **state)
 	}
 }
 
+/* A broken invariant of the program is an internal error (-1: the caller
+ * tempfails), never "false" or a skipped action. POSTERN_PANIC (set by
+ * make check) would abort: off here, to see the production behaviour. */
+static void broken_invariants_fail(void **state)
+{
+	(void)state;
+	const char *saved = getenv("POSTERN_PANIC");
+	char keep[8] = "";
+	if (saved)
+		snprintf(keep, sizeof keep, "%s", saved);
+	setenv("POSTERN_PANIC", "0", 1);
+	pst_outcome o;
+	/* a MATCHES test without its regex */
+	set_str(PST_F_SUBJECT, "hello");
+	pst_expr *e = with_re(fact_test(PST_F_SUBJECT, 0), NULL);
+	assert_int_equal(pst_eval_recipient(program_of(e), &source, "a@example.org", NULL, arena, &o), -1);
+	/* an action id the registry does not know */
+	static const pst_rule_action bogus[] = { { .kind = (pst_action_kind)9999 } };
+	const pst_program *p = program_of(&always);
+	one_rule.actions = bogus;
+	assert_int_equal(pst_eval_recipient(p, &source, "a@example.org", NULL, arena, &o), -1);
+	if (saved)
+		setenv("POSTERN_PANIC", keep, 1);
+	else
+		unsetenv("POSTERN_PANIC");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1696,6 +1723,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(deep_and_long_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(rendering, setup, teardown),
 		cmocka_unit_test_setup_teardown(threads_share_program, setup, teardown),
+		cmocka_unit_test_setup_teardown(broken_invariants_fail, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("eval", tests, NULL, NULL);
