@@ -238,8 +238,8 @@ void pst_message_free(pst_message **mp)
 
 /* ---- Evaluation ------------------------------------------------------ */
 
-/* What the LMTP front end does with the policy's decision (LANGUAGE.md,
- * "Where postern sits"): only reject changes. */
+/* What the LMTP front end does with the policy's decision (postern.rules(5),
+ * after-queue-reject): only reject changes. */
 static pst_action after_queue_action(struct pst_message *m, pst_action a)
 {
 	if (a != PST_REJECT)

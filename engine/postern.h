@@ -94,7 +94,7 @@ PST_API int pst_policy_rule(const pst_policy *policy, size_t i, pst_rule_info *i
 /* A source of DNS answers for SPF, DKIM and DMARC. */
 typedef struct pst_dns pst_dns;
 
-/* Load a DNS fixture file (the format of CLI.md: RFC 1035 master-file
+/* Load a DNS fixture file (the format of postern(1), --dns: RFC 1035 master-file
  * lines, $SERVFAIL and $TIMEOUT directives). On success 0 and *out is the
  * caller's (pst_dns_free); it is immutable and may be shared by threads.
  * On failure -1 and, when errors is not NULL, *errors is a malloc'd text
@@ -230,7 +230,7 @@ PST_API const pst_verdict *pst_message_verdict(const pst_message *msg, size_t i)
  * by the caller. 0 / -1. Not const: auth results are computed and cached. */
 PST_API int pst_message_render(pst_message *msg, size_t i, char **out, size_t *len, char *err, size_t errlen);
 
-/* The report as the JSON object of CLI.md, one line without a trailing
+/* The report as the JSON object of postern-json(5), one line without a trailing
  * newline. *out is malloc'd, owned by the caller. 0 / -1. Not const: auth
  * facts that no rule read are computed (and cached) for the report. */
 PST_API int pst_message_json(pst_message *msg, char **out);

@@ -195,7 +195,7 @@ typedef struct pst_expr {
  *   some member equals it. IN with a DOMAINSET fact on the right holds when
  *   the left side's domain (a DOMAIN or STRING as a domain, an ADDRESS's
  *   domain) is a member or under one, as in a domain list. The compiler
- *   pairs only the types LANGUAGE.md allows (check.c: fact_pair_ok).
+ *   pairs only the types postern.rules(5) allows (check.c: fact_pair_ok).
  */
 
 /* ---- Actions ----------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /*
- * check.c: "postern check", decide one message (CLI.md).
+ * check.c: "postern check", decide one message (postern(1)).
  *
  * A thin layer over postern.h: compile the rules, load the DNS fixture,
  * read the message, evaluate, print the report, write the edited copies.

@@ -1,5 +1,5 @@
 /*
- * lmtp.c: "postern lmtp", the LMTP front end (CLI.md). Parses the options
+ * lmtp.c: "postern lmtp", the LMTP front end (postern(1)). Parses the options
  * into a pst_lmtp_server_conf and runs the server in the foreground.
  * Exit status: 0 after SIGTERM, 64 usage, 65 bad DNS fixture, 73 cannot
  * open the log or the delivery target, 71 cannot listen, 77 --user

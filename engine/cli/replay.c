@@ -1,5 +1,5 @@
 /*
- * replay.c: "postern replay", a policy over a corpus (CLI.md).
+ * replay.c: "postern replay", a policy over a corpus (postern(1)).
  *
  * Compile the rule file (and --baseline), list the corpus (corpus.c), then
  * evaluate every message in --jobs threads. Each thread takes items from a

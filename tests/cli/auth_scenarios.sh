@@ -1,5 +1,5 @@
 #!/bin/sh
-# Scenarios 1-5, 9, 10 and 11 of SCENARIOS.md through "postern check
+# Scenarios 1-5, 9, 10 and 11 (examples/) through "postern check
 # --json": SPF, DKIM and DMARC results, decisions and SMTP replies, the
 # Authentication-Results value, and --output copies that differ from the
 # input only by our Authentication-Results field (and, behind a gateway,

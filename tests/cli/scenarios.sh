@@ -1,5 +1,5 @@
 #!/bin/sh
-# Scenarios 6, 7 and 8 of SCENARIOS.md through "postern check --json":
+# Scenarios 6, 7 and 8 (examples/) through "postern check --json":
 # per-recipient decisions, SMTP replies, deciding rules and edits, and
 # --output copies that differ from the input only in the edited fields.
 . "$top_srcdir/tests/cli/tap.sh"

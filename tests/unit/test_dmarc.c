@@ -433,7 +433,7 @@ static void np_for_nonexistent(void **state)
 	env_close(&e);
 }
 
-/* The DMARC part of SCENARIOS.md 1-5 and 10, given the SPF and DKIM
+/* The DMARC part of scenarios 1-5 and 10 (examples/), given the SPF and DKIM
  * outcomes those scenarios state. */
 static const char zone_scen[] =
 	"_dmarc.example.com. TXT \"v=DMARC1; p=reject; rua=mailto:d@example.com\"\n"
