@@ -250,8 +250,9 @@ void pst_chk_regex(struct checker *c, const char *file, pst_ast_regex *re)
 			return;
 		}
 	}
-	/* UTF mode with PCRE2_MATCH_INVALID_UTF: patterns are UTF-8, "." and "i" work on characters, and invalid bytes in a
-	 * message act as barriers instead of failing the match, under JIT too. */
+	/* UTF mode with PCRE2_MATCH_INVALID_UTF: patterns are UTF-8, "." and
+	 * "i" work on characters, and invalid bytes in a message act as
+	 * barriers instead of failing the match, under JIT too. */
 	int ecode;
 	PCRE2_SIZE eoff;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)re->pattern, re->len, opts, &ecode, &eoff, NULL);
