@@ -31,7 +31,14 @@ nkinds=$(wc -l < "$TMPDIR_TEST/kinds.words")
 [ "$nfacts" -ge 25 ] && ok "the facts table read ($nfacts facts)" ||
 	not_ok "the facts table read" "only $nfacts facts: has lang/builtins.c changed shape?"
 [ "$nkinds" -ge 3 ] && ok "the list kinds read ($nkinds)" || not_ok "the list kinds read" "only $nkinds"
-for set in lex facts kinds; do
+# Action words: the registry's definitions, .word = "x" (log and tag are
+# no keywords of the lexer: the parser finds them in the registry).
+grep -ho '\.word = "[a-z-]*"' "$top_srcdir"/lang/actions/act_*.c | sed 's/.*"\(.*\)"/\1/' |
+	sort -u > "$TMPDIR_TEST/actions.words"
+nact=$(wc -l < "$TMPDIR_TEST/actions.words")
+[ "$nact" -ge 10 ] && ok "the action registry read ($nact words)" ||
+	not_ok "the action registry read" "only $nact words: has lang/actions/ changed shape?"
+for set in lex facts kinds actions; do
 	missing=$(comm -23 "$TMPDIR_TEST/$set.words" "$TMPDIR_TEST/vim.words" | tr '\n' ' ')
 	is "$missing" "" "the syntax file has every word of the $set table"
 done
