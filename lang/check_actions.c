@@ -8,7 +8,8 @@
  * Received when the action must not touch trace fields; the definition's
  * own check hook runs (replies, folders, tags); the value is a template
  * with no CR/LF when it goes into a header; a regex is compiled. At most
- * one action of a rule may be terminal. Also the shared reply check
+ * one action of a rule may be terminal, and actions after it (which never
+ * run) are warned about. Also the shared reply check
  * (pst_act_check_reply): defaults are not filled into the tree, the
  * compiler takes them from the definition.
  */
@@ -126,14 +127,24 @@ static void check_action(struct checker *c, const char *file, pst_ast_action *a)
 		pst_chk_regex(c, file, a->re);
 }
 
-/* The first terminal action of a rule (and a second one is an error). */
+/* The first terminal action of a rule (and a second one is an error). An
+ * action written after the terminal one never runs (the terminal action
+ * ends evaluation for the recipient): a warning at the first such action. */
 const pst_ast_action *pst_chk_actions(struct checker *c, pst_ast_rule *r)
 {
 	const pst_ast_action *term = NULL;
+	int warned = 0;
 	for (pst_ast_action *a = r->actions; a; a = a->next) {
 		check_action(c, r->file, a);
-		if (!pst_action_terminal(a->kind))
+		if (!pst_action_terminal(a->kind)) {
+			if (term && !warned) {
+				pst_chk_warn(c, r->file, &a->loc, "'%s' after '%s' never runs: '%s' ends "
+				    "evaluation; write it before", pst_action_get(a->kind)->name,
+				    pst_action_get(term->kind)->name, pst_action_get(term->kind)->name);
+				warned = 1;
+			}
 			continue;
+		}
 		if (term)
 			pst_chk_err(c, r->file, &a->loc, "a rule ends evaluation once: '%s' after '%s'",
 			    pst_action_get(a->kind)->name, pst_action_get(term->kind)->name);
