@@ -337,6 +337,24 @@ unsigned pst_message_dns_queries(const pst_message *m)
 	return m->dns.queries;
 }
 
+const char *pst_message_auth_result(pst_message *m, const char *method)
+{
+	static const struct { const char *name; pst_fact fact; } methods[] = {
+		{ "spf", PST_F_SPF }, { "helo", PST_F_HELO_SPF },
+		{ "dkim", PST_F_DKIM }, { "dmarc", PST_F_DMARC },
+	};
+	pst_value v;
+
+	for (size_t i = 0; m && method && i < sizeof methods / sizeof methods[0]; i++) {
+		if (strcmp(method, methods[i].name) != 0)
+			continue;
+		if (!pst_auth_has(m, methods[i].fact) || pst_auth_fact(m, methods[i].fact, &v) < 0)
+			return NULL;
+		return pst_auth_result_name(v.known ? v.u.result : PST_AR_NONE);
+	}
+	return NULL;
+}
+
 size_t pst_message_rcpt_count(const pst_message *m)
 {
 	return m->nrcpts;

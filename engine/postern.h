@@ -207,6 +207,16 @@ typedef struct pst_verdict {
  * none. */
 PST_API unsigned pst_message_dns_queries(const pst_message *msg);
 
+/* The message's overall result of an authentication method, as the rules
+ * read it: method is "spf", "helo" (the HELO identity's SPF), "dkim" (pass
+ * when any signature passed, then temperror, fail, permerror, none) or
+ * "dmarc" (over every author domain, the strictest). Only a result already
+ * computed (by a rule, the Authentication-Results field or a report) is
+ * returned: this never verifies a signature or asks DNS. Returns the RFC
+ * 8601 word (static storage), or NULL for an unknown method or a result
+ * not computed. */
+PST_API const char *pst_message_auth_result(pst_message *msg, const char *method);
+
 /* With opts.time_rules, after pst_message_evaluate(): the time spent in
  * rule i (0-based, as pst_policy_rule) over every recipient, in
  * nanoseconds, and how many times it was evaluated (recipients that got as

@@ -103,33 +103,23 @@ static const char *const result_names[PST_CNT_OTHER] = {
 	"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"
 };
 
-/* The result word of member key ("spf", "dkim", "dmarc") in auth: the
- * first "result" after it; an empty array (no DKIM signature) is none. */
-static int result_index(const char *auth, size_t len, const char *key)
+/* The counter of a result word. */
+static int result_index(const char *word)
 {
-	char tmp[8192], marker[32];
-	snprintf(tmp, sizeof tmp, "%.*s", (int)(len < sizeof tmp ? len : sizeof tmp - 1), auth);
-	snprintf(marker, sizeof marker, "\"%s\":", key);
-	const char *p = strstr(tmp, marker);
-	if (p == NULL || strncmp(p + strlen(marker), "[]", 2) == 0)
-		return PST_CNT_NONE;
-	p = strstr(p, "\"result\":\"");
-	if (p == NULL)
-		return PST_CNT_NONE;
-	p += strlen("\"result\":\"");
-	for (int i = 0; i < PST_CNT_OTHER; i++) {
-		size_t n = strlen(result_names[i]);
-		if (strncmp(p, result_names[i], n) == 0 && p[n] == '"')
+	for (int i = 0; word && i < PST_CNT_OTHER; i++)
+		if (strcmp(word, result_names[i]) == 0)
 			return i;
-	}
-	return PST_CNT_OTHER;
+	return word ? PST_CNT_OTHER : PST_CNT_NONE;
 }
 
-static void count_auth(struct pst_lmtp_srv *srv, const char *auth, size_t len)
+/* The SIGUSR1 counters: each method's overall result, as the rules read
+ * it (DKIM: pass when any signature passed, not the first signature's);
+ * a method nothing computed counts as none. */
+static void count_auth(struct pst_lmtp_srv *srv, pst_message *msg)
 {
-	int spf = result_index(auth, len, "spf");
-	int dkim = result_index(auth, len, "dkim");
-	int dmarc = result_index(auth, len, "dmarc");
+	int spf = result_index(pst_message_auth_result(msg, "spf"));
+	int dkim = result_index(pst_message_auth_result(msg, "dkim"));
+	int dmarc = result_index(pst_message_auth_result(msg, "dmarc"));
 	pthread_mutex_lock(&srv->lock);
 	srv->cnt.auth[PST_AUTH_SPF][spf]++;
 	srv->cnt.auth[PST_AUTH_DKIM][dkim]++;
@@ -380,8 +370,9 @@ void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *po
 	deliver_all(srv, peer, t, qid, st, dr, nd, rs);
 	size_t authlen = 0;
 	const char *auth = NULL;
-	if (pst_message_json(msg, &json) == 0 && (auth = json_member(json, "auth", &authlen)) != NULL)
-		count_auth(srv, auth, authlen);
+	if (pst_message_json(msg, &json) == 0)
+		auth = json_member(json, "auth", &authlen);
+	count_auth(srv, msg);
 	for (size_t i = 0; i < t->nrcpts; i++)
 		log_rcpt(srv, t, qid, i, &st[i], &rs[i], auth, authlen, ms_since(&t0));
 	count_rcpts(srv, t, st, rs);

@@ -113,4 +113,22 @@ wait_log '"event":"reload"'
 line=$(grep '"event":"reload"' "$LOG" | tail -1)
 is "$(q "$line" '.rules')" "$rules" "a failed reload names a rule file path with a quote and a backslash, as valid JSON"
 stop_lmtp
+
+# The counters hold each method's overall result: a message whose first
+# DKIM signature gets a SERVFAIL and whose second passes counts dkim=pass.
+fx="$top_srcdir/tests/fixtures/dkim"
+cp "$fx/keys.zone" "$TMPDIR_TEST/empty.zone"
+printf 'rule r { when dkim == pass then accept; }\n' > "$TMPDIR_TEST/dkim.rules"
+: > "$LOG"
+start_lmtp --rules "$TMPDIR_TEST/dkim.rules"
+# one script line: lmtpc drops empty lines, and \r\n escapes keep them
+msg=$(tr -d '\r' < "$fx/servfail-and-good.eml" | sed 's/^\./../' | awk '{ printf "%s\\r\\n", $0 }')
+out=$(printf '%s\n' 'LHLO c' 'MAIL FROM:<a@example.com>' 'RCPT TO:<r@example.org>' 'DATA' '<<354' "$msg" '.' 'QUIT' | lmtpc "$PORT")
+like "$out" '250 2\.0\.0' "a message with a failing and a passing DKIM signature is delivered"
+kill -USR1 "$SRV_PID"
+wait_log '"event":"stats"'
+line=$(grep '"event":"stats"' "$LOG" | tail -1)
+is "$(q "$line" '[.auth.dkim.pass, .auth.dkim.temperror] | @csv')" "1,0" \
+   "SIGUSR1: the DKIM counter holds the overall result (pass), not the first signature's (temperror)"
+stop_lmtp
 done_testing

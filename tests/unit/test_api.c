@@ -320,6 +320,42 @@ static void given_auth_results_are_used(void **state)
 	pst_policy_free(&p);
 }
 
+/* pst_message_auth_result: the overall result a rule read, and nothing
+ * for what no rule computed (it never asks DNS itself). */
+static void auth_results_as_read(void **state)
+{
+	(void)state;
+	pst_dns *dns = fixture(zone);
+	pst_message_opts opts = { .dns = dns };
+	const char *rcpts[] = { "bob@example.org" };
+	pst_envelope env = { .client_ip = "203.0.113.9", .mail_from = "ann@example.net",
+	                     .rcpts = rcpts, .nrcpts = 1 };
+	pst_policy *p = compile("rule r { when spf == fail then add header \"X-SPF\" \"fail\"; }\n");
+	pst_message *m = NULL;
+	char err[256] = "";
+	assert_int_equal(pst_message_new(p, message, strlen(message), &env, &opts, &m, err, sizeof err), 0);
+	assert_null(pst_message_auth_result(m, "spf"));       /* not computed yet */
+	assert_int_equal(pst_message_evaluate(m), 0);
+	unsigned q = pst_message_dns_queries(m);
+	assert_string_equal(pst_message_auth_result(m, "spf"), "fail");
+	assert_null(pst_message_auth_result(m, "dkim"));      /* no rule read it */
+	assert_null(pst_message_auth_result(m, "dmarc"));
+	assert_null(pst_message_auth_result(m, "arc"));       /* no such method */
+	assert_int_equal(pst_message_dns_queries(m), q);      /* and nothing asked */
+	pst_message_free(&m);
+	pst_policy_free(&p);
+	/* given results count as computed */
+	p = compile("rule r { when dkim == pass then accept; }\n");
+	pst_auth_given given = { .dkim = "pass" };
+	pst_message_opts gopts = { .auth = &given };
+	assert_int_equal(pst_message_new(p, message, strlen(message), &env, &gopts, &m, err, sizeof err), 0);
+	assert_int_equal(pst_message_evaluate(m), 0);
+	assert_string_equal(pst_message_auth_result(m, "dkim"), "pass");
+	pst_message_free(&m);
+	pst_policy_free(&p);
+	pst_dns_free(&dns);
+}
+
 /* pst_message_rule_time: only with opts.time_rules, after evaluation; the
  * evaluations count the recipients that reached each rule. */
 static void times_each_rule(void **state)
@@ -404,6 +440,7 @@ int main(void)
 		cmocka_unit_test(spf_aligned_alone_does_not_verify_dkim),
 		cmocka_unit_test(refuses_bad_input),
 		cmocka_unit_test(given_auth_results_are_used),
+		cmocka_unit_test(auth_results_as_read),
 		cmocka_unit_test(compile_errors_are_reported),
 		cmocka_unit_test(times_each_rule),
 	};
