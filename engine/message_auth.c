@@ -23,6 +23,10 @@
  *            leaves unreadable is unknown, never an older field's.
  * A library that could not be initialised makes its facts temperror, with
  * a warning. Every DNS question goes through the message's session.
+ *
+ * Each AUTH fact of the registry (lang/facts/registry.h) names its group
+ * and has one provider here, provide_<sym>, which reads the group's
+ * results; both are found by id through one table made from the registry.
  */
 #include "message_auth.h"
 
@@ -510,25 +514,6 @@ static int ensure_group(struct pst_message *m, unsigned bit)
 	return 0;
 }
 
-static unsigned group_of(pst_fact f)
-{
-	switch (f) {
-	case PST_F_SPF: case PST_F_SPF_DOMAIN: return AUTH_SPF;
-	case PST_F_SPF_ALIGNED: return AUTH_SPF_ALIGN;
-	case PST_F_DKIM_ALIGNED: return AUTH_DKIM_ALIGN;
-	case PST_F_HELO_SPF: return AUTH_HELO;
-	case PST_F_DKIM: case PST_F_DKIM_DOMAINS: return AUTH_DKIM;
-	case PST_F_DKIM_UNSIGNED_HEADER: case PST_F_DKIM_UNSIGNED_BODY: return AUTH_DKIM;
-	case PST_F_DMARC: case PST_F_DMARC_POLICY: case PST_F_DMARC_DOMAIN: return AUTH_DMARC;
-	default: return AUTH_AUTHRES;
-	}
-}
-
-int pst_auth_has(const struct pst_message *m, pst_fact f)
-{
-	return (m->auth.computed & group_of(f)) != 0;
-}
-
 int pst_auth_compute_all(struct pst_message *m)
 {
 	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
@@ -574,45 +559,150 @@ static void set_bool(pst_value *out, int b)
 	out->u.b = b;
 }
 
+/* ---- The providers: one per AUTH line of lang/facts/registry.h --------- */
+
+/* Each reads its group's results, already computed (pst_auth_fact). */
+
+static int provide_spf(struct pst_message *m, pst_value *out)
+{
+	set_result(out, m->auth.spf);
+	return 0;
+}
+
+static int provide_spf_domain(struct pst_message *m, pst_value *out)
+{
+	set_domain(out, m->auth.spf_domain);
+	return 0;
+}
+
+static int provide_spf_aligned(struct pst_message *m, pst_value *out)
+{
+	set_bool(out, m->auth.spf_aligned);
+	return 0;
+}
+
+static int provide_helo_spf(struct pst_message *m, pst_value *out)
+{
+	set_result(out, m->auth.helo_spf);
+	return 0;
+}
+
+static int provide_dkim(struct pst_message *m, pst_value *out)
+{
+	set_result(out, m->auth.dkim);
+	return 0;
+}
+
+static int provide_dkim_domains(struct pst_message *m, pst_value *out)
+{
+	out->known = 1;
+	out->type = PST_T_DOMAINSET;
+	out->u.set.items = m->auth.dkim_domains;
+	out->u.set.n = m->auth.ndkim_domains;
+	return 0;
+}
+
+static int provide_dkim_aligned(struct pst_message *m, pst_value *out)
+{
+	set_bool(out, m->auth.dkim_aligned);
+	return 0;
+}
+
+static int provide_dkim_unsigned_header(struct pst_message *m, pst_value *out)
+{
+	set_string(out, m->auth.dkim_unsigned_header);
+	return 0;
+}
+
+/* Unknown unless we verified the signatures (dkim_uncovered). */
+static int provide_dkim_unsigned_body(struct pst_message *m, pst_value *out)
+{
+	set_bool(out, m->auth.dkim_unsigned_body);
+	out->known = m->auth.dkim_unsigned_body_known;
+	return 0;
+}
+
+static int provide_dmarc(struct pst_message *m, pst_value *out)
+{
+	set_result(out, m->auth.dmarc);
+	return 0;
+}
+
+static int provide_dmarc_policy(struct pst_message *m, pst_value *out)
+{
+	out->known = 1;
+	out->type = PST_T_POLICY;
+	out->u.policy = m->auth.dmarc_policy;
+	return 0;
+}
+
+static int provide_dmarc_domain(struct pst_message *m, pst_value *out)
+{
+	set_domain(out, m->auth.dmarc_domain);
+	return 0;
+}
+
+static int provide_authres_spf(struct pst_message *m, pst_value *out)
+{
+	set_authres(out, &m->auth, AR_UNREAD_SPF, m->auth.authres_spf);
+	return 0;
+}
+
+static int provide_authres_dkim(struct pst_message *m, pst_value *out)
+{
+	set_authres(out, &m->auth, AR_UNREAD_DKIM, m->auth.authres_dkim);
+	return 0;
+}
+
+static int provide_authres_dmarc(struct pst_message *m, pst_value *out)
+{
+	set_authres(out, &m->auth, AR_UNREAD_DMARC, m->auth.authres_dmarc);
+	return 0;
+}
+
+/* Each AUTH fact's group (the AUTH_<GROUP> bit that computes it) and
+ * provider, in its id's slot, made from the registry; { 0, NULL } for the
+ * other facts. An AUTH line without its provide_<sym>, or naming a group
+ * that is not an AUTH_ bit, does not compile. */
+static const struct auth_fact {
+	unsigned group;
+	int (*provide)(struct pst_message *m, pst_value *out);
+} auth_facts[PST_F__COUNT] = {
+#define AUTH_FACT_AUTH(ID, sym, group) [PST_F_##ID] = { AUTH_##group, provide_##sym },
+#define AUTH_FACT_MESSAGE(ID, sym, group)
+#define AUTH_FACT_RCPT(ID, sym, group)
+#define AUTH_FACT_(ID, sym, name, type, source, group) AUTH_FACT_##source(ID, sym, group)
+	PST_FACTS(AUTH_FACT_)
+#undef AUTH_FACT_
+#undef AUTH_FACT_RCPT
+#undef AUTH_FACT_MESSAGE
+#undef AUTH_FACT_AUTH
+};
+
+/* The group that computes auth fact f; 0 for any other fact. */
+static unsigned group_of(pst_fact f)
+{
+	return (unsigned)f < PST_F__COUNT ? auth_facts[f].group : 0;
+}
+
+int pst_auth_has(const struct pst_message *m, pst_fact f)
+{
+	return (m->auth.computed & group_of(f)) != 0;
+}
+
+int pst_auth_fact_provided(pst_fact f)
+{
+	return (unsigned)f < PST_F__COUNT && auth_facts[f].provide != NULL;
+}
+
 int pst_auth_fact(struct pst_message *m, pst_fact f, pst_value *out)
 {
 	memset(out, 0, sizeof *out);
+	if (!pst_auth_fact_provided(f))
+		return 0;              /* not an auth fact: unknown */
 	if (ensure_group(m, group_of(f)) < 0)
 		return -1;
-	const pst_auth *a = &m->auth;
-	switch (f) {
-	case PST_F_SPF: set_result(out, a->spf); break;
-	case PST_F_SPF_DOMAIN: set_domain(out, a->spf_domain); break;
-	case PST_F_SPF_ALIGNED: set_bool(out, a->spf_aligned); break;
-	case PST_F_HELO_SPF: set_result(out, a->helo_spf); break;
-	case PST_F_DKIM: set_result(out, a->dkim); break;
-	case PST_F_DKIM_DOMAINS:
-		out->known = 1;
-		out->type = PST_T_DOMAINSET;
-		out->u.set.items = a->dkim_domains;
-		out->u.set.n = a->ndkim_domains;
-		break;
-	case PST_F_DKIM_ALIGNED: set_bool(out, a->dkim_aligned); break;
-	case PST_F_DKIM_UNSIGNED_HEADER: set_string(out, a->dkim_unsigned_header); break;
-	case PST_F_DKIM_UNSIGNED_BODY:
-		set_bool(out, a->dkim_unsigned_body);
-		out->known = a->dkim_unsigned_body_known;
-		break;
-	case PST_F_DMARC: set_result(out, a->dmarc); break;
-	case PST_F_DMARC_POLICY:
-		out->known = 1;
-		out->type = PST_T_POLICY;
-		out->u.policy = a->dmarc_policy;
-		break;
-	case PST_F_DMARC_DOMAIN: set_domain(out, a->dmarc_domain); break;
-	case PST_F_AUTHRES_SPF: set_authres(out, a, AR_UNREAD_SPF, a->authres_spf); break;
-	case PST_F_AUTHRES_DKIM: set_authres(out, a, AR_UNREAD_DKIM, a->authres_dkim); break;
-	case PST_F_AUTHRES_DMARC: set_authres(out, a, AR_UNREAD_DMARC, a->authres_dmarc); break;
-	default:
-		out->known = 0;
-		break;
-	}
-	return 0;
+	return auth_facts[f].provide(m, out);
 }
 
 /* ---- Our Authentication-Results field ----------------------------------- */

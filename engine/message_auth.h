@@ -53,16 +53,21 @@ typedef struct pst_auth {
 
 struct pst_message;
 
-/* Compute (once) and return auth fact f for message m. Strings are borrowed
- * from m's arena. 0, or -1 on ENOMEM. */
+/* Compute (once) the group of auth fact f for message m and return f's
+ * value from its provider (one per AUTH line of lang/facts/registry.h, in
+ * message_auth.c). Strings are borrowed from m's arena. Any other fact is
+ * unknown. 0, or -1 on ENOMEM. */
 int pst_auth_fact(struct pst_message *m, pst_fact f, pst_value *out);
+
+/* 1 when auth fact f has its provider here, 0 for any other fact. Static. */
+int pst_auth_fact_provided(pst_fact f);
 
 /* Compute every group (for reports and the Authentication-Results field).
  * 0, or -1 on ENOMEM. */
 int pst_auth_compute_all(struct pst_message *m);
 
-/* Whether fact group g was computed (for reports that show only what was
- * computed). */
+/* Whether the group that computes auth fact f was computed (for reports
+ * that show only what was computed); 0 for any other fact. */
 int pst_auth_has(const struct pst_message *m, pst_fact f);
 
 /* Append the value of postern's Authentication-Results field (RFC 8601:

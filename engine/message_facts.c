@@ -1,7 +1,10 @@
 /*
  * message_facts.c: the fact provider of a message (eval.h's
  * pst_fact_source): envelope facts from the envelope, message facts from
- * the parsed message, auth facts from the auth layer.
+ * the parsed message, auth facts from the auth layer (message_auth.h).
+ * Each MESSAGE fact of the registry (lang/facts/registry.h) has one
+ * provider here, provide_<sym>, found by id through one table made from
+ * the registry; RCPT facts are the evaluator's.
  *
  * Header values are unfolded and trimmed by the message model; values that
  * carry RFC 2047 encoded-words are decoded (as Sieve compares headers), the
@@ -143,55 +146,152 @@ static const char *header_duplicate(const struct pst_message *m)
 	return NULL;
 }
 
+/* ---- The providers: one per MESSAGE line of lang/facts/registry.h ------ */
+
+static int provide_client_ip(struct pst_message *m, pst_value *out)
+{
+	out->type = PST_T_IP;
+	out->known = m->env.ip.family != 0;
+	out->u.ip = m->env.ip;
+	return 0;
+}
+
+static int provide_client_helo(struct pst_message *m, pst_value *out)
+{
+	set_text(out, PST_T_STRING, m->env.helo);
+	return 0;
+}
+
+static int provide_client_ptr(struct pst_message *m, pst_value *out)
+{
+	set_text(out, PST_T_STRING, m->env.client_name);
+	return 0;
+}
+
+static int provide_envelope_from(struct pst_message *m, pst_value *out)
+{
+	set_text(out, PST_T_ADDRESS, m->env.mail_from);
+	return 0;
+}
+
+static int provide_envelope_from_domain(struct pst_message *m, pst_value *out)
+{
+	set_text(out, PST_T_DOMAIN, domain_of(m, m->env.mail_from));
+	return 0;
+}
+
+static int provide_from_address(struct pst_message *m, pst_value *out)
+{
+	set_text(out, PST_T_ADDRESS, m->from.address);
+	return 0;
+}
+
+static int provide_from_domain(struct pst_message *m, pst_value *out)
+{
+	set_text(out, PST_T_DOMAIN, m->from.domain);
+	return 0;
+}
+
+static int provide_from_display(struct pst_message *m, pst_value *out)
+{
+	set_text(out, PST_T_STRING, m->from.display);
+	return 0;
+}
+
+static int provide_from_count(struct pst_message *m, pst_value *out)
+{
+	set_number(out, m->from.count);
+	return 0;
+}
+
+static int provide_from_fields(struct pst_message *m, pst_value *out)
+{
+	set_number(out, m->from.nfields);
+	return 0;
+}
+
+static int provide_from_valid(struct pst_message *m, pst_value *out)
+{
+	out->known = 1;
+	out->type = PST_T_BOOL;
+	out->u.b = m->from.error == NULL;
+	return 0;
+}
+
+static int provide_from_error(struct pst_message *m, pst_value *out)
+{
+	set_text(out, PST_T_STRING, m->from.error);
+	return 0;
+}
+
+static int provide_header_malformed(struct pst_message *m, pst_value *out)
+{
+	out->type = PST_T_BOOL;
+	out->known = 1;
+	out->u.b = header_malformed(m);
+	return 0;
+}
+
+static int provide_header_duplicate(struct pst_message *m, pst_value *out)
+{
+	set_text(out, PST_T_STRING, header_duplicate(m));
+	return 0;
+}
+
+/* subject: the topmost Subject field, decoded; -1 on ENOMEM. */
+static int provide_subject(struct pst_message *m, pst_value *out)
+{
+	long s = pst_msg_find_next(m->msg, "Subject", 7, pst_msg_name_hash("Subject", 7), 0);
+	out->type = PST_T_STRING;
+	if (s >= 0) {
+		out->known = 1;
+		if (decoded_value(m, (size_t)s, &out->u.s.p, &out->u.s.len) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int provide_size(struct pst_message *m, pst_value *out)
+{
+	set_number(out, (long long)pst_msg_size(m->msg));
+	return 0;
+}
+
+/* The provider of each MESSAGE fact, in its id's slot, made from the
+ * registry; NULL for the others (AUTH: the auth layer's table; RCPT: the
+ * evaluator's). A MESSAGE line without its provide_<sym> does not compile. */
+typedef int (*message_provider)(struct pst_message *m, pst_value *out);
+
+#define PROVIDER_MESSAGE(ID, sym) [PST_F_##ID] = provide_##sym,
+#define PROVIDER_AUTH(ID, sym)
+#define PROVIDER_RCPT(ID, sym)
+#define PROVIDER_(ID, sym, name, type, source, group) PROVIDER_##source(ID, sym)
+static const message_provider providers[PST_F__COUNT] = {
+	PST_FACTS(PROVIDER_)
+};
+#undef PROVIDER_
+#undef PROVIDER_RCPT
+#undef PROVIDER_AUTH
+#undef PROVIDER_MESSAGE
+
+int pst_message_fact_provided(pst_fact f)
+{
+	if ((unsigned)f >= PST_F__COUNT)
+		return 0;
+	if (pst_fact_is_auth(f))
+		return pst_auth_fact_provided(f);
+	return providers[f] != NULL;
+}
+
 static int fact(void *ctx, pst_fact f, pst_value *out)
 {
 	struct pst_message *m = ctx;
 	memset(out, 0, sizeof *out);
 	if (pst_fact_is_auth(f))
 		return pst_auth_fact(m, f, out);
-	switch (f) {
-	case PST_F_CLIENT_IP:
-		out->type = PST_T_IP;
-		out->known = m->env.ip.family != 0;
-		out->u.ip = m->env.ip;
-		return 0;
-	case PST_F_CLIENT_HELO: set_text(out, PST_T_STRING, m->env.helo); return 0;
-	case PST_F_CLIENT_PTR: set_text(out, PST_T_STRING, m->env.client_name); return 0;
-	case PST_F_ENVELOPE_FROM: set_text(out, PST_T_ADDRESS, m->env.mail_from); return 0;
-	case PST_F_ENVELOPE_FROM_DOMAIN:
-		set_text(out, PST_T_DOMAIN, domain_of(m, m->env.mail_from));
-		return 0;
-	case PST_F_FROM_ADDRESS: set_text(out, PST_T_ADDRESS, m->from.address); return 0;
-	case PST_F_FROM_DOMAIN: set_text(out, PST_T_DOMAIN, m->from.domain); return 0;
-	case PST_F_FROM_DISPLAY: set_text(out, PST_T_STRING, m->from.display); return 0;
-	case PST_F_FROM_COUNT: set_number(out, m->from.count); return 0;
-	case PST_F_FROM_FIELDS: set_number(out, m->from.nfields); return 0;
-	case PST_F_FROM_VALID:
-		out->known = 1;
-		out->type = PST_T_BOOL;
-		out->u.b = m->from.error == NULL;
-		return 0;
-	case PST_F_FROM_ERROR: set_text(out, PST_T_STRING, m->from.error); return 0;
-	case PST_F_SUBJECT: {
-		long s = pst_msg_find_next(m->msg, "Subject", 7, pst_msg_name_hash("Subject", 7), 0);
-		out->type = PST_T_STRING;
-		if (s >= 0) {
-			out->known = 1;
-			if (decoded_value(m, (size_t)s, &out->u.s.p, &out->u.s.len) != 0)
-				return -1;
-		}
-		return 0;
-	}
-	case PST_F_HEADER_MALFORMED:
-		out->type = PST_T_BOOL;
-		out->known = 1;
-		out->u.b = header_malformed(m);
-		return 0;
-	case PST_F_HEADER_DUPLICATE: set_text(out, PST_T_STRING, header_duplicate(m)); return 0;
-	case PST_F_SIZE: set_number(out, (long long)pst_msg_size(m->msg)); return 0;
-	default:
-		return 0;   /* rcpt facts come from the evaluator */
-	}
+	if ((unsigned)f < PST_F__COUNT && providers[f] != NULL)
+		return providers[f](m, out);
+	return 0;   /* rcpt facts come from the evaluator */
 }
 
 /* The index of the nth field named name, skipping the stripped

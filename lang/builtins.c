@@ -1,6 +1,7 @@
 /*
- * builtins.c: the table of facts a rule can read (facts.h): their names as
- * written in rules, their types, and which are auth facts. The checker
+ * builtins.c: the table of facts a rule can read (facts.h), made from the
+ * registry (lang/facts/registry.h): their names as written in rules, their
+ * types, and who computes them (which are auth facts). The checker
  * resolves names through it, the evaluator and the reports print them.
  */
 #include "lang/facts.h"
@@ -11,41 +12,12 @@
 static const struct fact_def {
 	const char *name;
 	pst_type type;
-	int auth;
+	pst_fact_origin origin;
 } facts[PST_F__COUNT] = {
-	[PST_F_CLIENT_IP] = { "client.ip", PST_T_IP, 0 },
-	[PST_F_CLIENT_HELO] = { "client.helo", PST_T_STRING, 0 },
-	[PST_F_CLIENT_PTR] = { "client.ptr", PST_T_STRING, 0 },
-	[PST_F_ENVELOPE_FROM] = { "envelope.from", PST_T_ADDRESS, 0 },
-	[PST_F_ENVELOPE_FROM_DOMAIN] = { "envelope.from.domain", PST_T_DOMAIN, 0 },
-	[PST_F_RCPT] = { "rcpt", PST_T_ADDRESS, 0 },
-	[PST_F_RCPT_DOMAIN] = { "rcpt.domain", PST_T_DOMAIN, 0 },
-	[PST_F_FROM_ADDRESS] = { "from.address", PST_T_ADDRESS, 0 },
-	[PST_F_FROM_DOMAIN] = { "from.domain", PST_T_DOMAIN, 0 },
-	[PST_F_FROM_DISPLAY] = { "from.display", PST_T_STRING, 0 },
-	[PST_F_FROM_COUNT] = { "from.count", PST_T_NUMBER, 0 },
-	[PST_F_FROM_FIELDS] = { "from.fields", PST_T_NUMBER, 0 },
-	[PST_F_FROM_VALID] = { "from.valid", PST_T_BOOL, 0 },
-	[PST_F_FROM_ERROR] = { "from.error", PST_T_STRING, 0 },
-	[PST_F_HEADER_MALFORMED] = { "header.malformed", PST_T_BOOL, 0 },
-	[PST_F_HEADER_DUPLICATE] = { "header.duplicate", PST_T_STRING, 0 },
-	[PST_F_SUBJECT] = { "subject", PST_T_STRING, 0 },
-	[PST_F_SIZE] = { "size", PST_T_NUMBER, 0 },
-	[PST_F_SPF] = { "spf", PST_T_RESULT, 1 },
-	[PST_F_SPF_DOMAIN] = { "spf.domain", PST_T_DOMAIN, 1 },
-	[PST_F_SPF_ALIGNED] = { "spf.aligned", PST_T_BOOL, 1 },
-	[PST_F_HELO_SPF] = { "helo.spf", PST_T_RESULT, 1 },
-	[PST_F_DKIM] = { "dkim", PST_T_RESULT, 1 },
-	[PST_F_DKIM_DOMAINS] = { "dkim.domains", PST_T_DOMAINSET, 1 },
-	[PST_F_DKIM_ALIGNED] = { "dkim.aligned", PST_T_BOOL, 1 },
-	[PST_F_DKIM_UNSIGNED_HEADER] = { "dkim.unsigned_header", PST_T_STRING, 1 },
-	[PST_F_DKIM_UNSIGNED_BODY] = { "dkim.unsigned_body", PST_T_BOOL, 1 },
-	[PST_F_DMARC] = { "dmarc", PST_T_RESULT, 1 },
-	[PST_F_DMARC_POLICY] = { "dmarc.policy", PST_T_POLICY, 1 },
-	[PST_F_DMARC_DOMAIN] = { "dmarc.domain", PST_T_DOMAIN, 1 },
-	[PST_F_AUTHRES_SPF] = { "authres.spf", PST_T_RESULT, 1 },
-	[PST_F_AUTHRES_DKIM] = { "authres.dkim", PST_T_RESULT, 1 },
-	[PST_F_AUTHRES_DMARC] = { "authres.dmarc", PST_T_RESULT, 1 },
+#define FACT_DEF_(ID, sym, name, type, source, group) \
+	[PST_F_##ID] = { name, PST_T_##type, PST_ORIGIN_##source },
+	PST_FACTS(FACT_DEF_)
+#undef FACT_DEF_
 };
 
 static const char *const type_names[] = {
@@ -80,5 +52,10 @@ int pst_fact_lookup(const char *name, size_t n)
 
 int pst_fact_is_auth(pst_fact f)
 {
-	return (unsigned)f < PST_F__COUNT && facts[f].auth;
+	return pst_fact_origin_of(f) == PST_ORIGIN_AUTH;
+}
+
+pst_fact_origin pst_fact_origin_of(pst_fact f)
+{
+	return (unsigned)f < PST_F__COUNT ? facts[f].origin : PST_ORIGIN_MESSAGE;
 }

@@ -2,13 +2,15 @@
  * facts.h: the facts a rule condition can read, their types, and the values
  * the evaluator receives for them. Shared by the checker (names and types),
  * the evaluator (values) and the fact providers in engine/ (which compute
- * them). The name table itself lives in lang/builtins.c.
+ * them). Every fact is one line of the registry, lang/facts/registry.h; the
+ * table of names, types and sources made from it lives in lang/builtins.c.
  */
 #ifndef PST_FACTS_H
 #define PST_FACTS_H
 
 #include <stddef.h>
 
+#include "lang/facts/registry.h"
 #include "util/authtypes.h"
 #include "util/ip.h"
 
@@ -24,42 +26,20 @@ typedef enum pst_type {
 	PST_T_DOMAINSET, /* a set of normalised domains (dkim.domains) */
 } pst_type;
 
+/* The fact ids, one per registry line: PST_F_CLIENT_IP, ... */
 typedef enum pst_fact {
-	PST_F_CLIENT_IP,
-	PST_F_CLIENT_HELO,
-	PST_F_CLIENT_PTR,
-	PST_F_ENVELOPE_FROM,
-	PST_F_ENVELOPE_FROM_DOMAIN,
-	PST_F_RCPT,             /* supplied by the evaluator from its recipient */
-	PST_F_RCPT_DOMAIN,      /* likewise */
-	PST_F_FROM_ADDRESS,
-	PST_F_FROM_DOMAIN,
-	PST_F_FROM_DISPLAY,
-	PST_F_FROM_COUNT,
-	PST_F_FROM_FIELDS,      /* number of From fields */
-	PST_F_FROM_VALID,       /* exactly one readable author (RFC 5322 3.6) */
-	PST_F_FROM_ERROR,       /* why not: unknown when from.valid */
-	PST_F_HEADER_MALFORMED, /* a header line that is neither field nor fold */
-	PST_F_HEADER_DUPLICATE, /* a singleton field present twice: its name */
-	PST_F_SUBJECT,
-	PST_F_SIZE,
-	PST_F_SPF,
-	PST_F_SPF_DOMAIN,
-	PST_F_SPF_ALIGNED,
-	PST_F_HELO_SPF,
-	PST_F_DKIM,
-	PST_F_DKIM_DOMAINS,
-	PST_F_DKIM_ALIGNED,
-	PST_F_DKIM_UNSIGNED_HEADER, /* a field with more instances than h= covers */
-	PST_F_DKIM_UNSIGNED_BODY,   /* body content past a passing l= */
-	PST_F_DMARC,
-	PST_F_DMARC_POLICY,
-	PST_F_DMARC_DOMAIN,
-	PST_F_AUTHRES_SPF,
-	PST_F_AUTHRES_DKIM,
-	PST_F_AUTHRES_DMARC,
+#define PST_F_ID_(ID, sym, name, type, source, group) PST_F_##ID,
+	PST_FACTS(PST_F_ID_)
+#undef PST_F_ID_
 	PST_F__COUNT
 } pst_fact;
+
+/* Who computes a fact's value (the SOURCE of its registry line). */
+typedef enum pst_fact_origin {
+	PST_ORIGIN_MESSAGE,   /* the message (engine/message_facts.c) */
+	PST_ORIGIN_AUTH,      /* the auth layer, lazily (engine/message_auth.c) */
+	PST_ORIGIN_RCPT,      /* the evaluator, from its recipient */
+} pst_fact_origin;
 
 /* One fact's value as a provider hands it to the evaluator. Strings and
  * sets are borrowed from the provider and stay valid for the whole
@@ -88,5 +68,7 @@ const char *pst_type_name(pst_type t);
 int pst_fact_lookup(const char *name, size_t n);
 /* Whether a fact is an auth fact (computed lazily, possibly with DNS). */
 int pst_fact_is_auth(pst_fact f);
+/* Who computes fact f; PST_ORIGIN_MESSAGE when f is not a fact. */
+pst_fact_origin pst_fact_origin_of(pst_fact f);
 
 #endif

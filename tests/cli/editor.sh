@@ -1,6 +1,6 @@
 #!/bin/sh
 # examples/editor: the vim syntax file for rule files. It must know every
-# keyword of the scanner (lang/lexer.l) and every fact (lang/builtins.c),
+# keyword of the scanner (lang/lexer.l) and every fact (lang/facts/registry.h),
 # so it cannot go stale; and, where vim is installed, it must load without
 # an error and give the expected group to each kind of token.
 . "$top_srcdir/tests/cli/tap.sh"
@@ -17,8 +17,8 @@ sort -u "$TMPDIR_TEST/vim.list" > "$TMPDIR_TEST/vim.words"
 # Keywords: the lexer's table, { "name", T_NAME }.
 sed -n 's/.*{ *"\([a-z-]*\)", *T_[A-Z_]* *}.*/&/p' "$top_srcdir/lang/lexer.l" |
 	grep -o '"[a-z-]*", *T_' | sed 's/"\([a-z-]*\)".*/\1/' | sort -u > "$TMPDIR_TEST/lex.words"
-# Facts: [PST_F_X] = { "name", type, auth }.
-grep -o '\[PST_F_[A-Z_]*\] = { "[a-z._]*"' "$top_srcdir/lang/builtins.c" |
+# Facts: the registry's lines, X(ID, sym, "name", TYPE, SOURCE, GROUP).
+grep -o '^[[:space:]]*X([A-Z_]*, *[a-z_0-9]*, *"[a-z._]*"' "$top_srcdir/lang/facts/registry.h" |
 	sed 's/.*"\(.*\)"/\1/' | sort -u > "$TMPDIR_TEST/facts.words"
 # List kinds and setting names the checker knows.
 grep -o 'list_kind_words\[\] = {[^}]*}' "$top_srcdir/lang/check.c" | grep -o '"[a-z]*"' | tr -d '"' |
@@ -29,7 +29,7 @@ nkinds=$(wc -l < "$TMPDIR_TEST/kinds.words")
 [ "$nlex" -ge 30 ] && ok "the lexer's keyword table read ($nlex words)" ||
 	not_ok "the lexer's keyword table read" "only $nlex words: has lang/lexer.l changed shape?"
 [ "$nfacts" -ge 25 ] && ok "the facts table read ($nfacts facts)" ||
-	not_ok "the facts table read" "only $nfacts facts: has lang/builtins.c changed shape?"
+	not_ok "the facts table read" "only $nfacts facts: has lang/facts/registry.h changed shape?"
 [ "$nkinds" -ge 3 ] && ok "the list kinds read ($nkinds)" || not_ok "the list kinds read" "only $nkinds"
 # Action words: the registry's definitions, .word = "x" (log and tag are
 # no keywords of the lexer: the parser finds them in the registry).

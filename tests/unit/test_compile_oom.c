@@ -64,7 +64,7 @@ static const char policy[] =
     "  rule b { when header \"X-C\" matches /^(A|B)$/i or subject in words\n"
     "    then add header \"X-D\" \"v ${client.ip}\", remove header \"X-E\" matching /x/; }\n"
     "}\n"
-    "rule c { when count(header \"Received\") > 3 then tempfail \"later\", log \"x\"; }\n"
+    "rule c { when count(header \"Received\") > 3 then log \"x\", tempfail \"later\"; }\n"
     "rule d { when client.hel == \"x\" then accept; }\n";   /* one error, for the diagnostics */
 
 static void fingerprint(const pst_program *p, pst_buf *b);
@@ -295,7 +295,7 @@ static void make_tree(void)
 	    "}\n"
 	    "include \"more.rules\";\n");
 	put_file("inc/more.rules",
-	    "rule c { when count(header \"Received\") > 3 then tempfail \"later\", log \"x\"; }\n");
+	    "rule c { when count(header \"Received\") > 3 then log \"x\", tempfail \"later\"; }\n");
 	pst_buf_puts(&t, "# partner domains\n\nb\xc3\xbc" "cher.example   # an IDN\n");
 	for (int i = 0; i < 1000; i++)
 		pst_buf_printf(&t, "  partner%d.example.com\n%s", i, i % 7 ? "" : "\n# gap\n");

@@ -7,9 +7,9 @@
 "     set runtimepath+=/path/to/postern/examples/editor
 "
 " The word lists follow the scanner's keyword table (lang/lexer.l), the
-" facts table (lang/builtins.c) and the settings, list kinds and value words
-" the checker knows (lang/check*.c). tests/cli/editor.sh fails when one of
-" the first two has a word this file does not.
+" facts registry (lang/facts/registry.h) and the settings, list kinds and
+" value words the checker knows (lang/check*.c). tests/cli/editor.sh fails
+" when one of the first two has a word this file does not.
 
 if exists("b:current_syntax")
   finish
@@ -45,7 +45,7 @@ syn keyword posternType         domains ips strings
 syn keyword posternSetting      authserv-id trusted-authserv-id after-queue-reject
 syn keyword posternSetting      dkim-max-signatures dkim-clock-skew dns-budget regex-match-limit pct-seed
 
-" Facts a condition can read (lang/builtins.c), and the edit targets.
+" Facts a condition can read (lang/facts/registry.h), and the edit targets.
 syn keyword posternFact         client.ip client.helo client.ptr
 syn keyword posternFact         envelope.from envelope.from.domain rcpt rcpt.domain
 syn keyword posternFact         from.address from.domain from.display from.count
