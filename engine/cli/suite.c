@@ -8,6 +8,9 @@
  * the top (the rule file and defaults for every case), case "NAME" { },
  * and expect ADDR { } inside a case.
  *
+ * pst_suite_check_rules() checks the rule names of "matched" expectations
+ * against the rule file's, once the caller has compiled it.
+ *
  * Contract: pst_suite_parse() either returns a complete suite where every
  * case has a message, a DNS fixture (possibly "none"), a time and at least
  * one expectation, every keyword is known and every argument has the right
@@ -29,6 +32,7 @@
 #include "cli/suite.h"
 #include "util/buf.h"
 #include "util/number.h"
+#include "util/suggest.h"
 
 #define MAX_WORDS 16
 
@@ -67,7 +71,7 @@ static const char *const dmarc_policies[] = { "none", "quarantine", "reject", NU
 static const char *const dmarc_flags[] = { "spf-aligned", "spf-unaligned", "dkim-aligned",
                                            "dkim-unaligned", NULL };
 static const char *const rcpt_words[] = { "decision", "applied", "smtp", "rule", "folder",
-                                          "header", "audit", NULL };
+                                          "header", "audit", "matched", "not matched", NULL };
 static const char *const msg_words[] = { "spf", "helo-spf", "dkim", "dmarc", "report", NULL };
 
 /* Under a diagnostic, the source line and a caret under col, as the rule
@@ -530,6 +534,41 @@ static int check_auth(struct parser *p, const char *w)
 	return want_args(p, 2, 2, "report PATH VALUE");
 }
 
+/* matched RULE... | matched none | not matched RULE... */
+static int check_matched(struct parser *p, int negated)
+{
+	const char *usage = negated ? "not matched RULE..." : "matched RULE... | matched none";
+	if (want_args(p, 1, PST_SUITE_MAX_ARGS, usage) < 0)
+		return -1;
+	for (size_t i = 1; i < p->ntoks; i++)
+		if (strcmp(p->toks[i].text, "none") == 0 && (negated || p->ntoks > 2)) {
+			err_at(p, p->line, p->toks[i].col, "%s", negated ? "not matched names rules; for no rule at "
+			       "all write matched none" : "matched none stands alone (no enforced rule matched)");
+			return -1;
+		}
+	return 0;
+}
+
+/* "not matched ..." becomes one statement word "not matched" (at the
+ * column of "not"). 0, or -1 after reporting. */
+static int join_not(struct parser *p)
+{
+	if (p->ntoks < 2 || p->toks[1].kind != TOK_WORD || strcmp(p->toks[1].text, "matched") != 0) {
+		err_at(p, p->line, p->ntoks < 2 ? p->toks[0].col : p->toks[1].col,
+		       "'not' goes only before matched (usage: not matched RULE...)");
+		return -1;
+	}
+	char *w = dup_or_oom(p, "not matched");
+	if (w == NULL)
+		return -1;
+	free(p->toks[0].text);
+	free(p->toks[1].text);
+	p->toks[0].text = w;
+	memmove(&p->toks[1], &p->toks[2], (p->ntoks - 2) * sizeof p->toks[0]);
+	p->ntoks--;
+	return 0;
+}
+
 static int check_expect(struct parser *p, const char *w)
 {
 	if (strcmp(w, "decision") == 0 || strcmp(w, "applied") == 0)
@@ -544,6 +583,8 @@ static int check_expect(struct parser *p, const char *w)
 		return check_header(p);
 	if (strcmp(w, "audit") == 0)
 		return want_args(p, 1, PST_SUITE_MAX_ARGS, "audit RULE... | audit none");
+	if (strcmp(w, "matched") == 0 || strcmp(w, "not matched") == 0)
+		return check_matched(p, w[0] == 'n');
 	return check_auth(p, w);
 }
 
@@ -567,14 +608,18 @@ static int add_expect(struct parser *p, const char *rcpt, size_t first)
 	e->word = dup_or_oom(p, p->toks[first].text);
 	e->pos.line = p->line;
 	e->pos.col = p->toks[first].col;
-	for (size_t i = first + 1; i < p->ntoks; i++)
+	for (size_t i = first + 1; i < p->ntoks; i++) {
+		e->arg_cols[e->nargs] = p->toks[i].col;
 		e->args[e->nargs++] = dup_or_oom(p, p->toks[i].text);
+	}
 	return 0;
 }
 
 /* An expectation statement at the case level or in an expect block. */
 static void expect_stmt(struct parser *p, const char *rcpt)
 {
+	if (strcmp(p->toks[0].text, "not") == 0 && join_not(p) < 0)
+		return;
 	const char *w = p->toks[0].text;
 	int rw = in_set(w, rcpt_words), mw = in_set(w, msg_words);
 	if (!rw && !mw) {
@@ -812,6 +857,64 @@ void pst_suite_free(pst_suite **suite)
 	free(s->rules);
 	free(s);
 	*suite = NULL;
+}
+
+/* One name of a matched expectation against the rule file's rules:
+ * 0, or 1 after writing the error into errs. */
+static int check_rule_name(const pst_suite *s, const pst_suite_expect *e, size_t k,
+                           const char *const *names, const unsigned char *audit, size_t n, pst_buf *errs)
+{
+	const char *name = e->args[k];
+	int rc = 0;
+	if (strcmp(e->word, "matched") == 0 && strcmp(name, "none") == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0) {
+			if (!audit[i])
+				return 0;
+			rc = pst_buf_printf(errs, "%s:%u:%u: error: '%s' is an audit-mode rule: %s covers the "
+			                    "enforced rules; an audit rule's match is expected with audit %s\n",
+			                    s->path, e->pos.line, e->arg_cols[k], name, e->word, name);
+			return rc < 0 ? -1 : 1;
+		}
+	const char *near = pst_suggest(name, strlen(name), names, n);
+	rc = pst_buf_printf(errs, "%s:%u:%u: error: '%s' names no rule of %s", s->path, e->pos.line,
+	                    e->arg_cols[k], name, s->rules);
+	if (rc == 0 && near)
+		rc = pst_buf_printf(errs, "; did you mean '%s'?", near);
+	if (rc == 0)
+		rc = pst_buf_putc(errs, '\n');
+	return rc < 0 ? -1 : 1;
+}
+
+int pst_suite_check_rules(const pst_suite *suite, const char *const *names,
+                          const unsigned char *audit, size_t n, char **errors)
+{
+	pst_buf errs = PST_BUF_INIT;
+	size_t nerrs = 0;
+	int oom = 0;
+	if (errors)
+		*errors = NULL;
+	for (size_t c = 0; c < suite->ncases && !oom; c++)
+		for (size_t i = 0; i < suite->cases[c].nexpects && !oom; i++) {
+			const pst_suite_expect *e = &suite->cases[c].expects[i];
+			if (strcmp(e->word, "matched") != 0 && strcmp(e->word, "not matched") != 0)
+				continue;
+			for (size_t k = 0; k < e->nargs && !oom; k++) {
+				int rc = nerrs < PST_SUITE_MAX_ERRORS ?
+				         check_rule_name(suite, e, k, names, audit, n, &errs) : 0;
+				oom = rc < 0;
+				nerrs += rc > 0;
+			}
+		}
+	if (nerrs == 0 && !oom) {
+		pst_buf_free(&errs);
+		return 0;
+	}
+	if (errors && !oom)
+		*errors = pst_buf_steal(&errs, NULL);
+	pst_buf_free(&errs);
+	return -1;
 }
 
 static char *dir_of(const char *path)

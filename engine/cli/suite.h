@@ -36,11 +36,13 @@ typedef struct pst_suite_src {
 
 /* One expectation. rcpt is the address of an "expect ADDR" block, "*" for
  * every recipient, or NULL for the message-level expectations (spf, helo-spf,
- * dkim, dmarc, report). word is the keyword ("decision", "smtp", ...). */
+ * dkim, dmarc, report). word is the keyword ("decision", "smtp", ...;
+ * "not matched" for the negated matched expectation). */
 typedef struct pst_suite_expect {
 	char *rcpt;
 	char *word;
 	char *args[PST_SUITE_MAX_ARGS];
+	unsigned arg_cols[PST_SUITE_MAX_ARGS]; /* where each argument starts */
 	size_t nargs;
 	pst_suite_pos pos;
 } pst_suite_expect;
@@ -82,6 +84,17 @@ int pst_suite_parse(const char *path, const char *text, size_t len,
 int pst_suite_load(const char *path, pst_suite **out, char **errors);
 
 void pst_suite_free(pst_suite **suite);
+
+/* Check the rule names of the suite's "matched" and "not matched"
+ * expectations against the rules of the compiled rule file: names[i] is
+ * rule i's name and audit[i] is nonzero for an audit-mode rule (whose
+ * matches are the "audit" expectation's, not "matched"'s). All borrowed.
+ * 0 when each name is an enforced rule; else -1 and, when errors is not
+ * NULL, *errors is a malloc'd text (caller frees; NULL on ENOMEM) of
+ * "path:line:col: error: ..." lines with a "did you mean" where a rule's
+ * name is close. */
+int pst_suite_check_rules(const pst_suite *suite, const char *const *names,
+                          const unsigned char *audit, size_t n, char **errors);
 
 /* p resolved against the suite's folder (p itself when absolute), malloc'd
  * (caller frees), or NULL on ENOMEM. */

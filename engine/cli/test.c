@@ -5,14 +5,18 @@
  * case, load its DNS fixture, build the message and envelope, evaluate
  * with the case's fixed time and a trace, and compare each expectation
  * with the verdicts, the delivered copies (pst_message_render) and the
- * report of pst_message_json(). A failing case is printed with its name,
- * file:line, expected against got, and the trace of the deciding rule.
+ * report of pst_message_json(). Before running a suite, the rule names of
+ * its "matched" expectations are checked against the compiled rule file.
+ * A failing case is printed with its name, file:line, expected against
+ * got, and the trace of the deciding rule (every rule's when the rule or
+ * the rules matched were not the ones expected).
  * The last line of output is "N passed, N failed".
  *
  * Exit status: 0 when every case passed, 1 when one failed, 64 usage,
  * 65 a suite file with errors (or a case whose message or fixture cannot
- * be read), 78 a rule file that does not compile. Suites that cannot run
- * are reported on stderr as file:line:col and their cases count as failed.
+ * be read, or a "matched" naming no enforced rule), 78 a rule file that
+ * does not compile. Suites that cannot run are reported on stderr as
+ * file:line:col and their cases count as failed.
  */
 #include "config.h"
 
@@ -348,6 +352,43 @@ static int check_audit(struct outcome *o, const pst_suite_expect *e, const pst_v
 	return 1;
 }
 
+/* Whether name is among the count strings of list. */
+static int listed(const char *name, const char *const *list, size_t count)
+{
+	for (size_t j = 0; j < count; j++)
+		if (strcmp(list[j], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* matched RULE... | matched none | not matched RULE...: against the rules
+ * whose condition held for the recipient, less the audit-mode ones (those
+ * are the audit expectation's). */
+static int check_matched(struct outcome *o, const pst_suite_expect *e, const pst_verdict *v, const char *who)
+{
+	int negated = strcmp(e->word, "not matched") == 0;
+	size_t nenforced = 0;
+	pst_buf want = PST_BUF_INIT, got = PST_BUF_INIT;
+	for (size_t j = 0; j < v->nmatched; j++)
+		if (!listed(v->matched[j], v->audit, v->naudit))
+			(void)pst_buf_printf(&got, "%s%s", nenforced++ ? " " : "", v->matched[j]);
+	int ok = 1;
+	if (!negated && strcmp(e->args[0], "none") == 0)
+		ok = nenforced == 0;
+	else
+		for (size_t k = 0; ok && k < e->nargs; k++)
+			ok = listed(e->args[k], v->matched, v->nmatched) != negated;
+	if (!ok) {
+		if (negated)
+			(void)pst_buf_puts(&want, "none of ");
+		join_args(e, 0, &want);
+		fail(o, e, who, e->word, pst_buf_str(&want), nenforced ? pst_buf_str(&got) : "none");
+	}
+	pst_buf_free(&want);
+	pst_buf_free(&got);
+	return !ok;
+}
+
 /* A simple word comparison: 0 when equal, 1 after recording the failure. */
 static int cmp_word(struct outcome *o, const pst_suite_expect *e, const char *who, const char *want,
                     const char *got)
@@ -377,10 +418,14 @@ static int check_rcpt(struct outcome *o, const pst_suite_expect *e, size_t i)
 		bad = check_smtp(o, e, v, who);
 	else if (strcmp(w, "audit") == 0)
 		bad = check_audit(o, e, v, who);
+	else if (strcmp(w, "matched") == 0 || strcmp(w, "not matched") == 0)
+		bad = check_matched(o, e, v, who);
 	else
 		bad = check_header(o, e, i, who);
+	/* 2: the rules that matched were not the ones expected: trace them all. */
+	int about_rules = strcmp(w, "rule") == 0 || strcmp(w, "matched") == 0 || strcmp(w, "not matched") == 0;
 	if (bad)
-		o->rcpt_failed[i] |= strcmp(w, "rule") == 0 ? 2 : 1;
+		o->rcpt_failed[i] |= about_rules ? 2 : 1;
 	return bad;
 }
 
@@ -639,6 +684,36 @@ static void print_coverage(const pst_suite *s, const pst_policy *policy, const u
 	}
 }
 
+/* The rule names of the suite's matched expectations against the policy's
+ * rules. 0, or -1 after printing the errors. */
+static int check_rule_names(const pst_suite *s, const pst_policy *policy)
+{
+	size_t n = pst_policy_rule_count(policy);
+	const char **names = calloc(n + 1, sizeof *names);
+	unsigned char *audit = calloc(n + 1, 1);
+	char *errors = NULL;
+	int rc = -1;
+	if (names == NULL || audit == NULL) {
+		fputs("postern test: out of memory\n", stderr);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pst_rule_info info;
+		if (pst_policy_rule(policy, i, &info) < 0)
+			goto out;
+		names[i] = info.name;
+		audit[i] = info.audit != 0;
+	}
+	rc = pst_suite_check_rules(s, names, audit, n, &errors);
+	if (rc < 0)
+		fputs(errors ? errors : "postern test: out of memory\n", stderr);
+out:
+	free(errors);
+	free(names);
+	free(audit);
+	return rc;
+}
+
 static void run_suite(struct run *r, const char *path)
 {
 	pst_suite *s = NULL;
@@ -656,6 +731,13 @@ static void run_suite(struct run *r, const char *path)
 		        s->path, s->rules_pos.line, s->rules_pos.col, s->rules, s->ncases, s->ncases == 1 ? "" : "s");
 		r->failed += s->ncases;
 		raise_status(r, EX_CONFIG);
+		goto out;
+	}
+	if (check_rule_names(s, policy) < 0) {
+		fprintf(stderr, "%s: error: %zu case%s counted as failed\n", s->path, s->ncases,
+		        s->ncases == 1 ? "" : "s");
+		r->failed += s->ncases;
+		raise_status(r, EX_DATAERR);
 		goto out;
 	}
 	size_t nrules = pst_policy_rule_count(policy);

@@ -74,6 +74,51 @@ like "$(cat "$T/stderr")" 'broken.rules:1:[0-9]+: error' "its diagnostics are sh
 like "$(cat "$T/stderr")" 'brokenrules.test:1:1: error: the rule file broken.rules does not compile' "and the suite line naming it"
 is "$(printf '%s\n' "$out" | tail -n 1)" "0 passed, 1 failed" "its cases count as failed"
 
+# --- matched RULE: a non-terminal rule that matched, without the JSON -------
+# A suite of the stock baseline.rules whose one case holds the lines given.
+matched_suite() {
+	{
+		printf 'rules "%s/rules/baseline.rules"\ndns none\nnow 2026-11-24T12:05:00Z\n' "$top_srcdir"
+		printf 'client-ip 192.0.2.50\nmail-from it@example.net\nrcpt bob@example.net\n'
+		printf 'message <<END\n  From: it@example.net\n  Subject: Route\n  X-Internal-Route: edge-3/pool-b\n\n  body\n  END\n'
+		printf 'case "the edit-only rule" {\n  expect bob@example.net {\n'
+		for l in "$@"; do printf '    %s\n' "$l"; done
+		printf '  }\n}\n'
+	} > "$T/matched.test"
+}
+matched_suite "decision accept" "rule none" "matched scrub_internal" "not matched dmarc_reject dmarc_quarantine"
+out=$("$POSTERN" test "$T/matched.test" 2>"$T/stderr"); rc=$?
+is "$rc" 0 "matched scrub_internal holds for the edit-only rule (exit 0)"
+is "$out" "1 passed, 0 failed" "and prints only the summary"
+is "$(cat "$T/stderr")" "" "nothing on stderr"
+# Deliberately wrong: the scrub rule did match, the DMARC rule did not.
+matched_suite "decision accept" "not matched scrub_internal" "matched dmarc_reject"
+out=$("$POSTERN" test "$T/matched.test" 2>"$T/stderr"); rc=$?
+printf '%s\n' "$out" > "$T/out"
+is "$rc" 1 "a matched expectation that does not hold fails the case (exit 1)"
+is "$(grep -A2 "matched.test:17: bob@example.net: not matched" "$T/out" | sed 's/^ *//')" \
+   "$(printf '%s\n' "$T/matched.test:17: bob@example.net: not matched" 'expected: none of scrub_internal' 'got:      scrub_internal')" \
+   "not matched: expected against got (the rules that matched)"
+is "$(grep -A2 "matched.test:18: bob@example.net: matched" "$T/out" | sed 's/^ *//')" \
+   "$(printf '%s\n' "$T/matched.test:18: bob@example.net: matched" 'expected: dmarc_reject' 'got:      scrub_internal')" \
+   "matched: expected against got"
+grep -q '^      dmarc_reject .*spoofing.rules:[0-9]*  not matched' "$T/out" &&
+grep -q '^      scrub_internal .*baseline.rules:[0-9]*  matched' "$T/out" &&
+	ok "the trace shows every rule, matched or not" || not_ok "the trace shows every rule, matched or not" "$(cat "$T/out")"
+is "$(tail -n 1 "$T/out")" "0 passed, 1 failed" "the summary counts the failure"
+is "$(cat "$T/stderr")" "" "a failing matched is not an error: nothing on stderr"
+# A name that is no rule of the file: file:line:col, did you mean, exit 65.
+matched_suite "matched scrub_internal" "not matched dmarc_rejct"
+out=$("$POSTERN" test "$T/matched.test" 2>"$T/stderr"); rc=$?
+is "$rc" 65 "a matched naming no rule exits 65"
+is "$(cat "$T/stderr")" "$(printf '%s\n' "$T/matched.test:17:17: error: 'dmarc_rejct' names no rule of $top_srcdir/rules/baseline.rules; did you mean 'dmarc_reject'?" "$T/matched.test: error: 1 case counted as failed")" \
+   "a misspelt rule: file:line:col and a did-you-mean"
+is "$(printf '%s\n' "$out" | tail -n 1)" "0 passed, 1 failed" "its case counts as failed"
+matched_suite "matched external_banner"
+"$POSTERN" test "$T/matched.test" >/dev/null 2>"$T/stderr"; rc=$?
+like "$(cat "$T/stderr")" "matched.test:16:13: error: 'external_banner' is an audit-mode rule: matched covers the enforced rules; an audit rule's match is expected with audit external_banner" \
+     "an audit-mode rule is refused in matched (exit $rc)"
+
 # --- --coverage, --help, usage -----------------------------------------------
 out=$(cd "$top_srcdir" && "$POSTERN" test --coverage examples/scenario-01-on-premise/scenario.test)
 like "$out" 'coverage examples/scenario-01-on-premise/scenario.test: 1 of 3 rules exercised' "--coverage counts the rules exercised"

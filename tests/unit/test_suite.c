@@ -172,6 +172,87 @@ static void several_errors_are_all_reported(void **state)
 	free(e);
 }
 
+static void parses_matched(void **state)
+{
+	(void)state;
+	pst_suite *s = parse_ok(HEAD "case \"x\" {\n  matched scrub_internal tag_it\n  expect a@b {\n"
+	                        "    not matched dmarc_reject\n    matched none\n  }\n}\n");
+	const pst_suite_case *c = &s->cases[0];
+	assert_int_equal(c->nexpects, 3);
+	const pst_suite_expect *e = &c->expects[0];
+	assert_string_equal(e->rcpt, "*");
+	assert_string_equal(e->word, "matched");
+	assert_int_equal(e->nargs, 2);
+	assert_string_equal(e->args[1], "tag_it");
+	assert_int_equal(e->arg_cols[0], 11);
+	assert_int_equal(e->arg_cols[1], 26);
+	e = &c->expects[1];
+	assert_string_equal(e->rcpt, "a@b");
+	assert_string_equal(e->word, "not matched");
+	assert_int_equal(e->nargs, 1);
+	assert_string_equal(e->args[0], "dmarc_reject");
+	assert_int_equal(e->pos.line, 8);
+	assert_int_equal(e->pos.col, 5);
+	assert_int_equal(e->arg_cols[0], 17);
+	assert_string_equal(c->expects[2].args[0], "none");
+	pst_suite_free(&s);
+}
+
+static void reports_malformed_matched(void **state)
+{
+	(void)state;
+	expect_error(HEAD "case \"x\" {\n  matched\n}\n", "t.test:6:3: error: missing words (usage: matched RULE...");
+	expect_error(HEAD "case \"x\" {\n  not matched\n}\n",
+	             "t.test:6:3: error: missing words (usage: not matched RULE...)");
+	expect_error(HEAD "case \"x\" {\n  not rule x\n}\n", "t.test:6:7: error: 'not' goes only before matched");
+	expect_error(HEAD "case \"x\" {\n  not\n}\n", "t.test:6:3: error: 'not' goes only before matched");
+	expect_error(HEAD "case \"x\" {\n  not matched none\n}\n", "t.test:6:15: error: not matched names rules");
+	expect_error(HEAD "case \"x\" {\n  matched a none\n}\n", "t.test:6:13: error: matched none stands alone");
+	expect_error(HEAD "case \"x\" {\n  matched a b c d e f g\n}\n", "t.test:6:23: error: too many words");
+}
+
+/* pst_suite_check_rules(): the names of matched expectations against a
+ * rule file of three rules, one of them in audit mode. */
+static void checks_matched_rule_names(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "scrub_internal", "external_banner", "dmarc_reject" };
+	static const unsigned char audit[] = { 0, 1, 0 };
+	static const struct {
+		const char *stmt;
+		const char *want;          /* NULL: no error */
+	} cases[] = {
+		{ "matched scrub_internal", NULL },
+		{ "not matched dmarc_reject scrub_internal", NULL },
+		{ "matched none", NULL },
+		{ "matched scrub_internl", "r.test:6:11: error: 'scrub_internl' names no rule of r.rules; "
+		  "did you mean 'scrub_internal'?\n" },
+		{ "not matched dmarc_rejct", "r.test:6:15: error: 'dmarc_rejct' names no rule of r.rules; "
+		  "did you mean 'dmarc_reject'?\n" },
+		{ "matched scrub_internal nothing_like_it", "r.test:6:26: error: 'nothing_like_it' names no "
+		  "rule of r.rules\n" },
+		{ "matched external_banner", "r.test:6:11: error: 'external_banner' is an audit-mode rule: "
+		  "matched covers the enforced rules; an audit rule's match is expected with audit "
+		  "external_banner\n" },
+		{ "audit external_banner", NULL },
+		{ "rule no_such_rule", NULL },  /* only matched names are checked */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[512];
+		snprintf(text, sizeof text, HEAD "case \"x\" {\n  %s\n}\n", cases[i].stmt);
+		pst_suite *s = NULL;
+		char *errors = NULL;
+		assert_int_equal(pst_suite_parse("r.test", text, strlen(text), &s, &errors), 0);
+		int rc = pst_suite_check_rules(s, names, audit, 3, &errors);
+		const char *got = errors ? errors : "(no error)";
+		const char *want = cases[i].want ? cases[i].want : "(no error)";
+		if (strcmp(got, want) != 0 || rc != (cases[i].want ? -1 : 0))
+			fail_msg("%s: got rc %d \"%s\", want \"%s\"", cases[i].stmt, rc, got, want);
+		free(errors);
+		pst_suite_free(&s);
+	}
+}
+
 static void loads_files(void **state)
 {
 	(void)state;
@@ -234,6 +315,9 @@ int main(void)
 		cmocka_unit_test(reports_line_and_column),
 		cmocka_unit_test(reports_structure),
 		cmocka_unit_test(several_errors_are_all_reported),
+		cmocka_unit_test(parses_matched),
+		cmocka_unit_test(reports_malformed_matched),
+		cmocka_unit_test(checks_matched_rule_names),
 		cmocka_unit_test(loads_files),
 		cmocka_unit_test(parses_times),
 		cmocka_unit_test(reads_json),
