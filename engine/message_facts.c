@@ -10,6 +10,12 @@
  * carry RFC 2047 encoded-words are decoded (as Sieve compares headers), the
  * raw text kept when decoding fails.
  *
+ * sender.address/domain and reply_to.address/domain: the one mailbox of
+ *   the Sender or Reply-To field, read as strictly as from.* (msg/author.h
+ *   pst_msg_mailbox), on first use and kept in m; unknown without exactly
+ *   one such field holding exactly one readable mailbox (a Reply-To
+ *   listing several addresses included).
+ *
  * The header.* facts look at the fields rules see: those from
  * m->first_field on (the stripped X-Postern-Envelope fields never count).
  *   header.malformed (bool, always known): a field is flagged
@@ -31,6 +37,7 @@
 #include <string.h>
 
 #include "message_private.h"
+#include "msg/author.h"
 #include "msg/msg.h"
 #include "msg/rfc2047.h"
 #include "util/domain.h"
@@ -221,6 +228,50 @@ static int provide_from_valid(struct pst_message *m, pst_value *out)
 static int provide_from_error(struct pst_message *m, pst_value *out)
 {
 	set_text(out, PST_T_STRING, m->from.error);
+	return 0;
+}
+
+/* The mailbox facts of field name, read into *mf on first use; -1 on
+ * ENOMEM (read again at the next call). */
+static int read_mailbox(struct pst_message *m, const char *name, pst_mailbox_facts *mf)
+{
+	if (mf->read)
+		return 0;
+	if (pst_msg_mailbox(m->msg, m->arena, name, &mf->address, &mf->domain) < 0)
+		return -1;
+	mf->read = 1;
+	return 0;
+}
+
+static int provide_sender_address(struct pst_message *m, pst_value *out)
+{
+	if (read_mailbox(m, "Sender", &m->sender) < 0)
+		return -1;
+	set_text(out, PST_T_ADDRESS, m->sender.address);
+	return 0;
+}
+
+static int provide_sender_domain(struct pst_message *m, pst_value *out)
+{
+	if (read_mailbox(m, "Sender", &m->sender) < 0)
+		return -1;
+	set_text(out, PST_T_DOMAIN, m->sender.domain);
+	return 0;
+}
+
+static int provide_reply_to_address(struct pst_message *m, pst_value *out)
+{
+	if (read_mailbox(m, "Reply-To", &m->reply_to) < 0)
+		return -1;
+	set_text(out, PST_T_ADDRESS, m->reply_to.address);
+	return 0;
+}
+
+static int provide_reply_to_domain(struct pst_message *m, pst_value *out)
+{
+	if (read_mailbox(m, "Reply-To", &m->reply_to) < 0)
+		return -1;
+	set_text(out, PST_T_DOMAIN, m->reply_to.domain);
 	return 0;
 }
 

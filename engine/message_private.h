@@ -39,6 +39,15 @@ typedef struct pst_from_facts {
 	size_t ndomains;
 } pst_from_facts;
 
+/* The mailbox of a Sender or Reply-To field (msg/author.h's
+ * pst_msg_mailbox), read on first use: address and domain NULL (unknown)
+ * unless the field is there once with one readable mailbox. */
+typedef struct pst_mailbox_facts {
+	int read;                   /* 1 once read */
+	const char *address;        /* the addr-spec as written */
+	const char *domain;         /* normalised */
+} pst_mailbox_facts;
+
 /* A header field's value as rules read it (message_facts.c): RFC 2047
  * decoded when it holds an encoded-word, made on the first read. */
 typedef struct pst_field_view {
@@ -61,6 +70,8 @@ struct pst_message {
 	pst_env env;
 	pst_message_opts opts;
 	pst_from_facts from;
+	pst_mailbox_facts sender;   /* sender.*, on first use */
+	pst_mailbox_facts reply_to; /* reply_to.*, on first use */
 	const char *subject;        /* decoded, or NULL without Subject */
 	pst_auth auth;              /* lazily computed auth facts */
 	pst_dns_session dns;        /* every DNS question of this message */

@@ -27,7 +27,9 @@
  * - Facts are fetched from the source at most once per evaluation and only
  *   when a test or a template needs them (and/or short-circuit), so
  *   expensive auth facts are computed only for rules that get that far.
- * - Interpolated fact values have control characters (below 0x20 except
+ * - An unknown fact interpolates as PST_INTERP_UNKNOWN ("(unknown)"),
+ *   never as nothing; a known empty value (the null sender) as nothing.
+ *   Interpolated fact values have control characters (below 0x20 except
  *   TAB, and DEL) replaced by '?', with a warning. Interpolated texts are
  *   bounded by PST_MAX_INTERP_BYTES, reply texts by PST_MAX_REPLY_TEXT
  *   (cut at a UTF-8 character boundary, with a warning).
@@ -884,7 +886,8 @@ static const char *interpolate(eval_ctx *c, const pst_template *t, size_t max)
 			continue;
 		}
 		v = get_fact(c, part->fact);
-		if (v->known && render_value(v, &b) != 0)
+		if (v->known ? render_value(v, &b) != 0
+		             : pst_buf_append(&b, PST_INTERP_UNKNOWN, sizeof PST_INTERP_UNKNOWN - 1) != 0)
 			goto oom;
 		for (size_t j = start; j < b.len; j++)
 			if (is_control((unsigned char)b.data[j])) {

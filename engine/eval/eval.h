@@ -19,6 +19,12 @@
 struct pst_program;
 struct pst_arena;
 
+/* What ${fact} becomes in a text when the fact is unknown (no client IP,
+ * no readable From, ...): a word in parentheses, which no IP address,
+ * domain or address is, so an admin reading the reply or log line sees
+ * that the value was missing rather than a gap or a look-alike value. */
+#define PST_INTERP_UNKNOWN "(unknown)"
+
 /* Where facts come from. All strings handed out are borrowed and must stay
  * valid until the evaluation returns. ctx is the provider's own state. */
 typedef struct pst_fact_source {

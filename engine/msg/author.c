@@ -21,6 +21,9 @@
  *     other bytes end a domain. The domains of the parsed addresses come
  *     first (shown 0), then the others (shown 1), without repeats.
  *
+ * pst_msg_mailbox reads another field (Sender, Reply-To) the strict way:
+ * one field, one mailbox, the author's checks; nothing else.
+ *
  * At most PST_MAX_AUTHOR_DOMAINS domains are kept: a From that shows more
  * is itself an error ("too many addresses in From"), since a domain left
  * out could be the one a client displays. The work is linear in the size
@@ -148,6 +151,16 @@ static const char *kept_spelling(const pst_author *a, const char *s, size_t n)
 	return NULL;
 }
 
+/* The length of the domain text s (n bytes) without trailing dots and
+ * hyphens; 0 when nothing is left or it has no dot (no domain a reader
+ * takes for one). */
+static size_t domain_text_len(const char *s, size_t n)
+{
+	while (n > 0 && (s[n - 1] == '.' || s[n - 1] == '-'))
+		n--;
+	return n > 0 && memchr(s, '.', n) != NULL ? n : 0;
+}
+
 /* Normalise n bytes at s as a domain and add it when valid and dotted;
  * *at is the kept copy, NULL when the text is no domain (*why then says
  * why, when why is not NULL). 0, or -1 on ENOMEM. */
@@ -157,9 +170,7 @@ static int add_text_domain(struct reading *r, const char *s, size_t n, int shown
 	const char *w = NULL;
 
 	*at = NULL;
-	while (n > 0 && (s[n - 1] == '.' || s[n - 1] == '-'))
-		n--;
-	if (n == 0 || memchr(s, '.', n) == NULL)
+	if ((n = domain_text_len(s, n)) == 0)
 		return 0;
 	if ((*at = kept_spelling(r->out, s, n)) != NULL)
 		return 0;
@@ -228,7 +239,7 @@ static int has_route(const char *v, size_t n)
 
 /* Why the single mailbox a of value v is not a readable author, or NULL.
  * domain is its normalised domain, NULL when it has none or an invalid
- * one. */
+ * one. The texts name From; pst_msg_mailbox only asks whether it is NULL. */
 static const char *mailbox_error(const pst_addr *a, const char *v, size_t vlen,
 				 const char *domain)
 {
@@ -318,5 +329,53 @@ int pst_msg_author(pst_msg *m, pst_arena *arena, pst_author *out)
 		out->addr = NULL;
 		out->domain = NULL;
 	}
+	return 0;
+}
+
+/* ---- One mailbox of another field (Sender, Reply-To) --------------------- */
+
+/* The normalised domain of mailbox a, dotted as the author's must be, as
+ * an arena copy in *out; NULL when it has none or an invalid one. 0, or
+ * -1 on ENOMEM. */
+static int mailbox_domain(pst_arena *arena, const pst_addr *a, const char **out)
+{
+	const char *why = NULL;
+	size_t n = (a->flags & PST_ADDR_BAD) ? 0 : domain_text_len(a->domain, a->domain_len);
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	char *norm = pst_domain_normalize(a->domain, n, &why);
+	if (norm == NULL)
+		return why == pst_domain_why_nomem ? -1 : 0;
+	*out = pst_arena_strdup(arena, norm);
+	free(norm);
+	return *out == NULL ? -1 : 0;
+}
+
+int pst_msg_mailbox(pst_msg *m, pst_arena *arena, const char *name, const char **address,
+                    const char **domain)
+{
+	size_t len = strlen(name), vlen;
+	uint32_t h = pst_msg_name_hash(name, len);
+	long i = pst_msg_find_next(m, name, len, h, 0);
+	pst_addr_list list;
+	const char *d;
+
+	*address = NULL;
+	*domain = NULL;
+	if (i < 0 || pst_msg_find_next(m, name, len, h, (size_t)i + 1) >= 0)
+		return 0;           /* no field, or more than one */
+	const char *v = pst_msg_value(m, pst_msg_field_at(m, (size_t)i), &vlen);
+	if (v == NULL || pst_addr_parse_list(arena, v, vlen, 0, &list) < 0)
+		return -1;
+	if (vlen == 0 || memchr(v, '\0', vlen) != NULL || list.count != 1)
+		return 0;
+	if (mailbox_domain(arena, &list.items[0], &d) < 0)
+		return -1;
+	if (mailbox_error(&list.items[0], v, vlen, d) != NULL)
+		return 0;
+	*address = list.items[0].addr_spec;
+	*domain = d;
 	return 0;
 }

@@ -51,4 +51,17 @@ typedef struct pst_author {
  * API (values are made on first read, so m is not const). */
 int pst_msg_author(struct pst_msg *m, struct pst_arena *arena, pst_author *out);
 
+/* The one mailbox of the field named name (Sender, Reply-To), read as
+ * strictly as the author: exactly one field of that name holding exactly
+ * one mailbox, outside any group, that parses and passes every check the
+ * author passes (a domain that normalises and has a dot, no encoded-word,
+ * '@' in the local part, route or mixed scripts). Then *address is its
+ * addr-spec as written and *domain its domain normalised (A-labels, lower
+ * case, no trailing dot); else both are NULL (no field, two fields, a
+ * list of several addresses: RFC 5322 lets Reply-To hold several, and no
+ * one of them is "the" reply address). Strings from arena or m, borrowed.
+ * 0, or -1 on ENOMEM. */
+int pst_msg_mailbox(struct pst_msg *m, struct pst_arena *arena, const char *name,
+                    const char **address, const char **domain);
+
 #endif

@@ -29,8 +29,9 @@
  * From field, with several addresses in it (rewriting would drop authors),
  * or, for a display name, without an address in it. Refused
  * (-1): a value with CR or LF, a missing value, an invalid field name, an
- * address for SET_FROM_ADDRESS that is empty or holds white space, '<' or
- * '>', a line over 998 characters. On failure nothing is appended to out.
+ * address for SET_FROM_ADDRESS that is empty or holds white space, '<',
+ * '>', '(' or ')' (a comment, such as the "(unknown)" of an unknown fact
+ * interpolated: eval.h), a line over 998 characters. On failure nothing is appended to out.
  */
 #include "config.h"
 
@@ -295,7 +296,7 @@ static int from_mailbox(struct render *r, struct entry *e, size_t *count, const 
 
 static int address_ok(const char *a)
 {
-	return *a != '\0' && strpbrk(a, " \t\r\n<>") == NULL;
+	return *a != '\0' && strpbrk(a, " \t\r\n<>()") == NULL;
 }
 
 static int do_from(struct render *r, const pst_msg_edit *ed)

@@ -90,7 +90,7 @@ typedef struct pst_render_opts {
  * display name): it then names the first one ignored.
  * Refused: a value holding CR or LF, a NULL value (but for REMOVE), an
  * invalid field name, a SET_FROM_ADDRESS value that is empty or holds
- * white space or '<' '>', a word that would make a line over 998
+ * white space, '<' '>' or '(' ')', a word that would make a line over 998
  * characters. An mbox From_ line kept by skip_before 0 is written first,
  * before opts->prepend. */
 int pst_msg_render(const pst_msg *m, const pst_msg_edit *edits, size_t nedits,

@@ -56,6 +56,11 @@
 	X(FROM_VALID, from_valid, "from.valid", BOOL, MESSAGE, NONE) \
 	/* from.error: why from.valid is false; unknown when it is true */ \
 	X(FROM_ERROR, from_error, "from.error", STRING, MESSAGE, NONE) \
+	/* sender.*, reply_to.*: the field's one mailbox, read as from.* is */ \
+	X(SENDER_ADDRESS, sender_address, "sender.address", ADDRESS, MESSAGE, NONE) \
+	X(SENDER_DOMAIN, sender_domain, "sender.domain", DOMAIN, MESSAGE, NONE) \
+	X(REPLY_TO_ADDRESS, reply_to_address, "reply_to.address", ADDRESS, MESSAGE, NONE) \
+	X(REPLY_TO_DOMAIN, reply_to_domain, "reply_to.domain", DOMAIN, MESSAGE, NONE) \
 	/* header.malformed: a header line that is neither field nor fold */ \
 	X(HEADER_MALFORMED, header_malformed, "header.malformed", BOOL, MESSAGE, NONE) \
 	/* header.duplicate: a singleton field present twice: its name */ \

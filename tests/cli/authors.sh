@@ -34,7 +34,7 @@ facts() {
 # --- The control: one author, its own mail passes --------------------------
 msg 'From: Spoof <spoof@attacker.example.net>'
 is "$(dmarc)" "pass none attacker.example.net" "control: one author, its own DMARC passes"
-is "$(facts 'from.valid')" "reject |1|1" "control: from.valid, no from.error, 1 field, 1 address"
+is "$(facts 'from.valid')" "reject (unknown)|1|1" "control: from.valid, no from.error, 1 field, 1 address"
 is "$(check | jq -r '.decision')" "accept" "control: the stock rules accept"
 
 # --- Several author domains: every one is evaluated, the strictest wins ----
@@ -65,7 +65,7 @@ is "$(dmarc)" "fail reject bank.example.com" "an encoded-word standing in for th
 is "$(check | jq -r '.recipients[0].rule')" "ambiguous_author" "and the stock rules refuse it"
 msg 'From: "test@bank.example.com" <spoof@attacker.example.net>'
 is "$(dmarc)" "fail reject bank.example.com" "a display name showing a p=reject address: fail under p=reject"
-is "$(facts 'from.valid')" "reject |1|1" "  (the From itself is well formed)"
+is "$(facts 'from.valid')" "reject (unknown)|1|1" "  (the From itself is well formed)"
 msg 'From: "test@club.example.com" <spoof@attacker.example.net>'
 is "$(dmarc)" "pass none attacker.example.net" "a display name showing a p=none address changes nothing"
 msg 'From: <spoof@attacker.example.net> (test@bank.example.com)'

@@ -16,8 +16,8 @@ is "$(q "$out" '[.recipients[0].address, (.recipients[0].edits | length), (.reci
    "options win over X-Postern-Envelope (client-ip and rcpt)"
 out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --json "$fx/noenvelope.eml")
 is "$(q "$out" '.recipients | map(.address)')" '["z@example.org"]' "without any rcpt, the first To: address"
-is "$(q "$out" '.recipients[0].edits | map(.value)')" '[""]' \
-   "an unknown client IP matches nothing, so 'not in' holds (postern.rules(5)), and interpolates as empty"
+is "$(q "$out" '.recipients[0].edits | map(.value)')" '["(unknown)"]' \
+   "an unknown client IP matches nothing, so 'not in' holds (postern.rules(5)), and interpolates as (unknown)"
 out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --json --mail-from '<>' --client-ip 203.0.113.5 "$fx/noenvelope.eml")
 is "$(q "$out" '.recipients[0] | [.decision, .rule]')" '["accept","null_sender_ok"]' "--mail-from '<>' is the null sender"
 out=$(cat "$fx/noenvelope.eml" | "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --json --client-ip 203.0.113.5 -)

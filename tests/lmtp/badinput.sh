@@ -167,10 +167,10 @@ cat > "$T/author.rules" <<'R'
 rule facts { when size > 0 then log "count=${from.count} fields=${from.fields} domain=[${from.domain}] error=[${from.error}]"; }
 R
 n=0
-for c in 'Subject: none|count=0 fields=0 domain=[] error=[no From field]|none -' \
-         'From: a@example.net\r\nFrom: b@example.org|count=2 fields=2 domain=[] error=[more than one From field]|fail example.org reject' \
-         'From: a@example.net, b@example.org|count=2 fields=1 domain=[] error=[more than one address in From]|fail example.org reject' \
-         'From: <<<@@@|count=1 fields=1 domain=[] error=[unparsable From]|none -'; do
+for c in 'Subject: none|count=0 fields=0 domain=[(unknown)] error=[no From field]|none -' \
+         'From: a@example.net\r\nFrom: b@example.org|count=2 fields=2 domain=[(unknown)] error=[more than one From field]|fail example.org reject' \
+         'From: a@example.net, b@example.org|count=2 fields=1 domain=[(unknown)] error=[more than one address in From]|fail example.org reject' \
+         'From: <<<@@@|count=1 fields=1 domain=[(unknown)] error=[unparsable From]|none -'; do
 	n=$((n + 1))
 	hdr=${c%%|*}; rest=${c#*|}; want=${rest%%|*}; dmarc=${rest#*|}
 	printf "$hdr"'\r\nSubject: s\r\n\r\nbody\r\n' > "$T/from$n.eml"

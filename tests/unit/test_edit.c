@@ -249,6 +249,8 @@ static void refused_edits(void **state)
 		{ { .op = PST_MSG_EDIT_REPLACE, .name = "X-A", .value = NULL }, "missing value: X-A" },
 		{ { .op = PST_MSG_EDIT_SET_FROM_ADDRESS, .value = "a b@c" }, "not an address: a b@c" },
 		{ { .op = PST_MSG_EDIT_SET_FROM_ADDRESS, .value = "" }, "not an address: " },
+		{ { .op = PST_MSG_EDIT_SET_FROM_ADDRESS, .value = "(unknown)" }, "not an address: (unknown)" },
+		{ { .op = PST_MSG_EDIT_SET_FROM_ADDRESS, .value = "a(b)@c" }, "not an address: a(b)@c" },
 		{ { .op = PST_MSG_EDIT_PREPEND_SUBJECT, .value = "x\r" }, "value holds CR or LF" },
 	};
 	pst_msg *m = parse("From: a@b.test\nSubject: s\n\n");

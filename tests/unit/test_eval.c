@@ -1313,8 +1313,12 @@ static void interpolation(void **state)
 	pst_program_rule r = { .name = "r", .when = &always, .actions = acts, .nactions = 2 };
 	pst_program p = { .rules = &r, .nrules = 1 };
 	pst_outcome o;
-	const char *want = "bad Evil??Bcc: x?\t? ip=2001:db8::1 size=42 spf=softfail helo= "
+	/* An unknown fact (helo here) interpolates as PST_INTERP_UNKNOWN. */
+	const char *want = "bad Evil??Bcc: x?\t? ip=2001:db8::1 size=42 spf=softfail helo=(unknown) "
 	                   "to=Bob@Example.ORG at example.org";
+	/* Then: no recipient (rcpt, rcpt.domain unknown), a known empty helo. */
+	const char *want2 = "bad plain ip=2001:db8::1 size=42 spf=softfail helo= "
+	                    "to=(unknown) at (unknown)";
 
 	set_str(PST_F_FROM_DISPLAY, "Evil\r\nBcc: x\x7f\t\x01");
 	set_ip(PST_F_CLIENT_IP, "2001:0db8::1");
@@ -1329,6 +1333,14 @@ static void interpolation(void **state)
 	assert_string_equal(o.edits[0].value, want);
 	assert_int_equal(o.nwarnings, 1);
 	assert_string_equal(o.warnings[0], "control characters in ${from.display} replaced by '?'");
+
+	set_str(PST_F_FROM_DISPLAY, "plain");
+	set_str(PST_F_CLIENT_HELO, "");
+	o = run(&p, "", 0);
+	if (strcmp(o.text, want2) != 0)
+		fail_msg("reply text, unknown recipient: got \"%s\", want \"%s\"", o.text, want2);
+	assert_string_equal(o.edits[0].value, want2);
+	assert_int_equal(o.nwarnings, 0);
 }
 
 static void interpolation_bounds(void **state)
@@ -1595,8 +1607,10 @@ static void rendering(void **state)
 	assert_int_equal(o.trace[0].status, PST_TRACE_MATCHED);
 	check_trace_facts(&o.trace[0], want_trace, N_ELEMS(want_trace) / 2);
 	assert_int_equal(o.nlogs, 1);
-	if (strcmp(o.logs[0], "false quarantine a.example, b.example 3 |") != 0)
-		fail_msg("log: got \"%s\", want \"false quarantine a.example, b.example 3 |\"",
+	/* the empty subject as nothing, the ill-typed (so unknown) client.ip
+	 * as PST_INTERP_UNKNOWN */
+	if (strcmp(o.logs[0], "false quarantine a.example, b.example 3 |(unknown)") != 0)
+		fail_msg("log: got \"%s\", want \"false quarantine a.example, b.example 3 |(unknown)\"",
 		         o.logs[0]);
 	if (!has_warning(&o, "fact client.ip came as a string, want ip"))
 		fail_msg("got %zu warnings (%s), want one on client.ip's type", o.nwarnings,

@@ -71,6 +71,8 @@ static void registry(void **state)
 static const char message[] =
 	"From: Ann <ann@example.net>\r\n"
 	"To: bob@example.org\r\n"
+	"Sender: list@lists.example.net\r\n"
+	"Reply-To: <ann@example.net>\r\n"
 	"Subject: =?UTF-8?Q?caf=C3=A9?=\r\n"
 	"Authentication-Results: gw.example.org; spf=pass; dkim=fail; dmarc=pass\r\n"
 	"\r\n"
@@ -187,11 +189,102 @@ static void providers_give_their_types(void **state)
 	pst_policy_free(&p);
 }
 
+/* The text of fact f of m, or NULL when unknown. */
+static const char *fact_text(pst_message *m, pst_fact f, char *buf, size_t len)
+{
+	pst_fact_source src;
+	pst_value v;
+
+	pst_message_fact_source(m, &src);
+	assert_int_equal(src.fact(src.ctx, f, &v), 0);
+	assert_int_equal(v.type, pst_fact_type(f));
+	if (!v.known)
+		return NULL;
+	snprintf(buf, len, "%.*s", (int)v.u.s.len, v.u.s.p);
+	return buf;
+}
+
+static void expect_text(const char *run, pst_message *m, pst_fact f, const char *want)
+{
+	char buf[256];
+	const char *got = fact_text(m, f, buf, sizeof buf);
+
+	if (got == NULL && want == NULL)
+		return;
+	if (got == NULL || want == NULL || strcmp(got, want) != 0)
+		fail_msg("%s: %s: got %s%s%s, want %s%s%s", run, pst_fact_name(f), got ? "\"" : "",
+		         got ? got : "unknown", got ? "\"" : "", want ? "\"" : "",
+		         want ? want : "unknown", want ? "\"" : "");
+}
+
+/* sender.* and reply_to.*: read as from.* is (one field, one mailbox, a
+ * valid dotted domain, normalised), unknown otherwise. */
+static void sender_and_reply_to(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		const char *fields;       /* after From, before the blank line */
+		const char *sender, *sender_domain, *reply_to, *reply_to_domain;
+	} cases[] = {
+		{ "none", "", NULL, NULL, NULL, NULL },
+		{ "plain", "Sender: Lists <owner@Lists.Example.NET>\r\nReply-To: bob@example.org\r\n",
+		  "owner@Lists.Example.NET", "lists.example.net", "bob@example.org", "example.org" },
+		{ "trailing dot", "Reply-To: bob@example.org.\r\n", NULL, NULL, "bob@example.org.",
+		  "example.org" },
+		{ "U-label", "Reply-To: x@b\xc3\xbc" "cher.example\r\n", NULL, NULL,
+		  "x@b\xc3\xbc" "cher.example", "xn--bcher-kva.example" },
+		{ "encoded display name",
+		  "Reply-To: =?UTF-8?Q?Caf=C3=A9?= <cafe@example.org>\r\n", NULL, NULL,
+		  "cafe@example.org", "example.org" },
+		{ "two addresses", "Reply-To: a@example.org, b@example.org\r\n", NULL, NULL, NULL, NULL },
+		{ "two fields", "Reply-To: a@example.org\r\nReply-To: a@example.org\r\n", NULL, NULL,
+		  NULL, NULL },
+		{ "group", "Reply-To: team: a@example.org;\r\n", NULL, NULL, NULL, NULL },
+		{ "empty group", "Sender: undisclosed:;\r\n", NULL, NULL, NULL, NULL },
+		{ "no domain", "Sender: owner\r\nReply-To: <>\r\n", NULL, NULL, NULL, NULL },
+		{ "undotted domain", "Reply-To: root@localhost\r\n", NULL, NULL, NULL, NULL },
+		{ "invalid domain", "Reply-To: a@exa mple..org\r\n", NULL, NULL, NULL, NULL },
+		{ "route", "Reply-To: <@relay.example:a@example.org>\r\n", NULL, NULL, NULL, NULL },
+		{ "encoded-word in the address",
+		  "Reply-To: =?UTF-8?Q?a=40evil.example?=@example.org\r\n", NULL, NULL, NULL, NULL },
+		{ "mixed scripts", "Reply-To: a@b\xd0\xb0nk.example\r\n", NULL, NULL, NULL, NULL },
+		{ "empty", "Reply-To:\r\n", NULL, NULL, NULL, NULL },
+		{ "unparsable", "Sender: <<<\r\nReply-To: a@example.org\r\n", NULL, NULL,
+		  "a@example.org", "example.org" },
+	};
+	pst_policy *p = NULL;
+	pst_compile_report rep = { 0, 0, NULL };
+	if (pst_policy_compile_text("t.rules", policy_text, strlen(policy_text), NULL, &p, &rep) < 0)
+		fail_msg("compile: %s", rep.text ? rep.text : "?");
+	pst_report_clear(&rep);
+	const char *rcpts[] = { "bob@example.org" };
+	pst_envelope env = { .rcpts = rcpts, .nrcpts = 1 };
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[1024], err[256] = "";
+		pst_message *m = NULL;
+		snprintf(text, sizeof text, "From: ann@example.net\r\n%s\r\nbody\r\n", cases[i].fields);
+		if (pst_message_new(p, text, strlen(text), &env, NULL, &m, err, sizeof err) < 0)
+			fail_msg("%s: pst_message_new: %s", cases[i].name, err);
+		/* Twice: the second read comes from what the first kept. */
+		for (int k = 0; k < 2; k++) {
+			expect_text(cases[i].name, m, PST_F_SENDER_ADDRESS, cases[i].sender);
+			expect_text(cases[i].name, m, PST_F_SENDER_DOMAIN, cases[i].sender_domain);
+			expect_text(cases[i].name, m, PST_F_REPLY_TO_ADDRESS, cases[i].reply_to);
+			expect_text(cases[i].name, m, PST_F_REPLY_TO_DOMAIN, cases[i].reply_to_domain);
+		}
+		pst_message_free(&m);
+	}
+	pst_policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(registry),
 		cmocka_unit_test(providers_give_their_types),
+		cmocka_unit_test(sender_and_reply_to),
 	};
 
 	return cmocka_run_group_tests_name("facts", tests, NULL, NULL);
