@@ -114,6 +114,15 @@ static int is_domain_byte(unsigned char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
 }
 
+/* Keep domain i, found again: an address's own domain is never only
+ * shown, whichever field showed it first. Its copy. */
+static const char *kept(pst_author *a, size_t i, int shown)
+{
+	if (!shown)
+		a->domains[i].shown = 0;
+	return a->domains[i].domain;
+}
+
 /* Add a normalised domain unless it is there; *at is the kept copy (NULL
  * when it did not fit). 0, or -1 on ENOMEM. */
 static int add_domain(struct reading *r, const char *norm, int shown, const char **at)
@@ -123,7 +132,7 @@ static int add_domain(struct reading *r, const char *norm, int shown, const char
 	*at = NULL;
 	for (size_t i = 0; i < a->ndomains; i++)
 		if (strcmp(a->domains[i].domain, norm) == 0) {
-			*at = a->domains[i].domain;
+			*at = kept(a, i, shown);
 			return 0;
 		}
 	if (a->ndomains == PST_MAX_AUTHOR_DOMAINS) {
@@ -143,11 +152,11 @@ static int add_domain(struct reading *r, const char *norm, int shown, const char
 /* A domain already kept that s (n bytes, plain ASCII) spells, or NULL:
  * the address's own domain found again by the loose scan is not
  * normalised a second time. */
-static const char *kept_spelling(const pst_author *a, const char *s, size_t n)
+static const char *kept_spelling(pst_author *a, const char *s, size_t n, int shown)
 {
 	for (size_t i = 0; i < a->ndomains; i++)
 		if (strlen(a->domains[i].domain) == n && strncasecmp(a->domains[i].domain, s, n) == 0)
-			return a->domains[i].domain;
+			return kept(a, i, shown);
 	return NULL;
 }
 
@@ -172,7 +181,7 @@ static int add_text_domain(struct reading *r, const char *s, size_t n, int shown
 	*at = NULL;
 	if ((n = domain_text_len(s, n)) == 0)
 		return 0;
-	if ((*at = kept_spelling(r->out, s, n)) != NULL)
+	if ((*at = kept_spelling(r->out, s, n, shown)) != NULL)
 		return 0;
 	char *norm = pst_domain_normalize(s, n, &w);
 	if (why)

@@ -38,6 +38,11 @@ static const struct author_case cases[] = {
 	{ "no From", "Subject: x\n", "no From field", NULL, "", 0, 0 },
 	{ "two From fields", "From: a@example.org\nFrom: b@example.com\n",
 	  "more than one From field", NULL, "example.org example.com", 2, 2 },
+	/* a domain shown in the first field and the address of the second is
+	 * an address's domain */
+	{ "shown first, an address later",
+	  "From: \"x@bank.example.com\" <a@example.org>\nFrom: b@bank.example.com\n",
+	  "more than one From field", NULL, "example.org bank.example.com", 2, 2 },
 	{ "two addresses", "From: spoof@example.org, test@example.com\n",
 	  "more than one address in From", NULL, "example.org example.com", 1, 2 },
 	{ "empty From", "From:\n", "empty From", NULL, "", 1, 0 },
