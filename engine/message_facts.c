@@ -243,36 +243,34 @@ static int read_mailbox(struct pst_message *m, const char *name, pst_mailbox_fac
 	return 0;
 }
 
+/* The address or the domain of field name's one mailbox, read once. */
+static int mailbox_fact(struct pst_message *m, const char *name, pst_mailbox_facts *mf,
+			pst_type type, pst_value *out)
+{
+	if (read_mailbox(m, name, mf) < 0)
+		return -1;
+	set_text(out, type, type == PST_T_DOMAIN ? mf->domain : mf->address);
+	return 0;
+}
+
 static int provide_sender_address(struct pst_message *m, pst_value *out)
 {
-	if (read_mailbox(m, "Sender", &m->sender) < 0)
-		return -1;
-	set_text(out, PST_T_ADDRESS, m->sender.address);
-	return 0;
+	return mailbox_fact(m, "Sender", &m->sender, PST_T_ADDRESS, out);
 }
 
 static int provide_sender_domain(struct pst_message *m, pst_value *out)
 {
-	if (read_mailbox(m, "Sender", &m->sender) < 0)
-		return -1;
-	set_text(out, PST_T_DOMAIN, m->sender.domain);
-	return 0;
+	return mailbox_fact(m, "Sender", &m->sender, PST_T_DOMAIN, out);
 }
 
 static int provide_reply_to_address(struct pst_message *m, pst_value *out)
 {
-	if (read_mailbox(m, "Reply-To", &m->reply_to) < 0)
-		return -1;
-	set_text(out, PST_T_ADDRESS, m->reply_to.address);
-	return 0;
+	return mailbox_fact(m, "Reply-To", &m->reply_to, PST_T_ADDRESS, out);
 }
 
 static int provide_reply_to_domain(struct pst_message *m, pst_value *out)
 {
-	if (read_mailbox(m, "Reply-To", &m->reply_to) < 0)
-		return -1;
-	set_text(out, PST_T_DOMAIN, m->reply_to.domain);
-	return 0;
+	return mailbox_fact(m, "Reply-To", &m->reply_to, PST_T_DOMAIN, out);
 }
 
 static int provide_header_malformed(struct pst_message *m, pst_value *out)

@@ -170,24 +170,33 @@ static size_t domain_text_len(const char *s, size_t n)
 	return n > 0 && memchr(s, '.', n) != NULL ? n : 0;
 }
 
-/* Normalise n bytes at s as a domain and add it when valid and dotted;
- * *at is the kept copy, NULL when the text is no domain (*why then says
- * why, when why is not NULL). 0, or -1 on ENOMEM. */
-static int add_text_domain(struct reading *r, const char *s, size_t n, int shown,
-			   const char **at, const char **why)
+/* The n bytes at s (n from domain_text_len, > 0) normalised, malloc'd
+ * (the caller frees); NULL when they are no valid domain, or on ENOMEM
+ * with *nomem set. */
+static char *normalise_text_domain(const char *s, size_t n, int *nomem)
 {
-	const char *w = NULL;
+	const char *why = NULL;
+	char *norm = pst_domain_normalize(s, n, &why);
+
+	*nomem = norm == NULL && why == pst_domain_why_nomem;
+	return norm;
+}
+
+/* Add the domain n bytes at s spell when it is valid and dotted; *at is
+ * the kept copy, NULL when the text is no domain. 0, or -1 on ENOMEM. */
+static int add_text_domain(struct reading *r, const char *s, size_t n, int shown,
+			   const char **at)
+{
+	int nomem;
 
 	*at = NULL;
 	if ((n = domain_text_len(s, n)) == 0)
 		return 0;
 	if ((*at = kept_spelling(r->out, s, n, shown)) != NULL)
 		return 0;
-	char *norm = pst_domain_normalize(s, n, &w);
-	if (why)
-		*why = w;
+	char *norm = normalise_text_domain(s, n, &nomem);
 	if (norm == NULL)
-		return w == pst_domain_why_nomem ? -1 : 0;
+		return nomem ? -1 : 0;
 	int rc = add_domain(r, norm, shown, at);
 	free(norm);
 	return rc;
@@ -203,7 +212,7 @@ static int scan_shown(struct reading *r, const char *s, size_t n)
 		while (end < n && is_domain_byte((unsigned char)s[end]))
 			end++;
 		const char *at;
-		if (end > start && add_text_domain(r, s + start, end - start, 1, &at, NULL) < 0)
+		if (end > start && add_text_domain(r, s + start, end - start, 1, &at) < 0)
 			return -1;
 		i = end - 1;
 	}
@@ -288,7 +297,7 @@ static int read_field(struct reading *r, pst_msg *m, const pst_msg_field *f, int
 		const pst_addr *it = &list.items[i];
 		const char *at = NULL;
 		if (!(it->flags & PST_ADDR_BAD) && it->domain_len > 0 &&
-		    add_text_domain(r, it->domain, it->domain_len, 0, &at, NULL) < 0)
+		    add_text_domain(r, it->domain, it->domain_len, 0, &at) < 0)
 			return -1;
 		if (i == 0)
 			first = at;
@@ -322,9 +331,7 @@ int pst_msg_author(pst_msg *m, pst_arena *arena, pst_author *out)
 	out->domains = pst_arena_calloc(arena, PST_MAX_AUTHOR_DOMAINS, sizeof *out->domains);
 	if (out->domains == NULL)
 		return -1;
-	while ((i = pst_msg_find_next(m, "From", 4, h, (size_t)(i + 1))) >= 0)
-		out->nfields++;
-	i = -1;
+	out->nfields = pst_msg_count(m, "From", 4);
 	while ((i = pst_msg_find_next(m, "From", 4, h, (size_t)(i + 1))) >= 0)
 		if (read_field(&r, m, pst_msg_field_at(m, (size_t)i), out->nfields == 1) < 0)
 			return -1;
@@ -348,15 +355,15 @@ int pst_msg_author(pst_msg *m, pst_arena *arena, pst_author *out)
  * -1 on ENOMEM. */
 static int mailbox_domain(pst_arena *arena, const pst_addr *a, const char **out)
 {
-	const char *why = NULL;
 	size_t n = (a->flags & PST_ADDR_BAD) ? 0 : domain_text_len(a->domain, a->domain_len);
+	int nomem;
 
 	*out = NULL;
 	if (n == 0)
 		return 0;
-	char *norm = pst_domain_normalize(a->domain, n, &why);
+	char *norm = normalise_text_domain(a->domain, n, &nomem);
 	if (norm == NULL)
-		return why == pst_domain_why_nomem ? -1 : 0;
+		return nomem ? -1 : 0;
 	*out = pst_arena_strdup(arena, norm);
 	free(norm);
 	return *out == NULL ? -1 : 0;
@@ -366,16 +373,14 @@ int pst_msg_mailbox(pst_msg *m, pst_arena *arena, const char *name, const char *
                     const char **domain)
 {
 	size_t len = strlen(name), vlen;
-	uint32_t h = pst_msg_name_hash(name, len);
-	long i = pst_msg_find_next(m, name, len, h, 0);
 	pst_addr_list list;
 	const char *d;
 
 	*address = NULL;
 	*domain = NULL;
-	if (i < 0 || pst_msg_find_next(m, name, len, h, (size_t)i + 1) >= 0)
+	if (pst_msg_count(m, name, len) != 1)
 		return 0;           /* no field, or more than one */
-	const char *v = pst_msg_value(m, pst_msg_field_at(m, (size_t)i), &vlen);
+	const char *v = pst_msg_value(m, pst_msg_find(m, name, len, 0), &vlen);
 	if (v == NULL || pst_addr_parse_list(arena, v, vlen, 0, &list) < 0)
 		return -1;
 	if (vlen == 0 || memchr(v, '\0', vlen) != NULL || list.count != 1)
