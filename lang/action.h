@@ -68,7 +68,8 @@ enum {
 	PST_ARG_NAME = 1 << 2,        /* a plain string: header name, folder, tag */
 	PST_ARG_NAME_OPT = 1 << 3,    /* ... which may be left out */
 	PST_ARG_VALUE = 1 << 4,       /* a text with ${fact}: value, log text */
-	PST_ARG_REGEX = 1 << 5,       /* an optional "matching /re/" */
+	PST_ARG_REGEX = 1 << 5,       /* an optional "matching /re/"; with
+	                               * PST_ACTF_SUBST a /re/ of its own, required */
 };
 
 /* What the arguments are, for the checks and the evaluator. */
@@ -78,6 +79,10 @@ enum {
 	PST_ACTF_HDRVALUE = 1 << 1,   /* the value goes into a header: no CR/LF */
 	PST_ACTF_TRACE = 1 << 2,      /* refused on Received: trace fields are
 	                               * never removed or replaced */
+	PST_ACTF_SUBST = 1 << 3,      /* substitute: the value is the replacement
+	                               * of the regex's matches, its $N the
+	                               * regex's captures (not the condition's);
+	                               * the regex may take the g flag */
 };
 
 /* A decision's reply. */
@@ -98,7 +103,8 @@ typedef struct pst_action_def {
 	const char *name;             /* "add header": diagnostics and dumps */
 	const char *op;               /* "add-header": reports (JSON "op") */
 	const char *word;             /* "add": the word that starts it */
-	const char *target;           /* PST_ARG_TARGET: "from.display" */
+	const char *target;           /* PST_ARG_TARGET: "from.display"; "header"
+	                               * is written with the header keyword */
 	unsigned args;                /* PST_ARG_* */
 	unsigned flags;               /* PST_ACTF_* */
 	pst_action_effect effect;

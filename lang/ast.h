@@ -40,7 +40,8 @@ typedef struct pst_ast_word {
 	pst_ast_loc loc;
 } pst_ast_word;
 
-/* A piece of a string literal: literal bytes or a ${fact}. */
+/* A piece of a string literal: literal bytes, a ${fact}, or a regex
+ * capture $N / ${N} (group >= 0; text is the capture as written). */
 typedef struct pst_ast_part {
 	struct pst_ast_part *next;
 	int is_fact;
@@ -48,6 +49,7 @@ typedef struct pst_ast_part {
 	size_t len;
 	unsigned line, col;           /* where the piece starts ("${" for a fact) */
 	int fact;                     /* checker: the resolved fact, or -1 */
+	int group;                    /* a capture: N of $N (0-9); -1 otherwise */
 } pst_ast_part;
 
 typedef struct pst_ast_str {
@@ -67,6 +69,7 @@ typedef struct pst_ast_regex {
 	unsigned line, pat_col, flags_col;
 	pst_ast_loc loc;
 	void *code;                   /* checker: pcre2_code_8 * */
+	int subst;                    /* checker: substitute's: takes the g flag */
 } pst_ast_regex;
 
 typedef enum pst_ast_value_kind {
@@ -158,7 +161,7 @@ typedef struct pst_ast_action {
 	pst_ast_str *name;            /* header name, folder, tag */
 	pst_ast_str *value;           /* header value, reply or log text, ... */
 	pst_ast_word target;          /* set TARGET / prepend TARGET */
-	pst_ast_regex *re;            /* remove header ... matching /re/ */
+	pst_ast_regex *re;            /* remove header ... matching /re/; substitute */
 	pst_ast_loc loc;
 } pst_ast_action;
 

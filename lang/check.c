@@ -186,10 +186,34 @@ static int resolve_fact(struct checker *c, const char *file, const char *name, s
 /* ---- Strings: templates and plain texts ------------------------------- */
 
 
-/* Check the ${fact} parts of a template and the CR/LF rule. */
+/* A capture $N (part p) that the regex it comes from has no group for. */
+static void check_capture(struct checker *c, const char *file, const pst_ast_part *p)
+{
+	unsigned w = (unsigned)p->len;
+	if (p->group <= c->groups)
+		return;
+	if (c->groups_subst)
+		pst_chk_err_at(c, file, p->line, p->col, w, "%s: the substitute regex has %d "
+		       "capture group%s (write $$ for a dollar)", p->text, c->groups,
+		       c->groups == 1 ? "" : "s");
+	else if (c->groups < 0 && c->groups_negated < 0)
+		pst_chk_err_at(c, file, p->line, p->col, w, "%s: the rule's condition has no "
+		       "'matches' test to take a capture from (write $$ for a dollar)", p->text);
+	else if (c->groups_negated >= p->group)
+		pst_chk_err_at(c, file, p->line, p->col, w, "%s: only a 'matches' under 'not' has "
+		       "group %d, and a match there never makes the rule match", p->text, p->group);
+	else
+		pst_chk_err_at(c, file, p->line, p->col, w, "%s: the condition's 'matches' regexes "
+		       "have at most %d capture group%s (write $$ for a dollar)", p->text,
+		       c->groups < 0 ? 0 : c->groups, c->groups == 1 ? "" : "s");
+}
+
+/* Check the ${fact} parts of a template, its captures and the CR/LF rule. */
 void pst_chk_template(struct checker *c, const char *file, pst_ast_str *s, enum text_use use)
 {
 	for (pst_ast_part *p = s->parts; p; p = p->next) {
+		if (p->group >= 0)
+			check_capture(c, file, p);
 		if (!p->is_fact)
 			continue;
 		p->fact = resolve_fact(c, file, p->text, p->len, p->line, p->col + 2,
@@ -244,9 +268,16 @@ void pst_chk_regex(struct checker *c, const char *file, pst_ast_regex *re)
 		case 'i': opts |= PCRE2_CASELESS; break;
 		case 'x': opts |= PCRE2_EXTENDED; break;
 		case 's': opts |= PCRE2_DOTALL; break;
+		case 'g':
+			if (re->subst)
+				break;          /* substitute: every match */
+			pst_chk_err_at(c, file, re->line, re->flags_col + (unsigned)(f - re->flags), 1,
+			       "the regex flag 'g' is substitute's only (the flags are i, x and s)");
+			return;
 		default:
 			pst_chk_err_at(c, file, re->line, re->flags_col + (unsigned)(f - re->flags), 1,
-			       "unknown regex flag '%c' (the flags are i, x and s)", *f);
+			       "unknown regex flag '%c' (the flags are i, x and s%s)", *f,
+			       re->subst ? "; g for every match" : "");
 			return;
 		}
 	}
@@ -264,6 +295,40 @@ void pst_chk_regex(struct checker *c, const char *file, pst_ast_regex *re)
 		return;
 	}
 	re->code = code;
+}
+
+int pst_chk_regex_groups(const pst_ast_regex *re)
+{
+	uint32_t n;
+	if (re == NULL || re->code == NULL ||
+	    pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &n) != 0)
+		return -1;
+	return n > 9 ? 9 : (int)n;
+}
+
+/* The highest group of the matches tests under e, apart (neg) or not
+ * under a 'not'. Recursive: the parser bounds the depth. */
+static void cond_groups(const pst_ast_expr *e, int neg, int *pos, int *negd)
+{
+	if (e == NULL)
+		return;
+	if (e->kind == PST_AX_TEST && e->cmp == PST_CMP_MATCHES) {
+		int n = pst_chk_regex_groups(e->re);
+		int *best = neg ? negd : pos;
+		if (n > *best)
+			*best = n;
+		return;
+	}
+	neg ^= e->kind == PST_AX_NOT;
+	cond_groups(e->a, neg, pos, negd);
+	cond_groups(e->b, neg, pos, negd);
+}
+
+void pst_chk_rule_groups(struct checker *c, const pst_ast_expr *e)
+{
+	c->groups = c->groups_negated = -1;
+	c->groups_subst = 0;
+	cond_groups(e, 0, &c->groups, &c->groups_negated);
 }
 
 /* ---- Values ----------------------------------------------------------- */
@@ -1111,6 +1176,7 @@ static void check_rules(struct checker *c)
 			check_tenant(c, r->tenant);
 		r->audit = mode > 0 || (r->tenant && r->tenant->audit > 0);
 		check_expr(c, r->file, r->when);
+		pst_chk_rule_groups(c, r->when);
 		const pst_ast_action *term = pst_chk_actions(c, r);
 		check_reachable(c, &sh, r, term);
 	}

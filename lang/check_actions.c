@@ -6,8 +6,12 @@
  * subject: the definition with that word and target, else an error naming
  * the targets there are); a header field name is checked, and refused on
  * Received when the action must not touch trace fields; the definition's
- * own check hook runs (replies, folders, tags); the value is a template
- * with no CR/LF when it goes into a header; a regex is compiled. At most
+ * own check hook runs (replies, folders, tags); a regex is compiled (a
+ * substitute's may take the g flag); the value is a template with no
+ * CR/LF when it goes into a header, whose captures $N the rule condition's
+ * matches tests have (a substitute's: its own regex). A target the word
+ * lacks gets a hint where there is a better way (set from.address,
+ * header "Subject"). At most
  * one action of a rule may be terminal, and actions after it (which never
  * run) are warned about. Also the shared reply check
  * (pst_act_check_reply): defaults are not filled into the tree, the
@@ -65,6 +69,29 @@ void pst_act_check_reply(struct checker *c, const char *file, pst_ast_action *a,
 	}
 }
 
+/* What to write instead of a target the word lacks, when there is a
+ * better way: another action's target (substitute from.address: use set
+ * from.address), a header's fact (substitute subject: header "Subject").
+ * Thread-local text; NULL: none. */
+static const char *target_hint(const pst_action_def *def, const char *target)
+{
+	static _Thread_local char hint[160];
+	if (strcmp(target, "subject") == 0 && pst_action_find(def->word, strlen(def->word), "header")) {
+		snprintf(hint, sizeof hint, "did you mean %s header \"Subject\"?", def->word);
+		return hint;
+	}
+	for (size_t k = 0; k < PST_ACT__COUNT; k++) {
+		const pst_action_def *d = pst_action_get((pst_action_kind)k);
+		if (d->target && strcmp(d->target, target) == 0 && strcmp(d->word, def->word) != 0 &&
+		    strcmp(d->word, "set") == 0) {
+			snprintf(hint, sizeof hint, "it is no text to %s; to change it use '%s'", def->word,
+			         d->name);
+			return hint;
+		}
+	}
+	return NULL;
+}
+
 /* "set TARGET", "prepend TARGET": the definition with that word and
  * target. Unknown: "cannot set 'x' (set a or b)", or with one target
  * "cannot prepend to 'x' (only to subject)". */
@@ -84,6 +111,11 @@ static void resolve_target(struct checker *c, const char *file, pst_ast_action *
 			targets[n++] = d->target;
 	}
 	targets[n] = NULL;
+	const char *hint = target_hint(def, a->target.s);
+	if (hint) {
+		pst_chk_err(c, file, &a->target.loc, "cannot %s '%s': %s", def->word, a->target.s, hint);
+		return;
+	}
 	if (n == 1) {
 		pst_chk_err(c, file, &a->target.loc, "cannot %s to '%s' (only to %s)", def->word,
 		            a->target.s, targets[0]);
@@ -107,6 +139,27 @@ static void check_header_name(struct checker *c, const char *file, const pst_ast
 		    "message's trace and are never removed or replaced", def->name, n->s);
 }
 
+/* The value: a template; a substitute's $N name its own regex's groups
+ * (the rule's are set again after it). A regex that did not compile has
+ * been reported: its captures are not checked. */
+static void check_value(struct checker *c, const char *file, pst_ast_action *a,
+                        const pst_action_def *def)
+{
+	enum text_use use = (def->flags & PST_ACTF_HDRVALUE) ? TEXT_HEADER : TEXT_PLAIN;
+	if (!(def->flags & PST_ACTF_SUBST)) {
+		pst_chk_template(c, file, a->value, use);
+		return;
+	}
+	int groups = c->groups, negated = c->groups_negated;
+	c->groups = a->re && a->re->code ? pst_chk_regex_groups(a->re) : 9;
+	c->groups_negated = -1;
+	c->groups_subst = 1;
+	pst_chk_template(c, file, a->value, use);
+	c->groups = groups;
+	c->groups_negated = negated;
+	c->groups_subst = 0;
+}
+
 static void check_action(struct checker *c, const char *file, pst_ast_action *a)
 {
 	const pst_action_def *def = pst_action_get(a->kind);
@@ -120,11 +173,12 @@ static void check_action(struct checker *c, const char *file, pst_ast_action *a)
 		check_header_name(c, file, a->name, def);
 	if (def->check)
 		def->check(c, file, a, def);
-	if (a->value && !(def->args & PST_ARG_REPLY))
-		pst_chk_template(c, file, a->value,
-		                 (def->flags & PST_ACTF_HDRVALUE) ? TEXT_HEADER : TEXT_PLAIN);
-	if (a->re)
+	if (a->re) {
+		a->re->subst = (def->flags & PST_ACTF_SUBST) != 0;
 		pst_chk_regex(c, file, a->re);
+	}
+	if (a->value && !(def->args & PST_ARG_REPLY))
+		check_value(c, file, a, def);
 }
 
 /* The first terminal action of a rule (and a second one is an error). An

@@ -31,6 +31,13 @@ struct checker {
 	const char **list_names;      /* for did-you-mean */
 	size_t nlist_names;
 	const char *fact_names[PST_F__COUNT + 1];
+	/* The regex captures a template's $N names (pst_chk_template): the
+	 * rule condition's matches tests' (pst_chk_rule_groups), or a
+	 * substitute's own regex's while its replacement is checked. */
+	int groups;                   /* its highest group; -1: no regex */
+	int groups_negated;           /* the condition's matches under 'not':
+	                               * their highest group; -1: none */
+	int groups_subst;             /* 1: the substitute regex's */
 };
 
 /* Where a text goes, for the CR/LF rule and the messages. */
@@ -58,12 +65,17 @@ size_t pst_chk_name_count(const char *const *names);
 
 /* A text taking no ${...} (what: "a header field name"): 0, or -1 reported. */
 int pst_chk_plain_text(struct checker *c, const char *file, const pst_ast_str *s, const char *what);
-/* Resolve a template's facts; refuse CR/LF for header and reply texts. */
+/* Resolve a template's facts; refuse CR/LF for header and reply texts, and
+ * a capture $N beyond c->groups. */
 void pst_chk_template(struct checker *c, const char *file, pst_ast_str *s, enum text_use use);
 /* A header field name: printable ASCII without ':'. 0, or -1 reported. */
 int pst_chk_header_name(struct checker *c, const char *file, const pst_ast_str *s);
 /* Compile a regex (re->code), reporting PCRE2's message at its column. */
 void pst_chk_regex(struct checker *c, const char *file, pst_ast_regex *re);
+/* The capture groups of a compiled regex; -1 when it did not compile. */
+int pst_chk_regex_groups(const pst_ast_regex *re);
+/* c->groups and c->groups_negated for rule condition e (checked). */
+void pst_chk_rule_groups(struct checker *c, const pst_ast_expr *e);
 
 /* The settings into ast->settings_out (check_settings.c). */
 void pst_chk_settings(struct checker *c);

@@ -7,7 +7,8 @@
  * sorted string arrays (each named list built once, shared by its uses),
  * regexes are the checker's PCRE2 codes, JIT-compiled where the platform
  * allows (a JIT failure only costs speed), texts become templates of
- * literal and fact parts, an action's arguments are taken as its
+ * literal, fact and capture parts (a rule records the highest capture its
+ * actions take from its condition), an action's arguments are taken as its
  * definition (lang/action.h) has them, a reply with the definition's
  * default code when the rule gives none, rules carry the normalised tenant and the
  * inherited audit mode, a fact on the right of a test becomes an operand
@@ -258,7 +259,10 @@ static const pst_template *build_template(struct builder *b, const pst_ast_str *
 		return NULL;
 	size_t i = 0;
 	for (const pst_ast_part *p = s->parts; p; p = p->next, i++) {
-		if (p->is_fact) {
+		if (p->group >= 0) {
+			parts[i].is_capture = 1;
+			parts[i].group = (unsigned)p->group;
+		} else if (p->is_fact) {
 			parts[i].is_fact = 1;
 			parts[i].fact = (pst_fact)p->fact;
 			read_fact(b, p->fact);
@@ -369,7 +373,35 @@ static void build_action(struct builder *b, pst_rule_action *x, pst_ast_action *
 	}
 	x->name = a->name ? a->name->s : NULL;
 	x->value = build_template(b, a->value);
+	if (a->kind == PST_ACT_SUBSTITUTE_FROM_DISPLAY)
+		read_fact(b, PST_F_FROM_DISPLAY);
 	x->re = build_regex(b, a->re);
+}
+
+/* 1 + the highest capture t takes, 0 for none. */
+static unsigned template_captures(const pst_template *t)
+{
+	unsigned most = 0;
+	for (size_t i = 0; t && i < t->nparts; i++)
+		if (t->parts[i].is_capture && t->parts[i].group + 1 > most)
+			most = t->parts[i].group + 1;
+	return most;
+}
+
+/* 1 + the highest capture of the condition the actions' texts take (a
+ * substitute's replacement takes its own regex's): 0 for none. */
+static unsigned condition_captures(const pst_rule_action *acts, size_t n)
+{
+	unsigned most = 0;
+	for (size_t i = 0; i < n; i++) {
+		const pst_action_def *def = pst_action_get(acts[i].kind);
+		unsigned k = template_captures(acts[i].text);
+		if (!(def->flags & PST_ACTF_SUBST) && template_captures(acts[i].value) > k)
+			k = template_captures(acts[i].value);
+		if (k > most)
+			most = k;
+	}
+	return most;
 }
 
 static void build_rule(struct builder *b, pst_program_rule *x, pst_ast_rule *r)
@@ -391,6 +423,7 @@ static void build_rule(struct builder *b, pst_program_rule *x, pst_ast_rule *r)
 		build_action(b, &acts[n++], a);
 	x->actions = acts;
 	x->nactions = n;
+	x->captures = condition_captures(acts, n);
 }
 
 static pst_program *build_program(struct pst_program_store *st, pst_ast *ast)

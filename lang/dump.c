@@ -16,7 +16,8 @@
  *                               keyed rule and its key test, then the plain
  *                               rules; or "none" without an index
  * Strings are written in double quotes with \" \\ \n \r \t escaped and
- * other control bytes as \xHH. The condition tree is walked recursively;
+ * other control bytes as \xHH; an action's text as it reads back, from its
+ * parts: '$' as "$$", ${fact}, captures as ${N}. The condition tree is walked recursively;
  * its depth is bounded by the compiler (PST_MAX_EXPR_DEPTH).
  */
 #include "config.h"
@@ -54,6 +55,27 @@ static int quoted_str(pst_buf *b, const char *s)
 	return quoted(b, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* A template as it reads back: literal pieces quoted with '$' as "$$",
+ * facts as ${name}, captures as ${N}. */
+static int quoted_tpl(pst_buf *b, const pst_template *t)
+{
+	pst_buf in = PST_BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < t->nparts && rc == 0; i++) {
+		const pst_tpl_part *p = &t->parts[i];
+		if (p->is_capture)
+			rc = pst_buf_printf(&in, "${%u}", p->group);
+		else if (p->is_fact)
+			rc = pst_buf_printf(&in, "${%s}", pst_fact_name(p->fact));
+		else
+			for (size_t j = 0; j < p->len && rc == 0; j++)
+				rc = p->lit[j] == '$' ? pst_buf_puts(&in, "$$") : pst_buf_putc(&in, p->lit[j]);
+	}
+	rc |= quoted(b, in.data ? in.data : "", in.len);
+	pst_buf_free(&in);
+	return rc;
+}
+
 static int indent(pst_buf *b, unsigned level)
 {
 	int rc = 0;
@@ -77,7 +99,7 @@ int pst_act_dump_args(const pst_rule_action *a, const pst_action_def *def, pst_b
 	if (def->args & PST_ARG_REPLY) {
 		rc |= pst_buf_printf(out, " %d %s ", a->code ? a->code : def->reply.code,
 		                     a->enhanced ? a->enhanced : def->reply.enhanced);
-		rc |= quoted_str(out, a->text ? a->text->source : def->reply.text);
+		rc |= a->text ? quoted_tpl(out, a->text) : quoted_str(out, def->reply.text);
 	}
 	if ((def->args & PST_ARG_NAME) && a->name) {
 		rc |= pst_buf_putc(out, ' ');
@@ -85,12 +107,25 @@ int pst_act_dump_args(const pst_rule_action *a, const pst_action_def *def, pst_b
 	}
 	if ((def->args & PST_ARG_VALUE) && a->value) {
 		rc |= pst_buf_putc(out, ' ');
-		rc |= quoted_str(out, a->value->source);
+		rc |= quoted_tpl(out, a->value);
 	}
 	if ((def->args & PST_ARG_REGEX) && a->re) {
 		rc |= pst_buf_puts(out, " matching ");
 		rc |= regex(out, a->re);
 	}
+	return rc;
+}
+
+int pst_act_dump_subst(const pst_rule_action *a, const pst_action_def *def, pst_buf *out)
+{
+	int rc = 0;
+	if ((def->args & PST_ARG_NAME) && a->name) {
+		rc |= pst_buf_putc(out, ' ');
+		rc |= quoted_str(out, a->name);
+	}
+	rc |= pst_buf_putc(out, ' ') | regex(out, a->re);
+	if (a->value)
+		rc |= pst_buf_putc(out, ' ') | quoted_tpl(out, a->value);
 	return rc;
 }
 

@@ -7,7 +7,8 @@
  * the argument shapes and the messages of syntax errors); an action whose
  * arguments are strings needs none: its word comes from the action
  * registry (lang/action.h) as an ACTWORD, and action_generic takes the
- * strings its definition asks for. Either way the action's id is the
+ * strings its definition asks for (with a target, the tokens its target's
+ * definition asks for: substitute). Either way the action's id is the
  * registry's.
  *
  * Error recovery is per statement and per rule: after a syntax error the
@@ -25,15 +26,21 @@
 #include "lang/parse.h"
 
 /* The arguments of an action read through the registry: its strings, and
- * whether anything else was written. */
+ * whether anything else was written; for an action with a target, the
+ * first word and regex too, and the shape: a letter a token, in order
+ * ('s' string, 'w' word, 'h' header, 'r' regex, 'n' number or code). */
 struct pst_act_args {
 	pst_ast_str *s[2];
 	unsigned n;                   /* strings written (s holds the first two) */
 	int other;                    /* a word, number, code or regex too */
+	pst_ast_word word;            /* the first word (or header keyword) */
+	pst_ast_regex *re;            /* the first regex */
+	char shape[8];                /* the first 7 tokens' letters */
 };
 }
 
 %code {
+#include <stdio.h>
 #include <string.h>
 
 /* The parser's stack: parentheses and prefix "not" use one slot each. */
@@ -54,6 +61,7 @@ static pst_ast_expr *test_new(pst_parse_ctx *ctx, const pst_ast_operand *lhs, ps
 static pst_ast_action *action_new(pst_parse_ctx *ctx, const char *word, const pst_ast_loc *loc);
 static pst_ast_action *action_generic(pst_parse_ctx *ctx, const pst_ast_word *w,
                                       const struct pst_act_args *args, const pst_ast_loc *loc);
+static void args_add(struct pst_act_args *a, char kind, const pst_ast_word *w, pst_ast_regex *re);
 static void rule_add(pst_parse_ctx *ctx, pst_ast_rule *r);
 static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
 }
@@ -424,12 +432,12 @@ action
  * follow a misspelt action word (skipped after the one error). */
 junk
 	: %empty		{ memset(&$$, 0, sizeof $$); }
-	| junk STRING		{ $$ = $1; if ($$.n < 2) $$.s[$$.n] = $2; $$.n++; }
-	| junk NUMBER		{ $$ = $1; $$.other = 1; }
-	| junk ENHANCED		{ $$ = $1; $$.other = 1; }
-	| junk IDENT		{ $$ = $1; $$.other = 1; }
-	| junk HEADER		{ $$ = $1; $$.other = 1; }
-	| junk REGEX		{ $$ = $1; $$.other = 1; }
+	| junk STRING		{ $$ = $1; if ($$.n < 2) $$.s[$$.n] = $2; $$.n++; args_add(&$$, 's', NULL, NULL); }
+	| junk NUMBER		{ $$ = $1; args_add(&$$, 'n', NULL, NULL); }
+	| junk ENHANCED		{ $$ = $1; args_add(&$$, 'n', NULL, NULL); }
+	| junk IDENT		{ $$ = $1; args_add(&$$, 'w', &$2, NULL); }
+	| junk HEADER		{ $$ = $1; args_add(&$$, 'h', &$2, NULL); }
+	| junk REGEX		{ $$ = $1; args_add(&$$, 'r', NULL, $2); }
 	;
 
 %%
@@ -484,13 +492,76 @@ static pst_ast_action *action_new(pst_parse_ctx *ctx, const char *word, const ps
 	return a;
 }
 
+static void args_add(struct pst_act_args *a, char kind, const pst_ast_word *w, pst_ast_regex *re)
+{
+	size_t n = strlen(a->shape);
+	if (kind != 's')
+		a->other = 1;
+	if (w && a->word.s == NULL)
+		a->word = *w;
+	if (re && a->re == NULL)
+		a->re = re;
+	if (n + 1 < sizeof a->shape)
+		a->shape[n] = kind;
+}
+
+/* An action with a target (substitute TARGET ...): the target is its
+ * first word (or the header keyword); the definition of that target says
+ * what follows, in order: a name, a regex, a value, all required. An
+ * unknown target is left to the checker (which names the targets). */
+static pst_ast_action *action_targeted(pst_parse_ctx *ctx, const pst_action_def *first,
+                                       const struct pst_act_args *args, const pst_ast_loc *loc)
+{
+	char t = args->shape[0];
+	if ((t != 'w' && t != 'h') || args->word.s == NULL) {
+		pst_parse_error(ctx, loc, "%s needs a target: %s %s", first->word, first->word,
+		                first->target);
+		return NULL;
+	}
+	pst_ast_action *a = action_new(ctx, first->word, loc);
+	if (a == NULL)
+		return NULL;
+	a->target = args->word;
+	const pst_action_def *def = pst_action_find(first->word, strlen(first->word), args->word.s);
+	if (def == NULL)
+		return a;
+	char want[8] = { t }, usage[160];
+	size_t n = 1;
+	int len = snprintf(usage, sizeof usage, "%s", def->name);
+	if (def->args & PST_ARG_NAME) {
+		want[n++] = 's';
+		len += snprintf(usage + len, sizeof usage - (size_t)len, " \"NAME\"");
+	}
+	if (def->args & PST_ARG_REGEX) {
+		want[n++] = 'r';
+		len += snprintf(usage + len, sizeof usage - (size_t)len, " /REGEX/FLAGS");
+	}
+	if (def->args & PST_ARG_VALUE) {
+		want[n++] = 's';
+		snprintf(usage + len, sizeof usage - (size_t)len, " \"TEXT\"");
+	}
+	if (strcmp(want, args->shape) != 0) {
+		pst_parse_error(ctx, loc, "%s is written: %s", def->name, usage);
+		return NULL;
+	}
+	if (def->args & PST_ARG_NAME)
+		a->name = args->s[0];
+	if (def->args & PST_ARG_VALUE)
+		a->value = args->s[args->n - 1];
+	a->re = args->re;
+	return a;
+}
+
 /* An action that has no production of its own (lang/action.h): its
- * definition says how many strings it takes, a name and/or a value. */
+ * definition says how many strings it takes, a name and/or a value; or,
+ * with a target, action_targeted. */
 static pst_ast_action *action_generic(pst_parse_ctx *ctx, const pst_ast_word *w,
                                       const struct pst_act_args *args, const pst_ast_loc *loc)
 {
 	const pst_action_def *def = pst_action_find(w->s, w->len, NULL);
 	unsigned simple = PST_ARG_NAME | PST_ARG_NAME_OPT | PST_ARG_VALUE;
+	if (def && (def->args & PST_ARG_TARGET))
+		return action_targeted(ctx, def, args, loc);
 	if (def == NULL || (def->args & ~simple)) {
 		pst_parse_error(ctx, &w->loc, "action '%s' needs a production of its own in the "
 		                "grammar", w->s);

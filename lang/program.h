@@ -200,12 +200,18 @@ typedef struct pst_expr {
 
 /* ---- Actions ----------------------------------------------------------- */
 
-/* A text with ${fact} interpolation: literal pieces and facts in turn. */
+/* A text with ${fact} interpolation and regex captures ($1, ${1}): literal
+ * pieces, facts and captures in turn. A capture names a group of the
+ * substitute action's own regex in its replacement text, and of the
+ * condition's last successful matches test in any other action's text
+ * (postern.rules(5); the checker bounds N by the regex's groups). */
 typedef struct pst_tpl_part {
-	const char *lit;              /* literal bytes (NULL for a fact part) */
+	const char *lit;              /* literal bytes (NULL for a fact or capture) */
 	size_t len;
 	int is_fact;
 	pst_fact fact;                /* when is_fact; PST_F_RCPT/RCPT_DOMAIN included */
+	int is_capture;
+	unsigned group;               /* when is_capture: N of $N, 0-9 */
 } pst_tpl_part;
 
 typedef struct pst_template {
@@ -226,7 +232,8 @@ typedef struct pst_rule_action {
 	const char *name;             /* PST_ARG_NAME: header name, folder, tag name */
 	const pst_template *value;    /* PST_ARG_VALUE: header value, display,
 	                               * address, prefix, log text */
-	const pst_regex *re;          /* PST_ARG_REGEX: remove header ... matching /re/ */
+	const pst_regex *re;          /* PST_ARG_REGEX: remove header ... matching
+	                               * /re/; substitute's regex */
 	unsigned line, col;
 } pst_rule_action;
 
@@ -241,6 +248,10 @@ typedef struct pst_program_rule {
 	const pst_expr *when;
 	const pst_rule_action *actions;
 	size_t nactions;
+	unsigned captures;            /* 1 + the highest $N the actions' texts
+	                               * take from the condition (0: none): the
+	                               * evaluator keeps that many groups of its
+	                               * last successful matches */
 } pst_program_rule;
 
 /* The program. The compiler fills it; nothing changes it afterwards. The

@@ -19,6 +19,8 @@ static const struct apply {
 	[PST_ACT_SET_FROM_DISPLAY] = { 1, PST_MSG_EDIT_SET_FROM_DISPLAY },
 	[PST_ACT_SET_FROM_ADDRESS] = { 1, PST_MSG_EDIT_SET_FROM_ADDRESS },
 	[PST_ACT_PREPEND_SUBJECT] = { 1, PST_MSG_EDIT_PREPEND_SUBJECT },
+	[PST_ACT_SUBSTITUTE_FROM_DISPLAY] = { 1, PST_MSG_EDIT_SUBSTITUTE_FROM_DISPLAY },
+	[PST_ACT_SUBSTITUTE_HEADER] = { 1, PST_MSG_EDIT_SUBSTITUTE },
 };
 
 int pst_apply_op(pst_action_kind k, pst_msg_edit_op *op)
@@ -37,6 +39,12 @@ static int match_adapter(void *ctx, const char *value, size_t len)
 	return e->match(e, value, len);
 }
 
+static int subst_adapter(void *ctx, const char *value, size_t len, pst_buf *out)
+{
+	const pst_edit *e = ctx;
+	return e->subst(e, value, len, out);
+}
+
 pst_msg_edit *pst_apply_edits(const pst_edit *edits, size_t n, size_t room)
 {
 	pst_msg_edit *out = calloc(n + room + 1, sizeof *out);
@@ -53,6 +61,10 @@ pst_msg_edit *pst_apply_edits(const pst_edit *edits, size_t n, size_t room)
 		out[k].value = e->value;
 		if (e->match) {
 			out[k].match = match_adapter;
+			out[k].match_ctx = (void *)e;
+		}
+		if (e->subst) {
+			out[k].subst = subst_adapter;
 			out[k].match_ctx = (void *)e;
 		}
 	}

@@ -21,8 +21,8 @@ int pst_apply_op(pst_action_kind k, pst_msg_edit_op *op);
 
 /* The evaluator's n edits as the message model takes them, in a malloc'd
  * array with room for more entries after them (zeroed); the caller frees
- * it. A remove edit's filter calls the evaluator's (edit->match), so the
- * array borrows edits. NULL on ENOMEM, or (errno EINVAL) when an edit's
+ * it. A remove edit's filter calls the evaluator's (edit->match), a
+ * substitute's substitution its edit->subst, so the array borrows edits. NULL on ENOMEM, or (errno EINVAL) when an edit's
  * action has no entry here. */
 pst_msg_edit *pst_apply_edits(const pst_edit *edits, size_t n, size_t room);
 

@@ -40,6 +40,17 @@
  *   taken from the program are copied. The one exception is the regex of a
  *   remove-header edit (edit->match_ctx), which stays the program's: call
  *   edit->match only while the program lives.
+ * - Captures: a rule whose texts take $N from its condition
+ *   (rule->captures) keeps the groups of its last successful matches test
+ *   that is not under 'not' (as Sieve's match variables, RFC 5229 3.2, but
+ *   a match under 'not' never sets them); an unset group, or no such
+ *   match, gives "". They live in the evaluation and are cleared for each
+ *   rule; interpolated, their control characters become '?' too.
+ * - substitute: its regex runs on the decoded values as the fact source
+ *   gives them (from.display; every field of the header); when it matches
+ *   none, no edit is made; else the edit carries the first result as its
+ *   value and edit->subst (eval/subst.h), which the message model runs
+ *   again on each field as it writes the message.
  * - The program is only read. Regexes are matched through eval/regex.h,
  *   by MATCHES tests and by edit->match alike: JIT where compiled, the
  *   program's match limit, PCRE2 match data and context per thread, made
@@ -72,6 +83,7 @@
 
 #include "eval/eval.h"
 #include "eval/regex.h"
+#include "eval/subst.h"
 #include "lang/index.h"
 #include "lang/program.h"
 #include "util/arena.h"
@@ -130,6 +142,12 @@ typedef struct eval_ctx {
 	pst_regex_state *rx;
 	/* Results. */
 	eval_vec edits, audit, matched, logs, tags, warnings;
+	/* The condition's captures, kept when the rule's texts take some
+	 * (rule->captures): the groups of its last successful matches test
+	 * not under 'not', copied; NULL for an unset group (empty). */
+	const char *cap[PST_REGEX_GROUPS];
+	size_t caplen[PST_REGEX_GROUPS];
+	int negated;                   /* under an odd number of 'not's */
 	/* Tracing: the facts the current rule's condition read. */
 	int tracing;
 	eval_vec tfacts;
@@ -467,9 +485,28 @@ static int regex_state(eval_ctx *c)
 	return c->rx != NULL ? 0 : -1;
 }
 
+/* Keep the groups of a successful match as the rule's captures. */
+static void keep_captures(eval_ctx *c, const char *p, const pst_regex_groups *g)
+{
+	for (unsigned i = 0; i < c->rule->captures && i < PST_REGEX_GROUPS; i++) {
+		c->cap[i] = NULL;
+		c->caplen[i] = 0;
+		if (g->start[i] == SIZE_MAX || g->end[i] < g->start[i])
+			continue;
+		char *d = pst_arena_strndup(c->arena, p + g->start[i], g->end[i] - g->start[i]);
+		if (d == NULL) {
+			c->failed = 1;
+			return;
+		}
+		c->cap[i] = d;
+		c->caplen[i] = g->end[i] - g->start[i];
+	}
+}
+
 static int test_matches(eval_ctx *c, const pst_expr *e, const char *p, size_t n)
 {
 	int err = 0, rc;
+	pst_regex_groups g;
 
 	if (!PST_INVARIANT(e->re != NULL && e->re->code != NULL)) {
 		c->failed = 1;    /* the compiler never makes a MATCHES without one */
@@ -479,7 +516,14 @@ static int test_matches(eval_ctx *c, const pst_expr *e, const char *p, size_t n)
 		c->failed = 1;
 		return 0;
 	}
-	if ((rc = pst_regex_match(c->rx, e->re, c->match_limit, p, n, &err)) >= 0)
+	if (c->rule && c->rule->captures && !c->negated) {
+		rc = pst_regex_match_groups(c->rx, e->re, c->match_limit, p, n, 0, &g, &err);
+		if (rc == 1)
+			keep_captures(c, p ? p : "", &g);
+	} else {
+		rc = pst_regex_match(c->rx, e->re, c->match_limit, p, n, &err);
+	}
+	if (rc >= 0)
 		return rc;
 	if (err == PCRE2_ERROR_NOMEMORY) {
 		c->failed = 1;
@@ -836,8 +880,12 @@ static int eval_expr(eval_ctx *c, const pst_expr *e)
 				return 1;
 			e = e->b;
 			break;
-		case PST_EXPR_NOT:
-			return !eval_expr(c, e->a);
+		case PST_EXPR_NOT: {
+			c->negated ^= 1;
+			int r = !eval_expr(c, e->a);
+			c->negated ^= 1;
+			return r;
+		}
 		case PST_EXPR_TEST:
 			return eval_test(c, e);
 		default:
@@ -880,6 +928,19 @@ static const char *interpolate(eval_ctx *c, const pst_template *t, size_t max)
 		size_t start = b.len;
 		int bad = 0;
 
+		if (part->is_capture) {
+			if (part->group < PST_REGEX_GROUPS && c->cap[part->group] &&
+			    pst_buf_append(&b, c->cap[part->group], c->caplen[part->group]) != 0)
+				goto oom;
+			for (size_t j = start; j < b.len; j++)
+				if (is_control((unsigned char)b.data[j])) {
+					b.data[j] = '?';
+					bad = 1;
+				}
+			if (bad)
+				warn(c, "control characters in $%u replaced by '?'", part->group);
+			continue;
+		}
 		if (!part->is_fact) {
 			if (part->lit && pst_buf_append(&b, part->lit, part->len) != 0)
 				goto oom;
@@ -932,8 +993,88 @@ static int edit_match(const pst_edit *e, const char *value, size_t len)
 	return pst_regex_match(NULL, er->re, er->match_limit, value, len, &err) == 1;
 }
 
+/* edit->subst for substitute: eval/subst.h on a decoded value. */
+static int edit_subst(const pst_edit *e, const char *value, size_t len, pst_buf *out)
+{
+	int err = 0;
+	int rc = pst_subst_apply(e->match_ctx, value, len, PST_MAX_SUBST_BYTES, out, &err);
+	if (rc < 0)
+		return err == PCRE2_ERROR_NOMEMORY ? -1 : 0;
+	return rc;
+}
+
+/* A substitute's replacement: its literal and ${fact} parts interpolated
+ * (one piece each), its captures left as references. NULL: c->failed. */
+static pst_subst *subst_make(eval_ctx *c, const pst_rule_action *act)
+{
+	const pst_template *t = act->value;
+	size_t n = t ? t->nparts : 0;
+	pst_subst *s = pst_arena_calloc(c->arena, 1, sizeof *s);
+	pst_subst_piece *pc = pst_arena_calloc(c->arena, n + 1, sizeof *pc);
+	if (s == NULL || pc == NULL) {
+		c->failed = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < n && !c->failed; i++) {
+		pc[i].group = t->parts[i].is_capture ? (int)t->parts[i].group : -1;
+		if (pc[i].group >= 0)
+			continue;
+		pst_template one = { &t->parts[i], 1, NULL };
+		pc[i].lit = interpolate(c, &one, PST_MAX_INTERP_BYTES);
+		pc[i].len = pc[i].lit ? strlen(pc[i].lit) : 0;
+	}
+	s->re = act->re;
+	s->match_limit = c->match_limit;
+	s->global = act->re && act->re->flags && strchr(act->re->flags, 'g') != NULL;
+	s->pieces = pc;
+	s->npieces = n;
+	return c->failed ? NULL : s;
+}
+
+/* Substitute in one decoded value at evaluation: the result in the arena
+ * (NULL: no match, a PCRE2 error warned, or c->failed). */
+static const char *subst_value(eval_ctx *c, const pst_subst *s, const char *v, size_t n)
+{
+	pst_buf b = PST_BUF_INIT;
+	int err = 0;
+	int rc = pst_subst_apply(s, v, n, PST_MAX_SUBST_BYTES, &b, &err);
+	const char *out = rc == 1 ? ctx_strdup(c, pst_buf_str(&b)) : NULL;
+	pst_buf_free(&b);
+	if (rc < 0 && err == PCRE2_ERROR_NOMEMORY)
+		c->failed = 1;
+	else if (rc < 0 && err == 0)
+		warn(c, "rule %s: substitution longer than %d bytes; not made", rule_name(c),
+		     PST_MAX_SUBST_BYTES);
+	else if (rc < 0)
+		warn(c, "rule %s: /%s/%s: PCRE2 error %d; not substituted", rule_name(c),
+		     s->re->source ? s->re->source : "", s->re->flags ? s->re->flags : "", err);
+	return out;
+}
+
+/* What a substitute changes in the message as evaluated: the first
+ * substituted value (from.display, or a field of the header), or NULL
+ * when nothing matches: then it makes no edit. */
+static const char *subst_first(eval_ctx *c, const pst_rule_action *act, const pst_subst *s)
+{
+	if (act->kind == PST_ACT_SUBSTITUTE_FROM_DISPLAY) {
+		const pst_value *v = get_fact(c, PST_F_FROM_DISPLAY);
+		return v->known ? subst_value(c, s, v->u.s.p, v->u.s.len) : NULL;
+	}
+	size_t count = act->name ? header_count(c, act->name) : 0;
+	for (size_t i = 0; i < count && !c->failed; i++) {
+		pst_value v;
+		if (header_field(c, act->name, i, &v) != 0)
+			continue;
+		const char *r = subst_value(c, s, v.u.s.p, v.u.s.len);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
 /* An edit action: the edit, its name when the name is a header's, its
- * value interpolated, its regex filter. */
+ * value interpolated, its regex filter; a substitute's substitution, or
+ * nothing when its regex matches nowhere. */
 static void do_edit(eval_ctx *c, const pst_rule_action *act, const pst_action_def *def)
 {
 	pst_edit ed;
@@ -943,9 +1084,19 @@ static void do_edit(eval_ctx *c, const pst_rule_action *act, const pst_action_de
 	ed.rule = ctx_strdup(c, rule_name(c));
 	if (def->flags & PST_ACTF_HDRNAME)
 		ed.name = ctx_strdup(c, act->name ? act->name : "");
-	if (def->args & PST_ARG_VALUE)
+	if (def->flags & PST_ACTF_SUBST) {
+		pst_subst *s = act->re && act->re->code && regex_state(c) == 0 ? subst_make(c, act) : NULL;
+		if (s == NULL) {
+			c->failed = 1;    /* the compiler never makes one without a regex */
+			return;
+		}
+		if ((ed.value = subst_first(c, act, s)) == NULL)
+			return;
+		ed.subst = edit_subst;
+		ed.match_ctx = s;
+	} else if (def->args & PST_ARG_VALUE)
 		ed.value = interpolate(c, act->value, PST_MAX_INTERP_BYTES);
-	if (act->re != NULL && act->re->code != NULL) {
+	if (!(def->flags & PST_ACTF_SUBST) && act->re != NULL && act->re->code != NULL) {
 		edit_regex *er = pst_arena_alloc(c->arena, sizeof *er);
 
 		if (er == NULL) {
@@ -1046,6 +1197,9 @@ static int eval_rule(eval_ctx *c, const pst_program_rule *r, pst_trace_rule *t,
 
 	c->rule = r;
 	memset(&c->tfacts, 0, sizeof c->tfacts);
+	memset(c->cap, 0, sizeof c->cap);
+	memset(c->caplen, 0, sizeof c->caplen);
+	c->negated = 0;
 	if (!in_tenant(c, r)) {
 		if (t)
 			trace_rule(c, t, r, PST_TRACE_OTHER_TENANT);

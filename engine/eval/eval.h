@@ -18,6 +18,7 @@
 
 struct pst_program;
 struct pst_arena;
+struct pst_buf;
 
 /* What ${fact} becomes in a text when the fact is unknown (no client IP,
  * no readable From, ...): a word in parentheses, which no IP address,
@@ -62,7 +63,14 @@ typedef struct pst_edit {
 	 * call). Thread-safe; reads the program's regex, so call it only while
 	 * the program lives. */
 	int (*match)(const struct pst_edit *e, const char *value, size_t len);
-	const void *match_ctx; /* opaque, for match() */
+	/* substitute only (value: the first field's substituted value, as the
+	 * evaluation saw it): append the substituted text of a decoded value
+	 * (a header's, or the From's display name) to out; 1 substituted, 0 no
+	 * match (or a PCRE2 error: the value stays), -1 ENOMEM. As match() for
+	 * the regex path and thread-safety (eval/subst.h). */
+	int (*subst)(const struct pst_edit *e, const char *value, size_t len,
+	             struct pst_buf *out);
+	const void *match_ctx; /* opaque, for match() and subst() */
 	const char *rule;     /* the rule that made the edit */
 } pst_edit;
 

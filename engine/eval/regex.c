@@ -11,6 +11,7 @@
 
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "eval/regex.h"
@@ -48,13 +49,29 @@ pst_regex_state *pst_regex_thread_state(void)
 		return t;
 	if ((t = calloc(1, sizeof *t)) == NULL)
 		return NULL;
-	t->md = pcre2_match_data_create(1, NULL);
+	t->md = pcre2_match_data_create(PST_REGEX_GROUPS, NULL);
 	t->mctx = pcre2_match_context_create(NULL);
 	if (t->md == NULL || t->mctx == NULL || pthread_setspecific(regex_key, t) != 0) {
 		state_free(t);
 		return NULL;
 	}
 	return t;
+}
+
+static int match_from(pst_regex_state *st, const pst_regex *re, uint32_t limit,
+                      const char *p, size_t n, size_t offset, int *err)
+{
+	const pcre2_code *code = re->code;
+	PCRE2_SPTR s = (PCRE2_SPTR)(p ? p : "");
+	pcre2_set_match_limit(st->mctx, limit);
+	int rc = re->jit ? pcre2_jit_match(code, s, n, offset, 0, st->md, st->mctx)
+	                 : pcre2_match(code, s, n, offset, 0, st->md, st->mctx);
+	if (rc >= 0)
+		return 1;       /* 0: matched, ovector too small for the groups */
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	*err = rc;
+	return -1;
 }
 
 int pst_regex_match(pst_regex_state *st, const pst_regex *re, uint32_t limit,
@@ -64,15 +81,29 @@ int pst_regex_match(pst_regex_state *st, const pst_regex *re, uint32_t limit,
 		*err = PCRE2_ERROR_NOMEMORY;
 		return -1;
 	}
-	const pcre2_code *code = re->code;
-	PCRE2_SPTR s = (PCRE2_SPTR)(p ? p : "");
-	pcre2_set_match_limit(st->mctx, limit);
-	int rc = re->jit ? pcre2_jit_match(code, s, n, 0, 0, st->md, st->mctx)
-	                 : pcre2_match(code, s, n, 0, 0, st->md, st->mctx);
-	if (rc >= 0)
-		return 1;       /* 0: matched, ovector too small for the groups */
-	if (rc == PCRE2_ERROR_NOMATCH)
-		return 0;
-	*err = rc;
-	return -1;
+	return match_from(st, re, limit, p, n, 0, err);
+}
+
+int pst_regex_match_groups(pst_regex_state *st, const pst_regex *re, uint32_t limit,
+                           const char *p, size_t n, size_t offset, pst_regex_groups *g,
+                           int *err)
+{
+	if (st == NULL && (st = pst_regex_thread_state()) == NULL) {
+		*err = PCRE2_ERROR_NOMEMORY;
+		return -1;
+	}
+	int rc = match_from(st, re, limit, p, n, offset, err);
+	if (rc != 1)
+		return rc;
+	const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
+	uint32_t pairs = pcre2_get_ovector_count(st->md);
+	uint32_t groups = 0;
+	if (pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &groups) != 0)
+		groups = 0;
+	for (uint32_t i = 0; i < PST_REGEX_GROUPS; i++) {
+		int set = i < pairs && i <= groups && ov[2 * i] != PCRE2_UNSET;
+		g->start[i] = set ? ov[2 * i] : SIZE_MAX;
+		g->end[i] = set ? ov[2 * i + 1] : SIZE_MAX;
+	}
+	return 1;
 }

@@ -24,8 +24,12 @@
  * above it -- our added fields, opts->prepend, the mbox From_ line, a
  * downstream MTA's trace fields -- takes it as a continuation line.
  *
+ * Substitutions run the caller's callback on decoded values (a header's
+ * trimmed and RFC 2047-decoded; the From's display name as parsed) and
+ * write what it returns as a rewritten field, re-encoded.
+ *
  * Edits that cannot apply are ignored and reported in err while the call
- * still succeeds (0): removing or replacing Received, From edits without a
+ * still succeeds (0): removing, replacing or substituting Received, From edits without a
  * From field, with several addresses in it (rewriting would drop authors),
  * or, for a display name, without an address in it. Refused
  * (-1): a value with CR or LF, a missing value, an invalid field name, an
@@ -373,13 +377,124 @@ static int do_prepend(struct render *r, const pst_msg_edit *ed)
 	return v ? set_value(r, e, v) : -1;
 }
 
+/* ---- Substitutions ---------------------------------------------------- */
+
+/* The callback's new text for the n bytes at v: 1 and *out (in the arena,
+ * no CR/LF), 0 kept, -1 ENOMEM or a refused text. */
+static int substituted(struct render *r, const pst_msg_edit *ed, const char *v, size_t n,
+                       const char **out)
+{
+	pst_buf b = PST_BUF_INIT;
+	int rc = ed->subst(ed->match_ctx, v, n, &b);
+	*out = NULL;
+	if (rc == 1) {
+		const char *t = pst_buf_str(&b);
+		if (memchr(t, '\r', b.len) || memchr(t, '\n', b.len)) {
+			pst_buf_free(&b);
+			return refuse(r, "value holds CR or LF", NULL);
+		}
+		if ((*out = pst_arena_strndup(r->arena, t, b.len)) == NULL)
+			rc = -1;
+	}
+	pst_buf_free(&b);
+	return rc < 0 ? -1 : rc;
+}
+
+/* The unfolded value of e trimmed of white space and RFC 2047-decoded. */
+static int decoded(struct render *r, struct entry *e, char **v, size_t *n)
+{
+	if (entry_value(r, e) < 0)
+		return -1;
+	const char *p = e->value;
+	size_t len = e->value_len;
+	while (len > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	*v = NULL;
+	if (pst_rfc2047_decode(r->arena, p, len, v, n) < 0)
+		return -1;
+	if (*v == NULL) {
+		*v = pst_arena_strndup(r->arena, p, len);
+		*n = len;
+	}
+	return *v ? 0 : -1;
+}
+
+static int do_substitute(struct render *r, const pst_msg_edit *ed)
+{
+	if (pst_msg_name_eq(ed->name, strlen(ed->name), "Received", 8))
+		return note(r, "Received fields are never changed; edit ignored");
+	for (size_t i = 0; i < r->n; i++) {
+		struct entry *e = &r->e[i];
+		if (e->removed || !is_name(e, ed->name))
+			continue;
+		char *v;
+		size_t n;
+		const char *t;
+		int rc = decoded(r, e, &v, &n);
+		if (rc == 0)
+			rc = substituted(r, ed, v, n, &t);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			continue;
+		char *enc = pst_rfc2047_encode(r->arena, t, strlen(t));
+		if (enc == NULL || set_value(r, e, enc) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* White space around a display name goes. */
+static const char *trimmed(struct render *r, const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return pst_arena_strndup(r->arena, s, n);
+}
+
+static int do_subst_from(struct render *r, const pst_msg_edit *ed)
+{
+	struct entry *e = first_named(r, "From");
+	if (e == NULL)
+		return note(r, "no From field; From edit ignored");
+	size_t count;
+	const pst_addr *a;
+	if (from_mailbox(r, e, &count, &a) < 0)
+		return -1;
+	if (count > 1)
+		return note(r, "several addresses in the From field; From edit ignored");
+	if (a == NULL)
+		return note(r, "no address in the From field; display name edit ignored");
+	const char *t;
+	int rc = substituted(r, ed, a->display, strlen(a->display), &t);
+	if (rc <= 0)
+		return rc;
+	const char *name = trimmed(r, t);
+	const char *v = name ? pst_addr_format(r->arena, name, a->addr_spec) : NULL;
+	if (v == NULL)
+		return -1;
+	if (e->orig >= 0)
+		e->xorig = 1;
+	return set_value(r, e, v);
+}
+
 static int apply(struct render *r, const pst_msg_edit *ed)
 {
 	int needs_name = ed->op == PST_MSG_EDIT_ADD || ed->op == PST_MSG_EDIT_REMOVE ||
-	                 ed->op == PST_MSG_EDIT_REPLACE;
+	                 ed->op == PST_MSG_EDIT_REPLACE || ed->op == PST_MSG_EDIT_SUBSTITUTE;
+	int subst = ed->op == PST_MSG_EDIT_SUBSTITUTE || ed->op == PST_MSG_EDIT_SUBSTITUTE_FROM_DISPLAY;
 	if (needs_name && !name_ok(ed->name))
 		return refuse(r, "invalid field name", ed->name);
-	if (ed->op != PST_MSG_EDIT_REMOVE && !value_ok(ed->value))
+	if (subst && ed->subst == NULL)
+		return refuse(r, "substitution without its callback", NULL);
+	if (ed->op != PST_MSG_EDIT_REMOVE && !subst && !value_ok(ed->value))
 		return refuse(r, ed->value ? "value holds CR or LF" : "missing value",
 		              needs_name ? ed->name : NULL);
 	switch (ed->op) {
@@ -389,6 +504,8 @@ static int apply(struct render *r, const pst_msg_edit *ed)
 	case PST_MSG_EDIT_SET_FROM_DISPLAY:
 	case PST_MSG_EDIT_SET_FROM_ADDRESS: return do_from(r, ed);
 	case PST_MSG_EDIT_PREPEND_SUBJECT: return do_prepend(r, ed);
+	case PST_MSG_EDIT_SUBSTITUTE: return do_substitute(r, ed);
+	case PST_MSG_EDIT_SUBSTITUTE_FROM_DISPLAY: return do_subst_from(r, ed);
 	}
 	return refuse(r, "unknown edit", NULL);
 }

@@ -29,6 +29,17 @@
  *                  the text goes in front of the Subject value, unless the
  *                  value already starts with it (no "[EXT] [EXT]"); without
  *                  a Subject field one is added.
+ *   SUBSTITUTE     every field of that name: its unfolded value, trimmed
+ *                  and RFC 2047-decoded, goes through the subst callback;
+ *                  a changed value is re-encoded in place, one the callback
+ *                  keeps stays byte for byte. "Received" is never changed
+ *                  (ignored and reported).
+ *   SUBSTITUTE_FROM_DISPLAY
+ *                  the From field's display name (decoded) goes through the
+ *                  subst callback; changed (white space around it trimmed),
+ *                  the field is rewritten as SET_FROM_DISPLAY does, with
+ *                  X-Original-From; an empty name leaves the bare address.
+ *                  Kept: nothing changes, no X-Original-From.
  * Values are UTF-8; non-ASCII values are RFC 2047-encoded on output. A
  * value holding CR or LF is refused (the evaluator never produces one).
  *
@@ -60,16 +71,23 @@ typedef enum pst_msg_edit_op {
 	PST_MSG_EDIT_SET_FROM_DISPLAY,
 	PST_MSG_EDIT_SET_FROM_ADDRESS,
 	PST_MSG_EDIT_PREPEND_SUBJECT,
+	PST_MSG_EDIT_SUBSTITUTE,
+	PST_MSG_EDIT_SUBSTITUTE_FROM_DISPLAY,
 } pst_msg_edit_op;
 
 typedef struct pst_msg_edit {
 	pst_msg_edit_op op;
 	const char *name;           /* ADD, REMOVE, REPLACE: the field name */
-	const char *value;          /* new value / display / address / prefix; NULL for REMOVE */
+	const char *value;          /* new value / display / address / prefix; NULL for
+	                             * REMOVE; not read by the SUBSTITUTE ops */
 	/* REMOVE only, optional: 1 when the field with this unfolded value is
 	 * to be removed, 0 to keep it. */
 	int (*match)(void *ctx, const char *value, size_t len);
-	void *match_ctx;
+	/* SUBSTITUTE, SUBSTITUTE_FROM_DISPLAY: append the new text for a
+	 * decoded value (UTF-8, no CR/LF in it) to out; 1 changed, 0 keep the
+	 * value, -1 ENOMEM. */
+	int (*subst)(void *ctx, const char *value, size_t len, pst_buf *out);
+	void *match_ctx;            /* for match() or subst() */
 } pst_msg_edit;
 
 typedef struct pst_render_opts {

@@ -21,4 +21,8 @@ void pst_act_check_reply(struct checker *c, const char *file, struct pst_ast_act
  * written), the regex (lang/dump.c). */
 int pst_act_dump_args(const pst_rule_action *a, const pst_action_def *def, pst_buf *out);
 
+/* dump: substitute's arguments, " \"NAME\" /re/flags \"replacement\"" (the
+ * name for substitute header only) (lang/dump.c). */
+int pst_act_dump_subst(const pst_rule_action *a, const pst_action_def *def, pst_buf *out);
+
 #endif

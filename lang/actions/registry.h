@@ -25,6 +25,8 @@
 	X(SET_FROM_DISPLAY, set_from_display) \
 	X(SET_FROM_ADDRESS, set_from_address) \
 	X(PREPEND_SUBJECT, prepend_subject) \
+	X(SUBSTITUTE_FROM_DISPLAY, substitute_from_display) \
+	X(SUBSTITUTE_HEADER, substitute_header) \
 	X(LOG, log) \
 	X(TAG, tag)
 

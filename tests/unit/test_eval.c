@@ -459,7 +459,7 @@ static void implicit_accept(void **state)
 static void terminal_defaults(void **state)
 {
 	(void)state;
-	static const pst_tpl_part part = { "go away", 7, 0, 0 };
+	static const pst_tpl_part part = { "go away", 7, 0, 0, 0, 0 };
 	static const pst_template tpl = { &part, 1, "\"go away\"" };
 	static const struct {
 		pst_rule_action act;
@@ -523,11 +523,11 @@ static void terminal_order(void **state)
 	assert_string_equal(o.rule, "first");
 }
 
-static const pst_tpl_part lit_yes = { "yes", 3, 0, 0 };
+static const pst_tpl_part lit_yes = { "yes", 3, 0, 0, 0, 0 };
 static const pst_template tpl_yes = { &lit_yes, 1, "\"yes\"" };
-static const pst_tpl_part lit_ext = { "[EXT] ", 6, 0, 0 };
+static const pst_tpl_part lit_ext = { "[EXT] ", 6, 0, 0, 0, 0 };
 static const pst_template tpl_ext = { &lit_ext, 1, "\"[EXT] \"" };
-static const pst_tpl_part parts_log[] = { { "from ", 5, 0, 0 }, { NULL, 0, 1, PST_F_FROM_DOMAIN } };
+static const pst_tpl_part parts_log[] = { { "from ", 5, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_FROM_DOMAIN, 0, 0 } };
 static const pst_template tpl_log = { parts_log, 2, "\"from ${from.domain}\"" };
 static const pst_template tpl_empty = { NULL, 0, "\"\"" };
 
@@ -1297,13 +1297,13 @@ static void interpolation(void **state)
 {
 	(void)state;
 	static const pst_tpl_part parts[] = {
-		{ "bad ", 4, 0, 0 }, { NULL, 0, 1, PST_F_FROM_DISPLAY },
-		{ " ip=", 4, 0, 0 }, { NULL, 0, 1, PST_F_CLIENT_IP },
-		{ " size=", 6, 0, 0 }, { NULL, 0, 1, PST_F_SIZE },
-		{ " spf=", 5, 0, 0 }, { NULL, 0, 1, PST_F_SPF },
-		{ " helo=", 6, 0, 0 }, { NULL, 0, 1, PST_F_CLIENT_HELO },
-		{ " to=", 4, 0, 0 }, { NULL, 0, 1, PST_F_RCPT },
-		{ " at ", 4, 0, 0 }, { NULL, 0, 1, PST_F_RCPT_DOMAIN },
+		{ "bad ", 4, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_FROM_DISPLAY, 0, 0 },
+		{ " ip=", 4, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_CLIENT_IP, 0, 0 },
+		{ " size=", 6, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_SIZE, 0, 0 },
+		{ " spf=", 5, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_SPF, 0, 0 },
+		{ " helo=", 6, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_CLIENT_HELO, 0, 0 },
+		{ " to=", 4, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_RCPT, 0, 0 },
+		{ " at ", 4, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_RCPT_DOMAIN, 0, 0 },
 	};
 	static const pst_template tpl = { parts, N_ELEMS(parts), "..." };
 	static const pst_rule_action acts[] = {
@@ -1346,7 +1346,7 @@ static void interpolation(void **state)
 static void interpolation_bounds(void **state)
 {
 	(void)state;
-	static const pst_tpl_part parts[] = { { "s: ", 3, 0, 0 }, { NULL, 0, 1, PST_F_SUBJECT } };
+	static const pst_tpl_part parts[] = { { "s: ", 3, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_SUBJECT, 0, 0 } };
 	static const pst_template tpl = { parts, 2, "\"s: ${subject}\"" };
 	static const pst_rule_action acts[] = {
 		{ .kind = PST_ACT_ADD_HEADER, .name = "X-S", .value = &tpl },
@@ -1558,12 +1558,12 @@ static void rendering(void **state)
 {
 	(void)state;
 	static const pst_tpl_part parts[] = {
-		{ NULL, 0, 1, PST_F_SPF_ALIGNED }, { " ", 1, 0, 0 },
-		{ NULL, 0, 1, PST_F_DMARC_POLICY }, { " ", 1, 0, 0 },
-		{ NULL, 0, 1, PST_F_DKIM_DOMAINS }, { " ", 1, 0, 0 },
-		{ NULL, 0, 1, PST_F_FROM_COUNT }, { " ", 1, 0, 0 },
-		{ NULL, 0, 1, PST_F_SUBJECT }, { "|", 1, 0, 0 },
-		{ NULL, 0, 1, PST_F_CLIENT_IP },
+		{ NULL, 0, 1, PST_F_SPF_ALIGNED, 0, 0 }, { " ", 1, 0, 0, 0, 0 },
+		{ NULL, 0, 1, PST_F_DMARC_POLICY, 0, 0 }, { " ", 1, 0, 0, 0, 0 },
+		{ NULL, 0, 1, PST_F_DKIM_DOMAINS, 0, 0 }, { " ", 1, 0, 0, 0, 0 },
+		{ NULL, 0, 1, PST_F_FROM_COUNT, 0, 0 }, { " ", 1, 0, 0, 0, 0 },
+		{ NULL, 0, 1, PST_F_SUBJECT, 0, 0 }, { "|", 1, 0, 0, 0, 0 },
+		{ NULL, 0, 1, PST_F_CLIENT_IP, 0, 0 },
 	};
 	static const pst_template tpl = { parts, N_ELEMS(parts), "..." };
 	static const pst_rule_action acts[] = { { .kind = PST_ACT_LOG, .value = &tpl } };

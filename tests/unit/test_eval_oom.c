@@ -95,9 +95,9 @@ static void allocation_failures(void **state)
 	pst_domainset *ds = pst_domainset_new();
 	pst_list dl = { .kind = PST_LIST_DOMAINS };
 	static const pst_tpl_part parts[] = {
-		{ "from ", 5, 0, 0 }, { NULL, 0, 1, PST_F_FROM_DISPLAY },
-		{ " ip ", 4, 0, 0 }, { NULL, 0, 1, PST_F_CLIENT_IP },
-		{ " to ", 4, 0, 0 }, { NULL, 0, 1, PST_F_RCPT_DOMAIN },
+		{ "from ", 5, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_FROM_DISPLAY, 0, 0 },
+		{ " ip ", 4, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_CLIENT_IP, 0, 0 },
+		{ " to ", 4, 0, 0, 0, 0 }, { NULL, 0, 1, PST_F_RCPT_DOMAIN, 0, 0 },
 	};
 	static const pst_template tpl = { parts, N_ELEMS(parts), "..." };
 	pst_expr any_m = { .kind = PST_EXPR_TEST, .cmp = PST_CMP_MATCHES, .re = &re,

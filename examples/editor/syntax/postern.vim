@@ -35,7 +35,7 @@ syn match   posternOperator     "\<contains\>"
 syn keyword posternHeader       header
 " Actions (terminal and edits).
 syn keyword posternAction       accept reject tempfail discard quarantine
-syn keyword posternAction       add remove replace set prepend log tag
+syn keyword posternAction       add remove replace set prepend substitute log tag
 " Values: booleans, auth results, DMARC policies, modes, list kinds.
 syn keyword posternBoolean      true false
 syn keyword posternResult       pass fail softfail neutral none temperror permerror policy
