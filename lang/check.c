@@ -194,14 +194,15 @@ static void check_capture(struct checker *c, const char *file, const pst_ast_par
 		return;
 	if (c->groups_subst)
 		pst_chk_err_at(c, file, p->line, p->col, w, "%s: the substitute regex has %d "
-		       "capture group%s (write $$ for a dollar)", p->text, c->groups,
+		       "capture group%s (a substitute's $N are its own regex's; write $$ for a "
+		       "dollar)", p->text, c->groups,
 		       c->groups == 1 ? "" : "s");
 	else if (c->groups < 0 && c->groups_negated < 0)
 		pst_chk_err_at(c, file, p->line, p->col, w, "%s: the rule's condition has no "
 		       "'matches' test to take a capture from (write $$ for a dollar)", p->text);
 	else if (c->groups_negated >= p->group)
 		pst_chk_err_at(c, file, p->line, p->col, w, "%s: only a 'matches' under 'not' has "
-		       "group %d, and a match there never makes the rule match", p->text, p->group);
+		       "group %d, and captures come from a 'matches' that is not under 'not'", p->text, p->group);
 	else
 		pst_chk_err_at(c, file, p->line, p->col, w, "%s: the condition's 'matches' regexes "
 		       "have at most %d capture group%s (write $$ for a dollar)", p->text,

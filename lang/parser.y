@@ -514,8 +514,15 @@ static pst_ast_action *action_targeted(pst_parse_ctx *ctx, const pst_action_def 
 {
 	char t = args->shape[0];
 	if ((t != 'w' && t != 'h') || args->word.s == NULL) {
-		pst_parse_error(ctx, loc, "%s needs a target: %s %s", first->word, first->word,
-		                first->target);
+		char targets[160] = "";
+		size_t len = 0;
+		for (size_t k = 0; k < PST_ACT__COUNT && len < sizeof targets; k++) {
+			const pst_action_def *d = pst_action_get((pst_action_kind)k);
+			if (d->target && strcmp(d->word, first->word) == 0)
+				len += (size_t)snprintf(targets + len, sizeof targets - len, "%s%s",
+				                        len ? " or " : "", d->target);
+		}
+		pst_parse_error(ctx, loc, "%s needs a target first: %s", first->word, targets);
 		return NULL;
 	}
 	pst_ast_action *a = action_new(ctx, first->word, loc);
