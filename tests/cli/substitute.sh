@@ -92,6 +92,17 @@ printf 'From: a@x.example\r\nX-C: =?UTF-8?Q?a=07b?=\r\nTo: bob@example.net\r\nMe
 deliver "$T/ctl.rules" "$T/ctl.eml" > /dev/null
 same "a control character from a capture becomes '?'" 'From: a@x.example\r\nX-C: <a?b>'
 
+cat > "$T/cond.rules" <<'EOF'
+rule neg { when not subject matches /(ticket)/ or header "X-K" matches /(k\w*)/ then add header "X-Neg" "[$1]"; }
+rule none { when subject matches /(zzz)/ or true then add header "X-None" "[$1]"; }
+rule last { when subject matches /(\w+) #(\d+)/ and any header "X-K" matches /^(\w)/ then add header "X-Last" "[$1|$2]"; }
+rule fresh { when true or subject matches /(x)/ then add header "X-Fresh" "[$1]"; }
+EOF
+eml cond 'From: a@x.example\r\nSubject: ticket #42\r\nX-K: kilo\r\nX-K: lima'
+deliver "$T/cond.rules" "$T/cond.eml" > /dev/null
+same "condition captures: not a match under 'not'; none gives empty; the last match's, its unset groups empty; cleared per rule" \
+	'X-Neg: [kilo]\r\nX-None: []\r\nX-Last: [k|]\r\nX-Fresh: []\r\nFrom: a@x.example\r\nSubject: ticket #42\r\nX-K: kilo\r\nX-K: lima'
+
 # The dump reads back: dumped actions compile and dump the same again.
 acts() {   # the actions of a dump, without their positions
 	awk '/^    then$/ { a = 1; next } /^[^ ]|^  [a-z]/ { a = 0 } a { sub(/^ +/, ""); sub(/  @[0-9:]+$/, ""); print }'

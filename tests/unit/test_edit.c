@@ -361,6 +361,77 @@ static void malformed_fields(void **state)
 	pst_buf_free(&out);
 }
 
+/* A substitution callback for the tests: "[EXT]" and the blanks after it
+ * go from the front; the decoded value is what it sees. */
+static int subst_ext(void *ctx, const char *v, size_t n, pst_buf *out)
+{
+	size_t k = 0;
+	(void)ctx;
+	if (n < 5 || memcmp(v, "[EXT]", 5) != 0)
+		return 0;
+	for (k = 5; k < n && v[k] == ' '; k++)
+		;
+	return pst_buf_append(out, v + k, n - k) < 0 ? -1 : 1;
+}
+
+/* ", Acme Corp" at the end of a display name goes; "Acme Corp" alone
+ * leaves nothing; "Evil" becomes a CR LF (refused). */
+static int subst_acme(void *ctx, const char *v, size_t n, pst_buf *out)
+{
+	(void)ctx;
+	if (n == 4 && memcmp(v, "Evil", 4) == 0)
+		return pst_buf_puts(out, "a\r\nBcc: x") < 0 ? -1 : 1;
+	if (n >= 9 && memcmp(v + n - 9, "Acme Corp", 9) == 0) {
+		size_t k = n - 9;
+		if (k >= 2 && memcmp(v + k - 2, ", ", 2) == 0)
+			k -= 2;
+		return pst_buf_append(out, v, k) < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
+static void substitutions(void **state)
+{
+	(void)state;
+	pst_msg_edit h = { .op = PST_MSG_EDIT_SUBSTITUTE, .name = "subject", .subst = subst_ext };
+	/* every field of the name; one that does not match stays byte for byte */
+	check_render("Subject: [EXT] a\nX: 1\nSubject:  [EXT]  b \nSubject:\tkeep\n  me\n\nbody", &h, 1, NULL,
+	             "Subject: a\nX: 1\nSubject: b\nSubject:\tkeep\n  me\n\nbody", NULL);
+	/* the decoded value is substituted, the result re-encoded */
+	check_render("Subject: =?UTF-8?Q?[EXT]_R=C3=A9union?=\n\nb", &h, 1, NULL,
+	             "Subject: =?UTF-8?B?UsOpdW5pb24=?=\n\nb", NULL);
+	/* Received never */
+	h.name = "Received";
+	check_render("Received: [EXT] x\n\nb", &h, 1, NULL, NULL,
+	             "Received fields are never changed; edit ignored");
+	/* a substitution after an edit sees the edited value */
+	const pst_msg_edit two[] = {
+		{ .op = PST_MSG_EDIT_PREPEND_SUBJECT, .value = "[EXT] " },
+		{ .op = PST_MSG_EDIT_SUBSTITUTE, .name = "Subject", .subst = subst_ext },
+	};
+	check_render("Subject: hi\n\nb", two, 2, NULL, "Subject: hi\n\nb", NULL);
+
+	pst_msg_edit f = { .op = PST_MSG_EDIT_SUBSTITUTE_FROM_DISPLAY, .subst = subst_acme };
+	check_render("From: \"Jane Roe, Acme Corp\" <jane@partner.example>\n\nb", &f, 1, NULL,
+	             "X-Original-From: \"Jane Roe, Acme Corp\" <jane@partner.example>\n"
+	             "From: \"Jane Roe\" <jane@partner.example>\n\nb", NULL);
+	check_render("From: Acme Corp <jane@partner.example>\n\nb", &f, 1, NULL,
+	             "X-Original-From: Acme Corp <jane@partner.example>\nFrom: jane@partner.example\n\nb", NULL);
+	/* no match: nothing changes, no X-Original-From */
+	check_render("From: Jane <jane@partner.example>\n\nb", &f, 1, NULL, NULL, NULL);
+	check_render("From: a@x.example, Acme Corp <b@x.example>\n\nb", &f, 1, NULL, NULL,
+	             "several addresses in the From field; From edit ignored");
+	/* a substitution that would put CR LF in the header is refused */
+	pst_msg *m = parse("From: Evil <e@x.example>\n\nb");
+	pst_buf out = PST_BUF_INIT;
+	char err[120];
+	assert_int_equal(pst_msg_render(m, &f, 1, NULL, &out, err, sizeof err), -1);
+	assert_string_equal(err, "value holds CR or LF");
+	assert_int_equal(out.len, 0);
+	pst_buf_free(&out);
+	pst_msg_free(&m);
+}
+
 /* Random messages and random edits: no crash, and the fields no edit
  * names come out byte for byte (run under ASan). */
 static void random_edits(void **state)
@@ -426,6 +497,7 @@ int main(void)
 		cmocka_unit_test(non_ascii_and_folding),
 		cmocka_unit_test(refused_edits),
 		cmocka_unit_test(malformed_fields),
+		cmocka_unit_test(substitutions),
 		cmocka_unit_test(random_edits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
