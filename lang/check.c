@@ -269,13 +269,9 @@ void pst_chk_regex(struct checker *c, const char *file, pst_ast_regex *re)
 		case 'i': opts |= PCRE2_CASELESS; break;
 		case 'x': opts |= PCRE2_EXTENDED; break;
 		case 's': opts |= PCRE2_DOTALL; break;
-		case 'g':
-			if (re->subst)
-				break;          /* substitute: every match */
-			pst_chk_err_at(c, file, re->line, re->flags_col + (unsigned)(f - re->flags), 1,
-			       "the regex flag 'g' is substitute's only (the flags are i, x and s)");
-			return;
 		default:
+			if (*f == 'g' && re->subst)
+				break;          /* substitute: every match */
 			pst_chk_err_at(c, file, re->line, re->flags_col + (unsigned)(f - re->flags), 1,
 			       "unknown regex flag '%c' (the flags are i, x and s%s)", *f,
 			       re->subst ? "; g for every match" : "");

@@ -103,7 +103,7 @@ typedef struct pst_render_opts {
 /* Append the delivered form of m with edits applied to out. opts may be
  * NULL. 0; -1 on ENOMEM or a refused edit, with a reason in err (errlen may
  * be 0), and then nothing is appended. On success err is "" unless an edit
- * was ignored (Received removed or replaced, a From edit without a From
+ * was ignored (Received removed, replaced or substituted, a From edit without a From
  * field, with several addresses in it, or without an address for a
  * display name): it then names the first one ignored.
  * Refused: a value holding CR or LF, a NULL value (but for REMOVE), an
