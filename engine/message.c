@@ -238,13 +238,13 @@ void pst_message_free(pst_message **mp)
 
 /* ---- Evaluation ------------------------------------------------------ */
 
-/* What the LMTP front end does with the policy's decision (postern.rules(5),
- * after-queue-reject): only reject changes. */
-static pst_action after_queue_action(struct pst_message *m, pst_action a)
+pst_action pst_message_after_queue(struct pst_message *m, int has_rule, size_t rule_at, pst_action a)
 {
 	if (a != PST_REJECT)
 		return a;
-	switch (pst_program_after_queue_reject(m->policy->prog)) {
+	const pst_program *prog = m->policy->prog;
+	const pst_program_rule *r = has_rule ? pst_program_rule_at(prog, rule_at) : NULL;
+	switch (pst_program_rule_aqr(prog, r)) {
 	case PST_AQR_REJECT: return PST_REJECT;
 	case PST_AQR_QUARANTINE: return PST_QUARANTINE;
 	case PST_AQR_DISCARD: return PST_DISCARD;
@@ -263,7 +263,8 @@ static int make_verdict(struct pst_message *m, const char *rcpt, const pst_outco
 {
 	v->address = rcpt;
 	v->action = (pst_action)o->decision;
-	v->applied = m->opts.after_queue ? after_queue_action(m, v->action) : v->action;
+	v->applied = m->opts.after_queue ?
+	             pst_message_after_queue(m, o->rule != NULL, o->rule_at, v->action) : v->action;
 	v->code = o->code;
 	v->enhanced = o->enhanced;
 	v->text = o->text;

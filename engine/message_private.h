@@ -88,4 +88,10 @@ struct pst_message {
 	pst_field_cursor cursor;
 };
 
+/* What the LMTP front end does with decision a of the program's rule
+ * rule_at (has_rule 0: the implicit accept), per the after-queue-reject of
+ * that rule, its tenant or the file (postern.rules(5)): only reject
+ * changes. May compute the SPF result (message.c). */
+pst_action pst_message_after_queue(struct pst_message *m, int has_rule, size_t rule_at, pst_action a);
+
 #endif

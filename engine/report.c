@@ -70,7 +70,86 @@ static int json_smtp(pst_buf *b, int code, const char *enhanced, const char *tex
 	       pst_buf_putc(b, '}') < 0 ? -1 : 0;
 }
 
-static int json_recipient(pst_buf *b, const struct pst_message *m, const pst_verdict *v)
+/* ---- Audit rules --------------------------------------------------- */
+
+/* What an audit rule would have become after the queue (LMTP). */
+static pst_action audit_applied(struct pst_message *m, const pst_audit_hit *h)
+{
+	return pst_message_after_queue(m, 1, h->rule_at, (pst_action)h->decision);
+}
+
+static int json_audit_hit(pst_buf *b, struct pst_message *m, const pst_audit_hit *h)
+{
+	if (pst_buf_putc(b, '{') < 0 || json_kv(b, "rule", h->rule, 1) < 0 ||
+	    json_kv(b, "decision", h->decided ? pst_action_name((pst_action)h->decision) : NULL, 0) < 0)
+		return -1;
+	if (h->decided && m->opts.after_queue &&
+	    json_kv(b, "applied", pst_action_name(audit_applied(m, h)), 0) < 0)
+		return -1;
+	if (json_key(b, "smtp", 0) < 0 ||
+	    (h->decided ? json_smtp(b, h->code, h->enhanced, h->text) : pst_buf_puts(b, "null")) < 0)
+		return -1;
+	if (h->decided && h->decision == PST_DECIDE_QUARANTINE && json_kv(b, "folder", h->folder, 0) < 0)
+		return -1;
+	if (json_key(b, "tags", 0) < 0 || json_str_array(b, h->tags, h->ntags) < 0 ||
+	    json_key(b, "logs", 0) < 0 || json_str_array(b, h->logs, h->nlogs) < 0)
+		return -1;
+	return pst_buf_putc(b, '}');
+}
+
+int pst_report_audit_json(struct pst_message *m, size_t i, pst_buf *b)
+{
+	if (i >= m->nrcpts || !m->evaluated)
+		return pst_buf_puts(b, "[]");
+	const pst_outcome *o = &m->outcomes[i];
+	if (pst_buf_putc(b, '[') < 0)
+		return -1;
+	for (size_t k = 0; k < o->naudits; k++)
+		if ((k && pst_buf_putc(b, ',') < 0) || json_audit_hit(b, m, &o->audits[k]) < 0)
+			return -1;
+	return pst_buf_putc(b, ']');
+}
+
+static int text_audit_hit(pst_buf *b, struct pst_message *m, const pst_audit_hit *h,
+                          const char *indent)
+{
+	if (pst_buf_printf(b, "%saudit: %s matched (not enforced)", indent, h->rule) < 0)
+		return -1;
+	if (h->decided) {
+		if (pst_buf_printf(b, ": would %s %d %s ", pst_action_name((pst_action)h->decision),
+		                   h->code, h->enhanced) < 0 || json_str(b, h->text) < 0)
+			return -1;
+		pst_action applied = m->opts.after_queue ? audit_applied(m, h) : (pst_action)h->decision;
+		if (applied != (pst_action)h->decision &&
+		    pst_buf_printf(b, " (applied after queue: %s)", pst_action_name(applied)) < 0)
+			return -1;
+	}
+	if (pst_buf_putc(b, '\n') < 0)
+		return -1;
+	for (size_t k = 0; k < h->nlogs; k++)
+		if (pst_buf_printf(b, "%s  log: ", indent) < 0 || json_str(b, h->logs[k]) < 0 ||
+		    pst_buf_putc(b, '\n') < 0)
+			return -1;
+	for (size_t k = 0; k < h->ntags; k++)
+		if (pst_buf_printf(b, "%s  tag: %s\n", indent, h->tags[k]) < 0)
+			return -1;
+	return 0;
+}
+
+int pst_report_audit_text(struct pst_message *m, size_t i, const char *indent, pst_buf *b)
+{
+	if (i >= m->nrcpts || !m->evaluated)
+		return 0;
+	const pst_outcome *o = &m->outcomes[i];
+	for (size_t k = 0; k < o->naudits; k++)
+		if (text_audit_hit(b, m, &o->audits[k], indent) < 0)
+			return -1;
+	return 0;
+}
+
+/* ---- Recipients (continued) ------------------------------------------ */
+
+static int json_recipient(pst_buf *b, struct pst_message *m, const pst_verdict *v)
 {
 	if (pst_buf_putc(b, '{') < 0 ||
 	    json_kv(b, "address", *v->address ? v->address : NULL, 1) < 0 ||
@@ -85,6 +164,9 @@ static int json_recipient(pst_buf *b, const struct pst_message *m, const pst_ver
 	if (v->action == PST_QUARANTINE && json_kv(b, "folder", v->folder, 0) < 0)
 		return -1;
 	if (json_key(b, "audit", 0) < 0 || json_str_array(b, v->audit, v->naudit) < 0)
+		return -1;
+	if (json_key(b, "audit_rules", 0) < 0 ||
+	    pst_report_audit_json(m, (size_t)(v - m->verdicts), b) < 0)
 		return -1;
 	if (json_key(b, "edits", 0) < 0 || pst_buf_putc(b, '[') < 0)
 		return -1;
@@ -382,7 +464,7 @@ int pst_report_json(struct pst_message *m, pst_buf *b)
 
 /* ---- Text ------------------------------------------------------------ */
 
-static int text_verdict(pst_buf *b, const struct pst_message *m, const pst_verdict *v)
+static int text_verdict(pst_buf *b, struct pst_message *m, const pst_verdict *v)
 {
 	if (pst_buf_printf(b, "recipient %s: %s", *v->address ? v->address : "(unknown)",
 	                   pst_action_name(v->action)) < 0)
@@ -396,9 +478,8 @@ static int text_verdict(pst_buf *b, const struct pst_message *m, const pst_verdi
 	if (v->action == PST_QUARANTINE &&
 	    pst_buf_printf(b, "  folder: %s\n", v->folder ? v->folder : "(default)") < 0)
 		return -1;
-	for (size_t k = 0; k < v->naudit; k++)
-		if (pst_buf_printf(b, "  audit: %s matched (not enforced)\n", v->audit[k]) < 0)
-			return -1;
+	if (pst_report_audit_text(m, (size_t)(v - m->verdicts), "  ", b) < 0)
+		return -1;
 	for (size_t k = 0; k < v->nedits; k++) {
 		const pst_edit_info *e = &v->edits[k];
 		if (pst_buf_printf(b, "  edit:  %s", e->op) < 0 ||

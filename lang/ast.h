@@ -165,20 +165,31 @@ typedef struct pst_ast_action {
 	pst_ast_loc loc;
 } pst_ast_action;
 
+/* An option written after a rule's name or a tenant's domain, as written:
+ * "mode audit", "after-queue-reject quarantine". The checker reads them
+ * (unknown names and values, duplicates). */
+typedef struct pst_ast_option {
+	struct pst_ast_option *next;
+	pst_ast_word name;
+	pst_ast_word value;
+} pst_ast_option;
+
 typedef struct pst_ast_tenant {
 	pst_ast_str *domain;
-	pst_ast_word mode;
+	pst_ast_option *options;
 	const char *file;
 	pst_ast_loc loc;
 	/* checker: */
 	const char *norm;
 	int audit;
+	int has_aqr;                  /* after-queue-reject given: aqr */
+	pst_aqr aqr;
 } pst_ast_tenant;
 
 typedef struct pst_ast_rule {
 	struct pst_ast_rule *next;
 	pst_ast_word name;
-	pst_ast_word mode;
+	pst_ast_option *options;
 	pst_ast_tenant *tenant;
 	pst_ast_expr *when;
 	pst_ast_action *actions;
@@ -186,6 +197,9 @@ typedef struct pst_ast_rule {
 	pst_ast_loc loc;
 	/* checker: */
 	int audit;
+	int has_aqr;                  /* after-queue-reject on the rule or its
+	                               * tenant (the rule's wins): aqr */
+	pst_aqr aqr;
 } pst_ast_rule;
 
 typedef struct pst_ast_setting {

@@ -1105,28 +1105,82 @@ static void check_lists(struct checker *c)
 /* ---- Rules ------------------------------------------------------------ */
 
 static const char *const mode_words[] = { "enforce", "audit", NULL };
+static const char *const option_words[] = { "mode", "after-queue-reject", NULL };
 
-/* The mode word: 1 audit, 0 enforce (or none given), -1 unknown (reported). */
-static int check_mode(struct checker *c, const char *file, const pst_ast_word *m)
+/* What the options of a rule or a tenant say. */
+struct options {
+	int audit;                    /* 1 audit, 0 enforce (or not given), -1 unknown */
+	int has_aqr;
+	pst_aqr aqr;
+};
+
+/* Read the options written after a rule's name or a tenant's domain:
+ * each name at most once, each value one its option knows. Errors are
+ * reported; a wrong value is then taken as not given. */
+static void check_options(struct checker *c, const char *file, const pst_ast_option *opts,
+                          struct options *out)
 {
-	if (m->s == NULL)
-		return 0;
-	int i = pst_chk_name_index(mode_words, m->s);
-	if (i < 0)
-		pst_chk_err(c, file, &m->loc, "unknown mode '%s'%s (audit or enforce)", m->s,
-		    pst_chk_dym(m->s, m->len, mode_words, 2));
-	return i;
+	const pst_ast_option *seen[2] = { NULL, NULL };
+	memset(out, 0, sizeof *out);
+	for (const pst_ast_option *o = opts; o; o = o->next) {
+		int k = pst_chk_name_index(option_words, o->name.s);
+		if (k < 0) {
+			pst_chk_err(c, file, &o->name.loc, "unknown option '%s'%s (mode or "
+			    "after-queue-reject)", o->name.s, pst_chk_dym(o->name.s, o->name.len, option_words, 2));
+			continue;
+		}
+		if (seen[k]) {
+			pst_chk_err(c, file, &o->name.loc, "duplicate option '%s'; the first is at %s:%u:%u",
+			    o->name.s, file, seen[k]->name.loc.first_line, seen[k]->name.loc.first_column);
+			continue;
+		}
+		seen[k] = o;
+		if (k == 0) {
+			out->audit = pst_chk_name_index(mode_words, o->value.s);
+			if (out->audit < 0)
+				pst_chk_err(c, file, &o->value.loc, "unknown mode '%s'%s (audit or enforce)",
+				    o->value.s, pst_chk_dym(o->value.s, o->value.len, mode_words, 2));
+		} else if (pst_chk_aqr(c, file, &o->value, &out->aqr) == 0) {
+			out->has_aqr = 1;
+		}
+	}
 }
 
 static void check_tenant(struct checker *c, pst_ast_tenant *t)
 {
 	if (t->norm || t->audit < 0)
 		return;               /* checked with an earlier rule of its block */
-	t->audit = check_mode(c, t->file, &t->mode);
+	struct options o;
+	check_options(c, t->file, t->options, &o);
+	t->audit = o.audit;
+	t->has_aqr = o.has_aqr;
+	t->aqr = o.aqr;
 	if (pst_chk_plain_text(c, t->file, t->domain, "a tenant domain") == 0)
 		t->norm = norm_domain(c, t->file, t->domain->s, t->domain->len, &t->domain->loc);
 	if (t->norm == NULL)
 		t->audit = -1;
+}
+
+/* The after-queue-reject of a rule: its own option, else its tenant's.
+ * On a rule that can never reject the option changes nothing: a warning. */
+static void rule_aqr(struct checker *c, pst_ast_rule *r, const struct options *o,
+                     const pst_ast_action *term)
+{
+	if (o->has_aqr) {
+		r->has_aqr = 1;
+		r->aqr = o->aqr;
+		if (term == NULL || pst_action_get(term->kind)->decision != PST_DECIDE_REJECT ||
+		    pst_action_get(term->kind)->effect != PST_EFFECT_DECIDE) {
+			const pst_ast_option *w = r->options;
+			while (w && strcmp(w->name.s, "after-queue-reject") != 0)
+				w = w->next;
+			pst_chk_warn(c, r->file, w ? &w->name.loc : &r->name.loc, "rule '%s' never "
+			    "rejects: its after-queue-reject option has no effect", r->name.s);
+		}
+	} else if (r->tenant && r->tenant->has_aqr) {
+		r->has_aqr = 1;
+		r->aqr = r->tenant->aqr;
+	}
 }
 
 /* Unconditional terminal rules, for the unreachable-rule warning. */
@@ -1168,13 +1222,15 @@ static void check_rules(struct checker *c)
 		else
 			if (map_put(&c->rules, r->name.s, r) < 0)
 				c->ast->oom = 1;
-		int mode = check_mode(c, r->file, &r->mode);
+		struct options opts;
+		check_options(c, r->file, r->options, &opts);
 		if (r->tenant)
 			check_tenant(c, r->tenant);
-		r->audit = mode > 0 || (r->tenant && r->tenant->audit > 0);
+		r->audit = opts.audit > 0 || (r->tenant && r->tenant->audit > 0);
 		check_expr(c, r->file, r->when);
 		pst_chk_rule_groups(c, r->when);
 		const pst_ast_action *term = pst_chk_actions(c, r);
+		rule_aqr(c, r, &opts, term);
 		check_reachable(c, &sh, r, term);
 	}
 	map_free(&sh.tenants);

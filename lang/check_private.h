@@ -79,6 +79,9 @@ void pst_chk_rule_groups(struct checker *c, const pst_ast_expr *e);
 
 /* The settings into ast->settings_out (check_settings.c). */
 void pst_chk_settings(struct checker *c);
+/* An after-queue-reject word (the setting's, a rule's or a tenant's
+ * option) into *out: 0, or -1 reported at w with a did-you-mean. */
+int pst_chk_aqr(struct checker *c, const char *file, const pst_ast_word *w, pst_aqr *out);
 /* A rule's actions; returns its first terminal action (check_actions.c). */
 const pst_ast_action *pst_chk_actions(struct checker *c, pst_ast_rule *r);
 

@@ -104,19 +104,23 @@ static int set_trusted(struct checker *c, const pst_ast_setting *s, pst_settings
 
 static const char *const aqr_words[] = { "reject-if-spf-pass", "reject", "quarantine", "discard", NULL };
 
-static int set_aqr(struct checker *c, const pst_ast_setting *s, pst_settings *out)
+int pst_chk_aqr(struct checker *c, const char *file, const pst_ast_word *w, pst_aqr *out)
 {
-	const pst_ast_word *w = &s->value->word;
 	int i = pst_chk_name_index(aqr_words, w->s);
 	if (i < 0) {
-		pst_chk_err(c, s->file, &w->loc, "unknown after-queue-reject action '%s'%s (reject, "
+		pst_chk_err(c, file, &w->loc, "unknown after-queue-reject action '%s'%s (reject, "
 		    "quarantine, discard or reject-if-spf-pass)", w->s, pst_chk_dym(w->s, w->len, aqr_words, 4));
 		return -1;
 	}
 	static const pst_aqr map[] = { PST_AQR_REJECT_IF_SPF_PASS, PST_AQR_REJECT,
 	                               PST_AQR_QUARANTINE, PST_AQR_DISCARD };
-	out->after_queue_reject = map[i];
+	*out = map[i];
 	return 0;
+}
+
+static int set_aqr(struct checker *c, const pst_ast_setting *s, pst_settings *out)
+{
+	return pst_chk_aqr(c, s->file, &s->value->word, &out->after_queue_reject);
 }
 
 static int set_number(struct checker *c, const pst_ast_setting *s, pst_settings *out)

@@ -10,8 +10,8 @@
  * literal, fact and capture parts (a rule records the highest capture its
  * actions take from its condition), an action's arguments are taken as its
  * definition (lang/action.h) has them, a reply with the definition's
- * default code when the rule gives none, rules carry the normalised tenant and the
- * inherited audit mode, a fact on the right of a test becomes an operand
+ * default code when the rule gives none, rules carry the normalised tenant, the
+ * inherited audit mode and the after-queue-reject of the rule or its tenant, a fact on the right of a test becomes an operand
  * of its own (expr->rfact), and facts_read records every fact read, on
  * either side. Last, the
  * rule index (index.c) is built over the finished rules.
@@ -410,6 +410,8 @@ static void build_rule(struct builder *b, pst_program_rule *x, pst_ast_rule *r)
 	x->file = r->file;
 	x->line = r->loc.first_line;
 	x->audit = r->audit;
+	x->has_aqr = r->has_aqr;
+	x->after_queue_reject = r->aqr;
 	x->tenant = r->tenant ? r->tenant->norm : NULL;
 	x->when = build_expr(b, r->when);
 	size_t n = 0;

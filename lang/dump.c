@@ -7,7 +7,8 @@
  *                               its entries as the evaluator holds them
  *                               (normalised domains, blocks, sorted strings)
  *   rules N                     each rule: "rule NAME FILE:LINE", its
- *                               tenant and mode, "when" and the condition
+ *                               tenant, mode and after-queue-reject (when
+ *                               the rule or its tenant sets it), "when" and the condition
  *                               tree (one node a line: and/or/not, or a
  *                               test "LHS OP RHS  @LINE:COL"), "then" and
  *                               one action a line (the definition's name,
@@ -247,12 +248,13 @@ static int expr(pst_buf *b, const pst_expr *e, unsigned level)
 
 /* ---- Sections ---------------------------------------------------------- */
 
+static const char *const aqr_words[] = {
+	[PST_AQR_REJECT_IF_SPF_PASS] = "reject-if-spf-pass", [PST_AQR_REJECT] = "reject",
+	[PST_AQR_QUARANTINE] = "quarantine", [PST_AQR_DISCARD] = "discard",
+};
+
 static int settings(pst_buf *b, const pst_settings *s)
 {
-	static const char *const aqr[] = {
-		[PST_AQR_REJECT_IF_SPF_PASS] = "reject-if-spf-pass", [PST_AQR_REJECT] = "reject",
-		[PST_AQR_QUARANTINE] = "quarantine", [PST_AQR_DISCARD] = "discard",
-	};
 	int rc = pst_buf_puts(b, "settings\n");
 	if (s->authserv_id) {
 		rc |= pst_buf_puts(b, "  authserv-id ");
@@ -262,7 +264,7 @@ static int settings(pst_buf *b, const pst_settings *s)
 		rc |= pst_buf_puts(b, "  trusted-authserv-id ");
 		rc |= quoted_str(b, s->trusted_authserv_ids[i]) | pst_buf_putc(b, '\n');
 	}
-	rc |= pst_buf_printf(b, "  after-queue-reject %s\n", aqr[s->after_queue_reject]);
+	rc |= pst_buf_printf(b, "  after-queue-reject %s\n", aqr_words[s->after_queue_reject]);
 	rc |= pst_buf_printf(b, "  dkim-max-signatures %u\n  dkim-clock-skew %u\n",
 	                     s->dkim_max_signatures, s->dkim_clock_skew);
 	rc |= pst_buf_printf(b, "  regex-match-limit %lu\n", (unsigned long)s->match_limit);
@@ -321,6 +323,8 @@ static int rule(pst_buf *b, const pst_program_rule *r)
 		rc |= pst_buf_printf(b, "    tenant %s\n", r->tenant);
 	if (r->audit)
 		rc |= pst_buf_puts(b, "    mode audit\n");
+	if (r->has_aqr)
+		rc |= pst_buf_printf(b, "    after-queue-reject %s\n", aqr_words[r->after_queue_reject]);
 	rc |= pst_buf_puts(b, "    when\n") | expr(b, r->when, 3) | pst_buf_puts(b, "    then\n");
 	for (size_t i = 0; i < r->nactions; i++)
 		rc |= pst_buf_puts(b, "  ") | action(b, &r->actions[i]);

@@ -64,6 +64,8 @@ static pst_ast_action *action_generic(pst_parse_ctx *ctx, const pst_ast_word *w,
 static void args_add(struct pst_act_args *a, char kind, const pst_ast_word *w, pst_ast_regex *re);
 static void rule_add(pst_parse_ctx *ctx, pst_ast_rule *r);
 static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
+static void option_add(pst_parse_ctx *ctx, pst_ast_option **head, pst_ast_option ***tail,
+                       const pst_ast_word *name, const pst_ast_word *value);
 }
 
 %define api.pure full
@@ -91,6 +93,7 @@ static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
 	pst_cmp cmp;
 	struct { int has; long long code; pst_ast_loc loc; pst_ast_word enh; } code;
 	struct pst_act_args args;
+	struct { pst_ast_option *head, **tail; } opts;
 }
 
 %token <word> IDENT "identifier"
@@ -115,7 +118,8 @@ static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w);
 %left AND
 %precedence NOT
 
-%type <word> word opt_mode
+%type <word> word
+%type <opts> options
 %type <val> value item
 %type <vals> items items_ne
 %type <expr> cond test negtest
@@ -221,23 +225,26 @@ include
 	: INCLUDE STRING ';'	{ if ($2) pst_ast_include(AST, ctx->file, ctx->dir, $2, &@2); }
 	;
 
-opt_mode
-	: %empty		{ memset(&$$, 0, sizeof $$); }
-	| MODE IDENT		{ $$ = $2; }
+/* Options after a rule's name or a tenant's domain, in any order: the
+ * checker knows their names and values. */
+options
+	: %empty		{ $$.head = NULL; $$.tail = NULL; }
+	| options MODE IDENT	{ $$ = $1; option_add(ctx, &$$.head, &$$.tail, &$2, &$3); }
+	| options IDENT word	{ $$ = $1; option_add(ctx, &$$.head, &$$.tail, &$2, &$3); }
 	;
 
 rule
-	: RULE IDENT opt_mode '{' WHEN cond THEN actions ';' '}' {
+	: RULE IDENT options '{' WHEN cond THEN actions ';' '}' {
 		$$ = NEW(pst_ast_rule);
 		if ($$) {
 			$$->name = $2;
-			$$->mode = $3;
+			$$->options = $3.head;
 			$$->when = $6;
 			$$->actions = $8.head;
 			$$->loc = @2;
 		}
 	}
-	| RULE IDENT opt_mode '{' error '}' { $$ = NULL; yyerrok; }
+	| RULE IDENT options '{' error '}' { $$ = NULL; yyerrok; }
 	;
 
 tenant
@@ -245,11 +252,11 @@ tenant
 	;
 
 tenant_head
-	: TENANT STRING opt_mode '{' {
+	: TENANT STRING options '{' {
 		pst_ast_tenant *t = NEW(pst_ast_tenant);
 		if (t) {
 			t->domain = $2;
-			t->mode = $3;
+			t->options = $3.head;
 			t->file = ctx->file;
 			t->loc = @2;
 		}
@@ -617,6 +624,23 @@ static void unknown_action(pst_parse_ctx *ctx, const pst_ast_word *w)
 		pst_parse_error(ctx, &w->loc, "unknown action '%s'; did you mean '%s'?", w->s, s);
 	else
 		pst_parse_error(ctx, &w->loc, "unknown action '%s'", w->s);
+}
+
+/* Append an option "NAME VALUE" to the list *head (*tail: the last
+ * option's next, NULL while the list is empty). */
+static void option_add(pst_parse_ctx *ctx, pst_ast_option **head, pst_ast_option ***tail,
+                       const pst_ast_word *name, const pst_ast_word *value)
+{
+	pst_ast_option *o = NEW(pst_ast_option);
+	if (o == NULL)
+		return;
+	o->name = *name;
+	o->value = *value;
+	if (*tail)
+		**tail = o;
+	else
+		*head = o;
+	*tail = &o->next;
 }
 
 static void rule_add(pst_parse_ctx *ctx, pst_ast_rule *r)

@@ -25,6 +25,11 @@ pst_aqr pst_program_after_queue_reject(const pst_program *prog)
 	return prog->settings.after_queue_reject;
 }
 
+pst_aqr pst_program_rule_aqr(const pst_program *prog, const pst_program_rule *r)
+{
+	return r && r->has_aqr ? r->after_queue_reject : prog->settings.after_queue_reject;
+}
+
 uint64_t pst_program_facts_read(const pst_program *prog)
 {
 	return prog->facts_read;

@@ -244,6 +244,10 @@ typedef struct pst_program_rule {
 	const char *file;             /* the file it was written in (includes too) */
 	unsigned line;
 	int audit;                    /* mode audit (on the rule or its tenant) */
+	int has_aqr;                  /* after-queue-reject written on the rule or
+	                               * its tenant (the rule's wins): then
+	                               * after_queue_reject replaces the setting's */
+	pst_aqr after_queue_reject;
 	const char *tenant;           /* normalised tenant domain, or NULL */
 	const pst_expr *when;
 	const pst_rule_action *actions;
@@ -292,6 +296,10 @@ size_t pst_program_rule_count(const pst_program *prog);
 const pst_program_rule *pst_program_rule_at(const pst_program *prog, size_t i);
 const pst_settings *pst_program_settings(const pst_program *prog);
 pst_aqr pst_program_after_queue_reject(const pst_program *prog);
+/* What a reject of rule r becomes after the queue: the rule's (or its
+ * tenant's) after-queue-reject, else the setting's. r may be NULL (the
+ * setting's). */
+pst_aqr pst_program_rule_aqr(const pst_program *prog, const pst_program_rule *r);
 /* The facts some rule reads (bit f set for fact f), so callers can skip
  * expensive auth work nobody needs. */
 uint64_t pst_program_facts_read(const pst_program *prog);

@@ -27,9 +27,10 @@ static void dump_usage(FILE *out)
 	    "usage: postern dump FILE\n"
 	    "\n"
 	    "Compile the rule file and print the compiled program: the settings,\n"
-	    "the lists, every rule (name, file:line, tenant, mode) with its tests\n"
-	    "and actions, and the rule index (the rules keyed by a fact or header\n"
-	    "value, and the plain rules). Exits 0, or 1 when the file has errors.\n"
+	    "the lists, every rule (name, file:line, tenant, mode, after-queue-reject\n"
+	    "when the rule or its tenant sets it) with its tests and actions, and\n"
+	    "the rule index (the rules keyed by a fact or header value, and the\n"
+	    "plain rules). Exits 0, or 1 when the file has errors.\n"
 	    "\n"
 	    "  -h, --help    this text\n");
 }

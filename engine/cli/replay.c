@@ -19,6 +19,11 @@
  * a second pass over the full reports for that, is accepted and does
  * nothing.
  *
+ * Audit-mode rules: for each recipient that some matched, the main pass
+ * keeps the check report's audit_rules array and its text lines
+ * (report.h: one serializer for check, the LMTP log and replay); the
+ * report lists them in corpus order, recipients sorted, after the rest.
+ *
  * Time per rule: the main pass evaluates under --rules with time_rules
  * (pst_message_rule_time: one clock read a rule reached, about 2% of the
  * evaluation time with ten header rules): every message of a corpus of up
@@ -47,6 +52,7 @@
 #include "postern.h"
 #include "cli/cli.h"
 #include "cli/corpus.h"
+#include "report.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/number.h"
@@ -83,6 +89,8 @@ struct rcpt_res {
 	char *addr;
 	int act, rule;
 	int old_act, old_rule;
+	char *audit_json;  /* audit rules that matched (report.h), or NULL: none */
+	char *audit_text;
 };
 
 struct item_res {
@@ -378,6 +386,22 @@ static void mark(struct worker *w, const char *rule)
 		w->matched[id] = 1;
 }
 
+/* Keep what the audit rules that matched for recipient k would have done. */
+static int take_audit(pst_message *msg, size_t k, struct rcpt_res *rr)
+{
+	pst_buf j = PST_BUF_INIT, t = PST_BUF_INIT;
+	if (pst_report_audit_json(msg, k, &j) < 0 || pst_report_audit_text(msg, k, "    ", &t) < 0) {
+		pst_buf_free(&j);
+		pst_buf_free(&t);
+		return -1;
+	}
+	rr->audit_json = pst_buf_steal(&j, NULL);
+	rr->audit_text = pst_buf_steal(&t, NULL);
+	pst_buf_free(&j);
+	pst_buf_free(&t);
+	return rr->audit_json && rr->audit_text ? 0 : -1;
+}
+
 /* Record the verdicts under --rules; mark the rules seen matching. */
 static int take_new(struct worker *w, pst_message *msg, struct item_res *res)
 {
@@ -397,6 +421,8 @@ static int take_new(struct worker *w, pst_message *msg, struct item_res *res)
 		rr->old_rule = -1;
 		for (size_t e = 0; e < v->nmatched; e++)
 			mark(w, v->matched[e]);
+		if (v->naudit && take_audit(msg, k, rr) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -645,6 +671,27 @@ static const char *rcpt_text(const char *addr)
 	return *addr ? addr : "(unknown recipient)";
 }
 
+/* The audit rules that matched, per recipient, when any did. */
+static void print_audit(struct replay *r)
+{
+	char name[REPLAY_NAME_BYTES];
+	size_t hits = 0;
+	for (size_t i = 0; i < r->corpus.n; i++)
+		for (size_t k = 0; k < r->res[i].n; k++)
+			hits += r->res[i].r[k].audit_text != NULL;
+	if (hits == 0)
+		return;
+	printf("\naudit rules matched (not enforced) for %zu recipient%s:\n", hits, hits == 1 ? "" : "s");
+	for (size_t i = 0; i < r->corpus.n; i++)
+		for (size_t k = 0; k < r->res[i].n; k++) {
+			struct rcpt_res *rr = &r->res[i].r[k];
+			if (rr->audit_text == NULL)
+				continue;
+			printf("  %s %s:\n%s", pst_corpus_name(&r->corpus, i, name, sizeof name),
+			       rcpt_text(rr->addr), rr->audit_text);
+		}
+}
+
 static void print_text(struct replay *r, struct totals *t)
 {
 	char name[REPLAY_NAME_BYTES];
@@ -697,6 +744,7 @@ static void print_text(struct replay *r, struct totals *t)
 	for (size_t i = 0; i < n; i++)
 		if (r->res[i].error)
 			printf("error: %s: %s\n", pst_corpus_name(&r->corpus, i, name, sizeof name), r->res[i].error);
+	print_audit(r);
 	if (r->base == NULL)
 		return;
 	printf("\nchanged between %s and %s: %zu recipient%s\n", r->a->baseline, r->a->rules,
@@ -777,6 +825,30 @@ static int json_changed(struct replay *r, pst_buf *b)
 	return rc ? -1 : 0;
 }
 
+/* "audit": the recipients some audit rule matched for, with the rules. */
+static int json_audit(struct replay *r, pst_buf *b)
+{
+	char name[REPLAY_NAME_BYTES];
+	int rc = pst_buf_puts(b, ",\"audit\":[");
+	int first = 1;
+	for (size_t i = 0; i < r->corpus.n; i++)
+		for (size_t k = 0; k < r->res[i].n; k++) {
+			struct rcpt_res *rr = &r->res[i].r[k];
+			if (rr->audit_json == NULL)
+				continue;
+			rc |= pst_buf_puts(b, first ? "{\"message\":" : ",{\"message\":");
+			rc |= json_name(b, pst_corpus_name(&r->corpus, i, name, sizeof name));
+			rc |= pst_buf_puts(b, ",\"recipient\":");
+			rc |= *rr->addr ? json_name(b, rr->addr) : pst_buf_puts(b, "null");
+			rc |= pst_buf_puts(b, ",\"audit_rules\":");
+			rc |= pst_buf_puts(b, rr->audit_json);
+			rc |= pst_buf_putc(b, '}');
+			first = 0;
+		}
+	rc |= pst_buf_putc(b, ']');
+	return rc ? -1 : 0;
+}
+
 static int json_rest(struct replay *r, struct totals *t, pst_buf *b)
 {
 	char name[REPLAY_NAME_BYTES];
@@ -822,6 +894,8 @@ static int print_json(struct replay *r, struct totals *t)
 	int rc = json_counts(r, t, &b);
 	if (rc == 0 && r->base)
 		rc = json_changed(r, &b);
+	if (rc == 0)
+		rc = json_audit(r, &b);
 	if (rc == 0)
 		rc = json_rest(r, t, &b);
 	if (rc == 0) {
@@ -945,8 +1019,11 @@ static int run_replay(struct replay *r)
 static void free_replay(struct replay *r)
 {
 	for (size_t i = 0; r->res && i < r->corpus.n; i++) {
-		for (size_t k = 0; k < r->res[i].n; k++)
+		for (size_t k = 0; k < r->res[i].n; k++) {
 			free(r->res[i].r[k].addr);
+			free(r->res[i].r[k].audit_json);
+			free(r->res[i].r[k].audit_text);
+		}
 		free(r->res[i].r);
 		free(r->res[i].error);
 	}

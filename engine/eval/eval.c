@@ -12,8 +12,10 @@
  *   ends the evaluation (later rules are NOT_REACHED in the trace). Without
  *   one the recipient gets the implicit accept: 250 2.0.0 "ok", rule NULL.
  * - mode audit: the condition is evaluated and a match is listed in
- *   outcome->audit, but none of the rule's actions runs: no decision, no
- *   edit, no log text and no tag comes from an audit rule.
+ *   outcome->audit. Its actions run aside (outcome->audits): what it would
+ *   have decided, with its reply, and its log texts and tags are recorded
+ *   there; its edits are dropped. No decision, edit, log text or tag of the
+ *   recipient's outcome comes from an audit rule.
  * - An unknown fact or an absent header makes every test false (EXISTS
  *   included); NE is "not EQ" on a known value only.
  * - A fact on the right of a test (expr->rfact) is fetched only once the
@@ -141,7 +143,7 @@ typedef struct eval_ctx {
 	uint32_t match_limit;
 	pst_regex_state *rx;
 	/* Results. */
-	eval_vec edits, audit, matched, logs, tags, warnings;
+	eval_vec edits, audit, audits, matched, logs, tags, warnings;
 	/* The condition's captures, kept when the rule's texts take some
 	 * (rule->captures): the groups of its last successful matches test
 	 * not under 'not', copied; NULL for an unset group (empty). */
@@ -1128,6 +1130,7 @@ static void decide(eval_ctx *c, const pst_rule_action *act, const pst_action_def
 		o->text = ctx_strdup(c, def->reply.text);
 	o->folder = (def->args & PST_ARG_NAME) ? ctx_strdup(c, act->name) : NULL;
 	o->rule = ctx_strdup(c, rule_name(c));
+	o->rule_at = c->rule ? (size_t)(c->rule - c->prog->rules) : 0;
 }
 
 /* Run a matched rule's actions, each as its definition's effect says; 1
@@ -1161,6 +1164,48 @@ static int run_actions(eval_ctx *c, const pst_program_rule *r, pst_outcome *o)
 }
 
 /* ---- Rules --------------------------------------------------------------- */
+
+/* The items of v from index from on, moved to an array of their own
+ * (NULL when none); v keeps the first from. */
+static const char *const *take_tail(eval_ctx *c, eval_vec *v, size_t from, size_t *n)
+{
+	const char **items = NULL;
+
+	*n = v->n - from;
+	if (*n && (items = pst_arena_calloc(c->arena, *n, sizeof *items)) == NULL) {
+		c->failed = 1;
+		*n = 0;
+	} else if (*n) {
+		memcpy(items, (const char **)v->items + from, *n * sizeof *items);
+	}
+	v->n = from;
+	return items;
+}
+
+/* An audit rule matched: run its actions aside and record what it would
+ * have done; its log texts and tags move to the record, its edits go. */
+static void audit_actions(eval_ctx *c, const pst_program_rule *r)
+{
+	size_t nlogs = c->logs.n, ntags = c->tags.n, nedits = c->edits.n;
+	pst_outcome would;
+	pst_audit_hit h;
+
+	memset(&would, 0, sizeof would);
+	memset(&h, 0, sizeof h);
+	h.decided = run_actions(c, r, &would);
+	h.rule = ctx_strdup(c, r->name ? r->name : "?");
+	h.rule_at = (size_t)(r - c->prog->rules);
+	h.decision = would.decision;
+	h.code = would.code;
+	h.enhanced = would.enhanced;
+	h.text = would.text;
+	h.folder = would.folder;
+	h.logs = take_tail(c, &c->logs, nlogs, &h.nlogs);
+	h.tags = take_tail(c, &c->tags, ntags, &h.ntags);
+	c->edits.n = nedits;
+	if (vec_push(c->arena, &c->audits, sizeof h, &h) != 0)
+		c->failed = 1;
+}
 
 static int in_tenant(const eval_ctx *c, const pst_program_rule *r)
 {
@@ -1213,6 +1258,7 @@ static int eval_rule(eval_ctx *c, const pst_program_rule *r, pst_trace_rule *t,
 	push_str(c, &c->matched, r->name ? r->name : "?");  /* the program's string */
 	if (r->audit) {
 		push_str(c, &c->audit, ctx_strdup(c, r->name ? r->name : "?"));
+		audit_actions(c, r);
 		return 0;
 	}
 	return run_actions(c, r, o);
@@ -1376,6 +1422,8 @@ static void fill_outcome(const eval_ctx *c, pst_outcome *o)
 	o->nedits = c->edits.n;
 	o->audit = c->audit.items;
 	o->naudit = c->audit.n;
+	o->audits = c->audits.items;
+	o->naudits = c->audits.n;
 	o->matched = c->matched.items;
 	o->nmatched = c->matched.n;
 	o->logs = c->logs.items;

@@ -97,6 +97,21 @@ typedef struct pst_trace_rule {
 	size_t nfacts;
 } pst_trace_rule;
 
+/* An audit-mode rule that matched, and what it would have done: its
+ * actions are run aside, none of them reaching the recipient's outcome. */
+typedef struct pst_audit_hit {
+	const char *rule;
+	size_t rule_at;           /* the rule's index in the program */
+	int decided;              /* a terminal action would have decided: */
+	pst_decision decision;    /* then its decision, reply and folder */
+	int code;
+	const char *enhanced;
+	const char *text;
+	const char *folder;
+	const char *const *logs;  size_t nlogs;    /* texts of its log actions */
+	const char *const *tags;  size_t ntags;    /* names of its tag actions */
+} pst_audit_hit;
+
 /* Everything the evaluation produced for one recipient. All memory belongs
  * to the arena passed to pst_eval_recipient. */
 typedef struct pst_outcome {
@@ -106,8 +121,11 @@ typedef struct pst_outcome {
 	const char *text;         /* reply text, interpolated and sanitised */
 	const char *folder;       /* quarantine folder, or NULL for the default */
 	const char *rule;         /* deciding rule, or NULL for the implicit accept */
+	size_t rule_at;           /* the deciding rule's index in the program (with rule) */
 	const pst_edit *edits;    size_t nedits;
 	const char *const *audit; size_t naudit;   /* audit-mode rules that matched */
+	const pst_audit_hit *audits; size_t naudits; /* the same, with what each
+	                                            * would have done (naudits == naudit) */
 	const char *const *matched; size_t nmatched; /* every rule whose condition held
 	                                            * (audit ones too), in order;
 	                                            * names borrowed from the program */

@@ -8,7 +8,9 @@
  * (".Quarantine" by default), discard answers 250 without delivering,
  * reject and tempfail answer the verdict's reply. All the copies to store
  * go to pst_deliver_transaction() in one call, and a recipient gets 250
- * only when delivery said so. Every recipient gets one JSON log line.
+ * only when delivery said so. Every recipient gets one JSON log line,
+ * with the audit-mode rules that matched and what each would have done
+ * (report.h: the check report's recipients[].audit_rules).
  *
  * A message the library cannot take (pst_message_new fails) is answered
  * 554 5.6.0 for every recipient; running out of memory is 451 4.3.1.
@@ -22,6 +24,7 @@
 #include <time.h>
 
 #include "lmtp/server_private.h"
+#include "report.h"
 #include "util/buf.h"
 
 #define DEFAULT_FOLDER ".Quarantine"
@@ -248,9 +251,11 @@ static void json_kv(pst_buf *b, const char *key, const char *val)
 		pst_buf_puts(b, "null");
 }
 
+/* One recipient's line; msg NULL (with st) when the message could not be
+ * evaluated. */
 static void log_rcpt(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char *qid, size_t i,
-                     const struct rcpt_state *st, const pst_lmtp_reply *r, const char *auth,
-                     size_t authlen, double ms)
+                     pst_message *msg, const struct rcpt_state *st, const pst_lmtp_reply *r,
+                     const char *auth, size_t authlen, double ms)
 {
 	pst_buf b = PST_BUF_INIT;
 	time_t now = time(NULL);
@@ -280,7 +285,14 @@ static void log_rcpt(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char
 	pst_buf_printf(&b, ",\"reply\":{\"code\":%d", r->code);
 	json_kv(&b, "enhanced", r->enhanced);
 	json_kv(&b, "text", r->text);
-	pst_buf_printf(&b, "},\"ms\":%.3f}", ms);
+	pst_buf audit = PST_BUF_INIT;   /* whole or not at all */
+	pst_buf_puts(&b, "},\"audit_rules\":");
+	if (msg && v && pst_report_audit_json(msg, i, &audit) == 0 && audit.data)
+		pst_buf_append(&b, audit.data, audit.len);
+	else
+		pst_buf_puts(&b, "null");
+	pst_buf_free(&audit);
+	pst_buf_printf(&b, ",\"ms\":%.3f}", ms);
 	if (b.data)
 		pst_lmtp_log_line(srv, b.data, b.len);
 	pst_buf_free(&b);
@@ -326,7 +338,7 @@ static void failed_txn(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const ch
 	all_replies(rs, t->nrcpts, code, enh, text);
 	pst_lmtp_log_event(srv, "error", ",\"queue_id\":\"%s\",\"why\":\"%s\"", qid, why);
 	for (size_t i = 0; i < t->nrcpts; i++)
-		log_rcpt(srv, t, qid, i, NULL, &rs[i], NULL, 0, ms_since(t0));
+		log_rcpt(srv, t, qid, i, NULL, NULL, &rs[i], NULL, 0, ms_since(t0));
 	pthread_mutex_lock(&srv->lock);
 	srv->cnt.errors++;
 	pthread_mutex_unlock(&srv->lock);
@@ -374,7 +386,7 @@ void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *po
 		auth = json_member(json, "auth", &authlen);
 	count_auth(srv, msg);
 	for (size_t i = 0; i < t->nrcpts; i++)
-		log_rcpt(srv, t, qid, i, &st[i], &rs[i], auth, authlen, ms_since(&t0));
+		log_rcpt(srv, t, qid, i, msg, &st[i], &rs[i], auth, authlen, ms_since(&t0));
 	count_rcpts(srv, t, st, rs);
 out:
 	for (size_t i = 0; st && i < t->nrcpts; i++)

@@ -626,6 +626,41 @@ static void audit_not_enforced(void **state)
 	assert_int_equal(o.trace[0].status, PST_TRACE_MATCHED);
 	assert_int_equal(o.trace[0].audit, 1);
 	assert_int_equal(o.trace[1].status, PST_TRACE_NOT_MATCHED);
+
+	/* What each audit rule would have done, its log text and tag with it;
+	 * its edit dropped (above: only live's edit is the recipient's). */
+	static const struct {
+		const char *rule;
+		size_t rule_at;
+		int code;
+	} want[] = { { "staged", 0, 550 }, { "staged2", 3, 550 } };
+	assert_int_equal(o.naudits, N_ELEMS(want));
+	for (size_t i = 0; i < N_ELEMS(want); i++) {
+		const pst_audit_hit *h = &o.audits[i];
+		if (strcmp(h->rule, want[i].rule) != 0 || h->rule_at != want[i].rule_at || !h->decided ||
+		    h->decision != PST_DECIDE_REJECT || h->code != want[i].code ||
+		    h->nlogs != 1 || strcmp(h->logs[0], "yes") != 0 || h->ntags != 1 ||
+		    strcmp(h->tags[0], "t") != 0)
+			fail_msg("audit %zu: got %s at %zu, decided %d (%s %d), %zu logs, %zu tags; "
+			         "want %s at %zu, decided 1 (reject %d), log \"yes\", tag \"t\"", i,
+			         h->rule, h->rule_at, h->decided, pst_decision_name(h->decision), h->code,
+			         h->nlogs, h->ntags, want[i].rule, want[i].rule_at, want[i].code);
+	}
+
+	/* An audit rule whose actions only log decides nothing. */
+	pst_program_rule quiet[] = {
+		{ .name = "noted", .audit = 1, .when = &always, .actions = acts + 1, .nactions = 1 },
+		{ .name = "live", .when = &always, .actions = acts + 3, .nactions = 1 },
+	};
+	pst_program q = { .rules = quiet, .nrules = N_ELEMS(quiet) };
+	o = run(&q, "a@example.org", 0);
+	assert_int_equal(o.naudits, 1);
+	if (o.audits[0].decided || o.audits[0].nlogs != 1 || o.audits[0].ntags != 0)
+		fail_msg("log-only audit rule: got decided %d, %zu logs, %zu tags; want 0, 1, 0",
+		         o.audits[0].decided, o.audits[0].nlogs, o.audits[0].ntags);
+	if (o.decision != PST_DECIDE_REJECT || o.rule_at != 1 || o.nlogs != 0)
+		fail_msg("the rule after it: got %s at %zu with %zu logs; want reject at 1, no log",
+		         pst_decision_name(o.decision), o.rule_at, o.nlogs);
 }
 
 static void tenant_scoping(void **state)
