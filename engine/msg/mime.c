@@ -22,7 +22,8 @@
  * A leaf is an attachment when its Content-Disposition is anything but
  * "inline" (RFC 2183 2.8: an unknown disposition is treated as
  * attachment), or it carries a file name (Content-Disposition filename=
- * or Content-Type name=), or its type is not text (an application,
+ * or Content-Type name=; either parameter is taken from either field),
+ * or its type is not text (an application,
  * image, audio, video ... part shows as an attachment or is opened
  * as a file by some client, wherever it stands). A text leaf without a
  * name or an attachment disposition is body text, not an attachment.
@@ -59,8 +60,9 @@
  *
  * Bounds: each entity is pushed once on an explicit stack of at most
  * max_parts entries; the bytes read for boundaries are counted against
- * max_scan_bytes before each scan; header sections are read up to
- * max_header_bytes. No recursion.
+ * max_scan_bytes before each scan; a part's header section is read up to
+ * max_header_bytes, the message's own up to PST_MAX_HEADER_BYTES (what the
+ * message model reads) when that is more. No recursion.
  */
 #include "config.h"
 
@@ -652,6 +654,10 @@ static int read_header(struct walk *w, const struct entity *ent)
 	const char *b = w->b, *end = w->b + ent->end;
 	const char *p = b + ent->beg, *field = NULL;
 	int seen_ct = 0, seen_cd = 0;
+	/* The message's own header section may be as big as the message model
+	 * reads (PST_MAX_HEADER_BYTES); a part's is held to max_header_bytes. */
+	size_t max = ent->depth == 0 && w->lim.max_header_bytes < PST_MAX_HEADER_BYTES ?
+	             PST_MAX_HEADER_BYTES : w->lim.max_header_bytes;
 	memset(&w->h, 0, sizeof w->h);
 	while (p < end && !w->nomem) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -659,7 +665,7 @@ static int read_header(struct walk *w, const struct entity *ent)
 		size_t content = (size_t)((nl ? nl : end) - p);
 		if (content > 0 && p[content - 1] == '\r')
 			content--;
-		if ((size_t)(le - (b + ent->beg)) > w->lim.max_header_bytes && content > 0) {
+		if ((size_t)(le - (b + ent->beg)) > max && content > 0) {
 			stop(w, "part header too big");
 			return -1;
 		}

@@ -30,7 +30,9 @@
 typedef struct pst_mime_limits {
 	size_t max_depth;           /* 0: PST_MIME_MAX_DEPTH */
 	size_t max_parts;           /* 0: PST_MIME_MAX_PARTS */
-	size_t max_header_bytes;    /* 0: PST_MIME_MAX_PART_HEADER_BYTES */
+	size_t max_header_bytes;    /* a part's; 0: PST_MIME_MAX_PART_HEADER_BYTES
+	                             * (the message's own: at least
+	                             * PST_MAX_HEADER_BYTES) */
 	size_t max_scan_bytes;      /* 0: PST_MIME_MAX_SCAN_BYTES */
 } pst_mime_limits;
 

@@ -114,6 +114,10 @@ static const struct mime_case cases[] = {
 	  MIXED("b") "--b\nX-Long: 0123456789012345678901234567890123456789\n"
 	  " 0123456789012345678901234567890123456789012345678901234567890123456789\n\nx\n--b--\n",
 	  { .max_header_bytes = 110 }, "part header too big", 0, "", "" },
+	{ "the message's own header may be bigger than a part's",
+	  H "X-Long: 0123456789012345678901234567890123456789\n"
+	  " 0123456789012345678901234567890123456789012345678901234567890123456789\n"
+	  "Content-Type: image/png\n\nx\n", { .max_header_bytes = 110 }, NULL, 1, "", "image/png" },
 	{ "more bytes to scan than the limit",
 	  MIXED("a") "--a\nContent-Type: multipart/mixed; boundary=b\n\n--b\n" TEXT "--b--\n--a--\n",
 	  { .max_scan_bytes = 60 }, "too much to scan", 0, "", "" },
