@@ -56,7 +56,8 @@
  * delimiter, as a prefix-matching client would), "duplicate
  * Content-Type", "duplicate Content-Disposition", "duplicate boundary",
  * "malformed Content-Type" (no type/subtype: walked as text/plain),
- * "too many parameter sections", "encoded message/rfc822".
+ * "too many parameter sections", "encoded message/rfc822", "too many
+ * names" (a set would pass PST_MIME_MAX_NAMES members: no more are added).
  *
  * Bounds: each entity is pushed once on an explicit stack of at most
  * max_parts entries; the bytes read for boundaries are counted against
@@ -161,13 +162,19 @@ static int is_tchar(unsigned char c)
 
 /* ---- Sets ----------------------------------------------------------------- */
 
-/* Add s (n bytes, no NUL inside) to a set unless it is there. */
+/* Add s (n bytes, no NUL inside) to a set unless it is there; a set
+ * holds at most PST_MIME_MAX_NAMES members ("too many names"), so the
+ * linear look-up stays bounded. */
 static void set_add(struct walk *w, const char ***items, size_t *n, size_t *cap,
                     const char *s, size_t len)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (strlen((*items)[i]) == len && memcmp((*items)[i], s, len) == 0)
 			return;
+	if (*n == PST_MIME_MAX_NAMES) {
+		fail(w, "too many names");
+		return;
+	}
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 8;
 		const char **grown = pst_arena_calloc(w->arena, ncap, sizeof *grown);

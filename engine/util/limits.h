@@ -27,6 +27,7 @@
 #define PST_MIME_MAX_SCAN_BYTES   (256u * 1024 * 1024) /* bytes read looking for
                                                 * boundaries, all levels together */
 #define PST_MIME_MAX_SECTIONS     64           /* RFC 2231 sections of one parameter */
+#define PST_MIME_MAX_NAMES        1000         /* distinct names (or types) listed */
 
 /* Domain names (RFC 1035 2.3.4, in A-label form without the trailing dot). */
 #define PST_MAX_DOMAIN_BYTES      253          /* whole name */

@@ -205,12 +205,36 @@ static void many_parts_are_bounded(void **state)
 	pst_buf_free(&m);
 }
 
+/* Names past PST_MIME_MAX_NAMES are not listed, and that is an error. */
+static void many_names_are_bounded(void **state)
+{
+	(void)state;
+	pst_buf m = PST_BUF_INIT;
+	assert_int_equal(pst_buf_puts(&m, "Content-Type: multipart/mixed; boundary=b\n\n"), 0);
+	for (int i = 0; i < 600; i++)
+		assert_int_equal(pst_buf_printf(&m, "--b\nContent-Type: image/gif; name=%d.gif\n"
+		                                "Content-Disposition: attachment; filename=%d.png\n\nx\n",
+		                                i, i), 0);
+	assert_int_equal(pst_buf_puts(&m, "--b--\n"), 0);
+	pst_arena *a = pst_arena_new();
+	pst_mime_result r;
+	assert_int_equal(pst_mime_scan(m.data, m.len, NULL, a, &r), 0);
+	printf("# got %s with %zu names, want too many names with %d\n", r.error, r.nnames,
+	       PST_MIME_MAX_NAMES);
+	assert_string_equal(r.error, "too many names");
+	assert_int_equal(r.nnames, PST_MIME_MAX_NAMES);
+	assert_int_equal(r.count, 600);
+	pst_arena_free(&a);
+	pst_buf_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(walks_table),
 		cmocka_unit_test(deep_nesting_is_bounded),
 		cmocka_unit_test(many_parts_are_bounded),
+		cmocka_unit_test(many_names_are_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
