@@ -16,6 +16,15 @@
  *   one such field holding exactly one readable mailbox (a Reply-To
  *   listing several addresses included).
  *
+ * attachment.name, attachment.type (sets of texts), attachment.count,
+ *   mime.valid, mime.error: the MIME walk of the whole message
+ *   (msg/mime.h pst_mime_scan), done on first use and kept in m. The sets
+ *   list what was found, also when the walk failed (a name found before
+ *   the failure still matches); attachment.count is unknown when it failed
+ *   (so "attachment.count == 0" never holds for a structure not read
+ *   whole); mime.valid is false and mime.error the reason then, mime.error
+ *   unknown when the walk succeeded.
+ *
  * The header.* facts look at the fields rules see: those from
  * m->first_field on (the stripped X-Postern-Envelope fields never count).
  *   header.malformed (bool, always known): a field is flagged
@@ -38,6 +47,7 @@
 
 #include "message_private.h"
 #include "msg/author.h"
+#include "msg/mime.h"
 #include "msg/msg.h"
 #include "msg/rfc2047.h"
 #include "util/domain.h"
@@ -303,6 +313,67 @@ static int provide_subject(struct pst_message *m, pst_value *out)
 static int provide_size(struct pst_message *m, pst_value *out)
 {
 	set_number(out, (long long)pst_msg_size(m->msg));
+	return 0;
+}
+
+/* The MIME walk of the message, on first use; -1 on ENOMEM (tried again
+ * at the next call). */
+static int read_mime(struct pst_message *m)
+{
+	if (m->mime_read)
+		return 0;
+	if (pst_mime_scan(pst_msg_bytes(m->msg), pst_msg_size(m->msg), NULL, m->arena,
+	                  &m->mime) < 0)
+		return -1;
+	m->mime_read = 1;
+	return 0;
+}
+
+static int mime_set(struct pst_message *m, int names, pst_value *out)
+{
+	if (read_mime(m) < 0)
+		return -1;
+	out->known = 1;
+	out->type = PST_T_STRINGSET;
+	out->u.set.items = names ? m->mime.names : m->mime.types;
+	out->u.set.n = names ? m->mime.nnames : m->mime.ntypes;
+	return 0;
+}
+
+static int provide_attachment_name(struct pst_message *m, pst_value *out)
+{
+	return mime_set(m, 1, out);
+}
+
+static int provide_attachment_type(struct pst_message *m, pst_value *out)
+{
+	return mime_set(m, 0, out);
+}
+
+static int provide_attachment_count(struct pst_message *m, pst_value *out)
+{
+	if (read_mime(m) < 0)
+		return -1;
+	set_number(out, (long long)m->mime.count);
+	out->known = m->mime.error == NULL;
+	return 0;
+}
+
+static int provide_mime_valid(struct pst_message *m, pst_value *out)
+{
+	if (read_mime(m) < 0)
+		return -1;
+	out->known = 1;
+	out->type = PST_T_BOOL;
+	out->u.b = m->mime.error == NULL;
+	return 0;
+}
+
+static int provide_mime_error(struct pst_message *m, pst_value *out)
+{
+	if (read_mime(m) < 0)
+		return -1;
+	set_text(out, PST_T_STRING, m->mime.error);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "message_auth.h"
 #include "eval/eval.h"
 #include "msg/author.h"
+#include "msg/mime.h"
 #include "dns/resolver.h"
 #include "util/arena.h"
 
@@ -72,6 +73,8 @@ struct pst_message {
 	pst_from_facts from;
 	pst_mailbox_facts sender;   /* sender.*, on first use */
 	pst_mailbox_facts reply_to; /* reply_to.*, on first use */
+	int mime_read;              /* 1 once mime holds the MIME walk */
+	pst_mime_result mime;       /* attachment.*, mime.*, on first use (msg/mime.h) */
 	const char *subject;        /* decoded, or NULL without Subject */
 	pst_auth auth;              /* lazily computed auth facts */
 	pst_dns_session dns;        /* every DNS question of this message */

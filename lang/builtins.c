@@ -24,7 +24,7 @@ static const char *const type_names[] = {
 	[PST_T_BOOL] = "bool", [PST_T_NUMBER] = "number", [PST_T_STRING] = "string",
 	[PST_T_ADDRESS] = "address", [PST_T_DOMAIN] = "domain", [PST_T_IP] = "ip",
 	[PST_T_RESULT] = "result", [PST_T_POLICY] = "policy",
-	[PST_T_DOMAINSET] = "set of domains",
+	[PST_T_DOMAINSET] = "set of domains", [PST_T_STRINGSET] = "set of texts",
 };
 
 const char *pst_fact_name(pst_fact f)

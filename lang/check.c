@@ -497,6 +497,7 @@ static void check_eq_literal(struct checker *c, const char *file, pst_ast_expr *
 		return;
 	case PST_T_STRING:
 	case PST_T_ADDRESS:
+	case PST_T_STRINGSET:         /* some member ==, != the text */
 		if (v->kind != PST_AV_STRING) {
 			mismatch_value(c, file, e);
 			return;
@@ -515,7 +516,8 @@ static void check_text_literal(struct checker *c, const char *file, pst_ast_expr
 		check_eq_literal(c, file, e);
 		return;
 	}
-	if (e->type != PST_T_STRING && e->type != PST_T_ADDRESS && e->type != PST_T_DOMAIN) {
+	if (e->type != PST_T_STRING && e->type != PST_T_ADDRESS && e->type != PST_T_DOMAIN &&
+	    e->type != PST_T_STRINGSET) {
 		mismatch_op(c, file, e, op, "text");
 		return;
 	}
@@ -559,6 +561,7 @@ static int kind_for_type(pst_type t, pst_list_kind *k)
 	case PST_T_IP: *k = PST_LIST_IPS; return 0;
 	case PST_T_DOMAIN: case PST_T_DOMAINSET: case PST_T_ADDRESS: *k = PST_LIST_DOMAINS; return 0;
 	case PST_T_STRING: case PST_T_RESULT: case PST_T_POLICY: *k = PST_LIST_STRINGS; return 0;
+	case PST_T_STRINGSET: *k = PST_LIST_STRINGS; return 0;
 	default: return -1;
 	}
 }
@@ -749,9 +752,15 @@ static int is_text_type(pst_type t)
  * domain; an address and a domain do not compare with == or != (the
  * address's domain is its own fact); the text operators take any two text
  * types; a set of domains == or contains a domain; 'in' puts a domain, an
- * address (its domain) or a host name in a set of domains. */
+ * address (its domain) or a host name in a set of domains. A set of texts
+ * on the left pairs as each of its members, a string, would; never on the
+ * right. */
 static int fact_pair_ok(pst_cmp cmp, pst_type l, pst_type r)
 {
+	if (r == PST_T_STRINGSET)
+		return 0;
+	if (l == PST_T_STRINGSET)
+		l = PST_T_STRING;
 	switch (cmp) {
 	case PST_CMP_EQ:
 	case PST_CMP_NE:
@@ -827,7 +836,8 @@ static void check_fact_pair(struct checker *c, const char *file, pst_ast_expr *e
 	case PST_CMP_CONTAINS:
 	case PST_CMP_STARTS_WITH:
 	case PST_CMP_ENDS_WITH:
-		if (!is_text_type(e->type) && !(e->type == PST_T_DOMAINSET && e->cmp == PST_CMP_CONTAINS)) {
+		if (!is_text_type(e->type) && e->type != PST_T_STRINGSET &&
+		    !(e->type == PST_T_DOMAINSET && e->cmp == PST_CMP_CONTAINS)) {
 			mismatch_op(c, file, e, op, "text");
 			return;
 		}
@@ -913,7 +923,8 @@ static void check_test(struct checker *c, const char *file, pst_ast_expr *e)
 		check_text_literal(c, file, e, op);
 		break;
 	case PST_CMP_MATCHES:
-		if (e->type != PST_T_STRING && e->type != PST_T_ADDRESS && e->type != PST_T_DOMAIN)
+		if (e->type != PST_T_STRING && e->type != PST_T_ADDRESS && e->type != PST_T_DOMAIN &&
+		    e->type != PST_T_STRINGSET)
 			mismatch_op(c, file, e, op, "text");
 		break;
 	case PST_CMP_IN:

@@ -24,6 +24,7 @@ typedef enum pst_type {
 	PST_T_RESULT,    /* pst_auth_result */
 	PST_T_POLICY,    /* pst_dmarc_policy */
 	PST_T_DOMAINSET, /* a set of normalised domains (dkim.domains) */
+	PST_T_STRINGSET, /* a set of texts (attachment.name, attachment.type) */
 } pst_type;
 
 /* The fact ids, one per registry line: PST_F_CLIENT_IP, ... */
@@ -55,7 +56,7 @@ typedef struct pst_value {
 		pst_ip ip;                     /* PST_T_IP */
 		pst_auth_result result;        /* PST_T_RESULT */
 		pst_dmarc_policy policy;       /* PST_T_POLICY */
-		struct { const char *const *items; size_t n; } set; /* PST_T_DOMAINSET */
+		struct { const char *const *items; size_t n; } set; /* DOMAINSET, STRINGSET */
 	} u;
 } pst_value;
 

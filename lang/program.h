@@ -183,6 +183,10 @@ typedef struct pst_expr {
  *   the address's domain. IP IN uses CIDR (v4-mapped v6 folded to v4).
  * - DOMAINSET operands (dkim.domains): EQ and CONTAINS with a domain literal
  *   are true when some member equals it; IN when some member is in the list.
+ * - STRINGSET operands (attachment.name, attachment.type): every test holds
+ *   when some member, taken as a STRING, passes it as written (NE: some
+ *   member differs; EXISTS: the set is not empty); an empty set passes
+ *   none. A STRINGSET is never on the right.
  * - RESULT/POLICY/BOOL operands compare by value.
  * - PST_OPND_HEADER with PST_Q_FIRST reads the first field; ANY is true when
  *   some field passes; ALL when there is at least one field and all pass.

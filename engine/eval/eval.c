@@ -245,7 +245,8 @@ static const pst_value *get_fact(eval_ctx *c, pst_fact f)
 }
 
 /* Append the text form of a known value: strings as they are, numbers in
- * decimal, addresses in canonical form, results and policies as words. */
+ * decimal, addresses in canonical form, results and policies as words,
+ * sets as their members joined by ", " (an empty set of texts "(none)"). */
 static int render_value(const pst_value *v, pst_buf *out)
 {
 	char ip[PST_IP_FORMAT_LEN];
@@ -265,6 +266,10 @@ static int render_value(const pst_value *v, pst_buf *out)
 		return pst_buf_puts(out, pst_auth_result_name(v->u.result));
 	case PST_T_POLICY:
 		return pst_buf_puts(out, pst_dmarc_policy_name(v->u.policy));
+	case PST_T_STRINGSET:
+		if (v->u.set.n == 0)
+			return pst_buf_puts(out, "(none)");
+		/* FALLTHROUGH */
 	case PST_T_DOMAINSET:
 		for (size_t i = 0; i < v->u.set.n; i++)
 			if ((i && pst_buf_puts(out, ", ") != 0) ||
@@ -710,6 +715,7 @@ static int fact_literal(const pst_value *r, pst_cmp cmp, pst_literal *lit)
 	case PST_T_RESULT: lit->result = r->u.result; return 0;
 	case PST_T_POLICY: lit->policy = r->u.policy; return 0;
 	case PST_T_DOMAINSET: return -1;
+	case PST_T_STRINGSET: return -1;
 	}
 	return -1;
 }
@@ -755,6 +761,24 @@ static int test_rfact(eval_ctx *c, const pst_expr *e, pst_cmp cmp, int negate,
 	return fn(c, &with, cmp, v) ^ negate;
 }
 
+static int test_value(eval_ctx *c, const pst_expr *e, const pst_value *v);
+
+/* A set of texts: the test holds when some member passes it as a string,
+ * the test as written (NE included: some member differs; EXISTS: the set
+ * is not empty). Members are STRING values: one level, no deeper. */
+static int test_stringset(eval_ctx *c, const pst_expr *e, const pst_value *v)
+{
+	for (size_t i = 0; i < v->u.set.n; i++) {
+		pst_value m = { .known = 1, .type = PST_T_STRING };
+
+		m.u.s.p = v->u.set.items[i];
+		m.u.s.len = strlen(m.u.s.p);
+		if (test_value(c, e, &m))
+			return 1;
+	}
+	return 0;
+}
+
 /* The test of e on one value; v NULL for an absent header field. */
 static int test_value(eval_ctx *c, const pst_expr *e, const pst_value *v)
 {
@@ -764,6 +788,8 @@ static int test_value(eval_ctx *c, const pst_expr *e, const pst_value *v)
 
 	if (v == NULL || !v->known)
 		return 0;
+	if (v->type == PST_T_STRINGSET)
+		return test_stringset(c, e, v);
 	if (cmp == PST_CMP_EXISTS)
 		return 1;
 	if (cmp == PST_CMP_NE) {

@@ -19,6 +19,16 @@
                                                 * more is "too many addresses shown" */
 #define PST_MAX_MESSAGE_BYTES     (50 * 1024 * 1024) /* default --max-size */
 
+/* MIME structure (msg/mime.h): the walk of multipart and message/rfc822
+ * parts behind the attachment.* facts. Hitting one is mime.error. */
+#define PST_MIME_MAX_DEPTH        32           /* nested multipart/message parts */
+#define PST_MIME_MAX_PARTS        1000         /* entities, the message itself included */
+#define PST_MIME_MAX_PART_HEADER_BYTES (64 * 1024) /* one part's header section */
+#define PST_MIME_MAX_SCAN_BYTES   (256u * 1024 * 1024) /* bytes read looking for
+                                                * boundaries, all levels together */
+#define PST_MIME_MAX_SECTIONS     64           /* RFC 2231 sections of one parameter */
+#define PST_MIME_MAX_NAMES        1000         /* distinct names (or types) listed */
+
 /* Domain names (RFC 1035 2.3.4, in A-label form without the trailing dot). */
 #define PST_MAX_DOMAIN_BYTES      253          /* whole name */
 #define PST_MAX_LABEL_BYTES       63           /* one label */

@@ -67,6 +67,13 @@
 	X(HEADER_DUPLICATE, header_duplicate, "header.duplicate", STRING, MESSAGE, NONE) \
 	X(SUBJECT, subject, "subject", STRING, MESSAGE, NONE) \
 	X(SIZE, size, "size", NUMBER, MESSAGE, NONE) \
+	/* attachment.*: the MIME structure's attachments (msg/mime.h) */ \
+	X(ATTACHMENT_NAME, attachment_name, "attachment.name", STRINGSET, MESSAGE, NONE) \
+	X(ATTACHMENT_TYPE, attachment_type, "attachment.type", STRINGSET, MESSAGE, NONE) \
+	X(ATTACHMENT_COUNT, attachment_count, "attachment.count", NUMBER, MESSAGE, NONE) \
+	/* mime.valid: the structure parsed; mime.error: why not, else unknown */ \
+	X(MIME_VALID, mime_valid, "mime.valid", BOOL, MESSAGE, NONE) \
+	X(MIME_ERROR, mime_error, "mime.error", STRING, MESSAGE, NONE) \
 	X(SPF, spf, "spf", RESULT, AUTH, SPF) \
 	X(SPF_DOMAIN, spf_domain, "spf.domain", DOMAIN, AUTH, SPF) \
 	X(SPF_ALIGNED, spf_aligned, "spf.aligned", BOOL, AUTH, SPF_ALIGN) \

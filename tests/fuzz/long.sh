@@ -17,7 +17,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for t in "$@"; do
 	case $t in
-	headers) max=65536 ;;
+	headers|mime) max=65536 ;;
 	*) max=16384 ;;
 	esac
 	mkdir -p "fuzz-long/$t" "fuzz-long/$t.out"

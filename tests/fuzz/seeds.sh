@@ -14,7 +14,7 @@ out=$2
 corpora=${POSTERN_CORPORA:-$src/../shared/corpora}
 [ -d "$corpora" ] || corpora=""
 
-for t in headers addr rules authres dnsfix eval lmtp; do
+for t in headers addr rules authres dnsfix eval lmtp mime; do
 	rm -rf "$out/$t"
 	mkdir -p "$out/$t"
 done
@@ -43,6 +43,7 @@ while IFS= read -r f; do
 	[ "$(wc -c <"$f")" -le 65536 ] || continue
 	seed headers "$f"
 	seed eval "$f"
+	seed mime "$f"
 	# Address and encoded-word seeds: the values of address fields and of
 	# Subject (first line of each field only).
 	grep -i -E '^(From|To|Cc|Reply-To|Sender|Subject):' "$f" 2>/dev/null |
@@ -88,6 +89,65 @@ printf '\005LHLO c\r\nMAIL FROM:<> SIZE=100\r\nRCPT TO:<a@b>\r\nRCPT TO:<x!y@b>\
 printf '\011RCPT TO:<a@b>\r\nDATA\r\nLHLO c\r\nMAIL FROM:<a@b> SIZE=999999\r\nMAIL FROM:<a@b>\r\nRSET\r\nXFORWARD ADDR=IPV6:2001:db8::1 NAME=[UNAVAILABLE] HELO=a+20b\r\nQUIT\r\n' | text lmtp
 printf '\002LHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<a@b>\r\nDATA\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\nJ: 10\r\nK: 11\r\nL: 12\r\nM: 13\r\nN: 14\r\nO: 15\r\nP: 16\r\nQ: 17\r\n\r\nx\r\n.\r\nQUIT\r\n' | text lmtp
 
-for t in headers addr rules authres dnsfix eval lmtp; do
+# MIME structures: nesting, rfc822 inside, RFC 2231 and 2047 names, the
+# malformed shapes mime.c reports.
+text mime <<'EOF'
+Content-Type: multipart/mixed; boundary="o"
+
+pre
+--o
+Content-Type: multipart/alternative; boundary=i
+
+--i
+Content-Type: text/plain
+
+x
+--i
+Content-Type: text/html
+
+<p>
+--i--
+--o
+Content-Type: message/rfc822
+
+From: a@b
+Content-Type: multipart/mixed; boundary=r
+
+--r
+Content-Type: application/zip; name="in.zip"
+
+PK
+--r--
+--o
+Content-Type: application/octet-stream; name="=?utf-8?B?ZXZpbC5leGU=?="
+Content-Disposition: attachment; filename*0*=utf-8''a%2E; filename*1="e"; filename*2=xe
+
+AA
+--o--
+epi
+EOF
+crlf <<'EOF' | text mime
+Content-Type: multipart/digest; boundary=d
+
+--d 
+
+From: x@y
+
+hi
+--d
+Content-Type: message/rfc822
+Content-Transfer-Encoding: base64
+
+QQ==
+--dx
+EOF
+text mime <<'EOF'
+Content-Type: application/x (c; name=x) ; name*=iso-8859-1'en'%E9.exe%00.txt
+Content-Type: text/plain
+Content-Disposition: x; filename="a.exe. "
+
+EOF
+
+for t in headers addr rules authres dnsfix eval lmtp mime; do
 	echo "seeds: $t: $(ls "$out/$t" | wc -l) files"
 done

@@ -20,7 +20,7 @@ for prog in "$@"; do
 	t=$(basename "$prog")
 	short=${t#fuzz_}
 	case $short in
-	headers) max=65536 ;;
+	headers|mime) max=65536 ;;
 	*) max=16384 ;;
 	esac
 	# Each run's new inputs go to a scratch directory, not the seeds.

@@ -1098,6 +1098,49 @@ static void domainsets(void **state)
 	check_holds("{} in { partner.test }", in_test(PST_F_DKIM_DOMAINS, &l), 0);
 }
 
+/* A set of texts (attachment.name): every test holds when some member
+ * passes it as written, != included; exists when the set is not empty. */
+static void stringsets(void **state)
+{
+	(void)state;
+	static const char *const members[] = { "report.pdf", "Setup.EXE" };
+	static const char *const one[] = { "report.pdf" };
+	static const char *const words[] = { "setup.exe", "x.js" };
+	static const size_t wl[] = { 9, 4 };
+	pst_list w = { .kind = PST_LIST_STRINGS, .strings = words, .string_lens = wl,
+	               .nstrings = 2, .count = 2 };
+	pst_regex exe = make_regex("\\.(exe|js|iso)$", "i");
+	pst_value *v = &tsrc.facts[PST_F_ATTACHMENT_NAME];
+
+	*v = (pst_value){ .known = 1, .type = PST_T_STRINGSET };
+	v->u.set.items = members;
+	v->u.set.n = 2;
+	check_holds("names matches /\\.(exe|js|iso)$/i",
+	            with_re(fact_test(PST_F_ATTACHMENT_NAME, 0), &exe), 1);
+	check_holds("names == \"setup.exe\" (case-insensitive)",
+	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_EQ, "setup.exe"), 1);
+	check_holds("names != \"report.pdf\" (another member differs)",
+	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_NE, "report.pdf"), 1);
+	check_holds("names ends-with \".pdf\"",
+	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_ENDS_WITH, ".pdf"), 1);
+	check_holds("names starts-with \"x\"",
+	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_STARTS_WITH, "x"), 0);
+	check_holds("names contains \"tup.e\"",
+	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_CONTAINS, "tup.e"), 1);
+	check_holds("names in { setup.exe, x.js }", in_test(PST_F_ATTACHMENT_NAME, &w), 1);
+	check_holds("names exists", fact_test(PST_F_ATTACHMENT_NAME, PST_CMP_EXISTS), 1);
+	v->u.set.items = one;
+	v->u.set.n = 1;
+	check_holds("{report.pdf} != \"report.pdf\"",
+	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_NE, "report.pdf"), 0);
+	check_holds("{report.pdf} matches exe", with_re(fact_test(PST_F_ATTACHMENT_NAME, 0), &exe), 0);
+	check_holds("{report.pdf} in { setup.exe, x.js }", in_test(PST_F_ATTACHMENT_NAME, &w), 0);
+	v->u.set.n = 0;
+	check_holds("{} exists", fact_test(PST_F_ATTACHMENT_NAME, PST_CMP_EXISTS), 0);
+	check_holds("{} != \"a\"", str_test(PST_F_ATTACHMENT_NAME, PST_CMP_NE, "a"), 0);
+	check_holds("not {} == \"a\"", not_(str_test(PST_F_ATTACHMENT_NAME, PST_CMP_EQ, "a")), 1);
+}
+
 /* ---- Facts compared with facts ------------------------------------------ */
 
 static char set_store[8][64];
@@ -1762,6 +1805,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(domain_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(strings_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(domainsets, setup, teardown),
+		cmocka_unit_test_setup_teardown(stringsets, setup, teardown),
 		cmocka_unit_test_setup_teardown(facts_compared, setup, teardown),
 		cmocka_unit_test_setup_teardown(facts_compared_reads_and_trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(interpolation, setup, teardown),

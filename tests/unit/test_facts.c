@@ -156,14 +156,15 @@ static void providers_give_their_types(void **state)
 	                         .dmarc_domain = "example.net" };
 	pst_message_opts with_given = { .dns = dns, .auth = &given };
 	pst_message_opts computed = { .dns = dns };
-	/* No error, no duplicate field, nothing a signature leaves uncovered;
+	/* No error (From, MIME), no duplicate field, nothing a signature leaves uncovered;
 	 * given results say nothing of an l= either. */
 	static const pst_fact unknown_given[] = {
 		PST_F_FROM_ERROR, PST_F_HEADER_DUPLICATE, PST_F_DKIM_UNSIGNED_HEADER,
-		PST_F_DKIM_UNSIGNED_BODY,
+		PST_F_DKIM_UNSIGNED_BODY, PST_F_MIME_ERROR,
 	};
 	static const pst_fact unknown_computed[] = {
 		PST_F_FROM_ERROR, PST_F_HEADER_DUPLICATE, PST_F_DKIM_UNSIGNED_HEADER,
+		PST_F_MIME_ERROR,
 	};
 	const struct {
 		const char *name;

@@ -51,6 +51,7 @@ syn keyword posternFact         envelope.from envelope.from.domain rcpt rcpt.dom
 syn keyword posternFact         from.address from.domain from.display from.count
 syn keyword posternFact         from.fields from.valid from.error header.malformed header.duplicate
 syn keyword posternFact         sender.address sender.domain reply_to.address reply_to.domain
+syn keyword posternFact         attachment.name attachment.type attachment.count mime.valid mime.error
 syn keyword posternFact         subject size
 syn keyword posternFact         spf spf.domain spf.aligned helo.spf
 syn keyword posternFact         dkim dkim.domains dkim.aligned dkim.unsigned_header dkim.unsigned_body
