@@ -763,11 +763,18 @@ static int test_rfact(eval_ctx *c, const pst_expr *e, pst_cmp cmp, int negate,
 
 static int test_value(eval_ctx *c, const pst_expr *e, const pst_value *v);
 
-/* A set of texts: the test holds when some member passes it as a string,
- * the test as written (NE included: some member differs; EXISTS: the set
- * is not empty). Members are STRING values: one level, no deeper. */
+/* A set of texts: the test holds when some member passes it as a string
+ * (EXISTS: the set is not empty); NE is the negation of EQ, as for a set of
+ * domains: no member equals. Members are STRING values: one level, no
+ * deeper. */
 static int test_stringset(eval_ctx *c, const pst_expr *e, const pst_value *v)
 {
+	if (e->cmp == PST_CMP_NE) {
+		pst_expr eq = *e;
+
+		eq.cmp = PST_CMP_EQ;
+		return !test_stringset(c, &eq, v);
+	}
 	for (size_t i = 0; i < v->u.set.n; i++) {
 		pst_value m = { .known = 1, .type = PST_T_STRING };
 

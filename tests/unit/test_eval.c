@@ -1099,7 +1099,8 @@ static void domainsets(void **state)
 }
 
 /* A set of texts (attachment.name): every test holds when some member
- * passes it as written, != included; exists when the set is not empty. */
+ * passes it as written; != is the negation of == (no member equals), as for
+ * dkim.domains; exists when the set is not empty. */
 static void stringsets(void **state)
 {
 	(void)state;
@@ -1119,8 +1120,10 @@ static void stringsets(void **state)
 	            with_re(fact_test(PST_F_ATTACHMENT_NAME, 0), &exe), 1);
 	check_holds("names == \"setup.exe\" (case-insensitive)",
 	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_EQ, "setup.exe"), 1);
-	check_holds("names != \"report.pdf\" (another member differs)",
-	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_NE, "report.pdf"), 1);
+	check_holds("names != \"report.pdf\" (a member equals: false)",
+	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_NE, "report.pdf"), 0);
+	check_holds("names != \"x.js\" (no member equals)",
+	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_NE, "x.js"), 1);
 	check_holds("names ends-with \".pdf\"",
 	            str_test(PST_F_ATTACHMENT_NAME, PST_CMP_ENDS_WITH, ".pdf"), 1);
 	check_holds("names starts-with \"x\"",
@@ -1137,7 +1140,7 @@ static void stringsets(void **state)
 	check_holds("{report.pdf} in { setup.exe, x.js }", in_test(PST_F_ATTACHMENT_NAME, &w), 0);
 	v->u.set.n = 0;
 	check_holds("{} exists", fact_test(PST_F_ATTACHMENT_NAME, PST_CMP_EXISTS), 0);
-	check_holds("{} != \"a\"", str_test(PST_F_ATTACHMENT_NAME, PST_CMP_NE, "a"), 0);
+	check_holds("{} != \"a\" (no member equals)", str_test(PST_F_ATTACHMENT_NAME, PST_CMP_NE, "a"), 1);
 	check_holds("not {} == \"a\"", not_(str_test(PST_F_ATTACHMENT_NAME, PST_CMP_EQ, "a")), 1);
 }
 
