@@ -659,9 +659,9 @@ static const char *const cmp_names[PST_CMP_GE + 1] = {
 /* ---- Facts on the right ----------------------------------------------- */
 
 /* Whether a bare word reads as a fact name: it has a dot and its first
- * label (ASCII case-insensitively) is the first label of some fact:
- * client, envelope, rcpt, from, header, subject, size, spf, helo, dkim,
- * dmarc, authres. Such a word is never taken as a literal in a condition. */
+ * label (ASCII case-insensitively) is the first label of some fact of the
+ * registry (client, envelope, from, attachment, ...). Such a word is never
+ * taken as a literal in a condition. */
 static int in_fact_namespace(const char *w, size_t n)
 {
 	const char *dot = memchr(w, '.', n);
