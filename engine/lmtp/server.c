@@ -7,7 +7,11 @@
  * proto.c, run by a thread of a pool of at most max_sessions threads made
  * on demand and kept (pool.h: no thread is created per connection); beyond
  * max_sessions sessions the connection gets 421 4.3.2 at once and is
- * closed.
+ * closed. One TCP client address holds at most max_sessions_per_peer of
+ * them (by default half of max_sessions, at least 1), so that one client
+ * cannot take every slot: beyond that its connection gets 421 4.7.0 and is
+ * closed. Unix-socket clients are not counted per peer (they all look
+ * alike, and only the local MTA may write to the socket).
  *
  * A session reads with a blocking recv() that gives up every TICK_MS
  * (SO_RCVTIMEO) to look at the clock and at stopping, so a read is one
@@ -303,6 +307,55 @@ static void peer_of(struct pst_lmtp_srv *srv, const struct sockaddr_storage *ss,
 		snprintf(peer->addr, sizeof peer->addr, "%s", text);
 }
 
+/* ---- Per-peer session counts -------------------------------------------- */
+
+/* The per-peer count of addr, under srv->lock: a pointer to its entry
+ * (made with n 0 when absent), or NULL when the table is full. */
+static struct pst_lmtp_peer_count *peer_count(struct pst_lmtp_srv *srv, const char *addr)
+{
+	for (size_t i = 0; i < srv->npeers; i++)
+		if (strcmp(srv->peers[i].addr, addr) == 0)
+			return &srv->peers[i];
+	if (srv->npeers >= srv->conf.max_sessions)
+		return NULL;
+	struct pst_lmtp_peer_count *p = &srv->peers[srv->npeers++];
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	p->n = 0;
+	return p;
+}
+
+/* One session of this peer is over, under srv->lock. */
+static void peer_release(struct pst_lmtp_srv *srv, const struct pst_lmtp_peer *peer)
+{
+	if (!peer->counted)
+		return;
+	for (size_t i = 0; i < srv->npeers; i++) {
+		if (strcmp(srv->peers[i].addr, peer->addr) != 0)
+			continue;
+		if (--srv->peers[i].n == 0)
+			srv->peers[i] = srv->peers[--srv->npeers];
+		return;
+	}
+}
+
+/* Take a session slot for peer, under srv->lock: NULL, or the 421 line
+ * that refuses the connection. */
+static const char *take_slot(struct pst_lmtp_srv *srv, struct pst_lmtp_peer *peer, int is_unix)
+{
+	if (srv->active >= srv->conf.max_sessions)
+		return "421 4.3.2 Too many sessions, try again later\r\n";
+	if (!is_unix) {
+		struct pst_lmtp_peer_count *p = peer_count(srv, peer->addr);
+		if (p == NULL || p->n >= srv->per_peer)   /* per_peer >= 1: p->n > 0 */
+			return "421 4.7.0 Too many sessions from your address, try again later\r\n";
+		p->n++;
+		peer->counted = 1;
+	}
+	srv->active++;
+	srv->cnt.sessions++;
+	return NULL;
+}
+
 /* ---- Sessions ---------------------------------------------------------- */
 
 static void s_write(void *ctx, const char *bytes, size_t len)
@@ -409,12 +462,14 @@ static void session_loop(struct session *s)
 static void session_end(struct session *s)
 {
 	struct pst_lmtp_srv *srv = s->srv;
+	struct pst_lmtp_peer peer = s->peer;
 	pst_lmtp_free(&s->proto);
 	pst_lmtp_policy_put(srv, &s->pol);
 	pst_buf_free(&s->out);
 	close(s->fd);
 	free(s);
 	pthread_mutex_lock(&srv->lock);
+	peer_release(srv, &peer);
 	srv->active--;
 	pthread_cond_broadcast(&srv->drained);
 	pthread_mutex_unlock(&srv->lock);
@@ -455,24 +510,22 @@ static void refuse(int fd, const char *line)
 static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockaddr_storage *ss,
                           int is_unix, pst_lmtp_pool *pool)
 {
+	struct pst_lmtp_peer peer = { 0 };
+	peer_of(srv, ss, is_unix, &peer);
 	pthread_mutex_lock(&srv->lock);
-	int full = srv->active >= srv->conf.max_sessions;
-	if (full)
+	const char *no = take_slot(srv, &peer, is_unix);
+	if (no != NULL)
 		srv->cnt.refused++;
-	else {
-		srv->active++;
-		srv->cnt.sessions++;
-	}
 	pthread_mutex_unlock(&srv->lock);
-	if (full) {
-		refuse(fd, "421 4.3.2 Too many sessions, try again later\r\n");
+	if (no != NULL) {
+		refuse(fd, no);
 		return;
 	}
 	struct session *s = calloc(1, sizeof *s);
 	if (s != NULL) {
 		s->srv = srv;
 		s->fd = fd;
-		peer_of(srv, ss, is_unix, &s->peer);
+		s->peer = peer;
 		s->pol = pst_lmtp_policy_get(srv);
 		if (pst_lmtp_pool_submit(pool, s) == 0)
 			return;
@@ -481,6 +534,7 @@ static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockadd
 	}
 	refuse(fd, "421 4.3.0 Cannot start a session\r\n");
 	pthread_mutex_lock(&srv->lock);
+	peer_release(srv, &peer);
 	srv->active--;
 	srv->cnt.errors++;
 	pthread_mutex_unlock(&srv->lock);
@@ -636,6 +690,15 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	if (srv == NULL)
 		return EX_OSERR;
 	srv->conf = *conf;
+	if (srv->conf.max_sessions == 0)
+		srv->conf.max_sessions = 1;
+	srv->per_peer = conf->max_sessions_per_peer ? conf->max_sessions_per_peer
+	                : srv->conf.max_sessions / 2 ? srv->conf.max_sessions / 2 : 1;
+	srv->peers = calloc(srv->conf.max_sessions, sizeof *srv->peers);
+	if (srv->peers == NULL) {
+		free(srv);
+		return EX_OSERR;
+	}
 	srv->log_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->drained, NULL);
@@ -670,6 +733,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 		pst_lmtp_log_close(srv);
 	pthread_cond_destroy(&srv->drained);
 	pthread_mutex_destroy(&srv->lock);
+	free(srv->peers);
 	free(srv);
 	return rc;
 }

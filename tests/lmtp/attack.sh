@@ -39,4 +39,53 @@ like "$(one_txn b | lmtpc "$PORT")" '550 5.7.1 generation one' "fifo: the server
 stop_bounded
 is "$STOP_RC" 0 "fifo: SIGTERM still stops the server (exit 0)"
 
+# ---- One client cannot hold every session slot ----------------------------
+# hold PORT N SRC...: from each source address in turn, open up to N
+# connections and keep them; print "SRC served K" and, for the first
+# refusal, "SRC refused LINE" and whether it was then closed.
+hold() {
+	timeout 20 "$PY" - "$@" <<'PYEOF'
+import socket, sys
+port, n, held = int(sys.argv[1]), int(sys.argv[2]), []
+for src in sys.argv[3:]:
+    served = 0
+    for i in range(n):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", port))
+        s.settimeout(5)
+        g = s.recv(1000).decode().strip()
+        if g.startswith("220 "):
+            served += 1
+            held.append(s)
+            continue
+        print(src, "refused", g)
+        print(src, "closed", s.recv(1000) == b"")
+        break
+    print(src, "served", served)
+for s in held:
+    s.close()
+PYEOF
+}
+printf 'rule r { when true then accept; }\n' > "$rules"
+start_lmtp --rules "$rules" --max-sessions 6
+out=$(hold "$PORT" 4 127.0.0.1 127.0.0.2)
+like "$out" '127\.0\.0\.1 served 3' "per peer: by default one address holds half of --max-sessions 6 (3)"
+like "$out" '127\.0\.0\.1 refused 421 4\.7\.0 ' "per peer: its next connection gets 421 4.7.0"
+like "$out" '127\.0\.0\.1 closed True' "per peer: and is closed"
+like "$out" '127\.0\.0\.2 served 3' "per peer: another address still gets its sessions (3)"
+sleep 0.3
+out=$(hold "$PORT" 4 127.0.0.1)
+like "$out" '127\.0\.0\.1 served 3' "per peer: slots are given back when the sessions end"
+stop_bounded
+start_lmtp --rules "$rules" --max-sessions 6 --max-sessions-per-peer 5
+out=$(hold "$PORT" 7 127.0.0.1 127.0.0.2)
+like "$out" '127\.0\.0\.1 served 5' "--max-sessions-per-peer 5: one address holds 5"
+like "$out" '127\.0\.0\.2 served 1' "--max-sessions-per-peer 5: the 6th slot goes to another address"
+like "$out" '127\.0\.0\.2 refused 421 4\.3\.2 ' "--max-sessions-per-peer 5: then --max-sessions gives 421 4.3.2"
+stop_bounded
+err=$("$POSTERN" lmtp --rules "$rules" --listen 127.0.0.1:1 --deliver "maildir:$MD" --max-sessions-per-peer 0 2>&1); rc=$?
+is "$rc" 64 "--max-sessions-per-peer 0: a usage error (exit 64)"
+like "$err" 'max-sessions-per-peer wants a number from 1' "--max-sessions-per-peer 0: says so"
+
 done_testing
