@@ -54,6 +54,7 @@
 #include "lmtp/server_private.h"
 #include "util/buf.h"
 #include "util/limits.h"
+#include "util/number.h"
 
 #define TICK_MS 200            /* how often a waiting session looks at stopping:
                                   its socket's SO_RCVTIMEO */
@@ -230,6 +231,31 @@ static int listen_inet(const char *addr, struct listener *l)
 		rc = 0;
 	freeaddrinfo(ai);
 	return rc;
+}
+
+/* Every --listen address is unix:PATH or a HOST:PORT whose port is a
+ * number from 1 to 65535 (getaddrinfo() would take 0, a random port, and
+ * 65536 wrapped to it). 0, or -1 after saying which is wrong. */
+static int check_listeners(const struct pst_lmtp_srv *srv)
+{
+	for (size_t i = 0; i < srv->conf.nlisten; i++) {
+		const char *a = srv->conf.listen[i], *port;
+		char host[256];
+		unsigned long long v;
+		if (strncmp(a, "unix:", 5) == 0)
+			continue;
+		if (split_hostport(a, host, sizeof host, &port) < 0 || *port == '\0') {
+			fprintf(stderr, "postern lmtp: --listen wants HOST:PORT, [V6]:PORT or unix:PATH, "
+			        "not '%s'\n", a);
+			return -1;
+		}
+		if (pst_parse_number(port, 10, 1, 65535, &v) < 0) {
+			fprintf(stderr, "postern lmtp: --listen %s: the port must be a number from 1 to "
+			        "65535, not '%s'\n", a, port);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int open_listeners(struct pst_lmtp_srv *srv, struct listener *ls)
@@ -671,7 +697,7 @@ static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 	else if (gethostname(srv->hostname, sizeof srv->hostname) < 0)
 		snprintf(srv->hostname, sizeof srv->hostname, "localhost");
 	srv->hostname[sizeof srv->hostname - 1] = '\0';
-	if (parse_xforward_from(srv) < 0)
+	if (parse_xforward_from(srv) < 0 || check_listeners(srv) < 0)
 		return EX_USAGE;
 	errno = 0;
 	if (open_listeners(srv, ls) < 0)

@@ -88,4 +88,38 @@ err=$("$POSTERN" lmtp --rules "$rules" --listen 127.0.0.1:1 --deliver "maildir:$
 is "$rc" 64 "--max-sessions-per-peer 0: a usage error (exit 64)"
 like "$err" 'max-sessions-per-peer wants a number from 1' "--max-sessions-per-peer 0: says so"
 
+# ---- Protocol edges ---------------------------------------------------------
+printf 'rule r { when true then accept; }\n' > "$rules"
+start_lmtp --rules "$rules"
+# An xtext "+00" (NUL) or any other control character in XFORWARD is refused
+# whole, never decoded into a value cut short.
+out=$(printf '%s\n' 'LHLO c' 'XFORWARD HELO=abc+00def' 'XFORWARD NAME=x+0Ay' 'XFORWARD HELO=mx+2Eexample.net' 'QUIT' | lmtpc "$PORT")
+is "$(printf '%s\n' "$out" | grep -E '^(250|501) [0-9]' | cut -c1-9 | tr '\n' ' ')" "501 5.5.4 501 5.5.4 250 2.0.0 " \
+	"XFORWARD: +00 and +0A are refused (501 5.5.4), +2E is decoded"
+# Only CRLF . CRLF ends DATA: a "\n.\n" inside the message does not, so
+# the commands after it are message text, not a second (smuggled) message.
+out=$(printf '%s\n' 'LHLO c' 'MAIL FROM:<a@example.net>' 'RCPT TO:<b@example.org>' 'DATA' '<<354' \
+	'Subject: lf\r\n\r\nbody\n.\nMAIL FROM:<evil@example.net>\nRCPT TO:<c@example.org>\nDATA\nSubject: smuggled\n\nx\n.\n' \
+	'.' 'QUIT' | lmtpc "$PORT")
+is "$(printf '%s\n' "$out" | grep -cE '^250 2\.0\.0 .*Saved')" 1 "bare LF: one message, not two"
+is "$(msgs_in "$MD/example.org/c")" 0 "bare LF: nothing smuggled to c@example.org"
+is "$(msgs_in "$MD/example.org/b")" 1 "bare LF: b@example.org has the one message"
+f=$(find "$MD/example.org/b/new" -type f | head -1)
+like "$(cat "$f" 2>/dev/null | tr '\n' ' ')" 'body \. MAIL FROM:<evil@example\.net>' "bare LF: the lines after the LF-dot-LF are in its body, the dot kept"
+# Recipient local parts: no unquoted space or special, no bidi control.
+out=$(printf '%s\n' 'LHLO c' 'MAIL FROM:<a@example.net>' 'RCPT TO:<a b@example.org>' 'RCPT TO:<a(b@example.org>' \
+	'RCPT TO:<ad\xe2\x80\xaemin@example.org>' 'RCPT TO:<x@exa\xe2\x81\xa7mple.org>' \
+	'RCPT TO:<j\xc3\xb6rg@example.org>' 'QUIT' | lmtpc "$PORT")
+is "$(printf '%s\n' "$out" | grep -E '^(250 2\.1\.5|501|553) ' | cut -c1-9 | tr '\n' ' ')" \
+	"501 5.1.3 501 5.1.3 553 5.1.3 553 5.1.3 250 2.1.5 " \
+	"RCPT: unquoted space and '(' 501 5.1.3, bidi controls 553 5.1.3, UTF-8 accepted"
+like "$out" '501 5\.1\.3 .*unquoted space' "RCPT: the 501 says why"
+stop_bounded
+# --listen ports outside 1..65535 are an error at start.
+for p in 65536 99999 0; do
+	err=$(timeout 10 "$POSTERN" lmtp --rules "$rules" --listen "127.0.0.1:$p" --deliver "maildir:$MD" 2>&1); rc=$?
+	is "$rc" 64 "--listen 127.0.0.1:$p: exit 64"
+	like "$err" "port must be a number from 1 to 65535" "--listen 127.0.0.1:$p: says the port is wrong"
+done
+
 done_testing
