@@ -23,7 +23,9 @@
  * Policies are reference counted: a session takes the current one when
  * it starts and keeps it to its end. SIGHUP compiles the rule file anew
  * and swaps it in only when it compiles; a bad file is logged with its
- * diagnostics and the old policy stays. SIGUSR1 logs the counters.
+ * diagnostics and the old policy stays. A policy without rules (an empty
+ * file accepts everything) is logged as a "warning" event at start and at
+ * the reload that brings it in. SIGUSR1 logs the counters.
  * SIGTERM/SIGINT close the listeners; idle sessions get 421 4.3.2, busy
  * ones finish their transaction; the server exits 0 when all are gone.
  */
@@ -134,6 +136,21 @@ static int compile_policy(struct pst_lmtp_srv *srv, struct pst_lmtp_policy **out
 	return 0;
 }
 
+/* A policy without rules accepts everything: at start and at each reload
+ * that brings one in, a "warning" event says so (never a silent
+ * accept-all after an emptied file). */
+static void warn_if_no_rules(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol)
+{
+	if (pst_policy_rule_count(pol->policy) != 0)
+		return;
+	pst_buf rules = PST_BUF_INIT;
+	pst_buf_json_str(&rules, srv->conf.rules, strlen(srv->conf.rules));
+	pst_lmtp_log_event(srv, "warning", ",\"rules\":%s,\"generation\":%u,\"warning\":"
+	                   "\"the policy has no rules: every message is accepted\"",
+	                   pst_buf_str(&rules), pol->generation);
+	pst_buf_free(&rules);
+}
+
 static void reload(struct pst_lmtp_srv *srv)
 {
 	struct pst_lmtp_policy *np = NULL;
@@ -160,6 +177,7 @@ static void reload(struct pst_lmtp_srv *srv)
 	pthread_mutex_unlock(&srv->lock);
 	pst_lmtp_policy_put(srv, &old);
 	pst_lmtp_log_event(srv, "reload", ",\"ok\":true,\"generation\":%u", np->generation);
+	warn_if_no_rules(srv, np);
 }
 
 /* ---- Listeners --------------------------------------------------------- */
@@ -742,6 +760,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	if (rc == 0) {
 		pst_lmtp_log_event(srv, "start", ",\"listeners\":%zu,\"generation\":%u", nl,
 		                   srv->current->generation);
+		warn_if_no_rules(srv, srv->current);
 		serve(srv, ls, nl, sfd, pool);
 		close_listeners(ls, nl);
 		drain(srv);

@@ -24,4 +24,16 @@ lint_quickly "an include that is a FIFO" main.rules "main\.rules:1:[0-9]+: error
 lint_quickly "a list file that is a FIFO" lists.rules "lists\.rules:1:[0-9]+: error: cannot read list file '.*list\.txt': not a regular file \(a FIFO\)"
 lint_quickly "a directory as the rule file" . "not a regular file \(a directory\)"
 
+# A policy without rules accepts everything: lint warns (and still exits 0).
+: > "$T/empty.rules"
+printf '# only a comment\nafter-queue-reject reject;\n' > "$T/settings.rules"
+for f in empty settings; do
+	err=$("$POSTERN" lint "$T/$f.rules" 2>&1); rc=$?
+	is "$rc" 0 "$f.rules (no rules): lint exits 0"
+	like "$err" "$f\.rules: warning: the policy has no rules: every message is accepted" \
+		"$f.rules (no rules): lint warns that every message is accepted"
+done
+printf 'include "empty.rules";\nrule r { when true then accept; }\n' > "$T/one.rules"
+is "$("$POSTERN" lint "$T/one.rules" 2>&1)" "" "a policy with a rule (and an empty include): no warning"
+
 done_testing
