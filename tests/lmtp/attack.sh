@@ -55,6 +55,19 @@ like "$(grep '"event":"warning"' "$LOG" | tail -1)" '"generation":3,"warning":"t
 	"a reload to an empty file: a warning event for that generation"
 stop_bounded
 
+# ---- The Maildir root deleted and made anew --------------------------------
+printf 'rule r { when true then accept; }\n' > "$rules"
+start_lmtp --rules "$rules"
+like "$(one_txn first | lmtpc "$PORT")" '250 2\.0\.0 .*Saved' "maildir: the first delivery is stored"
+rm -rf "$MD"
+like "$(one_txn gone | lmtpc "$PORT")" '451 4\.3\.0 ' "maildir: with the root gone, 451 4.3.0 (nothing is made outside it)"
+mkdir "$MD"
+like "$(one_txn again | lmtpc "$PORT")" '250 2\.0\.0 .*Saved' "maildir: the root made anew, the next delivery is stored without a restart"
+is "$(msgs_in "$MD/example.org/b")" 1 "maildir: in the new root"
+like "$(one_txn more | lmtpc "$PORT")" '250 2\.0\.0 .*Saved' "maildir: and the one after it"
+stop_bounded
+rm -rf "$MD"
+
 # ---- One client cannot hold every session slot ----------------------------
 # hold PORT N SRC...: from each source address in turn, open up to N
 # connections and keep them; print "SRC served K" and, for the first
