@@ -68,6 +68,20 @@ like "$(one_txn more | lmtpc "$PORT")" '250 2\.0\.0 .*Saved' "maildir: and the o
 stop_bounded
 rm -rf "$MD"
 
+# ---- A regex over the match limit shows in the LMTP log -----------------
+printf 'regex-match-limit 1000;\nrule slow { when subject matches /^(a+)+$/ then reject 550 5.7.1 "slow"; }\n' > "$rules"
+start_lmtp --rules "$rules"
+out=$(one_txn aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab | lmtpc "$PORT")
+like "$out" '250 2\.0\.0 ' "match limit: the test is false, the message accepted"
+line=$(grep '"rcpt":"b@example.org"' "$LOG" | tail -1)
+is "$(q "$line" '.warnings | join("|")')" 'rule slow: /^(a+)+$/ on subject: match limit exceeded; the test is false' \
+	"match limit: the recipient's log line carries the warning"
+out=$(one_txn quiet | lmtpc "$PORT")
+line=$(grep '"rcpt":"b@example.org"' "$LOG" | tail -1)
+is "$(q "$line" 'has("warnings")')" false "no warning: no warnings key"
+stop_bounded
+rm -rf "$MD"
+
 # ---- One client cannot hold every session slot ----------------------------
 # hold PORT N SRC...: from each source address in turn, open up to N
 # connections and keep them; print "SRC served K" and, for the first
