@@ -11,12 +11,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -147,13 +149,46 @@ static void parse_text(pst_ast *ast, const char *file, const char *text, size_t 
 	pst_buf_free(&ctx.rbuf);
 }
 
+/* path opened for reading when it is a regular file: opened without
+ * blocking (a FIFO with no writer would wait forever, and a reload runs on
+ * the LMTP server's main thread), checked with fstat, then made blocking
+ * again for the reads. NULL with why set. */
+static FILE *open_regular(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file (%s)",
+		         S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory"
+		         : S_ISCHR(st.st_mode) ? "a character device"
+		         : S_ISSOCK(st.st_mode) ? "a socket" : "a special file");
+		close(fd);
+		return NULL;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	FILE *f = NULL;
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || (f = fdopen(fd, "rb")) == NULL) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 int pst_ast_read_file(const char *path, char **out, size_t *len, char *why, size_t whylen)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		snprintf(why, whylen, "%s", strerror(errno));
+	FILE *f = open_regular(path, why, whylen);
+	if (f == NULL)
 		return -1;
-	}
 	pst_buf b = PST_BUF_INIT;
 	char chunk[65536];
 	size_t n;

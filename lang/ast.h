@@ -256,7 +256,9 @@ pst_ast_expr *pst_ast_expr_op(pst_ast *ast, const char *file, pst_ast_expr_kind 
                               pst_ast_expr *a, pst_ast_expr *b, const pst_ast_loc *loc);
 
 /* Read a whole file (at most PST_MAX_RULE_FILE_BYTES) into a malloc'd
- * buffer the caller frees. 0, or -1 with a message in why. */
+ * buffer the caller frees. 0, or -1 with a message in why. Only a regular
+ * file is read: a FIFO, device, socket or directory is refused at once,
+ * never waited on. */
 int pst_ast_read_file(const char *path, char **out, size_t *len, char *why, size_t whylen);
 
 /* Zeroed arena memory; strings copied into the arena. On ENOMEM they

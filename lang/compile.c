@@ -14,7 +14,8 @@
  * inherited audit mode and the after-queue-reject of the rule or its tenant, a fact on the right of a test becomes an operand
  * of its own (expr->rfact), and facts_read records every fact read, on
  * either side. Last, the
- * rule index (index.c) is built over the finished rules.
+ * rule index (index.c) is built over the finished rules. A program with
+ * no rules (an empty file accepts everything) gets a warning.
  *
  * Memory: the tree and the program share one arena, which the program's
  * store owns with the PCRE2 codes and the sets; pst_program_free releases
@@ -461,6 +462,11 @@ static int finish(struct pst_program_store *st, pst_ast *ast, pst_diags *diags,
 			pst_diags_report(diags, PST_SEV_ERROR, ast->stack[0] ? ast->stack[0] : "", 0,
 			                 0, 0, "out of memory compiling the rules");
 	}
+	if (prog != NULL && prog->nrules == 0)
+		/* An empty file (or one emptied by mistake) is a valid policy
+		 * that accepts everything: never silently. */
+		pst_diags_report(diags, PST_SEV_WARNING, ast->stack[0] ? ast->stack[0] : "", 0, 0, 0,
+		                 "the policy has no rules: every message is accepted");
 	pst_ast_free(&ast);
 	if (prog == NULL) {
 		store_free(st);

@@ -10,6 +10,9 @@
  *     pst_dkim_verify), encoded as an RFC 1035 reply by pst_dns_wire_reply.
  *     NXDOMAIN and NODATA reach the library as replies (no key: permerror);
  *     SERVFAIL and TIMEOUT as a failed query (temperror), per signature.
+ *     A key record too large for the library's reply buffer reaches it as
+ *     a failed query too, but is remembered and reported as permerror:
+ *     asking again gives the same record (no real key is near that size).
  *     The close hook does nothing: the service handle is ours.
  *   - The verification time (now, or the clock) is ours, per call: the
  *     library checks t= and x= against time() even with DKIM_OPTS_FIXEDTIME
@@ -52,7 +55,8 @@
  *   - Result mapping, per signature, in this order:
  *       key query SERVFAIL or timeout          temperror
  *       no key (NXDOMAIN, NODATA), several key
- *       records, bad key record, bad signature
+ *       records, bad key record, a key record
+ *       too large for a reply, bad signature
  *       syntax, x= in the past                 permerror
  *       RSA key under 512 bits                 policy
  *       verified, body hash matches            pass; policy for rsa-sha1
@@ -70,6 +74,7 @@
  */
 #include "auth/dkim.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +107,8 @@ typedef struct pst_dkim_query {
 } pst_dkim_query;
 
 /* Key queries that failed (at most PST_DKIM_MAX_FAILS), remembered to say
- * how (SERVFAIL or timeout). */
+ * how: SERVFAIL or timeout, or PST_DNS_NOERROR for an answer too large to
+ * encode in the library's buffer. */
 typedef struct pst_dkim_fail {
 	char name[PST_MAX_DOMAIN_BYTES + 2];
 	pst_dns_status status;
@@ -367,6 +373,16 @@ static void pst_dkim_fix_answer(pst_arena *arena, pst_dns_answer *ans)
 
 /* ---- DNS hooks ---- */
 
+/* Remember how the query for name failed (the first PST_DKIM_MAX_FAILS). */
+static void pst_dkim_note_fail(pst_dkim_vctx *v, const char *name, pst_dns_status st)
+{
+	if (v->nfails >= PST_DKIM_MAX_FAILS)
+		return;
+	pst_dkim_fail *f = &v->fails[v->nfails++];
+	snprintf(f->name, sizeof f->name, "%s", name);
+	f->status = st;
+}
+
 static int pst_dkim_dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
                               size_t buflen, void **qh)
 {
@@ -382,11 +398,8 @@ static int pst_dkim_dns_start(void *srv, int type, unsigned char *query, unsigne
 	pst_dns_answer ans;
 	const char *name = (const char *)query;
 	pst_dns_status st = pst_dns_session_query(v->dns, name, type, &ans);
-	if ((st == PST_DNS_TIMEOUT || st == PST_DNS_SERVFAIL) && v->nfails < PST_DKIM_MAX_FAILS) {
-		pst_dkim_fail *f = &v->fails[v->nfails++];
-		snprintf(f->name, sizeof f->name, "%s", name);
-		f->status = st;
-	}
+	if (st == PST_DNS_TIMEOUT || st == PST_DNS_SERVFAIL)
+		pst_dkim_note_fail(v, name, st);
 	if (st == PST_DNS_TIMEOUT) {
 		q->status = DKIM_DNS_EXPIRED;
 		return 0;
@@ -396,6 +409,8 @@ static int pst_dkim_dns_start(void *srv, int type, unsigned char *query, unsigne
 	if (st == PST_DNS_NOERROR && type == ns_t_txt && v->dns->arena != NULL)
 		pst_dkim_fix_answer(v->dns->arena, &ans);
 	int n = pst_dns_wire_reply(&ans, name, type, 0, buf, buflen);
+	if (n < 0 && errno == EMSGSIZE && st == PST_DNS_NOERROR)
+		pst_dkim_note_fail(v, name, PST_DNS_NOERROR);   /* too large: permerror */
 	if (n < 0)
 		return 0;             /* reply too big or name invalid: error */
 	q->len = (size_t)n;
@@ -625,19 +640,28 @@ static const char *pst_dkim_refusal(dkim_alg_t alg, unsigned key_bits)
 	return NULL;
 }
 
-/* How the key query of a signature with d= domain, s= selector failed. */
-static const char *pst_dkim_keyfail_text(const pst_dkim_vctx *v, const pst_dkim_sig *sig)
+/* How the key query of a signature with d= domain, s= selector failed:
+ * the reason, and *result temperror, or permerror for a key record too
+ * large for a reply. */
+static const char *pst_dkim_keyfail_text(const pst_dkim_vctx *v, const pst_dkim_sig *sig,
+                                         pst_auth_result *result)
 {
 	char name[PST_MAX_DOMAIN_BYTES + 2];
 	int n = snprintf(name, sizeof name, "%s._domainkey.%s", sig->selector, sig->domain);
+	*result = PST_AR_TEMPERROR;
 	for (size_t i = 0; n > 0 && (size_t)n < sizeof name && i < v->nfails; i++) {
 		const char *f = v->fails[i].name;
 		size_t fl = strlen(f);
 		if (fl > 0 && f[fl - 1] == '.')
 			fl--;
-		if (fl == (size_t)n && strncasecmp(f, name, fl) == 0)
-			return v->fails[i].status == PST_DNS_TIMEOUT ? "key query timed out"
-			                                              : "key query SERVFAIL";
+		if (fl != (size_t)n || strncasecmp(f, name, fl) != 0)
+			continue;
+		if (v->fails[i].status == PST_DNS_NOERROR) {
+			*result = PST_AR_PERMERROR;
+			return "key record too large for a DNS reply";
+		}
+		return v->fails[i].status == PST_DNS_TIMEOUT ? "key query timed out"
+		                                              : "key query SERVFAIL";
 	}
 	return "key query failed (temporary DNS error)";
 }
@@ -653,9 +677,11 @@ static void pst_dkim_set(pst_dkim_sig *out, pst_auth_result r, const char *reaso
 static int pst_dkim_classify_error(const pst_dkim_vctx *v, DKIM_SIGINFO *sig, int e,
                                    pst_dkim_sig *out)
 {
-	if (e == DKIM_SIGERROR_KEYFAIL)
-		pst_dkim_set(out, PST_AR_TEMPERROR, pst_dkim_keyfail_text(v, out));
-	else if (e == DKIM_SIGERROR_FUTURE && pst_dkim_tag_number(sig, "t") < PST_DKIM_LIB_DRIFT)
+	if (e == DKIM_SIGERROR_KEYFAIL) {
+		pst_auth_result r;
+		const char *why = pst_dkim_keyfail_text(v, out, &r);
+		pst_dkim_set(out, r, why);
+	} else if (e == DKIM_SIGERROR_FUTURE && pst_dkim_tag_number(sig, "t") < PST_DKIM_LIB_DRIFT)
 		/* The library's own future check, fooled by its drift. */
 		pst_dkim_set(out, PST_AR_PERMERROR,
 		             "t= before 2001-09-09: not verified (libopendkim limitation)");

@@ -21,7 +21,8 @@ static void lmtp_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: postern lmtp --rules FILE --listen ADDR [--listen ADDR]... --deliver TARGET\n"
-	    "                    [--dns FILE] [--max-sessions N] [--max-size BYTES] [--timeout SECONDS]\n"
+	    "                    [--dns FILE] [--max-sessions N] [--max-sessions-per-peer N]\n"
+	    "                    [--max-size BYTES] [--timeout SECONDS]\n"
 	    "                    [--log FILE|syslog|stderr] [--xforward-from CIDR]... [--user NAME]\n"
 	    "                    [--recipient-delimiter C] [--users FILE] [--socket-mode OCTAL]\n"
 	    "                    [--hostname NAME] [--header-limit-reply 552|554]\n"
@@ -33,6 +34,8 @@ static void lmtp_usage(FILE *out)
 	    "  --deliver TARGET       maildir:DIR, lmtp:HOST:PORT or lmtp:unix:PATH\n"
 	    "  --dns FILE             answer DNS questions from a fixture file\n"
 	    "  --max-sessions N       concurrent sessions (100); more get 421 4.3.2\n"
+	    "  --max-sessions-per-peer N  sessions of one TCP client address (half of\n"
+	    "                         --max-sessions, at least 1); more get 421 4.7.0\n"
 	    "  --max-size BYTES       message size limit (52428800)\n"
 	    "  --timeout SECONDS      idle and DATA timeout (300)\n"
 	    "  --log DEST             where the JSON lines go (stderr)\n"
@@ -48,7 +51,7 @@ static void lmtp_usage(FILE *out)
 
 enum { OPT_RULES = 256, OPT_LISTEN, OPT_DELIVER, OPT_DNS, OPT_MAX_SESSIONS, OPT_MAX_SIZE,
        OPT_TIMEOUT, OPT_LOG, OPT_XFWD, OPT_USER, OPT_DELIM, OPT_USERS, OPT_MODE, OPT_HOSTNAME,
-       OPT_HDR_REPLY, OPT_HELP };
+       OPT_HDR_REPLY, OPT_PER_PEER, OPT_HELP };
 
 static const struct option lmtp_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -56,6 +59,7 @@ static const struct option lmtp_options[] = {
 	{ "deliver", required_argument, NULL, OPT_DELIVER },
 	{ "dns", required_argument, NULL, OPT_DNS },
 	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
+	{ "max-sessions-per-peer", required_argument, NULL, OPT_PER_PEER },
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "log", required_argument, NULL, OPT_LOG },
@@ -93,6 +97,11 @@ static int numeric_option(int o, const char *arg, pst_lmtp_server_conf *c)
 		if (number("max-sessions", arg, 10, 1, 100000, &v) < 0)
 			return -1;
 		c->max_sessions = (unsigned)v;
+		return 0;
+	case OPT_PER_PEER:
+		if (number("max-sessions-per-peer", arg, 10, 1, 100000, &v) < 0)
+			return -1;
+		c->max_sessions_per_peer = (unsigned)v;
 		return 0;
 	case OPT_MAX_SIZE:
 		if (number("max-size", arg, 10, 1, 1ULL << 40, &v) < 0)
@@ -157,8 +166,8 @@ static int parse_lmtp_args(int argc, char **argv, pst_lmtp_server_conf *c)
 			}
 			c->recipient_delimiter = optarg[0];
 			break;
-		case OPT_MAX_SESSIONS: case OPT_MAX_SIZE: case OPT_TIMEOUT: case OPT_MODE:
-		case OPT_HDR_REPLY:
+		case OPT_MAX_SESSIONS: case OPT_PER_PEER: case OPT_MAX_SIZE: case OPT_TIMEOUT:
+		case OPT_MODE: case OPT_HDR_REPLY:
 			rc = numeric_option(o, optarg, c);
 			break;
 		case OPT_HELP: lmtp_usage(stdout); return 1;

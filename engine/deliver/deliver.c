@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "util/domain.h"
+#include "util/folder.h"
 
 void pst_deliver_set_reply(pst_reply *r, int code, const char *enhanced, const char *fmt, ...)
 {
@@ -104,16 +105,8 @@ int pst_deliver_folder_name(const char *folder, char *out, size_t outlen)
 	const char *f = folder[0] == '.' ? folder + 1 : folder;
 	size_t n = strlen(f);
 
-	if (n == 0 || n > PST_DELIVER_MAX_FOLDER || n + 2 > outlen || f[0] == '.'
-	    || f[n - 1] == '.')
+	if (pst_folder_name_problem(folder) != NULL || n + 2 > outlen)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)f[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-			 || c == '-' || c == '_' || c == '.';
-		if (!ok || (c == '.' && f[i + 1] == '.'))
-			return -1;
-	}
 	out[0] = '.';
 	memcpy(out + 1, f, n + 1);
 	return 0;

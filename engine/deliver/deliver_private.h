@@ -49,9 +49,9 @@ void pst_deliver_set_reply(pst_reply *r, int code, const char *enhanced, const c
 	__attribute__((format(printf, 4, 5)));
 
 /* Validate a folder name (".Quarantine", "Quarantine", ".Quarantine.Spam")
- * and write its Maildir++ form (leading '.') to out. 0, or -1 when unsafe.
- * Safe: letters, digits, '-', '_' and '.' between names, at most 100
- * octets; so it also fits an address's local part (relay: user+NAME). */
+ * and write its Maildir++ form (leading '.') to out. 0, or -1 when unsafe
+ * (util/folder.h: the rule the rule checker applies too) or too long for
+ * out. */
 int pst_deliver_folder_name(const char *folder, char *out, size_t outlen);
 
 /* The backends' constructors: impl for pst_deliver.impl. 0 / -1 with err. */

@@ -7,6 +7,9 @@
  * folder, each with tmp/ new/ cur/. Every path component is opened with
  * openat(O_NOFOLLOW|O_DIRECTORY) from a descriptor on DIR, so a symbolic
  * link planted in the tree is refused and nothing outside DIR is touched.
+ * When DIR was deleted and made anew (or its NFS handle went stale), the
+ * first delivery that fails with ENOENT or ESTALE opens DIR again, so
+ * delivery recovers without a restart; a DIR that is gone stays 451.
  *
  * One copy, the Maildir way: a unique name time.M<usec>P<pid>Q<n>.<host>
  * (n from a process-wide atomic counter, '/' and ':' in the host name
@@ -188,8 +191,30 @@ static int open_dirs(const pst_maildir *m, const pst_deliver_addr *a, const char
 	return rc;
 }
 
-/* open_dirs, creating what is missing only under the write lock. */
-static int open_dirs_locked(const pst_maildir *m, const pst_deliver_addr *a, const char *folder,
+/* Under the write lock: when DIR names another directory than m->rootfd
+ * (the root was deleted and made anew, or an NFS handle went stale), open
+ * it again. Nothing is created: a root that is gone stays an error. */
+static void refresh_root(pst_maildir *m)
+{
+	struct stat now, held;
+	int fd;
+
+	if (stat(m->root, &now) != 0 || !S_ISDIR(now.st_mode))
+		return;
+	if (fstat(m->rootfd, &held) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino
+	    && held.st_nlink > 0)
+		return;
+	fd = open(m->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	close(m->rootfd);
+	m->rootfd = fd;
+}
+
+/* open_dirs, creating what is missing only under the write lock (and
+ * reopening DIR there, when it was replaced). m->rootfd is read under the
+ * read lock and replaced under the write lock. */
+static int open_dirs_locked(pst_maildir *m, const pst_deliver_addr *a, const char *folder,
 			    maildir_dirs *out, step_err *e)
 {
 	int rc;
@@ -198,10 +223,11 @@ static int open_dirs_locked(const pst_maildir *m, const pst_deliver_addr *a, con
 	pthread_rwlock_rdlock(&pst_maildir_create_lock);
 	rc = open_dirs(m, a, folder, out, e);
 	pthread_rwlock_unlock(&pst_maildir_create_lock);
-	if (rc == 0 || e->err != ENOENT)
+	if (rc == 0 || (e->err != ENOENT && e->err != ESTALE))
 		return rc;
 	e->create = 1;
 	pthread_rwlock_wrlock(&pst_maildir_create_lock);
+	refresh_root(m);
 	rc = open_dirs(m, a, folder, out, e);
 	pthread_rwlock_unlock(&pst_maildir_create_lock);
 	return rc;
@@ -523,7 +549,7 @@ static void reply_for(pst_reply *r, const step_err *e)
 
 static void deliver_one(pst_deliver *d, const pst_deliver_env *env, pst_deliver_rcpt *r)
 {
-	const pst_maildir *m = d->impl;
+	pst_maildir *m = d->impl;
 	pst_deliver_addr a;
 	char folder[PST_DELIVER_MAX_FOLDER + 2];
 	maildir_dirs dirs;

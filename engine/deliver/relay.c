@@ -12,7 +12,9 @@
  * 451 4.4.2, a connection lost or a reply that does not parse 451 4.4.2,
  * for every recipient of the group still waiting. A 421 from the downstream
  * (to MAIL, RCPT, DATA or after it) is 451 4.4.2 for the recipients it
- * answers, never passed on as it stands, and the connection is not pooled.
+ * answers, never passed on as it stands, and the connection is not pooled;
+ * a 3xx where a final reply is due (anything but 354 to DATA) is 451 4.3.0
+ * naming it, and the connection is not pooled either.
  *
  * Connections are kept in a small pool (mutex-protected) and reused. A
  * pooled connection is looked at without a round trip before a
@@ -502,12 +504,20 @@ static void io_reply(pst_reply *r, io_status s, const char *when)
 /* The caller's view of a final downstream reply: 250 stays 250, other
  * 2xx are not "stored" as far as we can tell, and 421 (the downstream is
  * closing the session, RFC 5321 3.8) is this hop's 451 4.4.2, never passed
- * on. Returns 1 for a 421: the connection must not be pooled. */
+ * on. A 3xx is not a final reply (RFC 5321 4.2.1): where a final reply was
+ * due the downstream is out of step, and the recipient gets 451 4.3.0
+ * naming it. Returns 1 for a 421 or a 3xx: the connection must not be
+ * pooled. */
 static int map_reply(pst_reply *dst, const pst_reply *src)
 {
 	if (src->code == 421) {
 		pst_deliver_set_reply(dst, 451, "4.4.2", "downstream closed the session: 421 %s",
 				      src->text);
+		return 1;
+	}
+	if (src->code / 100 == 3) {
+		pst_deliver_set_reply(dst, 451, "4.3.0", "unexpected downstream reply %d %s %s",
+				      src->code, src->enhanced, src->text);
 		return 1;
 	}
 	if (src->code / 100 == 2 && src->code != 250)
@@ -635,7 +645,7 @@ static int run_group(pst_deliver *d, pst_relay *rl, relay_conn *c, const pst_del
 		c->open_txn = 1;
 		for (size_t i = 0; i < g->n; i++)
 			if (g->r[i]->reply.code == 0)
-				closing |= map_reply(&g->r[i]->reply, r.code / 100 == 3 ? fail : &r);
+				closing |= map_reply(&g->r[i]->reply, &r);
 		rc = RUN_REUSE;
 		goto out;
 	}

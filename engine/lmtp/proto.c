@@ -7,18 +7,24 @@
  * its LF and answered 500 5.5.2. In DATA mode bytes go straight into the
  * message buffer through a four-state dot-unstuffing machine (beginning of
  * line, after a leading dot, after ".\r", inside a line), so any split of
- * the input gives the same message. While reading, the size and header
+ * the input gives the same message. A line ends at CRLF only: a bare LF
+ * is message text, so only CRLF "." CRLF ends DATA. While reading, the size and header
  * limits only set flags: the message is drained to its final dot and every
  * recipient then gets the limit's reply, with nothing delivered.
  *
  * State: INIT (before LHLO), READY (after LHLO), MAIL (after MAIL FROM),
  * and DATA. XFORWARD attributes are kept until the end of a transaction,
  * RSET or LHLO (Postfix's XFORWARD_README), and accepted only outside a
- * transaction from a peer the owner allowed.
+ * transaction from a peer the owner allowed; an xtext value that decodes
+ * to a control character (such as "+00") is refused (501 5.5.4). A
+ * recipient's unquoted local part is an RFC 5321 Dot-string (a space or a
+ * special is 501 5.1.3), and no bidi control character is taken in a
+ * recipient (553 5.1.3).
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,7 @@
 #include "util/buf.h"
 #include "util/ip.h"
 #include "util/limits.h"
+#include "util/utf8.h"
 
 enum state { ST_INIT, ST_READY, ST_MAIL, ST_DATA, ST_CLOSED };
 enum dstate { D_BOL, D_DOT, D_DOTCR, D_MID };
@@ -53,6 +60,7 @@ struct pst_lmtp {
 	/* DATA. */
 	pst_buf msg;
 	enum dstate dstate;
+	int mid_cr;             /* in D_MID: the last byte read was CR */
 	size_t line_start;      /* offset in msg of the current line */
 	int oversize, header_over, header_done, nomem;
 	size_t header_fields;
@@ -280,6 +288,8 @@ int pst_lmtp_xtext_decode(const char *s, size_t n, char *out, size_t outlen)
 			char hex[3] = { s[i + 1], s[i + 2], 0 };
 			c = (unsigned char)strtoul(hex, NULL, 16);
 			i += 2;
+			if (c < 0x20 || c == 0x7f)   /* "+00" would cut the value */
+				return -1;
 		}
 		if (o + 1 >= outlen)
 			return -1;
@@ -426,6 +436,47 @@ static int add_rcpt(pst_lmtp *p, char *path)
 	return 0;
 }
 
+/* Whether the code point is a bidirectional formatting control (Unicode
+ * UAX #9: ALM, LRM, RLM, the embeddings, overrides and isolates), which
+ * can make an address display as another. */
+static int is_bidi_control(uint32_t cp)
+{
+	return cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E)
+	       || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* RFC 5321 atext and '.', and any octet of UTF-8 (RFC 6531). */
+static int dot_string_char(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80 || strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL;
+}
+
+/* What is wrong with a recipient address, or NULL: an unquoted local part
+ * is a Dot-string (no space, no specials), and no bidi control anywhere.
+ * A text starting "553 " is a 553 reply, any other a 501. */
+static const char *rcpt_problem(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	size_t n = strlen(addr), local = at ? (size_t)(at - addr) : n;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t l = pst_utf8_decode((const unsigned char *)addr + i, n - i, &cp);
+		if (l == 0)
+			l = 1;
+		else if (is_bidi_control(cp))
+			return "553 Bad recipient address: bidirectional control character";
+		i += l;
+	}
+	if (addr[0] == '"')
+		return NULL;
+	for (size_t i = 0; i < local; i++)
+		if (!dot_string_char((unsigned char)addr[i]))
+			return addr[i] == ' ' || addr[i] == '\t'
+			       ? "Bad recipient address syntax: unquoted space in the local part"
+			       : "Bad recipient address syntax: unquoted special character in the local part";
+	return NULL;
+}
+
 static void cmd_rcpt(pst_lmtp *p, const char *arg, size_t arglen)
 {
 	if (p->state != ST_MAIL) {
@@ -436,9 +487,13 @@ static void cmd_rcpt(pst_lmtp *p, const char *arg, size_t arglen)
 	const char *rest;
 	if (parse_cmd_path(p, arg, arglen, "TO:", "Syntax: RCPT TO:<address>", &path, &rest) < 0)
 		return;
-	if (*path == '\0') {
+	const char *bad = rcpt_problem(path);
+	if (*path == '\0' || bad != NULL) {
 		free(path);
-		reply(p, 501, "5.1.3", "Bad recipient address syntax");
+		if (bad != NULL && strncmp(bad, "553 ", 4) == 0)
+			reply(p, 553, "5.1.3", bad + 4);
+		else
+			reply(p, 501, "5.1.3", bad ? bad : "Bad recipient address syntax");
 		return;
 	}
 	if (parse_params(p, rest, 0) < 0) {
@@ -721,7 +776,10 @@ static void data_end(pst_lmtp *p)
 	txn_reset(p);
 }
 
-/* Feed DATA bytes; returns how many were used (up to the final dot). */
+/* Feed DATA bytes; returns how many were used (up to the final dot). A
+ * line ends at CRLF only (RFC 5321 2.3.8): a bare LF is not a line end, so
+ * "\n.\n" or "\n.\r\n" neither ends DATA nor loses a stuffing dot; only
+ * CRLF "." CRLF ends it (the SMTP smuggling of a second message). */
 static size_t data_feed(pst_lmtp *p, const char *s, size_t n)
 {
 	size_t i = 0;
@@ -735,16 +793,16 @@ static size_t data_feed(pst_lmtp *p, const char *s, size_t n)
 				break;
 			}
 			p->dstate = D_MID;
+			p->mid_cr = 0;
 			break;
 		case D_DOT:
 			if (c == '\r') {
 				p->dstate = D_DOTCR;
 				i++;
-			} else if (c == '\n') {
-				i++;
-				data_end(p);
-			} else
+			} else {
 				p->dstate = D_MID;
+				p->mid_cr = 0;
+			}
 			break;
 		case D_DOTCR:
 			if (c == '\n') {
@@ -753,17 +811,22 @@ static size_t data_feed(pst_lmtp *p, const char *s, size_t n)
 			} else {
 				data_put(p, "\r", 1);
 				p->dstate = D_MID;
+				p->mid_cr = 1;
 			}
 			break;
 		case D_MID: {
 			const char *lf = memchr(s + i, '\n', n - i);
 			size_t take = lf ? (size_t)(lf - (s + i)) + 1 : n - i;
+			int crlf = take >= 2 ? s[i + take - 2] == '\r' : p->mid_cr;
 			data_put(p, s + i, take);
 			i += take;
 			if (lf) {
 				data_line_end(p);
-				p->dstate = D_BOL;
-			}
+				if (crlf)
+					p->dstate = D_BOL;
+				p->mid_cr = 0;
+			} else
+				p->mid_cr = s[i - 1] == '\r';
 			break;
 		}
 		}

@@ -120,7 +120,8 @@ size_t pst_lmtp_reply_format(const pst_lmtp_reply *r, char *buf, size_t len);
 int pst_lmtp_reply_set(pst_lmtp_reply *r, int code, const char *enhanced, const char *text);
 
 /* Decode RFC 3461 xtext (hexchar "+XX") of n bytes into out (size outlen).
- * 0, or -1 when the text is not valid xtext or does not fit. */
+ * 0, or -1 when the text is not valid xtext, encodes a control character
+ * (U+0000 to U+001F, U+007F: "+00" would cut the value) or does not fit. */
 int pst_lmtp_xtext_decode(const char *s, size_t n, char *out, size_t outlen);
 
 #endif

@@ -7,7 +7,11 @@
  * proto.c, run by a thread of a pool of at most max_sessions threads made
  * on demand and kept (pool.h: no thread is created per connection); beyond
  * max_sessions sessions the connection gets 421 4.3.2 at once and is
- * closed.
+ * closed. One TCP client address holds at most max_sessions_per_peer of
+ * them (by default half of max_sessions, at least 1), so that one client
+ * cannot take every slot: beyond that its connection gets 421 4.7.0 and is
+ * closed. Unix-socket clients are not counted per peer (they all look
+ * alike, and only the local MTA may write to the socket).
  *
  * A session reads with a blocking recv() that gives up every TICK_MS
  * (SO_RCVTIMEO) to look at the clock and at stopping, so a read is one
@@ -19,7 +23,9 @@
  * Policies are reference counted: a session takes the current one when
  * it starts and keeps it to its end. SIGHUP compiles the rule file anew
  * and swaps it in only when it compiles; a bad file is logged with its
- * diagnostics and the old policy stays. SIGUSR1 logs the counters.
+ * diagnostics and the old policy stays. A policy without rules (an empty
+ * file accepts everything) is logged as a "warning" event at start and at
+ * the reload that brings it in. SIGUSR1 logs the counters.
  * SIGTERM/SIGINT close the listeners; idle sessions get 421 4.3.2, busy
  * ones finish their transaction; the server exits 0 when all are gone.
  */
@@ -50,6 +56,7 @@
 #include "lmtp/server_private.h"
 #include "util/buf.h"
 #include "util/limits.h"
+#include "util/number.h"
 
 #define TICK_MS 200            /* how often a waiting session looks at stopping:
                                   its socket's SO_RCVTIMEO */
@@ -129,6 +136,21 @@ static int compile_policy(struct pst_lmtp_srv *srv, struct pst_lmtp_policy **out
 	return 0;
 }
 
+/* A policy without rules accepts everything: at start and at each reload
+ * that brings one in, a "warning" event says so (never a silent
+ * accept-all after an emptied file). */
+static void warn_if_no_rules(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol)
+{
+	if (pst_policy_rule_count(pol->policy) != 0)
+		return;
+	pst_buf rules = PST_BUF_INIT;
+	pst_buf_json_str(&rules, srv->conf.rules, strlen(srv->conf.rules));
+	pst_lmtp_log_event(srv, "warning", ",\"rules\":%s,\"generation\":%u,\"warning\":"
+	                   "\"the policy has no rules: every message is accepted\"",
+	                   pst_buf_str(&rules), pol->generation);
+	pst_buf_free(&rules);
+}
+
 static void reload(struct pst_lmtp_srv *srv)
 {
 	struct pst_lmtp_policy *np = NULL;
@@ -155,6 +177,7 @@ static void reload(struct pst_lmtp_srv *srv)
 	pthread_mutex_unlock(&srv->lock);
 	pst_lmtp_policy_put(srv, &old);
 	pst_lmtp_log_event(srv, "reload", ",\"ok\":true,\"generation\":%u", np->generation);
+	warn_if_no_rules(srv, np);
 }
 
 /* ---- Listeners --------------------------------------------------------- */
@@ -226,6 +249,31 @@ static int listen_inet(const char *addr, struct listener *l)
 		rc = 0;
 	freeaddrinfo(ai);
 	return rc;
+}
+
+/* Every --listen address is unix:PATH or a HOST:PORT whose port is a
+ * number from 1 to 65535 (getaddrinfo() would take 0, a random port, and
+ * 65536 wrapped to it). 0, or -1 after saying which is wrong. */
+static int check_listeners(const struct pst_lmtp_srv *srv)
+{
+	for (size_t i = 0; i < srv->conf.nlisten; i++) {
+		const char *a = srv->conf.listen[i], *port;
+		char host[256];
+		unsigned long long v;
+		if (strncmp(a, "unix:", 5) == 0)
+			continue;
+		if (split_hostport(a, host, sizeof host, &port) < 0 || *port == '\0') {
+			fprintf(stderr, "postern lmtp: --listen wants HOST:PORT, [V6]:PORT or unix:PATH, "
+			        "not '%s'\n", a);
+			return -1;
+		}
+		if (pst_parse_number(port, 10, 1, 65535, &v) < 0) {
+			fprintf(stderr, "postern lmtp: --listen %s: the port must be a number from 1 to "
+			        "65535, not '%s'\n", a, port);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int open_listeners(struct pst_lmtp_srv *srv, struct listener *ls)
@@ -301,6 +349,55 @@ static void peer_of(struct pst_lmtp_srv *srv, const struct sockaddr_storage *ss,
 				peer->xforward_allowed = 1;
 	} else
 		snprintf(peer->addr, sizeof peer->addr, "%s", text);
+}
+
+/* ---- Per-peer session counts -------------------------------------------- */
+
+/* The per-peer count of addr, under srv->lock: a pointer to its entry
+ * (made with n 0 when absent), or NULL when the table is full. */
+static struct pst_lmtp_peer_count *peer_count(struct pst_lmtp_srv *srv, const char *addr)
+{
+	for (size_t i = 0; i < srv->npeers; i++)
+		if (strcmp(srv->peers[i].addr, addr) == 0)
+			return &srv->peers[i];
+	if (srv->npeers >= srv->conf.max_sessions)
+		return NULL;
+	struct pst_lmtp_peer_count *p = &srv->peers[srv->npeers++];
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	p->n = 0;
+	return p;
+}
+
+/* One session of this peer is over, under srv->lock. */
+static void peer_release(struct pst_lmtp_srv *srv, const struct pst_lmtp_peer *peer)
+{
+	if (!peer->counted)
+		return;
+	for (size_t i = 0; i < srv->npeers; i++) {
+		if (strcmp(srv->peers[i].addr, peer->addr) != 0)
+			continue;
+		if (--srv->peers[i].n == 0)
+			srv->peers[i] = srv->peers[--srv->npeers];
+		return;
+	}
+}
+
+/* Take a session slot for peer, under srv->lock: NULL, or the 421 line
+ * that refuses the connection. */
+static const char *take_slot(struct pst_lmtp_srv *srv, struct pst_lmtp_peer *peer, int is_unix)
+{
+	if (srv->active >= srv->conf.max_sessions)
+		return "421 4.3.2 Too many sessions, try again later\r\n";
+	if (!is_unix) {
+		struct pst_lmtp_peer_count *p = peer_count(srv, peer->addr);
+		if (p == NULL || p->n >= srv->per_peer)   /* per_peer >= 1: p->n > 0 */
+			return "421 4.7.0 Too many sessions from your address, try again later\r\n";
+		p->n++;
+		peer->counted = 1;
+	}
+	srv->active++;
+	srv->cnt.sessions++;
+	return NULL;
 }
 
 /* ---- Sessions ---------------------------------------------------------- */
@@ -409,12 +506,14 @@ static void session_loop(struct session *s)
 static void session_end(struct session *s)
 {
 	struct pst_lmtp_srv *srv = s->srv;
+	struct pst_lmtp_peer peer = s->peer;
 	pst_lmtp_free(&s->proto);
 	pst_lmtp_policy_put(srv, &s->pol);
 	pst_buf_free(&s->out);
 	close(s->fd);
 	free(s);
 	pthread_mutex_lock(&srv->lock);
+	peer_release(srv, &peer);
 	srv->active--;
 	pthread_cond_broadcast(&srv->drained);
 	pthread_mutex_unlock(&srv->lock);
@@ -455,24 +554,22 @@ static void refuse(int fd, const char *line)
 static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockaddr_storage *ss,
                           int is_unix, pst_lmtp_pool *pool)
 {
+	struct pst_lmtp_peer peer = { 0 };
+	peer_of(srv, ss, is_unix, &peer);
 	pthread_mutex_lock(&srv->lock);
-	int full = srv->active >= srv->conf.max_sessions;
-	if (full)
+	const char *no = take_slot(srv, &peer, is_unix);
+	if (no != NULL)
 		srv->cnt.refused++;
-	else {
-		srv->active++;
-		srv->cnt.sessions++;
-	}
 	pthread_mutex_unlock(&srv->lock);
-	if (full) {
-		refuse(fd, "421 4.3.2 Too many sessions, try again later\r\n");
+	if (no != NULL) {
+		refuse(fd, no);
 		return;
 	}
 	struct session *s = calloc(1, sizeof *s);
 	if (s != NULL) {
 		s->srv = srv;
 		s->fd = fd;
-		peer_of(srv, ss, is_unix, &s->peer);
+		s->peer = peer;
 		s->pol = pst_lmtp_policy_get(srv);
 		if (pst_lmtp_pool_submit(pool, s) == 0)
 			return;
@@ -481,6 +578,7 @@ static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockadd
 	}
 	refuse(fd, "421 4.3.0 Cannot start a session\r\n");
 	pthread_mutex_lock(&srv->lock);
+	peer_release(srv, &peer);
 	srv->active--;
 	srv->cnt.errors++;
 	pthread_mutex_unlock(&srv->lock);
@@ -617,7 +715,7 @@ static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 	else if (gethostname(srv->hostname, sizeof srv->hostname) < 0)
 		snprintf(srv->hostname, sizeof srv->hostname, "localhost");
 	srv->hostname[sizeof srv->hostname - 1] = '\0';
-	if (parse_xforward_from(srv) < 0)
+	if (parse_xforward_from(srv) < 0 || check_listeners(srv) < 0)
 		return EX_USAGE;
 	errno = 0;
 	if (open_listeners(srv, ls) < 0)
@@ -636,6 +734,15 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	if (srv == NULL)
 		return EX_OSERR;
 	srv->conf = *conf;
+	if (srv->conf.max_sessions == 0)
+		srv->conf.max_sessions = 1;
+	srv->per_peer = conf->max_sessions_per_peer ? conf->max_sessions_per_peer
+	                : srv->conf.max_sessions / 2 ? srv->conf.max_sessions / 2 : 1;
+	srv->peers = calloc(srv->conf.max_sessions, sizeof *srv->peers);
+	if (srv->peers == NULL) {
+		free(srv);
+		return EX_OSERR;
+	}
 	srv->log_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->drained, NULL);
@@ -653,6 +760,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	if (rc == 0) {
 		pst_lmtp_log_event(srv, "start", ",\"listeners\":%zu,\"generation\":%u", nl,
 		                   srv->current->generation);
+		warn_if_no_rules(srv, srv->current);
 		serve(srv, ls, nl, sfd, pool);
 		close_listeners(ls, nl);
 		drain(srv);
@@ -670,6 +778,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 		pst_lmtp_log_close(srv);
 	pthread_cond_destroy(&srv->drained);
 	pthread_mutex_destroy(&srv->lock);
+	free(srv->peers);
 	free(srv);
 	return rc;
 }

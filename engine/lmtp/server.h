@@ -24,6 +24,8 @@ typedef struct pst_lmtp_server_conf {
 	const char *deliver;                  /* --deliver TARGET */
 	const char *dns;                      /* --dns FILE, or NULL for live DNS */
 	unsigned max_sessions;
+	unsigned max_sessions_per_peer;       /* one TCP client address; 0: half of
+	                                         max_sessions, at least 1 */
 	size_t max_size;
 	unsigned timeout;                     /* seconds */
 	const char *log;                      /* FILE, "syslog" or "stderr" */

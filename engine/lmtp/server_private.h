@@ -39,6 +39,12 @@ struct pst_lmtp_counters {
 
 enum pst_log_kind { PST_LOG_STDERR, PST_LOG_FILE, PST_LOG_SYSLOG };
 
+/* How many sessions one TCP client address holds. */
+struct pst_lmtp_peer_count {
+	char addr[64];
+	unsigned n;
+};
+
 struct pst_lmtp_srv {
 	pst_lmtp_server_conf conf;
 	char hostname[256];
@@ -47,6 +53,9 @@ struct pst_lmtp_srv {
 	struct pst_lmtp_policy *current;
 	unsigned generation;
 	unsigned active;                /* sessions running */
+	struct pst_lmtp_peer_count *peers; /* sessions by TCP client address, */
+	size_t npeers;                  /* under lock: at most max_sessions */
+	unsigned per_peer;              /* the effective per-peer limit */
 	int stopping;                   /* set under lock, read atomically */
 	unsigned long queue_seq;
 	struct pst_lmtp_counters cnt;
@@ -79,6 +88,7 @@ void pst_lmtp_log_stats(struct pst_lmtp_srv *srv);
 struct pst_lmtp_peer {
 	char addr[64];                  /* "127.0.0.1", "unix" */
 	int xforward_allowed;
+	int counted;                    /* holds a per-peer slot (server.c) */
 };
 
 /* Decide and deliver one transaction (the proto data() callback's work):

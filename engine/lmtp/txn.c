@@ -292,6 +292,13 @@ static void log_rcpt(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char
 	else
 		pst_buf_puts(&b, "null");
 	pst_buf_free(&audit);
+	/* The evaluation's warnings (a regex over the match limit, ...), when any. */
+	for (size_t k = 0; v && k < v->nwarnings; k++) {
+		pst_buf_puts(&b, k ? "," : ",\"warnings\":[");
+		pst_buf_json_str(&b, v->warnings[k], strlen(v->warnings[k]));
+	}
+	if (v && v->nwarnings)
+		pst_buf_putc(&b, ']');
 	pst_buf_printf(&b, ",\"ms\":%.3f}", ms);
 	if (b.data)
 		pst_lmtp_log_line(srv, b.data, b.len);

@@ -18,6 +18,10 @@ connection it reads MODEFILE (one word) and behaves so for that connection:
   partial     the message in full, 250 for the first recipient only, close
   stallgreet  accept and say nothing for 30 s
   stalldata   the message in full, then say nothing for 30 s
+  mail354     "354 3.0.0" (a 3xx, not final) to MAIL FROM
+  rcpt354     "354 3.0.0" to every RCPT
+  data355     "355 3.0.0" instead of 354 to DATA
+  after354    the message in full, "354 3.0.0" instead of each final reply
 
 For every message received in full it appends "MODE STORED RCPT" to RECORD
 for each recipient it answered 250 after DATA (the ones really "stored"),
@@ -103,17 +107,26 @@ def serve(s):
                     c.send("421 4.4.5 faultd: shutting down")
                     return
                 rcpts, nrcpt = [], 0
+                if mode == "mail354":
+                    c.send("354 3.0.0 faultd: go on")
+                    continue
                 c.send("250 2.1.0 OK")
             elif verb == "RCPT":
                 nrcpt += 1
                 if mode == "rcpt421" and nrcpt > 1:
                     c.send("421 4.4.5 faultd: shutting down")
                     return
+                if mode == "rcpt354":
+                    c.send("354 3.0.0 faultd: go on")
+                    continue
                 rcpts.append(l.split("<", 1)[1].split(">", 1)[0])
                 c.send("250 2.1.5 OK")
             elif verb == "DATA":
                 if not rcpts:
                     c.send("503 5.5.1 No valid recipients")
+                    continue
+                if mode == "data355":
+                    c.send("355 3.0.0 faultd: hm")
                     continue
                 c.send("354 go ahead")
                 c.data(mode)
@@ -123,6 +136,9 @@ def serve(s):
                 for i, r in enumerate(rcpts):
                     if mode == "partial" and i > 0:
                         return
+                    if mode == "after354":
+                        c.send("354 3.0.0 faultd: more")
+                        continue
                     note(mode + " STORED " + r)
                     c.send("250 2.0.0 <%s> stored" % r)
                 if mode == "ok":

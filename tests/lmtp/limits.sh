@@ -10,7 +10,7 @@ printf 'ann@example.org\nbob@example.org\n' > "$TMPDIR_TEST/users"
 # between a reply and reading the next command: a longer --timeout there.
 to=1
 [ -n "${POSTERN_WRAPPER:-}" ] && to=4
-start_lmtp --rules "$s6/policy.rules" --xforward-from 192.0.2.0/24 --timeout "$to" --max-sessions 2 \
+start_lmtp --rules "$s6/policy.rules" --xforward-from 192.0.2.0/24 --timeout "$to" --max-sessions 2 --max-sessions-per-peer 2 \
 	--users "$TMPDIR_TEST/users" --recipient-delimiter + --listen "unix:$TMPDIR_TEST/sock" --socket-mode 0600
 
 out=$(printf '%s\n' 'LHLO c' 'XFORWARD ADDR=192.0.2.1' 'MAIL FROM:<a@example.net>' 'RCPT TO:<x@agency.example>' 'QUIT' | lmtpc "$PORT")

@@ -79,6 +79,21 @@ for m in stallgreet stalldata; do
 done
 like "$(cat "$TMPDIR_TEST/out.stalldata")" 'downstream timeout \(after DATA\)' "stalldata: the 451 says timeout after DATA"
 
+# A 3xx is not a final reply (RFC 5321 4.2.1): to MAIL, RCPT, DATA or
+# after it, the recipients get a temporary 451 4.3.0 naming it, never the 3xx.
+for m in mail354 rcpt354 data355 after354; do
+	echo "$m" > "$MODE"
+	got=$(send "$m")
+	is "$got" "451 4.3.0 451 4.3.0 " "$m: a downstream 3xx gives 451 4.3.0 for both recipients"
+	like "$(cat "$TMPDIR_TEST/out.$m")" '451 4\.3\.0 unexpected downstream reply 35[45] ' \
+		"$m: the 451 names the downstream's reply"
+	if grep -Eq '^3[0-9][0-9] 3\.' "$TMPDIR_TEST/out.$m"; then
+		not_ok "$m: no 3xx passed on" "$(grep -E '^3' "$TMPDIR_TEST/out.$m")"
+	else ok "$m: no 3xx passed on"; fi
+	no_false_250 "$m" "$m"
+	next_ok "$m"
+done
+
 replies=$(grep -c '"reply":{"code":250' "$LOG")
 stored=$(grep -c ' STORED ' "$REC")
 [ "$replies" -le "$stored" ] && ok "250 lines in postern's log ($replies) <= copies stored downstream ($stored)" \

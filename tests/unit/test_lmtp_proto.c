@@ -467,19 +467,43 @@ static void raw_bytes(void **state)
 	}
 }
 
-/* A bare ".\n" ends DATA too; QUIT closes and later input is ignored. */
+/* Only CRLF "." CRLF ends DATA; QUIT closes and later input is ignored. */
 static void quit_closes(void **state)
 {
 	(void)state;
 	struct session s;
 	start(&s, NULL);
-	static const char in[] = "LHLO c\nMAIL FROM:<a@e.org>\nRCPT TO:<b@e.net>\nDATA\nhi\n.\nQUIT\nNOOP\n";
+	static const char in[] = "LHLO c\nMAIL FROM:<a@e.org>\nRCPT TO:<b@e.net>\nDATA\nhi\r\n.\r\nQUIT\nNOOP\n";
 	assert_int_equal(pst_lmtp_feed(s.p, in, sizeof in - 1), PST_LMTP_CLOSE);
-	assert_string_equal(pst_buf_str(&s.o.msg), "hi\n");
+	assert_string_equal(pst_buf_str(&s.o.msg), "hi\r\n");
 	const char *out = pst_buf_str(&s.o.out);
 	assert_non_null(strstr(out, "221 2.0.0 Bye\r\n"));
 	assert_null(strstr(out, "221 2.0.0 Bye\r\n250"));
 	stop(&s);
+}
+
+/* A "." line after a bare LF, or ended by a bare LF, does not end DATA
+ * (SMTP smuggling): it is message text, its dot kept; CRLF . CRLF ends
+ * it, in any split of the input. */
+static void bare_lf_dot(void **state)
+{
+	(void)state;
+	static const char in[] =
+	    "LHLO c\r\nMAIL FROM:<a@e.org>\r\nRCPT TO:<b@e.net>\r\nDATA\r\n"
+	    "S: x\r\n\r\na\n.\nMAIL FROM:<e@v.il>\nb\n.\r\nc\r\n.\nd\r\n..e\r\n.\r\nNOOP\r\n";
+	static const char want[] = "S: x\r\n\r\na\n.\nMAIL FROM:<e@v.il>\nb\n.\r\nc\r\n\nd\r\n.e\r\n";
+	for (int m = LINES; m <= BYTES; m++) {
+		struct session s;
+		start(&s, NULL);
+		feed(s.p, in, sizeof in - 1, m == LINES ? CHUNK : (enum mode)m);
+		if (s.o.msg.len != sizeof want - 1 || memcmp(s.o.msg.data, want, sizeof want - 1)) {
+			print_error("mode %d: got \"%s\", want \"%s\"\n", m, pst_buf_str(&s.o.msg), want);
+			fail();
+		}
+		assert_int_equal(s.o.deliveries, 1);
+		assert_non_null(strstr(pst_buf_str(&s.o.out), "250 2.0.0 Ok\r\n"));
+		stop(&s);
+	}
 }
 
 static void timeout_and_errors(void **state)
@@ -511,7 +535,8 @@ static void xtext(void **state)
 	static const struct { const char *in; int rc; const char *out; } cases[] = {
 		{ "plain", 0, "plain" }, { "a+2Bb", 0, "a+b" }, { "+3D", 0, "=" },
 		{ "a+2", -1, NULL }, { "a+", -1, NULL }, { "a+GG", -1, NULL }, { "a=b", -1, NULL },
-		{ "", 0, "" },
+		{ "", 0, "" }, { "abc+00def", -1, NULL }, { "x+0Ay", -1, NULL }, { "x+7F", -1, NULL },
+		{ "x+1F", -1, NULL }, { "x+20y", 0, "x y" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char out[32];
@@ -577,6 +602,7 @@ int main(void)
 		cmocka_unit_test(long_line),
 		cmocka_unit_test(raw_bytes),
 		cmocka_unit_test(quit_closes),
+		cmocka_unit_test(bare_lf_dot),
 		cmocka_unit_test(timeout_and_errors),
 		cmocka_unit_test(xtext),
 		cmocka_unit_test(reply_format),
