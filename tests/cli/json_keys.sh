@@ -104,7 +104,7 @@ n=$(grep -vc '^HEADING' "$T/docs")
 [ "$n" -ge 100 ] && ok "postern-json(5) documents $n keys" || not_ok "postern-json(5) documents keys" "found $n"
 bad=$(grep -v '^HEADING' "$T/docs" | awk -F'\t' '$1 !~ /^(check|replay|log|event:[*a-z]+)$/ || $2 !~ /^[A-Za-z_(*][][A-Za-z_.*() ]*$/')
 is "$bad" "" "every key tag of postern-json(5) is under a known heading and reads as a key path"
-for id in check replay log 'event:*' event:start event:reload event:stats event:stopping event:stop event:error; do
+for id in check replay log 'event:*' event:start event:reload event:stats event:stopping event:stop event:error event:warning; do
 	n=$(awk -F'\t' -v id="$id" '$1 == id' "$T/docs" | wc -l | tr -d ' ')
 	[ "$id" = event:stop ] && want=0 || want=1
 	[ "$n" -ge "$want" ] && ok "postern-json(5) documents $id ($n keys)" ||
@@ -146,7 +146,7 @@ is "$(printf '%s\n' "$out" | jq -c '[.errors, (.changed | length), .changed[0].f
 
 # ---- the LMTP log ---------------------------------------------------------
 cp "$fix/policy.rules" "$T/lmtp.rules"
-start_lmtp --rules "$T/lmtp.rules"
+start_lmtp --rules "$T/lmtp.rules" --dns "$T/dns.zone"   # SPF fails for the held message
 wait_log() {   # wait_log ERE: until the log has a matching line, at most 5 s
 	i=0; while ! grep -Eq "$1" "$LOG" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 }
@@ -155,13 +155,24 @@ printf '%s\n' 'LHLO client.test' 'XFORWARD ADDR=198.51.100.1 NAME=mta.example.or
 	'MAIL FROM:<x@example.com>' 'RCPT TO:<bob@example.net>' 'RCPT TO:<carol@example.net>' \
 	'DATA' '<<354' "$body" '.' 'QUIT' | lmtpc "$PORT" > "$T/session"
 like "$(cat "$T/session")" '250 2\.0\.0 .*Saved' "an LMTP transaction is stored"
+# The held message (a recipient line with warnings).
+held=$(sed 1d "$T/held.eml" | awk '{ printf "%s\\r\\n", $0 }')
+printf '%s\n' 'LHLO client.test' 'XFORWARD ADDR=198.51.100.1 NAME=mta.example.org HELO=mta.example.org' \
+	'MAIL FROM:<x@example.com>' 'RCPT TO:<bob@example.net>' \
+	'DATA' '<<354' "$held" '.' 'QUIT' | lmtpc "$PORT" > "$T/session2"
+like "$(cat "$T/session2")" '250 2\.[0-9]\.[0-9]' "the held message is taken"
 kill -HUP "$SRV_PID"; wait_log '"event":"reload","ok":true'
 printf 'rule broken { when nosuch.fact then accept; }\n' > "$T/lmtp.rules"
 kill -HUP "$SRV_PID"; wait_log '"event":"reload","ok":false'
+# A policy without rules: a reload that is taken, with a warning event.
+printf '# nothing\n' > "$T/lmtp.rules"
+kill -HUP "$SRV_PID"; wait_log '"event":"warning"'
 kill -USR1 "$SRV_PID"; wait_log '"event":"stats"'
 stop_lmtp
 is "$(jq -r '.event // "recipient"' "$LOG" | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')" \
-   "recipient=2 reload=2 start=1 stats=2 stop=1 stopping=1 " "the log has recipient lines and every event but error"
+   "recipient=3 reload=3 start=1 stats=2 stop=1 stopping=1 warning=1 " "the log has recipient lines and every event but error"
+is "$(jq -r 'select(.warnings) | .warnings[0]' "$LOG")" \
+   "control characters in \${from.display} replaced by '?'" "the held message's recipient line has its warning"
 jq -c . "$LOG" | paths lmtp >> "$T/got"
 sort -u "$T/got" -o "$T/got"
 
@@ -191,7 +202,7 @@ printf '%s\n' "$NOT_PRODUCED" | while read -r id key _; do
 	grep -q "^$id	$key	" "$T/unmade" || echo "$id $key was produced"
 done > "$T/stale"
 is "$(cat "$T/stale")" "" "NOT_PRODUCED lists only conditional keys that no input produced"
-for ev in start reload stats stopping stop error; do
+for ev in start reload stats stopping stop error warning; do
 	grep -q "^HEADING	event:$ev\$" "$T/docs" && ok "postern-json(5) has a section for the $ev event" ||
 		not_ok "postern-json(5) has a section for the $ev event"
 done
