@@ -18,7 +18,7 @@ is "$(cat "$T/stderr")" "" "nothing on stderr"
 for s in baseline strict-tenant allowlist-tenant; do
 	[ -f "$top_srcdir/rules/$s.test" ] && ok "rules/$s.rules has its suite" || not_ok "rules/$s.rules has its suite"
 done
-is "$(ls "$top_srcdir"/examples/scenario-*/*.test | wc -l | tr -d ' ')" 11 "one suite per scenario"
+is "$(ls "$top_srcdir"/examples/scenario-*/*.test | wc -l | tr -d ' ')" 12 "one suite per scenario"
 
 # --- A broken copy of a stock rule file fails its suite, readably -----------
 mkdir -p "$T/broken"

@@ -33,7 +33,7 @@ cd "$top_srcdir/tests/lang" || exit 1
 err=$("$POSTERN" lint gateway.rules 2>&1); rc=$?
 is "$rc:$err" "0:" "the rule language example (gateway.rules) compiles as written"
 cd "$top_srcdir" || exit 1
-for f in examples/scenario-0*/policy.rules rules/baseline.rules tests/fixtures/cli/simple.rules; do
+for f in examples/scenario-*/policy.rules rules/baseline.rules tests/fixtures/cli/simple.rules; do
 	err=$("$POSTERN" lint "$f" 2>&1); rc=$?
 	is "$rc:$err" "0:" "$f compiles"
 done
