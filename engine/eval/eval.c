@@ -937,6 +937,20 @@ static int is_control(unsigned char ch)
 	return (ch < 0x20 && ch != '\t') || ch == 0x7f;
 }
 
+/* Replace each control character of b from start on by '?'; whether there
+ * was one. */
+static int scrub_controls(pst_buf *b, size_t start)
+{
+	int bad = 0;
+
+	for (size_t j = start; j < b->len; j++)
+		if (is_control((unsigned char)b->data[j])) {
+			b->data[j] = '?';
+			bad = 1;
+		}
+	return bad;
+}
+
 /* Cut b to at most max bytes, not inside a UTF-8 sequence. */
 static void cut_utf8(pst_buf *b, size_t max)
 {
@@ -961,18 +975,12 @@ static const char *interpolate(eval_ctx *c, const pst_template *t, size_t max)
 		const pst_tpl_part *part = &t->parts[i];
 		const pst_value *v;
 		size_t start = b.len;
-		int bad = 0;
 
 		if (part->is_capture) {
 			if (part->group < PST_REGEX_GROUPS && c->cap[part->group] &&
 			    pst_buf_append(&b, c->cap[part->group], c->caplen[part->group]) != 0)
 				goto oom;
-			for (size_t j = start; j < b.len; j++)
-				if (is_control((unsigned char)b.data[j])) {
-					b.data[j] = '?';
-					bad = 1;
-				}
-			if (bad)
+			if (scrub_controls(&b, start))
 				warn(c, "control characters in $%u replaced by '?'", part->group);
 			continue;
 		}
@@ -985,12 +993,7 @@ static const char *interpolate(eval_ctx *c, const pst_template *t, size_t max)
 		if (v->known ? render_value(v, &b) != 0
 		             : pst_buf_append(&b, PST_INTERP_UNKNOWN, sizeof PST_INTERP_UNKNOWN - 1) != 0)
 			goto oom;
-		for (size_t j = start; j < b.len; j++)
-			if (is_control((unsigned char)b.data[j])) {
-				b.data[j] = '?';
-				bad = 1;
-			}
-		if (bad)
+		if (scrub_controls(&b, start))
 			warn(c, "control characters in ${%s} replaced by '?'", pst_fact_name(part->fact));
 	}
 	if (b.len > max) {

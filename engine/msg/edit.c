@@ -303,22 +303,36 @@ static int address_ok(const char *a)
 	return *a != '\0' && strpbrk(a, " \t\r\n<>()") == NULL;
 }
 
+/* The From field an edit of it applies to, and its one mailbox (NULL when
+ * it holds none and need_addr is 0). 1 when the edit goes on, 0 when it is
+ * ignored (noted: no From field, several addresses, no address), -1 on
+ * ENOMEM. */
+static int sole_from(struct render *r, int need_addr, struct entry **e, const pst_addr **a)
+{
+	size_t count;
+
+	*e = first_named(r, "From");
+	if (*e == NULL)
+		return note(r, "no From field; From edit ignored");
+	if (from_mailbox(r, *e, &count, a) < 0)
+		return -1;
+	if (count > 1)
+		return note(r, "several addresses in the From field; From edit ignored");
+	if (need_addr && *a == NULL)
+		return note(r, "no address in the From field; display name edit ignored");
+	return 1;
+}
+
 static int do_from(struct render *r, const pst_msg_edit *ed)
 {
 	int display = ed->op == PST_MSG_EDIT_SET_FROM_DISPLAY;
 	if (!display && !address_ok(ed->value))
 		return refuse(r, "not an address", ed->value);
-	struct entry *e = first_named(r, "From");
-	if (e == NULL)
-		return note(r, "no From field; From edit ignored");
-	size_t count;
+	struct entry *e;
 	const pst_addr *a;
-	if (from_mailbox(r, e, &count, &a) < 0)
-		return -1;
-	if (count > 1)
-		return note(r, "several addresses in the From field; From edit ignored");
-	if (display && a == NULL)
-		return note(r, "no address in the From field; display name edit ignored");
+	int rc = sole_from(r, display, &e, &a);
+	if (rc <= 0)
+		return rc;
 	const char *v = display ? pst_addr_format(r->arena, ed->value, a->addr_spec)
 	                        : pst_addr_format(r->arena, a ? a->display : "", ed->value);
 	if (v == NULL)
@@ -461,19 +475,13 @@ static const char *trimmed(struct render *r, const char *s)
 
 static int do_subst_from(struct render *r, const pst_msg_edit *ed)
 {
-	struct entry *e = first_named(r, "From");
-	if (e == NULL)
-		return note(r, "no From field; From edit ignored");
-	size_t count;
+	struct entry *e;
 	const pst_addr *a;
-	if (from_mailbox(r, e, &count, &a) < 0)
-		return -1;
-	if (count > 1)
-		return note(r, "several addresses in the From field; From edit ignored");
-	if (a == NULL)
-		return note(r, "no address in the From field; display name edit ignored");
+	int rc = sole_from(r, 1, &e, &a);
+	if (rc <= 0)
+		return rc;
 	const char *t;
-	int rc = substituted(r, ed, a->display, strlen(a->display), &t);
+	rc = substituted(r, ed, a->display, strlen(a->display), &t);
 	if (rc <= 0)
 		return rc;
 	const char *name = trimmed(r, t);
