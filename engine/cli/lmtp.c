@@ -26,6 +26,7 @@ static void lmtp_usage(FILE *out)
 	    "                    [--log FILE|syslog|stderr] [--xforward-from CIDR]... [--user NAME]\n"
 	    "                    [--recipient-delimiter C] [--users FILE] [--socket-mode OCTAL]\n"
 	    "                    [--hostname NAME] [--header-limit-reply 552|554]\n"
+	    "                    [--metrics ADDR]\n"
 	    "\n"
 	    "Serve LMTP: decide every recipient of every message and deliver what is accepted.\n"
 	    "\n"
@@ -46,12 +47,13 @@ static void lmtp_usage(FILE *out)
 	    "  --users FILE           only these addresses (one a line); others 550 5.1.1\n"
 	    "  --socket-mode OCTAL    mode of Unix sockets (0660)\n"
 	    "  --hostname NAME        name in the greeting and Received fields\n"
-	    "  --header-limit-reply N reply to a header section over the limits (552 or 554)\n");
+	    "  --header-limit-reply N reply to a header section over the limits (552 or 554)\n"
+	    "  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (as --listen)\n");
 }
 
 enum { OPT_RULES = 256, OPT_LISTEN, OPT_DELIVER, OPT_DNS, OPT_MAX_SESSIONS, OPT_MAX_SIZE,
        OPT_TIMEOUT, OPT_LOG, OPT_XFWD, OPT_USER, OPT_DELIM, OPT_USERS, OPT_MODE, OPT_HOSTNAME,
-       OPT_HDR_REPLY, OPT_PER_PEER, OPT_HELP };
+       OPT_HDR_REPLY, OPT_PER_PEER, OPT_METRICS, OPT_HELP };
 
 static const struct option lmtp_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -70,6 +72,7 @@ static const struct option lmtp_options[] = {
 	{ "socket-mode", required_argument, NULL, OPT_MODE },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "header-limit-reply", required_argument, NULL, OPT_HDR_REPLY },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -159,6 +162,7 @@ static int parse_lmtp_args(int argc, char **argv, pst_lmtp_server_conf *c)
 		case OPT_USER: c->user = optarg; break;
 		case OPT_USERS: c->users = optarg; break;
 		case OPT_HOSTNAME: c->hostname = optarg; break;
+		case OPT_METRICS: c->metrics = optarg; break;
 		case OPT_DELIM:
 			if (strlen(optarg) != 1) {
 				fprintf(stderr, "postern lmtp: --recipient-delimiter wants one character\n");

@@ -428,6 +428,7 @@ int pst_resolver_new_live(const pst_live_options *opts, pst_resolver **out, char
 static pst_resolver *live;
 static char live_error[200];
 static pthread_once_t live_once = PTHREAD_ONCE_INIT;
+static int live_made;           /* set (atomically) once make_live has run */
 
 /* POSTERN_DNS_SERVER=ADDR[@PORT] sends every live question to that server
  * instead of resolv.conf's: a local resolver, or an authoritative server
@@ -453,6 +454,7 @@ static void make_live(void)
 	}
 	if (pst_resolver_new_live(&o, &live, err, sizeof err) < 0)
 		snprintf(live_error, sizeof live_error, "live DNS: %s", err);
+	__atomic_store_n(&live_made, 1, __ATOMIC_RELEASE);
 }
 
 const pst_resolver *pst_resolver_live_shared(const char **why)
@@ -461,4 +463,11 @@ const pst_resolver *pst_resolver_live_shared(const char **why)
 	if (live == NULL && why)
 		*why = live_error;
 	return live;
+}
+
+int pst_resolver_live_shared_cache_stats(pst_dns_cache_stats *out)
+{
+	if (!__atomic_load_n(&live_made, __ATOMIC_ACQUIRE) || live == NULL)
+		return -1;
+	return pst_resolver_live_cache_stats(live, out);
 }

@@ -57,4 +57,9 @@ const pst_resolver *pst_resolver_live_shared(const char **why);
 
 int pst_resolver_live_cache_stats(const pst_resolver *r, pst_dns_cache_stats *out);
 
+/* The answer cache's counters of the process-wide live resolver, without
+ * making it: 0 with *out filled, or -1 when it has not been made (no live
+ * question yet), could not be made, or runs without a cache. Thread-safe. */
+int pst_resolver_live_shared_cache_stats(pst_dns_cache_stats *out);
+
 #endif

@@ -25,7 +25,8 @@
  * and swaps it in only when it compiles; a bad file is logged with its
  * diagnostics and the old policy stays. A policy without rules (an empty
  * file accepts everything) is logged as a "warning" event at start and at
- * the reload that brings it in. SIGUSR1 logs the counters.
+ * the reload that brings it in. SIGUSR1 logs the counters; --metrics
+ * serves them (metrics.h, its own thread, bound with the listeners).
  * SIGTERM/SIGINT close the listeners; idle sessions get 421 4.3.2, busy
  * ones finish their transaction; the server exits 0 when all are gone.
  */
@@ -176,6 +177,7 @@ static void reload(struct pst_lmtp_srv *srv)
 	srv->cnt.reloads++;
 	pthread_mutex_unlock(&srv->lock);
 	pst_lmtp_policy_put(srv, &old);
+	(void)pst_lmtp_metrics_rules(srv, np->policy);   /* ENOMEM: the old names stay */
 	pst_lmtp_log_event(srv, "reload", ",\"ok\":true,\"generation\":%u", np->generation);
 	warn_if_no_rules(srv, np);
 }
@@ -251,29 +253,57 @@ static int listen_inet(const char *addr, struct listener *l)
 	return rc;
 }
 
-/* Every --listen address is unix:PATH or a HOST:PORT whose port is a
- * number from 1 to 65535 (getaddrinfo() would take 0, a random port, and
- * 65536 wrapped to it). 0, or -1 after saying which is wrong. */
-static int check_listeners(const struct pst_lmtp_srv *srv)
+/* An address of option opt (--listen, --metrics) is unix:PATH or a
+ * HOST:PORT whose port is a number from 1 to 65535 (getaddrinfo() would
+ * take 0, a random port, and 65536 wrapped to it). 0, or -1 after saying
+ * which is wrong. */
+static int check_listen_addr(const char *opt, const char *a)
 {
-	for (size_t i = 0; i < srv->conf.nlisten; i++) {
-		const char *a = srv->conf.listen[i], *port;
-		char host[256];
-		unsigned long long v;
-		if (strncmp(a, "unix:", 5) == 0)
-			continue;
-		if (split_hostport(a, host, sizeof host, &port) < 0 || *port == '\0') {
-			fprintf(stderr, "postern lmtp: --listen wants HOST:PORT, [V6]:PORT or unix:PATH, "
-			        "not '%s'\n", a);
-			return -1;
-		}
-		if (pst_parse_number(port, 10, 1, 65535, &v) < 0) {
-			fprintf(stderr, "postern lmtp: --listen %s: the port must be a number from 1 to "
-			        "65535, not '%s'\n", a, port);
-			return -1;
-		}
+	const char *port;
+	char host[256];
+	unsigned long long v;
+	if (strncmp(a, "unix:", 5) == 0)
+		return 0;
+	if (split_hostport(a, host, sizeof host, &port) < 0 || *port == '\0') {
+		fprintf(stderr, "postern lmtp: %s wants HOST:PORT, [V6]:PORT or unix:PATH, "
+		        "not '%s'\n", opt, a);
+		return -1;
+	}
+	if (pst_parse_number(port, 10, 1, 65535, &v) < 0) {
+		fprintf(stderr, "postern lmtp: %s %s: the port must be a number from 1 to "
+		        "65535, not '%s'\n", opt, a, port);
+		return -1;
 	}
 	return 0;
+}
+
+static int check_listeners(const struct pst_lmtp_srv *srv)
+{
+	for (size_t i = 0; i < srv->conf.nlisten; i++)
+		if (check_listen_addr("--listen", srv->conf.listen[i]) < 0)
+			return -1;
+	return srv->conf.metrics ? check_listen_addr("--metrics", srv->conf.metrics) : 0;
+}
+
+int pst_lmtp_listen_addr(const char *opt, const char *addr, unsigned mode, int *fd, int *is_unix)
+{
+	struct listener l = { .fd = -1 };
+	*fd = -1;
+	if (check_listen_addr(opt, addr) < 0)
+		return -1;
+	errno = 0;
+	int rc = strncmp(addr, "unix:", 5) == 0 ? listen_unix(addr + 5, mode, &l)
+	                                        : listen_inet(addr, &l);
+	if (rc == 0 && fcntl(l.fd, F_SETFL, O_NONBLOCK) == 0) {
+		*fd = l.fd;
+		*is_unix = l.is_unix;
+		return 0;
+	}
+	if (errno)
+		fprintf(stderr, "postern lmtp: cannot listen on %s (%s): %s\n", addr, opt, strerror(errno));
+	if (l.fd >= 0)
+		close(l.fd);
+	return -1;
 }
 
 static int open_listeners(struct pst_lmtp_srv *srv, struct listener *ls)
@@ -687,6 +717,8 @@ static int load_runtime(struct pst_lmtp_srv *srv)
 		free(why);
 		return EX_CONFIG;
 	}
+	if (pst_lmtp_metrics_rules(srv, srv->current->policy) < 0)
+		return EX_OSERR;
 	if (srv->conf.dns) {
 		char *errors = NULL;
 		if (pst_dns_load_fixture(srv->conf.dns, &srv->dns, &errors) < 0) {
@@ -720,6 +752,8 @@ static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 	errno = 0;
 	if (open_listeners(srv, ls) < 0)
 		return EX_OSERR;
+	if (srv->conf.metrics && pst_lmtp_metrics_open(srv, srv->conf.metrics, &srv->metrics) < 0)
+		return EX_OSERR;
 	if (pst_lmtp_log_open(srv) < 0)
 		return EX_CANTCREAT;
 	if (srv->conf.user && drop_privileges(srv->conf.user) < 0)
@@ -744,6 +778,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 		return EX_OSERR;
 	}
 	srv->log_fd = -1;
+	srv->started = time(NULL);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->drained, NULL);
 	size_t nl = conf->nlisten;
@@ -752,6 +787,8 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	sigset_t set;
 	int sfd = signal_fd(&set);
 	int rc = sfd < 0 ? EX_OSERR : setup(srv, ls);
+	if (rc == 0 && srv->metrics && pst_lmtp_metrics_start(srv->metrics) < 0)
+		rc = EX_OSERR;
 	/* Threads start after the signals are blocked, so they inherit the mask. */
 	pst_lmtp_pool *pool = NULL;
 	if (rc == 0 && (pool = pst_lmtp_pool_new(conf->max_sessions ? conf->max_sessions : 1,
@@ -769,6 +806,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 		pst_lmtp_log_event(srv, "stop", "%s", "");
 	}
 	close_listeners(ls, nl);
+	pst_lmtp_metrics_stop(&srv->metrics);
 	if (sfd >= 0)
 		close(sfd);
 	pst_lmtp_policy_put(srv, &srv->current);
@@ -778,6 +816,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 		pst_lmtp_log_close(srv);
 	pthread_cond_destroy(&srv->drained);
 	pthread_mutex_destroy(&srv->lock);
+	pst_lmtp_metrics_free_counters(&srv->cnt.m);
 	free(srv->peers);
 	free(srv);
 	return rc;

@@ -36,6 +36,7 @@ typedef struct pst_lmtp_server_conf {
 	const char *users;                    /* --users FILE, or NULL */
 	const char *hostname;                 /* or NULL: gethostname() */
 	int header_reply_554;                 /* header limits: 554 5.6.0, else 552 5.3.4 */
+	const char *metrics;                  /* --metrics ADDR (as listen), or NULL */
 } pst_lmtp_server_conf;
 
 /* Set the defaults postern(1) documents. */

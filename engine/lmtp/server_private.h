@@ -8,9 +8,11 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "postern.h"
 #include "deliver/deliver.h"
+#include "lmtp/metrics.h"
 #include "lmtp/proto.h"
 #include "lmtp/server.h"
 #include "util/ip.h"
@@ -23,7 +25,7 @@ struct pst_lmtp_policy {
 	unsigned generation;
 };
 
-/* Counters printed on SIGUSR1. */
+/* Counters printed on SIGUSR1 (and those of metrics.h), served by --metrics. */
 enum { PST_CNT_PASS, PST_CNT_FAIL, PST_CNT_SOFTFAIL, PST_CNT_NEUTRAL, PST_CNT_NONE,
        PST_CNT_TEMPERROR, PST_CNT_PERMERROR, PST_CNT_POLICY, PST_CNT_OTHER, PST_CNT_RESULTS };
 enum { PST_AUTH_SPF, PST_AUTH_DKIM, PST_AUTH_DMARC, PST_AUTH_METHODS };
@@ -35,6 +37,7 @@ struct pst_lmtp_counters {
 	unsigned long decision[PST_NACTIONS], applied[PST_NACTIONS];
 	unsigned long delivered, deferred, failed;
 	unsigned long auth[PST_AUTH_METHODS][PST_CNT_RESULTS];
+	struct pst_lmtp_metric_counters m;      /* by rule, by reply code, latency */
 };
 
 enum pst_log_kind { PST_LOG_STDERR, PST_LOG_FILE, PST_LOG_SYSLOG };
@@ -64,11 +67,18 @@ struct pst_lmtp_srv {
 	pst_cidr xfwd[PST_LMTP_MAX_XFWD_CIDRS];
 	size_t nxfwd;
 	int xfwd_unix;
+	pst_lmtp_metrics *metrics;      /* --metrics, or NULL */
+	time_t started;                 /* wall clock, at start */
 	/* Log sink. */
 	enum pst_log_kind log_kind;
 	int log_fd;
 	pthread_mutex_t log_lock;
 };
+
+/* Bind and listen on addr as --listen takes it (opt names the option in
+ * messages): 0 with *fd (nonblocking) and *is_unix set, or -1 after
+ * printing why. A Unix socket gets mode. */
+int pst_lmtp_listen_addr(const char *opt, const char *addr, unsigned mode, int *fd, int *is_unix);
 
 /* Take a reference on the current policy / drop one. */
 struct pst_lmtp_policy *pst_lmtp_policy_get(struct pst_lmtp_srv *srv);

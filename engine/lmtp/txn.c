@@ -306,8 +306,9 @@ static void log_rcpt(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char
 }
 
 static void count_rcpts(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const struct rcpt_state *st,
-                        const pst_lmtp_reply *rs)
+                        const pst_lmtp_reply *rs, const struct timespec *t0)
 {
+	double secs = ms_since(t0) / 1e3;
 	pthread_mutex_lock(&srv->lock);
 	srv->cnt.messages++;
 	srv->cnt.recipients += t->nrcpts;
@@ -324,6 +325,8 @@ static void count_rcpts(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const s
 			else
 				srv->cnt.failed++;
 		}
+		pst_lmtp_metrics_count(&srv->cnt.m, st && st[i].v, st && st[i].v ? st[i].v->rule : NULL,
+		                       rs[i].code, secs);
 	}
 	pthread_mutex_unlock(&srv->lock);
 }
@@ -349,7 +352,7 @@ static void failed_txn(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const ch
 	pthread_mutex_lock(&srv->lock);
 	srv->cnt.errors++;
 	pthread_mutex_unlock(&srv->lock);
-	count_rcpts(srv, t, NULL, rs);
+	count_rcpts(srv, t, NULL, rs, t0);
 }
 
 /* A reason for the log: JSON-safe (no quote, backslash or control). */
@@ -394,7 +397,7 @@ void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *po
 	count_auth(srv, msg);
 	for (size_t i = 0; i < t->nrcpts; i++)
 		log_rcpt(srv, t, qid, i, msg, &st[i], &rs[i], auth, authlen, ms_since(&t0));
-	count_rcpts(srv, t, st, rs);
+	count_rcpts(srv, t, st, rs, &t0);
 out:
 	for (size_t i = 0; st && i < t->nrcpts; i++)
 		free(st[i].copy);

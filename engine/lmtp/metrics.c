@@ -1,0 +1,593 @@
+/*
+ * metrics.c: "postern lmtp --metrics ADDR" (metrics.h), the server's
+ * counters in the Prometheus text exposition format, version 0.0.4.
+ *
+ * One thread of its own polls the metrics socket and a stop pipe, and
+ * answers one client at a time over minimal HTTP/1.0: "GET /metrics" (a
+ * query string is ignored) gets 200 with Content-Type "text/plain;
+ * version=0.0.4; charset=utf-8"; another path 404, another method 405
+ * (Allow: GET), a malformed request line 400, a request over
+ * PST_METRICS_MAX_REQUEST bytes before its empty line 431, one not
+ * complete within PST_METRICS_TIMEOUT_MS 408. Every answer closes the
+ * connection (what the client still sends is read and dropped for at most
+ * 500 ms, so that a reset does not eat the answer). The socket is nonblocking and every wait is bounded, so a
+ * slow client holds this thread (and the next scrape) at most
+ * PST_METRICS_TIMEOUT_MS to read and as long to write, and never an LMTP
+ * session: those run on the pool's threads and share with this one only
+ * srv->lock, held while the text is rendered (a few microseconds).
+ *
+ * The counters are the server's own (server_private.h: those the SIGUSR1
+ * "stats" event prints), not a second set; this file adds, in
+ * srv->cnt.m, the recipients by deciding rule, by reply code, and the
+ * histogram of delivery latency (from the end of DATA to the recipient's
+ * reply). The rule counters are those of the loaded policy's rules plus
+ * "none", remade at each reload (counts of rules that stay are kept);
+ * a session still on the previous policy may name a rule that is gone: it
+ * is counted under its name until the next reload, up to
+ * PST_METRICS_RULE_SLACK such names, and then not by rule. So the label
+ * sets are bounded by the policy. Label values are escaped, and made valid
+ * UTF-8 (a rule name may not be). DNS cache counters come from the shared
+ * live resolver (dns/live.h) once it has been made, and not with --dns.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns/live.h"
+#include "lmtp/server_private.h"
+#include "util/utf8.h"
+
+struct pst_lmtp_metrics {
+	struct pst_lmtp_srv *srv;
+	int fd;
+	int is_unix;
+	char path[sizeof ((struct sockaddr_un *)0)->sun_path]; /* the Unix socket to unlink */
+	int stop[2];                    /* a pipe: written to stop the thread */
+	pthread_t thread;
+	int running;
+};
+
+/* Upper bounds of the latency buckets, seconds (+Inf follows). */
+static const double bucket_le[PST_METRICS_BUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+};
+
+static const char *const result_names[PST_CNT_RESULTS] = {
+	"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy", "other"
+};
+static const char *const method_names[PST_AUTH_METHODS] = { "spf", "dkim", "dmarc" };
+
+/* ---- Counters -------------------------------------------------------- */
+
+static int rule_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pst_lmtp_rule_count *)a)->name,
+	              ((const struct pst_lmtp_rule_count *)b)->name);
+}
+
+/* The entry of name in the sorted table, or NULL; *at is where it would go. */
+static struct pst_lmtp_rule_count *rule_find(const struct pst_lmtp_metric_counters *mc,
+                                             const char *name, size_t *at)
+{
+	size_t lo = 0, hi = mc->nrules;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, mc->rules[mid].name);
+		if (c == 0)
+			return &mc->rules[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*at = lo;
+	return NULL;
+}
+
+static void free_rules(struct pst_lmtp_rule_count *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(r[i].name);
+	free(r);
+}
+
+/* A sorted table of pol's distinct rule names, counts 0: 0, or -1. */
+static int rules_of(const pst_policy *pol, struct pst_lmtp_rule_count **out, size_t *n,
+                    size_t *cap)
+{
+	size_t nr = pst_policy_rule_count(pol), k = 0;
+	struct pst_lmtp_rule_count *t = calloc(nr + PST_METRICS_RULE_SLACK, sizeof *t);
+	if (t == NULL)
+		return -1;
+	for (size_t i = 0; i < nr; i++) {
+		pst_rule_info info;
+		if (pst_policy_rule(pol, i, &info) < 0 || info.name == NULL)
+			continue;
+		if ((t[k].name = strdup(info.name)) == NULL) {
+			free_rules(t, k);
+			return -1;
+		}
+		k++;
+	}
+	qsort(t, k, sizeof *t, rule_cmp);
+	size_t w = 0;                   /* drop duplicates (a name in two tenants) */
+	for (size_t i = 0; i < k; i++) {
+		if (w > 0 && strcmp(t[w - 1].name, t[i].name) == 0)
+			free(t[i].name);
+		else
+			t[w++] = t[i];
+	}
+	*out = t;
+	*n = w;
+	*cap = nr + PST_METRICS_RULE_SLACK;
+	return 0;
+}
+
+int pst_lmtp_metrics_rules(struct pst_lmtp_srv *srv, const pst_policy *pol)
+{
+	struct pst_lmtp_rule_count *t;
+	size_t n, cap;
+	if (rules_of(pol, &t, &n, &cap) < 0)
+		return -1;
+	pthread_mutex_lock(&srv->lock);
+	struct pst_lmtp_metric_counters *mc = &srv->cnt.m;
+	for (size_t i = 0; i < n; i++) {
+		size_t at;
+		const struct pst_lmtp_rule_count *old = rule_find(mc, t[i].name, &at);
+		t[i].n = old ? old->n : 0;
+	}
+	struct pst_lmtp_rule_count *old = mc->rules;
+	size_t nold = mc->nrules;
+	mc->rules = t;
+	mc->nrules = n;
+	mc->rules_cap = cap;
+	pthread_mutex_unlock(&srv->lock);
+	free_rules(old, nold);
+	return 0;
+}
+
+/* A rule that is no longer loaded gets an entry while there is room. */
+static void count_rule(struct pst_lmtp_metric_counters *mc, const char *rule)
+{
+	size_t at = 0;
+	struct pst_lmtp_rule_count *r = rule_find(mc, rule, &at);
+	if (r != NULL) {
+		r->n++;
+		return;
+	}
+	char *name;
+	if (mc->nrules >= mc->rules_cap || (name = strdup(rule)) == NULL)
+		return;
+	memmove(&mc->rules[at + 1], &mc->rules[at], (mc->nrules - at) * sizeof *mc->rules);
+	mc->rules[at] = (struct pst_lmtp_rule_count){ name, 1 };
+	mc->nrules++;
+}
+
+void pst_lmtp_metrics_count(struct pst_lmtp_metric_counters *mc, int decided, const char *rule,
+                            int code, double seconds)
+{
+	if (decided && rule == NULL)
+		mc->no_rule++;
+	else if (decided)
+		count_rule(mc, rule);
+	if (code >= 200 && code <= 599)
+		mc->replies[code]++;
+	size_t b = 0;
+	while (b < PST_METRICS_BUCKETS && seconds > bucket_le[b])
+		b++;
+	mc->latency[b]++;
+	mc->latency_sum += seconds;
+}
+
+void pst_lmtp_metrics_free_counters(struct pst_lmtp_metric_counters *mc)
+{
+	free_rules(mc->rules, mc->nrules);
+	mc->rules = NULL;
+	mc->nrules = mc->rules_cap = 0;
+}
+
+/* ---- The exposition text --------------------------------------------- */
+
+static void family(pst_buf *b, const char *name, const char *type, const char *help)
+{
+	pst_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value, escaped as the format wants (backslash, quote, newline);
+ * the format is UTF-8, and a rule name may hold any byte over 0x7f: a byte
+ * that is not valid UTF-8 becomes U+FFFD. */
+static void label_value(pst_buf *b, const char *v)
+{
+	size_t n = strlen(v);
+	pst_buf_putc(b, '"');
+	while (n > 0) {
+		size_t k = pst_utf8_decode((const unsigned char *)v, n, NULL);
+		if (k == 0) {
+			pst_buf_puts(b, "\xEF\xBF\xBD");
+			k = 1;
+		} else if (*v == '\\' || *v == '"') {
+			pst_buf_putc(b, '\\');
+			pst_buf_putc(b, *v);
+		} else if (*v == '\n')
+			pst_buf_puts(b, "\\n");
+		else
+			pst_buf_append(b, v, k);
+		v += k;
+		n -= k;
+	}
+	pst_buf_putc(b, '"');
+}
+
+static void one(pst_buf *b, const char *name, const char *type, const char *help,
+                unsigned long long v)
+{
+	family(b, name, type, help);
+	pst_buf_printf(b, "%s %llu\n", name, v);
+}
+
+static void render_sessions(pst_buf *b, const struct pst_lmtp_srv *srv)
+{
+	const struct pst_lmtp_counters *c = &srv->cnt;
+	one(b, "postern_start_time_seconds", "gauge",
+	    "Start time of the server since the Unix epoch in seconds.", (unsigned long long)srv->started);
+	one(b, "postern_policy_generation", "gauge",
+	    "Generation of the loaded policy (1 at start, one more per successful reload).",
+	    srv->current ? srv->current->generation : 0);
+	one(b, "postern_policy_rules", "gauge", "Rules in the loaded policy.",
+	    srv->current ? pst_policy_rule_count(srv->current->policy) : 0);
+	family(b, "postern_reloads_total", "counter", "Policy reloads (SIGHUP) by outcome.");
+	pst_buf_printf(b, "postern_reloads_total{result=\"ok\"} %lu\n", c->reloads);
+	pst_buf_printf(b, "postern_reloads_total{result=\"failed\"} %lu\n", c->reload_failures);
+	one(b, "postern_sessions", "gauge", "LMTP sessions open now.", srv->active);
+	one(b, "postern_sessions_total", "counter", "LMTP sessions accepted.", c->sessions);
+	one(b, "postern_sessions_refused_total", "counter",
+	    "LMTP connections refused with 421 (too many sessions, in all or from one address).",
+	    c->refused);
+	one(b, "postern_session_timeouts_total", "counter", "LMTP sessions ended by a timeout.",
+	    c->timeouts);
+	one(b, "postern_messages_total", "counter", "Messages received (transactions ended by DATA).",
+	    c->messages);
+	one(b, "postern_errors_total", "counter",
+	    "Sessions or messages that failed inside postern (no decision could be made).", c->errors);
+	one(b, "postern_recipients_total", "counter", "Recipients of the messages received.",
+	    c->recipients);
+}
+
+static void render_actions(pst_buf *b, const char *name, const char *label, const char *help,
+                           const unsigned long *v)
+{
+	family(b, name, "counter", help);
+	for (int a = 0; a < PST_NACTIONS; a++)
+		pst_buf_printf(b, "%s{%s=\"%s\"} %lu\n", name, label, pst_action_name((pst_action)a), v[a]);
+}
+
+static void render_recipients(pst_buf *b, const struct pst_lmtp_counters *c)
+{
+	render_actions(b, "postern_recipient_decisions_total", "decision",
+	               "Recipients by the policy's decision.", c->decision);
+	render_actions(b, "postern_recipient_actions_total", "action",
+	               "Recipients by the action applied (the decision, or what audit mode and "
+	               "after-queue rejection made of it).", c->applied);
+	family(b, "postern_recipient_rules_total", "counter",
+	       "Recipients by the rule that decided them (none: no rule matched).");
+	for (size_t i = 0; i < c->m.nrules; i++) {
+		pst_buf_puts(b, "postern_recipient_rules_total{rule=");
+		label_value(b, c->m.rules[i].name);
+		pst_buf_printf(b, "} %lu\n", c->m.rules[i].n);
+	}
+	pst_buf_printf(b, "postern_recipient_rules_total{rule=\"none\"} %lu\n", c->m.no_rule);
+	family(b, "postern_recipient_replies_total", "counter",
+	       "Recipients by the reply given after DATA (class and code).");
+	for (int code = 200; code <= 599; code++)
+		if (c->m.replies[code] || code == 250)
+			pst_buf_printf(b, "postern_recipient_replies_total{class=\"%dxx\",code=\"%d\"} %lu\n",
+			               code / 100, code, c->m.replies[code]);
+	family(b, "postern_deliveries_total", "counter",
+	       "Copies handed to the delivery target, by its answer.");
+	pst_buf_printf(b, "postern_deliveries_total{result=\"delivered\"} %lu\n"
+	               "postern_deliveries_total{result=\"deferred\"} %lu\n"
+	               "postern_deliveries_total{result=\"failed\"} %lu\n",
+	               c->delivered, c->deferred, c->failed);
+}
+
+static void render_auth(pst_buf *b, const struct pst_lmtp_counters *c)
+{
+	family(b, "postern_auth_results_total", "counter",
+	       "Messages by the overall result of each authentication method.");
+	for (int m = 0; m < PST_AUTH_METHODS; m++)
+		for (int r = 0; r < PST_CNT_RESULTS; r++)
+			pst_buf_printf(b, "postern_auth_results_total{method=\"%s\",result=\"%s\"} %lu\n",
+			               method_names[m], result_names[r], c->auth[m][r]);
+}
+
+static void render_latency(pst_buf *b, const struct pst_lmtp_metric_counters *mc)
+{
+	const char *n = "postern_delivery_latency_seconds";
+	family(b, n, "histogram",
+	       "Seconds from the end of DATA to each recipient's reply (decision and delivery).");
+	unsigned long cum = 0;
+	for (size_t i = 0; i < PST_METRICS_BUCKETS; i++) {
+		cum += mc->latency[i];
+		pst_buf_printf(b, "%s_bucket{le=\"%g\"} %lu\n", n, bucket_le[i], cum);
+	}
+	cum += mc->latency[PST_METRICS_BUCKETS];
+	pst_buf_printf(b, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %.6f\n%s_count %lu\n", n, cum, n,
+	               mc->latency_sum, n, cum);
+}
+
+static void render_dns(pst_buf *b, const struct pst_lmtp_srv *srv)
+{
+	pst_dns_cache_stats st;
+	if (srv->conf.dns != NULL || pst_resolver_live_shared_cache_stats(&st) < 0)
+		return;
+	one(b, "postern_dns_cache_hits_total", "counter", "DNS questions answered by the cache.",
+	    (unsigned long long)st.hits);
+	one(b, "postern_dns_cache_misses_total", "counter", "DNS questions the cache could not answer.",
+	    (unsigned long long)st.misses);
+	one(b, "postern_dns_cache_evictions_total", "counter",
+	    "DNS cache entries dropped for room.", (unsigned long long)st.evicted);
+	one(b, "postern_dns_cache_entries", "gauge", "DNS answers held in the cache now.",
+	    (unsigned long long)st.entries);
+}
+
+int pst_lmtp_metrics_render(struct pst_lmtp_srv *srv, pst_buf *b)
+{
+	pthread_mutex_lock(&srv->lock);
+	render_sessions(b, srv);
+	render_recipients(b, &srv->cnt);
+	render_auth(b, &srv->cnt);
+	render_latency(b, &srv->cnt.m);
+	pthread_mutex_unlock(&srv->lock);
+	render_dns(b, srv);
+	return b->data == NULL ? -1 : 0;
+}
+
+/* ---- HTTP ------------------------------------------------------------ */
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events on fd until deadline: 1 ready, 0 timed out or failed. */
+static int wait_fd(int fd, short events, long deadline)
+{
+	for (;;) {
+		long left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { .fd = fd, .events = events };
+		int n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return 1;
+		if (n == 0 || errno != EINTR)
+			return 0;
+	}
+}
+
+static void send_all(int fd, const char *p, size_t len, long deadline)
+{
+	while (len > 0) {
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			p += w;
+			len -= (size_t)w;
+		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			if (!wait_fd(fd, POLLOUT, deadline))
+				return;
+		} else
+			return;
+	}
+}
+
+static void answer(int fd, const char *status, const char *extra, const char *ctype,
+                   const char *body, size_t len, long deadline)
+{
+	char head[256];
+	int n = snprintf(head, sizeof head, "HTTP/1.0 %s\r\nContent-Type: %s\r\n"
+	                 "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status, ctype, len, extra);
+	if (n < 0 || (size_t)n >= sizeof head)
+		return;
+	send_all(fd, head, (size_t)n, deadline);
+	send_all(fd, body, len, deadline);
+}
+
+static void answer_text(int fd, const char *status, const char *extra, long deadline)
+{
+	char body[64];
+	int n = snprintf(body, sizeof body, "%s\n", status);
+	answer(fd, status, extra, "text/plain; charset=utf-8", body, (size_t)n, deadline);
+}
+
+/* Read the request up to its empty line into buf: its length, 0 when the
+ * client left or timed out (*status set for 408), -1 when it is too long. */
+static ssize_t read_request(int fd, char *buf, size_t cap, long deadline, const char **status)
+{
+	size_t len = 0;
+	*status = NULL;
+	for (;;) {
+		ssize_t n = recv(fd, buf + len, cap - 1 - len, MSG_DONTWAIT);
+		if (n > 0) {
+			len += (size_t)n;
+			buf[len] = '\0';
+			if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
+				return (ssize_t)len;
+			if (len == cap - 1)
+				return -1;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return 0;
+		if (!wait_fd(fd, POLLIN, deadline)) {
+			*status = "408 Request Timeout";
+			return 0;
+		}
+	}
+}
+
+/* "GET /metrics HTTP/1.x": the status, or NULL for the metrics. */
+static const char *route(const char *req)
+{
+	size_t ml = strcspn(req, " \r\n");
+	if (req[ml] != ' ')
+		return "400 Bad Request";
+	const char *target = req + ml + 1;
+	size_t tl = strcspn(target, " \r\n");
+	if (target[tl] != ' ' || strncmp(target + tl + 1, "HTTP/1.", 7) != 0)
+		return "400 Bad Request";
+	if (ml != 3 || strncmp(req, "GET", 3) != 0)
+		return "405 Method Not Allowed";
+	size_t pl = strcspn(target, "? ");
+	if (pl != 8 || strncmp(target, "/metrics", 8) != 0)
+		return "404 Not Found";
+	return NULL;
+}
+
+/* Close fd after the answer without losing it: a client whose request was
+ * not read whole would get a reset that can discard the answer, so the
+ * rest is read and dropped first (at most 64 KiB, for at most 500 ms). */
+static void linger_close(int fd)
+{
+	char sink[4096];
+	long deadline = now_ms() + 500;
+	size_t total = 0;
+	if (shutdown(fd, SHUT_WR) == 0)
+		while (total < 65536) {
+			ssize_t n = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+			if (n > 0)
+				total += (size_t)n;
+			else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
+			         !wait_fd(fd, POLLIN, deadline))
+				break;
+		}
+	close(fd);
+}
+
+static void serve_client(struct pst_lmtp_srv *srv, int fd)
+{
+	char req[PST_METRICS_MAX_REQUEST + 1];
+	long deadline = now_ms() + PST_METRICS_TIMEOUT_MS;
+	const char *status;
+	ssize_t n = read_request(fd, req, sizeof req, deadline, &status);
+	if (n < 0) {
+		answer_text(fd, "431 Request Header Fields Too Large", "", now_ms() + PST_METRICS_TIMEOUT_MS);
+		return;
+	}
+	if (n == 0) {
+		if (status)
+			answer_text(fd, status, "", now_ms() + PST_METRICS_TIMEOUT_MS);
+		return;
+	}
+	deadline = now_ms() + PST_METRICS_TIMEOUT_MS;
+	if ((status = route(req)) != NULL) {
+		answer_text(fd, status, strncmp(status, "405", 3) == 0 ? "Allow: GET\r\n" : "",
+		            deadline);
+		return;
+	}
+	pst_buf b = PST_BUF_INIT;
+	if (pst_lmtp_metrics_render(srv, &b) < 0)
+		answer_text(fd, "500 Internal Server Error", "", deadline);
+	else
+		answer(fd, "200 OK", "", "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
+		       deadline);
+	pst_buf_free(&b);
+}
+
+static void *metrics_main(void *arg)
+{
+	pst_lmtp_metrics *m = arg;
+	struct pollfd p[2] = { { .fd = m->fd, .events = POLLIN }, { .fd = m->stop[0], .events = POLLIN } };
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		int fd = accept4(m->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			continue;
+		serve_client(m->srv, fd);
+		linger_close(fd);
+	}
+	return NULL;
+}
+
+/* ---- Life cycle ------------------------------------------------------- */
+
+int pst_lmtp_metrics_open(struct pst_lmtp_srv *srv, const char *addr, pst_lmtp_metrics **out)
+{
+	pst_lmtp_metrics *m = calloc(1, sizeof *m);
+	*out = NULL;
+	if (m == NULL)
+		return -1;
+	m->srv = srv;
+	m->stop[0] = m->stop[1] = -1;
+	if (pst_lmtp_listen_addr("--metrics", addr, srv->conf.socket_mode, &m->fd, &m->is_unix) < 0) {
+		free(m);
+		return -1;
+	}
+	if (m->is_unix)
+		snprintf(m->path, sizeof m->path, "%s", addr + 5);
+	if (pipe2(m->stop, O_CLOEXEC) < 0) {
+		fprintf(stderr, "postern lmtp: --metrics: %s\n", strerror(errno));
+		pst_lmtp_metrics_stop(&m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+int pst_lmtp_metrics_start(pst_lmtp_metrics *m)
+{
+	pthread_attr_t attr;
+	int rc = pthread_attr_init(&attr);
+	if (rc == 0) {
+		(void)pthread_attr_setstacksize(&attr, 256 * 1024);
+		rc = pthread_create(&m->thread, &attr, metrics_main, m);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "postern lmtp: --metrics: cannot start its thread: %s\n", strerror(rc));
+		return -1;
+	}
+	m->running = 1;
+	return 0;
+}
+
+void pst_lmtp_metrics_stop(pst_lmtp_metrics **mp)
+{
+	pst_lmtp_metrics *m = *mp;
+	if (m == NULL)
+		return;
+	if (m->running) {
+		ssize_t w = write(m->stop[1], "x", 1);
+		(void)w;
+		pthread_join(m->thread, NULL);
+	}
+	if (m->fd >= 0) {
+		close(m->fd);
+		if (m->is_unix)
+			unlink(m->path);
+	}
+	for (int i = 0; i < 2; i++)
+		if (m->stop[i] >= 0)
+			close(m->stop[i]);
+	free(m);
+	*mp = NULL;
+}
