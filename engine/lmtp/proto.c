@@ -19,7 +19,8 @@
  * to a control character (such as "+00") is refused (501 5.5.4). A
  * recipient's unquoted local part is an RFC 5321 Dot-string (a space or a
  * special is 501 5.1.3), and no bidi control character is taken in a
- * recipient (553 5.1.3).
+ * recipient (553 5.1.3). Every RCPT refused inside a transaction is told to
+ * the owner's refused() callback with the reply sent and a reason.
  */
 #include "config.h"
 
@@ -45,6 +46,7 @@ struct pst_lmtp {
 	void *ctx;
 	enum state state;
 	unsigned errors;
+	pst_lmtp_reply last;    /* the last reply written by reply() */
 	/* Command line being collected. */
 	char line[PST_LMTP_MAX_LINE + 1];
 	size_t linelen;
@@ -108,10 +110,10 @@ size_t pst_lmtp_reply_format(const pst_lmtp_reply *r, char *buf, size_t len)
 
 static void reply(pst_lmtp *p, int code, const char *enh, const char *text)
 {
-	pst_lmtp_reply r;
+	pst_lmtp_reply *r = &p->last;
 	char buf[PST_LMTP_REPLY_TEXT + 32];
-	pst_lmtp_reply_set(&r, code, enh, text);
-	size_t n = pst_lmtp_reply_format(&r, buf, sizeof buf);
+	pst_lmtp_reply_set(r, code, enh, text);
+	size_t n = pst_lmtp_reply_format(r, buf, sizeof buf);
 	p->ops.write(p->ctx, buf, n);
 	if (code >= 500)
 		p->errors++;
@@ -477,6 +479,35 @@ static const char *rcpt_problem(const char *addr)
 	return NULL;
 }
 
+/* What the owner sees of the transaction so far (data NULL). */
+static void txn_view(const pst_lmtp *p, pst_lmtp_txn *t)
+{
+	*t = (pst_lmtp_txn){
+		.lhlo = p->lhlo, .mail_from = p->mail_from,
+		.rcpts = (const char *const *)p->rcpts, .nrcpts = p->nrcpts,
+		.body_8bit = p->body_8bit, .smtputf8 = p->smtputf8,
+	};
+	for (int i = 0; i < PST_XF_COUNT; i++)
+		t->xfwd[i] = p->xfwd[i];
+}
+
+/* Tell the owner about a refused recipient: r is the reply sent (NULL: the
+ * last reply()), address at most 256 bytes of it. */
+static void rcpt_refused(pst_lmtp *p, const char *address, size_t len, const pst_lmtp_reply *r,
+                         const char *reason)
+{
+	if (p->ops.refused == NULL)
+		return;
+	char addr[257];
+	if (len >= sizeof addr)
+		len = sizeof addr - 1;
+	memcpy(addr, address, len);
+	addr[len] = '\0';
+	pst_lmtp_txn t;
+	txn_view(p, &t);
+	p->ops.refused(p->ctx, &t, addr, r ? r : &p->last, reason);
+}
+
 static void cmd_rcpt(pst_lmtp *p, const char *arg, size_t arglen)
 {
 	if (p->state != ST_MAIL) {
@@ -485,24 +516,30 @@ static void cmd_rcpt(pst_lmtp *p, const char *arg, size_t arglen)
 	}
 	char *path = NULL;
 	const char *rest;
-	if (parse_cmd_path(p, arg, arglen, "TO:", "Syntax: RCPT TO:<address>", &path, &rest) < 0)
+	if (parse_cmd_path(p, arg, arglen, "TO:", "Syntax: RCPT TO:<address>", &path, &rest) < 0) {
+		size_t skip = arglen >= 3 && strncasecmp(arg, "TO:", 3) == 0 ? 3 : 0;
+		rcpt_refused(p, arg + skip, arglen - skip, NULL, "bad address syntax");
 		return;
+	}
 	const char *bad = rcpt_problem(path);
 	if (*path == '\0' || bad != NULL) {
-		free(path);
 		if (bad != NULL && strncmp(bad, "553 ", 4) == 0)
 			reply(p, 553, "5.1.3", bad + 4);
 		else
 			reply(p, 501, "5.1.3", bad ? bad : "Bad recipient address syntax");
+		rcpt_refused(p, path, strlen(path), NULL, "bad address syntax");
+		free(path);
 		return;
 	}
 	if (parse_params(p, rest, 0) < 0) {
+		rcpt_refused(p, path, strlen(path), NULL, "bad parameter");
 		free(path);
 		return;
 	}
 	if (p->nrcpts >= p->lim.max_rcpts) {
-		free(path);
 		reply(p, 452, "4.5.3", "Error: too many recipients");
+		rcpt_refused(p, path, strlen(path), NULL, "too many recipients");
+		free(path);
 		return;
 	}
 	pst_lmtp_reply r;
@@ -510,15 +547,21 @@ static void cmd_rcpt(pst_lmtp *p, const char *arg, size_t arglen)
 	if (p->ops.rcpt)
 		p->ops.rcpt(p->ctx, path, &r);
 	if (r.code >= 200 && r.code < 300 && add_rcpt(p, path) < 0) {
-		free(path);
 		reply(p, 452, "4.3.1", "Error: out of memory");
+		rcpt_refused(p, path, strlen(path), NULL, "out of memory");
+		free(path);
 		return;
 	}
-	if (r.code < 200 || r.code >= 300)
-		free(path);
 	char buf[PST_LMTP_REPLY_TEXT + 32];
 	size_t n = pst_lmtp_reply_format(&r, buf, sizeof buf);
 	p->ops.write(p->ctx, buf, n);
+	if (r.code < 200 || r.code >= 300) {
+		/* X.1.1: "bad destination mailbox address" (RFC 3463) */
+		rcpt_refused(p, path, strlen(path), &r,
+		             r.enhanced[0] && strcmp(r.enhanced + 1, ".1.1") == 0 ? "unknown user"
+		             : "recipient check");
+		free(path);
+	}
 }
 
 static void cmd_data(pst_lmtp *p, const char *arg, size_t arglen)
@@ -755,14 +798,10 @@ static void data_end(pst_lmtp *p)
 			pst_lmtp_reply_set(&rs[i], 451, "4.3.0", "Error: not delivered");
 	}
 	if (rs && !p->oversize && !p->header_over && !p->nomem && p->ops.data) {
-		pst_lmtp_txn t = {
-			.lhlo = p->lhlo, .mail_from = p->mail_from,
-			.rcpts = (const char *const *)p->rcpts, .nrcpts = n,
-			.data = pst_buf_str(&p->msg), .len = p->msg.len,
-			.body_8bit = p->body_8bit, .smtputf8 = p->smtputf8,
-		};
-		for (int i = 0; i < PST_XF_COUNT; i++)
-			t.xfwd[i] = p->xfwd[i];
+		pst_lmtp_txn t;
+		txn_view(p, &t);
+		t.data = pst_buf_str(&p->msg);
+		t.len = p->msg.len;
 		p->ops.data(p->ctx, &t, rs);
 	}
 	char buf[PST_LMTP_REPLY_TEXT + 32];

@@ -69,6 +69,15 @@ typedef struct pst_lmtp_ops {
 	void (*rcpt)(void *ctx, const char *address, pst_lmtp_reply *r);
 	/* End of DATA: fill replies[0..txn->nrcpts-1] (preset to 451 4.3.0). */
 	void (*data)(void *ctx, const pst_lmtp_txn *txn, pst_lmtp_reply *replies);
+	/* A RCPT TO refused inside a transaction (syntax, parameters, the
+	 * recipient limit, rcpt() above, out of memory), after the reply is
+	 * written: txn as at that moment (data NULL, rcpts the accepted ones),
+	 * address the path or, when it cannot be parsed, the argument after
+	 * "TO:" (at most 256 bytes), r the reply sent, reason a short static
+	 * text ("unknown user", "bad address syntax", ...). Everything
+	 * borrowed for the call. May be NULL. */
+	void (*refused)(void *ctx, const pst_lmtp_txn *txn, const char *address,
+	                const pst_lmtp_reply *r, const char *reason);
 } pst_lmtp_ops;
 
 typedef struct pst_lmtp_limits {

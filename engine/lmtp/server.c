@@ -447,6 +447,13 @@ static void s_rcpt(void *ctx, const char *address, pst_lmtp_reply *r)
 	pst_lmtp_reply_set(r, dr.code, dr.enhanced, dr.text);
 }
 
+static void s_refused(void *ctx, const pst_lmtp_txn *t, const char *address,
+                      const pst_lmtp_reply *r, const char *reason)
+{
+	struct session *s = ctx;
+	pst_lmtp_txn_refused(s->srv, t, address, r, reason);
+}
+
 static void s_data(void *ctx, const pst_lmtp_txn *t, pst_lmtp_reply *replies)
 {
 	struct session *s = ctx;
@@ -553,7 +560,7 @@ static void session_end(struct session *s)
 static void session_main(void *arg)
 {
 	struct session *s = arg;
-	pst_lmtp_ops ops = { s_write, s_rcpt, s_data };
+	pst_lmtp_ops ops = { s_write, s_rcpt, s_data, s_refused };
 	/* A client that stops reading must not hold the thread forever; a
 	 * read gives up every tick to look at the clock and at stopping. */
 	struct timeval tv = { .tv_sec = (time_t)s->srv->conf.timeout };

@@ -106,5 +106,9 @@ struct pst_lmtp_peer {
 void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol,
                       const struct pst_lmtp_peer *peer, const pst_lmtp_txn *t,
                       pst_lmtp_reply *replies);
+/* A recipient refused at RCPT time (proto.h's refused()): its log line,
+ * with the reply and the reason, no decision. */
+void pst_lmtp_txn_refused(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char *address,
+                          const pst_lmtp_reply *r, const char *reason);
 
 #endif

@@ -10,7 +10,12 @@
  * go to pst_deliver_transaction() in one call, and a recipient gets 250
  * only when delivery said so. Every recipient gets one JSON log line,
  * with the audit-mode rules that matched and what each would have done
- * (report.h: the check report's recipients[].audit_rules).
+ * (report.h: the check report's recipients[].audit_rules), and what joins
+ * it to the MTA's logs: Postfix's queue id (XFORWARD IDENT), the
+ * Message-ID (printable ASCII, at most LOG_TEXT_MAX bytes), the edits and
+ * the tags of enforced rules (at most LOG_LIST_MAX of each) and the policy
+ * generation. A recipient refused at RCPT time gets a line too
+ * (pst_lmtp_txn_refused): its reply and why, no decision.
  *
  * A message the library cannot take (pst_message_new fails) is answered
  * 554 5.6.0 for every recipient; running out of memory is 451 4.3.1.
@@ -24,10 +29,14 @@
 #include <time.h>
 
 #include "lmtp/server_private.h"
+#include "message_private.h"
+#include "msg/msg.h"
 #include "report.h"
 #include "util/buf.h"
 
 #define DEFAULT_FOLDER ".Quarantine"
+#define LOG_TEXT_MAX 256        /* bytes of a Message-ID, edit or tag name logged */
+#define LOG_LIST_MAX 32         /* edits, tags logged per recipient */
 
 /* Per recipient, what happened. */
 struct rcpt_state {
@@ -36,6 +45,7 @@ struct rcpt_state {
 	size_t copylen;
 	char folder[256];
 	int deliver;            /* index into the delivery array, or -1 */
+	size_t index;           /* the recipient's */
 };
 
 static double ms_since(const struct timespec *t0)
@@ -194,6 +204,7 @@ static size_t prepare(pst_message *msg, const pst_lmtp_txn *t, struct rcpt_state
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		st[i].v = pst_message_verdict(msg, i);
 		st[i].deliver = -1;
+		st[i].index = i;
 		if (st[i].v == NULL) {
 			pst_lmtp_reply_set(&rs[i], 451, "4.3.0", "Error: no decision");
 			continue;
@@ -242,6 +253,17 @@ static void deliver_all(struct pst_lmtp_srv *srv, const struct pst_lmtp_peer *pe
 
 /* ---- Logging --------------------------------------------------------- */
 
+/* What the lines of one transaction share. */
+struct txn_log {
+	const pst_lmtp_txn *t;
+	const char *qid;                /* NULL on a refused recipient's line */
+	unsigned generation;            /* the deciding policy's; 0: none */
+	pst_message *msg;               /* NULL: not evaluated */
+	const char *auth;               /* the report's auth object, or NULL */
+	size_t authlen;
+	char message_id[LOG_TEXT_MAX + 1]; /* "" when there is none */
+};
+
 static void json_kv(pst_buf *b, const char *key, const char *val)
 {
 	pst_buf_printf(b, ",\"%s\":", key);
@@ -251,12 +273,77 @@ static void json_kv(pst_buf *b, const char *key, const char *val)
 		pst_buf_puts(b, "null");
 }
 
-/* One recipient's line; msg NULL (with st) when the message could not be
- * evaluated. */
-static void log_rcpt(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char *qid, size_t i,
-                     pst_message *msg, const struct rcpt_state *st, const pst_lmtp_reply *r,
-                     const char *auth, size_t authlen, double ms)
+/* s as a log text: at most LOG_TEXT_MAX bytes, each outside printable
+ * ASCII (controls, DEL, 8-bit) replaced by '?'. out has LOG_TEXT_MAX + 1. */
+static void log_text(const char *s, size_t n, char *out)
 {
+	if (n > LOG_TEXT_MAX)
+		n = LOG_TEXT_MAX;
+	for (size_t i = 0; i < n; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[n] = '\0';
+}
+
+static void json_text(pst_buf *b, const char *val)
+{
+	char text[LOG_TEXT_MAX + 1];
+	if (val == NULL) {
+		pst_buf_puts(b, "null");
+		return;
+	}
+	log_text(val, strlen(val), text);
+	pst_buf_json_str(b, text, strlen(text));
+}
+
+/* The first Message-ID field's value into out, or "". */
+static void message_id(pst_message *msg, char *out)
+{
+	out[0] = '\0';
+	const pst_msg_field *f = msg && msg->msg ? pst_msg_find(msg->msg, "Message-ID", 10, 0) : NULL;
+	size_t len = 0;
+	const char *v = f ? pst_msg_value(msg->msg, f, &len) : NULL;
+	if (v)
+		log_text(v, len, out);
+}
+
+/* The edits (op, name) and the tags of enforced rules of a verdict. */
+static void log_edits_tags(pst_buf *b, const pst_verdict *v)
+{
+	pst_buf_puts(b, ",\"edits\":");
+	if (v == NULL)
+		pst_buf_puts(b, "null");
+	for (size_t k = 0; v && k <= v->nedits && k <= LOG_LIST_MAX; k++) {
+		if (k == v->nedits || k == LOG_LIST_MAX) {
+			pst_buf_puts(b, k ? "]" : "[]");
+			break;
+		}
+		pst_buf_puts(b, k ? ",{\"op\":" : "[{\"op\":");
+		json_text(b, v->edits[k].op);
+		pst_buf_puts(b, ",\"name\":");
+		json_text(b, v->edits[k].name);
+		pst_buf_putc(b, '}');
+	}
+	pst_buf_puts(b, ",\"tags\":");
+	if (v == NULL)
+		pst_buf_puts(b, "null");
+	for (size_t k = 0; v && k <= v->ntags && k <= LOG_LIST_MAX; k++) {
+		if (k == v->ntags || k == LOG_LIST_MAX) {
+			pst_buf_puts(b, k ? "]" : "[]");
+			break;
+		}
+		pst_buf_puts(b, k ? "," : "[");
+		json_text(b, v->tags[k]);
+	}
+}
+
+/* One recipient's line: recipient i of the transaction, or with refused
+ * (the reason) a recipient refused at RCPT time; st NULL when the message
+ * could not be evaluated or on a refused line; ms < 0 writes null. */
+static void log_rcpt(struct pst_lmtp_srv *srv, const struct txn_log *L, const char *rcpt,
+                     const struct rcpt_state *st, const pst_lmtp_reply *r, double ms,
+                     const char *refused)
+{
+	const pst_lmtp_txn *t = L->t;
 	pst_buf b = PST_BUF_INIT;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -264,30 +351,44 @@ static void log_rcpt(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	pst_buf_printf(&b, "{\"time\":\"%s\"", ts);
-	json_kv(&b, "queue_id", qid);
+	json_kv(&b, "queue_id", L->qid);
+	json_kv(&b, "mta_queue_id", t->xfwd[PST_XF_IDENT]);
 	json_kv(&b, "client_ip", t->xfwd[PST_XF_ADDR]);
 	json_kv(&b, "client_name", t->xfwd[PST_XF_NAME]);
 	json_kv(&b, "helo", t->xfwd[PST_XF_HELO]);
 	json_kv(&b, "mail_from", t->mail_from);
-	json_kv(&b, "rcpt", t->rcpts[i]);
-	pst_buf_printf(&b, ",\"nrcpts\":%zu,\"size\":%zu", t->nrcpts, t->len);
+	json_kv(&b, "rcpt", rcpt);
+	json_kv(&b, "message_id", L->message_id[0] ? L->message_id : NULL);
+	pst_buf_printf(&b, ",\"nrcpts\":%zu", t->nrcpts);
+	if (refused)
+		pst_buf_puts(&b, ",\"size\":null");
+	else
+		pst_buf_printf(&b, ",\"size\":%zu", t->len);
 	pst_buf_puts(&b, ",\"auth\":");
-	if (auth)
-		pst_buf_append(&b, auth, authlen);
+	if (L->auth)
+		pst_buf_append(&b, L->auth, L->authlen);
 	else
 		pst_buf_puts(&b, "null");
+	if (L->generation)
+		pst_buf_printf(&b, ",\"generation\":%u", L->generation);
+	else
+		pst_buf_puts(&b, ",\"generation\":null");
 	const pst_verdict *v = st ? st->v : NULL;
 	json_kv(&b, "decision", v ? pst_action_name(v->action) : NULL);
 	json_kv(&b, "applied", v ? pst_action_name(v->applied) : NULL);
 	json_kv(&b, "rule", v ? v->rule : NULL);
 	json_kv(&b, "folder", st && st->folder[0] ? st->folder : NULL);
+	log_edits_tags(&b, v);
 	pst_buf_printf(&b, ",\"delivered\":%s", st && st->deliver >= 0 && r->code / 100 == 2 ? "true" : "false");
 	pst_buf_printf(&b, ",\"reply\":{\"code\":%d", r->code);
 	json_kv(&b, "enhanced", r->enhanced);
 	json_kv(&b, "text", r->text);
+	pst_buf_putc(&b, '}');
+	if (refused)
+		json_kv(&b, "refused", refused);
 	pst_buf audit = PST_BUF_INIT;   /* whole or not at all */
-	pst_buf_puts(&b, "},\"audit_rules\":");
-	if (msg && v && pst_report_audit_json(msg, i, &audit) == 0 && audit.data)
+	pst_buf_puts(&b, ",\"audit_rules\":");
+	if (L->msg && v && pst_report_audit_json(L->msg, st->index, &audit) == 0 && audit.data)
 		pst_buf_append(&b, audit.data, audit.len);
 	else
 		pst_buf_puts(&b, "null");
@@ -299,10 +400,20 @@ static void log_rcpt(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char
 	}
 	if (v && v->nwarnings)
 		pst_buf_putc(&b, ']');
-	pst_buf_printf(&b, ",\"ms\":%.3f}", ms);
+	if (ms < 0)
+		pst_buf_puts(&b, ",\"ms\":null}");
+	else
+		pst_buf_printf(&b, ",\"ms\":%.3f}", ms);
 	if (b.data)
 		pst_lmtp_log_line(srv, b.data, b.len);
 	pst_buf_free(&b);
+}
+
+void pst_lmtp_txn_refused(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char *address,
+                          const pst_lmtp_reply *r, const char *reason)
+{
+	struct txn_log L = { .t = t };
+	log_rcpt(srv, &L, address, NULL, r, -1, reason);
 }
 
 static void count_rcpts(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const struct rcpt_state *st,
@@ -341,14 +452,15 @@ static void queue_id(struct pst_lmtp_srv *srv, char *out, size_t len)
 	snprintf(out, len, "%08lX%06lX", (unsigned long)time(NULL) & 0xffffffffUL, seq & 0xffffffUL);
 }
 
-static void failed_txn(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char *qid,
-                       pst_lmtp_reply *rs, int code, const char *enh, const char *text,
-                       const char *why, const struct timespec *t0)
+static void failed_txn(struct pst_lmtp_srv *srv, const struct txn_log *L, pst_lmtp_reply *rs,
+                       int code, const char *enh, const char *text, const char *why,
+                       const struct timespec *t0)
 {
+	const pst_lmtp_txn *t = L->t;
 	all_replies(rs, t->nrcpts, code, enh, text);
-	pst_lmtp_log_event(srv, "error", ",\"queue_id\":\"%s\",\"why\":\"%s\"", qid, why);
+	pst_lmtp_log_event(srv, "error", ",\"queue_id\":\"%s\",\"why\":\"%s\"", L->qid, why);
 	for (size_t i = 0; i < t->nrcpts; i++)
-		log_rcpt(srv, t, qid, i, NULL, NULL, &rs[i], NULL, 0, ms_since(t0));
+		log_rcpt(srv, L, t->rcpts[i], NULL, &rs[i], ms_since(t0), NULL);
 	pthread_mutex_lock(&srv->lock);
 	srv->cnt.errors++;
 	pthread_mutex_unlock(&srv->lock);
@@ -371,17 +483,19 @@ void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *po
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char qid[32], err[512] = "";
 	queue_id(srv, qid, sizeof qid);
+	struct txn_log L = { .t = t, .qid = qid, .generation = pol->generation };
 	pst_message *msg = NULL;
 	if (build_message(srv, pol, t, &msg, err, sizeof err) < 0) {
 		safe_text(err);
-		failed_txn(srv, t, qid, rs, 554, "5.6.0", "Error: message cannot be processed", err, &t0);
+		failed_txn(srv, &L, rs, 554, "5.6.0", "Error: message cannot be processed", err, &t0);
 		return;
 	}
+	message_id(msg, L.message_id);
 	struct rcpt_state *st = calloc(t->nrcpts, sizeof *st);
 	pst_deliver_rcpt *dr = calloc(t->nrcpts, sizeof *dr);
 	char *json = NULL;
 	if (st == NULL || dr == NULL || pst_message_evaluate(msg) < 0) {
-		failed_txn(srv, t, qid, rs, 451, "4.3.1", "Error: out of memory", "out of memory", &t0);
+		failed_txn(srv, &L, rs, 451, "4.3.1", "Error: out of memory", "out of memory", &t0);
 		goto out;
 	}
 	size_t nd = prepare(msg, t, st, dr, rs);
@@ -390,13 +504,12 @@ void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *po
 			pst_lmtp_log_event(srv, "error", ",\"queue_id\":\"%s\",\"why\":\"reply text over %d"
 			                   " bytes cut at a character boundary\"", qid, PST_MAX_REPLY_TEXT);
 	deliver_all(srv, peer, t, qid, st, dr, nd, rs);
-	size_t authlen = 0;
-	const char *auth = NULL;
 	if (pst_message_json(msg, &json) == 0)
-		auth = json_member(json, "auth", &authlen);
+		L.auth = json_member(json, "auth", &L.authlen);
+	L.msg = msg;
 	count_auth(srv, msg);
 	for (size_t i = 0; i < t->nrcpts; i++)
-		log_rcpt(srv, t, qid, i, msg, &st[i], &rs[i], auth, authlen, ms_since(&t0));
+		log_rcpt(srv, &L, t->rcpts[i], &st[i], &rs[i], ms_since(&t0), NULL);
 	count_rcpts(srv, t, st, rs, &t0);
 out:
 	for (size_t i = 0; st && i < t->nrcpts; i++)

@@ -14,7 +14,7 @@
 # trusted Authentication-Results field, every edit op, tag, log, audit, and
 # a quarantined message with a warning; replay --json with and without
 # --baseline over a corpus with a broken message; a real postern lmtp
-# session with SIGHUP (good and bad rule files), SIGUSR1 and SIGTERM. Every
+# session (with XFORWARD IDENT and a refused recipient) with SIGHUP (good and bad rule files), SIGUSR1 and SIGTERM. Every
 # key path is collected with jq (array elements as "[]").
 #
 # A key written but not documented fails. A documented key that no input
@@ -151,9 +151,11 @@ wait_log() {   # wait_log ERE: until the log has a matching line, at most 5 s
 	i=0; while ! grep -Eq "$1" "$LOG" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 }
 body=$(tr -d '\r' < "$dkim/rsa2048.eml" | awk '{ printf "%s\\r\\n", $0 }')
+# With Postfix's queue id (IDENT) and a recipient refused at RCPT time.
 printf '%s\n' 'LHLO client.test' 'XFORWARD ADDR=198.51.100.1 NAME=mta.example.org HELO=mta.example.org' \
+	'XFORWARD IDENT=4XyZ1k2abc' \
 	'MAIL FROM:<x@example.com>' 'RCPT TO:<bob@example.net>' 'RCPT TO:<carol@example.net>' \
-	'DATA' '<<354' "$body" '.' 'QUIT' | lmtpc "$PORT" > "$T/session"
+	'RCPT TO:<a b@example.net>' 'DATA' '<<354' "$body" '.' 'QUIT' | lmtpc "$PORT" > "$T/session"
 like "$(cat "$T/session")" '250 2\.0\.0 .*Saved' "an LMTP transaction is stored"
 # The held message (a recipient line with warnings).
 held=$(sed 1d "$T/held.eml" | awk '{ printf "%s\\r\\n", $0 }')
@@ -170,7 +172,14 @@ kill -HUP "$SRV_PID"; wait_log '"event":"warning"'
 kill -USR1 "$SRV_PID"; wait_log '"event":"stats"'
 stop_lmtp
 is "$(jq -r '.event // "recipient"' "$LOG" | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')" \
-   "recipient=3 reload=3 start=1 stats=2 stop=1 stopping=1 warning=1 " "the log has recipient lines and every event but error"
+   "recipient=4 reload=3 start=1 stats=2 stop=1 stopping=1 warning=1 " "the log has recipient lines and every event but error"
+is "$(jq -c 'select(.event == null and .refused == null and .rcpt == "bob@example.net")
+             | [.mta_queue_id, (.message_id | type), .generation, [.edits[].op], .tags]' "$LOG" | head -1)" \
+   '["4XyZ1k2abc","string",1,["add-header","remove-header","replace-header","set-from-display","set-from-address","prepend-subject"],["signed"]]' \
+   "a recipient line has Postfix's queue id, the Message-ID, the generation, the edits and the tags"
+is "$(jq -c 'select(.event == null and .refused) | [.rcpt, .refused, .reply.code, .decision, .queue_id, .mta_queue_id]' "$LOG")" \
+   '["a b@example.net","bad address syntax",501,null,null,"4XyZ1k2abc"]' \
+   "a recipient refused at RCPT time has a line with its reply and the reason"
 is "$(jq -r 'select(.warnings) | .warnings[0]' "$LOG")" \
    "control characters in \${from.display} replaced by '?'" "the held message's recipient line has its warning"
 jq -c . "$LOG" | paths lmtp >> "$T/got"

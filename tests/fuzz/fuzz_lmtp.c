@@ -79,6 +79,15 @@ static void on_rcpt(void *ctx, const char *address, pst_lmtp_reply *r)
 		pst_lmtp_reply_set(r, 550, "5.1.1", "no such user");
 }
 
+/* A refused recipient: every string it is given is readable. */
+static void on_refused(void *ctx, const pst_lmtp_txn *t, const char *address,
+                       const pst_lmtp_reply *r, const char *reason)
+{
+	(void)ctx;
+	if (strlen(address) > 256 || strlen(reason) == 0 || r->code < 400 || t->mail_from == NULL)
+		abort();
+}
+
 static void on_data(void *ctx, const pst_lmtp_txn *txn, pst_lmtp_reply *replies)
 {
 	struct fuzz_session *s = ctx;
@@ -116,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	struct fuzz_session s;
 	memset(&s, 0, sizeof s);
-	pst_lmtp_ops ops = { on_write, on_rcpt, on_data };
+	pst_lmtp_ops ops = { on_write, on_rcpt, on_data, on_refused };
 	pst_lmtp_limits lim = {
 		.hostname = "mx.fuzz.test", .max_size = FUZZ_MAX_SIZE, .max_rcpts = FUZZ_MAX_RCPTS,
 		.max_header_bytes = 1024, .max_header_fields = 16,

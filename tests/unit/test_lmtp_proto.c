@@ -29,6 +29,7 @@ struct owner {
 	int have_xfwd[PST_XF_COUNT];
 	int body_8bit, smtputf8;
 	int deliveries;
+	char refused[1024];     /* "address|code|reason|nrcpts;" per refused RCPT */
 };
 
 static void o_write(void *ctx, const char *b, size_t n)
@@ -68,7 +69,16 @@ static void o_data(void *ctx, const pst_lmtp_txn *t, pst_lmtp_reply *rs)
 	o->smtputf8 = t->smtputf8;
 }
 
-static const pst_lmtp_ops ops = { o_write, o_rcpt, o_data };
+static void o_refused(void *ctx, const pst_lmtp_txn *t, const char *addr,
+                      const pst_lmtp_reply *r, const char *reason)
+{
+	struct owner *o = ctx;
+	size_t n = strlen(o->refused);
+	snprintf(o->refused + n, sizeof o->refused - n, "%s|%d|%s|%zu|%s;", addr, r->code, reason,
+	         t->nrcpts, t->mail_from);
+}
+
+static const pst_lmtp_ops ops = { o_write, o_rcpt, o_data, o_refused };
 
 enum mode { LINES, CHUNK, BYTES };
 
@@ -529,6 +539,43 @@ static void timeout_and_errors(void **state)
 	stop(&s);
 }
 
+/* Every RCPT refused inside a transaction reaches refused() with the reply
+ * sent and a reason; an accepted one, or one outside a transaction, does
+ * not. */
+static void refused_recipients(void **state)
+{
+	(void)state;
+	static const struct { const char *cmd; const char *want; } cases[] = {
+		{ "RCPT TO:<bob@example.net>", "" },
+		{ "RCPT TO:<unknown@example.net>", "unknown@example.net|550|unknown user|1|a@example.org;" },
+		{ "RCPT TO:<a b@example.net>", "a b@example.net|501|bad address syntax|1|a@example.org;" },
+		{ "RCPT TO:bob", "bob|501|bad address syntax|1|a@example.org;" },
+		{ "RCPT TO:<c@example.net> FOO=1", "c@example.net|555|bad parameter|1|a@example.org;" },
+		{ "RCPT TO:<e@example.net>", "" },
+		{ "RCPT TO:<d@example.net>", "d@example.net|452|too many recipients|2|a@example.org;" },
+	};
+	pst_lmtp_limits lim = { .hostname = "mx.test", .max_size = 10000, .max_rcpts = 2 };
+	struct session s;
+	start(&s, &lim);
+	const char *pre = "LHLO c\r\nRCPT TO:<x@example.net>\r\nMAIL FROM:<a@example.org>\r\n";
+	pst_lmtp_feed(s.p, pre, strlen(pre));
+	if (strcmp(s.o.refused, "") != 0) {
+		print_error("RCPT before MAIL: got \"%s\", want \"\"\n", s.o.refused);
+		fail();
+	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char line[300];
+		s.o.refused[0] = '\0';
+		int n = snprintf(line, sizeof line, "%s\r\n", cases[i].cmd);
+		pst_lmtp_feed(s.p, line, (size_t)n);
+		if (strcmp(s.o.refused, cases[i].want) != 0) {
+			print_error("%s: got \"%s\", want \"%s\"\n", cases[i].cmd, s.o.refused, cases[i].want);
+			fail();
+		}
+	}
+	stop(&s);
+}
+
 static void xtext(void **state)
 {
 	(void)state;
@@ -604,6 +651,7 @@ int main(void)
 		cmocka_unit_test(quit_closes),
 		cmocka_unit_test(bare_lf_dot),
 		cmocka_unit_test(timeout_and_errors),
+		cmocka_unit_test(refused_recipients),
 		cmocka_unit_test(xtext),
 		cmocka_unit_test(reply_format),
 		cmocka_unit_test(reply_text_limit),

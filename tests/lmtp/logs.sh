@@ -1,0 +1,50 @@
+#!/bin/sh
+# The LMTP log joins with the MTA's (issue 16): each recipient line has
+# Postfix's queue id (XFORWARD IDENT, null when not sent), the Message-ID
+# (printable ASCII, at most 256 bytes), the edits applied, the tags of
+# enforced rules and the policy generation; a recipient refused at RCPT
+# time (unknown user, bad syntax, the recipient limit) has a line with its
+# reply and why, and no decision.
+. "$top_srcdir/tests/cli/tap.sh"
+. "$top_srcdir/tests/lmtp/lib.sh"
+T=$TMPDIR_TEST
+printf 'ann@example.org\nbob@example.org\n' > "$T/users"
+cat > "$T/policy.rules" <<'R'
+rule mark {
+  when true
+  then add header "X-Mark" "yes", remove header "X-Junk", tag "seen", tag "local";
+}
+R
+start_lmtp --rules "$T/policy.rules" --users "$T/users"
+long=$(printf '%0300d' 0)
+printf '%s\n' 'LHLO c' 'XFORWARD ADDR=192.0.2.7 IDENT=4Ab3xYz9' 'MAIL FROM:<a@example.net>' \
+	'RCPT TO:<ann@example.org>' 'RCPT TO:<nobody@example.org>' 'RCPT TO:<a b@example.org>' \
+	'RCPT TO:<bob@example.org> NOTIFY=NEVER' 'DATA' '<<354' \
+	"Message-ID: <id-1@example.net>\r\nX-Junk: 1\r\nSubject: s\r\n\r\nx" '.' \
+	'MAIL FROM:<a@example.net>' 'RCPT TO:<bob@example.org>' 'DATA' '<<354' \
+	"Message-ID: <\303\251t\303\251-$long@example.net>\r\nSubject: s\r\n\r\nx" '.' 'QUIT' \
+	| lmtpc "$PORT" > "$T/out"
+stop_lmtp
+like "$(cat "$T/out")" '550 5\.1\.1' "an unknown user is refused at RCPT time"
+rcpt_lines() { jq -c "select(.event == null and .rcpt == \"$1\") | $2" "$LOG"; }
+is "$(rcpt_lines ann@example.org '[.mta_queue_id, .message_id, .generation, .decision, .delivered]')" \
+   '["4Ab3xYz9","<id-1@example.net>",1,"accept",true]' \
+   "a delivered recipient's line has Postfix's queue id, the Message-ID and the generation"
+is "$(rcpt_lines ann@example.org '[.edits, .tags]')" \
+   '[[{"op":"add-header","name":"X-Mark"},{"op":"remove-header","name":"X-Junk"}],["seen","local"]]' \
+   "its edits (op and name) and the tags of enforced rules"
+is "$(rcpt_lines nobody@example.org '[.refused, .reply.code, .reply.enhanced, .decision, .queue_id, .mta_queue_id, .client_ip, .mail_from, .size, .ms, .generation]')" \
+   '["unknown user",550,"5.1.1",null,null,"4Ab3xYz9","192.0.2.7","a@example.net",null,null,null]' \
+   "an unknown user has a line: the reply, the reason, no decision"
+is "$(rcpt_lines 'a b@example.org' '[.refused, .reply.code]')" '["bad address syntax",501]' \
+   "a recipient with bad syntax has a line"
+is "$(rcpt_lines bob@example.org '[.refused, .reply.code]' | head -1)" '["bad parameter",555]' \
+   "a recipient with an unknown parameter has a line"
+# The second transaction: XFORWARD attributes end with the transaction.
+mid=$(rcpt_lines bob@example.org 'select(.refused == null) | .message_id' | jq -r .)
+is "${#mid}:$(printf '%s' "$mid" | cut -c1-8)" "256:<??t??-0" \
+   "a Message-ID is cut at 256 bytes, 8-bit bytes replaced by '?'"
+is "$(rcpt_lines bob@example.org 'select(.refused == null) | .mta_queue_id')" 'null' \
+   "without XFORWARD IDENT, mta_queue_id is null"
+is "$(jq -c 'select(.event == null)' "$LOG" | wc -l | tr -d ' ')" 5 "five recipient lines: two delivered, three refused"
+done_testing
