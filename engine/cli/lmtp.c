@@ -39,7 +39,7 @@ static void lmtp_usage(FILE *out)
 	    "                         --max-sessions, at least 1); more get 421 4.7.0\n"
 	    "  --max-size BYTES       message size limit (52428800)\n"
 	    "  --timeout SECONDS      idle and DATA timeout (300)\n"
-	    "  --log DEST             where the JSON lines go (stderr)\n"
+	    "  --log DEST             where the JSON lines go (stderr); SIGUSR2 reopens it\n"
 	    "  --xforward-from CIDR   peers allowed XFORWARD ('unix' for Unix sockets;\n"
 	    "                         default: loopback and Unix sockets)\n"
 	    "  --user NAME            drop privileges to NAME after binding\n"

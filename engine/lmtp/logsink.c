@@ -6,6 +6,11 @@
  * so lines of concurrent sessions never interleave; a file is opened with
  * O_APPEND. A failed write is counted, never fatal: logging must not stop
  * mail. Syslog lines go to LOG_MAIL at LOG_INFO.
+ *
+ * pst_lmtp_log_reopen (SIGUSR2, for logrotate) opens the file by its name
+ * again and swaps the descriptor under the lock, so a renamed file gets no
+ * more lines; when the name cannot be opened the old descriptor stays.
+ * Either way a "reopen" event says what happened, in the file now used.
  */
 #include "config.h"
 
@@ -42,6 +47,40 @@ int pst_lmtp_log_open(struct pst_lmtp_srv *srv)
 		}
 	}
 	return 0;
+}
+
+int pst_lmtp_log_reopen(struct pst_lmtp_srv *srv)
+{
+	int err = 0;
+	if (srv->log_kind == PST_LOG_FILE) {
+		int fd = open(srv->conf.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd < 0) {
+			err = errno;
+		} else {
+			pthread_mutex_lock(&srv->log_lock);
+			int old = srv->log_fd;
+			srv->log_fd = fd;
+			pthread_mutex_unlock(&srv->log_lock);
+			close(old);
+		}
+	} else if (srv->log_kind == PST_LOG_SYSLOG) {
+		closelog();
+		openlog("postern", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	}
+	const char *log = srv->conf.log ? srv->conf.log : "stderr";
+	pst_buf name = PST_BUF_INIT, why = PST_BUF_INIT;
+	pst_buf_json_str(&name, log, strlen(log));
+	if (err) {
+		const char *text = strerror(err);
+		pst_buf_json_str(&why, text, strlen(text));
+		pst_lmtp_log_event(srv, "reopen", ",\"ok\":false,\"log\":%s,\"error\":%s",
+		                   pst_buf_str(&name), pst_buf_str(&why));
+	} else {
+		pst_lmtp_log_event(srv, "reopen", ",\"ok\":true,\"log\":%s", pst_buf_str(&name));
+	}
+	pst_buf_free(&name);
+	pst_buf_free(&why);
+	return err ? -1 : 0;
 }
 
 void pst_lmtp_log_close(struct pst_lmtp_srv *srv)

@@ -27,6 +27,7 @@
  * file accepts everything) is logged as a "warning" event at start and at
  * the reload that brings it in. SIGUSR1 logs the counters; --metrics
  * serves them (metrics.h, its own thread, bound with the listeners).
+ * SIGUSR2 reopens the log file (logsink.c) for logrotate.
  * SIGTERM/SIGINT close the listeners; idle sessions get 421 4.3.2, busy
  * ones finish their transaction; the server exits 0 when all are gone.
  */
@@ -640,6 +641,7 @@ static int signal_fd(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
 	if (pthread_sigmask(SIG_BLOCK, set, NULL) != 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
@@ -655,6 +657,7 @@ static int on_signal(struct pst_lmtp_srv *srv, int sfd)
 	switch (si.ssi_signo) {
 	case SIGHUP: reload(srv); return 0;
 	case SIGUSR1: pst_lmtp_log_stats(srv); return 0;
+	case SIGUSR2: pst_lmtp_log_reopen(srv); return 0;
 	default: return 1;
 	}
 }

@@ -91,6 +91,10 @@ void pst_lmtp_log_line(struct pst_lmtp_srv *srv, const char *line, size_t len);
 void pst_lmtp_log_event(struct pst_lmtp_srv *srv, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void pst_lmtp_log_close(struct pst_lmtp_srv *srv);
+/* SIGUSR2: open --log FILE by its name again (the old one may have been
+ * renamed), keeping the old descriptor when that fails; syslog is opened
+ * anew. Writes a "reopen" event either way. 0 / -1. */
+int pst_lmtp_log_reopen(struct pst_lmtp_srv *srv);
 /* The counters as one JSON log line. */
 void pst_lmtp_log_stats(struct pst_lmtp_srv *srv);
 

@@ -14,8 +14,9 @@
 # trusted Authentication-Results field, every edit op, tag, log, audit, and
 # a quarantined message with a warning; replay --json with and without
 # --baseline over a corpus with a broken message; a real postern lmtp
-# session (with XFORWARD IDENT and a refused recipient) with SIGHUP (good and bad rule files), SIGUSR1 and SIGTERM. Every
-# key path is collected with jq (array elements as "[]").
+# session (with XFORWARD IDENT and a refused recipient) with SIGHUP (good
+# and bad rule files), SIGUSR1, SIGUSR2 and SIGTERM. Every key path is
+# collected with jq (array elements as "[]").
 #
 # A key written but not documented fails. A documented key that no input
 # wrote fails unless the page marks it "(conditional)" and NOT_PRODUCED
@@ -30,7 +31,8 @@ dkim="$top_srcdir/tests/fixtures/dkim"
 # Documented keys that no input here can produce: "ID KEY: why".
 NOT_PRODUCED='check auth.warnings: only when an auth library cannot be set up or fails on a message
 event:error queue_id: only when a message cannot be evaluated (out of memory, or refused by the parser after the session checks passed it)
-event:error why: as event:error queue_id'
+event:error why: as event:error queue_id
+event:reopen error: only when the log file cannot be opened again (tests/lmtp/logs.sh makes it)'
 
 # doc_keys PAGE: "ID<TAB>KEY<TAB>0|1 (conditional)" for every documented key,
 # and "HEADING<TAB>ID" for every JSON section. IDs: check, replay, log,
@@ -104,7 +106,7 @@ n=$(grep -vc '^HEADING' "$T/docs")
 [ "$n" -ge 100 ] && ok "postern-json(5) documents $n keys" || not_ok "postern-json(5) documents keys" "found $n"
 bad=$(grep -v '^HEADING' "$T/docs" | awk -F'\t' '$1 !~ /^(check|replay|log|event:[*a-z]+)$/ || $2 !~ /^[A-Za-z_(*][][A-Za-z_.*() ]*$/')
 is "$bad" "" "every key tag of postern-json(5) is under a known heading and reads as a key path"
-for id in check replay log 'event:*' event:start event:reload event:stats event:stopping event:stop event:error event:warning; do
+for id in check replay log 'event:*' event:start event:reload event:reopen event:stats event:stopping event:stop event:error event:warning; do
 	n=$(awk -F'\t' -v id="$id" '$1 == id' "$T/docs" | wc -l | tr -d ' ')
 	[ "$id" = event:stop ] && want=0 || want=1
 	[ "$n" -ge "$want" ] && ok "postern-json(5) documents $id ($n keys)" ||
@@ -170,9 +172,10 @@ kill -HUP "$SRV_PID"; wait_log '"event":"reload","ok":false'
 printf '# nothing\n' > "$T/lmtp.rules"
 kill -HUP "$SRV_PID"; wait_log '"event":"warning"'
 kill -USR1 "$SRV_PID"; wait_log '"event":"stats"'
+kill -USR2 "$SRV_PID"; wait_log '"event":"reopen"'
 stop_lmtp
 is "$(jq -r '.event // "recipient"' "$LOG" | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')" \
-   "recipient=4 reload=3 start=1 stats=2 stop=1 stopping=1 warning=1 " "the log has recipient lines and every event but error"
+   "recipient=4 reload=3 reopen=1 start=1 stats=2 stop=1 stopping=1 warning=1 " "the log has recipient lines and every event but error"
 is "$(jq -c 'select(.event == null and .refused == null and .rcpt == "bob@example.net")
              | [.mta_queue_id, (.message_id | type), .generation, [.edits[].op], .tags]' "$LOG" | head -1)" \
    '["4XyZ1k2abc","string",1,["add-header","remove-header","replace-header","set-from-display","set-from-address","prepend-subject"],["signed"]]' \
@@ -211,7 +214,7 @@ printf '%s\n' "$NOT_PRODUCED" | while read -r id key _; do
 	grep -q "^$id	$key	" "$T/unmade" || echo "$id $key was produced"
 done > "$T/stale"
 is "$(cat "$T/stale")" "" "NOT_PRODUCED lists only conditional keys that no input produced"
-for ev in start reload stats stopping stop error warning; do
+for ev in start reload reopen stats stopping stop error warning; do
 	grep -q "^HEADING	event:$ev\$" "$T/docs" && ok "postern-json(5) has a section for the $ev event" ||
 		not_ok "postern-json(5) has a section for the $ev event"
 done

@@ -4,7 +4,7 @@
 # (printable ASCII, at most 256 bytes), the edits applied, the tags of
 # enforced rules and the policy generation; a recipient refused at RCPT
 # time (unknown user, bad syntax, the recipient limit) has a line with its
-# reply and why, and no decision.
+# reply and why, and no decision. SIGUSR2 reopens --log FILE (logrotate).
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 T=$TMPDIR_TEST
@@ -47,4 +47,40 @@ is "${#mid}:$(printf '%s' "$mid" | cut -c1-8)" "256:<??t??-0" \
 is "$(rcpt_lines bob@example.org 'select(.refused == null) | .mta_queue_id')" 'null' \
    "without XFORWARD IDENT, mta_queue_id is null"
 is "$(jq -c 'select(.event == null)' "$LOG" | wc -l | tr -d ' ')" 5 "five recipient lines: two delivered, three refused"
+
+# ---- SIGUSR2 reopens the log (logrotate) ---------------------------------
+mkdir -p "$T/logs"
+LOG="$T/logs/postern.log"
+start_lmtp --rules "$T/policy.rules"
+one() {
+	printf '%s\n' 'LHLO c' 'MAIL FROM:<a@example.net>' "RCPT TO:<$1>" 'DATA' '<<354' \
+		"Subject: s\r\n\r\nx" '.' 'QUIT' | lmtpc "$PORT" > /dev/null
+}
+wait_grep() {   # wait_grep ERE FILE: until FILE has a matching line, at most 5 s
+	i=0; while ! grep -Eq "$1" "$2" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+}
+one first@example.org
+mv "$LOG" "$T/logs/postern.log.1"
+kill -USR2 "$SRV_PID"
+wait_grep '"event":"reopen"' "$LOG"
+one second@example.org
+wait_grep 'second@example.org' "$LOG"
+is "$(jq -c 'select(.event == "reopen") | [.ok, .log]' "$LOG")" "[true,\"$LOG\"]" \
+   "after SIGUSR2 the new file starts with a reopen event"
+is "$(jq -r 'select(.event == null) | .rcpt' "$LOG")" "second@example.org" \
+   "the new file has the line of the message delivered after SIGUSR2"
+is "$(jq -r 'select(.event == null) | .rcpt' "$T/logs/postern.log.1")" "first@example.org" \
+   "the renamed file has the line before, not the one after"
+# A name that cannot be opened: the old file is kept, and says why.
+mv "$T/logs" "$T/logs.old"
+kill -USR2 "$SRV_PID"
+wait_grep '"ok":false' "$T/logs.old/postern.log"
+one third@example.org
+wait_grep 'third@example.org' "$T/logs.old/postern.log"
+is "$(jq -c 'select(.event == "reopen" and .ok == false) | [.log, .error]' "$T/logs.old/postern.log")" \
+   "[\"$LOG\",\"No such file or directory\"]" "a log that cannot be reopened says why in the old file"
+is "$(jq -r 'select(.event == null) | .rcpt' "$T/logs.old/postern.log" | tr '\n' ' ')" \
+   "second@example.org third@example.org " "and the lines go on to the old file"
+stop_lmtp
+is "$STOP_RC" 0 "the server stops cleanly after the reopens"
 done_testing
