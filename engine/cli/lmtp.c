@@ -2,8 +2,9 @@
  * lmtp.c: "postern lmtp", the LMTP front end (postern(1)). Parses the options
  * into a pst_lmtp_server_conf and runs the server in the foreground.
  * Exit status: 0 after SIGTERM, 64 usage, 65 bad DNS fixture, 73 cannot
- * open the log or the delivery target, 71 cannot listen, 77 --user
- * failed, 78 rules that do not compile.
+ * open the log or the delivery target (or --pid-file names a running
+ * postern), 71 cannot listen, 77 --user failed, 78 rules that do not
+ * compile.
  */
 #include "config.h"
 
@@ -26,7 +27,7 @@ static void lmtp_usage(FILE *out)
 	    "                    [--log FILE|syslog|stderr] [--xforward-from CIDR]... [--user NAME]\n"
 	    "                    [--recipient-delimiter C] [--users FILE] [--socket-mode OCTAL]\n"
 	    "                    [--hostname NAME] [--header-limit-reply 552|554]\n"
-	    "                    [--metrics ADDR]\n"
+	    "                    [--metrics ADDR] [--pid-file FILE]\n"
 	    "\n"
 	    "Serve LMTP: decide every recipient of every message and deliver what is accepted.\n"
 	    "\n"
@@ -48,12 +49,13 @@ static void lmtp_usage(FILE *out)
 	    "  --socket-mode OCTAL    mode of Unix sockets (0660)\n"
 	    "  --hostname NAME        name in the greeting and Received fields\n"
 	    "  --header-limit-reply N reply to a header section over the limits (552 or 554)\n"
-	    "  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (as --listen)\n");
+	    "  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (as --listen)\n"
+	    "  --pid-file FILE        write the PID (and FILE.reload, for postern reload)\n");
 }
 
 enum { OPT_RULES = 256, OPT_LISTEN, OPT_DELIVER, OPT_DNS, OPT_MAX_SESSIONS, OPT_MAX_SIZE,
        OPT_TIMEOUT, OPT_LOG, OPT_XFWD, OPT_USER, OPT_DELIM, OPT_USERS, OPT_MODE, OPT_HOSTNAME,
-       OPT_HDR_REPLY, OPT_PER_PEER, OPT_METRICS, OPT_HELP };
+       OPT_HDR_REPLY, OPT_PER_PEER, OPT_METRICS, OPT_PID_FILE, OPT_HELP };
 
 static const struct option lmtp_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -73,6 +75,7 @@ static const struct option lmtp_options[] = {
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "header-limit-reply", required_argument, NULL, OPT_HDR_REPLY },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -163,6 +166,7 @@ static int parse_lmtp_args(int argc, char **argv, pst_lmtp_server_conf *c)
 		case OPT_USERS: c->users = optarg; break;
 		case OPT_HOSTNAME: c->hostname = optarg; break;
 		case OPT_METRICS: c->metrics = optarg; break;
+		case OPT_PID_FILE: c->pid_file = optarg; break;
 		case OPT_DELIM:
 			if (strlen(optarg) != 1) {
 				fprintf(stderr, "postern lmtp: --recipient-delimiter wants one character\n");

@@ -25,6 +25,7 @@ static const struct command {
 	{ "test", pst_cli_test, "run rule test suites (postern-test(5))" },
 	{ "replay", pst_cli_replay, "evaluate a rule file over a corpus, or diff two" },
 	{ "dump", pst_cli_dump, "print a rule file's compiled program and rule index" },
+	{ "reload", pst_cli_reload, "lint, then make a running postern lmtp reload its rules" },
 };
 
 static void usage(FILE *out)

@@ -28,6 +28,10 @@
  * the reload that brings it in. SIGUSR1 logs the counters; --metrics
  * serves them (metrics.h, its own thread, bound with the listeners).
  * SIGUSR2 reopens the log file (logsink.c) for logrotate.
+ * With --pid-file the server will not start while the file names a live
+ * postern, writes its PID once ready, and after start and each SIGHUP
+ * writes the outcome to the state file beside it (pidfile.h) for
+ * "postern reload"; both go at exit.
  * SIGTERM/SIGINT close the listeners; idle sessions get 421 4.3.2, busy
  * ones finish their transaction; the server exits 0 when all are gone.
  */
@@ -54,6 +58,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "lmtp/pidfile.h"
 #include "lmtp/pool.h"
 #include "lmtp/server_private.h"
 #include "util/buf.h"
@@ -153,10 +158,27 @@ static void warn_if_no_rules(struct pst_lmtp_srv *srv, const struct pst_lmtp_pol
 	pst_buf_free(&rules);
 }
 
+/* With --pid-file: the outcome of the start (seq 0) or of a SIGHUP into
+ * the state file; the first line of why when refused. A failure to write
+ * is logged, never fatal. */
+static void report_reload(struct pst_lmtp_srv *srv, int ok, const char *why)
+{
+	if (!srv->pid_written)
+		return;
+	pst_reload_state st = { .pid = (long)getpid(), .seq = srv->reload_seq, .ok = ok,
+	                        .generation = srv->current->generation };
+	snprintf(st.rules, sizeof st.rules, "%s", srv->rules_abs);
+	size_t n = why ? strcspn(why, "\n") : 0;
+	snprintf(st.error, sizeof st.error, "%.*s", (int)n, why ? why : "");
+	if (pst_reload_state_write(srv->conf.pid_file, &st) < 0)
+		pst_lmtp_log_event(srv, "error", ",\"why\":\"cannot write the reload state file\"");
+}
+
 static void reload(struct pst_lmtp_srv *srv)
 {
 	struct pst_lmtp_policy *np = NULL;
 	char *why = NULL;
+	srv->reload_seq++;
 	if (compile_policy(srv, &np, &why) < 0) {
 		const char *text = why ? why : "cannot compile";
 		pst_buf b = PST_BUF_INIT, rules = PST_BUF_INIT;
@@ -166,6 +188,7 @@ static void reload(struct pst_lmtp_srv *srv)
 		                   pst_buf_str(&rules), srv->current->generation, pst_buf_str(&b));
 		pst_buf_free(&rules);
 		pst_buf_free(&b);
+		report_reload(srv, 0, text);
 		free(why);
 		pthread_mutex_lock(&srv->lock);
 		srv->cnt.reload_failures++;
@@ -180,6 +203,7 @@ static void reload(struct pst_lmtp_srv *srv)
 	pst_lmtp_policy_put(srv, &old);
 	(void)pst_lmtp_metrics_rules(srv, np->policy);   /* ENOMEM: the old names stay */
 	pst_lmtp_log_event(srv, "reload", ",\"ok\":true,\"generation\":%u", np->generation);
+	report_reload(srv, 1, NULL);
 	warn_if_no_rules(srv, np);
 }
 
@@ -750,6 +774,51 @@ static int load_runtime(struct pst_lmtp_srv *srv)
 	return 0;
 }
 
+/* --pid-file: refuse to start when it names a live postern. 0, or an exit
+ * status after printing why. */
+static int check_pid_file(struct pst_lmtp_srv *srv)
+{
+	long pid;
+	if (srv->conf.pid_file == NULL)
+		return 0;
+	if (pst_pidfile_read(srv->conf.pid_file, &pid) == 0 && pid != (long)getpid() &&
+	    pst_pidfile_is_postern(pid)) {
+		fprintf(stderr, "postern lmtp: --pid-file %s: postern is already running as PID %ld\n",
+		        srv->conf.pid_file, pid);
+		return EX_CANTCREAT;
+	}
+	if (realpath(srv->conf.rules, srv->rules_abs) == NULL)
+		snprintf(srv->rules_abs, sizeof srv->rules_abs, "%s", srv->conf.rules);
+	return 0;
+}
+
+/* --pid-file: once ready (after --user), the PID and the start's state. */
+static int write_pid_file(struct pst_lmtp_srv *srv)
+{
+	if (srv->conf.pid_file == NULL)
+		return 0;
+	if (pst_pidfile_write(srv->conf.pid_file) < 0) {
+		fprintf(stderr, "postern lmtp: --pid-file %s: %s\n", srv->conf.pid_file, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	srv->pid_written = 1;
+	report_reload(srv, 1, NULL);
+	return 0;
+}
+
+/* At exit: the pid file (when it still names us) and the state file. */
+static void remove_pid_file(struct pst_lmtp_srv *srv)
+{
+	long pid;
+	char state[4200];
+	if (!srv->pid_written)
+		return;
+	if (pst_reload_state_path(srv->conf.pid_file, state, sizeof state) == 0)
+		unlink(state);
+	if (pst_pidfile_read(srv->conf.pid_file, &pid) == 0 && pid == (long)getpid())
+		unlink(srv->conf.pid_file);
+}
+
 static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 {
 	if (srv->conf.hostname)
@@ -759,6 +828,9 @@ static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 	srv->hostname[sizeof srv->hostname - 1] = '\0';
 	if (parse_xforward_from(srv) < 0 || check_listeners(srv) < 0)
 		return EX_USAGE;
+	int rc = check_pid_file(srv);
+	if (rc != 0)
+		return rc;
 	errno = 0;
 	if (open_listeners(srv, ls) < 0)
 		return EX_OSERR;
@@ -768,7 +840,8 @@ static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 		return EX_CANTCREAT;
 	if (srv->conf.user && drop_privileges(srv->conf.user) < 0)
 		return EX_NOPERM;
-	return load_runtime(srv);
+	rc = load_runtime(srv);
+	return rc != 0 ? rc : write_pid_file(srv);
 }
 
 int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
@@ -817,6 +890,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	}
 	close_listeners(ls, nl);
 	pst_lmtp_metrics_stop(&srv->metrics);
+	remove_pid_file(srv);
 	if (sfd >= 0)
 		close(sfd);
 	pst_lmtp_policy_put(srv, &srv->current);

@@ -69,6 +69,10 @@ struct pst_lmtp_srv {
 	int xfwd_unix;
 	pst_lmtp_metrics *metrics;      /* --metrics, or NULL */
 	time_t started;                 /* wall clock, at start */
+	/* --pid-file: the state file beside it says how each SIGHUP ended. */
+	unsigned long reload_seq;       /* SIGHUPs handled (main thread) */
+	char rules_abs[4096];           /* conf.rules made absolute, or as given */
+	int pid_written;
 	/* Log sink. */
 	enum pst_log_kind log_kind;
 	int log_fd;
