@@ -2,8 +2,9 @@
  * lmtp.c: "postern lmtp", the LMTP front end (postern(1)). Parses the options
  * into a pst_lmtp_server_conf and runs the server in the foreground.
  * Exit status: 0 after SIGTERM, 64 usage, 65 bad DNS fixture, 73 cannot
- * open the log or the delivery target, 71 cannot listen, 77 --user
- * failed, 78 rules that do not compile.
+ * open the log or the delivery target, 71 cannot listen (or give a Unix
+ * socket its owner), 77 --user failed or --socket-owner / --socket-group
+ * names no user / group, 78 rules that do not compile.
  */
 #include "config.h"
 
@@ -26,6 +27,7 @@ static void lmtp_usage(FILE *out)
 	    "                    [--log FILE|syslog|stderr] [--xforward-from CIDR]... [--user NAME]\n"
 	    "                    [--recipient-delimiter C] [--users FILE] [--socket-mode OCTAL]\n"
 	    "                    [--hostname NAME] [--header-limit-reply 552|554]\n"
+	    "                    [--socket-owner USER] [--socket-group GROUP]\n"
 	    "\n"
 	    "Serve LMTP: decide every recipient of every message and deliver what is accepted.\n"
 	    "\n"
@@ -45,13 +47,15 @@ static void lmtp_usage(FILE *out)
 	    "  --recipient-delimiter C  user+detail is delivered to user\n"
 	    "  --users FILE           only these addresses (one a line); others 550 5.1.1\n"
 	    "  --socket-mode OCTAL    mode of Unix sockets (0660)\n"
+	    "  --socket-owner USER    owner of Unix sockets (the user postern starts as)\n"
+	    "  --socket-group GROUP   group of Unix sockets (the starting user's group)\n"
 	    "  --hostname NAME        name in the greeting and Received fields\n"
 	    "  --header-limit-reply N reply to a header section over the limits (552 or 554)\n");
 }
 
 enum { OPT_RULES = 256, OPT_LISTEN, OPT_DELIVER, OPT_DNS, OPT_MAX_SESSIONS, OPT_MAX_SIZE,
        OPT_TIMEOUT, OPT_LOG, OPT_XFWD, OPT_USER, OPT_DELIM, OPT_USERS, OPT_MODE, OPT_HOSTNAME,
-       OPT_HDR_REPLY, OPT_PER_PEER, OPT_HELP };
+       OPT_HDR_REPLY, OPT_PER_PEER, OPT_SOCK_OWNER, OPT_SOCK_GROUP, OPT_HELP };
 
 static const struct option lmtp_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -68,6 +72,8 @@ static const struct option lmtp_options[] = {
 	{ "recipient-delimiter", required_argument, NULL, OPT_DELIM },
 	{ "users", required_argument, NULL, OPT_USERS },
 	{ "socket-mode", required_argument, NULL, OPT_MODE },
+	{ "socket-owner", required_argument, NULL, OPT_SOCK_OWNER },
+	{ "socket-group", required_argument, NULL, OPT_SOCK_GROUP },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "header-limit-reply", required_argument, NULL, OPT_HDR_REPLY },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -158,6 +164,8 @@ static int parse_lmtp_args(int argc, char **argv, pst_lmtp_server_conf *c)
 		case OPT_LOG: c->log = optarg; break;
 		case OPT_USER: c->user = optarg; break;
 		case OPT_USERS: c->users = optarg; break;
+		case OPT_SOCK_OWNER: c->socket_owner = optarg; break;
+		case OPT_SOCK_GROUP: c->socket_group = optarg; break;
 		case OPT_HOSTNAME: c->hostname = optarg; break;
 		case OPT_DELIM:
 			if (strlen(optarg) != 1) {
