@@ -3,13 +3,15 @@
 # master.cf parse with the real postconf without a warning (a bogus line
 # shows the check can fail); the postern command line in
 # examples/postfix/README.md and the ExecStart of
-# examples/systemd/postern-lmtp.service are accepted by the real binary
-# (started on a free port with only addresses and paths swapped, they answer
-# LHLO and exit 0 on SIGTERM); systemd-analyze verify accepts the unit.
+# examples/systemd/postern-lmtp.service (made by make from its .in with
+# configure's bindir and sysconfdir) are accepted by the real binary
+# (started on a free port with only addresses, paths and users swapped, they
+# answer LHLO and exit 0 on SIGTERM; as root, their Unix socket gets the
+# group and mode they ask for); systemd-analyze verify accepts the unit.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 ex="$top_srcdir/examples"
-unit="$ex/systemd/postern-lmtp.service"
+unit="$top_builddir/examples/systemd/postern-lmtp.service"
 
 if command -v postconf >/dev/null 2>&1; then
 	d="$TMPDIR_TEST/pf"; mkdir "$d"
@@ -38,11 +40,22 @@ try_cmdline() {
 	shift
 	port=$(free_port)
 	set -- "$@" --dns "$TMPDIR_TEST/empty.zone"
-	args=
+	args= sock= sgroup= smode=660
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--rules) args="$args --rules $TMPDIR_TEST/ex.rules"; shift ;;
-		--listen) args="$args --listen 127.0.0.1:$port"; shift ;;
+		--listen) case $2 in
+			unix:*) sock="$TMPDIR_TEST/$name.sock"; args="$args --listen unix:$sock" ;;
+			esac
+			args="$args --listen 127.0.0.1:$port"; shift ;;
+		# As root the socket goes to nobody and the example's group (daemon
+		# where that group does not exist); as a normal user chown would fail.
+		--socket-owner) [ "$(id -u)" = 0 ] && args="$args --socket-owner nobody"; shift ;;
+		--socket-group) if [ "$(id -u)" = 0 ]; then
+				sgroup=$2; getent group "$sgroup" >/dev/null || sgroup=daemon
+				args="$args --socket-group $sgroup"
+			fi; shift ;;
+		--socket-mode) smode=${2#0}; args="$args $1 $2"; shift ;;
 		--deliver) case $2 in
 			lmtp:unix:*) args="$args --deliver lmtp:unix:$TMPDIR_TEST/dovecot-lmtp" ;;
 			maildir:*) args="$args --deliver maildir:$MD" ;;
@@ -60,6 +73,13 @@ try_cmdline() {
 	if wait_port "$port"; then
 		out=$(printf 'LHLO ex.test\nQUIT\n' | lmtpc "$port")
 		like "$out" '^250[ -]' "$name: postern accepts the example's options and answers LHLO"
+		if [ -n "$sock" ]; then
+			like "$(printf 'LHLO ex.test\nQUIT\n' | lmtpc "unix:$sock")" '^250[ -]' "$name: and on its Unix socket"
+			if [ -n "$sgroup" ]; then
+				is "$(stat -c %U:%G:%a "$sock")" "nobody:$sgroup:$smode" \
+				   "$name: the socket has the example's --socket-group and --socket-mode"
+			fi
+		fi
 		kill -TERM "$pid"; wait "$pid"; rc=$?
 		is "$rc" 0 "$name: it exits 0 on SIGTERM"
 	else
@@ -87,18 +107,27 @@ set -f; try_cmdline readme ${cmd#postern }; set +f
 
 # The unit's ExecStart (with its continuations).
 exec_start=$(awk '/^ExecStart=/{on=1} on{l=$0; sub(/\\$/, "", l); printf "%s ", l; if ($0 !~ /\\$/) exit}' "$unit")
-like "$exec_start" '^ExecStart=/usr/bin/postern lmtp ' "unit: ExecStart runs postern lmtp"
+# make wrote the unit with the build's bindir and sysconfdir.
+bindir=$(sed -n 's/^bindir = //p' "$top_builddir/Makefile")
+prefix=$(sed -n 's/^prefix = //p' "$top_builddir/Makefile")
+bindir=$(printf '%s' "$bindir" | sed "s|\${exec_prefix}|$prefix|; s|\${prefix}|$prefix|")
+like "$exec_start" "^ExecStart=$bindir/postern lmtp --rules $prefix/etc/postern/policy.rules " \
+   "unit: ExecStart runs postern lmtp from bindir ($bindir), the rules from sysconfdir"
+is "$(grep -c '@[a-z]*@' "$unit")" 0 "unit: make substituted every @name@"
+like "$exec_start" '--listen unix:/run/postern/lmtp .*--socket-group postfix --socket-mode 0660 ' \
+   "unit: postern listens on /run/postern/lmtp for the postfix group"
 # shellcheck disable=SC2086
-set -f; try_cmdline unit ${exec_start#ExecStart=/usr/bin/postern }; set +f
+set -f; try_cmdline unit ${exec_start#ExecStart="$bindir"/postern }; set +f
 for k in 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'PrivateTmp=yes' 'Restart=on-failure' \
-	 'ExecReload=/bin/kill -HUP \$MAINPID' 'ReadWritePaths=/var/run/dovecot'; do
+	 'ExecReload=/bin/kill -HUP \$MAINPID' 'ReadWritePaths=/var/run/dovecot' 'RuntimeDirectory=postern' \
+	 'CapabilityBoundingSet=CAP_CHOWN CAP_SETUID CAP_SETGID CAP_NET_BIND_SERVICE'; do
 	grep -q "^$k\$" "$unit" && ok "unit: $k" || not_ok "unit: $k"
 done
 
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# verify wants the ExecStart program to exist: point it at the build.
 	abs=$(cd "$(dirname "$POSTERN")" && pwd)/$(basename "$POSTERN")
-	sed "s|^ExecStart=/usr/bin/postern |ExecStart=$abs |" "$unit" > "$TMPDIR_TEST/postern-lmtp.service"
+	sed "s|^ExecStart=$bindir/postern |ExecStart=$abs |" "$unit" > "$TMPDIR_TEST/postern-lmtp.service"
 	out=$(systemd-analyze verify --man=no "$TMPDIR_TEST/postern-lmtp.service" 2>&1); rc=$?
 	is "$rc:$out" "0:" "systemd-analyze verify accepts the unit without a warning"
 	sed -i 's/^Restart=on-failure/Restart=sometimes/' "$TMPDIR_TEST/postern-lmtp.service"
