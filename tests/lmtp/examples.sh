@@ -18,11 +18,26 @@ if command -v postconf >/dev/null 2>&1; then
 	cp "$ex/postfix/main.cf" "$ex/postfix/master.cf" "$d/"
 	out=$(postconf -c "$d" -n 2>"$TMPDIR_TEST/pf.err"); rc=$?
 	is "$rc:$(cat "$TMPDIR_TEST/pf.err")" "0:" "postconf -n reads main.cf without a warning"
-	like "$out" '^virtual_transport = lmtp:inet:127\.0\.0\.1:2424$' "virtual_transport is postern's LMTP port"
+	like "$out" '^virtual_transport = postern:unix:/run/postern/lmtp$' \
+	   "virtual_transport is master.cf's postern transport to postern's Unix socket"
 	like "$out" 'lmtp_send_xforward_command = yes' "XFORWARD is sent"
+	# Recipient validation (issue 16): the domain has a mailbox table and
+	# Postfix refuses what it does not list, at RCPT.
+	like "$out" '^virtual_mailbox_domains = example\.org$' "the virtual mailbox domain"
+	like "$out" '^virtual_mailbox_maps = hash:/etc/postfix/virtual_mailboxes$' \
+	   "recipients are validated against virtual_mailbox_maps"
+	like "$out" '^smtpd_reject_unlisted_recipient = yes$' "and unlisted recipients are refused at RCPT"
 	out=$(postconf -c "$d" -M 2>"$TMPDIR_TEST/pf.err"); rc=$?
 	is "$rc:$(cat "$TMPDIR_TEST/pf.err")" "0:" "postconf -M reads master.cf without a warning"
-	like "$out" '^postern +unix .* lmtp -o lmtp_send_xforward_command=yes' "master.cf: the postern lmtp transport sends XFORWARD"
+	like "$out" '^postern +unix +- +- +n +.* lmtp -o lmtp_send_xforward_command=yes' \
+	   "master.cf: the postern lmtp transport is not chrooted (reaches /run/postern) and sends XFORWARD"
+	cp "$ex/postfix/virtual_mailboxes" "$d/vm"
+	if postmap -c "$d" "hash:$d/vm" 2>"$TMPDIR_TEST/pf.err"; then
+		is "$(postmap -c "$d" -q alice@example.org "hash:$d/vm"):$(postmap -c "$d" -q nosuchuser@example.org "hash:$d/vm"; echo "$?")" \
+		   "OK:1" "postmap reads virtual_mailboxes: alice is listed, nosuchuser is not"
+	else
+		not_ok "postmap reads virtual_mailboxes" "$(cat "$TMPDIR_TEST/pf.err")"
+	fi
 	echo 'virtual_transprot = lmtp:inet:127.0.0.1:2424' >> "$d/main.cf"
 	postconf -c "$d" -n >/dev/null 2>"$TMPDIR_TEST/pf.err"
 	like "$(cat "$TMPDIR_TEST/pf.err")" 'unused parameter: virtual_transprot' "control: a misspelt parameter is warned about"
@@ -99,9 +114,11 @@ fi
 
 # The README's command: the lines from "postern lmtp" to the end of its
 # backslash continuations.
-cmd=$(awk '/^postern lmtp --/{on=1} on{l=$0; sub(/\\$/, "", l); printf "%s ", l; if ($0 !~ /\\$/) exit}' \
+cmd=$(awk '/^ *postern lmtp --/{on=1} on{l=$0; sub(/^ +/, "", l); sub(/\\$/, "", l); printf "%s ", l; if ($0 !~ /\\$/) exit}' \
 	"$ex/postfix/README.md")
 like "$cmd" '--deliver lmtp:unix:/var/run/dovecot/lmtp' "README: postern relays to Dovecot's LMTP socket"
+like "$cmd" '--listen unix:/run/postern/lmtp .*--socket-group postfix --socket-mode 0660' \
+   "README: postern listens on main.cf's socket, for the postfix group"
 # shellcheck disable=SC2086
 set -f; try_cmdline readme ${cmd#postern }; set +f
 
