@@ -3,8 +3,9 @@
  * into a pst_lmtp_server_conf and runs the server in the foreground.
  * Exit status: 0 after SIGTERM, 64 usage, 65 bad DNS fixture, 73 cannot
  * open the log or the delivery target (or --pid-file names a running
- * postern), 71 cannot listen, 77 --user failed, 78 rules that do not
- * compile.
+ * postern), 71 cannot listen (or give a Unix socket its owner), 77 --user
+ * failed or --socket-owner / --socket-group names no user / group, 78
+ * rules that do not compile.
  */
 #include "config.h"
 
@@ -28,6 +29,7 @@ static void lmtp_usage(FILE *out)
 	    "                    [--recipient-delimiter C] [--users FILE] [--socket-mode OCTAL]\n"
 	    "                    [--hostname NAME] [--header-limit-reply 552|554]\n"
 	    "                    [--metrics ADDR] [--pid-file FILE]\n"
+	    "                    [--socket-owner USER] [--socket-group GROUP]\n"
 	    "\n"
 	    "Serve LMTP: decide every recipient of every message and deliver what is accepted.\n"
 	    "\n"
@@ -47,6 +49,8 @@ static void lmtp_usage(FILE *out)
 	    "  --recipient-delimiter C  user+detail is delivered to user\n"
 	    "  --users FILE           only these addresses (one a line); others 550 5.1.1\n"
 	    "  --socket-mode OCTAL    mode of Unix sockets (0660)\n"
+	    "  --socket-owner USER    owner of Unix sockets (the user postern starts as)\n"
+	    "  --socket-group GROUP   group of Unix sockets (the starting user's group)\n"
 	    "  --hostname NAME        name in the greeting and Received fields\n"
 	    "  --header-limit-reply N reply to a header section over the limits (552 or 554)\n"
 	    "  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (as --listen)\n"
@@ -55,7 +59,8 @@ static void lmtp_usage(FILE *out)
 
 enum { OPT_RULES = 256, OPT_LISTEN, OPT_DELIVER, OPT_DNS, OPT_MAX_SESSIONS, OPT_MAX_SIZE,
        OPT_TIMEOUT, OPT_LOG, OPT_XFWD, OPT_USER, OPT_DELIM, OPT_USERS, OPT_MODE, OPT_HOSTNAME,
-       OPT_HDR_REPLY, OPT_PER_PEER, OPT_METRICS, OPT_PID_FILE, OPT_HELP };
+       OPT_HDR_REPLY, OPT_PER_PEER, OPT_METRICS, OPT_PID_FILE, OPT_SOCK_OWNER, OPT_SOCK_GROUP,
+       OPT_HELP };
 
 static const struct option lmtp_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -72,6 +77,8 @@ static const struct option lmtp_options[] = {
 	{ "recipient-delimiter", required_argument, NULL, OPT_DELIM },
 	{ "users", required_argument, NULL, OPT_USERS },
 	{ "socket-mode", required_argument, NULL, OPT_MODE },
+	{ "socket-owner", required_argument, NULL, OPT_SOCK_OWNER },
+	{ "socket-group", required_argument, NULL, OPT_SOCK_GROUP },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "header-limit-reply", required_argument, NULL, OPT_HDR_REPLY },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -164,6 +171,8 @@ static int parse_lmtp_args(int argc, char **argv, pst_lmtp_server_conf *c)
 		case OPT_LOG: c->log = optarg; break;
 		case OPT_USER: c->user = optarg; break;
 		case OPT_USERS: c->users = optarg; break;
+		case OPT_SOCK_OWNER: c->socket_owner = optarg; break;
+		case OPT_SOCK_GROUP: c->socket_group = optarg; break;
 		case OPT_HOSTNAME: c->hostname = optarg; break;
 		case OPT_METRICS: c->metrics = optarg; break;
 		case OPT_PID_FILE: c->pid_file = optarg; break;

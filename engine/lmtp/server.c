@@ -1,7 +1,9 @@
 /*
  * server.c: the LMTP server (see server.h).
  *
- * The main thread binds the listeners, drops privileges (--user), then
+ * The main thread binds the listeners, gives the Unix sockets their mode,
+ * owner and group (--socket-mode, --socket-owner, --socket-group: names
+ * are resolved before binding), drops privileges (--user), then
  * loads the policy, the DNS fixture and the delivery target, and polls the
  * listeners and a signalfd. Each accepted connection is one session over
  * proto.c, run by a thread of a pool of at most max_sessions threads made
@@ -345,6 +347,71 @@ static int open_listeners(struct pst_lmtp_srv *srv, struct listener *ls)
 		}
 		if (fcntl(ls[i].fd, F_SETFL, O_NONBLOCK) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* A user or group named by --socket-owner / --socket-group: its name, or
+ * a decimal id. 0 and *id, or -1 after saying which is unknown. */
+static int socket_id(const char *opt, const char *name, unsigned *id)
+{
+	unsigned long long v;
+	if (strcmp(opt, "socket-owner") == 0) {
+		struct passwd *pw = getpwnam(name);
+		if (pw != NULL) {
+			*id = (unsigned)pw->pw_uid;
+			return 0;
+		}
+	} else {
+		struct group *gr = getgrnam(name);
+		if (gr != NULL) {
+			*id = (unsigned)gr->gr_gid;
+			return 0;
+		}
+	}
+	if (pst_parse_number(name, 10, 0, 0x7fffffffULL, &v) == 0) {
+		*id = (unsigned)v;
+		return 0;
+	}
+	fprintf(stderr, "postern lmtp: --%s %s: no such %s\n", opt, name,
+	        strcmp(opt, "socket-owner") == 0 ? "user" : "group");
+	return -1;
+}
+
+/* The owner and group the Unix sockets get (-1: unchanged). 0, or -1
+ * after saying which name is unknown. */
+static int resolve_socket_ids(const struct pst_lmtp_srv *srv, uid_t *uid, gid_t *gid)
+{
+	unsigned id;
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (srv->conf.socket_owner) {
+		if (socket_id("socket-owner", srv->conf.socket_owner, &id) < 0)
+			return -1;
+		*uid = (uid_t)id;
+	}
+	if (srv->conf.socket_group) {
+		if (socket_id("socket-group", srv->conf.socket_group, &id) < 0)
+			return -1;
+		*gid = (gid_t)id;
+	}
+	return 0;
+}
+
+/* Give every Unix socket its owner and group (after bind, before --user).
+ * 0, or -1 after saying which socket could not be changed. */
+static int chown_listeners(const struct pst_lmtp_srv *srv, const struct listener *ls,
+                           uid_t uid, gid_t gid)
+{
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return 0;
+	for (size_t i = 0; i < srv->conf.nlisten; i++) {
+		if (!ls[i].is_unix || lchown(ls[i].path, uid, gid) == 0)
+			continue;
+		fprintf(stderr, "postern lmtp: cannot give unix:%s to %s:%s: %s\n", ls[i].path,
+		        srv->conf.socket_owner ? srv->conf.socket_owner : "-",
+		        srv->conf.socket_group ? srv->conf.socket_group : "-", strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -831,8 +898,12 @@ static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 	int rc = check_pid_file(srv);
 	if (rc != 0)
 		return rc;
+	uid_t sock_uid;
+	gid_t sock_gid;
+	if (resolve_socket_ids(srv, &sock_uid, &sock_gid) < 0)
+		return EX_NOPERM;
 	errno = 0;
-	if (open_listeners(srv, ls) < 0)
+	if (open_listeners(srv, ls) < 0 || chown_listeners(srv, ls, sock_uid, sock_gid) < 0)
 		return EX_OSERR;
 	if (srv->conf.metrics && pst_lmtp_metrics_open(srv, srv->conf.metrics, &srv->metrics) < 0)
 		return EX_OSERR;

@@ -21,6 +21,8 @@ typedef struct pst_lmtp_server_conf {
 	const char *listen[PST_LMTP_MAX_LISTEN]; /* "127.0.0.1:2424", "[::1]:2424", "unix:/path" */
 	size_t nlisten;
 	unsigned socket_mode;                 /* unix sockets (0660) */
+	const char *socket_owner;             /* --socket-owner USER of unix sockets, or NULL */
+	const char *socket_group;             /* --socket-group GROUP of unix sockets, or NULL */
 	const char *deliver;                  /* --deliver TARGET */
 	const char *dns;                      /* --dns FILE, or NULL for live DNS */
 	unsigned max_sessions;
@@ -46,7 +48,8 @@ void pst_lmtp_server_defaults(pst_lmtp_server_conf *conf);
 /* Run the server in the foreground until SIGTERM (or SIGINT), then drain
  * the sessions in flight. Setup errors are printed to stderr. Returns an
  * exit status: 0 after a clean stop, EX_CONFIG for rules that do not
- * compile, EX_USAGE for bad options, EX_OSERR / EX_CANTCREAT otherwise. */
+ * compile, EX_USAGE for bad options, EX_NOPERM for an unknown --user,
+ * --socket-owner or --socket-group, EX_OSERR / EX_CANTCREAT otherwise. */
 int pst_lmtp_server_run(const pst_lmtp_server_conf *conf);
 
 #endif
