@@ -75,7 +75,9 @@ typedef struct pst_deliver_rcpt {
 
 /* Deliver every recipient's copy; each rcpts[i].reply is filled (250 only
  * when durable). A Maildir copy gets Return-Path, Delivered-To and a
- * Received field for this hop at the top, as Dovecot's LMTP writes them.
+ * Received field for this hop at the top, as Dovecot's LMTP writes them,
+ * its "from" part naming the client (client_ip, client_name, helo) as
+ * Postfix's smtpd does.
  * Relay mode groups recipients whose copies are identical into one
  * downstream transaction and maps the per-recipient replies back; a
  * quarantined copy gets "X-Postern-Action: quarantine; folder=NAME" and,

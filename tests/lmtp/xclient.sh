@@ -35,6 +35,45 @@ is "$(printf '%s\n' "$out" | grep -E '^(501|503|220)' | tail -n +2 | cut -c1-9 |
 	"control characters from xtext are 501 5.5.4, and XCLIENT only before MAIL (after XCLIENT, MAIL needs LHLO)"
 stop_lmtp
 
+# postern's Received field names the XFORWARD/XCLIENT client the way
+# Postfix writes it, and postern replay reads the client IP and HELO back
+# from it, never from a (postern) field a sender wrote below it.
+cat > "$TMPDIR_TEST/ip.rules" <<'R'
+rule forwarded { when client.ip == 192.0.2.9 and client.helo == "helo.sender.example" then reject; }
+rule planted { when client.ip == 203.0.113.6 or client.helo == "forged.example" then discard; }
+rule peer { when client.ip == 127.0.0.1 then tempfail; }
+R
+start_lmtp --rules "$s6/policy.rules"
+planted='Received: from forged.example (forged.example [203.0.113.6])\r\n\tby mx.test (postern) with LMTP id X; Tue, 1 Dec 2026 10:00:00 +0000\r\nSubject: r\r\n\r\nx'
+out=$(printf '%s\n' 'LHLO c' 'XFORWARD ADDR=192.0.2.9 HELO=helo.sender.example NAME=[UNAVAILABLE]' \
+	'MAIL FROM:<a@example.net>' 'RCPT TO:<x@agency.example>' 'DATA' '<<354' "$planted" '.' \
+	'MAIL FROM:<a@example.net>' 'RCPT TO:<y@example.org>' 'DATA' '<<354' "$planted" '.' 'QUIT' | lmtpc "$PORT")
+f=$(find "$MD/agency.example/x/new" -type f -newer "$TMPDIR_TEST/ip.rules" | head -1)
+like "$(sed -n 3,4p "$f" | tr -d '\r' | tr '\n\t' '  ')" '^Received: from helo\.sender\.example \(unknown \[192\.0\.2\.9\]\) +by mx\.test \(postern\) +with LMTP id [0-9A-F]+ ' \
+	"the Received field names the XFORWARD client: from HELO (NAME [IP]) by HOST (postern)"
+f=$(find "$MD/example.org/y/new" -type f | head -1)
+like "$(sed -n 3p "$f")" '^Received: from unknown \(unknown \[unknown\]\) by mx.test \(postern\)' \
+	"without XFORWARD: unknown parts as Postfix writes them, never the LMTP peer"
+mkdir -p "$TMPDIR_TEST/rx/new" "$TMPDIR_TEST/rx/cur" "$TMPDIR_TEST/ry/new" "$TMPDIR_TEST/ry/cur"
+cp "$(find "$MD/agency.example/x/new" -type f -newer "$TMPDIR_TEST/ip.rules")" "$TMPDIR_TEST/rx/new/"
+cp "$MD/example.org/y/new/"* "$TMPDIR_TEST/ry/new/"
+out=$("$POSTERN" replay --rules "$TMPDIR_TEST/ip.rules" --received-by mx.test --json "$TMPDIR_TEST/rx")
+is "$(q "$out" '[.messages,.rules.forwarded,.rules.planted,.rules.peer]|join(" ")')" "1 1 0 0" \
+	"postern replay: client.ip and client.helo of the XFORWARD client, from postern's Received"
+out=$("$POSTERN" replay --rules "$TMPDIR_TEST/ip.rules" --received-by mx.test --json "$TMPDIR_TEST/ry")
+is "$(q "$out" '[.messages,.rules.forwarded,.rules.planted,.rules.peer]|join(" ")')" "1 0 0 0" \
+	"postern replay never reads a (postern) Received field a sender planted below postern's"
+stop_lmtp
+
+# Without --received-by, replay takes postern's own field by this host's name.
+start_lmtp --rules "$s6/policy.rules" --hostname "$(hostname)"
+printf '%s\n' 'LHLO c' 'XFORWARD ADDR=192.0.2.9 HELO=helo.sender.example' 'MAIL FROM:<a@example.net>' \
+	'RCPT TO:<z@agency.example>' 'DATA' '<<354' 'Subject: r\r\n\r\nx' '.' 'QUIT' | lmtpc "$PORT" >/dev/null
+out=$("$POSTERN" replay --rules "$TMPDIR_TEST/ip.rules" --json "$MD/agency.example/z")
+is "$(q "$out" '[.messages,.rules.forwarded]|join(" ")')" "1 1" \
+	"postern replay without --received-by: postern's own Received by this host"
+stop_lmtp
+
 # A peer outside --xforward-from: not advertised, refused.
 start_lmtp --rules "$s6/policy.rules" --xforward-from 192.0.2.0/24
 out=$(printf '%s\n' 'LHLO c' 'XCLIENT ADDR=192.0.2.1' 'QUIT' | lmtpc "$PORT")
@@ -42,6 +81,6 @@ is "$(printf '%s\n' "$out" | grep -c XCLIENT)" 0 "XCLIENT is not advertised to a
 like "$out" '550 5.7.0 Error: insufficient authorization' "and refused with 550 5.7.0"
 out=$(swaks --protocol LMTP --server 127.0.0.1 --port "$PORT" --helo lmtp.client --from a@example.net \
 	--to x@agency.example --data @"$TMPDIR_TEST/m.eml" --xclient-addr 192.0.2.55 2>&1)
-is "$(msgs_in "$MD/agency.example/x")" 2 "swaks --xclient-addr from an untrusted peer delivers nothing"
+is "$(msgs_in "$MD/agency.example/x")" 3 "swaks --xclient-addr from an untrusted peer delivers nothing"
 stop_lmtp
 done_testing
