@@ -166,11 +166,11 @@ printf 'rule broken { when nosuch.fact then accept; }\n' > "$T/lmtp.rules"
 kill -HUP "$SRV_PID"; wait_log '"event":"reload","ok":false'
 # A policy without rules: a reload that is taken, with a warning event.
 printf '# nothing\n' > "$T/lmtp.rules"
-kill -HUP "$SRV_PID"; wait_log '"event":"warning"'
+kill -HUP "$SRV_PID"; wait_log '"warning":"the policy has no rules'
 kill -USR1 "$SRV_PID"; wait_log '"event":"stats"'
 stop_lmtp
 is "$(jq -r '.event // "recipient"' "$LOG" | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')" \
-   "recipient=3 reload=3 start=1 stats=2 stop=1 stopping=1 warning=1 " "the log has recipient lines and every event but error"
+   "recipient=3 reload=3 start=1 stats=2 stop=1 stopping=1 warning=2 " "the log has recipient lines and every event but error"
 is "$(jq -r 'select(.warnings) | .warnings[0]' "$LOG")" \
    "control characters in \${from.display} replaced by '?'" "the held message's recipient line has its warning"
 jq -c . "$LOG" | paths lmtp >> "$T/got"

@@ -74,6 +74,16 @@ is "$(q "$out" '[.messages,.rules.forwarded]|join(" ")')" "1 1" \
 	"postern replay without --received-by: postern's own Received by this host"
 stop_lmtp
 
+# A TCP listener with XFORWARD trusted from address ranges: a warning at
+# start, on stderr and as a log event, naming the ranges.
+warned=$(grep 'XFORWARD and XCLIENT are trusted' "$TMPDIR_TEST/stderr" | head -1)
+like "$warned" '^postern lmtp: warning: XFORWARD and XCLIENT are trusted from 127\.0\.0\.0/8, ::1/128 over a TCP listener: .*--listen unix:PATH.*--xforward-from unix' \
+	"default --xforward-from over TCP: a warning on stderr naming the ranges and the Unix socket"
+ev=$(grep '"event":"warning"' "$LOG" | grep xforward_from | tail -1)
+is "$(q "$ev" '[(.listen|join(",")),(.xforward_from|join(","))]|join(" ")')" "127.0.0.1:$PORT 127.0.0.0/8,::1/128" \
+	"and a warning event with the TCP listeners and the ranges"
+: > "$TMPDIR_TEST/stderr"
+
 # A peer outside --xforward-from: not advertised, refused.
 start_lmtp --rules "$s6/policy.rules" --xforward-from 192.0.2.0/24
 out=$(printf '%s\n' 'LHLO c' 'XCLIENT ADDR=192.0.2.1' 'QUIT' | lmtpc "$PORT")
@@ -83,4 +93,13 @@ out=$(swaks --protocol LMTP --server 127.0.0.1 --port "$PORT" --helo lmtp.client
 	--to x@agency.example --data @"$TMPDIR_TEST/m.eml" --xclient-addr 192.0.2.55 2>&1)
 is "$(msgs_in "$MD/agency.example/x")" 3 "swaks --xclient-addr from an untrusted peer delivers nothing"
 stop_lmtp
+like "$(cat "$TMPDIR_TEST/stderr")" 'trusted from 192\.0\.2\.0/24 over a TCP listener' "--xforward-from 192.0.2.0/24 over TCP: warned too"
+: > "$TMPDIR_TEST/stderr"
+
+# XFORWARD trusted only over a Unix socket: no warning.
+: > "$LOG"
+start_lmtp --rules "$s6/policy.rules" --xforward-from unix
+stop_lmtp
+is "$(grep -c 'XFORWARD and XCLIENT are trusted' "$TMPDIR_TEST/stderr" "$LOG" | cut -d: -f2 | tr '\n' ' ')" "0 0 " \
+	"--xforward-from unix: no warning, even with a TCP listener"
 done_testing
