@@ -95,4 +95,9 @@ typedef struct pst_deliver_stats {
 
 void pst_deliver_get_stats(const pst_deliver *d, pst_deliver_stats *st);
 
+/* Whether the target answers: for a relay, one connection within
+ * timeout_ms (closed at once, nothing sent); a Maildir always does.
+ * 0, or -1 with why (NUL-terminated, from the connect). */
+int pst_deliver_probe(const pst_deliver *d, unsigned timeout_ms, char *why, size_t whylen);
+
 #endif

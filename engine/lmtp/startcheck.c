@@ -8,6 +8,10 @@
  * default 127.0.0.0/8 and ::1) while a listener is TCP: any process that
  * can connect from such an address can claim any client IP. The event
  * names the TCP listeners ("listen") and the ranges ("xforward_from").
+ *
+ * A --deliver lmtp: target that does not take one connection within
+ * PST_LMTP_PROBE_MS (so start waits at most that long): every delivery
+ * would then be deferred (451). The event names the target ("deliver").
  */
 #include "config.h"
 
@@ -16,6 +20,8 @@
 
 #include "lmtp/server_private.h"
 #include "util/buf.h"
+
+#define PST_LMTP_PROBE_MS 2000
 
 /* Append ,"key":[...] of the n strings. */
 static void json_strings(pst_buf *b, const char *key, const char *const *v, size_t n)
@@ -68,7 +74,24 @@ static void warn_xforward_over_tcp(struct pst_lmtp_srv *srv)
 	pst_buf_free(&text);
 }
 
+static void warn_unreachable_target(struct pst_lmtp_srv *srv)
+{
+	char why[256] = "";
+	if (srv->deliver == NULL || pst_deliver_probe(srv->deliver, PST_LMTP_PROBE_MS, why, sizeof why) == 0)
+		return;
+	pst_buf json = PST_BUF_INIT, text = PST_BUF_INIT;
+	const char *target = srv->conf.deliver;
+	pst_buf_printf(&text, "--deliver %s: the target does not answer (%s): deliveries are "
+	               "deferred (451) until it does", target, why[0] ? why : "no connection");
+	pst_buf_puts(&json, ",\"deliver\":");
+	pst_buf_json_str(&json, target, strlen(target));
+	warn(srv, pst_buf_str(&json), pst_buf_str(&text));
+	pst_buf_free(&json);
+	pst_buf_free(&text);
+}
+
 void pst_lmtp_start_warnings(struct pst_lmtp_srv *srv)
 {
 	warn_xforward_over_tcp(srv);
+	warn_unreachable_target(srv);
 }

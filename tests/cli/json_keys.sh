@@ -174,6 +174,12 @@ is "$(jq -r '.event // "recipient"' "$LOG" | sort | uniq -c | awk '{ printf "%s=
 is "$(jq -r 'select(.warnings) | .warnings[0]' "$LOG")" \
    "control characters in \${from.display} replaced by '?'" "the held message's recipient line has its warning"
 jq -c . "$LOG" | paths lmtp >> "$T/got"
+# A --deliver lmtp: target that does not answer: a warning event at start.
+: > "$LOG"
+start_lmtp --rules "$fix/policy.rules" --deliver "lmtp:127.0.0.1:$(free_port)" --xforward-from unix
+stop_lmtp
+like "$(jq -r 'select(.event == "warning") | .deliver' "$LOG")" '^lmtp:127' "an unreachable --deliver target: a warning event"
+jq -c . "$LOG" | paths lmtp >> "$T/got"
 sort -u "$T/got" -o "$T/got"
 
 # ---- Every key written is documented, every key documented is written -----

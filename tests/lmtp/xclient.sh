@@ -102,4 +102,47 @@ start_lmtp --rules "$s6/policy.rules" --xforward-from unix
 stop_lmtp
 is "$(grep -c 'XFORWARD and XCLIENT are trusted' "$TMPDIR_TEST/stderr" "$LOG" | cut -d: -f2 | tr '\n' ' ')" "0 0 " \
 	"--xforward-from unix: no warning, even with a TCP listener"
+
+# An lmtp: target that refuses the connection: a warning at start, and the
+# server runs on (the delivery is deferred).
+: > "$LOG"; : > "$TMPDIR_TEST/stderr"
+dead=$(free_port)
+start_lmtp --rules "$s6/policy.rules" --xforward-from unix --deliver "lmtp:127.0.0.1:$dead"
+like "$(cat "$TMPDIR_TEST/stderr")" "^postern lmtp: warning: --deliver lmtp:127\.0\.0\.1:$dead: the target does not answer \(connect: Connection refused\)" \
+	"an unreachable --deliver lmtp: target: a warning on stderr"
+is "$(q "$(grep '"event":"warning"' "$LOG" | head -1)" '.deliver')" "lmtp:127.0.0.1:$dead" "and a warning event naming the target"
+out=$(printf '%s\n' 'LHLO c' 'MAIL FROM:<a@example.net>' 'RCPT TO:<y@example.org>' 'DATA' '<<354' 'Subject: d\r\n\r\nx' '.' 'QUIT' | lmtpc "$PORT")
+like "$out" '^451 4\.' "the server keeps running: the delivery is deferred"
+stop_lmtp
+
+# A target that takes the connection: no warning.
+python3 -c 'import socket,sys,time
+l=socket.socket(); l.bind(("127.0.0.1",0)); l.listen(0)
+c=socket.create_connection(l.getsockname()); print(l.getsockname()[1], flush=True)
+time.sleep(20)' > "$TMPDIR_TEST/hold.port" &
+hold=$!
+i=0; while [ ! -s "$TMPDIR_TEST/hold.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+live=$(free_port)
+python3 -c 'import socket,sys,time
+l=socket.socket(); l.bind(("127.0.0.1",int(sys.argv[1]))); l.listen(8); time.sleep(20)' "$live" &
+listener=$!
+wait_port "$live"
+: > "$LOG"; : > "$TMPDIR_TEST/stderr"
+start_lmtp --rules "$s6/policy.rules" --xforward-from unix --deliver "lmtp:127.0.0.1:$live"
+stop_lmtp
+is "$(grep -c 'does not answer' "$TMPDIR_TEST/stderr" "$LOG" | cut -d: -f2 | tr '\n' ' ')" "0 0 " \
+	"a target that takes the connection: no warning"
+
+# A target that never completes the connection (its backlog is full):
+# the probe gives up after about 2 s and the server then serves.
+: > "$LOG"; : > "$TMPDIR_TEST/stderr"
+t0=$(date +%s)
+start_lmtp --rules "$s6/policy.rules" --xforward-from unix --deliver "lmtp:127.0.0.1:$(cat "$TMPDIR_TEST/hold.port")"
+out=$(printf '%s\n' 'LHLO c' 'QUIT' | lmtpc "$PORT")
+took=$(( $(date +%s) - t0 ))
+like "$out" '^221' "a target that does not answer in time: the server serves"
+[ "$took" -le 5 ] && ok "start is held at most about 2 s by the probe (${took}s)" || not_ok "start is held at most about 2 s" "took ${took}s"
+like "$(cat "$TMPDIR_TEST/stderr")" 'does not answer \(connect: timed out\)' "and warns that the target timed out"
+stop_lmtp
+kill "$hold" "$listener" 2>/dev/null
 done_testing
