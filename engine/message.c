@@ -377,6 +377,46 @@ static int forged_authres(void *ctx, const char *value, size_t len)
 	return pst_authres_has_id(value, len, ctx);
 }
 
+/* The value of X-Postern-Quarantine for recipient i's quarantined copy:
+ * "rule=NAME; decision=ACTION; applied=quarantine; client-ip=IP", a part
+ * not known written "unknown"; in the rule name, anything but letters,
+ * digits and "._-" becomes '?' (the field stays one token list). */
+static int quarantine_reason(const pst_message *m, const pst_verdict *v, pst_buf *b)
+{
+	const char *rule = v->rule ? v->rule : "unknown";
+	if (pst_buf_puts(b, "rule=") < 0)
+		return -1;
+	for (const char *p = rule; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		         || c == '.' || c == '_' || c == '-';
+		if (pst_buf_putc(b, ok ? (char)c : '?') < 0)
+			return -1;
+	}
+	return pst_buf_printf(b, "; decision=%s; applied=%s; client-ip=%s", pst_action_name(v->action),
+	                      pst_action_name(v->applied),
+	                      m->env.client_ip ? m->env.client_ip : "unknown");
+}
+
+/* With quarantine-reason on: X-Postern-Quarantine fields that came with
+ * the message are removed from every copy (a sender must not write one),
+ * and a quarantined copy gets postern's. 0, or -1 on ENOMEM. */
+static int quarantine_edits(const pst_message *m, size_t i, pst_msg_edit *edits, size_t *nedits,
+                            pst_buf *value)
+{
+	if (!pst_program_settings(m->policy->prog)->quarantine_reason)
+		return 0;
+	edits[(*nedits)++] = (pst_msg_edit){ .op = PST_MSG_EDIT_REMOVE, .name = "X-Postern-Quarantine" };
+	const pst_verdict *v = &m->verdicts[i];
+	if (v->applied != PST_QUARANTINE)
+		return 0;
+	if (quarantine_reason(m, v, value) < 0 || pst_buf_str(value) == NULL)
+		return -1;
+	edits[(*nedits)++] = (pst_msg_edit){ .op = PST_MSG_EDIT_ADD, .name = "X-Postern-Quarantine",
+		.value = pst_buf_str(value) };
+	return 0;
+}
+
 int pst_message_render(pst_message *m, size_t i, char **out, size_t *len, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -387,8 +427,9 @@ int pst_message_render(pst_message *m, size_t i, char **out, size_t *len, char *
 		return fail(err, errlen, "%s", !m->evaluated ? "the message was not evaluated"
 		                                             : "no such recipient");
 	const pst_outcome *o = &m->outcomes[i];
-	/* The rules' edits (eval/apply.h), and room for Authentication-Results. */
-	pst_msg_edit *edits = pst_apply_edits(o->edits, o->nedits, 2);
+	/* The rules' edits (eval/apply.h), and room for Authentication-Results
+	 * and X-Postern-Quarantine. */
+	pst_msg_edit *edits = pst_apply_edits(o->edits, o->nedits, 4);
 	if (edits == NULL)
 		return fail(err, errlen, "%s", errno == EINVAL ? "an edit action has no message edit"
 		                                               : "out of memory");
@@ -406,11 +447,19 @@ int pst_message_render(pst_message *m, size_t i, char **out, size_t *len, char *
 		edits[nedits++] = (pst_msg_edit){ .op = PST_MSG_EDIT_ADD,
 			.name = "Authentication-Results", .value = pst_buf_str(&ar) };
 	}
+	pst_buf qr = PST_BUF_INIT;
+	if (quarantine_edits(m, i, edits, &nedits, &qr) < 0) {
+		free(edits);
+		pst_buf_free(&ar);
+		pst_buf_free(&qr);
+		return fail(err, errlen, "%s", "out of memory");
+	}
 	pst_render_opts ro = { .skip_before = m->first_field };
 	pst_buf b = PST_BUF_INIT;
 	int rc = pst_msg_render(m->msg, edits, nedits, &ro, &b, err, errlen);
 	free(edits);
 	pst_buf_free(&ar);
+	pst_buf_free(&qr);
 	if (rc < 0) {
 		pst_buf_free(&b);
 		return -1;

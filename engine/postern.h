@@ -236,7 +236,10 @@ PST_API const pst_verdict *pst_message_verdict(const pst_message *msg, size_t i)
 /* The message as delivered to recipient i: edits applied; with an
  * authserv-id set, Authentication-Results fields bearing that id removed
  * (forged, RFC 8601 section 5) and ours added (computing every auth
- * result it needs). *out is malloc'd, owned
+ * result it needs); with quarantine-reason on, X-Postern-Quarantine
+ * fields removed and, for a copy whose applied action is quarantine, ours
+ * added ("rule=NAME; decision=ACTION; applied=quarantine; client-ip=IP").
+ * *out is malloc'd, owned
  * by the caller. 0 / -1. Not const: auth results are computed and cached. */
 PST_API int pst_message_render(pst_message *msg, size_t i, char **out, size_t *len, char *err, size_t errlen);
 

@@ -25,6 +25,7 @@ static int set_authserv(struct checker *c, const pst_ast_setting *s, pst_setting
 static int set_trusted(struct checker *c, const pst_ast_setting *s, pst_settings *out);
 static int set_aqr(struct checker *c, const pst_ast_setting *s, pst_settings *out);
 static int set_number(struct checker *c, const pst_ast_setting *s, pst_settings *out);
+static int set_quarantine_reason(struct checker *c, const pst_ast_setting *s, pst_settings *out);
 
 static const struct setting_def {
 	const char *name;
@@ -50,6 +51,7 @@ static const struct setting_def {
 	  offsetof(pst_settings, dns_max_questions), sizeof(unsigned) },
 	{ "pct-seed", PST_AV_NUMBER, 0, set_number, 0, LLONG_MAX,
 	  offsetof(pst_settings, pct_seed), sizeof(uint64_t) },
+	{ "quarantine-reason", PST_AV_WORD, 0, set_quarantine_reason, 0, 0, 0, 0 },
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -121,6 +123,20 @@ int pst_chk_aqr(struct checker *c, const char *file, const pst_ast_word *w, pst_
 static int set_aqr(struct checker *c, const pst_ast_setting *s, pst_settings *out)
 {
 	return pst_chk_aqr(c, s->file, &s->value->word, &out->after_queue_reject);
+}
+
+static const char *const onoff_words[] = { "on", "off", NULL };
+
+static int set_quarantine_reason(struct checker *c, const pst_ast_setting *s, pst_settings *out)
+{
+	const pst_ast_word *w = &s->value->word;
+	int i = pst_chk_name_index(onoff_words, w->s);
+	if (i < 0) {
+		pst_chk_err(c, s->file, &w->loc, "%s takes on or off, not '%s'", s->name.s, w->s);
+		return -1;
+	}
+	out->quarantine_reason = i == 0;
+	return 0;
 }
 
 static int set_number(struct checker *c, const pst_ast_setting *s, pst_settings *out)

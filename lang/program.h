@@ -50,6 +50,9 @@ typedef struct pst_settings {
 	unsigned dns_max_questions;   /* "dns-max-questions N;" default PST_DEFAULT_DNS_MAX_QUESTIONS */
 	int has_pct_seed;             /* "pct-seed N;" given */
 	uint64_t pct_seed;
+	int quarantine_reason;        /* "quarantine-reason on|off;" default off: an
+	                               * X-Postern-Quarantine field in quarantined
+	                               * copies (engine/message.c) */
 } pst_settings;
 
 /* ---- Lists ------------------------------------------------------------- */

@@ -557,7 +557,7 @@ int pst_received_parse(const char *value, size_t len, pst_received *r)
 {
 	struct scan s = { value, value + len };
 	enum clause cl = CL_NONE, want = CL_NONE;
-	int explicit_helo = 0, bare_ip = 0;
+	int explicit_helo = 0, bare_ip = 0, after_by = 0;
 	memset(r, 0, sizeof *r);
 	for (;;) {
 		skip_space(&s);
@@ -569,10 +569,14 @@ int pst_received_parse(const char *value, size_t len, pst_received *r)
 			read_comment(&s, &t, &n);
 			if (cl == CL_FROM && want == CL_NONE)
 				read_from_comment(t, n, r, &bare_ip);
+			if (after_by && n == 7 && strncmp(t, "postern", 7) == 0)
+				r->by_postern = 1;
+			after_by = 0;
 			continue;
 		}
 		const char *w;
 		size_t n = read_word(&s, &w);
+		after_by = want == CL_BY;
 		if (want == CL_FROM) {
 			copy_text(r->from, sizeof r->from, w, n);
 			want = CL_NONE;
@@ -701,22 +705,40 @@ static int host_eq(const char *a, const char *b)
 	return an == bn && strncasecmp(a, b, an) == 0;
 }
 
-static void scan_received(const struct field *f, const char *received_by, pst_trace_env *t)
+/* A Received field: postern's own when it is the first one and by
+ * own_host, else one by received_by (never a "(postern)" one below the
+ * first). */
+static void scan_received(const struct field *f, const char *received_by, const char *own_host,
+                          int first, pst_trace_env *t)
 {
 	char v[PST_TRACE_FIELD_BYTES];
 	pst_received r;
 	size_t n = unfold(f, v, sizeof v);
-	if (pst_received_parse(v, n, &r) == 0 && host_eq(r.by, received_by)) {
-		t->received = r;
-		t->has_received = 1;
-	}
+	if (pst_received_parse(v, n, &r) < 0 || (r.by_postern && !first))
+		return;
+	if (!(r.by_postern && own_host && host_eq(r.by, own_host)) &&
+	    !(received_by && host_eq(r.by, received_by)))
+		return;
+	if (r.by_postern && strcmp(r.from, "unknown") == 0)
+		r.from[0] = '\0';
+	if (r.by_postern && strcmp(r.helo, "unknown") == 0)
+		r.helo[0] = '\0';
+	t->received = r;
+	t->has_received = 1;
 }
 
 void pst_trace_env_scan(const char *bytes, size_t len, const char *received_by, pst_trace_env *t)
 {
+	pst_trace_env_scan_own(bytes, len, received_by, NULL, t);
+}
+
+void pst_trace_env_scan_own(const char *bytes, size_t len, const char *received_by,
+                            const char *own_host, pst_trace_env *t)
+{
 	struct scan s = { bytes, bytes + len };
 	struct field f;
 	int leading = 1, orig_to = 0;
+	size_t nreceived = 0;
 	memset(t, 0, sizeof *t);
 	if (len >= 5 && memcmp(bytes, "From ", 5) == 0) {
 		const char *nl = memchr(bytes, '\n', len);
@@ -738,8 +760,10 @@ void pst_trace_env_scan(const char *bytes, size_t len, const char *received_by, 
 		} else if (!t->has_rcpt && name_is(&f, "X-Original-To")) {
 			take_address(&f, t->rcpt, sizeof t->rcpt);
 			t->has_rcpt = orig_to = 1;
-		} else if (received_by && !t->has_received && name_is(&f, "Received")) {
-			scan_received(&f, received_by, t);
+		} else if (name_is(&f, "Received")) {
+			if (!t->has_received && (received_by || own_host))
+				scan_received(&f, received_by, own_host, nreceived == 0, t);
+			nreceived++;
 		}
 	}
 	if (t->has_rcpt && t->rcpt[0] == '\0')

@@ -81,6 +81,7 @@ typedef struct pst_received {
 	char helo[PST_TRACE_NAME_BYTES];  /* helo= when given, else the from word */
 	char ip[PST_TRACE_IP_BYTES];      /* the client IP, without brackets or IPv6: */
 	char by[PST_TRACE_NAME_BYTES];    /* the "by" host */
+	int by_postern;                   /* the comment right after it is "(postern)" */
 } pst_received;
 
 /* Parse an unfolded Received value: "from HELO (NAME [IP]) by HOST ...".
@@ -108,12 +109,23 @@ typedef struct pst_trace_env {
 	int has_rcpt;
 	char rcpt[PST_TRACE_ADDR_BYTES];         /* topmost Delivered-To, else X-Original-To */
 	int has_received;
-	pst_received received;                   /* topmost Received by received_by */
+	pst_received received;                   /* see pst_trace_env_scan_own */
 } pst_trace_env;
 
 /* Scan the header section of a message. received_by may be NULL (no
  * Received field is then used). Never fails; what it cannot read is
- * left unknown. */
+ * left unknown. The same as pst_trace_env_scan_own() without own_host. */
 void pst_trace_env_scan(const char *bytes, size_t len, const char *received_by, pst_trace_env *t);
+
+/* The same, and postern's own Received field: the message's first
+ * Received field, when it reads "by OWN_HOST (postern)" (what postern
+ * lmtp writes at the top of a Maildir copy), is taken whatever
+ * received_by says; failing that, the topmost field by received_by. A
+ * "(postern)" field below the first Received field is never taken: a
+ * sender could have written it. In postern's own field a "from" word or
+ * address of "unknown" (Postfix's word for a fact not known) is empty.
+ * own_host may be NULL. */
+void pst_trace_env_scan_own(const char *bytes, size_t len, const char *received_by,
+                            const char *own_host, pst_trace_env *t);
 
 #endif

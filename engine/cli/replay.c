@@ -10,8 +10,11 @@
  *
  * The envelope of each message: the options, then its leading
  * X-Postern-Envelope fields (the library reads them), then its trace
- * fields (Return-Path, Delivered-To / X-Original-To, the topmost Received
- * by --received-by). Without any recipient, the unknown recipient.
+ * fields (Return-Path, Delivered-To / X-Original-To, and for the client IP
+ * and HELO postern's own Received field, the first one, when it is "by
+ * HOST (postern)" with HOST --received-by or this host's name, else the
+ * topmost Received by --received-by; corpus.h). Without any recipient,
+ * the unknown recipient.
  *
  * Rules that never matched: each verdict lists every rule whose condition
  * held for its recipient (pst_verdict.matched, audit and tag-only rules
@@ -124,6 +127,7 @@ struct replay {
 	size_t nindex;
 	size_t time_every;            /* time the rules of items i % time_every == 0 */
 	atomic_size_t next, done;
+	char own_host[256];           /* postern's own Received: --received-by, else this host */
 };
 
 struct worker {
@@ -161,7 +165,9 @@ static void replay_usage(FILE *out)
 	    "  --jobs N             threads (default: the online CPUs)\n"
 	    "\n"
 	    "Envelope order: options, X-Postern-Envelope, then Return-Path (MAIL FROM), Delivered-To or\n"
-	    "X-Original-To (recipient) and the Received field by --received-by (client IP, HELO).\n"
+	    "X-Original-To (recipient), and for client IP and HELO postern lmtp's own Received field\n"
+	    "(the first one, \"by HOST (postern)\", HOST --received-by or this host's name), else the\n"
+	    "topmost Received field by --received-by.\n"
 	    "Exit status: 0 replayed, 64 usage, 65 bad DNS fixture, 66 no input, 78 rules do not compile.\n");
 }
 
@@ -469,7 +475,7 @@ static int prepare(struct worker *w, size_t i, const char **bytes, size_t *len, 
 	struct replay *r = w->r;
 	if (pst_corpus_load(&r->corpus, i, &w->reader, PST_MAX_MESSAGE_BYTES, bytes, len, err, errlen) < 0)
 		return -1;
-	pst_trace_env_scan(*bytes, *len, r->a->received_by, t);
+	pst_trace_env_scan_own(*bytes, *len, r->a->received_by, r->own_host, t);
 	build_env(r->a, t, env, one);
 	return 0;
 }
@@ -1048,6 +1054,10 @@ int pst_cli_replay(int argc, char **argv)
 		return rc > 0 ? 0 : EX_USAGE;
 	}
 	struct replay r = { .a = a, .corpus = PST_CORPUS_INIT };
+	if (a->received_by)
+		snprintf(r.own_host, sizeof r.own_host, "%s", a->received_by);
+	else if (gethostname(r.own_host, sizeof r.own_host - 1) < 0)
+		r.own_host[0] = '\0';
 	rc = run_replay(&r);
 	free_replay(&r);
 	free(a);

@@ -303,6 +303,13 @@ void pst_deliver_transaction(pst_deliver *d, const pst_deliver_env *env,
 	d->ops->transaction(d, env, rcpts, n);
 }
 
+int pst_deliver_probe(const pst_deliver *d, unsigned timeout_ms, char *why, size_t whylen)
+{
+	if (d->ops == &pst_relay_ops)
+		return pst_relay_probe(d, timeout_ms, why, whylen);
+	return 0;
+}
+
 void pst_deliver_get_stats(const pst_deliver *d, pst_deliver_stats *st)
 {
 	st->connections = st->transactions = 0;

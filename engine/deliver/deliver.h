@@ -75,7 +75,9 @@ typedef struct pst_deliver_rcpt {
 
 /* Deliver every recipient's copy; each rcpts[i].reply is filled (250 only
  * when durable). A Maildir copy gets Return-Path, Delivered-To and a
- * Received field for this hop at the top, as Dovecot's LMTP writes them.
+ * Received field for this hop at the top, as Dovecot's LMTP writes them,
+ * its "from" part naming the client (client_ip, client_name, helo) as
+ * Postfix's smtpd does.
  * Relay mode groups recipients whose copies are identical into one
  * downstream transaction and maps the per-recipient replies back; a
  * quarantined copy gets "X-Postern-Action: quarantine; folder=NAME" and,
@@ -92,5 +94,10 @@ typedef struct pst_deliver_stats {
 } pst_deliver_stats;
 
 void pst_deliver_get_stats(const pst_deliver *d, pst_deliver_stats *st);
+
+/* Whether the target answers: for a relay, one connection within
+ * timeout_ms (closed at once, nothing sent); a Maildir always does.
+ * 0, or -1 with why (NUL-terminated, from the connect). */
+int pst_deliver_probe(const pst_deliver *d, unsigned timeout_ms, char *why, size_t whylen);
 
 #endif

@@ -63,6 +63,10 @@ int pst_relay_open(pst_deliver *d, const char *spec, char *err, size_t errlen);
 int pst_maildir_trace(const pst_deliver *d, const pst_deliver_env *env, const char *rcpt,
 		      const char *eol, time_t now, pst_buf *b);
 
+/* One connection to the relay's target within timeout_ms, closed at
+ * once (d must be a relay): 0, or -1 with why. Not counted. */
+int pst_relay_probe(const pst_deliver *d, unsigned timeout_ms, char *why, size_t whylen);
+
 /* The relay's counters (d must be a relay). */
 void pst_relay_stats(const pst_deliver *d, pst_deliver_stats *st);
 

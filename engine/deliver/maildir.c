@@ -35,7 +35,14 @@
  * plain calls.
  *
  * The copy gets Return-Path, Delivered-To and Received at the top, one line
- * each (Received folded at 78 columns), in the copy's line ending.
+ * each (Received folded at 78 columns), in the copy's line ending. Received
+ * names the client as Postfix's smtpd writes it, "from HELO (NAME [IP]) by
+ * HOST (postern) with LMTP id QID for <RCPT>; DATE", with the client facts
+ * of XFORWARD or XCLIENT (never the LMTP peer): a NAME or IP not given is
+ * "unknown" ("[unknown]"), a HELO not given is the NAME, and in HELO and
+ * NAME white space, controls and ()[]<>;\" become '?' (so postern replay
+ * finds the client IP and HELO the policy saw, and a HELO cannot add an
+ * address literal of its own).
  */
 #include "deliver/deliver_private.h"
 
@@ -264,19 +271,38 @@ static void rfc5322_date(char *out, size_t n, time_t t)
 		 mons[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* The peer as Received writes it: an address literal for an IP. */
-static void peer_text(const char *peer, char *out, size_t n)
+/* The client IP as Postfix's Received writes it: "IP", "IPv6:IP", or
+ * "unknown". */
+static void addr_text(const char *ip, char *out, size_t n)
 {
 	unsigned char bin[16];
 
-	if (peer == NULL || *peer == '\0')
-		snprintf(out, n, "unknown");
-	else if (inet_pton(AF_INET, peer, bin) == 1)
-		snprintf(out, n, "[%s]", peer);
-	else if (inet_pton(AF_INET6, peer, bin) == 1)
-		snprintf(out, n, "[IPv6:%s]", peer);
+	if (ip != NULL && inet_pton(AF_INET, ip, bin) == 1)
+		snprintf(out, n, "%s", ip);
+	else if (ip != NULL && inet_pton(AF_INET6, ip, bin) == 1)
+		snprintf(out, n, "IPv6:%s", ip);
 	else
-		snprintf(out, n, "%s", peer);
+		snprintf(out, n, "unknown");
+}
+
+static const char *known(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/* A HELO or client name as one word of Received: white space, controls
+ * and the characters that delimit its parts (comments, address literals,
+ * quotes, ';') become '?', so a client's HELO "x ([192.0.2.1])" cannot
+ * put a second client IP where postern replay looks for it. */
+static void word_text(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+
+	for (; *s && o + 1 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+		out[o++] = c <= 0x20 || c == 0x7f || strchr("()[]<>;\\\"", c) ? '?' : (char)c;
+	}
+	out[o] = '\0';
 }
 
 /* Append the token " " pre val post to a header being folded at 78
@@ -302,10 +328,13 @@ static int fold_put(pst_buf *b, size_t *col, const char *pre, const char *val,
 int pst_maildir_trace(const pst_deliver *d, const pst_deliver_env *env, const char *rcpt,
 		      const char *eol, time_t now, pst_buf *b)
 {
-	char peer[128], date[64];
+	char addr[128], name[PST_DELIVER_MAX_HOST], helo[PST_DELIVER_MAX_HOST];
+	char client[2 * PST_DELIVER_MAX_HOST], date[64];
 	size_t col;
 	const char *from = env->mail_from ? env->mail_from : "";
-	const char *lhlo = env->lhlo && *env->lhlo ? env->lhlo : "unknown";
+
+	word_text(known(env->client_name) ? env->client_name : "unknown", name, sizeof name);
+	word_text(known(env->helo) ? env->helo : name, helo, sizeof helo);
 
 	if (pst_buf_puts(b, "Return-Path: <") != 0 || put_clean(b, from) != 0
 	    || pst_buf_putc(b, '>') != 0 || pst_buf_puts(b, eol) != 0
@@ -313,10 +342,11 @@ int pst_maildir_trace(const pst_deliver *d, const pst_deliver_env *env, const ch
 	    || pst_buf_puts(b, eol) != 0 || pst_buf_puts(b, "Received:") != 0)
 		return -1;
 	col = strlen("Received:");
-	peer_text(env->peer, peer, sizeof peer);
+	addr_text(env->client_ip, addr, sizeof addr);
+	snprintf(client, sizeof client, "%s [%s]", name, addr);
 	rfc5322_date(date, sizeof date, now);
-	if (fold_put(b, &col, "from ", lhlo, "", eol) != 0
-	    || fold_put(b, &col, "(", peer, ")", eol) != 0
+	if (fold_put(b, &col, "from ", helo, "", eol) != 0
+	    || fold_put(b, &col, "(", client, ")", eol) != 0
 	    || fold_put(b, &col, "by ", d->hostname, " (postern)", eol) != 0
 	    || fold_put(b, &col, "with LMTP", "", "", eol) != 0)
 		return -1;

@@ -792,6 +792,17 @@ static void relay_free(void *impl)
 
 const pst_deliver_ops pst_relay_ops = { "lmtp", relay_transaction, relay_free };
 
+int pst_relay_probe(const pst_deliver *d, unsigned timeout_ms, char *why, size_t whylen)
+{
+	const pst_relay *rl = d->impl;
+	int fd = open_socket(rl, timeout_ms, why, whylen);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 void pst_relay_stats(const pst_deliver *d, pst_deliver_stats *st)
 {
 	const pst_relay *rl = d->impl;

@@ -16,7 +16,14 @@
  * and DATA. XFORWARD attributes are kept until the end of a transaction,
  * RSET or LHLO (Postfix's XFORWARD_README), and accepted only outside a
  * transaction from a peer the owner allowed; an xtext value that decodes
- * to a control character (such as "+00") is refused (501 5.5.4). A
+ * to a control character (such as "+00") is refused (501 5.5.4). XCLIENT
+ * (Postfix's XCLIENT_README: NAME ADDR PORT PROTO HELO LOGIN DESTADDR
+ * DESTPORT) is taken from the same peers under the same rules; a good one
+ * ends the session's state, answers with a new 220 greeting (the client
+ * must LHLO again) and its client attributes stay for the rest of the
+ * session. At the end of DATA an attribute XFORWARD set in the
+ * transaction wins over XCLIENT's; LOGIN, DESTADDR and DESTPORT are
+ * checked and not used. A
  * recipient's unquoted local part is an RFC 5321 Dot-string (a space or a
  * special is 501 5.1.3), and no bidi control character is taken in a
  * recipient (553 5.1.3). Every RCPT refused inside a transaction is told to
@@ -54,6 +61,8 @@ struct pst_lmtp {
 	/* Session. */
 	char lhlo[PST_LMTP_MAX_LINE];
 	char *xfwd[PST_XF_COUNT];
+	unsigned char xfwd_set[PST_XF_COUNT];   /* XFORWARD named it ([UNAVAILABLE] too) */
+	char *xcl[PST_XF_COUNT];                /* XCLIENT's, for the session */
 	/* Transaction. */
 	char *mail_from;
 	char **rcpts;
@@ -131,6 +140,15 @@ static void xfwd_reset(pst_lmtp *p)
 	for (int i = 0; i < PST_XF_COUNT; i++) {
 		free(p->xfwd[i]);
 		p->xfwd[i] = NULL;
+		p->xfwd_set[i] = 0;
+	}
+}
+
+static void xcl_reset(pst_lmtp *p)
+{
+	for (int i = 0; i < PST_XF_COUNT; i++) {
+		free(p->xcl[i]);
+		p->xcl[i] = NULL;
 	}
 }
 
@@ -180,6 +198,7 @@ void pst_lmtp_free(pst_lmtp **pp)
 	if (pp == NULL || *pp == NULL)
 		return;
 	txn_reset(*pp);
+	xcl_reset(*pp);
 	free(*pp);
 	*pp = NULL;
 }
@@ -319,7 +338,9 @@ static void cmd_lhlo(pst_lmtp *p, const char *arg, size_t arglen)
 	int n = snprintf(buf, sizeof buf,
 	    "250-%.200s\r\n250-PIPELINING\r\n250-SIZE %zu\r\n250-ENHANCEDSTATUSCODES\r\n"
 	    "250-8BITMIME\r\n%s250 SMTPUTF8\r\n", p->lim.hostname, p->lim.max_size,
-	    p->lim.xforward_allowed ? "250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE\r\n" : "");
+	    p->lim.xforward_allowed ? "250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE\r\n"
+	                              "250-XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT\r\n"
+	                            : "");
 	if (n > 0)
 		p->ops.write(p->ctx, buf, (size_t)n);
 }
@@ -488,7 +509,7 @@ static void txn_view(const pst_lmtp *p, pst_lmtp_txn *t)
 		.body_8bit = p->body_8bit, .smtputf8 = p->smtputf8,
 	};
 	for (int i = 0; i < PST_XF_COUNT; i++)
-		t->xfwd[i] = p->xfwd[i];
+		t->xfwd[i] = p->xfwd_set[i] ? p->xfwd[i] : p->xcl[i];
 }
 
 /* Tell the owner about a refused recipient: r is the reply sent (NULL: the
@@ -640,6 +661,50 @@ static int xfwd_addr(const char *v, char *out, size_t outlen)
 	return 0;
 }
 
+/* A decimal TCP port, 0 to 65535. */
+static int port_ok(const char *v)
+{
+	if (*v == '\0' || strlen(v) > 5 || strspn(v, "0123456789") != strlen(v))
+		return 0;
+	return strtoul(v, NULL, 10) <= 65535;
+}
+
+enum xkind { XK_TEXT, XK_ADDR, XK_PORT };
+
+/* Decode one attribute value of verb: *out is a malloc'd value, or NULL
+ * for [UNAVAILABLE] / [TEMPUNAVAIL]. 0, or -1 after replying. */
+static int xattr_value(pst_lmtp *p, const char *verb, enum xkind kind, const char *raw, char **out)
+{
+	char dec[PST_LMTP_MAX_XFWD_VALUE + 1], msg[64];
+	*out = NULL;
+	if (pst_lmtp_xtext_decode(raw, strlen(raw), dec, sizeof dec) < 0 || has_ctl(dec, strlen(dec))) {
+		snprintf(msg, sizeof msg, "Bad %s attribute value", verb);
+		reply(p, 501, "5.5.4", msg);
+		return -1;
+	}
+	if (strcasecmp(dec, "[UNAVAILABLE]") == 0 || strcasecmp(dec, "[TEMPUNAVAIL]") == 0)
+		return 0;
+	if (kind == XK_ADDR) {
+		char canon[PST_IP_FORMAT_LEN];
+		if (xfwd_addr(dec, canon, sizeof canon) < 0) {
+			snprintf(msg, sizeof msg, "Bad %s address syntax", verb);
+			reply(p, 501, "5.5.4", msg);
+			return -1;
+		}
+		snprintf(dec, sizeof dec, "%s", canon);
+	} else if (kind == XK_PORT && !port_ok(dec)) {
+		snprintf(msg, sizeof msg, "Bad %s port syntax", verb);
+		reply(p, 501, "5.5.4", msg);
+		return -1;
+	}
+	*out = strdup(dec);
+	if (*out == NULL) {
+		reply(p, 451, "4.3.1", "Error: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* One NAME=value pair into vals[]; 0, or -1 after replying. */
 static int xfwd_pair(pst_lmtp *p, char *tok, char *vals[PST_XF_COUNT], int set[PST_XF_COUNT])
 {
@@ -649,43 +714,40 @@ static int xfwd_pair(pst_lmtp *p, char *tok, char *vals[PST_XF_COUNT], int set[P
 		reply(p, 501, "5.5.4", "Bad XFORWARD attribute name");
 		return -1;
 	}
-	char dec[PST_LMTP_MAX_XFWD_VALUE + 1];
-	if (pst_lmtp_xtext_decode(eq + 1, strlen(eq + 1), dec, sizeof dec) < 0 || has_ctl(dec, strlen(dec))) {
-		reply(p, 501, "5.5.4", "Bad XFORWARD attribute value");
+	char *v;
+	if (xattr_value(p, "XFORWARD", i == PST_XF_ADDR ? XK_ADDR : XK_TEXT, eq + 1, &v) < 0)
 		return -1;
-	}
 	set[i] = 1;
 	free(vals[i]);
-	vals[i] = NULL;
-	if (strcasecmp(dec, "[UNAVAILABLE]") == 0 || strcasecmp(dec, "[TEMPUNAVAIL]") == 0)
-		return 0;
-	if (i == PST_XF_ADDR) {
-		char canon[PST_IP_FORMAT_LEN];
-		if (xfwd_addr(dec, canon, sizeof canon) < 0) {
-			reply(p, 501, "5.5.4", "Bad XFORWARD ADDR syntax");
-			return -1;
-		}
-		snprintf(dec, sizeof dec, "%s", canon);
+	vals[i] = v;
+	return 0;
+}
+
+/* The refusals XFORWARD and XCLIENT share; 0 when the command may go on. */
+static int xcmd_refused(pst_lmtp *p, const char *verb, const char *arg)
+{
+	char msg[64];
+	if (!p->lim.xforward_allowed) {
+		reply(p, 550, "5.7.0", "Error: insufficient authorization");
+		return -1;
 	}
-	vals[i] = strdup(dec);
-	return vals[i] ? 0 : -1;
+	if (p->state == ST_MAIL) {
+		reply(p, 503, "5.5.1", "Error: MAIL transaction in progress");
+		return -1;
+	}
+	if (*arg == '\0') {
+		snprintf(msg, sizeof msg, "Syntax: %s attribute=value...", verb);
+		reply(p, 501, "5.5.4", msg);
+		return -1;
+	}
+	return 0;
 }
 
 static void cmd_xforward(pst_lmtp *p, const char *arg, size_t arglen)
 {
 	(void)arglen;
-	if (!p->lim.xforward_allowed) {
-		reply(p, 550, "5.7.0", "Error: insufficient authorization");
+	if (xcmd_refused(p, "XFORWARD", arg) < 0)
 		return;
-	}
-	if (p->state == ST_MAIL) {
-		reply(p, 503, "5.5.1", "Error: MAIL transaction in progress");
-		return;
-	}
-	if (*arg == '\0') {
-		reply(p, 501, "5.5.4", "Syntax: XFORWARD attribute=value...");
-		return;
-	}
 	char tmp[PST_LMTP_MAX_LINE];
 	snprintf(tmp, sizeof tmp, "%s", arg);
 	char *vals[PST_XF_COUNT] = { 0 };
@@ -697,11 +759,80 @@ static void cmd_xforward(pst_lmtp *p, const char *arg, size_t arglen)
 		if (ok && set[i]) {
 			free(p->xfwd[i]);
 			p->xfwd[i] = vals[i];
+			p->xfwd_set[i] = 1;
 		} else
 			free(vals[i]);
 	}
 	if (ok)
 		reply(p, 250, "2.0.0", "Ok");
+}
+
+/* The XCLIENT attributes (Postfix's XCLIENT_README) and where each goes:
+ * a client fact, or -1 (checked, not used). */
+static const struct xclient_attr {
+	const char *name;
+	int slot;
+	enum xkind kind;
+} xclient_attrs[] = {
+	{ "NAME", PST_XF_NAME, XK_TEXT }, { "ADDR", PST_XF_ADDR, XK_ADDR },
+	{ "PORT", PST_XF_PORT, XK_PORT }, { "PROTO", PST_XF_PROTO, XK_TEXT },
+	{ "HELO", PST_XF_HELO, XK_TEXT }, { "LOGIN", -1, XK_TEXT },
+	{ "DESTADDR", -1, XK_ADDR }, { "DESTPORT", -1, XK_PORT },
+};
+#define XCLIENT_NATTRS (sizeof xclient_attrs / sizeof xclient_attrs[0])
+
+/* One XCLIENT NAME=value pair into vals[] (by xclient_attrs index); 0, or
+ * -1 after replying. */
+static int xclient_pair(pst_lmtp *p, char *tok, char *vals[XCLIENT_NATTRS], int set[XCLIENT_NATTRS])
+{
+	char *eq = strchr(tok, '=');
+	size_t k = XCLIENT_NATTRS;
+	for (size_t j = 0; eq && j < XCLIENT_NATTRS; j++)
+		if (strlen(xclient_attrs[j].name) == (size_t)(eq - tok) &&
+		    strncasecmp(tok, xclient_attrs[j].name, (size_t)(eq - tok)) == 0)
+			k = j;
+	if (k == XCLIENT_NATTRS) {
+		reply(p, 501, "5.5.4", "Bad XCLIENT attribute name");
+		return -1;
+	}
+	char *v;
+	if (xattr_value(p, "XCLIENT", xclient_attrs[k].kind, eq + 1, &v) < 0)
+		return -1;
+	set[k] = 1;
+	free(vals[k]);
+	vals[k] = v;
+	return 0;
+}
+
+/* XCLIENT: all pairs good, or nothing changes. A good one replaces the
+ * client attributes it names and starts the session again with a 220
+ * greeting, as Postfix's smtpd does: the client must LHLO again. */
+static void cmd_xclient(pst_lmtp *p, const char *arg, size_t arglen)
+{
+	(void)arglen;
+	if (xcmd_refused(p, "XCLIENT", arg) < 0)
+		return;
+	char tmp[PST_LMTP_MAX_LINE];
+	snprintf(tmp, sizeof tmp, "%s", arg);
+	char *vals[XCLIENT_NATTRS] = { 0 };
+	int set[XCLIENT_NATTRS] = { 0 }, ok = 1;
+	char *save = NULL;
+	for (char *tok = strtok_r(tmp, " \t", &save); tok && ok; tok = strtok_r(NULL, " \t", &save))
+		ok = xclient_pair(p, tok, vals, set) == 0;
+	for (size_t k = 0; k < XCLIENT_NATTRS; k++) {
+		int slot = xclient_attrs[k].slot;
+		if (ok && set[k] && slot >= 0) {
+			free(p->xcl[slot]);
+			p->xcl[slot] = vals[k];
+		} else
+			free(vals[k]);
+	}
+	if (!ok)
+		return;
+	txn_reset(p);
+	p->lhlo[0] = '\0';
+	p->state = ST_INIT;
+	pst_lmtp_greet(p);
 }
 
 static const struct command {
@@ -717,6 +848,7 @@ static const struct command {
 	{ "QUIT", cmd_quit },
 	{ "VRFY", cmd_vrfy },
 	{ "XFORWARD", cmd_xforward },
+	{ "XCLIENT", cmd_xclient },
 	{ "HELO", cmd_helo },
 	{ "EHLO", cmd_helo },
 };

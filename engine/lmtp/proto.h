@@ -51,9 +51,11 @@ typedef struct pst_lmtp_txn {
 	size_t nrcpts;
 	const char *data;               /* the message, dot-unstuffed, raw line ends */
 	size_t len;
-	/* XFORWARD facts, NULL when unknown (never sent, [UNAVAILABLE],
-	 * [TEMPUNAVAIL]); xfwd[PST_XF_ADDR] is a canonical address without
-	 * the IPV6: prefix. */
+	/* Client facts, NULL when unknown (never sent, [UNAVAILABLE],
+	 * [TEMPUNAVAIL]): what XFORWARD gave in this transaction, else what
+	 * XCLIENT gave in the session (NAME ADDR PORT PROTO HELO);
+	 * xfwd[PST_XF_ADDR] is a canonical address without the IPV6:
+	 * prefix. */
 	const char *xfwd[PST_XF_COUNT];
 	int body_8bit;                  /* BODY=8BITMIME */
 	int smtputf8;                   /* SMTPUTF8 */
@@ -87,7 +89,7 @@ typedef struct pst_lmtp_limits {
 	size_t max_header_bytes;        /* 0: PST_MAX_HEADER_BYTES */
 	size_t max_header_fields;       /* 0: PST_MAX_HEADER_FIELDS */
 	int header_reply_554;           /* header over the limit: 554 5.6.0, else 552 5.3.4 */
-	int xforward_allowed;           /* the peer may use XFORWARD */
+	int xforward_allowed;           /* the peer may use XFORWARD and XCLIENT */
 } pst_lmtp_limits;
 
 /* What pst_lmtp_feed() says about the session. */

@@ -952,6 +952,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 		pst_lmtp_log_event(srv, "start", ",\"listeners\":%zu,\"generation\":%u", nl,
 		                   srv->current->generation);
 		warn_if_no_rules(srv, srv->current);
+		pst_lmtp_start_warnings(srv);
 		serve(srv, ls, nl, sfd, pool);
 		close_listeners(ls, nl);
 		drain(srv);

@@ -102,6 +102,10 @@ int pst_lmtp_log_reopen(struct pst_lmtp_srv *srv);
 /* The counters as one JSON log line. */
 void pst_lmtp_log_stats(struct pst_lmtp_srv *srv);
 
+/* At start, after the "start" event: warn (stderr and a "warning" event)
+ * about a risky set-up (startcheck.c). May block up to about 2 s. */
+void pst_lmtp_start_warnings(struct pst_lmtp_srv *srv);
+
 /* What one session tells a transaction about itself. */
 struct pst_lmtp_peer {
 	char addr[64];                  /* "127.0.0.1", "unix" */

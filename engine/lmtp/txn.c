@@ -2,9 +2,9 @@
  * txn.c: one LMTP transaction, from the end of DATA to the replies.
  *
  * The message is built with the envelope the session has: client facts
- * only from XFORWARD (never the LMTP peer's own address), evaluated with
- * after_queue set, and each recipient is handled by its applied action:
- * accept delivers to the inbox, quarantine to the verdict's folder
+ * only from XFORWARD or XCLIENT (never the LMTP peer's own address),
+ * evaluated with after_queue set, and each recipient is handled by its
+ * applied action: accept delivers to the inbox, quarantine to the verdict's folder
  * (".Quarantine" by default), discard answers 250 without delivering,
  * reject and tempfail answer the verdict's reply. All the copies to store
  * go to pst_deliver_transaction() in one call, and a recipient gets 250

@@ -170,12 +170,12 @@ printf 'rule broken { when nosuch.fact then accept; }\n' > "$T/lmtp.rules"
 kill -HUP "$SRV_PID"; wait_log '"event":"reload","ok":false'
 # A policy without rules: a reload that is taken, with a warning event.
 printf '# nothing\n' > "$T/lmtp.rules"
-kill -HUP "$SRV_PID"; wait_log '"event":"warning"'
+kill -HUP "$SRV_PID"; wait_log '"warning":"the policy has no rules'
 kill -USR1 "$SRV_PID"; wait_log '"event":"stats"'
 kill -USR2 "$SRV_PID"; wait_log '"event":"reopen"'
 stop_lmtp
 is "$(jq -r '.event // "recipient"' "$LOG" | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')" \
-   "recipient=4 reload=3 reopen=1 start=1 stats=2 stop=1 stopping=1 warning=1 " "the log has recipient lines and every event but error"
+   "recipient=4 reload=3 reopen=1 start=1 stats=2 stop=1 stopping=1 warning=2 " "the log has recipient lines and every event but error"
 is "$(jq -c 'select(.event == null and .refused == null and .rcpt == "bob@example.net")
              | [.mta_queue_id, (.message_id | type), .generation, [.edits[].op], .tags]' "$LOG" | head -1)" \
    '["4XyZ1k2abc","string",1,["add-header","remove-header","replace-header","set-from-display","set-from-address","prepend-subject"],["signed"]]' \
@@ -185,6 +185,12 @@ is "$(jq -c 'select(.event == null and .refused) | [.rcpt, .refused, .reply.code
    "a recipient refused at RCPT time has a line with its reply and the reason"
 is "$(jq -r 'select(.warnings) | .warnings[0]' "$LOG")" \
    "control characters in \${from.display} replaced by '?'" "the held message's recipient line has its warning"
+jq -c . "$LOG" | paths lmtp >> "$T/got"
+# A --deliver lmtp: target that does not answer: a warning event at start.
+: > "$LOG"
+start_lmtp --rules "$fix/policy.rules" --deliver "lmtp:127.0.0.1:$(free_port)" --xforward-from unix
+stop_lmtp
+like "$(jq -r 'select(.event == "warning") | .deliver' "$LOG")" '^lmtp:127' "an unreachable --deliver target: a warning event"
 jq -c . "$LOG" | paths lmtp >> "$T/got"
 sort -u "$T/got" -o "$T/got"
 

@@ -42,16 +42,16 @@ is "$STOP_RC" 0 "fifo: SIGTERM still stops the server (exit 0)"
 # ---- A policy without rules is never silent -------------------------------
 : > "$rules"
 start_lmtp --rules "$rules"
-wait_log '"event":"warning"'
-like "$(grep '"event":"warning"' "$LOG" | tail -1)" '"generation":[0-9]+,"warning":"the policy has no rules: every message is accepted"' \
+wait_log '"warning":"the policy has no rules'
+like "$(grep '"warning":"the policy has no rules' "$LOG" | tail -1)" '"generation":[0-9]+,"warning":"the policy has no rules: every message is accepted"' \
 	"no rules: a warning event at start"
 printf 'rule r { when true then accept; }\n' > "$rules"
 kill -HUP "$SRV_PID"; wait_log '"event":"reload","ok":true'
-is "$(grep -c '"event":"warning"' "$LOG")" 1 "a reload to a policy with rules: no warning"
+is "$(grep -c '"warning":"the policy has no rules' "$LOG")" 1 "a reload to a policy with rules: no warning"
 : > "$rules"
 kill -HUP "$SRV_PID"; wait_log '"event":"reload","ok":true,"generation":3'
-i=0; while [ "$(grep -c '"event":"warning"' "$LOG")" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-like "$(grep '"event":"warning"' "$LOG" | tail -1)" '"generation":3,"warning":"the policy has no rules' \
+i=0; while [ "$(grep -c '"warning":"the policy has no rules' "$LOG")" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+like "$(grep '"warning":"the policy has no rules' "$LOG" | tail -1)" '"generation":3,"warning":"the policy has no rules' \
 	"a reload to an empty file: a warning event for that generation"
 stop_bounded
 

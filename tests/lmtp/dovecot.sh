@@ -208,7 +208,7 @@ start_lmtp --rules "$rules" --deliver "lmtp:unix:$DV/run/lmtp"
 out=$(printf '%s\n' 'LHLO client.test' 'MAIL FROM:<s@example.net>' 'RCPT TO:<dave@hr.example.org>' 'DATA' '<<354' \
 	'From: s@example.net\r\nSubject: hold me too\r\n\r\nq' '.' 'QUIT' | lmtpc "$PORT")
 like "$out" '250 2\.0\.0 <dave@hr\.example\.org> ' "lmtp:unix: quarantine without a delimiter relays to the plain address"
-is "$(grep -c ': Connect from local' "$DLOG")" 1 "and it went over Dovecot's Unix socket (one connection)"
+is "$(grep -c ': Connect from local' "$DLOG")" 2 "and it went over Dovecot's Unix socket (the start-up probe, then one connection)"
 fq=$(box dave@hr.example.org | xargs grep -l 'Subject: \[EXTERNAL\] hold me too')
 [ -n "$fq" ] && is "$(head -20 "$fq" | grep -c '^X-Postern-Action: quarantine; folder=Quarantine$')" 1 \
 	"and marks it X-Postern-Action: quarantine; folder=Quarantine" \

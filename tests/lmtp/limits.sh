@@ -65,6 +65,7 @@ stop_lmtp
 start_lmtp --rules "$s6/policy.rules" --xforward-from unix --xforward-from 127.0.0.1 --listen "unix:$TMPDIR_TEST/sock2"
 out=$(printf '%s\n' 'LHLO c' 'XFORWARD ADDR=192.0.2.1' 'QUIT' | lmtpc "unix:$TMPDIR_TEST/sock2")
 like "$out" 'XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE' "XFORWARD advertised with its attribute list to an allowed peer"
+like "$out" "XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT" "XCLIENT advertised with its attribute list to an allowed peer"
 like "$out" '250 2.0.0 Ok
 221' "and accepted"
 stop_lmtp

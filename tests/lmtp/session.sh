@@ -49,7 +49,7 @@ is "$(grep '"rcpt":"x@agency.example"' "$LOG" | tail -1 | jq -r '.client_ip')" n
 out=$(printf '%s\n' "$hello" 'MAIL FROM:<a@example.net>' 'RCPT TO:<dave@example.org>' 'RSET' \
 	'RCPT TO:<dave@example.org>' 'MAIL FROM:<a@example.net>' 'RCPT TO:<erin@example.org>' 'DATA' '<<354' \
 	'Subject: r\r\n\r\nx' '.' 'QUIT' | lmtpc "$PORT")
-is "$(printf '%s\n' "$out" | sed -n '9,14p' | cut -c1-9 | tr '\n' ' ')" \
+is "$(printf '%s\n' "$out" | sed -n '10,15p' | cut -c1-9 | tr '\n' ' ')" \
    "250 2.1.0 250 2.1.5 250 2.0.0 503 5.5.1 250 2.1.0 250 2.1.5 " "RSET ends the transaction: RCPT after it is 503"
 is "$(msgs_in "$MD/example.org/dave"):$(msgs_in "$MD/example.org/erin")" "0:1" "only the recipient after RSET got it"
 

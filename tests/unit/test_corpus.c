@@ -127,6 +127,62 @@ static void scans_trace_fields(void **state)
 	assert_false(t.has_received);
 }
 
+/* postern lmtp's own Received field (the first one, "by HOST (postern)")
+ * gives the client IP and HELO; one a sender planted below is never read. */
+static const struct own_case {
+	const char *what, *msg, *received_by;
+	int has;
+	const char *ip, *helo;
+} own_cases[] = {
+	{ "postern's own field, first",
+	  "Return-Path: <a@example.net>\nDelivered-To: x@example.org\n"
+	  "Received: from helo.example (mail.example.net [192.0.2.55])\n"
+	  "\tby mx.test (postern) with LMTP id Q for <x@example.org>;\n\tTue, 1 Dec 2026 10:00:00 +0000\n"
+	  "Received: from evil (evil [203.0.113.6]) by mx.test (Postfix)\n\nbody\n",
+	  NULL, 1, "192.0.2.55", "helo.example" },
+	{ "IPv6 and the host name case-blind",
+	  "Received: from h (unknown [IPv6:2001:db8::7]) by MX.TEST. (postern) with LMTP\n\n",
+	  NULL, 1, "2001:db8::7", "h" },
+	{ "unknown parts are empty",
+	  "Received: from unknown (unknown [unknown]) by mx.test (postern) with LMTP id Q\n\n",
+	  NULL, 1, "", "" },
+	{ "a planted (postern) field below the first is never read",
+	  "Received: from postern.lhlo ([127.0.0.1]) by store.example (Dovecot) with LMTP\n"
+	  "Received: from forged.example (forged.example [192.0.2.66]) by mx.test (postern) with LMTP\n\n",
+	  NULL, 0, "", "" },
+	{ "nor through --received-by naming the host",
+	  "Received: from postern.lhlo ([127.0.0.1]) by store.example (Dovecot) with LMTP\n"
+	  "Received: from forged.example (forged.example [192.0.2.66]) by mx.test (postern) with LMTP\n\n",
+	  "mx.test", 0, "", "" },
+	{ "another host's postern field is not ours",
+	  "Received: from h (h [192.0.2.1]) by other.example (postern) with LMTP\n\n",
+	  NULL, 0, "", "" },
+	{ "(postern) must follow the by host",
+	  "Received: from h (postern) (h [192.0.2.1]) by mx.test (Postfix) with LMTP\n\n",
+	  NULL, 0, "", "" },
+	{ "a HELO cannot plant an address literal",
+	  "Received: from x???198.51.100.1?? (unknown [192.0.2.3]) by mx.test (postern) with LMTP\n\n",
+	  NULL, 1, "192.0.2.3", "x???198.51.100.1??" },
+};
+
+static void own_received_field(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof own_cases / sizeof own_cases[0]; i++) {
+		const struct own_case *c = &own_cases[i];
+		pst_trace_env t;
+		pst_trace_env_scan_own(c->msg, strlen(c->msg), c->received_by, "mx.test", &t);
+		const char *ip = t.has_received ? t.received.ip : "", *helo = t.has_received ? t.received.helo : "";
+		if (t.has_received != c->has || strcmp(ip, c->ip) || strcmp(helo, c->helo))
+			fail_msg("%s: got has=%d ip=%s helo=%s, want has=%d ip=%s helo=%s", c->what,
+			         t.has_received, ip, helo, c->has, c->ip, c->helo);
+	}
+	/* Without own_host (pst_trace_env_scan), postern's field is not read. */
+	pst_trace_env t;
+	pst_trace_env_scan(own_cases[0].msg, strlen(own_cases[0].msg), NULL, &t);
+	assert_false(t.has_received);
+}
+
 static void x_original_to_and_null_sender(void **state)
 {
 	(void)state;
@@ -255,6 +311,7 @@ int main(void)
 		cmocka_unit_test(parses_received_variants),
 		cmocka_unit_test(received_without_by_fails),
 		cmocka_unit_test(scans_trace_fields),
+		cmocka_unit_test(own_received_field),
 		cmocka_unit_test(x_original_to_and_null_sender),
 		cmocka_unit_test(splits_mboxrd),
 		cmocka_unit_test(lists_maildir_and_eml_sorted),

@@ -189,6 +189,7 @@ static const char *const s_basic[] = {
 	"C: LHLO client.test",
 	"S: 250-mx.test", "S: 250-PIPELINING", "S: 250-SIZE 10000", "S: 250-ENHANCEDSTATUSCODES",
 	"S: 250-8BITMIME", "S: 250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE",
+	"S: 250-XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT",
 	"S: 250 SMTPUTF8",
 	"C: MAIL FROM:<alice@example.org> SIZE=100 BODY=8BITMIME SMTPUTF8", "S: 250 2.1.0",
 	"C: RCPT TO:<bob@example.net>", "S: 250 2.1.5",
@@ -230,7 +231,7 @@ static const char *const s_order[] = {
 	"C: EHLO client.test", "S: 500 5.5.1",
 	"C: LHLO", "S: 501 5.5.4",
 	"C: LHLO client.test", "S: 250-mx.test", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-",
-	"S: 250 SMTPUTF8",
+	"S: 250-", "S: 250 SMTPUTF8",
 	"C: RCPT TO:<b@example.net>", "S: 503 5.5.1",
 	"C: DATA", "S: 503 5.5.1",
 	"C: MAIL FROM:<a@example.org>", "S: 250 2.1.0",
@@ -247,7 +248,7 @@ static const char *const s_order[] = {
 
 static const char *const s_syntax[] = {
 	"C: LHLO client.test", "S: 250-mx.test", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-",
-	"S: 250 SMTPUTF8",
+	"S: 250-", "S: 250 SMTPUTF8",
 	"C: MAIL FROM:alice@example.org", "S: 501 5.1.7",
 	"C: MAIL TO:<a@example.org>", "S: 501 5.5.4",
 	"C: MAIL FROM:<a@example.org> SIZE=20000", "S: 552 5.3.4",
@@ -278,7 +279,7 @@ static void order_and_syntax(void **state)
 
 static const char *const s_xforward[] = {
 	"C: LHLO client.test", "S: 250-mx.test", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-",
-	"S: 250 SMTPUTF8",
+	"S: 250-", "S: 250 SMTPUTF8",
 	"C: XFORWARD NAME=mail.example.org ADDR=192.0.2.1 HELO=[UNAVAILABLE]", "S: 250 2.0.0",
 	"C: XFORWARD PROTO=ESMTP IDENT=ABC+2B1 SOURCE=REMOTE PORT=25", "S: 250 2.0.0",
 	"C: XFORWARD BOGUS=1", "S: 501 5.5.4",
@@ -313,7 +314,7 @@ static void xforward_attributes(void **state)
 
 /* After a transaction, RSET, and LHLO, the attributes are gone. */
 static const char *const s_xforward_reset[] = {
-	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
+	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
 	"C: XFORWARD ADDR=IPV6:2001:DB8::0:1 HELO=h.example", "S: 250 2.0.0",
 	"C: MAIL FROM:<a@example.org>", "S: 250",
 	"C: RCPT TO:<b@example.net>", "S: 250",
@@ -327,7 +328,7 @@ static const char *const s_xforward_reset[] = {
 };
 
 static const char *const s_xforward_bare6[] = {
-	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
+	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
 	"C: XFORWARD ADDR=2001:db8::2", "S: 250 2.0.0",
 	"C: XFORWARD ADDR=192.0.2.9", "S: 250 2.0.0",
 	"C: RSET", "S: 250 2.0.0",
@@ -340,12 +341,12 @@ static const char *const s_xforward_bare6[] = {
 };
 
 static const char *const s_xforward_rset[] = {
-	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
+	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
 	"C: XFORWARD ADDR=192.0.2.9 NAME=n.example", "S: 250 2.0.0",
 	"C: MAIL FROM:<a@example.org>", "S: 250",
 	"C: RSET", "S: 250 2.0.0",
 	"C: XFORWARD NAME=m.example", "S: 250 2.0.0",
-	"C: LHLO again", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
+	"C: LHLO again", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250 ",
 	"C: MAIL FROM:<a@example.org>", "S: 250",
 	"C: RCPT TO:<b@example.net>", "S: 250",
 	"C: DATA", "S: 354",
@@ -387,6 +388,109 @@ static void xforward_denied(void **state)
 	struct owner o = { 0 };
 	run_script("xforward denied", s_xforward_denied, &lim, &o);
 	assert_false(o.have_xfwd[PST_XF_ADDR]);
+	pst_buf_free(&o.out);
+	pst_buf_free(&o.msg);
+}
+
+#define LHLO_ALLOWED "S: 250-mx.test", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-XFORWARD", \
+	"S: 250-XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT", "S: 250 SMTPUTF8"
+
+/* XCLIENT (swaks --xclient-addr): a new 220 greeting, LHLO again, and the
+ * client facts stay for the session; XFORWARD in a transaction wins. */
+static const char *const s_xclient[] = {
+	"C: LHLO client.test", LHLO_ALLOWED,
+	"C: XCLIENT NAME=mail.example.org ADDR=IPV6:2001:DB8::0:1 PORT=4711 PROTO=ESMTP "
+	"HELO=helo.example LOGIN=[UNAVAILABLE] DESTADDR=192.0.2.25 DESTPORT=25", "S: 220 mx.test",
+	"C: MAIL FROM:<a@example.org>", "S: 503 5.5.1",
+	"C: LHLO client.test", LHLO_ALLOWED,
+	"C: MAIL FROM:<a@example.org>", "S: 250 2.1.0",
+	"C: RCPT TO:<b@example.net>", "S: 250 2.1.5",
+	"C: DATA", "S: 354 ",
+	"C: x",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+static const char *const s_xclient_override[] = {
+	"C: LHLO client.test", LHLO_ALLOWED,
+	"C: xclient addr=192.0.2.1 helo=h1.example", "S: 220 mx.test",
+	"C: LHLO client.test", LHLO_ALLOWED,
+	"C: MAIL FROM:<a@example.org>", "S: 250 2.1.0",
+	"C: RCPT TO:<b@example.net>", "S: 250 2.1.5",
+	"C: DATA", "S: 354 ",
+	"C: .", "S: 250 2.0.0",
+	"C: XFORWARD ADDR=198.51.100.7 NAME=[UNAVAILABLE]", "S: 250 2.0.0",
+	"C: MAIL FROM:<a@example.org>", "S: 250 2.1.0",
+	"C: RCPT TO:<b@example.net>", "S: 250 2.1.5",
+	"C: DATA", "S: 354 ",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+/* Bad XCLIENT commands change nothing (all pairs or none). */
+static const char *const s_xclient_bad[] = {
+	"C: LHLO client.test", LHLO_ALLOWED,
+	"C: XCLIENT BOGUS=1", "S: 501 5.5.4",
+	"C: XCLIENT IDENT=abc", "S: 501 5.5.4",
+	"C: XCLIENT NAME=ctl+0A", "S: 501 5.5.4",
+	"C: XCLIENT HELO=nul+00cut", "S: 501 5.5.4",
+	"C: XCLIENT ADDR=192.0.2.1 LOGIN=del+7F", "S: 501 5.5.4",
+	"C: XCLIENT ADDR=300.1.1.1", "S: 501 5.5.4",
+	"C: XCLIENT PORT=65536", "S: 501 5.5.4",
+	"C: XCLIENT DESTPORT=x", "S: 501 5.5.4",
+	"C: XCLIENT DESTADDR=not-an-ip", "S: 501 5.5.4",
+	"C: XCLIENT", "S: 501 5.5.4",
+	"C: XCLIENT ADDR=192.0.2.1 NAME=bad+0D", "S: 501 5.5.4",
+	"C: MAIL FROM:<a@example.org>", "S: 250 2.1.0",
+	"C: XCLIENT ADDR=192.0.2.2", "S: 503 5.5.1",
+	"C: RCPT TO:<b@example.net>", "S: 250 2.1.5",
+	"C: DATA", "S: 354 ",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+static const char *const s_xclient_denied[] = {
+	"C: LHLO c", "S: 250-", "S: 250-", "S: 250-", "S: 250-", "S: 250-8BITMIME", "S: 250 SMTPUTF8",
+	"C: XCLIENT ADDR=192.0.2.1", "S: 550 5.7.0",
+	"C: MAIL FROM:<a@example.org>", "S: 250",
+	"C: RCPT TO:<b@example.net>", "S: 250",
+	"C: DATA", "S: 354",
+	"C: .", "S: 250 2.0.0",
+	NULL
+};
+
+static void check_fact(struct owner *o, int i, const char *want)
+{
+	const char *got = o->have_xfwd[i] ? o->xfwd[i] : "(unknown)";
+	if (strcmp(got, want) != 0) {
+		print_error("client fact %d: got \"%s\", want \"%s\"\n", i, got, want);
+		fail();
+	}
+}
+
+static void xclient(void **state)
+{
+	(void)state;
+	struct owner o = { 0 };
+	run_script("xclient", s_xclient, NULL, &o);
+	assert_int_equal(o.deliveries, 1);
+	check_fact(&o, PST_XF_NAME, "mail.example.org");
+	check_fact(&o, PST_XF_ADDR, "2001:db8::1");
+	check_fact(&o, PST_XF_PORT, "4711");
+	check_fact(&o, PST_XF_PROTO, "ESMTP");
+	check_fact(&o, PST_XF_HELO, "helo.example");
+	check_fact(&o, PST_XF_IDENT, "(unknown)");
+	run_script("xclient override", s_xclient_override, NULL, &o);
+	assert_int_equal(o.deliveries, 2);
+	check_fact(&o, PST_XF_ADDR, "198.51.100.7");
+	check_fact(&o, PST_XF_NAME, "(unknown)");
+	check_fact(&o, PST_XF_HELO, "h1.example");
+	run_script("xclient bad", s_xclient_bad, NULL, &o);
+	for (int i = 0; i < PST_XF_COUNT; i++)
+		check_fact(&o, i, "(unknown)");
+	pst_lmtp_limits lim = { .hostname = "mx.test", .max_size = 10000, .xforward_allowed = 0 };
+	run_script("xclient denied", s_xclient_denied, &lim, &o);
+	check_fact(&o, PST_XF_ADDR, "(unknown)");
 	pst_buf_free(&o.out);
 	pst_buf_free(&o.msg);
 }
@@ -645,6 +749,7 @@ int main(void)
 		cmocka_unit_test(xforward_attributes),
 		cmocka_unit_test(xforward_resets),
 		cmocka_unit_test(xforward_denied),
+		cmocka_unit_test(xclient),
 		cmocka_unit_test(limits_size_rcpts_headers),
 		cmocka_unit_test(long_line),
 		cmocka_unit_test(raw_bytes),
