@@ -55,7 +55,7 @@ try_cmdline() {
 	shift
 	port=$(free_port)
 	set -- "$@" --dns "$TMPDIR_TEST/empty.zone"
-	args= sock= sgroup= smode=660
+	args= sock= sgroup= smode=660 pidf=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--rules) args="$args --rules $TMPDIR_TEST/ex.rules"; shift ;;
@@ -77,6 +77,7 @@ try_cmdline() {
 			*) args="$args --deliver $2" ;;
 			esac; shift ;;
 		--log) args="$args --log $TMPDIR_TEST/logs/$name.log"; shift ;;
+		--pid-file) pidf="$TMPDIR_TEST/logs/$name.pid"; args="$args --pid-file $pidf"; shift ;;
 		--user) [ "$(id -u)" = 0 ] && args="$args --user nobody"; shift ;;
 		*) args="$args $1" ;;
 		esac
@@ -94,6 +95,11 @@ try_cmdline() {
 				is "$(stat -c %U:%G:%a "$sock")" "nobody:$sgroup:$smode" \
 				   "$name: the socket has the example's --socket-group and --socket-mode"
 			fi
+		fi
+		if [ -n "$pidf" ]; then
+			is "$(cat "$pidf" 2>/dev/null)" "$pid" "$name: its --pid-file names it (written after --user)"
+			out=$("$POSTERN" reload --pid-file "$pidf" 2>&1); rc=$?
+			is "$rc" 0 "$name: postern reload --pid-file (its ExecReload) reloads it" "$out"
 		fi
 		kill -TERM "$pid"; wait "$pid"; rc=$?
 		is "$rc" 0 "$name: it exits 0 on SIGTERM"
@@ -133,10 +139,13 @@ like "$exec_start" "^ExecStart=$bindir/postern lmtp --rules $prefix/etc/postern/
 is "$(grep -c '@[a-z]*@' "$unit")" 0 "unit: make substituted every @name@"
 like "$exec_start" '--listen unix:/run/postern/lmtp .*--socket-group postfix --socket-mode 0660 ' \
    "unit: postern listens on /run/postern/lmtp for the postfix group"
+like "$exec_start" '--xforward-from unix .*--pid-file /run/postern/postern.pid' \
+   "unit: XFORWARD trusted on the socket only; a pid file for postern reload"
 # shellcheck disable=SC2086
 set -f; try_cmdline unit ${exec_start#ExecStart="$bindir"/postern }; set +f
 for k in 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'PrivateTmp=yes' 'Restart=on-failure' \
-	 'ExecReload=/bin/kill -HUP \$MAINPID' 'ReadWritePaths=/var/run/dovecot' 'RuntimeDirectory=postern' \
+	 "ExecReload=$bindir/postern reload --pid-file /run/postern/postern.pid" \
+	 'ExecStartPre=+/bin/chown postern /run/postern' 'ReadWritePaths=/var/run/dovecot' 'RuntimeDirectory=postern' \
 	 'CapabilityBoundingSet=CAP_CHOWN CAP_SETUID CAP_SETGID CAP_NET_BIND_SERVICE'; do
 	grep -q "^$k\$" "$unit" && ok "unit: $k" || not_ok "unit: $k"
 done
@@ -144,7 +153,8 @@ done
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# verify wants the ExecStart program to exist: point it at the build.
 	abs=$(cd "$(dirname "$POSTERN")" && pwd)/$(basename "$POSTERN")
-	sed "s|^ExecStart=$bindir/postern |ExecStart=$abs |" "$unit" > "$TMPDIR_TEST/postern-lmtp.service"
+	sed -e "s|^ExecStart=$bindir/postern |ExecStart=$abs |" -e "s|^ExecReload=$bindir/postern |ExecReload=$abs |" \
+		"$unit" > "$TMPDIR_TEST/postern-lmtp.service"
 	out=$(systemd-analyze verify --man=no "$TMPDIR_TEST/postern-lmtp.service" 2>&1); rc=$?
 	is "$rc:$out" "0:" "systemd-analyze verify accepts the unit without a warning"
 	sed -i 's/^Restart=on-failure/Restart=sometimes/' "$TMPDIR_TEST/postern-lmtp.service"
