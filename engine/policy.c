@@ -108,6 +108,16 @@ int pst_policy_rule(const pst_policy *policy, size_t i, pst_rule_info *info)
 	return 0;
 }
 
+void pst_policy_get_stats(const pst_policy *policy, pst_policy_stats *stats)
+{
+	const pst_program *prog = policy->prog;
+	stats->rules = prog->nrules;
+	stats->tenants = prog->ntenants;
+	stats->includes = prog->nincludes;
+	stats->lists = prog->nlists;
+	stats->settings = prog->nsettings;
+}
+
 /* ---- DNS ------------------------------------------------------------ */
 
 int pst_dns_load_fixture(const char *path, pst_dns **out, char **errors)

@@ -89,6 +89,19 @@ PST_API size_t pst_policy_rule_count(const pst_policy *policy);
 /* Fill *info for rule i (0-based). 0, or -1 when i is out of range. */
 PST_API int pst_policy_rule(const pst_policy *policy, size_t i, pst_rule_info *info);
 
+/* What a policy was written with, for a summary (postern lint). */
+typedef struct pst_policy_stats {
+	size_t rules;           /* pst_policy_rule_count() */
+	size_t tenants;         /* distinct tenant domains that have rules */
+	size_t includes;        /* include statements followed (a file included
+	                           twice counts twice) */
+	size_t lists;           /* named lists ("list NAME = ..."), inline ones not */
+	size_t settings;        /* setting statements */
+} pst_policy_stats;
+
+/* Fill *stats for policy. */
+PST_API void pst_policy_get_stats(const pst_policy *policy, pst_policy_stats *stats);
+
 /* ---- DNS ------------------------------------------------------------ */
 
 /* A source of DNS answers for SPF, DKIM and DMARC. */

@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$postern" --version
 echo
 echo "== postern lint rules/*.rules"
-"$postern" lint "$top"/rules/*.rules && echo "no errors"
+"$postern" lint "$top"/rules/*.rules | sed "s|^$top/||"
 for dir in "$top"/examples/scenario-*/; do
 	name=$(basename "$dir")
 	for msg in "$dir"*.eml; do

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""lmtp-send.py HOST:PORT MESSAGE...: hand example messages to an LMTP server
-the way Postfix does (LHLO, XFORWARD, MAIL, RCPT..., DATA) and print the
-reply each recipient got.
+"""lmtp-send.py [--expect-greeting NAME] HOST:PORT MESSAGE...: hand example
+messages to an LMTP server the way Postfix does (LHLO, XFORWARD, MAIL,
+RCPT..., DATA) and print the reply each recipient got.
+
+With --expect-greeting NAME, the server's 220 greeting must name NAME as its
+host (the word after 220, as postern lmtp --hostname NAME writes it);
+otherwise nothing is sent, since another server answers on that port, and
+the exit status is 69.
 
 The envelope of each message comes from its leading X-Postern-Envelope field
 (client-ip, helo, mail-from, rcpt...), which is removed before sending: the
@@ -9,7 +14,8 @@ client IP and HELO travel in XFORWARD, as Postfix's
 lmtp_send_xforward_command = yes sends them. smtplib.LMTP reads only one reply
 after DATA, so the socket is driven here to read one reply per recipient.
 Exit status 0 when every message got through the dialogue (whatever the
-per-recipient decisions were), 1 otherwise."""
+per-recipient decisions were), 69 when the greeting is not the one expected,
+64 on a usage error, 1 otherwise."""
 import socket
 import sys
 
@@ -101,15 +107,33 @@ def send(session, path):
     return True
 
 
+def greeted_by(line, name):
+    """Does a 220 greeting line name name as its host?"""
+    words = line.split()
+    return len(words) >= 2 and words[0] == "220" and words[1].lower() == name.lower()
+
+
 def main():
-    if len(sys.argv) < 3 or ":" not in sys.argv[1]:
-        print("usage: lmtp-send.py HOST:PORT MESSAGE...", file=sys.stderr)
+    args = sys.argv[1:]
+    expect = None
+    if args[:1] == ["--expect-greeting"] and len(args) >= 2:
+        expect, args = args[1], args[2:]
+    if len(args) < 2 or ":" not in args[0]:
+        print("usage: lmtp-send.py [--expect-greeting NAME] HOST:PORT MESSAGE...", file=sys.stderr)
         return 64
-    host, port = sys.argv[1].rsplit(":", 1)
+    host, port = args[0].rsplit(":", 1)
     session = Session(host, int(port))
-    ok = session.reply()[0] == 220
+    try:
+        code, line = session.reply()
+    except (ConnectionError, OSError) as e:
+        code, line = 0, "(no greeting: %s)" % e
+    if expect is not None and not greeted_by(line, expect):
+        print("lmtp-send.py: %s:%s greeted \"%s\", not %s: another server listens there; "
+              "nothing sent" % (host, port, line, expect), file=sys.stderr)
+        return 69
+    ok = code == 220
     ok = ok and session.cmd("LHLO demo.example")[0] == 250
-    for path in sys.argv[2:]:
+    for path in args[1:]:
         if not ok:
             break
         print(path)

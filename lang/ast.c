@@ -304,6 +304,7 @@ void pst_ast_include(pst_ast *ast, const char *from_file, const char *dir,
 		return;
 	}
 	free(real);
+	ast->nincludes++;
 	parse_path(ast, p, from_file, loc);
 }
 

@@ -223,6 +223,7 @@ typedef struct pst_ast {
 	char *real[PST_MAX_INCLUDE_DEPTH + 1];  /* their real paths (malloc'd) */
 	unsigned depth;
 	pst_ast_tenant *cur_tenant;
+	size_t nincludes;             /* include statements followed */
 	/* checker: the settings, defaults filled in */
 	pst_settings settings_out;
 	int oom;                      /* an allocation failed: the tree is partial */

@@ -429,6 +429,33 @@ static void build_rule(struct builder *b, pst_program_rule *x, pst_ast_rule *r)
 	x->captures = condition_captures(acts, n);
 }
 
+/* The distinct tenant domains of rules[0..n) (normalised, so compared
+ * exactly). Quadratic in the tenants, which are few. */
+static size_t count_tenants(const pst_program_rule *rules, size_t n)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		if (rules[i].tenant == NULL)
+			continue;
+		while (j < i && (rules[j].tenant == NULL || strcmp(rules[j].tenant, rules[i].tenant) != 0))
+			j++;
+		count += j == i;
+	}
+	return count;
+}
+
+/* The counts of the summary: tenants, includes, named lists, settings. */
+static void count_sources(pst_program *prog, const pst_ast *ast)
+{
+	prog->ntenants = count_tenants(prog->rules, prog->nrules);
+	prog->nincludes = ast->nincludes;
+	for (const pst_ast_list *l = ast->lists; l; l = l->next)
+		prog->nlists++;
+	for (const pst_ast_setting *s = ast->settings; s; s = s->next)
+		prog->nsettings++;
+}
+
 static pst_program *build_program(struct pst_program_store *st, pst_ast *ast)
 {
 	struct builder b = { st, st->arena, NULL, 0 };
@@ -443,6 +470,7 @@ static pst_program *build_program(struct pst_program_store *st, pst_ast *ast)
 	b.prog->rules = rules;
 	b.prog->nrules = i;
 	b.prog->store = st;
+	count_sources(b.prog, ast);
 	if (!b.oom && pst_index_build(b.prog, b.a) != 0)
 		b.oom = 1;
 	return b.oom ? NULL : b.prog;

@@ -272,6 +272,10 @@ typedef struct pst_program {
 	pst_settings settings;
 	const pst_program_rule *rules;
 	size_t nrules;
+	/* What the policy was written with, for a summary (postern lint):
+	 * distinct tenant domains of its rules, include statements followed,
+	 * named lists, setting statements. */
+	size_t ntenants, nincludes, nlists, nsettings;
 	uint64_t facts_read;          /* bit f: some rule or template reads fact f */
 	const struct pst_index *index; /* which rules can match which values
 	                                * (lang/index.h); NULL: run every rule

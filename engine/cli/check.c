@@ -4,8 +4,9 @@
  * A thin layer over postern.h: compile the rules, load the DNS fixture,
  * read the message, evaluate, print the report, write the edited copies.
  * Exit status: 0 when a decision was made (whatever it is), 64 usage,
- * 65 bad message data, 66 no input, 73 cannot write --output, 78 rules
- * that do not compile.
+ * 65 bad message data, 66 no input (the message cannot be opened, or is a
+ * directory: replay reads folders), 73 cannot write --output, 74 a read
+ * error, 78 rules that do not compile.
  */
 #include "config.h"
 
@@ -56,7 +57,8 @@ static void check_usage(FILE *out)
 	    "  --trace              show each rule, whether it matched, and the facts it read\n"
 	    "\n"
 	    "Envelope facts not given as options come from leading X-Postern-Envelope: fields.\n"
-	    "Exit status: 0 decided, 64 usage, 65 bad message, 66 no input, 78 rules do not compile.\n");
+	    "Exit status: 0 decided, 64 usage, 65 bad message, 66 no input (or a directory: see postern\n"
+	    "replay), 73 cannot write --output, 74 read error, 78 rules do not compile.\n");
 }
 
 enum { OPT_RULES = 256, OPT_DNS, OPT_CLIENT_IP, OPT_CLIENT_NAME, OPT_HELO, OPT_MAIL_FROM,

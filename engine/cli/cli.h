@@ -23,7 +23,8 @@ int pst_cli_compile(const char *path, pst_policy **out);
 
 /* Read a whole message from path ("-" for stdin), at most max bytes, into a
  * malloc'd buffer (caller frees). 0, or an exit status after printing why
- * (EX_NOINPUT, EX_DATAERR for an oversized message, EX_IOERR, EX_OSERR). */
+ * (EX_NOINPUT when it cannot be opened or is a directory, EX_DATAERR for an
+ * oversized message, EX_IOERR, EX_OSERR). */
 int pst_cli_read_message(const char *path, size_t max, char **out, size_t *len);
 
 /* Create (truncate) path and write len bytes. 0, or -1 after printing why. */

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,8 @@
 
 /* ---- Listing -------------------------------------------------------- */
 
-static int add_item(pst_corpus *c, const char *path, size_t mbox, const char *data, size_t len)
+static int add_item(pst_corpus *c, const char *path, size_t mbox, const char *data, size_t len,
+                    const char *owner)
 {
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
@@ -40,7 +42,7 @@ static int add_item(pst_corpus *c, const char *path, size_t mbox, const char *da
 		return -1;
 	const char *slash = strrchr(copy, '/');
 	size_t leaf = slash ? (size_t)(slash - copy) + 1 : 0;
-	c->items[c->n++] = (pst_corpus_item){ copy, leaf, mbox, data, len };
+	c->items[c->n++] = (pst_corpus_item){ copy, leaf, mbox, data, len, owner };
 	return 0;
 }
 
@@ -64,42 +66,83 @@ static int join_path(char *out, size_t size, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-static int is_dir(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static int has_eml_suffix(const char *name)
 {
 	size_t n = strlen(name);
 	return n > 4 && strcasecmp(name + n - 4, ".eml") == 0;
 }
 
-/* A regular file? readdir's type when it knows, else stat() (symbolic
- * links are followed). */
-static int is_regular(const struct dirent *e, const char *path)
+/* What one listing walks with: the corpus, the real path of the corpus
+ * argument (a symbolic link is read only when it leads to a regular file
+ * inside it), and where the reason of a failure goes. */
+struct walk {
+	pst_corpus *c;
+	char root[PATH_MAX];
+	size_t rootlen;
+	char *err;
+	size_t errlen;
+};
+
+enum kind { KIND_OTHER, KIND_FILE, KIND_DIR };
+
+/* Does the symbolic link path lead to a regular file inside the root? */
+static int link_inside(const struct walk *w, const char *path)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	if (realpath(path, real) == NULL || stat(real, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return strncmp(real, w->root, w->rootlen) == 0 && (w->rootlen == 1 || real[w->rootlen] == '/');
+}
+
+/* What an entry is, without following links: readdir's type when it
+ * knows, else lstat(). A symbolic link is a file when it leads to a
+ * regular file inside the root, and never a folder. */
+static enum kind entry_kind(const struct walk *w, const struct dirent *e, const char *path)
 {
 	struct stat st;
 #ifdef DT_REG
 	if (e->d_type == DT_REG)
-		return 1;
+		return KIND_FILE;
+	if (e->d_type == DT_DIR)
+		return KIND_DIR;
 	if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
-		return 0;
+		return KIND_OTHER;
 #else
 	(void)e;
 #endif
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (lstat(path, &st) < 0)
+		return KIND_OTHER;
+	if (S_ISREG(st.st_mode))
+		return KIND_FILE;
+	if (S_ISDIR(st.st_mode))
+		return KIND_DIR;
+	return S_ISLNK(st.st_mode) && link_inside(w, path) ? KIND_FILE : KIND_OTHER;
 }
 
-/* Every regular file of dir (one level) not starting with '.'. */
-static int add_maildir_sub(pst_corpus *c, const char *dir, char *err, size_t errlen)
+/* A folder, not a symbolic link to one. */
+static int is_real_dir(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A Maildir: a folder with a cur/ or new/ folder. */
+static int is_maildir(const char *dir)
+{
+	char sub[4096];
+	return (join_path(sub, sizeof sub, dir, "cur") == 0 && is_real_dir(sub)) ||
+	       (join_path(sub, sizeof sub, dir, "new") == 0 && is_real_dir(sub));
+}
+
+/* Every file of dir (one level) not starting with '.'. */
+static int add_maildir_sub(struct walk *w, const char *dir, const char *owner)
 {
 	DIR *d = opendir(dir);
 	if (d == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
+		snprintf(w->err, w->errlen, "cannot open %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	struct dirent *e;
@@ -109,10 +152,10 @@ static int add_maildir_sub(pst_corpus *c, const char *dir, char *err, size_t err
 		if (e->d_name[0] == '.')
 			continue;
 		if (join_path(path, sizeof path, dir, e->d_name) < 0) {
-			snprintf(err, errlen, "path too long in %s", dir);
+			snprintf(w->err, w->errlen, "path too long in %s", dir);
 			rc = -1;
-		} else if (is_regular(e, path) && add_item(c, path, 0, NULL, 0) < 0) {
-			snprintf(err, errlen, "out of memory");
+		} else if (entry_kind(w, e, path) == KIND_FILE && add_item(w->c, path, 0, NULL, 0, owner) < 0) {
+			snprintf(w->err, w->errlen, "out of memory");
 			rc = -1;
 		}
 	}
@@ -120,45 +163,129 @@ static int add_maildir_sub(pst_corpus *c, const char *dir, char *err, size_t err
 	return rc;
 }
 
-static int add_maildir(pst_corpus *c, const char *dir, char *err, size_t errlen)
+/* The messages of one Maildir (cur/, new/), not of its sub-folders. */
+static int add_maildir_own(struct walk *w, const char *dir, const char *owner)
 {
 	char sub[4096];
-	if (join_path(sub, sizeof sub, dir, "cur") < 0 || add_maildir_sub(c, sub, err, errlen) < 0)
+	if (join_path(sub, sizeof sub, dir, "cur") < 0 || add_maildir_sub(w, sub, owner) < 0)
 		return -1;
-	if (join_path(sub, sizeof sub, dir, "new") < 0 || add_maildir_sub(c, sub, err, errlen) < 0)
+	if (join_path(sub, sizeof sub, dir, "new") < 0 || add_maildir_sub(w, sub, owner) < 0)
 		return -1;
 	return 0;
 }
 
-static int add_eml_tree(pst_corpus *c, const char *dir, int depth, char *err, size_t errlen)
+/* A Maildir and its Maildir++ sub-folders: the folders .NAME directly in
+ * it that are Maildirs themselves (Maildir++ keeps them flat, so one level
+ * is all there is). */
+static int add_maildir(struct walk *w, const char *dir, const char *owner)
 {
-	if (depth > PST_CORPUS_MAX_DEPTH) {
-		snprintf(err, errlen, "%s: folders nested deeper than %d", dir, PST_CORPUS_MAX_DEPTH);
+	if (add_maildir_own(w, dir, owner) < 0)
 		return -1;
-	}
 	DIR *d = opendir(dir);
 	if (d == NULL) {
-		snprintf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
+		snprintf(w->err, w->errlen, "cannot open %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	struct dirent *e;
 	char path[4096];
 	int rc = 0;
 	while (rc == 0 && (e = readdir(d)) != NULL) {
-		struct stat st;
+		if (e->d_name[0] != '.' || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (join_path(path, sizeof path, dir, e->d_name) < 0) {
+			snprintf(w->err, w->errlen, "path too long in %s", dir);
+			rc = -1;
+		} else if (entry_kind(w, e, path) == KIND_DIR && is_maildir(path)) {
+			rc = add_maildir_own(w, path, owner);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* A folder name postern lmtp could have written as a domain: a dot, and
+ * only letters, digits, '-' and '.' (the domain of an address literal,
+ * "[...]", too). */
+static int looks_like_domain(const char *name)
+{
+	size_t n = strlen(name);
+	if (n >= 2 && name[0] == '[' && name[n - 1] == ']')
+		return 1;
+	if (strchr(name, '.') == NULL)
+		return 0;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
+}
+
+/* The owner of the Maildir DOMAIN/LOCALPART below the root, kept with the
+ * corpus's buffers: 0 with *owner set (NULL when domain does not look like
+ * one), -1 out of memory. */
+static int maildir_owner(struct walk *w, const char *domain, const char *local, const char **owner)
+{
+	size_t ln = strlen(local), dn = strlen(domain);
+	*owner = NULL;
+	if (!looks_like_domain(domain) || ln + dn + 2 > PST_TRACE_ADDR_BYTES)
+		return 0;
+	char *addr = malloc(ln + dn + 2);
+	if (addr == NULL)
+		return -1;
+	memcpy(addr, local, ln);
+	addr[ln] = '@';
+	memcpy(addr + ln + 1, domain, dn + 1);
+	if (keep_buffer(w->c, addr) < 0) {
+		free(addr);
+		return -1;
+	}
+	*owner = addr;
+	return 0;
+}
+
+/* A folder that is not a Maildir, depth folders below the root: its .eml
+ * files, its Maildirs (the ones at DOMAIN/LOCALPART get that owner) and,
+ * recursively, its other folders. Names starting with '.' are skipped. */
+static int add_tree(struct walk *w, const char *dir, int depth)
+{
+	if (depth > PST_CORPUS_MAX_DEPTH) {
+		snprintf(w->err, w->errlen, "%s: folders nested deeper than %d", dir, PST_CORPUS_MAX_DEPTH);
+		return -1;
+	}
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		snprintf(w->err, w->errlen, "cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	const char *slash = strrchr(dir, '/');
+	const char *domain = depth == 1 ? (slash ? slash + 1 : dir) : NULL;
+	struct dirent *e;
+	char path[4096];
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		const char *owner = NULL;
 		if (e->d_name[0] == '.')
 			continue;
 		if (join_path(path, sizeof path, dir, e->d_name) < 0) {
-			snprintf(err, errlen, "path too long in %s", dir);
+			snprintf(w->err, w->errlen, "path too long in %s", dir);
 			rc = -1;
-		} else if (stat(path, &st) < 0) {
 			continue;
-		} else if (S_ISDIR(st.st_mode)) {
-			rc = add_eml_tree(c, path, depth + 1, err, errlen);
-		} else if (S_ISREG(st.st_mode) && has_eml_suffix(e->d_name) &&
-		           add_item(c, path, 0, NULL, 0) < 0) {
-			snprintf(err, errlen, "out of memory");
-			rc = -1;
+		}
+		switch (entry_kind(w, e, path)) {
+		case KIND_DIR:
+			if (!is_maildir(path)) {
+				rc = add_tree(w, path, depth + 1);
+			} else if (domain && maildir_owner(w, domain, e->d_name, &owner) < 0) {
+				snprintf(w->err, w->errlen, "out of memory");
+				rc = -1;
+			} else {
+				rc = add_maildir(w, path, owner);
+			}
+			break;
+		case KIND_FILE:
+			if (has_eml_suffix(e->d_name) && add_item(w->c, path, 0, NULL, 0, NULL) < 0) {
+				snprintf(w->err, w->errlen, "out of memory");
+				rc = -1;
+			}
+			break;
+		case KIND_OTHER:
+			break;
 		}
 	}
 	closedir(d);
@@ -245,7 +372,7 @@ static int add_mbox_message(pst_corpus *c, const char *path, size_t pos, char *d
 	else if (end - body >= 4 && memcmp(data + end - 4, "\r\n\r\n", 4) == 0)
 		end -= 2;
 	size_t n = mboxrd_unquote(data + body, end - body);
-	return add_item(c, path, pos, data + body, n);
+	return add_item(c, path, pos, data + body, n, NULL);
 }
 
 static int add_mbox(pst_corpus *c, const char *path, char *data, size_t len, char *err, size_t errlen)
@@ -283,7 +410,7 @@ static int add_file(pst_corpus *c, const char *path, char *err, size_t errlen)
 		char *data = slurp(path, &len, err, errlen);
 		return data ? add_mbox(c, path, data, len, err, errlen) : -1;
 	}
-	if (add_item(c, path, 0, NULL, 0) < 0) {
+	if (add_item(c, path, 0, NULL, 0, NULL) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -293,17 +420,34 @@ static int add_file(pst_corpus *c, const char *path, char *err, size_t errlen)
 int pst_corpus_add(pst_corpus *c, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	char sub[4096];
+	size_t before = c->n;
 	if (stat(path, &st) < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode))
+	if (S_ISREG(st.st_mode))
 		return add_file(c, path, err, errlen);
-	if ((join_path(sub, sizeof sub, path, "cur") == 0 && is_dir(sub)) ||
-	    (join_path(sub, sizeof sub, path, "new") == 0 && is_dir(sub)))
-		return add_maildir(c, path, err, errlen);
-	return add_eml_tree(c, path, 0, err, errlen);
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is neither a regular file nor a folder", path);
+		return -1;
+	}
+	struct walk w = { .c = c, .err = err, .errlen = errlen };
+	if (realpath(path, w.root) == NULL) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	w.rootlen = strlen(w.root);
+	if ((is_maildir(path) ? add_maildir(&w, path, NULL) : add_tree(&w, path, 0)) < 0)
+		return -1;
+	if (c->n == before) {
+		snprintf(err, errlen,
+		         "%s holds no messages; looked for a Maildir (cur/ and new/, with Maildir++ .NAME/ "
+		         "sub-folders), a maildir:DIR tree (DOMAIN/LOCALPART/ Maildirs) and .eml files, "
+		         "in folders up to %d deep (names starting with '.' and links to folders skipped)",
+		         path, PST_CORPUS_MAX_DEPTH);
+		return -1;
+	}
+	return 0;
 }
 
 static int item_cmp(const void *a, const void *b)

@@ -3,14 +3,27 @@
  * own trace fields carry.
  *
  * A corpus argument is one of:
- *   - a Maildir: a folder with cur/ or new/; every regular file in them
- *     whose name does not start with '.' is a message (tmp/ is ignored);
- *   - a folder of .eml files, searched recursively (names ending in .eml,
- *     any case; names starting with '.' are skipped, folders too);
+ *   - a Maildir: a folder with cur/ or new/; every file in them whose name
+ *     does not start with '.' is a message (tmp/ is ignored), and so is
+ *     every file of its Maildir++ sub-folders: the folders .NAME directly
+ *     in it that have cur/ or new/ themselves (such as .Quarantine);
+ *   - any other folder, searched recursively up to PST_CORPUS_MAX_DEPTH
+ *     folders deep (deeper is an error): its files named *.eml (any case)
+ *     are messages, and every Maildir in it is read as above without
+ *     descending further. That covers the tree "postern lmtp --deliver
+ *     maildir:DIR" writes, DIR/DOMAIN/LOCALPART/: a Maildir exactly two
+ *     levels below the argument, whose first level looks like a domain
+ *     (it has a dot and only letters, digits, '-' and '.', or is an
+ *     address literal "[...]"), is owned by LOCALPART@DOMAIN. Names
+ *     starting with '.' are skipped;
  *   - an mbox file (its first line starts with "From "), read as mboxrd:
  *     a message starts at a "From " line at the start of the file or after
  *     an empty line; in its body, lines matching ^>+From lose one '>';
  *   - any other regular file: one message.
+ * Anything else (a FIFO, a device) is refused, and so is a folder in which
+ * no message is found. Symbolic links below the argument are never followed
+ * to a folder, and to a file only when it lies inside the argument (its
+ * real path), so a walk stays in its tree and cannot loop.
  * Items are sorted by path, then by position in their mbox, so the order
  * never depends on readdir().
  */
@@ -28,19 +41,23 @@ typedef struct pst_corpus_item {
 	size_t mbox;       /* 1-based position in its mbox, 0 for a file */
 	const char *data;  /* an mbox message: its bytes in the mbox buffer */
 	size_t len;
+	const char *owner; /* LOCALPART@DOMAIN of the Maildir it is in, or NULL
+	                      (borrowed from the corpus's buffers) */
 } pst_corpus_item;
 
 typedef struct pst_corpus {
 	pst_corpus_item *items;
 	size_t n, cap;
-	char **buffers;    /* whole mbox files, owned */
+	char **buffers;    /* whole mbox files and owner addresses, owned */
 	size_t nbuf, bcap;
 } pst_corpus;
 
 #define PST_CORPUS_INIT { NULL, 0, 0, NULL, 0, 0 }
 
 /* Add every message of path (any of the kinds above). 0, or -1 with a
- * reason in err. */
+ * reason in err: path cannot be read, is not a regular file or a folder,
+ * or is a folder without any message (err then says which layouts were
+ * looked for). */
 int pst_corpus_add(pst_corpus *c, const char *path, char *err, size_t errlen);
 
 /* Sort the items by path and mbox position. */

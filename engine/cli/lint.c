@@ -3,9 +3,16 @@
  * diagnostic (file:line:col: error|warning: message, the source line and a
  * caret) on stderr.
  *
+ * For a file that compiles, one line on stdout says what was checked:
+ * "FILE: 14 rules, 2 tenants, 3 includes, 4 lists, 6 settings: no errors"
+ * (", 1 warning" appended when there are warnings). A file with errors
+ * gets "FILE: N errors, M warnings" on stderr instead, as does one with
+ * warnings. --quiet drops both summary lines; diagnostics stay.
+ *
  * Exit status: 0 when no file has errors (warnings alone do not fail), 1
  * when some file has errors or cannot be read, 64 (EX_USAGE) for a usage
- * error. Built on the public API only (pst_policy_compile_file).
+ * error. Built on the public API only (pst_policy_compile_file,
+ * pst_policy_get_stats).
  */
 #include "config.h"
 
@@ -22,11 +29,34 @@ static void lint_usage(FILE *out)
 	    "usage: postern lint [--quiet] FILE...\n"
 	    "\n"
 	    "Compile each rule file and report every error and warning as\n"
-	    "file:line:col: error|warning: message, with the source line and a caret.\n"
+	    "file:line:col: error|warning: message, with the source line and a caret,\n"
+	    "on stderr. For each file that compiles, one summary line on stdout:\n"
+	    "FILE: N rules, N tenants, N includes, N lists, N settings: no errors.\n"
 	    "Exits 0 when there are no errors, 1 when there are.\n"
 	    "\n"
-	    "  -q, --quiet   no summary line per file with problems\n"
+	    "  -q, --quiet   no summary lines (diagnostics are still printed)\n"
 	    "  -h, --help    this text\n");
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* What a policy that compiled was written with, on stdout. */
+static void print_summary(const char *path, const pst_policy *pol, size_t warnings)
+{
+	pst_policy_stats st;
+	pst_policy_get_stats(pol, &st);
+	printf("%s: %zu %s, %zu %s, %zu %s, %zu %s, %zu %s: no errors", path,
+	       st.rules, plural(st.rules, "rule", "rules"),
+	       st.tenants, plural(st.tenants, "tenant", "tenants"),
+	       st.includes, plural(st.includes, "include", "includes"),
+	       st.lists, plural(st.lists, "list", "lists"),
+	       st.settings, plural(st.settings, "setting", "settings"));
+	if (warnings)
+		printf(", %zu %s", warnings, plural(warnings, "warning", "warnings"));
+	putchar('\n');
 }
 
 /* Lint one file: 1 when it has errors, else 0. */
@@ -40,6 +70,10 @@ static int lint_one(const char *path, int quiet)
 	if (!quiet && (rep.errors || rep.warnings))
 		fprintf(stderr, "%s: %zu error%s, %zu warning%s\n", path, rep.errors,
 		        rep.errors == 1 ? "" : "s", rep.warnings, rep.warnings == 1 ? "" : "s");
+	if (!quiet && rc == 0 && pol != NULL) {
+		fflush(stderr);
+		print_summary(path, pol, rep.warnings);
+	}
 	pst_report_clear(&rep);
 	pst_policy_free(&pol);
 	return rc < 0 ? 1 : 0;

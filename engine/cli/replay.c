@@ -14,7 +14,9 @@
  * and HELO postern's own Received field, the first one, when it is "by
  * HOST (postern)" with HOST --received-by or this host's name, else the
  * topmost Received by --received-by; corpus.h). Without any recipient,
- * the unknown recipient.
+ * the owner of the Maildir the message lies in, LOCALPART@DOMAIN, when the
+ * corpus is the tree "postern lmtp --deliver maildir:DIR" writes
+ * (corpus.h); else the unknown recipient.
  *
  * Rules that never matched: each verdict lists every rule whose condition
  * held for its recipient (pst_verdict.matched, audit and tag-only rules
@@ -38,7 +40,8 @@
  *
  * Exit status: 0 when the corpus was replayed (messages that could not be
  * read or parsed are counted and listed), 64 usage, 65 a bad --dns
- * fixture, 66 no input, 78 rules that do not compile.
+ * fixture, 66 no input (a corpus that cannot be read, or holds no
+ * message), 78 rules that do not compile.
  */
 #include "config.h"
 
@@ -149,8 +152,9 @@ static void replay_usage(FILE *out)
 	    "usage: postern replay --rules FILE [--baseline FILE] [--dns FILE] [--received-by NAME]\n"
 	    "                      [envelope options] [--now EPOCH] [--json] [--jobs N] CORPUS...\n"
 	    "\n"
-	    "Evaluate a rule file over a corpus: a Maildir (cur/ and new/), an mbox file (mboxrd),\n"
-	    "a folder of .eml files (searched recursively) or single message files.\n"
+	    "Evaluate a rule file over a corpus: a Maildir (cur/ and new/, Maildir++ .NAME/ sub-folders),\n"
+	    "an mbox file (mboxrd), a folder searched recursively for Maildirs and .eml files (such as\n"
+	    "the DOMAIN/LOCALPART/ tree of postern lmtp --deliver maildir:DIR) or single message files.\n"
 	    "\n"
 	    "  --rules FILE         the rule file (required)\n"
 	    "  --baseline FILE      the old rule file: list every recipient whose decision changes\n"
@@ -167,8 +171,10 @@ static void replay_usage(FILE *out)
 	    "Envelope order: options, X-Postern-Envelope, then Return-Path (MAIL FROM), Delivered-To or\n"
 	    "X-Original-To (recipient), and for client IP and HELO postern lmtp's own Received field\n"
 	    "(the first one, \"by HOST (postern)\", HOST --received-by or this host's name), else the\n"
-	    "topmost Received field by --received-by.\n"
-	    "Exit status: 0 replayed, 64 usage, 65 bad DNS fixture, 66 no input, 78 rules do not compile.\n");
+	    "topmost Received field by --received-by; without a recipient, the owner LOCALPART@DOMAIN\n"
+	    "of a Maildir in a DOMAIN/LOCALPART/ tree.\n"
+	    "Exit status: 0 replayed, 64 usage, 65 bad DNS fixture, 66 no input (unreadable, or no\n"
+	    "messages found), 78 rules do not compile.\n");
 }
 
 enum { OPT_RULES = 256, OPT_BASELINE, OPT_DNS, OPT_RECEIVED_BY, OPT_CLIENT_IP, OPT_CLIENT_NAME,
@@ -349,10 +355,11 @@ static double cpu_usec(void)
 }
 
 /* The envelope: the options, then (for what neither they nor the leading
- * X-Postern-Envelope fields give) the trace fields. *one holds the single
- * recipient when the options give none. */
-static void build_env(const struct replay_args *a, const pst_trace_env *t, pst_envelope *env,
-                      const char **one)
+ * X-Postern-Envelope fields give) the trace fields, then for the recipient
+ * the Maildir's owner (NULL: none). *one holds the single recipient when
+ * the options give none. */
+static void build_env(const struct replay_args *a, const pst_trace_env *t, const char *owner,
+                      pst_envelope *env, const char **one)
 {
 	*env = a->env;
 	if (env->mail_from == NULL && !(t->xpe & PST_XPE_MAIL_FROM) && t->has_mail_from)
@@ -364,8 +371,8 @@ static void build_env(const struct replay_args *a, const pst_trace_env *t, pst_e
 			env->helo = t->received.helo;
 	}
 	if (env->nrcpts == 0 && !(t->xpe & PST_XPE_RCPT)) {
-		/* the unknown recipient ("") rather than the library's To: fallback */
-		*one = t->has_rcpt ? t->rcpt : "";
+		/* else the unknown recipient (""), not the library's To: fallback */
+		*one = t->has_rcpt ? t->rcpt : owner ? owner : "";
 		env->rcpts = one;
 		env->nrcpts = 1;
 	}
@@ -476,7 +483,7 @@ static int prepare(struct worker *w, size_t i, const char **bytes, size_t *len, 
 	if (pst_corpus_load(&r->corpus, i, &w->reader, PST_MAX_MESSAGE_BYTES, bytes, len, err, errlen) < 0)
 		return -1;
 	pst_trace_env_scan_own(*bytes, *len, r->a->received_by, r->own_host, t);
-	build_env(r->a, t, env, one);
+	build_env(r->a, t, r->corpus.items[i].owner, env, one);
 	return 0;
 }
 

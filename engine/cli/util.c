@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -34,6 +35,14 @@ int pst_cli_read_message(const char *path, size_t max, char **out, size_t *len)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (f == NULL) {
 		fprintf(stderr, "postern: cannot open %s: %s\n", path, strerror(errno));
+		return EX_NOINPUT;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "postern: %s is a directory, not a message; postern replay reads "
+		        "every message of a Maildir or a folder\n", path);
+		if (f != stdin)
+			fclose(f);
 		return EX_NOINPUT;
 	}
 	pst_buf b = PST_BUF_INIT;

@@ -107,7 +107,7 @@
 #define PST_DKIM_MAX_KEY_BYTES 4096   /* decoded p=: RSA 16384 fits */
 
 /* Corpora read by postern replay (cli/corpus.h). */
-#define PST_CORPUS_MAX_DEPTH    32     /* nested folders in an .eml tree */
+#define PST_CORPUS_MAX_DEPTH    32     /* nested folders in a corpus folder */
 #define PST_TRACE_ADDR_BYTES    512    /* one address from a trace field */
 #define PST_TRACE_NAME_BYTES    256    /* one host name */
 #define PST_TRACE_IP_BYTES      64     /* one IP address, text form */

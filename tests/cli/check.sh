@@ -46,6 +46,12 @@ like "$out" 'bad.zone:2:[0-9]+: error' "every fixture error is reported"
 "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" 2>/dev/null; is "$?" 64 "no message: exit 64"
 "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --bogus x 2>/dev/null; is "$?" 64 "an unknown option: exit 64"
 "$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" "$TMPDIR_TEST/none.eml" 2>/dev/null; is "$?" 66 "a missing message: exit 66"
+# A directory is no message (issue 16): 66 and a pointer to replay, not 74.
+mkdir -p "$TMPDIR_TEST/folder"
+out=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" "$TMPDIR_TEST/folder" 2>"$TMPDIR_TEST/err"); rc=$?
+is "$rc:$out" "66:" "a directory as the message: exit 66, nothing on stdout"
+is "$(cat "$TMPDIR_TEST/err")" "postern: $TMPDIR_TEST/folder is a directory, not a message; postern replay reads every message of a Maildir or a folder" \
+   "and stderr says it is a directory and names postern replay"
 # Numbers (util/number.h): the whole argument is the number, in range.
 for bad in '' '+5' '-0' ' 5' '5x' '99999999999999999999'; do
 	err=$("$POSTERN" check --dns "$fx/empty.zone" --rules "$fx/simple.rules" --now "$bad" \

@@ -34,6 +34,6 @@ for f in empty settings; do
 		"$f.rules (no rules): lint warns that every message is accepted"
 done
 printf 'include "empty.rules";\nrule r { when true then accept; }\n' > "$T/one.rules"
-is "$("$POSTERN" lint "$T/one.rules" 2>&1)" "" "a policy with a rule (and an empty include): no warning"
+is "$("$POSTERN" lint "$T/one.rules" 2>&1 >/dev/null)" "" "a policy with a rule (and an empty include): no warning"
 
 done_testing

@@ -431,6 +431,45 @@ static void compile_errors_are_reported(void **state)
 	pst_report_clear(&rep);
 }
 
+/* pst_policy_get_stats: what a policy was written with (postern lint's
+ * summary), table-driven over rule texts. */
+static void stats_count_what_was_written(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		pst_policy_stats want;
+	} cases[] = {
+		{ "rule a { when true then accept; }\n", { 1, 0, 0, 0, 0 } },
+		{ "authserv-id \"mx.test\";\nafter-queue-reject reject;\n"
+		  "list l = domains { \"a.example\" };\nlist m = ips { 192.0.2.1 };\n"
+		  "rule a { when from.domain in l or from.domain in { \"b.example\" } then accept; }\n",
+		  { 1, 0, 0, 2, 2 } },
+		{ "tenant \"a.example\" { rule a { when size > 1M then reject; } }\n"
+		  "tenant \"b.example\" { rule b { when size > 1M then reject; } }\n"
+		  "tenant \"A.example\" { rule c { when size > 2M then reject; } }\n"
+		  "rule d { when true then accept; }\n",
+		  { 4, 2, 0, 0, 0 } },
+		{ "", { 0, 0, 0, 0, 0 } },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pst_policy *p = NULL;
+		pst_policy_stats got;
+		memset(&got, 0xff, sizeof got);
+		assert_int_equal(pst_policy_compile_text("s.rules", cases[i].text, strlen(cases[i].text),
+		                                         NULL, &p, NULL), 0);
+		pst_policy_get_stats(p, &got);
+		const pst_policy_stats *w = &cases[i].want;
+		if (got.rules != w->rules || got.tenants != w->tenants || got.includes != w->includes ||
+		    got.lists != w->lists || got.settings != w->settings)
+			fail_msg("case %zu: got %zu rules, %zu tenants, %zu includes, %zu lists, %zu settings; "
+			         "want %zu, %zu, %zu, %zu, %zu", i, got.rules, got.tenants, got.includes,
+			         got.lists, got.settings, w->rules, w->tenants, w->includes, w->lists,
+			         w->settings);
+		pst_policy_free(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +482,7 @@ int main(void)
 		cmocka_unit_test(auth_results_as_read),
 		cmocka_unit_test(compile_errors_are_reported),
 		cmocka_unit_test(times_each_rule),
+		cmocka_unit_test(stats_count_what_was_written),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -305,6 +305,65 @@ static void lists_maildir_and_eml_sorted(void **state)
 	rmdir(dir);
 }
 
+/* The tree postern lmtp --deliver maildir:DIR writes: DOMAIN/LOCALPART/
+ * Maildirs with Maildir++ sub-folders, each message owned by its Maildir's
+ * LOCALPART@DOMAIN; a first level that is no domain gives no owner. */
+static void lists_delivery_tree_with_owners(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_corpus.XXXXXX", p[512];
+	assert_non_null(mkdtemp(dir));
+	const char *dirs[] = { "example.org", "example.org/alice", "example.org/alice/new",
+	                       "example.org/alice/.Quarantine", "example.org/alice/.Quarantine/new",
+	                       "example.org/alice/.nofolder", "local", "local/bob", "local/bob/cur" };
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, dirs[i]);
+		assert_int_equal(mkdir(p, 0700), 0);
+	}
+	const char *files[] = { "example.org/alice/new/1", "example.org/alice/.Quarantine/new/2",
+	                        "example.org/alice/.nofolder/3", "local/bob/cur/4", "top.eml" };
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		write_file(p, files[i]);
+	}
+	static const struct { const char *path, *owner; } want[] = {
+		{ "example.org/alice/.Quarantine/new/2", "alice@example.org" },
+		{ "example.org/alice/new/1", "alice@example.org" },
+		{ "local/bob/cur/4", NULL },
+		{ "top.eml", NULL },
+	};
+	pst_corpus c = PST_CORPUS_INIT;
+	char err[400] = "";
+	assert_int_equal(pst_corpus_add(&c, dir, err, sizeof err), 0);
+	pst_corpus_sort(&c);
+	if (c.n != sizeof want / sizeof want[0])
+		fail_msg("got %zu items, want %zu", c.n, sizeof want / sizeof want[0]);
+	for (size_t i = 0; i < c.n; i++) {
+		const char *got = c.items[i].path + strlen(dir) + 1;
+		if (strcmp(got, want[i].path) != 0)
+			fail_msg("item %zu: got %s, want %s", i, got, want[i].path);
+		const char *owner = c.items[i].owner ? c.items[i].owner : "(none)";
+		if (strcmp(owner, want[i].owner ? want[i].owner : "(none)") != 0)
+			fail_msg("%s: got owner %s, want %s", got, owner, want[i].owner ? want[i].owner : "(none)");
+	}
+	pst_corpus_free(&c);
+	/* no message: -1, and err names the layouts */
+	snprintf(p, sizeof p, "%s/example.org/alice/.nofolder", dir);
+	assert_int_equal(pst_corpus_add(&c, p, err, sizeof err), -1);
+	if (strstr(err, "holds no messages") == NULL || strstr(err, "DOMAIN/LOCALPART") == NULL)
+		fail_msg("got \"%s\", want \"... holds no messages ... DOMAIN/LOCALPART ...\"", err);
+	pst_corpus_free(&c);
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	for (size_t i = sizeof dirs / sizeof dirs[0]; i-- > 0;) {
+		snprintf(p, sizeof p, "%s/%s", dir, dirs[i]);
+		rmdir(p);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +374,7 @@ int main(void)
 		cmocka_unit_test(x_original_to_and_null_sender),
 		cmocka_unit_test(splits_mboxrd),
 		cmocka_unit_test(lists_maildir_and_eml_sorted),
+		cmocka_unit_test(lists_delivery_tree_with_owners),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
