@@ -40,4 +40,10 @@ like "$(tr '\n' ' ' < "$readme")" 'The last line of the test run is `N passed, N
 grep -q -- '--no-print-directory -j"$(nproc)" check' "$top_srcdir/quickstart" &&
 	ok "quickstart test prints nothing after the count (make --no-print-directory)" ||
 	not_ok "quickstart test prints nothing after the count (make --no-print-directory)"
+# Every example scenario goes into the distribution (make dist).
+for d in "$top_srcdir"/examples/scenario-*/; do
+	n=$(basename "$d")
+	grep -q "examples/$n\b" "$top_srcdir/engine/Makemodule.am" && ok "$n is in EXTRA_DIST" ||
+		not_ok "$n is in EXTRA_DIST (engine/Makemodule.am)"
+done
 done_testing
