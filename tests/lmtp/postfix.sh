@@ -11,7 +11,9 @@
 # rule rejects is bounced by Postfix with postern's reply. Postfix's master
 # runs in the foreground in its own process group and is stopped by the
 # trap, whatever happens. Needs root (Postfix's master), postfix, dovecot
-# (dovecot-core, dovecot-lmtpd) and swaks; skipped otherwise.
+# (dovecot-core, dovecot-lmtpd) and swaks; skipped otherwise. Waits are
+# generous (30 s) because Postfix starts its helper daemons on first use,
+# slowly on a loaded machine; a healthy run takes about 10 s.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 PFSBIN=/usr/lib/postfix/sbin
@@ -148,7 +150,7 @@ ok "a private Postfix (master -c $CD -d, pid $MASTER_PID) listens on 127.0.0.1:$
 # send FROM TO SUBJECT: swaks from 127.0.0.2 to Postfix's smtpd; its output.
 send() {
 	swaks --server 127.0.0.1 --port "$SPORT" --local-interface 127.0.0.2 --helo client.test \
-		--timeout 5 --from "$1" --to "$2" --header "Subject: $3" --body "Figures." 2>&1
+		--timeout 30 --from "$1" --to "$2" --header "Subject: $3" --body "Figures." 2>&1
 }
 
 step() { printf '# %s: %ss\n' "$1" $(($(date +%s) - T0)); }
@@ -156,7 +158,7 @@ step "set-up done"
 # 1. An accepted message: Dovecot's Maildir, postern's log line.
 out=$(send carol@example.org alice@example.org "quarterly")
 like "$out" '<- +250 2\.0\.0 Ok: queued as ' "swaks: Postfix queued the message for alice"
-wait_for 10 has_mail alice@example.org 1
+wait_for 30 has_mail alice@example.org 1
 is "$(nbox alice@example.org)" 1 "it landed in alice's Dovecot mailbox"
 fa=$(box alice@example.org)
 like "$(grep -A2 '^Authentication-Results:' "$fa" | tr -d '\n')" '^Authentication-Results: mx\.test;' \
@@ -185,13 +187,13 @@ step "unknown recipient checked"
 c0=$(nbox carol@example.org)
 out=$(send carol@example.org bob@example.org "please reject me")
 like "$out" '<- +250 2\.0\.0 Ok: queued as ' "swaks: Postfix queued the message for bob"
-wait_for 10 grep -q 'bob@example.org.*status=bounced' "$PFLOG"
+wait_for 30 grep -q 'bob@example.org.*status=bounced' "$PFLOG"
 like "$(grep 'bob@example.org.*status=bounced' "$PFLOG")" 'said: 550 5\.7\.1 .*refused by rule block' \
    "Postfix bounced it with postern's reply (550 5.7.1 refused by rule block)"
 is "$(q "$(grep '"rcpt":"bob@example.org"' "$LOG" | tail -1)" '[.decision, .reply.code] | @csv')" '"reject",550' \
    "postern's log line: reject, 550"
 is "$(nbox bob@example.org)" 0 "bob's mailbox stays empty"
-wait_for 10 has_mail carol@example.org $((c0 + 1))
+wait_for 30 has_mail carol@example.org $((c0 + 1))
 fb=$(box carol@example.org | xargs grep -l 'refused by rule block' 2>/dev/null | head -1)
 [ -n "$fb" ] && like "$(grep -m1 '^Subject:' "$fb")" 'Undelivered Mail Returned to Sender' \
 	"the sender carol got Postfix's bounce with postern's reply in it" \
