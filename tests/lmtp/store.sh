@@ -30,7 +30,8 @@ rule dmarc_reject {
   then reject 550 5.7.1 "DMARC says reject";
 }
 EOF
-start_lmtp --rules "$T/p.rules" --dns "$T/dns.zone" --report-store "sqlite:$DB"
+MPORT=$(free_port)
+start_lmtp --rules "$T/p.rules" --dns "$T/dns.zone" --report-store "sqlite:$DB" --metrics "127.0.0.1:$MPORT"
 
 signed=$(tr -d '\r' < "$top_srcdir/tests/fixtures/dkim/rsa2048.eml" | awk '{ printf "%s\\r\\n", $0 }')
 send() {   # send IP MAILFROM RCPT BODY: one message, its replies on stdout
@@ -92,12 +93,18 @@ if chattr +i "$DB" "$DB-wal" 2>/dev/null; then
 	for _ in $(seq 50); do grep -q '"event":"warning".*report store' "$LOG" && break; sleep 0.1; done
 	like "$(grep '"event":"warning".*report store' "$LOG" | head -1)" '"warning":"report store sqlite:.*rows lost' \
 	     "the failure is a warning event naming the store"
+	is "$(grep '"event":"warning".*report store' "$LOG" | head -1 | jq -r .report_store)" "sqlite:$DB" \
+	   "its report_store member is the --report-store value"
 	kill -USR1 "$SRV_PID"
 	for _ in $(seq 50); do grep -q '"event":"stats"' "$LOG" && break; sleep 0.1; done
 	stats=$(grep '"event":"stats"' "$LOG" | tail -1)
 	is "$(q "$stats" '.report_store | [.written, .failed + .dropped]')" '[3,3]' \
 	   "the stats event counts 3 rows written and 3 lost"
 	is "$(grep -c '"event":"warning".*report store' "$LOG")" 1 "warnings are rate-limited: one for three failures"
+	m=$(curl -s --max-time 10 "http://127.0.0.1:$MPORT/metrics")
+	is "$(printf '%s\n' "$m" | grep '^postern_report_store' | tr '\n' ' ')" \
+	   'postern_report_store_rows_total{result="written"} 3 postern_report_store_rows_total{result="dropped"} 0 postern_report_store_rows_total{result="failed"} 3 postern_report_store_queued 0 ' \
+	   "the metrics endpoint has the same counters"
 	chattr -i "$DB" "$DB-wal"
 	r=$(send 192.0.2.1 alice@example.com bob@example.net "$(plain alice@example.com back)")
 	like "$r" '250 2\.[0-9.]+ .*' "after the store is writable again: 250"

@@ -262,19 +262,28 @@ static void full_queue_drops(void **state)
 	pst_store *s = NULL;
 	release_writer = 0;
 	assert_int_equal(pst_store_open(spec, &o, &s, err, sizeof err), 0);
-	/* The first row may already be with the writer: 1 + 4 queued, at most. */
-	int dropped = 0;
-	for (int i = 0; i < 10; i++)
-		dropped += pst_store_submit(s, sample_row("q.example")) < 0;
+	/* The first row goes to the writer, which holds it; then 4 are
+	 * queued and the other 5 dropped. */
 	pst_store_stats st;
+	assert_int_equal(pst_store_submit(s, sample_row("q.example")), 0);
+	for (int i = 0; i < 5000; i++) {
+		pst_store_get_stats(s, &st);
+		if (st.queued == 0)
+			break;
+		usleep(1000);
+	}
+	int dropped = 0;
+	for (int i = 0; i < 9; i++)
+		dropped += pst_store_submit(s, sample_row("q.example")) < 0;
 	pst_store_get_stats(s, &st);
-	if (dropped < 5 || st.dropped != (unsigned long)dropped)
-		fail_msg("got %d dropped (counted %lu), want at least 5, counted", dropped, st.dropped);
+	if (dropped != 5 || st.dropped != 5 || st.queued != 4)
+		fail_msg("got %d dropped (counted %lu, %lu queued), want 5 (counted 5, 4 queued)",
+		         dropped, st.dropped, st.queued);
 	release_writer = 1;
 	pst_store_stop(s, 5000);
 	pst_store_get_stats(s, &st);
-	if (st.written + st.dropped != 10 || st.failed != 0)
-		fail_msg("got written=%lu dropped=%lu failed=%lu, want written+dropped=10", st.written,
+	if (st.written != 5 || st.dropped != 5 || st.failed != 0)
+		fail_msg("got written=%lu dropped=%lu failed=%lu, want 5 5 0", st.written,
 		         st.dropped, st.failed);
 	pst_store_close(&s);
 }
