@@ -359,10 +359,8 @@ nomem:
 
 int pst_store_submit(pst_store *s, pst_store_row *row)
 {
-	if (row == NULL)
-		return -1;
 	pthread_mutex_lock(&s->lock);
-	if (s->n == s->cap || s->stopping) {
+	if (row == NULL || s->n == s->cap || s->stopping) {
 		s->st.dropped++;
 		pthread_mutex_unlock(&s->lock);
 		free(row);

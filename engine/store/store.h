@@ -155,7 +155,9 @@ int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out
 
 /* Hand row over (the store takes it: malloc'd by the caller, freed by the
  * store in every case). Never blocks on the backend: when the queue is
- * full the row is dropped and counted. 0 when queued, -1 when dropped. */
+ * full, or after pst_store_stop, the row is dropped and counted; row NULL
+ * (the caller could not allocate one) is counted as dropped too. 0 when
+ * queued, -1 when dropped. */
 int pst_store_submit(pst_store *s, pst_store_row *row);
 
 void pst_store_get_stats(pst_store *s, pst_store_stats *out);

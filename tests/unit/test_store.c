@@ -178,11 +178,13 @@ static void sqlite_rows_round_trip(void **state)
 	assert_int_equal(pst_store_open(spec, NULL, &s, err, sizeof err), 0);
 	assert_int_equal(pst_store_submit(s, sample_row("a.example")), 0);
 	assert_int_equal(pst_store_submit(s, sample_row("b.example")), 0);
+	assert_int_equal(pst_store_submit(s, NULL), -1);        /* no row: counted as dropped */
 	pst_store_stop(s, 5000);
+	assert_int_equal(pst_store_submit(s, sample_row("c.example")), -1); /* stopped: dropped */
 	pst_store_stats st;
 	pst_store_get_stats(s, &st);
-	if (st.written != 2 || st.dropped != 0 || st.failed != 0)
-		fail_msg("got written=%lu dropped=%lu failed=%lu, want 2 0 0", st.written, st.dropped,
+	if (st.written != 2 || st.dropped != 2 || st.failed != 0)
+		fail_msg("got written=%lu dropped=%lu failed=%lu, want 2 2 0", st.written, st.dropped,
 		         st.failed);
 	pst_store_close(&s);
 	assert_null(s);
