@@ -30,6 +30,7 @@ static void lmtp_usage(FILE *out)
 	    "                    [--hostname NAME] [--header-limit-reply 552|554]\n"
 	    "                    [--metrics ADDR] [--pid-file FILE]\n"
 	    "                    [--socket-owner USER] [--socket-group GROUP]\n"
+	    "                    [--report-store sqlite:PATH]\n"
 	    "\n"
 	    "Serve LMTP: decide every recipient of every message and deliver what is accepted.\n"
 	    "\n"
@@ -54,13 +55,14 @@ static void lmtp_usage(FILE *out)
 	    "  --hostname NAME        name in the greeting and Received fields\n"
 	    "  --header-limit-reply N reply to a header section over the limits (552 or 554)\n"
 	    "  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (as --listen)\n"
-	    "  --pid-file FILE        write the PID (and FILE.reload, for postern reload)\n");
+	    "  --pid-file FILE        write the PID (and FILE.reload, for postern reload)\n"
+	    "  --report-store sqlite:PATH  add one row per message to this DMARC report store\n");
 }
 
 enum { OPT_RULES = 256, OPT_LISTEN, OPT_DELIVER, OPT_DNS, OPT_MAX_SESSIONS, OPT_MAX_SIZE,
        OPT_TIMEOUT, OPT_LOG, OPT_XFWD, OPT_USER, OPT_DELIM, OPT_USERS, OPT_MODE, OPT_HOSTNAME,
        OPT_HDR_REPLY, OPT_PER_PEER, OPT_METRICS, OPT_PID_FILE, OPT_SOCK_OWNER, OPT_SOCK_GROUP,
-       OPT_HELP };
+       OPT_HELP, OPT_REPORT_STORE };
 
 static const struct option lmtp_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -84,6 +86,7 @@ static const struct option lmtp_options[] = {
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "report-store", required_argument, NULL, OPT_REPORT_STORE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -176,6 +179,7 @@ static int parse_lmtp_args(int argc, char **argv, pst_lmtp_server_conf *c)
 		case OPT_HOSTNAME: c->hostname = optarg; break;
 		case OPT_METRICS: c->metrics = optarg; break;
 		case OPT_PID_FILE: c->pid_file = optarg; break;
+		case OPT_REPORT_STORE: c->report_store = optarg; break;
 		case OPT_DELIM:
 			if (strlen(optarg) != 1) {
 				fprintf(stderr, "postern lmtp: --recipient-delimiter wants one character\n");

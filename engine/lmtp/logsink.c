@@ -185,6 +185,7 @@ void pst_lmtp_log_stats(struct pst_lmtp_srv *srv)
 		pst_buf_putc(&b, '}');
 	}
 	pst_buf_putc(&b, '}');
+	pst_lmtp_store_stats_json(srv, &b);
 	pst_lmtp_log_event(srv, "stats", "%s", pst_buf_str(&b));
 	pst_buf_free(&b);
 }

@@ -28,6 +28,8 @@
  * sets are bounded by the policy. Label values are escaped, and made valid
  * UTF-8 (a rule name may not be). DNS cache counters come from the shared
  * live resolver (dns/live.h) once it has been made, and not with --dns.
+ * With --report-store, the store's rows by outcome and its queue
+ * (store.h's counters, under the store's own lock).
  */
 #include "config.h"
 
@@ -340,6 +342,23 @@ static void render_dns(pst_buf *b, const struct pst_lmtp_srv *srv)
 	    (unsigned long long)st.entries);
 }
 
+/* With --report-store: its rows by outcome and its queue (store.h). */
+static void render_store(pst_buf *b, struct pst_lmtp_srv *srv)
+{
+	pst_store_stats st;
+	if (srv->store == NULL)
+		return;
+	pst_store_get_stats(srv->store, &st);
+	family(b, "postern_report_store_rows_total", "counter",
+	       "DMARC report store rows by outcome (written, dropped: queue full, failed: store error).");
+	pst_buf_printf(b, "postern_report_store_rows_total{result=\"written\"} %lu\n"
+	               "postern_report_store_rows_total{result=\"dropped\"} %lu\n"
+	               "postern_report_store_rows_total{result=\"failed\"} %lu\n",
+	               st.written, st.dropped, st.failed);
+	one(b, "postern_report_store_queued", "gauge", "DMARC report store rows waiting for the writer.",
+	    (unsigned long long)st.queued);
+}
+
 int pst_lmtp_metrics_render(struct pst_lmtp_srv *srv, pst_buf *b)
 {
 	pthread_mutex_lock(&srv->lock);
@@ -349,6 +368,7 @@ int pst_lmtp_metrics_render(struct pst_lmtp_srv *srv, pst_buf *b)
 	render_latency(b, &srv->cnt.m);
 	pthread_mutex_unlock(&srv->lock);
 	render_dns(b, srv);
+	render_store(b, srv);
 	return b->data == NULL ? -1 : 0;
 }
 

@@ -912,6 +912,8 @@ static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 	if (srv->conf.user && drop_privileges(srv->conf.user) < 0)
 		return EX_NOPERM;
 	rc = load_runtime(srv);
+	if (rc == 0 && pst_lmtp_store_open(srv) < 0)
+		return EX_CANTCREAT;
 	return rc != 0 ? rc : write_pid_file(srv);
 }
 
@@ -957,6 +959,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 		close_listeners(ls, nl);
 		drain(srv);
 		pst_lmtp_pool_free(&pool);
+		pst_lmtp_store_stop(srv);
 		pst_lmtp_log_stats(srv);
 		pst_lmtp_log_event(srv, "stop", "%s", "");
 	}
@@ -966,6 +969,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	if (sfd >= 0)
 		close(sfd);
 	pst_lmtp_policy_put(srv, &srv->current);
+	pst_store_close(&srv->store);
 	pst_deliver_close(&srv->deliver);
 	pst_dns_free(&srv->dns);
 	if (srv->log_kind != PST_LOG_STDERR || srv->log_fd >= 0)

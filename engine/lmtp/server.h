@@ -40,6 +40,7 @@ typedef struct pst_lmtp_server_conf {
 	int header_reply_554;                 /* header limits: 554 5.6.0, else 552 5.3.4 */
 	const char *metrics;                  /* --metrics ADDR (as listen), or NULL */
 	const char *pid_file;                 /* --pid-file FILE, or NULL (pidfile.h) */
+	const char *report_store;             /* --report-store sqlite:PATH, or NULL */
 } pst_lmtp_server_conf;
 
 /* Set the defaults postern(1) documents. */

@@ -15,6 +15,8 @@
 #include "lmtp/metrics.h"
 #include "lmtp/proto.h"
 #include "lmtp/server.h"
+#include "store/store.h"
+#include "util/buf.h"
 #include "util/ip.h"
 
 /* A compiled policy with the sessions using it. The current one is held
@@ -68,6 +70,7 @@ struct pst_lmtp_srv {
 	size_t nxfwd;
 	int xfwd_unix;
 	pst_lmtp_metrics *metrics;      /* --metrics, or NULL */
+	pst_store *store;               /* --report-store, or NULL (report_store.c) */
 	time_t started;                 /* wall clock, at start */
 	/* --pid-file: the state file beside it says how each SIGHUP ended. */
 	unsigned long reload_seq;       /* SIGHUPs handled (main thread) */
@@ -122,5 +125,17 @@ void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *po
  * with the reply and the reason, no decision. */
 void pst_lmtp_txn_refused(struct pst_lmtp_srv *srv, const pst_lmtp_txn *t, const char *address,
                           const pst_lmtp_reply *r, const char *reason);
+
+/* --report-store (report_store.c): open it at start (0, or -1 after
+ * printing why); stop it at SIGTERM, after the sessions, writing what is
+ * queued for a bounded time; hand one evaluated message over (after its
+ * replies are decided, never blocking: qid and rs as the log lines have
+ * them); its counters as ",\"report_store\":{...}" (nothing without a store). */
+struct pst_message;
+int pst_lmtp_store_open(struct pst_lmtp_srv *srv);
+void pst_lmtp_store_stop(struct pst_lmtp_srv *srv);
+void pst_lmtp_store_message(struct pst_lmtp_srv *srv, struct pst_message *m, const pst_lmtp_txn *t,
+                            const char *qid, const pst_lmtp_reply *rs);
+void pst_lmtp_store_stats_json(struct pst_lmtp_srv *srv, pst_buf *b);
 
 #endif

@@ -15,7 +15,9 @@
  * Message-ID (printable ASCII, at most LOG_TEXT_MAX bytes), the edits and
  * the tags of enforced rules (at most LOG_LIST_MAX of each) and the policy
  * generation. A recipient refused at RCPT time gets a line too
- * (pst_lmtp_txn_refused): its reply and why, no decision.
+ * (pst_lmtp_txn_refused): its reply and why, no decision. With
+ * --report-store, the message is then handed to the report store
+ * (report_store.c: queued, never waited for).
  *
  * A message the library cannot take (pst_message_new fails) is answered
  * 554 5.6.0 for every recipient; running out of memory is 451 4.3.1.
@@ -511,6 +513,7 @@ void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *po
 	for (size_t i = 0; i < t->nrcpts; i++)
 		log_rcpt(srv, &L, t->rcpts[i], &st[i], &rs[i], ms_since(&t0), NULL);
 	count_rcpts(srv, t, st, rs, &t0);
+	pst_lmtp_store_message(srv, msg, t, qid, rs);
 out:
 	for (size_t i = 0; st && i < t->nrcpts; i++)
 		free(st[i].copy);

@@ -32,7 +32,8 @@ dkim="$top_srcdir/tests/fixtures/dkim"
 NOT_PRODUCED='check auth.warnings: only when an auth library cannot be set up or fails on a message
 event:error queue_id: only when a message cannot be evaluated (out of memory, or refused by the parser after the session checks passed it)
 event:error why: as event:error queue_id
-event:reopen error: only when the log file cannot be opened again (tests/lmtp/logs.sh makes it)'
+event:reopen error: only when the log file cannot be opened again (tests/lmtp/logs.sh makes it)
+event:warning report_store: only when the report store fails to write (tests/lmtp/store.sh makes it)'
 
 # doc_keys PAGE: "ID<TAB>KEY<TAB>0|1 (conditional)" for every documented key,
 # and "HEADING<TAB>ID" for every JSON section. IDs: check, replay, log,
@@ -148,7 +149,8 @@ is "$(printf '%s\n' "$out" | jq -c '[.errors, (.changed | length), .changed[0].f
 
 # ---- the LMTP log ---------------------------------------------------------
 cp "$fix/policy.rules" "$T/lmtp.rules"
-start_lmtp --rules "$T/lmtp.rules" --dns "$T/dns.zone"   # SPF fails for the held message
+start_lmtp --rules "$T/lmtp.rules" --dns "$T/dns.zone" \
+	--report-store "sqlite:$T/reports.db"   # SPF fails for the held message; stats.report_store
 wait_log() {   # wait_log ERE: until the log has a matching line, at most 5 s
 	i=0; while ! grep -Eq "$1" "$LOG" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 }

@@ -1,0 +1,418 @@
+/*
+ * store.c: the report store's queue and writer thread (contract: store.h),
+ * the row's field copies and the DMARC record's tags as published.
+ *
+ * One mutex guards the queue (a ring of row pointers), the counters and
+ * the stop flag. pst_store_submit() takes the lock only to push a pointer
+ * or to count a drop: it never waits for the backend. The writer takes up
+ * to PST_STORE_BATCH_MAX rows, releases the lock, runs the prepare hook
+ * and writes them in one transaction, then counts them written or failed.
+ * After a failure the backend is closed and opened again before the next
+ * batch, so a store that comes back (a file made writable, a disk with
+ * room) is written again without a restart. Warnings are rate-limited: at
+ * most one per warn_interval, saying how many were held back.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "store/store.h"
+
+struct pst_store {
+	const pst_store_backend *be;
+	void *impl;                     /* NULL: closed (opened again per batch) */
+	char *target;
+	pst_store_opts opts;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pst_store_row **ring;
+	size_t cap, head, n;
+	int stopping;
+	int joined;                     /* the writer has ended (pst_store_stop) */
+	struct timespec deadline;       /* CLOCK_MONOTONIC, when stopping */
+	pst_store_stats st;
+	time_t last_warn;               /* writer thread only */
+	unsigned long held_back;        /* warnings not written since */
+};
+
+static const pst_store_backend *const backends[] = { &pst_store_sqlite };
+
+/* ---- Rows ------------------------------------------------------------ */
+
+int pst_store_row_set(char *field, size_t len, const char *s, size_t n)
+{
+	if (len == 0)
+		return s && n;
+	if (s == NULL)
+		n = 0;
+	else if (n == (size_t)-1)
+		n = strlen(s);
+	int cut = n > len - 1;
+	if (cut)
+		n = len - 1;
+	for (size_t i = 0; i < n; i++)
+		field[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	field[n] = '\0';
+	return cut;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The tag's value: [*v, *v + *vn) for tag name in the record, first one. */
+static int find_tag(const char *txt, const char *name, const char **v, size_t *vn)
+{
+	size_t nlen = strlen(name);
+	const char *p = txt;
+	while (*p) {
+		const char *end = strchr(p, ';');
+		if (end == NULL)
+			end = p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		if (eq) {
+			const char *a = p, *b = eq;
+			while (a < b && is_space(*a))
+				a++;
+			while (b > a && is_space(b[-1]))
+				b--;
+			if ((size_t)(b - a) == nlen && strncasecmp(a, name, nlen) == 0) {
+				const char *c = eq + 1, *d = end;
+				while (c < d && is_space(*c))
+					c++;
+				while (d > c && is_space(d[-1]))
+					d--;
+				*v = c;
+				*vn = (size_t)(d - c);
+				return 1;
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* A policy word (none, quarantine, reject) into out, lower case, or "". */
+static void policy_word(const char *txt, const char *tag, char *out, size_t len)
+{
+	static const char *const words[] = { "none", "quarantine", "reject" };
+	const char *v;
+	size_t n;
+	out[0] = '\0';
+	if (!find_tag(txt, tag, &v, &n))
+		return;
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (n == strlen(words[i]) && strncasecmp(v, words[i], n) == 0)
+			snprintf(out, len, "%s", words[i]);
+}
+
+/* One of the letters in allowed ("rs", "yn"), lower case, or "". */
+static void letter(const char *txt, const char *tag, const char *allowed, char *out)
+{
+	const char *v;
+	size_t n;
+	out[0] = '\0';
+	if (find_tag(txt, tag, &v, &n) && n == 1) {
+		char c = (char)(v[0] | 0x20);
+		if (strchr(allowed, c)) {
+			out[0] = c;
+			out[1] = '\0';
+		}
+	}
+}
+
+int pst_store_policy_parse(const char *txt, pst_store_policy *pol)
+{
+	memset(pol, 0, sizeof *pol);
+	pol->pct = -1;
+	const char *v;
+	size_t n;
+	while (txt && is_space(*txt))
+		txt++;
+	/* v=DMARC1 must come first (RFC 9989 4.7). */
+	if (txt == NULL || strncasecmp(txt, "v", 1) != 0)
+		return -1;
+	const char *p = txt + 1;
+	while (is_space(*p))
+		p++;
+	if (*p != '=' || !find_tag(txt, "v", &v, &n) || n != 6 || strncmp(v, "DMARC1", 6) != 0)
+		return -1;
+	pol->found = 1;
+	policy_word(txt, "p", pol->p, sizeof pol->p);
+	policy_word(txt, "sp", pol->sp, sizeof pol->sp);
+	policy_word(txt, "np", pol->np, sizeof pol->np);
+	letter(txt, "adkim", "rs", pol->adkim);
+	letter(txt, "aspf", "rs", pol->aspf);
+	letter(txt, "t", "yn", pol->testing);
+	if (find_tag(txt, "fo", &v, &n))
+		pst_store_row_set(pol->fo, sizeof pol->fo, v, n);
+	if (find_tag(txt, "rua", &v, &n))
+		pst_store_row_set(pol->rua, sizeof pol->rua, v, n);
+	if (find_tag(txt, "pct", &v, &n) && n > 0 && n <= 3) {
+		int pct = 0;
+		for (size_t i = 0; i < n && pct >= 0; i++)
+			pct = v[i] >= '0' && v[i] <= '9' ? pct * 10 + (v[i] - '0') : -1;
+		pol->pct = pct <= 100 ? pct : -1;
+	}
+	return 0;
+}
+
+static int severity(const char *disposition)
+{
+	return strcmp(disposition, "reject") == 0 ? 2 : strcmp(disposition, "quarantine") == 0;
+}
+
+void pst_store_row_reason(pst_store_row *r)
+{
+	const char *expected = strcmp(r->dmarc_result, "fail") == 0 && r->dmarc_policy[0]
+	                       ? r->dmarc_policy : "none";
+	const char *got = r->disposition[0] ? r->disposition : "none";
+	r->reason_type[0] = r->reason_comment[0] = '\0';
+	if (strcmp(expected, got) == 0)
+		return;
+	snprintf(r->reason_type, sizeof r->reason_type, "local_policy");
+	if (strcmp(r->decision, "reject") == 0 && strcmp(r->applied, "quarantine") == 0 &&
+	    strcmp(got, "quarantine") == 0)
+		snprintf(r->reason_comment, sizeof r->reason_comment,
+		         "after-queue: reject applied as quarantine");
+	else if (strcmp(r->policy.testing, "y") == 0 && severity(got) < severity(expected)) {
+		snprintf(r->reason_type, sizeof r->reason_type, "policy_test_mode");
+		snprintf(r->reason_comment, sizeof r->reason_comment, "t=y");
+	} else if (r->rule[0])
+		snprintf(r->reason_comment, sizeof r->reason_comment, "rule %.*s",
+		         (int)(sizeof r->reason_comment - 6), r->rule);
+	else
+		snprintf(r->reason_comment, sizeof r->reason_comment,
+		         "no rule enforced the DMARC policy");
+}
+
+/* ---- The writer -------------------------------------------------------- */
+
+static void warn(pst_store *s, const char *what, const char *why, size_t rows)
+{
+	time_t now = time(NULL);
+	unsigned interval = s->opts.warn_interval ? s->opts.warn_interval : 60;
+	if (s->last_warn && now - s->last_warn < (time_t)interval) {
+		s->held_back++;
+		return;
+	}
+	char text[768];
+	snprintf(text, sizeof text, "report store %s:%s: %s: %s; %zu rows lost"
+	         " (%lu warnings held back since the last)", s->be->scheme, s->target, what, why,
+	         rows, s->held_back);
+	s->last_warn = now;
+	s->held_back = 0;
+	if (s->opts.warn)
+		s->opts.warn(s->opts.arg, text);
+}
+
+/* Write n rows in one transaction: 0, or -1 after closing the backend. */
+static int write_batch(pst_store *s, pst_store_row **rows, size_t n)
+{
+	char err[512] = "";
+	const char *what = "open";
+	if (s->impl == NULL && s->be->open(s->target, &s->impl, err, sizeof err) < 0) {
+		s->impl = NULL;
+		goto fail;
+	}
+	for (size_t i = 0; s->opts.prepare && i < n; i++)
+		s->opts.prepare(s->opts.arg, rows[i]);
+	what = "begin";
+	if (s->be->begin(s->impl, err, sizeof err) < 0)
+		goto fail;
+	what = "insert";
+	for (size_t i = 0; i < n; i++)
+		if (s->be->insert(s->impl, rows[i], err, sizeof err) < 0)
+			goto fail_tx;
+	what = "commit";
+	if (s->be->commit(s->impl, err, sizeof err) == 0)
+		return 0;
+fail_tx:
+	s->be->rollback(s->impl);
+fail:
+	warn(s, what, err[0] ? err : "failed", n);
+	if (s->impl) {
+		s->be->close(s->impl);
+		s->impl = NULL;
+	}
+	return -1;
+}
+
+static int past(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+static void *writer_main(void *arg)
+{
+	pst_store *s = arg;
+	pst_store_row *batch[PST_STORE_BATCH_MAX];
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (s->n == 0 && !s->stopping)
+			pthread_cond_wait(&s->wake, &s->lock);
+		if (s->n == 0 || (s->stopping && past(&s->deadline)))
+			break;
+		size_t k = 0;
+		while (s->n && k < PST_STORE_BATCH_MAX) {
+			batch[k++] = s->ring[s->head];
+			s->head = (s->head + 1) % s->cap;
+			s->n--;
+		}
+		pthread_mutex_unlock(&s->lock);
+		int rc = write_batch(s, batch, k);
+		for (size_t i = 0; i < k; i++)
+			free(batch[i]);
+		pthread_mutex_lock(&s->lock);
+		if (rc == 0)
+			s->st.written += k;
+		else
+			s->st.failed += k;
+	}
+	/* Stopped: what is left past the deadline is dropped. */
+	while (s->n) {
+		free(s->ring[s->head]);
+		s->head = (s->head + 1) % s->cap;
+		s->n--;
+		s->st.dropped++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* ---- Public ------------------------------------------------------------ */
+
+static const pst_store_backend *backend_of(const char *spec, const char **target)
+{
+	for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
+		size_t n = strlen(backends[i]->scheme);
+		if (strncmp(spec, backends[i]->scheme, n) == 0 && spec[n] == ':') {
+			*target = spec + n + 1;
+			return backends[i];
+		}
+	}
+	return NULL;
+}
+
+int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out,
+                   char *err, size_t errlen)
+{
+	*out = NULL;
+	const char *target = NULL;
+	const pst_store_backend *be = spec ? backend_of(spec, &target) : NULL;
+	if (be == NULL) {
+		snprintf(err, errlen, "unknown report store '%s' (want sqlite:PATH)", spec ? spec : "");
+		return -1;
+	}
+	if (target[0] == '\0') {
+		snprintf(err, errlen, "report store '%s' names no path", spec);
+		return -1;
+	}
+	pst_store *s = calloc(1, sizeof *s);
+	if (s == NULL || (s->target = strdup(target)) == NULL)
+		goto nomem;
+	s->be = be;
+	if (opts)
+		s->opts = *opts;
+	s->cap = s->opts.queue_max ? s->opts.queue_max : PST_STORE_QUEUE_MAX;
+	if ((s->ring = calloc(s->cap, sizeof *s->ring)) == NULL)
+		goto nomem;
+	if (be->open(target, &s->impl, err, errlen) < 0) {
+		free(s->ring);
+		free(s->target);
+		free(s);
+		return -1;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	int rc = pthread_create(&s->thread, NULL, writer_main, s);
+	if (rc != 0) {
+		snprintf(err, errlen, "report store: cannot start its thread: %s", strerror(rc));
+		be->close(s->impl);
+		pthread_cond_destroy(&s->wake);
+		pthread_mutex_destroy(&s->lock);
+		free(s->ring);
+		free(s->target);
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+nomem:
+	if (s)
+		free(s->target);
+	free(s);
+	snprintf(err, errlen, "report store: out of memory");
+	return -1;
+}
+
+int pst_store_submit(pst_store *s, pst_store_row *row)
+{
+	pthread_mutex_lock(&s->lock);
+	if (row == NULL || s->n == s->cap || s->stopping) {
+		s->st.dropped++;
+		pthread_mutex_unlock(&s->lock);
+		free(row);
+		return -1;
+	}
+	s->ring[(s->head + s->n) % s->cap] = row;
+	s->n++;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+void pst_store_get_stats(pst_store *s, pst_store_stats *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->st;
+	out->queued = s->n;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void pst_store_stop(pst_store *s, unsigned drain_ms)
+{
+	if (s == NULL || s->joined)
+		return;
+	pthread_mutex_lock(&s->lock);
+	clock_gettime(CLOCK_MONOTONIC, &s->deadline);
+	s->deadline.tv_sec += drain_ms / 1000;
+	s->deadline.tv_nsec += (long)(drain_ms % 1000) * 1000000L;
+	if (s->deadline.tv_nsec >= 1000000000L) {
+		s->deadline.tv_sec++;
+		s->deadline.tv_nsec -= 1000000000L;
+	}
+	s->stopping = 1;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	s->joined = 1;
+	if (s->impl)
+		s->be->close(s->impl);
+	s->impl = NULL;
+}
+
+void pst_store_close(pst_store **sp)
+{
+	pst_store *s = sp ? *sp : NULL;
+	if (s == NULL)
+		return;
+	pst_store_stop(s, 0);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s->ring);
+	free(s->target);
+	free(s);
+	*sp = NULL;
+}

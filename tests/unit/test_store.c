@@ -1,0 +1,305 @@
+/* Unit tests for engine/store: the row's field copies, the DMARC record's
+ * tags as published, the override reason, the queue (drops when full, the
+ * drain at stop) and the SQLite backend (schema, version refusal, rows
+ * with quotes and NULLs read back as written). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+static void row_set_cuts_and_masks(void **state)
+{
+	(void)state;
+	static const struct { const char *in; size_t len; const char *want; int cut; } cases[] = {
+		{ "example.com", 16, "example.com", 0 },
+		{ NULL, 16, "", 0 },
+		{ "", 16, "", 0 },
+		{ "abcdefgh", 5, "abcd", 1 },
+		{ "a\tb\x7f" "c\xc3\xa9", 16, "a?b?c??", 0 },
+		{ "it's \"quoted\"; --", 32, "it's \"quoted\"; --", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char f[64];
+		int cut = pst_store_row_set(f, cases[i].len, cases[i].in, (size_t)-1);
+		if (strcmp(f, cases[i].want) != 0 || cut != cases[i].cut)
+			fail_msg("case %zu: got '%s' cut %d, want '%s' cut %d", i, f, cut,
+			         cases[i].want, cases[i].cut);
+	}
+}
+
+static void policy_tags(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *txt;
+		int rc;
+		const char *p, *sp, *np, *adkim, *aspf, *t, *rua;
+		int pct;
+	} cases[] = {
+		{ "v=DMARC1; p=reject; sp=quarantine; np=none; adkim=s; aspf=r; t=y; pct=50;"
+		  " rua=mailto:d@example.com,mailto:e@example.net", 0,
+		  "reject", "quarantine", "none", "s", "r", "y",
+		  "mailto:d@example.com,mailto:e@example.net", 50 },
+		{ "v = DMARC1 ;P=Reject;ADKIM=S; x=unknown; p=none", 0,
+		  "reject", "", "", "s", "", "", "", -1 },
+		{ " v=DMARC1; p=bogus; pct=101; adkim=x; t=maybe", 0, "", "", "", "", "", "", "", -1 },
+		{ "v=spf1 -all", -1, "", "", "", "", "", "", "", -1 },
+		{ "p=reject; v=DMARC1", -1, "", "", "", "", "", "", "", -1 },
+		{ "v=DMARC1", 0, "", "", "", "", "", "", "", -1 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		pst_store_policy p;
+		int rc = pst_store_policy_parse(cases[i].txt, &p);
+		char got[1400], want[1400];
+		snprintf(got, sizeof got, "rc=%d found=%d p=%s sp=%s np=%s adkim=%s aspf=%s t=%s rua=%s pct=%d",
+		         rc, p.found, p.p, p.sp, p.np, p.adkim, p.aspf, p.testing, p.rua, p.pct);
+		snprintf(want, sizeof want, "rc=%d found=%d p=%s sp=%s np=%s adkim=%s aspf=%s t=%s rua=%s pct=%d",
+		         cases[i].rc, cases[i].rc == 0, cases[i].p, cases[i].sp, cases[i].np,
+		         cases[i].adkim, cases[i].aspf, cases[i].t, cases[i].rua, cases[i].pct);
+		if (strcmp(got, want) != 0)
+			fail_msg("case %zu: got %s, want %s", i, got, want);
+	}
+}
+
+static void override_reason(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *dmarc, *policy, *t, *disposition, *decision, *applied, *rule;
+		const char *type, *comment;
+	} cases[] = {
+		{ "pass", "reject", "", "none", "accept", "accept", "", "", "" },
+		{ "fail", "reject", "", "reject", "reject", "reject", "dmarc", "", "" },
+		{ "fail", "reject", "", "quarantine", "reject", "quarantine", "dmarc",
+		  "local_policy", "after-queue: reject applied as quarantine" },
+		{ "fail", "quarantine", "y", "none", "accept", "accept", "", "policy_test_mode", "t=y" },
+		{ "fail", "reject", "", "none", "accept", "accept", "",
+		  "local_policy", "no rule enforced the DMARC policy" },
+		{ "pass", "reject", "", "quarantine", "quarantine", "quarantine", "spam",
+		  "local_policy", "rule spam" },
+		{ "none", "", "", "none", "accept", "accept", "", "", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		pst_store_row r;
+		memset(&r, 0, sizeof r);
+		snprintf(r.dmarc_result, sizeof r.dmarc_result, "%s", cases[i].dmarc);
+		snprintf(r.dmarc_policy, sizeof r.dmarc_policy, "%s", cases[i].policy);
+		snprintf(r.policy.testing, sizeof r.policy.testing, "%s", cases[i].t);
+		snprintf(r.disposition, sizeof r.disposition, "%s", cases[i].disposition);
+		snprintf(r.decision, sizeof r.decision, "%s", cases[i].decision);
+		snprintf(r.applied, sizeof r.applied, "%s", cases[i].applied);
+		snprintf(r.rule, sizeof r.rule, "%s", cases[i].rule);
+		pst_store_row_reason(&r);
+		if (strcmp(r.reason_type, cases[i].type) != 0 || strcmp(r.reason_comment, cases[i].comment) != 0)
+			fail_msg("case %zu: got '%s' '%s', want '%s' '%s'", i, r.reason_type,
+			         r.reason_comment, cases[i].type, cases[i].comment);
+	}
+}
+
+/* ---- Through SQLite ------------------------------------------------------ */
+
+static char dir[64];
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/test_store.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static pst_store_row *sample_row(const char *from)
+{
+	pst_store_row *r = calloc(1, sizeof *r);
+	assert_non_null(r);
+	r->time = 1700000000;
+	pst_store_row_set(r->host, sizeof r->host, "mx1.example.org", (size_t)-1);
+	pst_store_row_set(r->header_from, sizeof r->header_from, from, (size_t)-1);
+	pst_store_row_set(r->reporting_domain, sizeof r->reporting_domain, from, (size_t)-1);
+	pst_store_row_set(r->source_ip, sizeof r->source_ip, "192.0.2.1", (size_t)-1);
+	pst_store_row_set(r->spf_result, sizeof r->spf_result, "pass", (size_t)-1);
+	pst_store_row_set(r->disposition, sizeof r->disposition, "none", (size_t)-1);
+	pst_store_row_set(r->reason_comment, sizeof r->reason_comment, "rule it's \"x\"", (size_t)-1);
+	r->policy.found = 1;
+	r->policy.pct = -1;
+	pst_store_row_set(r->policy.rua, sizeof r->policy.rua, "mailto:a@b.example,'; DROP TABLE message; --", (size_t)-1);
+	r->ndkim = 2;
+	pst_store_row_set(r->dkim[0].domain, sizeof r->dkim[0].domain, from, (size_t)-1);
+	pst_store_row_set(r->dkim[0].selector, sizeof r->dkim[0].selector, "s1", (size_t)-1);
+	pst_store_row_set(r->dkim[0].result, sizeof r->dkim[0].result, "pass", (size_t)-1);
+	pst_store_row_set(r->dkim[1].result, sizeof r->dkim[1].result, "fail", (size_t)-1);
+	return r;
+}
+
+static char *query(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	static char out[4096];
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (int c = 0; c < sqlite3_column_count(st); c++) {
+			const unsigned char *t = sqlite3_column_text(st, c);
+			size_t n = strlen(out);
+			snprintf(out + n, sizeof out - n, "%s%s", c ? "|" : "", t ? (const char *)t : "NULL");
+		}
+		size_t n = strlen(out);
+		snprintf(out + n, sizeof out - n, "\n");
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out;
+}
+
+static void sqlite_rows_round_trip(void **state)
+{
+	(void)state;
+	char path[128], spec[160], err[512] = "";
+	snprintf(path, sizeof path, "%s/r.db", dir);
+	snprintf(spec, sizeof spec, "sqlite:%s", path);
+	pst_store *s = NULL;
+	assert_int_equal(pst_store_open(spec, NULL, &s, err, sizeof err), 0);
+	assert_int_equal(pst_store_submit(s, sample_row("a.example")), 0);
+	assert_int_equal(pst_store_submit(s, sample_row("b.example")), 0);
+	assert_int_equal(pst_store_submit(s, NULL), -1);        /* no row: counted as dropped */
+	pst_store_stop(s, 5000);
+	assert_int_equal(pst_store_submit(s, sample_row("c.example")), -1); /* stopped: dropped */
+	pst_store_stats st;
+	pst_store_get_stats(s, &st);
+	if (st.written != 2 || st.dropped != 2 || st.failed != 0)
+		fail_msg("got written=%lu dropped=%lu failed=%lu, want 2 2 0", st.written, st.dropped,
+		         st.failed);
+	pst_store_close(&s);
+	assert_null(s);
+	const char *got = query(path, "SELECT header_from, policy_rua, reason_comment, spf_domain,"
+	                        " policy_pct, reported FROM message ORDER BY id");
+	const char *want = "a.example|mailto:a@b.example,'; DROP TABLE message; --|rule it's \"x\"|NULL|NULL|0\n"
+	                   "b.example|mailto:a@b.example,'; DROP TABLE message; --|rule it's \"x\"|NULL|NULL|0\n";
+	if (strcmp(got, want) != 0)
+		fail_msg("got:\n%swant:\n%s", got, want);
+	got = query(path, "SELECT m.header_from, d.idx, d.domain, d.selector, d.result FROM dkim d"
+	            " JOIN message m ON m.id = d.message_id ORDER BY m.id, d.idx");
+	want = "a.example|0|a.example|s1|pass\na.example|1|NULL|NULL|fail\n"
+	       "b.example|0|b.example|s1|pass\nb.example|1|NULL|NULL|fail\n";
+	if (strcmp(got, want) != 0)
+		fail_msg("got:\n%swant:\n%s", got, want);
+	got = query(path, "PRAGMA journal_mode");
+	assert_string_equal(got, "wal\n");
+	/* Opened again: the schema is there, version 1. */
+	assert_int_equal(pst_store_open(spec, NULL, &s, err, sizeof err), 0);
+	pst_store_close(&s);
+	assert_string_equal(query(path, "SELECT version FROM schema_version"), "1\n");
+}
+
+static void sqlite_refuses_a_newer_schema(void **state)
+{
+	(void)state;
+	char path[128], spec[160], err[512] = "";
+	snprintf(path, sizeof path, "%s/new.db", dir);
+	snprintf(spec, sizeof spec, "sqlite:%s", path);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE schema_version (version INTEGER);"
+	                              "INSERT INTO schema_version VALUES (99)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	pst_store *s = NULL;
+	assert_int_equal(pst_store_open(spec, NULL, &s, err, sizeof err), -1);
+	assert_null(s);
+	if (strstr(err, "schema version 99 is newer than this postern's 1") == NULL)
+		fail_msg("got '%s', want the version refusal", err);
+}
+
+static void bad_specs(void **state)
+{
+	(void)state;
+	static const struct { const char *spec, *want; } cases[] = {
+		{ "mysql:x", "unknown report store 'mysql:x' (want sqlite:PATH)" },
+		{ "sqlite:", "report store 'sqlite:' names no path" },
+		{ "sqlite:/nonexistent/dir/r.db", "/nonexistent/dir/r.db: unable to open database file" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char err[512] = "";
+		pst_store *s = NULL;
+		int rc = pst_store_open(cases[i].spec, NULL, &s, err, sizeof err);
+		if (rc != -1 || s != NULL || strcmp(err, cases[i].want) != 0)
+			fail_msg("case %zu: got %d '%s', want -1 '%s'", i, rc, err, cases[i].want);
+	}
+}
+
+/* A writer held back by its prepare hook: the queue fills, the next row
+ * is dropped and counted; submit never waits. */
+static volatile int release_writer;
+
+static void slow_prepare(void *arg, pst_store_row *row)
+{
+	(void)arg;
+	(void)row;
+	while (!release_writer)
+		usleep(1000);
+}
+
+static void full_queue_drops(void **state)
+{
+	(void)state;
+	char spec[160], err[512] = "";
+	snprintf(spec, sizeof spec, "sqlite:%s/q.db", dir);
+	pst_store_opts o = { .prepare = slow_prepare, .queue_max = 4 };
+	pst_store *s = NULL;
+	release_writer = 0;
+	assert_int_equal(pst_store_open(spec, &o, &s, err, sizeof err), 0);
+	/* The first row goes to the writer, which holds it; then 4 are
+	 * queued and the other 5 dropped. */
+	pst_store_stats st;
+	assert_int_equal(pst_store_submit(s, sample_row("q.example")), 0);
+	for (int i = 0; i < 5000; i++) {
+		pst_store_get_stats(s, &st);
+		if (st.queued == 0)
+			break;
+		usleep(1000);
+	}
+	int dropped = 0;
+	for (int i = 0; i < 9; i++)
+		dropped += pst_store_submit(s, sample_row("q.example")) < 0;
+	pst_store_get_stats(s, &st);
+	if (dropped != 5 || st.dropped != 5 || st.queued != 4)
+		fail_msg("got %d dropped (counted %lu, %lu queued), want 5 (counted 5, 4 queued)",
+		         dropped, st.dropped, st.queued);
+	release_writer = 1;
+	pst_store_stop(s, 5000);
+	pst_store_get_stats(s, &st);
+	if (st.written != 5 || st.dropped != 5 || st.failed != 0)
+		fail_msg("got written=%lu dropped=%lu failed=%lu, want 5 5 0", st.written,
+		         st.dropped, st.failed);
+	pst_store_close(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(row_set_cuts_and_masks),
+		cmocka_unit_test(policy_tags),
+		cmocka_unit_test(override_reason),
+		cmocka_unit_test(sqlite_rows_round_trip),
+		cmocka_unit_test(sqlite_refuses_a_newer_schema),
+		cmocka_unit_test(bad_specs),
+		cmocka_unit_test(full_queue_drops),
+	};
+	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+}
