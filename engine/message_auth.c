@@ -12,7 +12,7 @@
  *   DKIM     every signature up to the policy's cap, with its clock skew
  *            (dkim.h); what the passing signatures leave uncovered
  *            (dkim.unsigned_header, dkim.unsigned_body).
- *   DMARC    RFC 7489 over our alignment (dmarc.h), once per author
+ *   DMARC    RFC 9989 by DNS Tree Walk (dmarc.h), once per author
  *            domain (msg/author.h), the strictest outcome winning; it
  *            reads SPF and DKIM.
  *   ALIGN    spf.aligned and dkim.aligned, each on its own: the DMARC
@@ -228,24 +228,14 @@ static int ensure_group(struct pst_message *m, unsigned bit);
 static int evaluate_dmarc(struct pst_message *m, const char *domain, int with_spf, int with_dkim,
 			  pst_dmarc_result *out)
 {
-	const pst_auth_libs *libs = pst_auth_libs_get();
-	if (libs->psl == NULL) {
-		memset(out, 0, sizeof *out);
-		out->result = PST_AR_TEMPERROR;
-		out->reason = "no public suffix list";
-		return warn(m, libs->psl_error);
-	}
-	const pst_settings *s = settings(m);
 	pst_dmarc_input in = {
 		.from_domain = domain,
 		.spf = with_spf ? m->auth.spf : PST_AR_NONE,
 		.spf_domain = with_spf ? m->auth.spf_domain : NULL,
 		.dkim_pass_domains = with_dkim ? m->auth.dkim_domains : NULL,
 		.ndkim_pass = with_dkim ? m->auth.ndkim_domains : 0,
-		.has_seed = s->has_pct_seed,
-		.seed = s->pct_seed,
 	};
-	return pst_dmarc_evaluate(&m->dns, libs->psl, &in, m->arena, out);
+	return pst_dmarc_evaluate(&m->dns, &in, m->arena, out);
 }
 
 /* How strict a DMARC outcome is, as the stock rules act on it: a failure
@@ -314,7 +304,9 @@ static int fill_dmarc(struct pst_message *m)
 	return 0;
 }
 
-/* Given results have no record behind them: relaxed alignment. */
+/* Given results have no record behind them: relaxed alignment, over the
+ * Public Suffix List (no DNS question for a result the caller gave; our
+ * own evaluations align by tree walk, dmarc.h). */
 static int relaxed_aligned(const char *a, const char *b)
 {
 	const pst_auth_libs *libs = pst_auth_libs_get();
@@ -789,6 +781,22 @@ static const char *ar_comment(struct pst_message *m, int *nomem)
 	return v;
 }
 
+/* RFC 9989 t=y on a failure: the reason says the policy was lowered
+ * ("t=y: quarantine for p=reject"). 0, or -1 on ENOMEM. */
+static int ar_dmarc_testing(struct pst_message *m, pst_authres_result *res)
+{
+	const pst_dmarc_result *r = &m->auth.dmarc_result;
+	char text[64];
+
+	if (!m->auth.dmarc_evaluated || !r->testing || r->result != PST_AR_FAIL
+	    || r->policy == r->published)
+		return 0;
+	snprintf(text, sizeof text, "t=y: %s for p=%s", pst_dmarc_policy_name(r->policy),
+	         pst_dmarc_policy_name(r->published));
+	res->reason = pst_arena_strdup(m->arena, text);
+	return res->reason ? 0 : -1;
+}
+
 int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_buf *out)
 {
 	if (pst_auth_compute_all(m) < 0)
@@ -811,6 +819,8 @@ int pst_auth_results_value(struct pst_message *m, const char *authserv_id, pst_b
 	ar_prop(res, "header", "from", m->auth.dmarc_domain ? m->auth.dmarc_domain : m->from.domain);
 	if (m->auth.dmarc_evaluated && m->auth.dmarc_result.record_domain)
 		ar_prop(res, "policy", "dmarc", pst_dmarc_policy_name(m->auth.dmarc_policy));
+	if (ar_dmarc_testing(m, res) < 0)
+		return -1;
 	int nomem;
 	pst_authres ar = { .authserv_id = authserv_id, .version = 1,
 	                   .results = b.results, .nresults = b.n,

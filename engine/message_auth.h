@@ -6,7 +6,7 @@
  *
  * Results come from what the caller supplied (pst_auth_given) or are
  * computed by the adapters: SPF (spf.h), DKIM (dkim.h), DMARC (dmarc.h,
- * with our alignment over psl.h), and the Authentication-Results fields of
+ * RFC 9989 with alignment by DNS tree walk), and the Authentication-Results fields of
  * trusted upstream authserv-ids (authres.h). Every DNS question goes
  * through the message's pst_dns_session.
  */

@@ -255,7 +255,7 @@ static int json_dmarc(pst_buf *b, struct pst_message *m)
 	if (ours && r->record_domain &&
 	    (json_kv(b, "published_policy", pst_dmarc_policy_name(r->published), 0) < 0 ||
 	     json_kv(b, "record_domain", r->record_domain, 0) < 0 ||
-	     pst_buf_printf(b, ",\"pct\":%u", r->pct) < 0))
+	     pst_buf_printf(b, ",\"testing\":%s", r->testing ? "true" : "false") < 0))
 		return -1;
 	if (ours && (pst_buf_printf(b, ",\"spf_aligned\":%s,\"dkim_aligned\":%s",
 	                            r->spf_aligned ? "true" : "false",

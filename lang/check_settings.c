@@ -3,7 +3,10 @@
  * the kind of value, whether it may repeat, and the function that checks
  * the value and stores it in the program's settings (ast->settings_out,
  * defaults filled in first). Unknown names get a did-you-mean; a setting
- * given twice (but trusted-authserv-id) is an error.
+ * given twice (but trusted-authserv-id) is an error. A setting that no
+ * longer does anything (pct-seed: RFC 9989 removed DMARC's pct, so nothing
+ * is sampled) is still accepted, with a warning saying so, so rule files
+ * written for an older postern keep compiling.
  */
 #include "config.h"
 
@@ -26,6 +29,7 @@ static int set_trusted(struct checker *c, const pst_ast_setting *s, pst_settings
 static int set_aqr(struct checker *c, const pst_ast_setting *s, pst_settings *out);
 static int set_number(struct checker *c, const pst_ast_setting *s, pst_settings *out);
 static int set_quarantine_reason(struct checker *c, const pst_ast_setting *s, pst_settings *out);
+static int set_obsolete(struct checker *c, const pst_ast_setting *s, pst_settings *out);
 
 static const struct setting_def {
 	const char *name;
@@ -49,8 +53,7 @@ static const struct setting_def {
 	  offsetof(pst_settings, dns_budget_ms), sizeof(unsigned) },
 	{ "dns-max-questions", PST_AV_NUMBER, 0, set_number, 1, 10000,
 	  offsetof(pst_settings, dns_max_questions), sizeof(unsigned) },
-	{ "pct-seed", PST_AV_NUMBER, 0, set_number, 0, LLONG_MAX,
-	  offsetof(pst_settings, pct_seed), sizeof(uint64_t) },
+	{ "pct-seed", PST_AV_NUMBER, 0, set_obsolete, 0, 0, 0, 0 },
 	{ "quarantine-reason", PST_AV_WORD, 0, set_quarantine_reason, 0, 0, 0, 0 },
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -148,15 +151,18 @@ static int set_number(struct checker *c, const pst_ast_setting *s, pst_settings 
 		    def->name, def->min, def->max, n);
 		return -1;
 	}
-	char *p = (char *)out + def->offset;
-	if (def->size == sizeof(uint64_t)) {
-		uint64_t v = (uint64_t)n;
-		memcpy(p, &v, sizeof v);
-		out->has_pct_seed = 1;
-	} else {
-		unsigned v = (unsigned)n;
-		memcpy(p, &v, sizeof v);
-	}
+	unsigned v = (unsigned)n;
+	memcpy((char *)out + def->offset, &v, sizeof v);
+	return 0;
+}
+
+/* A setting kept only so old rule files compile: a warning, no effect. */
+static int set_obsolete(struct checker *c, const pst_ast_setting *s, pst_settings *out)
+{
+	(void)out;
+	pst_chk_warn(c, s->file, &s->name.loc, "%s has no effect: RFC 9989 removed the DMARC pct "
+	             "tag (a record's pct is ignored, nothing is sampled); remove this setting",
+	             s->name.s);
 	return 0;
 }
 

@@ -270,8 +270,6 @@ static int settings(pst_buf *b, const pst_settings *s)
 	rc |= pst_buf_printf(b, "  regex-match-limit %lu\n", (unsigned long)s->match_limit);
 	rc |= pst_buf_printf(b, "  dns-budget %u\n  dns-max-questions %u\n", s->dns_budget_ms,
 	                     s->dns_max_questions);
-	if (s->has_pct_seed)
-		rc |= pst_buf_printf(b, "  pct-seed %llu\n", (unsigned long long)s->pct_seed);
 	return rc;
 }
 

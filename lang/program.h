@@ -48,8 +48,6 @@ typedef struct pst_settings {
 	uint32_t match_limit;         /* "regex-match-limit N;" default PST_DEFAULT_MATCH_LIMIT */
 	unsigned dns_budget_ms;       /* "dns-budget N;" (ms) default PST_DEFAULT_DNS_BUDGET_MS */
 	unsigned dns_max_questions;   /* "dns-max-questions N;" default PST_DEFAULT_DNS_MAX_QUESTIONS */
-	int has_pct_seed;             /* "pct-seed N;" given */
-	uint64_t pct_seed;
 	int quarantine_reason;        /* "quarantine-reason on|off;" default off: an
 	                               * X-Postern-Quarantine field in quarantined
 	                               * copies (engine/message.c) */

@@ -1,81 +1,83 @@
 /*
- * dmarc.c: DMARC (RFC 7489) for one message.
+ * dmarc.c: DMARC (RFC 9989, which obsoletes RFC 7489 and RFC 9091) for
+ * one message.
  *
  * Contract (see dmarc.h). The steps, and the choices made where the RFC
  * leaves room:
  *
- *   1. Author domain (6.6.1): one domain per call (from_domain). None
+ *   1. Author domain (5.3.1): one domain per call (from_domain). None
  *      (from_domain NULL) is none, reason "no author domain"; one that is
  *      not a valid domain name is none, reason "the From domain is not a
  *      valid domain name". The author domains are read from the message
  *      by msg/author.h; a message with several is evaluated once per
  *      domain by the caller (message_auth.c), the strictest outcome winning
  *      (CVE-2019-16378).
- *   2. Policy discovery (6.6.3): TXT at _dmarc.<From domain>; the records
+ *   2. DNS Tree Walk (4.10), ours: TXT at _dmarc.<name>; the records
  *      starting with "v=DMARC1" are kept (the version tag must come first;
- *      "DMARC1" is accepted in any case, as receivers do). NXDOMAIN,
- *      NODATA or no such record: the same at _dmarc.<org domain>, when the
- *      org domain differs. SERVFAIL or TIMEOUT at either step is
- *      temperror, never a fallback. Two or more DMARC records at the name
- *      asked mean none (DMARC is not applied).
- *   3. Parsing: libopendmarc (opendmarc_policy_store_dmarc) parses the
- *      record and its policy fields are read back. A record it refuses is
- *      permerror (RFC 7489 11.2, "a syntactically incorrect DMARC record")
- *      with policy none: no DMARC processing happens (6.6.3), but the
- *      result tells the error apart from a domain without DMARC. One
- *      exception, also from 6.6.3: a record without a valid p (or with an
- *      invalid sp) but with a mailto: rua is treated as p=none: we hand
- *      the library "v=DMARC1; p=none" and the other terms, p and sp left
- *      out; if it still refuses (a bad value elsewhere) it is permerror. Records over
- *      PST_MAX_DMARC_RECORD_BYTES are refused before the library sees
- *      them.
- *      libopendmarc 1.4.2 corrupts aspf when rf=iodef is given (it ORs the
- *      rf bit into aspf): an aspf (or adkim) that is neither 'r' nor 's'
- *      is read again from the raw record by us, default relaxed. It also
- *      reads pct with atoi ("pct=f" is 0): a pct whose raw value is not
- *      a number gets the default 100 (6.3, syntax errors give defaults).
- *      A record holding a NUL byte is permerror (the library would see a
- *      prefix of it).
- *   4. Policy: p when the record is the From domain's own; sp (default p)
- *      when it was found at the org domain for a From domain below it.
- *      np (DMARCbis, RFC 9091) is supported: libopendmarc ignores the tag,
- *      so we read it from the raw record; it applies instead of sp when
- *      the From domain does not exist, which costs one A question at the
- *      From domain (NXDOMAIN means the name does not exist), asked only
- *      when np is present and differs from the sp policy. A failed
- *      existence question (SERVFAIL, TIMEOUT) keeps sp.
- *   5. Alignment is ours (psl.h), never libopendmarc's: SPF aligns when
- *      spf is pass and pst_psl_aligned(spf_domain, From domain, aspf=s);
- *      DKIM when one passing d= aligns under adkim. pass if either, else
- *      fail. When no record applies (none, temperror, permerror) the
- *      alignment flags are still filled, under relaxed alignment.
- *   6. pct (6.6.4): applied to failing messages only. When pct < 100 a
- *      message is sampled in when a draw in 0..99 is below pct; sampled
- *      out, the policy drops one step (reject to quarantine, quarantine to
- *      none). The draw is deterministic when the input has a seed:
- *      splitmix64 of the seed XOR the FNV-1a hash of the From domain, so
- *      one test message always draws the same; otherwise getrandom(2).
- *      For a pass, the policy reported is the published one.
+ *      "DMARC1" is accepted in any case, as receivers do); two or more at
+ *      one name are all discarded. The first name asked is the start; a
+ *      name of x labels is followed by its last min(x - 1, 7) labels (the
+ *      RFC's shortcut: never more than WALK_MAX, 8, questions), down to
+ *      the top-level domain. The walk stops at a single record carrying
+ *      psd=y or psd=n. A SERVFAIL or TIMEOUT stops it too, and marks it
+ *      unsure: what that name holds could have changed the outcome.
+ *   3. Organizational domain (4.10.2) of a walk's start, over the records
+ *      found from the longest name to the shortest: one with psd=n is it;
+ *      one with psd=y, other than the start's, makes it the name one
+ *      label below that one (toward the start); otherwise the name with
+ *      the fewest labels that has a record; no record at all: the start.
+ *      An unsure walk gives no organizational domain. The Public Suffix
+ *      List plays no part in DMARC any more (psl.h stays for the rest).
+ *   4. Policy discovery (4.10.1): the author domain's own record, whose p
+ *      applies; else the record at the organizational domain of the
+ *      author domain's walk; else the psd=y record the walk found (the
+ *      public suffix domain's); else none ("no DMARC record", or "two
+ *      DMARC records at ..." when that was all there was). SERVFAIL or
+ *      TIMEOUT before the record is settled is temperror, never a
+ *      fallback. For a record that is not the author domain's: np when
+ *      present and the author domain does not exist (one A question at
+ *      it, asked only when np differs from sp; NXDOMAIN means it does not
+ *      exist; a failed question keeps sp), else sp, default p.
+ *   5. Parsing is ours (record_parse). libopendmarc is no longer used
+ *      here: its parser refuses records over pct, rf and ri values that
+ *      RFC 9989 ignores, reads adkim/aspf by their first letter, corrupts
+ *      aspf after rf=iodef and knows neither np, psd nor t. Tags read
+ *      (4.7, 4.8; the last occurrence wins): p, sp, np (none, quarantine,
+ *      reject, any case); adkim, aspf (r or s; anything else is r); psd
+ *      (y, n or u; anything else is u); t (y or n; anything else is n);
+ *      rua only for whether it holds one syntactically valid URI. Unknown
+ *      tags, pct, rf and ri among them, and terms that are no tag=value
+ *      are ignored. p absent: p=none (4.7). p present but no policy word,
+ *      or an invalid sp or np: with a valid rua URI the record acts as
+ *      "p=none" (sp and np dropped); without, no DMARC processing
+ *      (4.10.1), which we report as permerror so the result tells a
+ *      broken record from no record. A record over
+ *      PST_MAX_DMARC_RECORD_BYTES, or holding a NUL byte, is permerror.
+ *   6. Alignment (4.4, 4.10.2), ours: strict means equal; relaxed means
+ *      the same organizational domain. An identifier equal to the author
+ *      domain aligns with no question asked; one that is neither the
+ *      author's organizational domain nor under it cannot share it (no
+ *      question); otherwise its own walk decides. SPF aligns when spf is
+ *      pass; DKIM when one passing d= aligns. pass if either; fail if
+ *      neither and every walk needed was sure; else temperror. When no
+ *      record applies (none, temperror, permerror) the alignment flags
+ *      are still filled, under relaxed alignment (informative).
+ *   7. t=y (4.7): a failing message gets the policy one step down
+ *      (reject to quarantine, quarantine to none); published keeps the
+ *      record's, testing is set and the reason says so. pct is gone:
+ *      nothing is sampled.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/types.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <opendmarc/dmarc.h>
 
 #include "auth/dmarc.h"
 #include "util/buf.h"
 #include "util/domain.h"
-#include "util/hash.h"
 #include "util/limits.h"
-#include "util/memo.h"
 
 /* What one _dmarc look-up found. */
 typedef enum dmarc_found {
@@ -93,12 +95,37 @@ struct dmarc_lookup {
 	size_t count;           /* DMARC records seen */
 };
 
+/* The psd tag (4.7). */
+enum { PSD_U, PSD_Y, PSD_N };
+
 /* The fields of a parsed record. */
 struct dmarc_record {
 	pst_dmarc_policy p, sp, np;
 	int has_np;
 	int strict_spf, strict_dkim;
-	unsigned pct;
+	int psd;
+	int testing;            /* t=y */
+};
+
+/* The RFC's bound on the questions of one walk (4.10). */
+#define WALK_MAX 8
+
+struct walk_hit {
+	const char *domain;     /* a suffix of the walk's start */
+	struct dmarc_record r;
+	int refused;            /* no DMARC processing under this record */
+	const char *why;        /* static, when refused */
+};
+
+struct walk {
+	const char *start;
+	struct walk_hit hit[WALK_MAX];
+	size_t nhit;
+	const char *many_name;  /* the first name with several records */
+	size_t many;
+	int unsure;             /* stopped by SERVFAIL or TIMEOUT */
+	pst_dns_status status;
+	const char *failed;     /* the name whose question failed */
 };
 
 static const char *arena_printf(pst_arena *a, const char *fmt, ...)
@@ -201,34 +228,6 @@ static const char *raw_tag(const char *rec, const char *tag, size_t *vlen)
 	return found;
 }
 
-/* pct as the library read it, unless the raw value is not a number: the
- * library reads "pct=f" (atoi) as 0, which would sample every failing
- * message out. A syntax error gets the default, 100 (RFC 7489 6.3). */
-static unsigned checked_pct(int lib, const char *rec)
-{
-	size_t n;
-	const char *v = raw_tag(rec, "pct", &n);
-
-	if (v == NULL)
-		return lib >= 0 && lib <= 100 ? (unsigned)lib : 100;
-	if (n == 0 || n > 3)
-		return 100;
-	for (size_t i = 0; i < n; i++)
-		if (v[i] < '0' || v[i] > '9')
-			return 100;
-	return lib >= 0 && lib <= 100 ? (unsigned)lib : 100;
-}
-
-/* Our read of an alignment mode tag: 1 strict, 0 relaxed (the default,
- * and what an invalid value falls back to, RFC 7489 6.3). */
-static int raw_strict(const char *rec, const char *tag)
-{
-	size_t n;
-	const char *v = raw_tag(rec, tag, &n);
-
-	return v != NULL && n == 1 && lower((unsigned char)v[0]) == 's';
-}
-
 /* A policy word ("none", "quarantine", "reject", any case): 0 and *out, or -1. */
 static int policy_word(const char *v, size_t n, pst_dmarc_policy *out)
 {
@@ -241,35 +240,6 @@ static int policy_word(const char *v, size_t n, pst_dmarc_policy *out)
 	else
 		return -1;
 	return 0;
-}
-
-/* libopendmarc's p/sp value ('n', 'q', 'r'): 0 and *out, or -1. */
-static int policy_of_lib(int v, pst_dmarc_policy *out)
-{
-	switch (v) {
-	case DMARC_RECORD_P_NONE:
-		*out = PST_POLICY_NONE;
-		return 0;
-	case DMARC_RECORD_P_QUARANTINE:
-		*out = PST_POLICY_QUARANTINE;
-		return 0;
-	case DMARC_RECORD_P_REJECT:
-		*out = PST_POLICY_REJECT;
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-/* An adkim/aspf value from the library, or our own read of the raw record
- * when the library's is neither 'r' nor 's' (the rf=iodef corruption). */
-static int strict_mode(int lib, const char *rec, const char *tag)
-{
-	if (lib == DMARC_RECORD_A_STRICT)
-		return 1;
-	if (lib == DMARC_RECORD_A_RELAXED)
-		return 0;
-	return raw_strict(rec, tag);
 }
 
 /* Ask TXT _dmarc.<domain> and sort the answer. -1 on ENOMEM. */
@@ -312,114 +282,83 @@ static int lookup(pst_dns_session *dns, pst_arena *arena, const char *domain,
 	return 0;
 }
 
-/* Store rec in a fresh libopendmarc context. The context or NULL (ENOMEM). */
-static DMARC_POLICY_T *lib_parse(const char *rec, const char *domain, const char *org,
-				 OPENDMARC_STATUS_T *st)
+/* Our read of an alignment mode tag: 1 strict, 0 relaxed (the default,
+ * and what an invalid value falls back to). */
+static int raw_strict(const char *rec, const char *tag)
 {
-	/* The connection address is only used for reports, which we do not
-	 * make; the library refuses NULL. */
-	DMARC_POLICY_T *ctx = opendmarc_policy_connect_init((u_char *)"0.0.0.0",
-							    DMARC_POLICY_IP_TYPE_IPV4);
+	size_t n;
+	const char *v = raw_tag(rec, tag, &n);
 
-	if (ctx == NULL)
-		return NULL;
-	*st = opendmarc_policy_store_dmarc(ctx, (u_char *)rec, (u_char *)domain,
-					   (u_char *)org);
-	return ctx;
+	return v != NULL && n == 1 && lower((unsigned char)v[0]) == 's';
 }
 
-/* The record's policy fields through the library. 0, or -1 when it refuses
- * one (*why set). */
-static int lib_fields(DMARC_POLICY_T *ctx, const char *rec, struct dmarc_record *r,
-		      const char **why)
+/* A one-letter flag tag: its letter, lower case, or 0 when absent or not
+ * one letter. */
+static int raw_letter(const char *rec, const char *tag)
 {
-	int p = 0, sp = 0, pct = 0, adkim = 0, aspf = 0;
+	size_t n;
+	const char *v = raw_tag(rec, tag, &n);
 
-	if (opendmarc_policy_fetch_p(ctx, &p) != DMARC_PARSE_OKAY
-	    || opendmarc_policy_fetch_sp(ctx, &sp) != DMARC_PARSE_OKAY
-	    || opendmarc_policy_fetch_pct(ctx, &pct) != DMARC_PARSE_OKAY
-	    || opendmarc_policy_fetch_adkim(ctx, &adkim) != DMARC_PARSE_OKAY
-	    || opendmarc_policy_fetch_aspf(ctx, &aspf) != DMARC_PARSE_OKAY) {
-		*why = "libopendmarc cannot read the record's fields";
-		return -1;
+	return v != NULL && n == 1 ? lower((unsigned char)v[0]) : 0;
+}
+
+static int is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Whether [s, s + n) is a syntactically valid URI as far as DMARC needs:
+ * an RFC 3986 scheme, ':', then at least one printing character and no
+ * white space. */
+static int is_uri(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 0 || !is_alpha(s[0]))
+		return 0;
+	for (i = 1; i < n && s[i] != ':'; i++)
+		if (!is_alpha(s[i]) && !(s[i] >= '0' && s[i] <= '9') && s[i] != '+'
+		    && s[i] != '-' && s[i] != '.')
+			return 0;
+	if (i + 1 >= n)
+		return 0;
+	for (i++; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return 0;
+	return 1;
+}
+
+/* Whether the record's rua holds at least one valid URI (4.10.1). */
+static int has_valid_rua(const char *rec)
+{
+	size_t n;
+	const char *v = raw_tag(rec, "rua", &n), *end;
+
+	if (v == NULL)
+		return 0;
+	for (end = v + n; v < end;) {
+		const char *comma = memchr(v, ',', (size_t)(end - v));
+		const char *stop = comma ? comma : end, *a = v, *b = stop;
+		while (a < b && is_wsp(*a))
+			a++;
+		while (b > a && is_wsp(b[-1]))
+			b--;
+		if (is_uri(a, (size_t)(b - a)))
+			return 1;
+		v = comma ? comma + 1 : end;
 	}
-	if (policy_of_lib(p, &r->p) != 0) {
-		*why = "no valid p";
-		return -1;
-	}
-	if (sp == DMARC_RECORD_P_UNSPECIFIED)
-		r->sp = r->p;
-	else if (policy_of_lib(sp, &r->sp) != 0) {
-		*why = "no valid sp";
-		return -1;
-	}
-	if (pct < 0 || pct > 100) {
-		*why = "pct out of range";
-		return -1;
-	}
-	r->pct = checked_pct(pct, rec);
-	r->strict_dkim = strict_mode(adkim, rec, "adkim");
-	r->strict_spf = strict_mode(aspf, rec, "aspf");
 	return 0;
 }
 
-/* Whether the term [p, end) is tag (name before '=', white space trimmed). */
-static int term_is(const char *p, const char *end, const char *tag)
+/* Parse rec (step 5): 0 with *r filled, 1 when the record allows no DMARC
+ * processing (*why set, static). */
+static int record_parse(const char *rec, size_t len, struct dmarc_record *r, const char **why)
 {
-	const char *eq = memchr(p, '=', (size_t)(end - p));
+	const char *bad = NULL, *v;
 	size_t n;
-
-	if (eq == NULL)
-		return 0;
-	while (p < eq && is_wsp(*p))
-		p++;
-	for (n = (size_t)(eq - p); n > 0 && is_wsp(p[n - 1]); n--)
-		;
-	return ci_equal(p, n, tag);
-}
-
-/* The record read as RFC 7489 6.6.3 says when p is missing or invalid, or
- * sp invalid, and a rua gives a mailto: URI: "v=DMARC1; p=none" and the
- * other terms, p and sp left out. NULL when there is no such rua (or on
- * ENOMEM, which then shows as the original refusal). */
-static const char *with_p_none(pst_arena *arena, const char *rec)
-{
-	pst_buf b = PST_BUF_INIT;
-	size_t rest = 0, n;
-	const char *rua = raw_tag(rec, "rua", &n), *p, *out;
-	int rc;
-
-	if (rua == NULL || n < 7 || !ci_equal(rua, 7, "mailto:"))
-		return NULL;
-	if (!is_dmarc_record(rec, strlen(rec), &rest))
-		return NULL;
-	rc = pst_buf_puts(&b, "v=DMARC1; p=none");
-	for (p = rec + rest; rc == 0 && *p != '\0';) {
-		const char *end = strchr(p + 1, ';');
-		if (end == NULL)
-			end = p + strlen(p);
-		/* p points at the ';' before the term */
-		if (!term_is(p + 1, end, "p") && !term_is(p + 1, end, "sp"))
-			rc = pst_buf_append(&b, p, (size_t)(end - p));
-		p = end;
-	}
-	out = rc == 0 ? pst_arena_strndup(arena, pst_buf_str(&b), b.len) : NULL;
-	pst_buf_free(&b);
-	return out;
-}
-
-/* Parse rec: 0 with *r filled, 1 when the record is refused (*why set),
- * -1 on ENOMEM. */
-static int parse_record(pst_arena *arena, const char *rec, size_t len, const char *domain,
-			const char *org, struct dmarc_record *r, const char **why)
-{
-	OPENDMARC_STATUS_T st = DMARC_PARSE_OKAY;
-	DMARC_POLICY_T *ctx;
-	const char *v, *fixed;
-	size_t n;
-	int rc;
 
 	memset(r, 0, sizeof *r);
+	r->p = r->sp = r->np = PST_POLICY_NONE;
 	if (len > PST_MAX_DMARC_RECORD_BYTES) {
 		*why = "record too long";
 		return 1;
@@ -428,96 +367,145 @@ static int parse_record(pst_arena *arena, const char *rec, size_t len, const cha
 		*why = "record holds a NUL byte";
 		return 1;
 	}
-	ctx = lib_parse(rec, domain, org, &st);
-	if (ctx == NULL)
-		return -1;
-	if ((st == DMARC_PARSE_ERROR_NO_REQUIRED_P || st == DMARC_PARSE_ERROR_BAD_VALUE)
-	    && (fixed = with_p_none(arena, rec)) != NULL) {
-		(void)opendmarc_policy_connect_shutdown(ctx);
-		ctx = lib_parse(fixed, domain, org, &st);
-		if (ctx == NULL)
-			return -1;
+	if ((v = raw_tag(rec, "p", &n)) != NULL && policy_word(v, n, &r->p) != 0)
+		bad = "no valid p";
+	r->sp = r->p;
+	if ((v = raw_tag(rec, "sp", &n)) != NULL && policy_word(v, n, &r->sp) != 0)
+		bad = bad ? bad : "invalid sp";
+	if ((v = raw_tag(rec, "np", &n)) != NULL) {
+		if (policy_word(v, n, &r->np) == 0)
+			r->has_np = 1;
+		else
+			bad = bad ? bad : "invalid np";
 	}
-	if (st != DMARC_PARSE_OKAY) {
-		*why = opendmarc_policy_status_to_str(st);
-		(void)opendmarc_policy_connect_shutdown(ctx);
-		return 1;
+	if (bad != NULL) {
+		if (!has_valid_rua(rec)) {
+			*why = bad;
+			return 1;
+		}
+		r->p = r->sp = r->np = PST_POLICY_NONE;
+		r->has_np = 0;
 	}
-	rc = lib_fields(ctx, rec, r, why) == 0 ? 0 : 1;
-	(void)opendmarc_policy_connect_shutdown(ctx);
-	v = raw_tag(rec, "np", &n);
-	if (rc == 0 && v != NULL && policy_word(v, n, &r->np) == 0)
-		r->has_np = 1;
-	return rc;
+	r->strict_dkim = raw_strict(rec, "adkim");
+	r->strict_spf = raw_strict(rec, "aspf");
+	switch (raw_letter(rec, "psd")) {
+	case 'y': r->psd = PSD_Y; break;
+	case 'n': r->psd = PSD_N; break;
+	default: r->psd = PSD_U; break;
+	}
+	r->testing = raw_letter(rec, "t") == 'y';
+	return 0;
 }
 
-/* Parsed records, remembered. parse_record is a pure function of the
- * record, the From domain and the org domain (libopendmarc's context is
- * made and dropped inside it), and costs about 5,500 instructions, most of
- * them in libopendmarc; the same record comes back for every message from
- * a domain. So its outcome (0 with the fields, or 1 with a static reason)
- * is kept by those three strings in a pst_memo (util/memo.h; the values
- * are flat) made on first use and shared by every thread of the process.
- * It lives until exit (reachable, like the library handles of libs.c);
- * when it cannot be made, every record is parsed. */
-struct dmarc_memo_value {
-	int rc;
-	struct dmarc_record r;
-	const char *why;               /* static, or NULL */
-};
-
-static const pst_memo_spec dmarc_memo_spec = {
-	.value_size = sizeof(struct dmarc_memo_value),
-	.max_key = PST_MAX_DMARC_RECORD_BYTES + 2 * (PST_MAX_DOMAIN_BYTES + 1) + 4,
-};
-
-static pst_memo *dmarc_memo;
-static pthread_once_t dmarc_memo_once = PTHREAD_ONCE_INIT;
-
-static void dmarc_memo_make(void)
+/* The number of labels of a normalised name. */
+static size_t label_count(const char *d)
 {
-	dmarc_memo = pst_memo_new(&dmarc_memo_spec);
-}
+	size_t n = 1;
 
-/* The key of (rec, domain, org) into buf of size bytes; its length, or 0
- * when it does not fit (then nothing is remembered). */
-static size_t memo_key(const char *rec, size_t len, const char *domain, const char *org,
-		       char *buf, size_t size)
-{
-	size_t dn = strlen(domain), on = org ? strlen(org) : 0;
-	size_t n = len + 1 + dn + 1 + on + 1 + 1;
-
-	if (n > size)
-		return 0;
-	memcpy(buf, rec, len);
-	buf[len] = '\0';
-	memcpy(buf + len + 1, domain, dn + 1);
-	memcpy(buf + len + 1 + dn + 1, org ? org : "", on + 1);
-	buf[n - 1] = org ? '1' : '0';  /* an absent org is not an empty one */
+	for (; *d != '\0'; d++)
+		n += *d == '.';
 	return n;
 }
 
-static int parse_record_memo(pst_arena *arena, const char *rec, size_t len, const char *domain,
-			     const char *org, struct dmarc_record *r, const char **why)
+/* The last k labels of d (k >= 1, at most its labels), within d. */
+static const char *last_labels(const char *d, size_t k)
 {
-	char key[PST_MAX_DMARC_RECORD_BYTES + 2 * (PST_MAX_DOMAIN_BYTES + 1) + 4];
-	size_t kn = memo_key(rec, len, domain, org, key, sizeof key);
-	struct dmarc_memo_value v;
+	size_t skip = label_count(d) - k;
 
-	if (kn == 0 || pthread_once(&dmarc_memo_once, dmarc_memo_make) != 0)
-		return parse_record(arena, rec, len, domain, org, r, why);
-	if (pst_memo_get(dmarc_memo, key, kn, &v)) {
-		*r = v.r;
-		*why = v.why;
-		return v.rc;
+	while (skip > 0 && *d != '\0')
+		if (*d++ == '.')
+			skip--;
+	return d;
+}
+
+/* The name asked after name (4.10 steps 3, 4, 7), or NULL after a TLD. */
+static const char *walk_next(const char *name)
+{
+	size_t x = label_count(name);
+
+	if (x <= 1)
+		return NULL;
+	return last_labels(name, x - 1 < WALK_MAX - 1 ? x - 1 : WALK_MAX - 1);
+}
+
+/* The DNS Tree Walk from start (step 2). Names in *w point into start.
+ * 0, or -1 on ENOMEM. */
+static int walk(pst_dns_session *dns, pst_arena *arena, const char *start, struct walk *w)
+{
+	const char *name = start;
+
+	memset(w, 0, sizeof *w);
+	w->start = start;
+	for (size_t q = 0; q < WALK_MAX && name != NULL; q++, name = walk_next(name)) {
+		struct dmarc_lookup lk;
+		struct walk_hit *h;
+		if (lookup(dns, arena, name, &lk) != 0)
+			return -1;
+		if (lk.found == FOUND_TEMP) {
+			w->unsure = 1;
+			w->status = lk.status;
+			w->failed = name;
+			return 0;
+		}
+		if (lk.found == FOUND_MANY && w->many_name == NULL) {
+			w->many_name = name;
+			w->many = lk.count;
+		}
+		if (lk.found != FOUND_ONE)
+			continue;
+		h = &w->hit[w->nhit++];
+		h->domain = name;
+		h->refused = record_parse(lk.text, lk.len, &h->r, &h->why);
+		if (h->r.psd != PSD_U)
+			return 0;
 	}
-	v.rc = parse_record(arena, rec, len, domain, org, r, why);
-	if (v.rc < 0)
-		return v.rc;
-	v.r = *r;
-	v.why = v.rc ? *why : NULL;
-	pst_memo_put(dmarc_memo, key, kn, &v);
-	return v.rc;
+	return 0;
+}
+
+/* Step 3: the organizational domain of the walk's start into *org: 0, or
+ * 1 when the walk was unsure. */
+static int walk_org(const struct walk *w, const char **org)
+{
+	for (size_t i = 0; i < w->nhit; i++) {
+		const struct walk_hit *h = &w->hit[i];
+		if (h->r.psd == PSD_N) {
+			*org = h->domain;
+			return 0;
+		}
+		if (h->r.psd == PSD_Y && h->domain != w->start) {
+			*org = last_labels(w->start, label_count(h->domain) + 1);
+			return 0;
+		}
+	}
+	if (w->unsure)
+		return 1;
+	*org = w->nhit > 0 ? w->hit[w->nhit - 1].domain : w->start;
+	return 0;
+}
+
+/* Step 4: the record that applies to the walk's start. 0 with *out, 1 for
+ * none, 2 when unsure. */
+static int walk_policy(const struct walk *w, const struct walk_hit **out)
+{
+	const char *org;
+
+	if (w->nhit > 0 && w->hit[0].domain == w->start) {
+		*out = &w->hit[0];
+		return 0;
+	}
+	if (walk_org(w, &org) != 0)
+		return 2;
+	for (size_t i = 0; i < w->nhit; i++)
+		if (w->hit[i].domain == org) {
+			*out = &w->hit[i];
+			return 0;
+		}
+	for (size_t i = 0; i < w->nhit; i++)
+		if (w->hit[i].r.psd == PSD_Y) {
+			*out = &w->hit[i];
+			return 0;
+		}
+	return 1;
 }
 
 /* Whether domain exists: 0 only for NXDOMAIN on an A question. */
@@ -528,42 +516,83 @@ static int domain_exists(pst_dns_session *dns, const char *domain)
 	return pst_dns_session_query(dns, domain, ns_t_a, &ans) != PST_DNS_NXDOMAIN;
 }
 
-static uint64_t splitmix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/* A draw in 0..99 for pct sampling. */
-static unsigned pct_draw(const pst_dmarc_input *in, const char *domain)
-{
-	uint64_t x = 0;
-
-	if (in->has_seed)
-		return (unsigned)(splitmix64(in->seed ^ pst_hash_fnv1a64_str(domain)) % 100);
-	if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x)
-		x = splitmix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ pst_hash_fnv1a64_str(domain));
-	return (unsigned)(splitmix64(x) % 100);
-}
-
 static pst_dmarc_policy one_step_down(pst_dmarc_policy p)
 {
 	return p == PST_POLICY_REJECT ? PST_POLICY_QUARANTINE : PST_POLICY_NONE;
 }
 
-/* Step 5: both alignments under out's strict flags. -1 on ENOMEM. */
-static int compute_alignment(const pst_psl *psl, const pst_dmarc_input *in, const char *from,
-			     pst_arena *arena, pst_dmarc_result *out)
+/* Where an alignment walk failed, for the reason. */
+struct walk_failure {
+	pst_dns_status status;
+	const char *name;
+};
+
+/* Step 6 for one identifier: 1 aligned, 0 not, 2 unknown (a walk was
+ * unsure; *fail set when it was the identifier's, else it holds the
+ * author domain's), -1 on ENOMEM. org is the author domain's
+ * organizational domain, NULL when unknown. */
+static int aligned(pst_dns_session *dns, pst_arena *arena, const char *id, const char *from,
+		   const char *org, int strict, struct walk_failure *fail)
 {
-	out->spf_aligned = in->spf == PST_AR_PASS && in->spf_domain != NULL
-	                   && pst_psl_aligned(psl, in->spf_domain, from, out->strict_spf);
-	out->dkim_aligned = 0;
+	const char *why = NULL, *id_org;
+	char *norm = pst_domain_normalize(id, strlen(id), &why);
+	struct walk w;
+	int rc;
+
+	if (norm == NULL)
+		return why == pst_domain_why_nomem ? -1 : 0;
+	if (strcmp(norm, from) == 0 || strict) {
+		rc = strcmp(norm, from) == 0;
+		free(norm);
+		return rc;
+	}
+	if (org == NULL) {
+		free(norm);
+		return 2;
+	}
+	if (strcmp(norm, org) != 0 && !pst_domain_is_under(norm, org)) {
+		free(norm);
+		return 0;
+	}
+	id = pst_arena_strdup(arena, norm);
+	free(norm);
+	if (id == NULL || walk(dns, arena, id, &w) != 0)
+		return -1;
+	if (walk_org(&w, &id_org) != 0) {
+		fail->status = w.status;
+		fail->name = w.failed;
+		return 2;
+	}
+	return strcmp(id_org, org) == 0;
+}
+
+/* Both alignments under out's strict flags; *unsure when one could not be
+ * told. -1 on ENOMEM. */
+static int compute_alignment(pst_dns_session *dns, const pst_dmarc_input *in, const char *from,
+			     const char *org, pst_arena *arena, pst_dmarc_result *out,
+			     struct walk_failure *fail, int *unsure)
+{
+	int a;
+
+	*unsure = 0;
+	out->spf_aligned = out->dkim_aligned = 0;
 	out->aligned_dkim_domain = NULL;
+	if (in->spf == PST_AR_PASS && in->spf_domain != NULL) {
+		a = aligned(dns, arena, in->spf_domain, from, org, out->strict_spf, fail);
+		if (a < 0)
+			return -1;
+		out->spf_aligned = a == 1;
+		*unsure |= a == 2;
+	}
 	for (size_t i = 0; i < in->ndkim_pass && in->dkim_pass_domains != NULL; i++) {
 		const char *d = in->dkim_pass_domains[i];
-		if (d != NULL && pst_psl_aligned(psl, d, from, out->strict_dkim)) {
+		if (d == NULL)
+			continue;
+		a = aligned(dns, arena, d, from, org, out->strict_dkim, fail);
+		if (a < 0)
+			return -1;
+		*unsure |= a == 2;
+		if (a == 1) {
 			out->dkim_aligned = 1;
 			out->aligned_dkim_domain = pst_arena_strdup(arena, d);
 			return out->aligned_dkim_domain ? 0 : -1;
@@ -572,14 +601,15 @@ static int compute_alignment(const pst_psl *psl, const pst_dmarc_input *in, cons
 	return 0;
 }
 
-/* Steps 5 and 6: alignment, result and the applied policy. The relaxed
- * alignment is already in out (pst_dmarc_evaluate computes it first): it
- * is computed again only when the record asks for strict. -1 on ENOMEM. */
-static int align(const pst_psl *psl, const pst_dmarc_input *in, const char *from,
-		 pst_arena *arena, pst_dmarc_result *out)
+/* Steps 6 and 7: alignment, result and the applied policy. -1 on ENOMEM. */
+static int align(pst_dns_session *dns, const pst_dmarc_input *in, const char *from,
+		 const struct walk *w, pst_arena *arena, pst_dmarc_result *out)
 {
-	if ((out->strict_spf || out->strict_dkim) &&
-	    compute_alignment(psl, in, from, arena, out) != 0)
+	struct walk_failure fail = { w->status, w->failed };
+	const char *org = out->org_domain;
+	int unsure;
+
+	if (compute_alignment(dns, in, from, org, arena, out, &fail, &unsure) != 0)
 		return -1;
 	out->policy = out->published;
 	if (out->spf_aligned && out->dkim_aligned)
@@ -588,57 +618,22 @@ static int align(const pst_psl *psl, const pst_dmarc_input *in, const char *from
 		out->reason = "SPF aligned";
 	else if (out->dkim_aligned)
 		out->reason = arena_printf(arena, "DKIM (d=%s) aligned", out->aligned_dkim_domain);
+	else if (unsure)
+		out->reason = arena_printf(arena, "alignment unknown: %s on _dmarc.%s",
+		                           pst_dns_status_name(fail.status), fail.name);
 	else
 		out->reason = "neither SPF nor DKIM aligned";
 	if (out->reason == NULL)
 		return -1;
-	out->result = out->spf_aligned || out->dkim_aligned ? PST_AR_PASS : PST_AR_FAIL;
-	if (out->result == PST_AR_FAIL && out->pct < 100 && pct_draw(in, from) >= out->pct) {
+	if (out->spf_aligned || out->dkim_aligned)
+		out->result = PST_AR_PASS;
+	else
+		out->result = unsure ? PST_AR_TEMPERROR : PST_AR_FAIL;
+	if (out->result == PST_AR_FAIL && out->testing && out->published != PST_POLICY_NONE) {
 		out->policy = one_step_down(out->published);
-		out->reason = arena_printf(arena, "neither SPF nor DKIM aligned; not sampled by pct=%u",
-		                           out->pct);
-		if (out->reason == NULL)
-			return -1;
+		out->reason = "neither SPF nor DKIM aligned; t=y (testing): one step down";
 	}
 	return 0;
-}
-
-/* Step 2: the record for from (or its org domain). 0 with *lk FOUND_ONE
- * and out->record_domain set, 1 when evaluation ends here (out filled),
- * -1 on ENOMEM. */
-static int discover(pst_dns_session *dns, pst_arena *arena, const char *from, const char *org,
-		    struct dmarc_lookup *lk, pst_dmarc_result *out)
-{
-	const char *at = from;
-
-	if (lookup(dns, arena, from, lk) != 0)
-		return -1;
-	if (lk->found == FOUND_NONE && org != NULL && strcmp(org, from) != 0) {
-		at = org;
-		if (lookup(dns, arena, org, lk) != 0)
-			return -1;
-	}
-	switch (lk->found) {
-	case FOUND_ONE:
-		out->record_domain = pst_arena_strdup(arena, at);
-		return out->record_domain ? 0 : -1;
-	case FOUND_TEMP:
-		out->result = PST_AR_TEMPERROR;
-		out->reason = arena_printf(arena, "%s on _dmarc.%s", pst_dns_status_name(lk->status), at);
-		break;
-	case FOUND_MANY:
-		out->result = PST_AR_NONE;
-		if (lk->count == 2)
-			out->reason = arena_printf(arena, "two DMARC records at _dmarc.%s", at);
-		else
-			out->reason = arena_printf(arena, "%zu DMARC records at _dmarc.%s", lk->count, at);
-		break;
-	case FOUND_NONE:
-		out->result = PST_AR_NONE;
-		out->reason = arena_printf(arena, "no DMARC record for %s", from);
-		break;
-	}
-	return out->reason ? 1 : -1;
 }
 
 /* Step 4: which of p, sp, np is published for this From domain. */
@@ -652,50 +647,70 @@ static pst_dmarc_policy published_policy(pst_dns_session *dns, const struct dmar
 	return r->sp;
 }
 
-static int evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc_input *in,
-		    const char *from, pst_arena *arena, pst_dmarc_result *out)
+/* No record applies: out's result and reason from the walk. */
+static const char *no_record_reason(pst_arena *arena, const struct walk *w, int found)
 {
-	char orgbuf[PST_MAX_DOMAIN_BYTES + 1];
-	const char *org = pst_psl_org_domain(psl, from, orgbuf, sizeof orgbuf);
-	struct dmarc_lookup lk;
-	struct dmarc_record r;
-	const char *why = NULL;
-	int rc;
-
-	rc = discover(dns, arena, from, org, &lk, out);
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	rc = parse_record_memo(arena, lk.text, lk.len, from, org, &r, &why);
-	if (rc < 0)
-		return -1;
-	if (rc > 0) {
-		out->result = PST_AR_PERMERROR;
-		out->reason = arena_printf(arena, "invalid DMARC record at _dmarc.%s: %s",
-		                           out->record_domain, why ? why : "refused");
-		return out->reason ? 0 : -1;
-	}
-	out->strict_spf = r.strict_spf;
-	out->strict_dkim = r.strict_dkim;
-	out->pct = r.pct;
-	out->published = published_policy(dns, &r, from, out->record_domain);
-	return align(psl, in, from, arena, out);
+	if (found == 2)
+		return arena_printf(arena, "%s on _dmarc.%s", pst_dns_status_name(w->status), w->failed);
+	if (w->many_name != NULL && w->many == 2)
+		return arena_printf(arena, "two DMARC records at _dmarc.%s", w->many_name);
+	if (w->many_name != NULL)
+		return arena_printf(arena, "%zu DMARC records at _dmarc.%s", w->many, w->many_name);
+	return arena_printf(arena, "no DMARC record for %s", w->start);
 }
 
-int pst_dmarc_evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc_input *in,
-		       pst_arena *arena, pst_dmarc_result *out)
+static int evaluate(pst_dns_session *dns, const pst_dmarc_input *in, const char *from,
+		    pst_arena *arena, pst_dmarc_result *out)
+{
+	const struct walk_hit *h = NULL;
+	const char *org = NULL;
+	struct walk w;
+	int found;
+
+	if (walk(dns, arena, from, &w) != 0)
+		return -1;
+	if (walk_org(&w, &org) == 0)
+		out->org_domain = org;
+	found = walk_policy(&w, &h);
+	if (found == 0 && !h->refused) {
+		out->record_domain = h->domain;
+		out->strict_spf = h->r.strict_spf;
+		out->strict_dkim = h->r.strict_dkim;
+		out->testing = h->r.testing;
+		out->psd = h->r.psd == PSD_Y ? 'y' : h->r.psd == PSD_N ? 'n' : 'u';
+		out->published = published_policy(dns, &h->r, from, h->domain);
+		return align(dns, in, from, &w, arena, out);
+	}
+	/* No record applies: relaxed alignment, informative only. */
+	if (align(dns, in, from, &w, arena, out) != 0)
+		return -1;
+	out->testing = 0;
+	if (found == 0) {
+		out->record_domain = h->domain;
+		out->result = PST_AR_PERMERROR;
+		out->reason = arena_printf(arena, "invalid DMARC record at _dmarc.%s: %s",
+		                           h->domain, h->why);
+	} else {
+		out->result = found == 2 ? PST_AR_TEMPERROR : PST_AR_NONE;
+		out->reason = no_record_reason(arena, &w, found);
+	}
+	return out->reason ? 0 : -1;
+}
+
+int pst_dmarc_evaluate(pst_dns_session *dns, const pst_dmarc_input *in, pst_arena *arena,
+		       pst_dmarc_result *out)
 {
 	const char *why = NULL;
 	char *norm;
 	int rc;
 
-	if (out == NULL || in == NULL || arena == NULL || dns == NULL || psl == NULL) {
+	if (out == NULL || in == NULL || arena == NULL || dns == NULL) {
 		errno = EINVAL;
 		return -1;
 	}
 	memset(out, 0, sizeof *out);
 	out->result = PST_AR_NONE;
 	out->published = out->policy = PST_POLICY_NONE;
-	out->pct = 100;
 	if (in->from_domain == NULL) {
 		out->reason = "no author domain";
 		return 0;
@@ -711,11 +726,7 @@ int pst_dmarc_evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc
 	free(norm);
 	if (out->domain == NULL)
 		return -1;
-	/* Relaxed alignment first, kept when no record applies (informative:
-	 * spf.aligned and the DKIM alignment of each signature need it). */
-	if (compute_alignment(psl, in, out->domain, arena, out) != 0)
-		return -1;
-	rc = evaluate(dns, psl, in, out->domain, arena, out);
+	rc = evaluate(dns, in, out->domain, arena, out);
 	if (rc == 0 && out->result != PST_AR_PASS && out->result != PST_AR_FAIL)
 		out->policy = out->published = PST_POLICY_NONE;
 	return rc;

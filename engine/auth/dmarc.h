@@ -1,13 +1,14 @@
 /*
- * dmarc.h: DMARC (RFC 7489) for one message.
+ * dmarc.h: DMARC (RFC 9989) for one message.
  *
- * The record is looked up by us (_dmarc.<From domain>, then at the
- * organizational domain) through the DNS layer: a SERVFAIL or timeout is
- * temperror, never a silent fallback; two DMARC records mean none. The
- * record is parsed by libopendmarc (opendmarc_policy_store_dmarc) and its
- * policy fields read back; alignment and the organizational domain are
- * ours (psl.h), because libopendmarc 1.4.2 gets them wrong. pct sampling
- * is ours too: deterministic from a seed when one is given.
+ * Everything is ours, over the DNS layer: the DNS Tree Walk (at most 8
+ * questions a walk) finds the record and the organizational domains
+ * (psd=y and psd=n; no Public Suffix List), our parser reads the record
+ * (p, sp, np, psd, t, adkim, aspf; unknown tags, pct, rf and ri among
+ * them, are ignored), and alignment compares organizational domains
+ * found by walks. A SERVFAIL or timeout is temperror, never a silent
+ * fallback; several DMARC records at one name are discarded. t=y moves a
+ * failing message's policy one step down. dmarc.c gives the details.
  */
 #ifndef PST_DMARC_H
 #define PST_DMARC_H
@@ -15,14 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/psl.h"
 #include "dns/resolver.h"
 #include "util/authtypes.h"
 #include "util/arena.h"
 #include "util/limits.h"
 
-/* Records over PST_MAX_DMARC_RECORD_BYTES (util/limits.h) are permerror:
- * libopendmarc copies into fixed buffers. */
+/* Records over PST_MAX_DMARC_RECORD_BYTES (util/limits.h) are permerror. */
 
 typedef struct pst_dmarc_input {
 	const char *from_domain;    /* one author domain (msg/author.h), normalised;
@@ -33,30 +32,34 @@ typedef struct pst_dmarc_input {
 	const char *spf_domain;
 	const char *const *dkim_pass_domains; /* d= of passing signatures */
 	size_t ndkim_pass;
-	int has_seed;               /* pct sampling: a fixed seed (tests) */
-	uint64_t seed;
 } pst_dmarc_input;
 
 typedef struct pst_dmarc_result {
 	pst_auth_result result;     /* pass fail none temperror permerror */
 	const char *domain;         /* the From domain evaluated, or NULL */
 	const char *record_domain;  /* where the record was found, or NULL */
-	pst_dmarc_policy published; /* p (or sp/np as applies), before pct */
-	pst_dmarc_policy policy;    /* the policy that applies after pct sampling */
+	const char *org_domain;     /* the author domain's organizational domain
+	                             * by tree walk, or NULL when the walk failed */
+	pst_dmarc_policy published; /* p (or sp/np as applies), as published */
+	pst_dmarc_policy policy;    /* the policy that applies: published, one
+	                             * step down under t=y for a failure */
 	int spf_aligned, dkim_aligned; /* under the record's aspf/adkim; relaxed
 	                             * when no record applies (still informative) */
 	int strict_spf, strict_dkim; /* aspf=s, adkim=s */
-	unsigned pct;
+	int testing;                /* the record says t=y */
+	char psd;                   /* the record's psd: 'y', 'n', 'u' (also
+	                             * when absent or invalid); 0 without one */
 	const char *aligned_dkim_domain; /* the passing signature that aligned, or NULL */
 	const char *reason;         /* "SPF aligned", "neither SPF nor DKIM aligned",
 	                             * "two DMARC records", "SERVFAIL on _dmarc.example.com" */
 } pst_dmarc_result;
 
-/* Evaluate. Strings in *out come from arena. 0, or -1 on ENOMEM (or
- * EINVAL when dns, psl, in, arena or out is NULL). The choices the RFC
- * leaves open (permerror for a refused record, np support, pct applied to
- * failing messages only, the seeded draw) are documented in dmarc.c. */
-int pst_dmarc_evaluate(pst_dns_session *dns, const pst_psl *psl, const pst_dmarc_input *in,
-                       pst_arena *arena, pst_dmarc_result *out);
+/* Evaluate. Strings in *out come from arena (or are static); the caller
+ * owns nothing. 0, or -1 on ENOMEM (or EINVAL when dns, in, arena or out
+ * is NULL). The choices the RFC leaves open (permerror for a record that
+ * allows no DMARC processing, temperror when a walk fails) are documented
+ * in dmarc.c. */
+int pst_dmarc_evaluate(pst_dns_session *dns, const pst_dmarc_input *in, pst_arena *arena,
+                       pst_dmarc_result *out);
 
 #endif

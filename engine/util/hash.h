@@ -5,7 +5,7 @@
  *
  * Contract: pure functions of their bytes, the same in every process and on
  * every platform: nothing is seeded. For hash tables (choose a slot, then
- * compare the keys) and for reproducible draws (dmarc.c's pct sampling);
+ * compare the keys) and for reproducible draws;
  * not for anything an attacker must not be able to collide.
  *
  *   pst_hash_fnv1a64(p, n)           64-bit FNV-1a of n bytes;

@@ -130,7 +130,7 @@
                                        * (7.1: at least 127) */
 
 /* DMARC (auth/dmarc.h). */
-#define PST_MAX_DMARC_RECORD_BYTES 4096 /* handed to libopendmarc (real records are
+#define PST_MAX_DMARC_RECORD_BYTES 4096 /* parsed by dmarc.c (real records are
                                          * under 300 bytes); longer ones are permerror */
 
 /* The record caches (util/memo.h). */

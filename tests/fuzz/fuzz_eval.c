@@ -38,7 +38,6 @@ static const char pst_fuzz_policy[] =
 	"dkim-max-signatures 4;\n"
 	"regex-match-limit 5000;\n"
 	"dns-budget 2000;\n"
-	"pct-seed 42;\n"
 	"list internal = domains { \"example.net\", example.org, \"b\xc3\xbc" "cher.example\" };\n"
 	"list relays = ips { 192.0.2.0/24, 198.51.100.7, 2001:db8::/32, ::ffff:203.0.113.1 };\n"
 	"list words = strings { \"Urgent\", \"invoice\", };\n"

@@ -73,7 +73,6 @@ static void settings_defaults(void **state)
 	assert_int_equal(s->dkim_max_signatures, PST_DEFAULT_MAX_DKIM_SIGS);
 	assert_int_equal(s->match_limit, PST_DEFAULT_MATCH_LIMIT);
 	assert_int_equal(s->dns_budget_ms, PST_DEFAULT_DNS_BUDGET_MS);
-	assert_int_equal(s->has_pct_seed, 0);
 	pst_program_free(&p);
 	assert_null(p);
 }
@@ -85,7 +84,7 @@ static void settings_given(void **state)
 	    "authserv-id \"mx.example.net\";\n"
 	    "trusted-authserv-id \"gw1.example.net\"; trusted-authserv-id \"gw2.example.net\";\n"
 	    "after-queue-reject discard; dkim-max-signatures 3; regex-match-limit 777;\n"
-	    "dns-budget 1500; pct-seed 12345678901;\n");
+	    "dns-budget 1500;\n");
 	const pst_settings *s = pst_program_settings(p);
 	assert_string_equal(s->authserv_id, "mx.example.net");
 	assert_int_equal(s->ntrusted, 2);
@@ -95,10 +94,32 @@ static void settings_given(void **state)
 	assert_int_equal(s->dkim_max_signatures, 3);
 	assert_int_equal(s->match_limit, 777);
 	assert_int_equal(s->dns_budget_ms, 1500);
-	assert_int_equal(s->has_pct_seed, 1);
-	assert_true(s->pct_seed == 12345678901ULL);
 	assert_int_equal(pst_program_rule_count(p), 0);
 	pst_program_free(&p);
+}
+
+/* pct-seed outlived DMARC's pct (RFC 9989): it compiles, with one
+ * warning that names the setting and says it does nothing. */
+static void pct_seed_is_obsolete(void **state)
+{
+	(void)state;
+	static const char text[] = "dns-budget 1500;\npct-seed 42;\nrule r { when true then accept; }\n";
+	pst_diags *d = pst_diags_new();
+	pst_program *p = NULL;
+	pst_buf b = PST_BUF_INIT;
+	assert_non_null(d);
+	int rc = pst_program_compile_text("t.rules", text, strlen(text), NULL, d, &p);
+	pst_diags_render(d, &b);
+	if (rc != 0 || pst_diags_errors(d) != 0 || pst_diags_warnings(d) != 1)
+		fail_msg("got rc %d, %zu errors, %zu warnings:\n%s\nwant a program and one warning",
+		         rc, pst_diags_errors(d), pst_diags_warnings(d), pst_buf_str(&b));
+	if (strstr(pst_buf_str(&b), "t.rules:2:1: warning: pct-seed has no effect: RFC 9989") == NULL)
+		fail_msg("got:\n%s\nwant a warning at t.rules:2:1 naming pct-seed and RFC 9989",
+		         pst_buf_str(&b));
+	assert_int_equal(pst_program_settings(p)->dns_budget_ms, 1500);
+	pst_buf_free(&b);
+	pst_program_free(&p);
+	pst_diags_free(&d);
 }
 
 static void after_queue_words(void **state)
@@ -696,6 +717,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(settings_defaults),
 		cmocka_unit_test(settings_given),
+		cmocka_unit_test(pct_seed_is_obsolete),
 		cmocka_unit_test(after_queue_words),
 		cmocka_unit_test(rules_in_file_order_with_tenants),
 		cmocka_unit_test(condition_tree),

@@ -215,10 +215,10 @@ static void fingerprint(const pst_program *p, pst_buf *b)
 	const pst_settings *s = &p->settings;
 
 	pst_buf_clear(b);
-	pst_buf_printf(b, "settings[%s aqr%d dkim%u ml%u dns%u/%u seed%d:%llu trusted",
+	pst_buf_printf(b, "settings[%s aqr%d dkim%u ml%u dns%u/%u trusted",
 	               s->authserv_id ? s->authserv_id : "-", (int)s->after_queue_reject,
 	               s->dkim_max_signatures, (unsigned)s->match_limit, s->dns_budget_ms,
-	               s->dns_max_questions, s->has_pct_seed, (unsigned long long)s->pct_seed);
+	               s->dns_max_questions);
 	for (size_t i = 0; i < s->ntrusted; i++)
 		pst_buf_printf(b, " %s", s->trusted_authserv_ids[i]);
 	pst_buf_printf(b, "] facts %llx index %d\n", (unsigned long long)p->facts_read,
