@@ -112,6 +112,7 @@ struct dmarc_record {
 
 struct walk_hit {
 	const char *domain;     /* a suffix of the walk's start */
+	const char *text;       /* the record (in the arena) */
 	struct dmarc_record r;
 	int refused;            /* no DMARC processing under this record */
 	const char *why;        /* static, when refused */
@@ -455,6 +456,7 @@ static int walk(pst_dns_session *dns, pst_arena *arena, const char *start, struc
 			continue;
 		h = &w->hit[w->nhit++];
 		h->domain = name;
+		h->text = lk.text;
 		h->refused = record_parse(lk.text, lk.len, &h->r, &h->why);
 		if (h->r.psd != PSD_U)
 			return 0;
@@ -674,6 +676,7 @@ static int evaluate(pst_dns_session *dns, const pst_dmarc_input *in, const char 
 	found = walk_policy(&w, &h);
 	if (found == 0 && !h->refused) {
 		out->record_domain = h->domain;
+		out->record = h->text;
 		out->strict_spf = h->r.strict_spf;
 		out->strict_dkim = h->r.strict_dkim;
 		out->testing = h->r.testing;
@@ -687,6 +690,7 @@ static int evaluate(pst_dns_session *dns, const pst_dmarc_input *in, const char 
 	out->testing = 0;
 	if (found == 0) {
 		out->record_domain = h->domain;
+		out->record = h->text;
 		out->result = PST_AR_PERMERROR;
 		out->reason = arena_printf(arena, "invalid DMARC record at _dmarc.%s: %s",
 		                           h->domain, h->why);

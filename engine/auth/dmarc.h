@@ -38,6 +38,8 @@ typedef struct pst_dmarc_result {
 	pst_auth_result result;     /* pass fail none temperror permerror */
 	const char *domain;         /* the From domain evaluated, or NULL */
 	const char *record_domain;  /* where the record was found, or NULL */
+	const char *record;         /* that record's text as published (the
+	                             * TXT strings joined), or NULL */
 	const char *org_domain;     /* the author domain's organizational domain
 	                             * by tree walk, or NULL when the walk failed */
 	pst_dmarc_policy published; /* p (or sp/np as applies), as published */

@@ -14,23 +14,19 @@
  * recipients all got a 4xx reply gets no row: the client will send it
  * again. pst_store_submit() never blocks.
  *
- * The writer thread then asks DNS for the record's TXT at
- * _dmarc.<record domain> (the resolver the messages use: its cache
- * answers what the evaluation just asked) and reads p, sp, np, adkim,
- * aspf, t, fo, pct and rua as published, before pst_store_row_reason().
+ * The record as published (p, sp, np, adkim, aspf, t, fo, pct, rua) is
+ * read from the text the DMARC evaluation found (pst_dmarc_result.record),
+ * so the store asks DNS nothing; the writer thread only adds the reason
+ * (pst_store_row_reason()).
  */
 #include "config.h"
 
-#include <arpa/nameser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns/live.h"
-#include "dns/resolver.h"
 #include "lmtp/server_private.h"
 #include "message_private.h"
-#include "util/arena.h"
 #include "util/buf.h"
 
 #define STORE_DRAIN_MS 5000     /* at SIGTERM, at most this long to write what is queued */
@@ -49,27 +45,10 @@ static void store_warn(void *arg, const char *text)
 	pst_buf_free(&t);
 }
 
-/* The record as published: the first TXT at _dmarc.DOMAIN that is DMARC1. */
+/* The reason, once the row is complete (on the writer thread). */
 static void store_prepare(void *arg, pst_store_row *row)
 {
-	struct pst_lmtp_srv *srv = arg;
-	if (row->policy.found && row->reporting_domain[0]) {
-		const pst_resolver *r = srv->dns ? srv->dns->resolver : pst_resolver_live_shared(NULL);
-		pst_arena *arena = pst_arena_new();
-		char name[PST_STORE_DOMAIN_MAX + 8];
-		snprintf(name, sizeof name, "_dmarc.%s", row->reporting_domain);
-		if (arena && r) {
-			pst_dns_session s;
-			pst_dns_answer ans;
-			pst_dns_session_init(&s, r, arena, 0, 0);
-			if (pst_dns_session_query(&s, name, ns_t_txt, &ans) == PST_DNS_NOERROR)
-				for (size_t i = 0; i < ans.count; i++)
-					if (pst_store_policy_parse(ans.rrs[i].text, &row->policy) == 0)
-						break;
-		}
-		row->policy.found = 1;          /* the evaluation found one */
-		pst_arena_free(&arena);
-	}
+	(void)arg;
 	pst_store_row_reason(row);
 }
 
@@ -132,7 +111,10 @@ static void fill_auth(pst_store_row *row, struct pst_message *m)
 	SET(row->dmarc_result, pst_auth_result_name(a->dmarc));
 	const pst_dmarc_result *d = &a->dmarc_result;
 	if (a->dmarc_evaluated && d->record_domain) {
-		row->policy.found = 1;          /* looked up by the writer */
+		/* The record as published, as the evaluation read it: no
+		 * second DNS question. */
+		(void)pst_store_policy_parse(d->record, &row->policy); /* clears it first */
+		row->policy.found = 1;          /* the evaluation found one */
 		SET(row->reporting_domain, d->record_domain);
 		SET(row->dmarc_policy, pst_dmarc_policy_name(d->policy));
 	} else
