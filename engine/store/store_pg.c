@@ -18,22 +18,31 @@
  * bigint identity, time a bigint of Unix seconds, text, integer). Rows are
  * inserted through two prepared statements, the message one RETURNING its
  * id for the dkim rows; "" is written as NULL. begin/commit are BEGIN and
- * COMMIT; any error (the server gone, a full disk, a permission) fails the
- * call with libpq's message, and store.c then closes the connection and
- * opens a new one for the next batch.
+ * COMMIT. Every statement is sent asynchronously and its answer waited for
+ * at most PST_STORE_PG_WAIT_MS (a server that accepts and never answers
+ * must not hold the writer, and so the drain at stop, for ever). Any error
+ * (the server gone or silent, a full disk, a permission) fails the call
+ * with libpq's message, and store.c then closes the connection and opens a
+ * new one for the next batch. The session runs with synchronous_commit
+ * off: a server crash may lose the last batches, never corrupt them.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store.h"
 
 #define PST_STORE_PG_CONNECT_S "5"
 #define PST_STORE_PG_LOCK      "7233017"   /* pg_advisory_xact_lock key: the schema */
 #define PST_STORE_PG_MSG_PARAMS 33
+#define PST_STORE_PG_WAIT_MS   10000       /* longest wait for one answer */
+#define PST_STORE_PG_WAIT_TEXT "10 s"
 
 static const char schema_sql[] =
 	"CREATE TABLE message ("
@@ -77,6 +86,7 @@ static const char insert_dkim_sql[] =
 
 struct pg {
 	PGconn *conn;
+	int silent;                     /* an answer did not come in time */
 };
 
 /* err = "what: libpq's message" (its last line break dropped). */
@@ -84,16 +94,69 @@ static int fail(struct pg *g, const PGresult *res, const char *what, char *err, 
 {
 	const char *m = res ? PQresultErrorMessage(res) : "";
 	if (m == NULL || m[0] == '\0')
-		m = g->conn ? PQerrorMessage(g->conn) : "out of memory";
+		m = g->silent ? "no answer from the server in " PST_STORE_PG_WAIT_TEXT
+		  : g->conn ? PQerrorMessage(g->conn) : "out of memory";
 	size_t n = strcspn(m, "\n");
 	snprintf(err, errlen, "%s: %.*s", what, (int)n, m);
 	return -1;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int is_error(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+	return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+}
+
+/* The answer to the query just sent (sent: PQsend*'s return), waited for
+ * at most PST_STORE_PG_WAIT_MS (libpq's synchronous calls would wait for
+ * ever on a server that accepts and does not answer): the first error
+ * result, else the last one; or NULL when the send failed, the connection
+ * broke or the time ran out (g->silent is then set). The caller clears it. */
+static PGresult *await(struct pg *g, int sent)
+{
+	if (!sent || g->silent)
+		return NULL;
+	long long deadline = now_ms() + PST_STORE_PG_WAIT_MS;
+	PGresult *keep = NULL, *r;
+	for (;;) {
+		while (PQisBusy(g->conn)) {
+			long long left = deadline - now_ms();
+			struct pollfd pfd = { .fd = PQsocket(g->conn), .events = POLLIN };
+			int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+			if (n == 0)
+				g->silent = 1;
+			if (n == 0 || (n < 0 && errno != EINTR) || (n > 0 && !PQconsumeInput(g->conn))) {
+				PQclear(keep);
+				return NULL;
+			}
+		}
+		if ((r = PQgetResult(g->conn)) == NULL)
+			return keep;
+		if (keep && is_error(keep)) {
+			PQclear(r);
+		} else {
+			PQclear(keep);
+			keep = r;
+		}
+	}
+}
+
+static PGresult *query(struct pg *g, const char *sql)
+{
+	return await(g, PQsendQuery(g->conn, sql));
+}
+
 /* Run sql (no rows wanted): 0, or -1 with the reason in err. */
 static int exec(struct pg *g, const char *sql, char *err, size_t errlen)
 {
-	PGresult *res = PQexec(g->conn, sql);
+	PGresult *res = query(g, sql);
 	int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		fail(g, res, sql, err, errlen);
@@ -104,7 +167,7 @@ static int exec(struct pg *g, const char *sql, char *err, size_t errlen)
 /* The version in schema_version: 0 when the table is missing, -1 on error. */
 static int schema_version(struct pg *g, char *err, size_t errlen)
 {
-	PGresult *res = PQexec(g->conn, "SELECT to_regclass('schema_version') IS NOT NULL");
+	PGresult *res = query(g, "SELECT to_regclass('schema_version') IS NOT NULL");
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		fail(g, res, "reading the schema", err, errlen);
 		PQclear(res);
@@ -114,7 +177,7 @@ static int schema_version(struct pg *g, char *err, size_t errlen)
 	PQclear(res);
 	if (!exists)
 		return 0;
-	res = PQexec(g->conn, "SELECT coalesce(max(version), 0) FROM schema_version");
+	res = query(g, "SELECT coalesce(max(version), 0) FROM schema_version");
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		fail(g, res, "reading schema_version", err, errlen);
 		PQclear(res);
@@ -130,7 +193,7 @@ static int ensure_schema(struct pg *g, char *err, size_t errlen)
 {
 	if (exec(g, "BEGIN", err, errlen) < 0)
 		return -1;
-	PGresult *res = PQexec(g->conn, "SELECT pg_advisory_xact_lock(" PST_STORE_PG_LOCK ")");
+	PGresult *res = query(g, "SELECT pg_advisory_xact_lock(" PST_STORE_PG_LOCK ")");
 	int locked = res && PQresultStatus(res) == PGRES_TUPLES_OK;
 	if (!locked)
 		fail(g, res, "locking the schema", err, errlen);
@@ -149,7 +212,7 @@ static int ensure_schema(struct pg *g, char *err, size_t errlen)
 		v = -1;
 	}
 	if (v < 0) {
-		PQclear(PQexec(g->conn, "ROLLBACK"));
+		PQclear(query(g, "ROLLBACK"));
 		return -1;
 	}
 	return exec(g, "COMMIT", err, errlen);
@@ -158,7 +221,7 @@ static int ensure_schema(struct pg *g, char *err, size_t errlen)
 static int prepare(struct pg *g, const char *name, const char *sql, int nparams,
                    char *err, size_t errlen)
 {
-	PGresult *res = PQprepare(g->conn, name, sql, nparams, NULL);
+	PGresult *res = await(g, PQsendPrepare(g->conn, name, sql, nparams, NULL));
 	int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		fail(g, res, name, err, errlen);
@@ -221,8 +284,8 @@ static int pg_commit(void *impl, char *err, size_t errlen)
 static void pg_rollback(void *impl)
 {
 	struct pg *g = impl;
-	if (PQtransactionStatus(g->conn) != PQTRANS_IDLE)
-		PQclear(PQexec(g->conn, "ROLLBACK"));
+	if (!g->silent && PQtransactionStatus(g->conn) != PQTRANS_IDLE)
+		PQclear(query(g, "ROLLBACK"));
 }
 
 /* Text parameters of one row: "" is NULL, numbers in nums (bounded). */
@@ -291,7 +354,7 @@ static int pg_insert(void *impl, const pst_store_row *r, char *err, size_t errle
 	struct pg *g = impl;
 	struct params p;
 	message_params(&p, r);
-	PGresult *res = PQexecPrepared(g->conn, "pst_msg", p.n, p.v, NULL, NULL, 0);
+	PGresult *res = await(g, PQsendQueryPrepared(g->conn, "pst_msg", p.n, p.v, NULL, NULL, 0));
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		fail(g, res, "inserting a message row", err, errlen);
 		PQclear(res);
@@ -307,7 +370,7 @@ static int pg_insert(void *impl, const pst_store_row *r, char *err, size_t errle
 		const char *v[6] = { id, idx, d->domain[0] ? d->domain : NULL,
 		                     d->selector[0] ? d->selector : NULL,
 		                     d->result[0] ? d->result : "none", d->human[0] ? d->human : NULL };
-		res = PQexecPrepared(g->conn, "pst_dkim", 6, v, NULL, NULL, 0);
+		res = await(g, PQsendQueryPrepared(g->conn, "pst_dkim", 6, v, NULL, NULL, 0));
 		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 		if (!ok)
 			fail(g, res, "inserting a dkim row", err, errlen);

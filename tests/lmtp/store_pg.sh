@@ -10,6 +10,8 @@
 # the server is stopped while mail flows: every message still gets 250
 # and its Maildir file, the failure is one warning event (the password
 # masked) and counted; once the server is back, rows are written again.
+# Its backends stopped (a server that accepts and never answers): mail is
+# not delayed and SIGTERM still ends within the 10 s answer wait.
 # A database written by a newer schema is refused at start. Skipped when
 # PostgreSQL is not installed.
 . "$top_srcdir/tests/cli/tap.sh"
@@ -37,8 +39,9 @@ pg_start() {
 	as_pg "'$PGBIN/pg_ctl' -D '$PGDIR/data' -l '$PGDIR/log' -w -t 30 -o \"-p $PGPORT -k '$PGDIR' -c listen_addresses=127.0.0.1 -c fsync=off\" start" >/dev/null
 }
 pg_stop() { as_pg "'$PGBIN/pg_ctl' -D '$PGDIR/data' -m fast -w stop" >/dev/null 2>&1; }
-PID1= PID2=
+PID1= PID2= STOPPED=
 cleanup() {
+	[ -n "$STOPPED" ] && kill -CONT $STOPPED 2>/dev/null
 	for p in $PID1 $PID2; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	[ -f "$PGDIR/data/postmaster.pid" ] && pg_stop
 	rm -rf "$T"
@@ -179,9 +182,30 @@ wait_rows 7
 is "$(sql "SELECT host FROM message WHERE id > 5 ORDER BY host" | tr '\n' ' ')" 'mx.test mx2.test ' \
    "and their rows are written (each reconnected without a restart)"
 
-for p in $PID1 $PID2; do kill -TERM "$p"; wait "$p"; echo "$?"; done > "$T/rc"
+# A server that accepts and never answers (its backends stopped): mail is
+# not delayed, and the drain at SIGTERM gives up after the 10 s answer wait.
+STOPPED=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'postern'" | tr '\n' ' ')
+is "$(echo $STOPPED | wc -w | tr -d ' ')" 2 "one backend per instance to stop"
+kill -STOP $STOPPED
+start=$(date +%s)
+r1=$(send "$PORT1" 192.0.2.1 alice@example.com "$(plain alice@example.com silent1)")
+r2=$(send "$PORT2" 192.0.2.1 alice@example.com "$(plain alice@example.com silent2)")
+elapsed=$(( $(date +%s) - start ))
+like "$r1" '250 2\.[0-9.]+ .*' "a silent server (its backends stopped): instance 1 250"
+like "$r2" '250 2\.[0-9.]+ .*' "a silent server (its backends stopped): instance 2 250"
+[ "$elapsed" -le 3 ] && ok "in ${elapsed}s: not delayed" || not_ok "not delayed by a silent server" "took ${elapsed}s"
+sleep 1
+start=$(date +%s)
+for p in $PID1 $PID2; do kill -TERM "$p"; done
+for p in $PID1 $PID2; do wait "$p"; echo "$?"; done > "$T/rc"
+elapsed=$(( $(date +%s) - start ))
 PID1= PID2=
+kill -CONT $STOPPED; STOPPED=
 is "$(tr '\n' ' ' < "$T/rc")" '0 0 ' "both instances stopped cleanly"
+[ "$elapsed" -le 15 ] && ok "SIGTERM with the server silent took ${elapsed}s (at most the 10 s answer wait and a little)" ||
+	not_ok "SIGTERM with the server silent ends" "took ${elapsed}s"
+is "$(q "$(grep '"event":"stats"' "$LOG1" | tail -1)" '.report_store | [.written, .failed + .dropped, .queued]')" \
+   '[3,4,0]' "and the row the silent server never took is counted lost"
 check_stderr
 
 # A database written by a newer postern is refused at start.
