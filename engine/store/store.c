@@ -29,7 +29,7 @@ struct pst_store {
 	const pst_store_backend *be;
 	void *impl;                     /* NULL: closed (opened again per batch) */
 	char *target;
-	char *name;                     /* the spec, masked (pst_store_name) */
+	char *name;                     /* the spec, masked (pst_store_mask) */
 	pst_store_opts opts;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -330,10 +330,6 @@ void pst_store_mask(const char *spec, char *out, size_t len)
 		snprintf(out, len, "%.*s***%s", (int)(colon + 1 - spec), spec, at);
 }
 
-const char *pst_store_name(const pst_store *s)
-{
-	return s->name;
-}
 
 int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out,
                    char *err, size_t errlen)

@@ -168,10 +168,6 @@ int pst_store_submit(pst_store *s, pst_store_row *row);
 
 void pst_store_get_stats(pst_store *s, pst_store_stats *out);
 
-/* The spec as it may be shown (warnings, logs): a URI's password is
- * replaced by "***". Owned by s, valid until pst_store_close. */
-const char *pst_store_name(const pst_store *s);
-
 /* Copy spec into out (size len, cut) with the password of a URI
  * ("scheme://user:PASSWORD@host...") replaced by "***"; other specs are
  * copied as they are. */
