@@ -30,7 +30,7 @@ static void lmtp_usage(FILE *out)
 	    "                    [--hostname NAME] [--header-limit-reply 552|554]\n"
 	    "                    [--metrics ADDR] [--pid-file FILE]\n"
 	    "                    [--socket-owner USER] [--socket-group GROUP]\n"
-	    "                    [--report-store sqlite:PATH]\n"
+	    "                    [--report-store sqlite:PATH|postgresql://URI]\n"
 	    "\n"
 	    "Serve LMTP: decide every recipient of every message and deliver what is accepted.\n"
 	    "\n"
@@ -56,7 +56,8 @@ static void lmtp_usage(FILE *out)
 	    "  --header-limit-reply N reply to a header section over the limits (552 or 554)\n"
 	    "  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (as --listen)\n"
 	    "  --pid-file FILE        write the PID (and FILE.reload, for postern reload)\n"
-	    "  --report-store sqlite:PATH  add one row per message to this DMARC report store\n");
+	    "  --report-store sqlite:PATH  add one row per message to this DMARC report store\n"
+	    "  --report-store postgresql://URI  ... or to this PostgreSQL database (libpq URI)\n");
 }
 
 enum { OPT_RULES = 256, OPT_LISTEN, OPT_DELIVER, OPT_DNS, OPT_MAX_SESSIONS, OPT_MAX_SIZE,

@@ -37,8 +37,10 @@ static void store_warn(void *arg, const char *text)
 {
 	struct pst_lmtp_srv *srv = arg;
 	pst_buf t = PST_BUF_INIT, spec = PST_BUF_INIT;
+	char shown[PST_STORE_URI_MAX];          /* no URI password in the log */
+	pst_store_mask(srv->conf.report_store, shown, sizeof shown);
 	pst_buf_json_str(&t, text, strlen(text));
-	pst_buf_json_str(&spec, srv->conf.report_store, strlen(srv->conf.report_store));
+	pst_buf_json_str(&spec, shown, strlen(shown));
 	pst_lmtp_log_event(srv, "warning", ",\"report_store\":%s,\"warning\":%s",
 	                   pst_buf_str(&spec), pst_buf_str(&t));
 	pst_buf_free(&spec);

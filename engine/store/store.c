@@ -10,7 +10,8 @@
  * After a failure the backend is closed and opened again before the next
  * batch, so a store that comes back (a file made writable, a disk with
  * room) is written again without a restart. Warnings are rate-limited: at
- * most one per warn_interval, saying how many were held back.
+ * most one per warn_interval, saying how many were held back, and name
+ * the store by its masked spec (pst_store_mask: no URI password in logs).
  */
 #include "config.h"
 
@@ -28,6 +29,7 @@ struct pst_store {
 	const pst_store_backend *be;
 	void *impl;                     /* NULL: closed (opened again per batch) */
 	char *target;
+	char *name;                     /* the spec, masked (pst_store_mask) */
 	pst_store_opts opts;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -42,7 +44,7 @@ struct pst_store {
 	unsigned long held_back;        /* warnings not written since */
 };
 
-static const pst_store_backend *const backends[] = { &pst_store_sqlite };
+static const pst_store_backend *const backends[] = { &pst_store_sqlite, &pst_store_pg };
 
 /* ---- Rows ------------------------------------------------------------ */
 
@@ -205,8 +207,8 @@ static void warn(pst_store *s, const char *what, const char *why, size_t rows)
 		return;
 	}
 	char text[768];
-	snprintf(text, sizeof text, "report store %s:%s: %s: %s; %zu rows lost"
-	         " (%lu warnings held back since the last)", s->be->scheme, s->target, what, why,
+	snprintf(text, sizeof text, "report store %s: %s: %s; %zu rows lost"
+	         " (%lu warnings held back since the last)", s->name, what, why,
 	         rows, s->held_back);
 	s->last_warn = now;
 	s->held_back = 0;
@@ -293,17 +295,41 @@ static void *writer_main(void *arg)
 
 /* ---- Public ------------------------------------------------------------ */
 
+/* Does spec start with name followed by ":" (or "://" for a uri)? */
+static int names(const char *spec, const char *name, int uri)
+{
+	size_t n = name ? strlen(name) : 0;
+	return n && strncmp(spec, name, n) == 0 &&
+	       strncmp(spec + n, uri ? "://" : ":", uri ? 3 : 1) == 0;
+}
+
 static const pst_store_backend *backend_of(const char *spec, const char **target)
 {
 	for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
-		size_t n = strlen(backends[i]->scheme);
-		if (strncmp(spec, backends[i]->scheme, n) == 0 && spec[n] == ':') {
-			*target = spec + n + 1;
-			return backends[i];
+		const pst_store_backend *be = backends[i];
+		if (names(spec, be->scheme, be->uri) || names(spec, be->alias, be->uri)) {
+			*target = be->uri ? spec : strchr(spec, ':') + 1;
+			return be;
 		}
 	}
 	return NULL;
 }
+
+void pst_store_mask(const char *spec, char *out, size_t len)
+{
+	const char *auth = strstr(spec, "://");
+	const char *end = auth ? auth + 3 + strcspn(auth + 3, "/?#") : NULL;
+	const char *at = NULL;
+	for (const char *p = auth ? auth + 3 : NULL; p && p < end; p++)
+		if (*p == '@')
+			at = p;                 /* the last '@' ends the user info */
+	const char *colon = at ? memchr(auth + 3, ':', (size_t)(at - (auth + 3))) : NULL;
+	if (colon == NULL)
+		snprintf(out, len, "%s", spec);
+	else
+		snprintf(out, len, "%.*s***%s", (int)(colon + 1 - spec), spec, at);
+}
+
 
 int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out,
                    char *err, size_t errlen)
@@ -312,7 +338,10 @@ int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out
 	const char *target = NULL;
 	const pst_store_backend *be = spec ? backend_of(spec, &target) : NULL;
 	if (be == NULL) {
-		snprintf(err, errlen, "unknown report store '%s' (want sqlite:PATH)", spec ? spec : "");
+		char shown[PST_STORE_URI_MAX];
+		pst_store_mask(spec ? spec : "", shown, sizeof shown);
+		snprintf(err, errlen, "unknown report store '%s' (want sqlite:PATH or postgresql://...)",
+		         shown);
 		return -1;
 	}
 	if (target[0] == '\0') {
@@ -320,8 +349,10 @@ int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out
 		return -1;
 	}
 	pst_store *s = calloc(1, sizeof *s);
-	if (s == NULL || (s->target = strdup(target)) == NULL)
+	size_t nlen = strlen(spec) + 4;    /* "***" may be longer than the password */
+	if (s == NULL || (s->target = strdup(target)) == NULL || (s->name = malloc(nlen)) == NULL)
 		goto nomem;
+	pst_store_mask(spec, s->name, nlen);
 	s->be = be;
 	if (opts)
 		s->opts = *opts;
@@ -330,6 +361,7 @@ int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out
 		goto nomem;
 	if (be->open(target, &s->impl, err, errlen) < 0) {
 		free(s->ring);
+		free(s->name);
 		free(s->target);
 		free(s);
 		return -1;
@@ -343,6 +375,7 @@ int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out
 		pthread_cond_destroy(&s->wake);
 		pthread_mutex_destroy(&s->lock);
 		free(s->ring);
+		free(s->name);
 		free(s->target);
 		free(s);
 		return -1;
@@ -350,8 +383,11 @@ int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out
 	*out = s;
 	return 0;
 nomem:
-	if (s)
+	if (s) {
+		free(s->ring);
+		free(s->name);
 		free(s->target);
+	}
 	free(s);
 	snprintf(err, errlen, "report store: out of memory");
 	return -1;
@@ -412,6 +448,7 @@ void pst_store_close(pst_store **sp)
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s->ring);
+	free(s->name);
 	free(s->target);
 	free(s);
 	*sp = NULL;

@@ -3,8 +3,9 @@
  * RFC 9990 aggregate reports of "postern report dmarc".
  *
  * A store is opened from a spec "SCHEME:TARGET" ("sqlite:/var/lib/postern/
- * reports.db"; "postgresql://..." later), each scheme one backend file
- * behind pst_store_backend (store_sqlite.c). Rows are handed over by
+ * reports.db") or a URI "SCHEME://..." passed whole to its backend
+ * ("postgresql://postern@db/reports", also "postgres://"), each scheme one
+ * backend file behind pst_store_backend (store_sqlite.c, store_pg.c). Rows are handed over by
  * pst_store_submit(), which never blocks: a bounded queue feeds one writer
  * thread that writes them in batches, one transaction per batch. A full
  * queue drops the row (counted); a backend failure (busy past its timeout,
@@ -108,9 +109,13 @@ void pst_store_row_reason(pst_store_row *row);
 /* A backend. open connects (creating or checking the schema) and returns
  * its handle in *impl; each call returns 0 or -1 with a reason in err.
  * begin/insert/commit frame one batch; rollback undoes a failed one;
- * close releases the handle (and accepts NULL). */
+ * close releases the handle (and accepts NULL). A uri backend is named by
+ * "scheme://" or "alias://" and gets the whole spec as its target; other
+ * backends by "scheme:" and get what follows the colon. */
 typedef struct pst_store_backend {
-	const char *scheme;                  /* "sqlite" */
+	const char *scheme;                  /* "sqlite", "postgresql" */
+	const char *alias;                   /* another name ("postgres"), or NULL */
+	int uri;                             /* 1: the target is the whole spec */
 	int (*open)(const char *target, void **impl, char *err, size_t errlen);
 	int (*begin)(void *impl, char *err, size_t errlen);
 	int (*insert)(void *impl, const pst_store_row *row, char *err, size_t errlen);
@@ -120,6 +125,7 @@ typedef struct pst_store_backend {
 } pst_store_backend;
 
 extern const pst_store_backend pst_store_sqlite;
+extern const pst_store_backend pst_store_pg;
 
 /* ---- The store ------------------------------------------------------- */
 
@@ -161,6 +167,11 @@ int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out
 int pst_store_submit(pst_store *s, pst_store_row *row);
 
 void pst_store_get_stats(pst_store *s, pst_store_stats *out);
+
+/* Copy spec into out (size len, cut) with the password of a URI
+ * ("scheme://user:PASSWORD@host...") replaced by "***"; other specs are
+ * copied as they are. */
+void pst_store_mask(const char *spec, char *out, size_t len);
 
 /* Stop: the writer writes what is queued for at most drain_ms; what is
  * left then is counted as dropped, and the backend is closed. Submitting

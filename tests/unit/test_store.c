@@ -1,7 +1,8 @@
 /* Unit tests for engine/store: the row's field copies, the DMARC record's
  * tags as published, the override reason, the queue (drops when full, the
- * drain at stop) and the SQLite backend (schema, version refusal, rows
- * with quotes and NULLs read back as written). */
+ * drain at stop), the SQLite backend (schema, version refusal, rows
+ * with quotes and NULLs read back as written), the PostgreSQL schemes and
+ * the masking of a URI's password (the PostgreSQL rows: store_pg.sh). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -230,7 +231,9 @@ static void bad_specs(void **state)
 {
 	(void)state;
 	static const struct { const char *spec, *want; } cases[] = {
-		{ "mysql:x", "unknown report store 'mysql:x' (want sqlite:PATH)" },
+		{ "mysql:x", "unknown report store 'mysql:x' (want sqlite:PATH or postgresql://...)" },
+		{ "mysql://u:pw@h/d", "unknown report store 'mysql://u:***@h/d' (want sqlite:PATH or postgresql://...)" },
+		{ "postgresql:/x", "unknown report store 'postgresql:/x' (want sqlite:PATH or postgresql://...)" },
 		{ "sqlite:", "report store 'sqlite:' names no path" },
 		{ "sqlite:/nonexistent/dir/r.db", "/nonexistent/dir/r.db: unable to open database file" },
 	};
@@ -240,6 +243,48 @@ static void bad_specs(void **state)
 		int rc = pst_store_open(cases[i].spec, NULL, &s, err, sizeof err);
 		if (rc != -1 || s != NULL || strcmp(err, cases[i].want) != 0)
 			fail_msg("case %zu: got %d '%s', want -1 '%s'", i, rc, err, cases[i].want);
+	}
+}
+
+/* pst_store_mask: a URI's password is never shown. */
+static void mask_uri_password(void **state)
+{
+	(void)state;
+	static const struct { const char *spec, *want; } cases[] = {
+		{ "sqlite:/var/lib/r.db", "sqlite:/var/lib/r.db" },
+		{ "postgresql://db/reports", "postgresql://db/reports" },
+		{ "postgresql://u@db/reports", "postgresql://u@db/reports" },
+		{ "postgresql://u:secret@db:5433/reports", "postgresql://u:***@db:5433/reports" },
+		{ "postgres://u:p@ss@db?sslmode=require", "postgres://u:***@db?sslmode=require" },
+		{ "postgresql://u:p@h1,h2/r?x=a@b", "postgresql://u:***@h1,h2/r?x=a@b" },
+		{ "postgresql://:pw@db", "postgresql://:***@db" },
+		{ "postgresql://db/r?user=u&password=x", "postgresql://db/r?user=u&password=x" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char out[128];
+		pst_store_mask(cases[i].spec, out, sizeof out);
+		if (strcmp(out, cases[i].want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, out, cases[i].want);
+	}
+}
+
+/* postgresql:// and postgres:// name the PostgreSQL backend: with no
+ * server on the port, the open fails with libpq's reason, the URI masked. */
+static void pg_uri_schemes(void **state)
+{
+	(void)state;
+	static const char *const specs[] = {
+		"postgresql://u:pw@127.0.0.1:1/reports?connect_timeout=2",
+		"postgres://u:pw@127.0.0.1:1/reports?connect_timeout=2",
+	};
+	for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+		char err[512] = "", want[128];
+		pst_store *s = NULL;
+		int rc = pst_store_open(specs[i], NULL, &s, err, sizeof err);
+		snprintf(want, sizeof want, "%.*s://u:***@127.0.0.1:1/reports?connect_timeout=2: connect: ",
+		         i ? 8 : 10, specs[i]);
+		if (rc != -1 || s != NULL || strncmp(err, want, strlen(want)) != 0 || strstr(err, "pw"))
+			fail_msg("case %zu: got %d '%s', want -1 '%s...'", i, rc, err, want);
 	}
 }
 
@@ -299,6 +344,8 @@ int main(void)
 		cmocka_unit_test(sqlite_rows_round_trip),
 		cmocka_unit_test(sqlite_refuses_a_newer_schema),
 		cmocka_unit_test(bad_specs),
+		cmocka_unit_test(mask_uri_password),
+		cmocka_unit_test(pg_uri_schemes),
 		cmocka_unit_test(full_queue_drops),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
