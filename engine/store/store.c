@@ -330,6 +330,17 @@ void pst_store_mask(const char *spec, char *out, size_t len)
 		snprintf(out, len, "%.*s***%s", (int)(colon + 1 - spec), spec, at);
 }
 
+/* Free what pst_store_open made for s, its lock and condition included
+ * (the backend and the thread are the caller's to end first). */
+static void free_store(pst_store *s)
+{
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s->ring);
+	free(s->name);
+	free(s->target);
+	free(s);
+}
 
 int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out,
                    char *err, size_t errlen)
@@ -372,12 +383,7 @@ int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out
 	if (rc != 0) {
 		snprintf(err, errlen, "report store: cannot start its thread: %s", strerror(rc));
 		be->close(s->impl);
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->lock);
-		free(s->ring);
-		free(s->name);
-		free(s->target);
-		free(s);
+		free_store(s);
 		return -1;
 	}
 	*out = s;
@@ -445,11 +451,6 @@ void pst_store_close(pst_store **sp)
 	if (s == NULL)
 		return;
 	pst_store_stop(s, 0);
-	pthread_cond_destroy(&s->wake);
-	pthread_mutex_destroy(&s->lock);
-	free(s->ring);
-	free(s->name);
-	free(s->target);
-	free(s);
+	free_store(s);
 	*sp = NULL;
 }
