@@ -20,6 +20,7 @@
 #define PST_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #define PST_STORE_SCHEMA_VERSION 1
@@ -106,6 +107,11 @@ void pst_store_row_reason(pst_store_row *row);
 
 /* ---- Backends ----------------------------------------------------- */
 
+/* Called by a scan for each row: id is the row's key in the store. 0 goes
+ * on, -1 stops the scan (which then returns -1). row is valid for the call
+ * only. */
+typedef int (*pst_store_scan_fn)(void *arg, int64_t id, const pst_store_row *row);
+
 /* A backend. open connects (creating or checking the schema) and returns
  * its handle in *impl; each call returns 0 or -1 with a reason in err.
  * begin/insert/commit frame one batch; rollback undoes a failed one;
@@ -122,6 +128,17 @@ typedef struct pst_store_backend {
 	int (*commit)(void *impl, char *err, size_t errlen);
 	void (*rollback)(void *impl);
 	void (*close)(void *impl);
+	/* The reading side (postern report dmarc; see pst_store_reader below).
+	 * scan calls fn for each row with reported = 0 and begin <= time <
+	 * end, ordered by reporting_domain then id, its DKIM child rows in
+	 * row->dkim; mark sets reported = 1 on the n rows of ids, in one
+	 * transaction; expire deletes every row (and its children) with time <
+	 * before, putting the count in *deleted. 0 or -1 with a reason. */
+	int (*scan)(void *impl, time_t begin, time_t end, pst_store_scan_fn fn, void *arg,
+	            char *err, size_t errlen);
+	int (*mark)(void *impl, const int64_t *ids, size_t n, char *err, size_t errlen);
+	int (*expire)(void *impl, time_t before, unsigned long *deleted, char *err,
+	              size_t errlen);
 } pst_store_backend;
 
 extern const pst_store_backend pst_store_sqlite;
@@ -182,5 +199,26 @@ void pst_store_stop(pst_store *s, unsigned drain_ms);
 /* Stop (without draining, when pst_store_stop was not called) and free
  * *s, setting it to NULL. Accepts NULL. */
 void pst_store_close(pst_store **s);
+
+/* ---- Reading (postern report dmarc) ---------------------------------- */
+
+/* A connection for reading and marking rows, with no writer thread: any
+ * number of readers and writers may use one store at once (SQLite WAL,
+ * PostgreSQL). A reader belongs to one thread. */
+typedef struct pst_store_reader pst_store_reader;
+
+/* Open spec as pst_store_open does (the schema is created when missing, a
+ * newer one refused). 0 with *out the caller's (pst_store_reader_close),
+ * or -1 with a reason in err. */
+int pst_store_reader_open(const char *spec, pst_store_reader **out, char *err, size_t errlen);
+/* The backend's scan, mark and expire (see pst_store_backend). */
+int pst_store_scan(pst_store_reader *r, time_t begin, time_t end, pst_store_scan_fn fn,
+                   void *arg, char *err, size_t errlen);
+int pst_store_mark(pst_store_reader *r, const int64_t *ids, size_t n, char *err,
+                   size_t errlen);
+int pst_store_expire(pst_store_reader *r, time_t before, unsigned long *deleted, char *err,
+                     size_t errlen);
+/* Close and free *r, setting it to NULL. Accepts NULL. */
+void pst_store_reader_close(pst_store_reader **r);
 
 #endif
