@@ -901,6 +901,51 @@ static void smtp_connection(void **state)
 	}
 }
 
+/* ---- A real Postfix (tests/lmtp/rua_postfix.sh) ------------------------------- */
+
+/* Run by tests/lmtp/rua_postfix.sh with POSTERN_RUA_SMTP (its smtpd,
+ * HOST:PORT) and POSTERN_RUA_SENDMAIL (its sendmail with -C); skipped
+ * otherwise. Two reports to rua@reports.test, one each way, and one to an
+ * unknown mailbox that smtpd refuses at RCPT. The script then reads the
+ * mailbox: the attachments hold the 1000 bytes below. */
+static void live_postfix(void **state)
+{
+	const char *relay = getenv("POSTERN_RUA_SMTP"), *sm = getenv("POSTERN_RUA_SENDMAIL");
+	pst_rua_transport smtp = { NULL, relay, "mx.test", 30000 };
+	pst_rua_transport sendmail = { sm, NULL, NULL, 30000 };
+	unsigned char gz[1000];
+	pst_buf m = PST_BUF_INIT;
+	char why[256];
+
+	(void)state;
+	if (relay == NULL || sm == NULL)
+		skip();
+	for (size_t i = 0; i < sizeof gz; i++)
+		gz[i] = (unsigned char)(i * 7 + (i >> 3));
+	assert_int_equal(pst_rua_compose("dmarc@mx.test", "rua@reports.test", "example.com",
+					 "mx.test", "1.2.example.com@via-smtp.test",
+					 "mx.test!example.com!1!2.xml.gz", gz, sizeof gz,
+					 time(NULL), &m), 0);
+	assert_int_equal(pst_rua_send(&smtp, "dmarc@mx.test", "rua@reports.test", m.data, m.len,
+				      why, sizeof why),
+			 PST_RUA_SENT);
+	print_message("# smtp: %s\n", why);
+	assert_int_equal(pst_rua_send(&smtp, "dmarc@mx.test", "nobody@reports.test", m.data,
+				      m.len, why, sizeof why),
+			 PST_RUA_REFUSED);
+	print_message("# smtp, unknown mailbox: %s\n", why);
+	assert_non_null(strstr(why, "RCPT TO: 550"));
+	pst_buf_free(&m);
+	assert_int_equal(pst_rua_compose("dmarc@mx.test", "rua@reports.test", "example.com",
+					 "mx.test", "1.2.example.com@via-sendmail.test",
+					 "mx.test!example.com!1!2.xml.gz", gz, sizeof gz,
+					 time(NULL), &m), 0);
+	assert_int_equal(pst_rua_send(&sendmail, "dmarc@mx.test", "rua@reports.test", m.data,
+				      m.len, why, sizeof why),
+			 PST_RUA_SENT);
+	pst_buf_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -921,6 +966,7 @@ int main(void)
 		cmocka_unit_test(smtp_sent),
 		cmocka_unit_test(smtp_failures),
 		cmocka_unit_test(smtp_connection),
+		cmocka_unit_test(live_postfix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
