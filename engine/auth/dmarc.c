@@ -28,6 +28,8 @@
  *      the fewest labels that has a record; no record at all: the start.
  *      An unsure walk gives no organizational domain. The Public Suffix
  *      List plays no part in DMARC any more (psl.h stays for the rest).
+ *      pst_dmarc_org_domain gives this step to other callers (the rua
+ *      external destination check) over the same walk.
  *   4. Policy discovery (4.10.1): the author domain's own record, whose p
  *      applies; else the record at the organizational domain of the
  *      author domain's walk; else the psd=y record the walk found (the
@@ -734,4 +736,31 @@ int pst_dmarc_evaluate(pst_dns_session *dns, const pst_dmarc_input *in, pst_aren
 	if (rc == 0 && out->result != PST_AR_PASS && out->result != PST_AR_FAIL)
 		out->policy = out->published = PST_POLICY_NONE;
 	return rc;
+}
+
+int pst_dmarc_org_domain(pst_dns_session *dns, pst_arena *arena, const char *domain,
+			 const char **org)
+{
+	const char *why = NULL, *start;
+	struct walk w;
+	char *norm;
+
+	if (org != NULL)
+		*org = NULL;
+	if (dns == NULL || arena == NULL || domain == NULL || org == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	norm = pst_domain_normalize(domain, strlen(domain), &why);
+	if (norm == NULL) {
+		errno = why == pst_domain_why_nomem ? ENOMEM : EINVAL;
+		return -1;
+	}
+	start = pst_arena_strdup(arena, norm);
+	free(norm);
+	if (start == NULL || walk(dns, arena, start, &w) != 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return walk_org(&w, org) != 0 ? 1 : 0;
 }

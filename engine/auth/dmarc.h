@@ -64,4 +64,14 @@ typedef struct pst_dmarc_result {
 int pst_dmarc_evaluate(pst_dns_session *dns, const pst_dmarc_input *in, pst_arena *arena,
                        pst_dmarc_result *out);
 
+/* The organizational domain of domain (RFC 9989 4.10.2) by the same DNS
+ * Tree Walk as evaluation (at most 8 questions), for other callers: the
+ * external destination check of aggregate reports (RFC 9990 section 4).
+ * domain is normalised first (A-labels, lower case); *org is in arena.
+ * 0 with *org; 1 when the walk was unsure (a SERVFAIL or TIMEOUT: *org
+ * NULL, temperror); -1 on ENOMEM, or EINVAL when an argument is NULL or
+ * domain is not a valid domain name (*org NULL). */
+int pst_dmarc_org_domain(pst_dns_session *dns, pst_arena *arena, const char *domain,
+                         const char **org);
+
 #endif

@@ -146,4 +146,70 @@ typedef struct pst_rua_dest {
  * why. Returns the count. */
 size_t pst_rua_destinations(const char *rua, pst_rua_dest *out, size_t max);
 
+/* verify.c: the external destination verification of RFC 9990 section 4.
+ * When the organizational domain (RFC 9989 tree walk) of policy_domain
+ * differs from that of d->host, d->external is set and TXT is asked at
+ * "<policy_domain>._report._dmarc.<host>" (A-labels). policy_org is the
+ * policy domain's organizational domain when the caller knows it, or NULL
+ * to walk for it. Questions go through dns (its arena holds the answers).
+ * Outcome: d->outcome stays PENDING when d may be used (not external, or
+ * authorised); REFUSED with why when no record there starts with
+ * "v=DMARC1" (NXDOMAIN, NODATA, other text), when the name cannot exist
+ * (over 253 octets or a label over 63), or when the authorising record's
+ * rua names another host (then neither is used); TEMP with why on SERVFAIL
+ * or TIMEOUT, here or in a walk. An authorising record whose rua holds a
+ * mailto URI at d->host replaces d->address (and d->limit) with the first
+ * such. A d already REFUSED is left alone. 0, or -1 on ENOMEM. */
+struct pst_dns_session;
+int pst_rua_verify(struct pst_dns_session *dns, const char *policy_domain,
+                   const char *policy_org, pst_rua_dest *d);
+
+/* send.c: the report message of RFC 9990 ("Email"), RFC 5322 and MIME
+ * with CRLF line endings: From, To, Date (now, UTC), Subject "Report
+ * Domain: <policy domain> Submitter: <submitter> Report-ID: <<report id>>"
+ * (folded at spaces past 78 characters), Message-ID "<report id>" when
+ * that is a valid msg-id, MIME-Version, multipart/mixed with a short
+ * text/plain part and the gzip attachment (application/gzip, name and
+ * filename, base64 in 76-character lines). Appended to out. 0, or -1 with
+ * errno EINVAL when a text argument holds control bytes, non-ASCII bytes
+ * or (filename) '"' or '\', ENOMEM otherwise. */
+int pst_rua_compose(const char *from, const char *to, const char *policy_domain,
+                    const char *submitter, const char *report_id, const char *filename,
+                    const void *gz, size_t gzlen, time_t now, pst_buf *out);
+
+/* The size gzlen bytes of compressed report take in the message after
+ * transport encoding: the base64 text with its CRLF line ends. A
+ * destination whose limit is below it MUST NOT be used (RFC 9990). */
+uint64_t pst_rua_encoded_size(size_t gzlen);
+
+/* Whether a report of gzlen compressed bytes fits d's limit (1, or 1
+ * without a limit; 0 when too big). */
+int pst_rua_fits(const pst_rua_dest *d, size_t gzlen);
+
+/* transport.c: how a report message leaves. */
+typedef struct pst_rua_transport {
+	const char *sendmail;   /* a command line split on spaces (no quoting);
+	                         * NULL or "" for PST_RUA_SENDMAIL. Run as
+	                         * argv + "-oi" "-f" FROM "--" TO, the message on
+	                         * its standard input (never -t) */
+	const char *smtp;       /* "HOST:PORT" or "[ADDR]:PORT": SMTP to this
+	                         * relay instead of sendmail; NULL for sendmail */
+	const char *helo;       /* the EHLO name; NULL: the host name */
+	unsigned timeout_ms;    /* SMTP: the connection and each reply; sendmail:
+	                         * the whole run; 0: PST_RUA_TIMEOUT_MS */
+} pst_rua_transport;
+
+#define PST_RUA_SENDMAIL    "/usr/sbin/sendmail"
+#define PST_RUA_TIMEOUT_MS  300000u
+
+/* Hand the message (len bytes, CRLF or LF line ends) over for to, with
+ * from as the envelope sender ("" for the null reverse-path). SENT when
+ * handed over; REFUSED when it never will be (sendmail exit EX_DATAERR,
+ * EX_NOUSER or EX_NOHOST; an SMTP 5xx to RCPT TO or to the message; to
+ * not a plain address); TEMP otherwise (other exit codes, EX_TEMPFAIL, a
+ * signal, no program, 4xx, 5xx before RCPT (the relay's own setup), no
+ * connection, a timeout, a reply that does not parse), with why. */
+pst_rua_outcome pst_rua_send(const pst_rua_transport *t, const char *from, const char *to,
+                             const char *msg, size_t len, char *why, size_t whylen);
+
 #endif
