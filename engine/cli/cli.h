@@ -16,6 +16,7 @@ int pst_cli_test(int argc, char **argv);
 int pst_cli_replay(int argc, char **argv);
 int pst_cli_dump(int argc, char **argv);
 int pst_cli_reload(int argc, char **argv);
+int pst_cli_report(int argc, char **argv);
 
 /* Compile a rule file, printing its diagnostics to stderr. 0, or -1 when it
  * has errors (*out is then NULL). The caller frees *out. */

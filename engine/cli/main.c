@@ -26,6 +26,7 @@ static const struct command {
 	{ "replay", pst_cli_replay, "evaluate a rule file over a corpus, or diff two" },
 	{ "dump", pst_cli_dump, "print a rule file's compiled program and rule index" },
 	{ "reload", pst_cli_reload, "lint, then make a running postern lmtp reload its rules" },
+	{ "report", pst_cli_report, "send the DMARC aggregate reports (RFC 9990) of a period" },
 };
 
 static void usage(FILE *out)
