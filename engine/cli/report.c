@@ -290,10 +290,10 @@ static int write_report_file(const struct report_args *a, const char *name, cons
 	return pst_cli_write_file(path, pst_buf_str(gz), gz->len);
 }
 
-/* The destinations of r, verified (DNS) and checked against the size the
- * report takes in a message (wire bytes). Returns their count. */
+/* The destinations of r, checked against the size of the report (gzlen
+ * compressed bytes) and verified (DNS). Returns their count. */
 static size_t usable_destinations(struct report_run *run, const pst_rua_report *r,
-                                  size_t wire, pst_rua_dest *d)
+                                  size_t gzlen, pst_rua_dest *d)
 {
 	size_t n = pst_rua_destinations(r->policy.rua, d, PST_RUA_DEST_MAX);
 	pst_arena *arena = pst_arena_new();
@@ -311,13 +311,16 @@ static size_t usable_destinations(struct report_run *run, const pst_rua_report *
 	for (size_t i = 0; i < n; i++) {
 		if (d[i].outcome != PST_RUA_PENDING)
 			continue;
-		if (d[i].limit != 0 && wire > d[i].limit) {
+		if (pst_rua_verify(&dns, r->domain, NULL, &d[i]) < 0) {
+			d[i].outcome = PST_RUA_TEMP;
+			snprintf(d[i].why, sizeof d[i].why, "out of memory");
+		} else if (d[i].outcome == PST_RUA_PENDING && !pst_rua_fits(&d[i], gzlen)) {
 			d[i].outcome = PST_RUA_REFUSED;
-			snprintf(d[i].why, sizeof d[i].why, "the report (%zu bytes) exceeds the limit of %llu",
-			         wire, (unsigned long long)d[i].limit);
-			continue;
+			snprintf(d[i].why, sizeof d[i].why, "the report (%llu bytes encoded) exceeds the "
+			         "destination's limit of %llu",
+			         (unsigned long long)pst_rua_encoded_size(gzlen),
+			         (unsigned long long)d[i].limit);
 		}
-		pst_rua_verify(&dns, r->domain, &d[i]);
 	}
 	pst_arena_free(&arena);
 	return n;
@@ -390,7 +393,7 @@ static int one_report(void *arg, pst_rua_report *r)
 		pst_buf_free(&gz);
 		return -1;
 	}
-	n = usable_destinations(run, r, pst_rua_wire_size(gz.len), d);
+	n = usable_destinations(run, r, gz.len, d);
 	for (size_t i = 0; i < n; i++)
 		if (d[i].outcome == PST_RUA_PENDING && gz.len > a->max_size) {
 			d[i].outcome = PST_RUA_REFUSED;
