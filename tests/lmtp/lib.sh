@@ -7,6 +7,8 @@
 # it; the wrapper must exec postern in the same process (valgrind, env do).
 # With $LMTP_PORT set, start_lmtp listens there instead of a free port (a
 # restart on the same port).
+# pg_cluster DIR makes a throwaway PostgreSQL server (store_pg.sh,
+# store_pg_load.sh; see its comment below).
 LMTPC="$top_srcdir/tests/lmtp/lmtpc.py"
 MD="$TMPDIR_TEST/md"
 LOG="$TMPDIR_TEST/lmtp.log"
@@ -62,3 +64,44 @@ msgs_in() {   # msgs_in DIR: number of files under DIR/new
 }
 
 q() { printf '%s\n' "$1" | jq -rc "$2"; }
+
+# pg_cluster DIR: a throwaway PostgreSQL cluster under DIR (initdb, pg_ctl
+# from the newest /usr/lib/postgresql/*/bin; run as the unprivileged
+# "postgres" user, else nobody, when the test runs as root; trust
+# authentication for the role "postern"; listening on a free port
+# ($PGPORT) on 127.0.0.1 only, fsync off). Returns 2 when PostgreSQL is
+# not installed (the caller skips), 1 when initdb or the start failed
+# (the reason in $PG_ERROR), 0 when the server runs. Gives pg_start and
+# pg_stop (pg_ctl -m fast, waiting), pg_running and psqlc ARGS (psql as
+# postern on the cluster, unaligned, fields split by |). The caller's exit
+# trap must call pg_stop when pg_running.
+pg_cluster() {
+	PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ] || ! command -v psql >/dev/null; then
+		return 2
+	fi
+	PGDIR=$1
+	mkdir -p "$PGDIR"
+	if [ "$(id -u)" = 0 ]; then
+		PGUSER_OS=postgres
+		id "$PGUSER_OS" >/dev/null 2>&1 || PGUSER_OS=nobody
+		chmod o+x "$(dirname "$PGDIR")"
+		chown "$PGUSER_OS" "$PGDIR"
+	fi
+	PGPORT=$(free_port)
+	if ! pg_as "'$PGBIN/initdb' -D '$PGDIR/data' -U postern --auth=trust -E UTF8 --no-sync" >"$PGDIR/initdb.log" 2>&1; then
+		PG_ERROR="initdb failed: $(tail -3 "$PGDIR/initdb.log" | tr '\n' ' ')"
+		return 1
+	fi
+	pg_start || { PG_ERROR="the PostgreSQL server did not start: $(tail -3 "$PGDIR/log" | tr '\n' ' ')"; return 1; }
+	return 0
+}
+pg_as() {   # pg_as COMMAND: COMMAND (a shell line) as the cluster's owner
+	if [ "$(id -u)" = 0 ]; then su -s /bin/sh "$PGUSER_OS" -c "$*"; else sh -c "$*"; fi
+}
+pg_start() {
+	pg_as "'$PGBIN/pg_ctl' -D '$PGDIR/data' -l '$PGDIR/log' -w -t 30 -o \"-p $PGPORT -k '$PGDIR' -c listen_addresses=127.0.0.1 -c fsync=off\" start" >/dev/null
+}
+pg_stop() { pg_as "'$PGBIN/pg_ctl' -D '$PGDIR/data' -m fast -w stop" >/dev/null 2>&1; }
+pg_running() { [ -n "${PGDIR:-}" ] && [ -f "$PGDIR/data/postmaster.pid" ]; }
+psqlc() { psql -X -q -At -F '|' -h 127.0.0.1 -p "$PGPORT" -U postern "$@"; }

@@ -1,58 +1,38 @@
 #!/bin/sh
 # Issue 17: postern lmtp --report-store postgresql://URI. A throwaway
-# PostgreSQL cluster is made under $TMPDIR_TEST (initdb, pg_ctl from
-# /usr/lib/postgresql/*/bin, run as the unprivileged "postgres" user when
-# the test runs as root, listening on a free port on 127.0.0.1 only, always
-# stopped by the exit trap). Two postern lmtp instances (hosts mx.test and
-# mx2.test, the second naming the server postgres:// with a password)
-# write to the one database; psql reads the rows back (the columns
-# store.sh checks, both hosts, the DKIM child row, schema_version). Then
-# the server is stopped while mail flows: every message still gets 250
-# and its Maildir file, the failure is one warning event (the password
-# masked) and counted; once the server is back, rows are written again.
-# Its backends stopped (a server that accepts and never answers): mail is
-# not delayed and SIGTERM still ends within the 10 s answer wait.
-# A database written by a newer schema is refused at start. Skipped when
-# PostgreSQL is not installed.
+# PostgreSQL cluster is made under $TMPDIR_TEST (lib.sh's pg_cluster:
+# initdb, pg_ctl from /usr/lib/postgresql/*/bin, run as the unprivileged
+# "postgres" user when the test runs as root, listening on a free port on
+# 127.0.0.1 only, always stopped by the exit trap). Two postern lmtp
+# instances (hosts mx.test and mx2.test, the second naming the server
+# postgres:// with a password) write to the one database; psql reads the
+# rows back (the columns store.sh checks, both hosts, the DKIM child row,
+# schema_version). Then the server is stopped while mail flows: every
+# message still gets 250 and its Maildir file, the failure is one warning
+# event (the password masked) and counted; once the server is back, rows
+# are written again. Its backends stopped (a server that accepts and never
+# answers): mail is not delayed and SIGTERM still ends within the 10 s
+# answer wait. A database written by a newer schema is refused at start.
+# Skipped when PostgreSQL is not installed.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 T=$TMPDIR_TEST
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ] || ! command -v psql >/dev/null; then
-	echo "1..0 # SKIP PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb, pg_ctl or psql; apt-get install postgresql)"
-	exit 0
-fi
 PGDIR="$T/pg"
-mkdir -p "$PGDIR"
-if [ "$(id -u)" = 0 ]; then
-	PGUSER_OS=postgres
-	id "$PGUSER_OS" >/dev/null 2>&1 || PGUSER_OS=nobody
-	chmod o+x "$T"
-	chown "$PGUSER_OS" "$PGDIR"
-	as_pg() { su -s /bin/sh "$PGUSER_OS" -c "$*"; }
-else
-	as_pg() { sh -c "$*"; }
-fi
-PGPORT=$(free_port)
-pg_start() {
-	as_pg "'$PGBIN/pg_ctl' -D '$PGDIR/data' -l '$PGDIR/log' -w -t 30 -o \"-p $PGPORT -k '$PGDIR' -c listen_addresses=127.0.0.1 -c fsync=off\" start" >/dev/null
-}
-pg_stop() { as_pg "'$PGBIN/pg_ctl' -D '$PGDIR/data' -m fast -w stop" >/dev/null 2>&1; }
 PID1= PID2= STOPPED=
 cleanup() {
 	[ -n "$STOPPED" ] && kill -CONT $STOPPED 2>/dev/null
 	for p in $PID1 $PID2; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	[ -f "$PGDIR/data/postmaster.pid" ] && pg_stop
+	pg_running && pg_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT
-
-if ! as_pg "'$PGBIN/initdb' -D '$PGDIR/data' -U postern --auth=trust -E UTF8 --no-sync" >"$T/initdb.log" 2>&1; then
-	echo "Bail out! initdb failed: $(tail -3 "$T/initdb.log" | tr '\n' ' ')"; exit 1
+pg_cluster "$PGDIR"; rc=$?
+if [ "$rc" = 2 ]; then
+	echo "1..0 # SKIP PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb, pg_ctl or psql; apt-get install postgresql)"
+	exit 0
 fi
-pg_start || { echo "Bail out! the PostgreSQL server did not start: $(tail -3 "$PGDIR/log" | tr '\n' ' ')"; exit 1; }
-psqlc() { psql -X -q -At -F '|' -h 127.0.0.1 -p "$PGPORT" -U postern "$@"; }
+[ "$rc" = 0 ] || { echo "Bail out! $PG_ERROR"; exit 1; }
 psqlc -d postgres -c 'CREATE DATABASE reports' && psqlc -d postgres -c 'CREATE DATABASE newer' ||
 	{ echo "Bail out! CREATE DATABASE failed"; exit 1; }
 sql() { psqlc -d reports -c "$1"; }
