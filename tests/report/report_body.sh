@@ -3,7 +3,7 @@
 # (tests/report/lib.sh) and every postern lmtp stopped; sql runs one
 # query on the store ("|" between columns).
 now=$(date +%s)
-B=$((now - 3600)) E=$((now + 3600))
+B=$((now - 3600)) E=$((now + 3600)) EL=$((now + 3599))   # EL: the last second, in names
 run() {   # run ARGS...: postern report dmarc over the store, the hour around now
 	"$POSTERN" report dmarc --report-store "$SPEC" --org-name "Postern Test" \
 		--org-email dmarc-reports@mx.test --dns "$T/dns.zone" --begin $B --end $E "$@"
@@ -13,7 +13,7 @@ out=$(run --dry-run --output "$T/out" 2>&1); rc=$?
 is "$rc" 0 "the dry run exits 0"
 printf '%s\n' "$out" | sed 's/^/# /'
 is "$(ls "$T/out" | sort | tr '\n' ' ')" \
-   "mx.test!example.com!$B!$E.xml.gz mx.test!refused.example!$B!$E.xml.gz mx.test!spoofed.example!$B!$E.xml.gz mx.test!temp.example!$B!$E.xml.gz " \
+   "mx.test!example.com!$B!$EL.xml.gz mx.test!refused.example!$B!$EL.xml.gz mx.test!spoofed.example!$B!$EL.xml.gz mx.test!temp.example!$B!$EL.xml.gz " \
    "one file per policy domain with a rua, named submitter!domain!begin!end.xml.gz; none for the domain without a record"
 like "$out" "nodmarc|1 domains without rua" "the domain without a DMARC record is counted, not reported"
 is "$(sql 'SELECT count(*) FROM message WHERE reported = 1')" 0 "a dry run marks nothing"
@@ -35,12 +35,12 @@ done
 
 # The XML says what was sent: records per (IP, results), counts, metadata.
 x() {   # x DOMAIN XPATH: the text of the report's nodes (namespace-blind)
-	zcat "$T/out/mx.test!$1!$B!$E.xml.gz" | xmllint --xpath "$2" - 2>/dev/null
+	zcat "$T/out/mx.test!$1!$B!$EL.xml.gz" | xmllint --xpath "$2" - 2>/dev/null
 }
 ns() { printf '/*[local-name()="feedback"]'; for s in "$@"; do printf '/*[local-name()="%s"]' "$s"; done; }
 is "$(x example.com "string($(ns report_metadata org_name))")" "Postern Test" "org_name from --org-name"
 is "$(x example.com "string($(ns report_metadata email))")" "dmarc-reports@mx.test" "email from --org-email"
-is "$(x example.com "string($(ns report_metadata report_id))")" "$B.$E.example.com@mx.test" "the Report-ID names the period, the domain and the submitter"
+is "$(x example.com "string($(ns report_metadata report_id))")" "$B.$EL.example.com@mx.test" "the Report-ID names the period, the domain and the submitter"
 is "$(x example.com "string($(ns report_metadata date_range begin))"):$(x example.com "string($(ns report_metadata date_range end))")" \
    "$B:$((E - 1))" "date_range is the period (its end excluded)"
 is "$(x example.com "concat($(ns policy_published domain),' ',$(ns policy_published p),' ',$(ns policy_published sp),' ',$(ns policy_published aspf))")" \

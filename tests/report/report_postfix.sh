@@ -93,7 +93,7 @@ wait_mail() {   # wait_mail ADDR N: until ADDR has N files (30 s)
 	return 1
 }
 now=$(date +%s)
-B=$((now - 3600)) E=$((now + 3600))
+B=$((now - 3600)) E=$((now + 3600)) EL=$((now + 3599))   # EL: the last second, in names
 report() {   # report DB ARGS...
 	db=$1; shift
 	"$POSTERN" report dmarc --report-store "sqlite:$db" --org-name "Postern Test" \
@@ -126,13 +126,13 @@ for part in m.iter_attachments():
     open(sys.argv[2], 'wb').write(part.get_content())
 PY
 sed 's/^/# /' "$T/msg.txt"
-rid="$B.$E.example.com@mx.test"
+rid="$B.$EL.example.com@mx.test"
 like "$(cat "$T/msg.txt")" "subject=Report Domain: example\\.com Submitter: mx\\.test Report-ID: <$rid>" \
    "the Subject is RFC 9990's: Report Domain, Submitter, Report-ID"
 like "$(cat "$T/msg.txt")" 'from=dmarc-reports@mx.test' "From is --from"
-like "$(cat "$T/msg.txt")" "attachment=application/gzip mx.test!example.com!$B!$E.xml.gz" \
+like "$(cat "$T/msg.txt")" "attachment=application/gzip mx.test!example.com!$B!$EL.xml.gz" \
    "the report is attached as application/gzip under its RFC 9990 file name"
-cmp -s "$T/got-example.com" "$T/dry/mx.test!example.com!$B!$E.xml.gz" \
+cmp -s "$T/got-example.com" "$T/dry/mx.test!example.com!$B!$EL.xml.gz" \
 	&& ok "the attachment is byte for byte the file the dry run wrote" \
 	|| not_ok "the attachment is byte for byte the file the dry run wrote"
 zcat "$T/got-example.com" > "$T/got.xml"
