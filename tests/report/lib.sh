@@ -35,13 +35,9 @@ rule dmarc_reject {
 EOF
 
 signed=$(tr -d '\r' < "$top_srcdir/tests/fixtures/dkim/rsa2048.eml" | awk '{ printf "%s\\r\\n", $0 }')
-send() {   # send IP MAILFROM BODY: one message for bob@example.net, its replies on stdout;
-	# with $PORT2 set, every other message goes to that second instance
-	p=$PORT
-	[ -n "${PORT2:-}" ] && [ $((nsend % 2)) = 1 ] && p=$PORT2
-	nsend=$((nsend + 1))
-	printf '%s\n' 'LHLO client.test' "XFORWARD ADDR=$1 HELO=mta.test" "MAIL FROM:<$2>" \
-		"RCPT TO:<bob@example.net>" 'DATA' '<<354' "$3" '.' 'QUIT' | lmtpc "$p"
+send() {   # send PORT IP MAILFROM BODY: one message for bob@example.net, its replies on stdout
+	printf '%s\n' 'LHLO client.test' "XFORWARD ADDR=$2 HELO=mta.test" "MAIL FROM:<$3>" \
+		"RCPT TO:<bob@example.net>" 'DATA' '<<354' "$4" '.' 'QUIT' | lmtpc "$1"
 }
 nsend=0
 plain() {   # plain FROM SUBJECT: a message body without a signature
@@ -59,6 +55,9 @@ fill_store() {   # the 14 messages of the table above
 }
 each() {   # each N IP MAILFROM BODY: send N times, count the 250s
 	for _ in $(seq "$1"); do
-		send "$2" "$3" "$4" | grep -q '^250 2' && sent=$((sent + 1))
+		p=$PORT   # with $PORT2 set, every other message goes there
+		[ -n "${PORT2:-}" ] && [ $((nsend % 2)) = 1 ] && p=$PORT2
+		nsend=$((nsend + 1))
+		send "$p" "$2" "$3" "$4" | grep -q '^250 2' && sent=$((sent + 1))
 	done
 }
