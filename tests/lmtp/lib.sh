@@ -105,3 +105,72 @@ pg_start() {
 pg_stop() { pg_as "'$PGBIN/pg_ctl' -D '$PGDIR/data' -m fast -w stop" >/dev/null 2>&1; }
 pg_running() { [ -n "${PGDIR:-}" ] && [ -f "$PGDIR/data/postmaster.pid" ]; }
 psqlc() { psql -X -q -At -F '|' -h 127.0.0.1 -p "$PGPORT" -U postern "$@"; }
+
+# pf_instance DIR SERVICE POSTCONF...: a private Postfix instance under DIR
+# (config in $PF_CD = DIR/etc, log in $PF_LOG) with smtpd on a free
+# loopback port ($PF_PORT), pickup for its sendmail (MAIL_CONFIG=$PF_CD, or
+# sendmail -C), the usual services plus SERVICE (a master.cf line such as
+# 'virtual unix - n n - - virtual'), and the main.cf settings POSTCONF
+# (name=value) on top of a loopback-only base. Its master runs in the
+# foreground (-d) in a process group of its own; pf_stop ends it, and the
+# caller's exit trap must call pf_stop. 0 when smtpd answers (30 s: Postfix
+# starts its daemons slowly on a loaded machine), 1 with the reason in
+# $PF_ERROR. Needs root, postfix and the postfix user and postdrop group:
+# pf_usable says so, with the reason in $PF_ERROR.
+PF_MASTER=
+pf_usable() {
+	PF_ERROR=
+	if [ "$(id -u)" != 0 ]; then PF_ERROR="Postfix's master must start as root (run make check as root)"
+	elif ! command -v postfix >/dev/null 2>&1 || [ ! -x /usr/lib/postfix/sbin/master ]; then
+		PF_ERROR="postfix not installed (apt-get install postfix)"
+	elif ! getent passwd postfix >/dev/null || ! getent group postdrop >/dev/null; then
+		PF_ERROR="no postfix user or postdrop group (Debian's postfix package makes them)"
+	fi
+	[ -z "$PF_ERROR" ]
+}
+pf_instance() {
+	pf_dir=$1 pf_service=$2; shift 2
+	PF_CD="$pf_dir/etc" PF_LOG="$pf_dir/maillog" PF_PORT=$(free_port)
+	chmod 711 "$(dirname "$pf_dir")"
+	mkdir -p "$PF_CD" "$pf_dir/spool" "$pf_dir/data" && chown postfix "$pf_dir/data"
+	: > "$PF_CD/main.cf"
+	postconf -c "$PF_CD" -e compatibility_level=3.6 queue_directory="$pf_dir/spool" \
+		data_directory="$pf_dir/data" mail_owner=postfix setgid_group=postdrop \
+		inet_interfaces=loopback-only inet_protocols=ipv4 maillog_file="$PF_LOG" \
+		maillog_file_prefixes="$(dirname "$pf_dir")" mydestination= mynetworks=127.0.0.0/8 \
+		alias_maps= alias_database= local_recipient_maps= smtpd_peername_lookup=no \
+		delay_warning_time=0 bounce_queue_lifetime=0 maximal_queue_lifetime=1h "$@"
+	{
+		echo "127.0.0.1:$PF_PORT inet n - n - - smtpd"
+		for s in 'pickup unix n - n 60 1 pickup' 'cleanup unix n - n - 0 cleanup' \
+			'qmgr unix n - n 300 1 qmgr' 'rewrite unix - - n - - trivial-rewrite' \
+			'bounce unix - - n - 0 bounce' 'defer unix - - n - 0 bounce' \
+			'trace unix - - n - 0 bounce' 'verify unix - - n - 1 verify' \
+			'flush unix n - n 1000? 0 flush' 'proxymap unix - - n - - proxymap' \
+			'showq unix n - n - - showq' 'error unix - - n - - error' \
+			'retry unix - - n - - error' 'discard unix - - n - - discard' \
+			'anvil unix - - n - 1 anvil' 'scache unix - - n - 1 scache' \
+			'postlog unix-dgram n - n - 1 postlogd' "$pf_service"; do
+			echo "$s"
+		done
+	} > "$PF_CD/master.cf"
+	postfix -c "$PF_CD" check </dev/null >/dev/null 2>&1
+	if [ ! -d "$pf_dir/spool/maildrop" ]; then
+		PF_ERROR="postfix check did not make the queue: $(cat "$PF_LOG" 2>/dev/null)"
+		return 1
+	fi
+	setsid /usr/lib/postfix/sbin/master -c "$PF_CD" -d </dev/null >>"$pf_dir/stderr" 2>&1 &
+	PF_MASTER=$!
+	if ! wait_port "$PF_PORT" 30; then
+		PF_ERROR="smtpd did not answer on 127.0.0.1:$PF_PORT: $(cat "$pf_dir/stderr" "$PF_LOG" 2>/dev/null)"
+		return 1
+	fi
+}
+pf_stop() {   # SIGTERM the master; it takes its process group with it
+	[ -n "$PF_MASTER" ] || return 0
+	kill -TERM "$PF_MASTER" 2>/dev/null
+	i=0; while kill -0 "$PF_MASTER" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	kill -KILL -- "-$PF_MASTER" 2>/dev/null
+	wait "$PF_MASTER" 2>/dev/null
+	PF_MASTER=
+}

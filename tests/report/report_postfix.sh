@@ -18,11 +18,8 @@
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 T=$TMPDIR_TEST
-PFSBIN=/usr/lib/postfix/sbin
 skip() { echo "1..0 # SKIP $*"; exit 0; }
-[ "$(id -u)" = 0 ] || skip "Postfix's master must start as root (run make check as root)"
-command -v postfix >/dev/null 2>&1 && [ -x "$PFSBIN/master" ] || skip "postfix not installed (apt-get install postfix)"
-getent passwd postfix >/dev/null && getent group postdrop >/dev/null || skip "no postfix user or postdrop group"
+pf_usable || skip "$PF_ERROR"
 for p in sqlite3 xmllint python3; do
 	command -v $p >/dev/null || { echo "Bail out! $p is needed (./quickstart installs it)"; exit 1; }
 done
@@ -44,48 +41,14 @@ cp "$DB" "$T/r2.db"
 LOG="$T/rx.log"
 start_lmtp --rules "$T/none.rules"
 RX_PID=$SRV_PID RX_PORT=$PORT
-PF="$T/postfix"; CD="$PF/etc"; PFLOG="$PF/maillog"
-MASTER_PID=
-stop_postfix() {
-	[ -n "$MASTER_PID" ] || return 0
-	kill -TERM "$MASTER_PID" 2>/dev/null
-	i=0; while kill -0 "$MASTER_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	kill -KILL -- "-$MASTER_PID" 2>/dev/null
-	wait "$MASTER_PID" 2>/dev/null
-	MASTER_PID=
-}
-trap 'stop_postfix; stop_lmtp; rm -rf "$T"' EXIT
-chmod 711 "$T"
-mkdir -p "$CD" "$PF/spool" "$PF/data" && chown postfix "$PF/data"
-printf '%s OK\n' dmarc@example.com agg@reports.example x@collector.example y@slow.example > "$CD/vmail"
-SPORT=$(free_port)
-: > "$CD/main.cf"
-postconf -c "$CD" -e compatibility_level=3.6 queue_directory="$PF/spool" data_directory="$PF/data" \
-	mail_owner=postfix setgid_group=postdrop inet_interfaces=loopback-only inet_protocols=ipv4 \
-	maillog_file="$PFLOG" maillog_file_prefixes="$T" myhostname=relay.test mydestination= \
-	mynetworks=127.0.0.0/8 alias_maps= alias_database= local_recipient_maps= smtpd_peername_lookup=no \
+trap 'pf_stop; stop_lmtp; rm -rf "$T"' EXIT
+pf_instance "$T/postfix" 'lmtp unix - - n - - lmtp' myhostname=relay.test \
 	virtual_mailbox_domains="example.com reports.example collector.example slow.example" \
-	virtual_mailbox_maps="hash:$CD/vmail" virtual_transport="lmtp:inet:127.0.0.1:$RX_PORT" \
-	delay_warning_time=0 bounce_queue_lifetime=0 maximal_queue_lifetime=1h
+	virtual_mailbox_maps="hash:$T/postfix/etc/vmail" virtual_transport="lmtp:inet:127.0.0.1:$RX_PORT" \
+	|| { echo "Bail out! $PF_ERROR"; exit 1; }
+CD=$PF_CD PFLOG=$PF_LOG SPORT=$PF_PORT
+printf '%s OK\n' dmarc@example.com agg@reports.example x@collector.example y@slow.example > "$CD/vmail"
 postmap -c "$CD" "hash:$CD/vmail"
-{
-	echo "127.0.0.1:$SPORT inet n - n - - smtpd"
-	for s in 'pickup unix n - n 60 1 pickup' 'cleanup unix n - n - 0 cleanup' 'qmgr unix n - n 300 1 qmgr' \
-		'rewrite unix - - n - - trivial-rewrite' 'bounce unix - - n - 0 bounce' \
-		'defer unix - - n - 0 bounce' 'trace unix - - n - 0 bounce' 'verify unix - - n - 1 verify' \
-		'flush unix n - n 1000? 0 flush' 'proxymap unix - - n - - proxymap' \
-		'showq unix n - n - - showq' 'error unix - - n - - error' 'retry unix - - n - - error' \
-		'discard unix - - n - - discard' 'lmtp unix - - n - - lmtp' 'anvil unix - - n - 1 anvil' \
-		'scache unix - - n - 1 scache' 'postlog unix-dgram n - n - 1 postlogd'; do
-		echo "$s"
-	done
-} > "$CD/master.cf"
-postfix -c "$CD" check </dev/null >/dev/null 2>&1
-[ -d "$PF/spool/maildrop" ] || { echo "Bail out! postfix check did not make the queue: $(cat "$PFLOG" 2>/dev/null)"; exit 1; }
-setsid "$PFSBIN/master" -c "$CD" -d </dev/null >>"$PF/stderr" 2>&1 &
-MASTER_PID=$!
-wait_port "$SPORT" 30 || { echo "Bail out! Postfix's smtpd did not answer: $(cat "$PF/stderr" "$PFLOG" 2>/dev/null)"; exit 1; }
-
 box() { find "$MD/${1#*@}/${1%@*}/new" -type f 2>/dev/null; }
 nbox() { box "$1" | wc -l | tr -d ' '; }
 wait_mail() {   # wait_mail ADDR N: until ADDR has N files (30 s)
@@ -164,5 +127,5 @@ out=$(report "$DB" --smtp "127.0.0.1:$SPORT" --keep-days 30 2>&1); rc=$?
 like "$out" 'expired 2 rows older than 30 days' "--keep-days 30 deletes the two rows 40 days old"
 is "$rc:$(sql 'SELECT count(*) FROM message')" "0:12" "12 rows left; nothing left to send, exit 0"
 is "$(sql 'SELECT count(*) FROM dkim WHERE message_id NOT IN (SELECT id FROM message)')" 0 "no orphaned DKIM rows"
-stop_postfix
+pf_stop
 done_testing
