@@ -12,6 +12,11 @@
  * room) is written again without a restart. Warnings are rate-limited: at
  * most one per warn_interval, saying how many were held back, and name
  * the store by its masked spec (pst_store_mask: no URI password in logs).
+ *
+ * A reader (pst_store_reader_open) is the backend's handle and nothing
+ * else: no thread, no queue; scan, mark and expire are the backend's,
+ * called on the caller's thread. The spec names its backend as for
+ * pst_store_open (resolve()).
  */
 #include "config.h"
 
@@ -24,6 +29,7 @@
 #include <time.h>
 
 #include "store/store.h"
+#include "store/store_int.h"
 
 struct pst_store {
 	const pst_store_backend *be;
@@ -342,23 +348,34 @@ static void free_store(pst_store *s)
 	free(s);
 }
 
-int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out,
-                   char *err, size_t errlen)
+/* The backend of spec and its target (into *target), or NULL with the
+ * reason in err: an unknown scheme (the spec shown masked) or no path. */
+static const pst_store_backend *resolve(const char *spec, const char **target, char *err,
+                                        size_t errlen)
 {
-	*out = NULL;
-	const char *target = NULL;
-	const pst_store_backend *be = spec ? backend_of(spec, &target) : NULL;
+	const pst_store_backend *be = spec ? backend_of(spec, target) : NULL;
 	if (be == NULL) {
 		char shown[PST_STORE_URI_MAX];
 		pst_store_mask(spec ? spec : "", shown, sizeof shown);
 		snprintf(err, errlen, "unknown report store '%s' (want sqlite:PATH or postgresql://...)",
 		         shown);
-		return -1;
+		return NULL;
 	}
-	if (target[0] == '\0') {
+	if ((*target)[0] == '\0') {
 		snprintf(err, errlen, "report store '%s' names no path", spec);
-		return -1;
+		return NULL;
 	}
+	return be;
+}
+
+int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out,
+                   char *err, size_t errlen)
+{
+	*out = NULL;
+	const char *target = NULL;
+	const pst_store_backend *be = resolve(spec, &target, err, errlen);
+	if (be == NULL)
+		return -1;
 	pst_store *s = calloc(1, sizeof *s);
 	size_t nlen = strlen(spec) + 4;    /* "***" may be longer than the password */
 	if (s == NULL || (s->target = strdup(target)) == NULL || (s->name = malloc(nlen)) == NULL)
@@ -453,4 +470,119 @@ void pst_store_close(pst_store **sp)
 	pst_store_stop(s, 0);
 	free_store(s);
 	*sp = NULL;
+}
+
+/* ---- Reading ------------------------------------------------------------ */
+
+#define SET(f, i) pst_store_row_set(r->f, sizeof r->f, v[i], (size_t)-1)
+
+int64_t pst_store_row_fill(pst_store_row *r, const char *const *v)
+{
+	pst_store_policy *p = &r->policy;
+	r->time = (time_t)strtoll(v[1], NULL, 10);
+	SET(host, 2);
+	SET(queue_id, 3);
+	SET(reporting_domain, 4);
+	p->found = atoi(v[5]) != 0;
+	SET(policy.p, 6);
+	SET(policy.sp, 7);
+	SET(policy.np, 8);
+	SET(policy.adkim, 9);
+	SET(policy.aspf, 10);
+	SET(policy.testing, 11);
+	SET(policy.fo, 12);
+	p->pct = v[13][0] ? atoi(v[13]) : -1;
+	SET(policy.rua, 14);
+	SET(source_ip, 15);
+	SET(header_from, 16);
+	SET(envelope_from, 17);
+	SET(envelope_to, 18);
+	SET(spf_result, 19);
+	SET(spf_domain, 20);
+	SET(spf_scope, 21);
+	SET(spf_human, 22);
+	r->spf_aligned = atoi(v[23]) != 0;
+	r->dkim_aligned = atoi(v[24]) != 0;
+	SET(dmarc_result, 25);
+	SET(dmarc_policy, 26);
+	SET(disposition, 27);
+	SET(decision, 28);
+	SET(applied, 29);
+	SET(rule, 30);
+	SET(reason_type, 31);
+	SET(reason_comment, 32);
+	r->dkim_ignored = (size_t)strtoull(v[33], NULL, 10);
+	r->ndkim = 0;
+	return (int64_t)strtoll(v[0], NULL, 10);
+}
+
+#undef SET
+
+void pst_store_row_add_dkim(pst_store_row *r, const char *domain, const char *selector,
+                            const char *result, const char *human)
+{
+	if (r->ndkim >= PST_STORE_MAX_DKIM) {
+		r->dkim_ignored++;
+		return;
+	}
+	pst_store_dkim *d = &r->dkim[r->ndkim++];
+	pst_store_row_set(d->domain, sizeof d->domain, domain, (size_t)-1);
+	pst_store_row_set(d->selector, sizeof d->selector, selector, (size_t)-1);
+	pst_store_row_set(d->result, sizeof d->result, result, (size_t)-1);
+	pst_store_row_set(d->human, sizeof d->human, human, (size_t)-1);
+}
+
+struct pst_store_reader {
+	const pst_store_backend *be;
+	void *impl;
+};
+
+int pst_store_reader_open(const char *spec, pst_store_reader **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	const char *target = NULL;
+	const pst_store_backend *be = resolve(spec, &target, err, errlen);
+	if (be == NULL)
+		return -1;
+	pst_store_reader *r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		snprintf(err, errlen, "report store: out of memory");
+		return -1;
+	}
+	r->be = be;
+	if (be->open(target, &r->impl, err, errlen) < 0) {
+		free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int pst_store_scan(pst_store_reader *r, time_t begin, time_t end, pst_store_scan_fn fn,
+                   void *arg, char *err, size_t errlen)
+{
+	return r->be->scan(r->impl, begin, end, fn, arg, err, errlen);
+}
+
+int pst_store_mark(pst_store_reader *r, const int64_t *ids, size_t n, char *err,
+                   size_t errlen)
+{
+	return n ? r->be->mark(r->impl, ids, n, err, errlen) : 0;
+}
+
+int pst_store_expire(pst_store_reader *r, time_t before, unsigned long *deleted, char *err,
+                     size_t errlen)
+{
+	*deleted = 0;
+	return r->be->expire(r->impl, before, deleted, err, errlen);
+}
+
+void pst_store_reader_close(pst_store_reader **rp)
+{
+	pst_store_reader *r = rp ? *rp : NULL;
+	if (r == NULL)
+		return;
+	r->be->close(r->impl);
+	free(r);
+	*rp = NULL;
 }

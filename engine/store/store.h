@@ -130,10 +130,13 @@ typedef struct pst_store_backend {
 	void (*close)(void *impl);
 	/* The reading side (postern report dmarc; see pst_store_reader below).
 	 * scan calls fn for each row with reported = 0 and begin <= time <
-	 * end, ordered by reporting_domain then id, its DKIM child rows in
-	 * row->dkim; mark sets reported = 1 on the n rows of ids, in one
-	 * transaction; expire deletes every row (and its children) with time <
-	 * before, putting the count in *deleted. 0 or -1 with a reason. */
+	 * end, ordered by reporting_domain (bytewise, NULL first), then time,
+	 * then id, its DKIM child rows in row->dkim; fn may call mark (a scan
+	 * reads on a connection of its own; a backend may keep such marks and
+	 * write them when the scan ends, a failure then failing the scan).
+	 * mark sets reported = 1 on the n rows of ids, in one transaction;
+	 * expire deletes every row (and its children) with time < before,
+	 * putting the count in *deleted. 0 or -1 with a reason. */
 	int (*scan)(void *impl, time_t begin, time_t end, pst_store_scan_fn fn, void *arg,
 	            char *err, size_t errlen);
 	int (*mark)(void *impl, const int64_t *ids, size_t n, char *err, size_t errlen);

@@ -25,6 +25,17 @@
  * with libpq's message, and store.c then closes the connection and opens a
  * new one for the next batch. The session runs with synchronous_commit
  * off: a server crash may lose the last batches, never corrupt them.
+ *
+ * Reading: scan connects again for itself (its fn may mark rows on the
+ * handle's connection meanwhile) and reads the messages LEFT JOINed to
+ * their dkim rows through a cursor, PST_STORE_PG_FETCH rows per FETCH (so
+ * a million rows are never all in memory), in one read-only REPEATABLE
+ * READ transaction; reporting_domain is ordered bytewise (COLLATE "C"),
+ * NULL first as in SQLite. Its answers are waited for up to
+ * PST_STORE_PG_SCAN_WAIT_MS, the first FETCH sorting the period's rows.
+ * mark sends the ids as bigint[] parameters, PST_STORE_PG_MARK_MAX per
+ * UPDATE, in one transaction; expire deletes the dkim rows, then the
+ * messages, in one.
  */
 #include "config.h"
 
@@ -37,12 +48,15 @@
 #include <time.h>
 
 #include "store/store.h"
+#include "store/store_int.h"
 
 #define PST_STORE_PG_CONNECT_S "5"
 #define PST_STORE_PG_LOCK      "7233017"   /* pg_advisory_xact_lock key: the schema */
 #define PST_STORE_PG_MSG_PARAMS 33
 #define PST_STORE_PG_WAIT_MS   10000       /* longest wait for one answer */
-#define PST_STORE_PG_WAIT_TEXT "10 s"
+#define PST_STORE_PG_SCAN_WAIT_MS 600000   /* a scan's: its first FETCH sorts */
+#define PST_STORE_PG_FETCH     "2000"      /* rows per FETCH of a scan */
+#define PST_STORE_PG_MARK_MAX  5000        /* ids per UPDATE of a mark */
 
 static const char schema_sql[] =
 	"CREATE TABLE message ("
@@ -87,15 +101,21 @@ static const char insert_dkim_sql[] =
 struct pg {
 	PGconn *conn;
 	int silent;                     /* an answer did not come in time */
+	long wait_ms;                   /* the longest wait for one answer */
+	char *target;                   /* the URI, for a scan's own connection */
 };
 
 /* err = "what: libpq's message" (its last line break dropped). */
 static int fail(struct pg *g, const PGresult *res, const char *what, char *err, size_t errlen)
 {
 	const char *m = res ? PQresultErrorMessage(res) : "";
+	if (g->silent && (m == NULL || m[0] == '\0')) {
+		snprintf(err, errlen, "%s: no answer from the server in %ld s", what,
+		         g->wait_ms / 1000);
+		return -1;
+	}
 	if (m == NULL || m[0] == '\0')
-		m = g->silent ? "no answer from the server in " PST_STORE_PG_WAIT_TEXT
-		  : g->conn ? PQerrorMessage(g->conn) : "out of memory";
+		m = g->conn ? PQerrorMessage(g->conn) : "out of memory";
 	size_t n = strcspn(m, "\n");
 	snprintf(err, errlen, "%s: %.*s", what, (int)n, m);
 	return -1;
@@ -123,7 +143,7 @@ static PGresult *await(struct pg *g, int sent)
 {
 	if (!sent || g->silent)
 		return NULL;
-	long long deadline = now_ms() + PST_STORE_PG_WAIT_MS;
+	long long deadline = now_ms() + g->wait_ms;
 	PGresult *keep = NULL, *r;
 	for (;;) {
 		while (PQisBusy(g->conn)) {
@@ -235,27 +255,37 @@ static void pg_close(void *impl)
 	if (g == NULL)
 		return;
 	PQfinish(g->conn);
+	free(g->target);
 	free(g);
 }
 
 /* Errors name the target masked (pst_store_mask); libpq's own messages
  * name the host and port, never the password. */
-static int pg_open(const char *target, void **impl, char *err, size_t errlen)
+/* A connection to target (the URI kept in g->target) into *out: 0, or -1
+ * with the reason in err (e2 of the callers: the URI is not in it). */
+static int pg_connect(const char *target, struct pg **out, char *err, size_t errlen)
 {
-	*impl = NULL;
-	struct pg *g = calloc(1, sizeof *g);
-	if (g == NULL) {
+	struct pg *g = *out = calloc(1, sizeof *g);
+	if (g == NULL || (g->target = strdup(target)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	g->wait_ms = PST_STORE_PG_WAIT_MS;
 	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
 	const char *const vals[] = { PST_STORE_PG_CONNECT_S, "postern", target, NULL };
 	g->conn = PQconnectdbParams(keys, vals, 1);
+	if (g->conn == NULL || PQstatus(g->conn) != CONNECTION_OK)
+		return fail(g, NULL, "connect", err, errlen);
+	return 0;
+}
+
+static int pg_open(const char *target, void **impl, char *err, size_t errlen)
+{
+	*impl = NULL;
+	struct pg *g = NULL;
 	char e2[512] = "";
-	if (g->conn == NULL || PQstatus(g->conn) != CONNECTION_OK) {
-		fail(g, NULL, "connect", e2, sizeof e2);
+	if (pg_connect(target, &g, e2, sizeof e2) < 0)
 		goto bad;
-	}
 	if (exec(g, "SET synchronous_commit = off", e2, sizeof e2) < 0 ||
 	    ensure_schema(g, e2, sizeof e2) < 0 ||
 	    prepare(g, "pst_msg", insert_message_sql, PST_STORE_PG_MSG_PARAMS, e2, sizeof e2) < 0 ||
@@ -381,6 +411,184 @@ static int pg_insert(void *impl, const pst_store_row *r, char *err, size_t errle
 	return 0;
 }
 
+/* ---- Reading ------------------------------------------------------------ */
+
+/* The messages and their dkim rows in one query, a message's columns
+ * repeated for each of its signatures (PST_STORE_NCOLS + 4 columns). */
+static const char scan_sql[] =
+	"DECLARE pst_scan NO SCROLL CURSOR FOR SELECT " PST_STORE_COLUMNS ","
+	" d.domain, d.selector, d.result, d.human"
+	" FROM message m LEFT JOIN dkim d ON d.message_id = m.id"
+	" WHERE m.reported = 0 AND m.time >= $1 AND m.time < $2"
+	" ORDER BY m.reporting_domain COLLATE \"C\" NULLS FIRST, m.time, m.id, d.idx";
+
+static PGresult *query_params(struct pg *g, const char *sql, int n, const char *const *v)
+{
+	return await(g, PQsendQueryParams(g->conn, sql, n, NULL, v, NULL, NULL, 0));
+}
+
+/* One scan's state: the row being assembled, its id (-1: none yet). */
+struct scan {
+	pst_store_row *row;
+	int64_t id;
+	pst_store_scan_fn fn;
+	void *arg;
+};
+
+/* Hand the row assembled so far to fn: 0, or -1 when fn said stop. */
+static int flush(struct scan *sc)
+{
+	if (sc->id < 0)
+		return 0;
+	int rc = sc->fn(sc->arg, sc->id, sc->row);
+	sc->id = -1;
+	return rc;
+}
+
+/* The rows of one FETCH answer into sc (a message's signatures may come in
+ * two answers: the row is handed over when the next id shows). */
+static int take(struct scan *sc, const PGresult *res)
+{
+	const char *v[PST_STORE_NCOLS];
+	for (int t = 0, nt = PQntuples(res); t < nt; t++) {
+		int64_t id = (int64_t)strtoll(PQgetvalue(res, t, 0), NULL, 10);
+		if (id != sc->id) {
+			if (flush(sc) < 0)
+				return -1;
+			for (int c = 0; c < PST_STORE_NCOLS; c++)
+				v[c] = PQgetvalue(res, t, c);     /* "" for NULL */
+			sc->id = pst_store_row_fill(sc->row, v);
+		}
+		if (!PQgetisnull(res, t, PST_STORE_NCOLS + 2))  /* a dkim row: its result */
+			pst_store_row_add_dkim(sc->row, PQgetvalue(res, t, PST_STORE_NCOLS),
+			                       PQgetvalue(res, t, PST_STORE_NCOLS + 1),
+			                       PQgetvalue(res, t, PST_STORE_NCOLS + 2),
+			                       PQgetvalue(res, t, PST_STORE_NCOLS + 3));
+	}
+	return 0;
+}
+
+/* Run the cursor to its end on g (in its transaction) into sc. */
+static int fetch_all(struct pg *g, struct scan *sc, time_t begin, time_t end, char *err,
+                     size_t errlen)
+{
+	char b[24], e[24];
+	snprintf(b, sizeof b, "%lld", (long long)begin);
+	snprintf(e, sizeof e, "%lld", (long long)end);
+	const char *const v[2] = { b, e };
+	PGresult *res = query_params(g, scan_sql, 2, v);
+	int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		fail(g, res, "declaring the scan", err, errlen);
+	PQclear(res);
+	while (ok) {
+		res = query(g, "FETCH " PST_STORE_PG_FETCH " FROM pst_scan");
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+			fail(g, res, "reading message rows", err, errlen);
+			PQclear(res);
+			return -1;
+		}
+		int n = PQntuples(res);
+		int rc = take(sc, res);
+		PQclear(res);
+		if (rc < 0 || (n == 0 && flush(sc) < 0)) {
+			snprintf(err, errlen, "stopped");
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* The scan reads on a connection of its own (so that fn may mark rows on
+ * the handle's connection meanwhile), through a cursor in one read-only
+ * REPEATABLE READ transaction, PST_STORE_PG_FETCH rows at a time. */
+static int pg_scan(void *impl, time_t begin, time_t end, pst_store_scan_fn fn, void *arg,
+                   char *err, size_t errlen)
+{
+	struct pg *g = impl, *r = NULL;
+	struct scan sc = { .row = malloc(sizeof *sc.row), .id = -1, .fn = fn, .arg = arg };
+	char e2[512] = "";
+	int rc = -1;
+	if (sc.row == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (pg_connect(g->target, &r, e2, sizeof e2) < 0) {
+		snprintf(err, errlen, "scan: %s", e2);
+		goto out;
+	}
+	r->wait_ms = PST_STORE_PG_SCAN_WAIT_MS;
+	if (exec(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) == 0)
+		rc = fetch_all(r, &sc, begin, end, err, errlen);
+out:
+	pg_close(r);                       /* ends the transaction */
+	free(sc.row);
+	return rc;
+}
+
+static int pg_mark(void *impl, const int64_t *ids, size_t n, char *err, size_t errlen)
+{
+	struct pg *g = impl;
+	size_t cap = (n < PST_STORE_PG_MARK_MAX ? n : PST_STORE_PG_MARK_MAX) * 21 + 3;
+	char *list = malloc(cap);
+	if (list == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int ok = exec(g, "BEGIN", err, errlen) == 0;
+	for (size_t i = 0; ok && i < n; ) {
+		size_t len = 0;
+		list[len++] = '{';
+		for (size_t k = 0; k < PST_STORE_PG_MARK_MAX && i < n; k++, i++)
+			len += (size_t)snprintf(list + len, cap - len, "%s%lld", k ? "," : "",
+			                        (long long)ids[i]);
+		snprintf(list + len, cap - len, "}");
+		const char *const v[1] = { list };
+		PGresult *res = query_params(g, "UPDATE message SET reported = 1"
+		                             " WHERE id = ANY($1::bigint[])", 1, v);
+		ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!ok)
+			fail(g, res, "marking rows", err, errlen);
+		PQclear(res);
+	}
+	free(list);
+	if (ok && exec(g, "COMMIT", err, errlen) == 0)
+		return 0;
+	pg_rollback(g);
+	return -1;
+}
+
+static int pg_expire(void *impl, time_t before, unsigned long *deleted, char *err,
+                     size_t errlen)
+{
+	static const char *const sql[] = {
+		"DELETE FROM dkim WHERE message_id IN (SELECT id FROM message WHERE time < $1)",
+		"DELETE FROM message WHERE time < $1",
+	};
+	struct pg *g = impl;
+	char b[24];
+	snprintf(b, sizeof b, "%lld", (long long)before);
+	const char *const v[1] = { b };
+	*deleted = 0;
+	int ok = exec(g, "BEGIN", err, errlen) == 0;
+	for (size_t k = 0; ok && k < sizeof sql / sizeof *sql; k++) {
+		PGresult *res = query_params(g, sql[k], 1, v);
+		ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!ok)
+			fail(g, res, "expiring rows", err, errlen);
+		else
+			*deleted = strtoul(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+	if (ok && exec(g, "COMMIT", err, errlen) == 0)
+		return 0;
+	*deleted = 0;
+	pg_rollback(g);
+	return -1;
+}
+
 const pst_store_backend pst_store_pg = {
 	.scheme = "postgresql",
 	.alias = "postgres",
@@ -391,4 +599,7 @@ const pst_store_backend pst_store_pg = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.close = pg_close,
+	.scan = pg_scan,
+	.mark = pg_mark,
+	.expire = pg_expire,
 };

@@ -14,6 +14,17 @@
  * are inserted through two prepared statements; "" is written as NULL.
  * begin is BEGIN IMMEDIATE, so a writer waiting for the lock waits at most
  * the busy timeout, at the start of the batch.
+ *
+ * Reading: scan opens a read-only connection of its own (so that its fn
+ * may mark rows on the handle's connection meanwhile) and runs two
+ * statements in one read transaction, messages and their dkim rows, both
+ * in (reporting_domain, time, id) order, the order of the index
+ * message_unreported (its rowid last), so neither sorts: they walk the
+ * index and are merged as they are stepped; no row is held in memory past
+ * its callback. mark updates row by row through one prepared statement in
+ * one IMMEDIATE transaction (a mark made during a scan is written when
+ * the scan ends: see sq_scan); expire deletes the dkim rows, then the
+ * messages, in one. A failure rolls back and says why.
  */
 #include "config.h"
 
@@ -23,8 +34,11 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_int.h"
 
 #define PST_STORE_SQLITE_BUSY_MS 2000
+#define PST_STORE_SQLITE_SCAN_MMAP "1073741824"  /* bytes mapped by a scan, at most */
+#define PST_STORE_SQLITE_SCAN_CACHE_KB "65536"   /* a scan's page cache */
 
 static const char schema_sql[] =
 	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
@@ -68,6 +82,10 @@ static const char insert_dkim_sql[] =
 struct sq {
 	sqlite3 *db;
 	sqlite3_stmt *ins_msg, *ins_dkim;
+	char *target;                   /* the file, for the scan's own connection */
+	int scanning;                   /* a scan is running: marks wait for its end */
+	int64_t *pending;               /* the ids marked meanwhile */
+	size_t npending, cappending;
 };
 
 static int fail(struct sq *q, const char *what, char *err, size_t errlen)
@@ -144,6 +162,8 @@ static void sq_close(void *impl)
 	sqlite3_finalize(q->ins_msg);
 	sqlite3_finalize(q->ins_dkim);
 	sqlite3_close(q->db);
+	free(q->pending);
+	free(q->target);
 	free(q);
 }
 
@@ -152,6 +172,11 @@ static int sq_open(const char *target, void **impl, char *err, size_t errlen)
 	*impl = NULL;
 	struct sq *q = calloc(1, sizeof *q);
 	if (q == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((q->target = strdup(target)) == NULL) {
+		free(q);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -295,6 +320,247 @@ static int sq_insert(void *impl, const pst_store_row *r, char *err, size_t errle
 	return 0;
 }
 
+/* ---- Reading ------------------------------------------------------------ */
+
+static const char scan_msg_sql[] =
+	"SELECT " PST_STORE_COLUMNS " FROM message m"
+	" WHERE m.reported = 0 AND m.time >= ?1 AND m.time < ?2"
+	" ORDER BY m.reporting_domain, m.time, m.id";
+
+static const char scan_dkim_sql[] =
+	"SELECT d.message_id, d.domain, d.selector, d.result, d.human"
+	" FROM dkim d JOIN message m ON m.id = d.message_id"
+	" WHERE m.reported = 0 AND m.time >= ?1 AND m.time < ?2"
+	" ORDER BY m.reporting_domain, m.time, m.id, d.idx";
+
+/* The scan's connection reads the file through a memory map and a larger
+ * page cache: its rows come in domain order, spread over the file. */
+#define SCAN_PRAGMAS "PRAGMA mmap_size=" PST_STORE_SQLITE_SCAN_MMAP ";" \
+	"PRAGMA cache_size=-" PST_STORE_SQLITE_SCAN_CACHE_KB ";"
+
+/* Column c of st as text, "" for NULL. */
+static const char *col(sqlite3_stmt *st, int c)
+{
+	const unsigned char *t = sqlite3_column_text(st, c);
+	return t ? (const char *)t : "";
+}
+
+/* One scan's connection and statements. */
+struct scan {
+	sqlite3 *db;
+	sqlite3_stmt *msg, *dkim;
+	int dkim_rc;                    /* the dkim statement's last step */
+};
+
+static int scan_fail(struct scan *sc, const char *what, int rc, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s", what,
+	         sc->db && rc != SQLITE_MISUSE ? sqlite3_errmsg(sc->db) : sqlite3_errstr(rc));
+	return -1;
+}
+
+static int scan_open(struct scan *sc, const char *target, time_t begin, time_t end,
+                     char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(target, &sc->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	                         NULL);
+	if (rc != SQLITE_OK)
+		return scan_fail(sc, target, rc, err, errlen);
+	sqlite3_busy_timeout(sc->db, PST_STORE_SQLITE_BUSY_MS);
+	if ((rc = sqlite3_exec(sc->db, SCAN_PRAGMAS "BEGIN", NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(sc->db, scan_msg_sql, -1, &sc->msg, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(sc->db, scan_dkim_sql, -1, &sc->dkim, NULL)) != SQLITE_OK)
+		return scan_fail(sc, "preparing the scan", rc, err, errlen);
+	for (int k = 0; k < 2; k++) {
+		sqlite3_stmt *st = k ? sc->dkim : sc->msg;
+		if (sqlite3_bind_int64(st, 1, (sqlite3_int64)begin) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 2, (sqlite3_int64)end) != SQLITE_OK)
+			return scan_fail(sc, "binding the scan", SQLITE_ERROR, err, errlen);
+	}
+	sc->dkim_rc = sqlite3_step(sc->dkim);
+	return 0;
+}
+
+static void scan_close(struct scan *sc)
+{
+	sqlite3_finalize(sc->msg);
+	sqlite3_finalize(sc->dkim);
+	sqlite3_close(sc->db);             /* ends the read transaction */
+}
+
+/* The dkim rows of message id (the dkim statement runs in the message
+ * statement's order, so they are the next ones): into row. 0 / -1. */
+static int take_dkim(struct scan *sc, int64_t id, pst_store_row *row, char *err,
+                     size_t errlen)
+{
+	while (sc->dkim_rc == SQLITE_ROW && sqlite3_column_int64(sc->dkim, 0) == id) {
+		pst_store_row_add_dkim(row, col(sc->dkim, 1), col(sc->dkim, 2), col(sc->dkim, 3),
+		                       col(sc->dkim, 4));
+		sc->dkim_rc = sqlite3_step(sc->dkim);
+	}
+	if (sc->dkim_rc != SQLITE_ROW && sc->dkim_rc != SQLITE_DONE)
+		return scan_fail(sc, "reading dkim rows", sc->dkim_rc, err, errlen);
+	return 0;
+}
+
+/* Set reported = 1 on the n rows of ids, in one transaction, with the
+ * scan's larger page cache (a mark rewrites pages all over the file). */
+static int mark_now(struct sq *q, const int64_t *ids, size_t n, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	if (exec(q, "PRAGMA cache_size=-" PST_STORE_SQLITE_SCAN_CACHE_KB, err, errlen) < 0 ||
+	    exec(q, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(q->db, "UPDATE message SET reported = 1 WHERE id = ?", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		fail(q, "marking rows", err, errlen);
+		goto bad;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (sqlite3_bind_int64(st, 1, (sqlite3_int64)ids[i]) != SQLITE_OK) {
+			fail(q, "marking rows", err, errlen);
+			goto bad;
+		}
+		if (step(q, st, "marking rows", err, errlen) < 0)
+			goto bad;
+	}
+	sqlite3_finalize(st);
+	if (exec(q, "COMMIT", err, errlen) == 0)
+		return 0;
+	st = NULL;
+bad:
+	sqlite3_finalize(st);
+	sq_rollback(q);
+	return -1;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Keep ids to mark when the scan ends (see sq_scan). 0, or -1 on ENOMEM. */
+static int defer_marks(struct sq *q, const int64_t *ids, size_t n, char *err, size_t errlen)
+{
+	if (n > q->cappending - q->npending) {
+		size_t cap = q->cappending ? q->cappending : 1024;
+		while (cap - q->npending < n)
+			cap *= 2;
+		int64_t *p = realloc(q->pending, cap * sizeof *p);
+		if (p == NULL) {
+			snprintf(err, errlen, "marking rows: out of memory");
+			return -1;
+		}
+		q->pending = p;
+		q->cappending = cap;
+	}
+	memcpy(q->pending + q->npending, ids, n * sizeof *ids);
+	q->npending += n;
+	return 0;
+}
+
+static int sq_mark(void *impl, const int64_t *ids, size_t n, char *err, size_t errlen)
+{
+	struct sq *q = impl;
+	return q->scanning ? defer_marks(q, ids, n, err, errlen) : mark_now(q, ids, n, err, errlen);
+}
+
+/* The scan reads on a connection of its own, in one read transaction (one
+ * snapshot for both statements), so that fn may mark rows. Those marks
+ * are kept and written in one transaction once the scan's snapshot is
+ * released, whatever the scan's outcome: a write per mark while a reader
+ * holds its snapshot grows the WAL without bound (it cannot be reset), and
+ * every page read then searches a longer WAL index, so marking each
+ * domain's rows as they are reported made a million-row scan minutes long.
+ * A failure to write them fails the scan with that reason. */
+static int sq_scan(void *impl, time_t begin, time_t end, pst_store_scan_fn fn, void *arg,
+                   char *err, size_t errlen)
+{
+	struct sq *q = impl;
+	struct scan sc = { 0 };
+	pst_store_row *row = malloc(sizeof *row);
+	int rc = -1;
+	if (row == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (q->scanning) {
+		free(row);
+		snprintf(err, errlen, "a scan is running on this handle");
+		return -1;
+	}
+	q->scanning = 1;
+	if (scan_open(&sc, q->target, begin, end, err, errlen) < 0)
+		goto out;
+	const char *v[PST_STORE_NCOLS];
+	int src;
+	while ((src = sqlite3_step(sc.msg)) == SQLITE_ROW) {
+		for (int c = 0; c < PST_STORE_NCOLS; c++)
+			v[c] = col(sc.msg, c);
+		int64_t id = pst_store_row_fill(row, v);
+		if (take_dkim(&sc, id, row, err, errlen) < 0)
+			goto out;
+		if (fn(arg, id, row) < 0) {
+			snprintf(err, errlen, "stopped");
+			goto out;
+		}
+	}
+	if (src != SQLITE_DONE) {
+		scan_fail(&sc, "reading message rows", src, err, errlen);
+		goto out;
+	}
+	rc = 0;
+out:
+	scan_close(&sc);
+	free(row);
+	q->scanning = 0;
+	if (q->npending) {
+		/* In id order, the order of the table's pages. */
+		qsort(q->pending, q->npending, sizeof *q->pending, by_id);
+		char e2[512] = "";
+		if (mark_now(q, q->pending, q->npending, e2, sizeof e2) < 0) {
+			snprintf(err, errlen, "%s", e2);
+			rc = -1;
+		}
+		q->npending = 0;
+	}
+	return rc;
+}
+
+static int sq_expire(void *impl, time_t before, unsigned long *deleted, char *err,
+                     size_t errlen)
+{
+	static const char *const sql[] = {
+		"DELETE FROM dkim WHERE message_id IN (SELECT id FROM message WHERE time < ?)",
+		"DELETE FROM message WHERE time < ?",
+	};
+	struct sq *q = impl;
+	*deleted = 0;
+	if (exec(q, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -1;
+	for (size_t k = 0; k < sizeof sql / sizeof *sql; k++) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(q->db, sql[k], -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 1, (sqlite3_int64)before) != SQLITE_OK) {
+			sqlite3_finalize(st);
+			fail(q, "expiring rows", err, errlen);
+			goto bad;
+		}
+		int rc = step(q, st, "expiring rows", err, errlen);
+		sqlite3_finalize(st);
+		if (rc < 0)
+			goto bad;
+		*deleted = (unsigned long)sqlite3_changes(q->db);
+	}
+	if (exec(q, "COMMIT", err, errlen) == 0)
+		return 0;
+bad:
+	*deleted = 0;
+	sq_rollback(q);
+	return -1;
+}
+
 const pst_store_backend pst_store_sqlite = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -303,4 +569,7 @@ const pst_store_backend pst_store_sqlite = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.close = sq_close,
+	.scan = sq_scan,
+	.mark = sq_mark,
+	.expire = sq_expire,
 };

@@ -12,7 +12,8 @@
 # event (the password masked) and counted; once the server is back, rows
 # are written again. Its backends stopped (a server that accepts and never
 # answers): mail is not delayed and SIGTERM still ends within the 10 s
-# answer wait. A database written by a newer schema is refused at start.
+# answer wait. A database written by a newer schema is refused at start. The reading
+# side (scan, mark, expire) through test_store on a database of its own.
 # Skipped when PostgreSQL is not installed.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
@@ -188,6 +189,14 @@ is "$(q "$(grep '"event":"stats"' "$LOG1" | tail -1)" '.report_store | [.written
    '[3,4,0]' "and the row the silent server never took is counted lost"
 check_stderr
 
+# The reading side (postern report dmarc): test_store's scan, mark and
+# expire checks, run on an empty database of this server.
+psqlc -d postgres -c 'CREATE DATABASE scan' || { echo "Bail out! CREATE DATABASE scan failed"; exit 1; }
+out=$(PST_TEST_PG_URI="postgresql://postern@127.0.0.1:$PGPORT/scan" CMOCKA_MESSAGE_OUTPUT=STDOUT \
+	"$top_builddir/tests/unit/test_store" 2>&1); rc=$?
+like "$rc:$(printf '%s' "$out" | grep -F 'pg_scan_mark_expire' | tr '\n' ' ')" \
+     '^0:.*\[ +OK \] pg_scan_mark_expire' \
+     "PostgreSQL: scan (period, domain order, dkim rows), mark (also during a scan), expire"
 # A database written by a newer postern is refused at start.
 psqlc -d newer -c 'CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (7)'
 out=$("$POSTERN" lmtp --rules "$T/p.rules" --listen "127.0.0.1:$(free_port)" --deliver "maildir:$MD" \

@@ -2,12 +2,16 @@
  * tags as published, the override reason, the queue (drops when full, the
  * drain at stop), the SQLite backend (schema, version refusal, rows
  * with quotes and NULLs read back as written), the PostgreSQL schemes and
- * the masking of a URI's password (the PostgreSQL rows: store_pg.sh). */
+ * the masking of a URI's password (the PostgreSQL rows: store_pg.sh), and
+ * the reading side on SQLite: scan (the period, unreported rows, domain
+ * order, dkim children, stop), mark (also from a scan's callback), expire;
+ * the same on PostgreSQL when PST_TEST_PG_URI names an empty database. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +339,188 @@ static void full_queue_drops(void **state)
 	pst_store_close(&s);
 }
 
+/* ---- Reading: scan, mark, expire (SQLite) -------------------------------- */
+
+static pst_store_row *timed_row(const char *domain, time_t t)
+{
+	pst_store_row *r = sample_row(domain);
+	r->time = t;
+	return r;
+}
+
+/* What a scan saw, one line per row: "id domain time ndkim d0 d1result rua". */
+struct seen {
+	char text[2048];
+	int64_t ids[16];
+	size_t n;
+	pst_store_reader *mark_on;      /* mark each row from the callback */
+	size_t stop_after;              /* 0: never stop */
+};
+
+static int see(void *arg, int64_t id, const pst_store_row *r)
+{
+	struct seen *s = arg;
+	size_t len = strlen(s->text);
+	snprintf(s->text + len, sizeof s->text - len, "%lld %s %lld %zu %s/%s %s %s %d\n",
+	         (long long)id, r->reporting_domain[0] ? r->reporting_domain : "-",
+	         (long long)r->time, r->ndkim, r->ndkim ? r->dkim[0].domain : "",
+	         r->ndkim ? r->dkim[0].selector : "",
+	         r->ndkim > 1 ? r->dkim[1].result : "", r->policy.rua, r->policy.pct);
+	if (s->n < sizeof s->ids / sizeof *s->ids)
+		s->ids[s->n++] = id;
+	if (s->mark_on) {
+		char err[256];
+		if (pst_store_mark(s->mark_on, &id, 1, err, sizeof err) < 0)
+			fail_msg("mark from the callback: %s", err);
+	}
+	return s->stop_after && s->n == s->stop_after ? -1 : 0;
+}
+
+static void write_rows(const char *spec, pst_store_row **rows, size_t n)
+{
+	char err[512] = "";
+	pst_store *s = NULL;
+	assert_int_equal(pst_store_open(spec, NULL, &s, err, sizeof err), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(pst_store_submit(s, rows[i]), 0);
+	pst_store_stop(s, 5000);
+	pst_store_stats st;
+	pst_store_get_stats(s, &st);
+	assert_int_equal(st.written, n);
+	pst_store_close(&s);
+}
+
+/* Rows of a query as "a|b\n" lines, through SQLite or libpq. */
+typedef const char *(*query_fn)(const char *where, const char *sql);
+
+static const char *sqlite_query(const char *path, const char *sql)
+{
+	return query(path, sql);
+}
+
+static const char *pg_query(const char *uri, const char *sql)
+{
+	static char out[4096];
+	out[0] = '\0';
+	PGconn *c = PQconnectdb(uri);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *res = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	for (int t = 0; t < PQntuples(res); t++)
+		for (int f = 0; f < PQnfields(res); f++) {
+			size_t n = strlen(out);
+			snprintf(out + n, sizeof out - n, "%s%s%s", f ? "|" : "",
+			         PQgetisnull(res, t, f) ? "NULL" : PQgetvalue(res, t, f),
+			         f == PQnfields(res) - 1 ? "\n" : "");
+		}
+	PQclear(res);
+	PQfinish(c);
+	return out;
+}
+
+/* scan, mark and expire on the store of spec, empty at the start (where:
+ * what q reads it through). */
+static void scan_mark_expire(const char *spec, const char *where, query_fn q)
+{
+	char err[512] = "";
+	pst_store_row *rows[] = {
+		timed_row("b.example", 1000),        /* id 1 */
+		timed_row("a.example", 1001),        /* id 2 */
+		timed_row("a.example", 2000),        /* id 3: after the period */
+		timed_row("c.example", 500),         /* id 4: before it */
+		timed_row("", 1200),                 /* id 5: no reporting domain (NULL) */
+		timed_row("a.example", 1499),        /* id 6 */
+		timed_row("a.example", 1001),        /* id 7: the time of id 2 */
+	};
+	rows[1]->policy.pct = 50;
+	rows[5]->ndkim = 0;
+	rows[6]->ndkim = 1;
+	write_rows(spec, rows, sizeof rows / sizeof *rows);
+
+	pst_store_reader *rd = NULL;
+	if (pst_store_reader_open(spec, &rd, err, sizeof err) < 0)
+		fail_msg("open %s: %s", spec, err);
+	struct seen s = { .text = "" };
+	assert_int_equal(pst_store_scan(rd, 1000, 1500, see, &s, err, sizeof err), 0);
+	const char *rua = "mailto:a@b.example,'; DROP TABLE message; --";
+	char want[1024];
+	snprintf(want, sizeof want,
+	         "5 - 1200 2 /s1 fail %s -1\n"
+	         "2 a.example 1001 2 a.example/s1 fail %s 50\n"
+	         "7 a.example 1001 1 a.example/s1  %s -1\n"
+	         "6 a.example 1499 0 /  %s -1\n"
+	         "1 b.example 1000 2 b.example/s1 fail %s -1\n", rua, rua, rua, rua, rua);
+	if (strcmp(s.text, want) != 0)
+		fail_msg("got:\n%swant:\n%s", s.text, want);
+
+	/* fn says stop: the scan ends there, -1 "stopped". */
+	struct seen stop = { .text = "", .stop_after = 2 };
+	assert_int_equal(pst_store_scan(rd, 1000, 1500, see, &stop, err, sizeof err), -1);
+	assert_string_equal(err, "stopped");
+	assert_int_equal(stop.n, 2);
+
+	/* Marked: the period has nothing left; the others are still there. */
+	assert_int_equal(pst_store_mark(rd, s.ids, s.n, err, sizeof err), 0);
+	struct seen again = { .text = "" };
+	assert_int_equal(pst_store_scan(rd, 1000, 1500, see, &again, err, sizeof err), 0);
+	assert_string_equal(again.text, "");
+	assert_string_equal(q(where, "SELECT id FROM message WHERE reported = 1 ORDER BY id"),
+	                    "1\n2\n5\n6\n7\n");
+
+	/* Marking from the scan's callback (as the report command does), a
+	 * scan stopped after its first row: that row's mark is kept. */
+	struct seen marked_one = { .text = "", .mark_on = rd, .stop_after = 1 };
+	assert_int_equal(pst_store_scan(rd, 0, 3000, see, &marked_one, err, sizeof err), -1);
+	assert_string_equal(err, "stopped");
+	struct seen marking = { .text = "", .mark_on = rd };
+	assert_int_equal(pst_store_scan(rd, 0, 3000, see, &marking, err, sizeof err), 0);
+	assert_int_equal(marking.n, 1);                       /* of ids 3 and 4, the other */
+	assert_true(marking.ids[0] != marked_one.ids[0]);
+	struct seen none = { .text = "" };
+	assert_int_equal(pst_store_scan(rd, 0, 3000, see, &none, err, sizeof err), 0);
+	assert_int_equal(none.n, 0);
+
+	/* Expire: the rows before 1001 go with their dkim children. */
+	unsigned long deleted = 99;
+	assert_int_equal(pst_store_expire(rd, 1001, &deleted, err, sizeof err), 0);
+	assert_int_equal(deleted, 2);                         /* ids 1 and 4 */
+	assert_string_equal(q(where, "SELECT id FROM message ORDER BY id"), "2\n3\n5\n6\n7\n");
+	assert_string_equal(q(where, "SELECT DISTINCT message_id FROM dkim ORDER BY 1"),
+	                    "2\n3\n5\n7\n");
+	assert_int_equal(pst_store_expire(rd, 1001, &deleted, err, sizeof err), 0);
+	assert_int_equal(deleted, 0);
+	pst_store_reader_close(&rd);
+	assert_null(rd);
+	pst_store_reader_close(&rd);                          /* NULL: nothing */
+}
+
+static void sqlite_scan_mark_expire(void **state)
+{
+	(void)state;
+	char path[128], spec[160], err[512] = "";
+	snprintf(path, sizeof path, "%s/scan.db", dir);
+	snprintf(spec, sizeof spec, "sqlite:%s", path);
+	scan_mark_expire(spec, path, sqlite_query);
+
+	pst_store_reader *rd = NULL;
+	assert_int_equal(pst_store_reader_open("mysql:x", &rd, err, sizeof err), -1);
+	assert_null(rd);
+	assert_string_equal(err, "unknown report store 'mysql:x' (want sqlite:PATH or postgresql://...)");
+	assert_int_equal(pst_store_reader_open("sqlite:", &rd, err, sizeof err), -1);
+	assert_string_equal(err, "report store 'sqlite:' names no path");
+}
+
+/* The same on PostgreSQL, when PST_TEST_PG_URI names an empty database
+ * (tests/lmtp/store_pg.sh runs this program so); skipped otherwise. */
+static void pg_scan_mark_expire(void **state)
+{
+	(void)state;
+	const char *uri = getenv("PST_TEST_PG_URI");
+	if (uri == NULL || uri[0] == '\0')
+		skip();
+	scan_mark_expire(uri, uri, pg_query);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +533,8 @@ int main(void)
 		cmocka_unit_test(mask_uri_password),
 		cmocka_unit_test(pg_uri_schemes),
 		cmocka_unit_test(full_queue_drops),
+		cmocka_unit_test(sqlite_scan_mark_expire),
+		cmocka_unit_test(pg_scan_mark_expire),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
