@@ -99,13 +99,13 @@ typedef struct pst_rua_meta {
 	const char *generator;               /* <generator> ("postern 1.2"), or NULL */
 } pst_rua_meta;
 
-/* The Report-ID: "<begin>.<end>.<policy domain>@<submitter>" (with
+/* The Report-ID: "<begin>.<end - 1>.<policy domain>@<submitter>" (with
  * ".<unique-id>" after end when given), the same for the same period and
  * domain so that a re-sent report keeps its ID. Into out (size len). 0, or
  * -1 when it does not fit. */
 int pst_rua_report_id(const pst_rua_report *r, const pst_rua_meta *m, char *out, size_t len);
 
-/* The file name of RFC 9990: submitter!domain!begin!end[!unique-id].xml,
+/* The file name of RFC 9990: submitter!domain!begin!end-1[!unique-id].xml,
  * ".xml.gz" when gz. 0, or -1 when it does not fit. */
 int pst_rua_filename(const pst_rua_report *r, const pst_rua_meta *m, int gz, char *out,
                      size_t len);

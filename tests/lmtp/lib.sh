@@ -111,7 +111,9 @@ psqlc() { psql -X -q -At -F '|' -h 127.0.0.1 -p "$PGPORT" -U postern "$@"; }
 # loopback port ($PF_PORT), pickup for its sendmail (MAIL_CONFIG=$PF_CD, or
 # sendmail -C), the usual services plus SERVICE (a master.cf line such as
 # 'virtual unix - n n - - virtual'), and the main.cf settings POSTCONF
-# (name=value) on top of a loopback-only base. Its master runs in the
+# (name=value) on top of a loopback-only base; the files named in $PF_MAPS
+# (written by the caller under DIR/etc) become hash tables before the
+# master starts (smtpd opens its tables once, at start). Its master runs in the
 # foreground (-d) in a process group of its own; pf_stop ends it, and the
 # caller's exit trap must call pf_stop. 0 when smtpd answers (30 s: Postfix
 # starts its daemons slowly on a loaded machine), 1 with the reason in
@@ -140,6 +142,7 @@ pf_instance() {
 		maillog_file_prefixes="$(dirname "$pf_dir")" mydestination= mynetworks=127.0.0.0/8 \
 		alias_maps= alias_database= local_recipient_maps= smtpd_peername_lookup=no \
 		delay_warning_time=0 bounce_queue_lifetime=0 maximal_queue_lifetime=1h "$@"
+	for m in ${PF_MAPS:-}; do postmap -c "$PF_CD" "hash:$m"; done
 	{
 		echo "127.0.0.1:$PF_PORT inet n - n - - smtpd"
 		for s in 'pickup unix n - n 60 1 pickup' 'cleanup unix n - n - 0 cleanup' \

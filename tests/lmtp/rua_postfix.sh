@@ -13,66 +13,27 @@
 # Postfix starts its helper daemons on first use, slowly on a loaded machine.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
-PFSBIN=/usr/lib/postfix/sbin
 skip() { echo "1..0 # SKIP $*"; exit 0; }
-[ "$(id -u)" = 0 ] || skip "Postfix's master must start as root (run make check as root)"
-command -v postfix >/dev/null 2>&1 && [ -x "$PFSBIN/master" ] && [ -x /usr/sbin/sendmail ] \
-	|| skip "postfix not installed (apt-get install postfix)"
-getent passwd postfix >/dev/null && getent group postdrop >/dev/null \
-	|| skip "no postfix user or postdrop group (Debian's postfix package makes them)"
+pf_usable || skip "$PF_ERROR"
+[ -x /usr/sbin/sendmail ] || skip "no /usr/sbin/sendmail (apt-get install postfix)"
 UNIT="$top_builddir/tests/unit/test_rua_send"
 [ -x "$UNIT" ] || skip "tests/unit/test_rua_send not built"
-PF="$TMPDIR_TEST/postfix"; CD="$PF/etc"; PFLOG="$PF/maillog"; BOX="$PF/mail/reports.test/rua"
-MASTER_PID=
-stop_postfix() {   # SIGTERM the master; it takes its process group with it
-	[ -n "$MASTER_PID" ] || return 0
-	kill -TERM "$MASTER_PID" 2>/dev/null
-	i=0; while kill -0 "$MASTER_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	kill -KILL -- "-$MASTER_PID" 2>/dev/null
-	wait "$MASTER_PID" 2>/dev/null
-	MASTER_PID=
-}
-trap 'stop_postfix; rm -rf "$TMPDIR_TEST"' EXIT
+PF="$TMPDIR_TEST/postfix"; BOX="$PF/mail/reports.test/rua"
+trap 'pf_stop; rm -rf "$TMPDIR_TEST"' EXIT
 wait_for() {   # wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS
 	n=$(($1 * 20)); shift
 	while ! "$@"; do n=$((n - 1)); [ $n -gt 0 ] || return 1; sleep 0.05; done
 }
-chmod 711 "$TMPDIR_TEST"
 muid=$(id -u nobody); mgid=$(id -g nobody)
-mkdir -p "$CD" "$PF/spool" "$PF/data" "$PF/mail" && chown postfix "$PF/data" && chown "$muid:$mgid" "$PF/mail"
-: > "$CD/main.cf"
-echo "rua@reports.test reports.test/rua/" > "$CD/vmailbox"
-SPORT=$(free_port)
-postconf -c "$CD" -e compatibility_level=3.6 queue_directory="$PF/spool" data_directory="$PF/data" \
-	mail_owner=postfix setgid_group=postdrop inet_interfaces=loopback-only inet_protocols=ipv4 \
-	maillog_file="$PFLOG" maillog_file_prefixes="$TMPDIR_TEST" myhostname=mx.test mydestination= \
-	mynetworks=127.0.0.0/8 alias_maps= alias_database= local_recipient_maps= smtpd_peername_lookup=no \
-	virtual_mailbox_domains=reports.test virtual_mailbox_maps="hash:$CD/vmailbox" \
-	virtual_mailbox_base="$PF/mail" virtual_uid_maps="static:$muid" virtual_gid_maps="static:$mgid" \
-	delay_warning_time=0 bounce_queue_lifetime=0 maximal_queue_lifetime=1h
-postmap -c "$CD" "hash:$CD/vmailbox"
-{
-	echo "127.0.0.1:$SPORT inet n - n - - smtpd"
-	for s in 'pickup unix n - n 60 1 pickup' 'cleanup unix n - n - 0 cleanup' 'qmgr unix n - n 300 1 qmgr' \
-		'rewrite unix - - n - - trivial-rewrite' 'bounce unix - - n - 0 bounce' \
-		'defer unix - - n - 0 bounce' 'trace unix - - n - 0 bounce' 'verify unix - - n - 1 verify' \
-		'flush unix n - n 1000? 0 flush' 'proxymap unix - - n - - proxymap' \
-		'showq unix n - n - - showq' 'error unix - - n - - error' 'retry unix - - n - - error' \
-		'discard unix - - n - - discard' 'virtual unix - n n - - virtual' 'anvil unix - - n - 1 anvil' \
-		'scache unix - - n - 1 scache' 'postlog unix-dgram n - n - 1 postlogd'; do
-		echo "$s"
-	done
-} > "$CD/master.cf"
-postfix -c "$CD" check </dev/null >/dev/null 2>&1
-if [ ! -d "$PF/spool/maildrop" ]; then
-	not_ok "postfix check made the queue" "$(cat "$PFLOG" 2>/dev/null)"; done_testing; exit 1
+mkdir -p "$PF/etc" "$PF/mail" && chown "$muid:$mgid" "$PF/mail"
+echo "rua@reports.test reports.test/rua/" > "$PF/etc/vmailbox"
+PF_MAPS="$PF/etc/vmailbox"
+if ! pf_instance "$PF" 'virtual unix - n n - - virtual' myhostname=mx.test \
+	virtual_mailbox_domains=reports.test virtual_mailbox_maps="hash:$PF/etc/vmailbox" \
+	virtual_mailbox_base="$PF/mail" virtual_uid_maps="static:$muid" virtual_gid_maps="static:$mgid"; then
+	not_ok "a private Postfix listens" "$PF_ERROR"; done_testing; exit 1
 fi
-setsid "$PFSBIN/master" -c "$CD" -d </dev/null >>"$PF/stderr" 2>&1 &
-MASTER_PID=$!
-if ! wait_port "$SPORT" 10; then
-	not_ok "Postfix's smtpd answers on 127.0.0.1:$SPORT" "$(cat "$PFLOG" "$PF/stderr" 2>/dev/null)"
-	done_testing; exit 1
-fi
+CD=$PF_CD PFLOG=$PF_LOG SPORT=$PF_PORT
 ok "a private Postfix (master -c $CD -d) listens on 127.0.0.1:$SPORT"
 
 out=$(POSTERN_RUA_SMTP="127.0.0.1:$SPORT" POSTERN_RUA_SENDMAIL="/usr/sbin/sendmail -C $CD" \
@@ -112,5 +73,5 @@ is "$(printf '%s\n' $ways | sort | tr '\n' ' ')" "sendmail.test> smtp.test> " \
 	"one came by SMTP, the other by Postfix's sendmail"
 like "$(grep 'to=<rua@reports.test>' "$PFLOG" | grep -c 'status=sent')" '^2$' \
 	"Postfix's log: two deliveries to rua@reports.test, status=sent"
-stop_postfix
+pf_stop
 done_testing

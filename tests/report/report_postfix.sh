@@ -42,13 +42,14 @@ LOG="$T/rx.log"
 start_lmtp --rules "$T/none.rules"
 RX_PID=$SRV_PID RX_PORT=$PORT
 trap 'pf_stop; stop_lmtp; rm -rf "$T"' EXIT
+mkdir -p "$T/postfix/etc"
+printf '%s OK\n' dmarc@example.com agg@reports.example x@collector.example y@slow.example > "$T/postfix/etc/vmail"
+PF_MAPS="$T/postfix/etc/vmail"
 pf_instance "$T/postfix" 'lmtp unix - - n - - lmtp' myhostname=relay.test \
 	virtual_mailbox_domains="example.com reports.example collector.example slow.example" \
 	virtual_mailbox_maps="hash:$T/postfix/etc/vmail" virtual_transport="lmtp:inet:127.0.0.1:$RX_PORT" \
 	|| { echo "Bail out! $PF_ERROR"; exit 1; }
 CD=$PF_CD PFLOG=$PF_LOG SPORT=$PF_PORT
-printf '%s OK\n' dmarc@example.com agg@reports.example x@collector.example y@slow.example > "$CD/vmail"
-postmap -c "$CD" "hash:$CD/vmail"
 box() { find "$MD/${1#*@}/${1%@*}/new" -type f 2>/dev/null; }
 nbox() { box "$1" | wc -l | tr -d ' '; }
 wait_mail() {   # wait_mail ADDR N: until ADDR has N files (30 s)
