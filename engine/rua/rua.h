@@ -2,7 +2,7 @@
  * rua.h: DMARC aggregate reports (RFC 9990) made from the report store
  * (store/store.h), for "postern report dmarc".
  *
- * Three steps, one file each:
+ * The steps, one file each:
  *   aggregate.c  the store's unreported rows of a period, grouped: one
  *                pst_rua_report per policy domain (the row's
  *                reporting_domain), one pst_rua_record per set of messages
@@ -12,10 +12,13 @@
  *                urn:ietf:params:xml:ns:dmarc-2.0), its Report-ID and file
  *                name, and the gzip (RFC 1952) of the XML;
  *   send.c       the rua destinations of the published record (mailto
- *                URIs with their size limits), the external destination
- *                verification of RFC 9990 section 4 (verify.c), the report
- *                message (RFC 5322, MIME) and its delivery through a
- *                sendmail program or SMTP to a relay.
+ *                URIs with their size limits) and the report message
+ *                (RFC 5322, MIME);
+ *   verify.c     the external destination verification of RFC 9990
+ *                section 4, over the DNS layer;
+ *   transport.c  the message's delivery through a sendmail program or
+ *                SMTP to a relay.
+ * engine/cli/report.c puts them together.
  *
  * Nothing here decides mail: a report is built after the fact, from rows.
  */
