@@ -33,6 +33,8 @@ import sys
 import threading
 import time
 
+import loadlib  # Lines: the CRLF line reader shared with the load clients
+
 portfile, modefile, record = sys.argv[1:4]
 lock = threading.Lock()
 
@@ -43,21 +45,9 @@ def note(line):
             f.write(line + "\n")
 
 
-class Conn:
-    def __init__(self, s):
-        self.s, self.buf = s, b""
-
+class Conn(loadlib.Lines):
     def send(self, text):
         self.s.sendall(text.encode() + b"\r\n")
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("utf-8", "replace")
 
     def data(self, mode):
         """Read the message up to the final dot; dataclose stops early."""

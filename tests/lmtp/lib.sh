@@ -8,7 +8,11 @@
 # With $LMTP_PORT set, start_lmtp listens there instead of a free port (a
 # restart on the same port).
 # pg_cluster DIR makes a throwaway PostgreSQL server (store_pg.sh,
-# store_pg_load.sh; see its comment below).
+# store_pg_load.sh; see its comment below), pg_cluster_or_skip DIR DB...
+# that and its databases, or the test's SKIP or Bail out.
+# The Python helpers write no __pycache__ into the source tree (storeload.py,
+# relayload.py and faultd.py import loadlib.py).
+export PYTHONDONTWRITEBYTECODE=1
 LMTPC="$top_srcdir/tests/lmtp/lmtpc.py"
 MD="$TMPDIR_TEST/md"
 LOG="$TMPDIR_TEST/lmtp.log"
@@ -65,6 +69,36 @@ msgs_in() {   # msgs_in DIR: number of files under DIR/new
 
 q() { printf '%s\n' "$1" | jq -rc "$2"; }
 
+# The report store's messages (store.sh, store_pg.sh, tests/report/lib.sh;
+# their rules: dmarc_reject_rules below):
+# send_dmarc PORT IP MAILFROM BODY sends one message to bob@example.net the
+# way Postfix hands it over (XFORWARD gives the client IP), its replies on
+# stdout; plain_body FROM SUBJECT is a message body without a signature,
+# signed_body the one of tests/fixtures/dkim/rsa2048.eml (DKIM-signed by
+# example.com), both with \r\n line ends for lmtpc.
+send_dmarc() {
+	printf '%s\n' 'LHLO client.test' "XFORWARD ADDR=$2 HELO=mta.test" "MAIL FROM:<$3>" \
+		"RCPT TO:<bob@example.net>" 'DATA' '<<354' "$4" '.' 'QUIT' | lmtpc "$1"
+}
+plain_body() {
+	printf 'From: %s\\r\\nTo: bob@example.net\\r\\nSubject: %s\\r\\nMessage-ID: <%s@test>\\r\\n\\r\\nhello\\r\\n' "$1" "$2" "$2"
+}
+signed_body() {
+	tr -d '\r' < "$top_srcdir/tests/fixtures/dkim/rsa2048.eml" | awk '{ printf "%s\\r\\n", $0 }'
+}
+
+# dmarc_reject_rules: the report store tests' rules on stdout (a DMARC
+# fail whose policy is reject is rejected, 550 5.7.1; after the queue,
+# applied as quarantine).
+dmarc_reject_rules() {
+	cat <<'RULES'
+rule dmarc_reject {
+  when dmarc == fail and dmarc.policy == reject
+  then reject 550 5.7.1 "DMARC says reject";
+}
+RULES
+}
+
 # pg_cluster DIR: a throwaway PostgreSQL cluster under DIR (initdb, pg_ctl
 # from the newest /usr/lib/postgresql/*/bin; run as the unprivileged
 # "postgres" user, else nobody, when the test runs as root; trust
@@ -105,6 +139,24 @@ pg_start() {
 pg_stop() { pg_as "'$PGBIN/pg_ctl' -D '$PGDIR/data' -m fast -w stop" >/dev/null 2>&1; }
 pg_running() { [ -n "${PGDIR:-}" ] && [ -f "$PGDIR/data/postmaster.pid" ]; }
 psqlc() { psql -X -q -At -F '|' -h 127.0.0.1 -p "$PGPORT" -U postern "$@"; }
+
+# pg_cluster_or_skip DIR DB...: pg_cluster DIR and CREATE DATABASE DB for
+# each DB. Where PostgreSQL is not installed it prints the plan of a
+# skipped test and exits 0; where the cluster or a database cannot be
+# made, "Bail out!" with the reason, exit 1 (the caller's exit trap stops
+# the server).
+pg_cluster_or_skip() {
+	pg_cluster "$1"; _pg_rc=$?
+	if [ "$_pg_rc" = 2 ]; then
+		echo "1..0 # SKIP PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb, pg_ctl or psql; apt-get install postgresql)"
+		exit 0
+	fi
+	[ "$_pg_rc" = 0 ] || { echo "Bail out! $PG_ERROR"; exit 1; }
+	shift
+	for _pg_db; do
+		psqlc -d postgres -c "CREATE DATABASE $_pg_db" || { echo "Bail out! CREATE DATABASE $_pg_db failed"; exit 1; }
+	done
+}
 
 # pf_instance DIR SERVICE POSTCONF...: a private Postfix instance under DIR
 # (config in $PF_CD = DIR/etc, log in $PF_LOG) with smtpd on a free

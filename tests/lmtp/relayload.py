@@ -9,47 +9,16 @@ RCPT, each with a unique "X-Seq: N" header. OUT gets one line per
 recipient and message, "N RCPT CODE ENHANCED" (CODE ERR when the session
 broke before a reply came). The session is reopened after a break.
 """
-import socket
 import sys
 import threading
+
+import loadlib  # the session, counter and threads shared with storeload.py
 
 port, nsess, nmsg, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 rcpts = sys.argv[5:]
 lock = threading.Lock()
-counter = [0]
 results = []
-
-
-class Session:
-    def __init__(self):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
-        self.reply()                     # greeting
-        self.s.sendall(b"LHLO load.test\r\n")
-        self.reply()
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("utf-8", "replace")
-
-    def reply(self):
-        while True:
-            l = self.line()
-            if l[3:4] != "-":
-                return l
-
-
-def next_seq():
-    with lock:
-        if counter[0] >= nmsg:
-            return None
-        counter[0] += 1
-        return counter[0]
+next_seq = loadlib.Counter(nmsg, lock).next
 
 
 def message(seq):
@@ -60,14 +29,11 @@ def message(seq):
 
 def worker():
     sess = None
-    while True:
-        seq = next_seq()
-        if seq is None:
-            break
+    for seq in iter(next_seq, None):
         got = []
         try:
             if sess is None:
-                sess = Session()
+                sess = loadlib.Session(port, 30)
             cmds = "MAIL FROM:<load@example.net>\r\n" + "".join("RCPT TO:<%s>\r\n" % r for r in rcpts) + "DATA\r\n"
             sess.s.sendall(cmds.encode())
             ok = sess.reply().startswith("250")
@@ -88,17 +54,9 @@ def worker():
                 else:
                     results.append("%d %s ERR -" % (seq, r))
     if sess is not None:
-        try:
-            sess.s.sendall(b"QUIT\r\n")
-            sess.reply()
-        except (EOFError, OSError):
-            pass
+        sess.quit()
 
 
-threads = [threading.Thread(target=worker) for _ in range(nsess)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
+loadlib.run_threads(nsess, worker)
 with open(out, "w") as f:
     f.write("\n".join(results) + "\n")

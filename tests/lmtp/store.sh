@@ -24,27 +24,15 @@ spoofed.example. 300 IN TXT "v=spf1 ip4:203.0.113.0/24 -all"
 _dmarc.spoofed.example. 300 IN TXT "v=DMARC1; p=reject; np=reject; fo=1; rua=mailto:agg@reports.example"
 nodmarc.example. 300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
 EOF
-cat > "$T/p.rules" <<'EOF'
-rule dmarc_reject {
-  when dmarc == fail and dmarc.policy == reject
-  then reject 550 5.7.1 "DMARC says reject";
-}
-EOF
+dmarc_reject_rules > "$T/p.rules"
 MPORT=$(free_port)
 start_lmtp --rules "$T/p.rules" --dns "$T/dns.zone" --report-store "sqlite:$DB" --metrics "127.0.0.1:$MPORT"
 
-signed=$(tr -d '\r' < "$top_srcdir/tests/fixtures/dkim/rsa2048.eml" | awk '{ printf "%s\\r\\n", $0 }')
-send() {   # send IP MAILFROM RCPT BODY: one message, its replies on stdout
-	printf '%s\n' 'LHLO client.test' "XFORWARD ADDR=$1 HELO=mta.test" "MAIL FROM:<$2>" \
-		"RCPT TO:<$3>" 'DATA' '<<354' "$4" '.' 'QUIT' | lmtpc "$PORT"
-}
-plain() {   # plain FROM SUBJECT: a message body without a signature
-	printf 'From: %s\\r\\nTo: bob@example.net\\r\\nSubject: %s\\r\\nMessage-ID: <%s@test>\\r\\n\\r\\nhello\\r\\n' "$1" "$2" "$2"
-}
+signed=$(signed_body)
 
-r1=$(send 192.0.2.1 alice@example.com bob@example.net "$signed")
-r2=$(send 198.51.100.7 x@attacker.example bob@example.net "$(plain ceo@spoofed.example spoof)")
-r3=$(send 192.0.2.5 someone@nodmarc.example bob@example.net "$(plain someone@nodmarc.example nodmarc)")
+r1=$(send_dmarc "$PORT" 192.0.2.1 alice@example.com "$signed")
+r2=$(send_dmarc "$PORT" 198.51.100.7 x@attacker.example "$(plain_body ceo@spoofed.example spoof)")
+r3=$(send_dmarc "$PORT" 192.0.2.5 someone@nodmarc.example "$(plain_body someone@nodmarc.example nodmarc)")
 like "$r1" '250 2\.[0-9.]+ .*' "the DMARC pass is delivered"
 like "$r2" '250 2\.[0-9.]+ .*' "the DMARC fail is taken (250) and quarantined after the queue"
 like "$r3" '250 2\.[0-9.]+ .*' "the message without a DMARC record is delivered"
@@ -85,7 +73,7 @@ is "$(sql "SELECT count(*) FROM message WHERE time BETWEEN $now - 120 AND $now")
 # The store file made immutable while mail flows: mail is not affected.
 if chattr +i "$DB" "$DB-wal" 2>/dev/null; then
 	for i in 1 2 3; do
-		r=$(send 192.0.2.1 alice@example.com bob@example.net "$(plain alice@example.com ro$i)")
+		r=$(send_dmarc "$PORT" 192.0.2.1 alice@example.com "$(plain_body alice@example.com ro$i)")
 		like "$r" '250 2\.[0-9.]+ .*' "message $i with the store read-only: 250"
 	done
 	is "$(grep -c '"rcpt":"bob@example.net"' "$LOG")" 6 "six recipient lines"
@@ -106,7 +94,7 @@ if chattr +i "$DB" "$DB-wal" 2>/dev/null; then
 	   'postern_report_store_rows_total{result="written"} 3 postern_report_store_rows_total{result="dropped"} 0 postern_report_store_rows_total{result="failed"} 3 postern_report_store_queued 0 ' \
 	   "the metrics endpoint has the same counters"
 	chattr -i "$DB" "$DB-wal"
-	r=$(send 192.0.2.1 alice@example.com bob@example.net "$(plain alice@example.com back)")
+	r=$(send_dmarc "$PORT" 192.0.2.1 alice@example.com "$(plain_body alice@example.com back)")
 	like "$r" '250 2\.[0-9.]+ .*' "after the store is writable again: 250"
 	wait_rows 4
 	is "$(sql 'SELECT count(*) FROM message')" 4 "and its row is written (the store reopened)"
@@ -118,7 +106,7 @@ fi
 # SIGTERM drains the queue: rows handed over just before are written.
 lines=$(grep -c '"rcpt"' "$LOG")
 for i in 1 2 3 4 5; do
-	send 192.0.2.1 alice@example.com bob@example.net "$(plain alice@example.com d$i)" >/dev/null &
+	send_dmarc "$PORT" 192.0.2.1 alice@example.com "$(plain_body alice@example.com d$i)" >/dev/null &
 done
 wait_lines() { for _ in $(seq 100); do [ "$(grep -c '"rcpt"' "$LOG")" -ge "$1" ] && return; sleep 0.05; done; }
 wait_lines $((lines + 5))

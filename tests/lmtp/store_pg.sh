@@ -28,14 +28,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-pg_cluster "$PGDIR"; rc=$?
-if [ "$rc" = 2 ]; then
-	echo "1..0 # SKIP PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb, pg_ctl or psql; apt-get install postgresql)"
-	exit 0
-fi
-[ "$rc" = 0 ] || { echo "Bail out! $PG_ERROR"; exit 1; }
-psqlc -d postgres -c 'CREATE DATABASE reports' && psqlc -d postgres -c 'CREATE DATABASE newer' ||
-	{ echo "Bail out! CREATE DATABASE failed"; exit 1; }
+pg_cluster_or_skip "$PGDIR" reports newer
 sql() { psqlc -d reports -c "$1"; }
 URI1="postgresql://postern@127.0.0.1:$PGPORT/reports"
 URI2="postgres://postern:s3cret@127.0.0.1:$PGPORT/reports?connect_timeout=3"
@@ -48,12 +41,7 @@ spoofed.example. 300 IN TXT "v=spf1 ip4:203.0.113.0/24 -all"
 _dmarc.spoofed.example. 300 IN TXT "v=DMARC1; p=reject; np=reject; fo=1; rua=mailto:agg@reports.example"
 nodmarc.example. 300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
 ZONE
-cat > "$T/p.rules" <<'RULES'
-rule dmarc_reject {
-  when dmarc == fail and dmarc.policy == reject
-  then reject 550 5.7.1 "DMARC says reject";
-}
-RULES
+dmarc_reject_rules > "$T/p.rules"
 
 # Two instances, one database: mx.test (log 1) and mx2.test (log 2).
 LOG="$T/lmtp1.log"
@@ -67,14 +55,7 @@ SRV_PID=
 	ok "two postern lmtp instances started on one database" ||
 	not_ok "two postern lmtp instances started on one database" "$(cat "$T/stderr")"
 
-signed=$(tr -d '\r' < "$top_srcdir/tests/fixtures/dkim/rsa2048.eml" | awk '{ printf "%s\\r\\n", $0 }')
-send() {   # send PORT IP MAILFROM BODY: one message to bob@example.net, its replies on stdout
-	printf '%s\n' 'LHLO client.test' "XFORWARD ADDR=$2 HELO=mta.test" "MAIL FROM:<$3>" \
-		"RCPT TO:<bob@example.net>" 'DATA' '<<354' "$4" '.' 'QUIT' | lmtpc "$1"
-}
-plain() {   # plain FROM SUBJECT: a message body without a signature
-	printf 'From: %s\\r\\nTo: bob@example.net\\r\\nSubject: %s\\r\\nMessage-ID: <%s@test>\\r\\n\\r\\nhello\\r\\n' "$1" "$2" "$2"
-}
+signed=$(signed_body)
 wait_rows() {   # wait_rows N: until the message table has N rows (10 s)
 	for _ in $(seq 100); do
 		[ "$(sql 'SELECT count(*) FROM message' 2>/dev/null)" = "$1" ] && return 0
@@ -88,8 +69,8 @@ for m in "$PORT1 192.0.2.1 alice@example.com signed" "$PORT1 198.51.100.7 x@atta
          "$PORT2 192.0.2.5 someone@nodmarc.example someone@nodmarc.example" \
          "$PORT2 198.51.100.8 y@attacker.example ceo@spoofed.example" "$PORT2 192.0.2.1 alice@example.com signed"; do
 	set -- $m; n=$((n + 1))
-	if [ "$4" = signed ]; then body=$signed; else body=$(plain "$4" "m$n"); fi
-	r=$(send "$1" "$2" "$3" "$body")
+	if [ "$4" = signed ]; then body=$signed; else body=$(plain_body "$4" "m$n"); fi
+	r=$(send_dmarc "$1" "$2" "$3" "$body")
 	like "$r" '250 2\.[0-9.]+ .*' "message $n (from $4 through port $1): 250"
 done
 is "$(cat "$LOG1" "$LOG2" | grep -c '"rcpt":"bob@example.net"')" 5 "five recipient lines in the two logs"
@@ -130,9 +111,9 @@ pg_stop
 [ -f "$PGDIR/data/postmaster.pid" ] && not_ok "the PostgreSQL server stopped" || ok "the PostgreSQL server stopped"
 start=$(date +%s)
 for i in 1 2 3; do
-	r=$(send "$PORT1" 192.0.2.1 alice@example.com "$(plain alice@example.com down1-$i)")
+	r=$(send_dmarc "$PORT1" 192.0.2.1 alice@example.com "$(plain_body alice@example.com down1-$i)")
 	like "$r" '250 2\.[0-9.]+ .*' "instance 1, message $i with the server down: 250"
-	r=$(send "$PORT2" 192.0.2.1 alice@example.com "$(plain alice@example.com down2-$i)")
+	r=$(send_dmarc "$PORT2" 192.0.2.1 alice@example.com "$(plain_body alice@example.com down2-$i)")
 	like "$r" '250 2\.[0-9.]+ .*' "instance 2, message $i with the server down: 250"
 done
 elapsed=$(( $(date +%s) - start ))
@@ -155,9 +136,9 @@ is "$(grep -c '"event":"warning".*report store' "$LOG1")" 1 "warnings are rate-l
 
 # The server back: each instance connects again for its next batch.
 pg_start && ok "the PostgreSQL server started again" || not_ok "the PostgreSQL server started again"
-r=$(send "$PORT1" 192.0.2.1 alice@example.com "$(plain alice@example.com back1)")
+r=$(send_dmarc "$PORT1" 192.0.2.1 alice@example.com "$(plain_body alice@example.com back1)")
 like "$r" '250 2\.[0-9.]+ .*' "instance 1 after the server is back: 250"
-r=$(send "$PORT2" 192.0.2.1 alice@example.com "$(plain alice@example.com back2)")
+r=$(send_dmarc "$PORT2" 192.0.2.1 alice@example.com "$(plain_body alice@example.com back2)")
 like "$r" '250 2\.[0-9.]+ .*' "instance 2 after the server is back: 250"
 wait_rows 7
 is "$(sql "SELECT host FROM message WHERE id > 5 ORDER BY host" | tr '\n' ' ')" 'mx.test mx2.test ' \
@@ -169,8 +150,8 @@ STOPPED=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'poster
 is "$(echo $STOPPED | wc -w | tr -d ' ')" 2 "one backend per instance to stop"
 kill -STOP $STOPPED
 start=$(date +%s)
-r1=$(send "$PORT1" 192.0.2.1 alice@example.com "$(plain alice@example.com silent1)")
-r2=$(send "$PORT2" 192.0.2.1 alice@example.com "$(plain alice@example.com silent2)")
+r1=$(send_dmarc "$PORT1" 192.0.2.1 alice@example.com "$(plain_body alice@example.com silent1)")
+r2=$(send_dmarc "$PORT2" 192.0.2.1 alice@example.com "$(plain_body alice@example.com silent2)")
 elapsed=$(( $(date +%s) - start ))
 like "$r1" '250 2\.[0-9.]+ .*' "a silent server (its backends stopped): instance 1 250"
 like "$r2" '250 2\.[0-9.]+ .*' "a silent server (its backends stopped): instance 2 250"

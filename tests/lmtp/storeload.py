@@ -16,48 +16,19 @@ OUT gets one line per message, "N CODE LATENCY_MS" (CODE ERR when the
 session broke before the reply). stdout gets one line:
 "WALL_S COUNT_250 COUNT_OTHER P50_MS P99_MS".
 """
-import socket
+import functools
 import sys
 import threading
 import time
 
+import loadlib  # the session, counter and threads shared with relayload.py
+
 port, nsess, nmsg, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 domains = sys.argv[5:] or ["example.com"]
 lock = threading.Lock()
-counter = [0]
 results = []
-
-
-class Session:
-    def __init__(self):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=60)
-        self.buf = b""
-        self.reply()                     # greeting
-        self.s.sendall(b"LHLO load.test\r\n")
-        self.reply()
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("utf-8", "replace")
-
-    def reply(self):
-        while True:
-            l = self.line()
-            if l[3:4] != "-":
-                return l
-
-
-def next_seq():
-    with lock:
-        if counter[0] >= nmsg:
-            return None
-        counter[0] += 1
-        return counter[0]
+Session = functools.partial(loadlib.Session, port, 60)
+next_seq = loadlib.Counter(nmsg, lock).next
 
 
 def message(seq):
@@ -100,19 +71,11 @@ def worker():
         with lock:
             results.append((seq, code, lat))
     if sess is not None:
-        try:
-            sess.s.sendall(b"QUIT\r\n")
-            sess.reply()
-        except (EOFError, OSError):
-            pass
+        sess.quit()
 
 
 t0 = time.monotonic()
-threads = [threading.Thread(target=worker) for _ in range(nsess)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
+loadlib.run_threads(nsess, worker)
 wall = time.monotonic() - t0
 with open(out, "w") as f:
     for seq, code, lat in sorted(results):

@@ -27,37 +27,25 @@ _dmarc.temp.example. 300 IN TXT "v=DMARC1; p=quarantine; t=y; rua=mailto:y@slow.
 $SERVFAIL temp.example._report._dmarc.slow.example. TXT
 nodmarc.example. 300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
 EOF
-cat > "$T/p.rules" <<'EOF'
-rule dmarc_reject {
-  when dmarc == fail and dmarc.policy == reject
-  then reject 550 5.7.1 "DMARC says reject";
-}
-EOF
+dmarc_reject_rules > "$T/p.rules"
 
-signed=$(tr -d '\r' < "$top_srcdir/tests/fixtures/dkim/rsa2048.eml" | awk '{ printf "%s\\r\\n", $0 }')
-send() {   # send PORT IP MAILFROM BODY: one message for bob@example.net, its replies on stdout
-	printf '%s\n' 'LHLO client.test' "XFORWARD ADDR=$2 HELO=mta.test" "MAIL FROM:<$3>" \
-		"RCPT TO:<bob@example.net>" 'DATA' '<<354' "$4" '.' 'QUIT' | lmtpc "$1"
-}
+signed=$(signed_body)
 nsend=0
-plain() {   # plain FROM SUBJECT: a message body without a signature
-	printf 'From: %s\\r\\nTo: bob@example.net\\r\\nSubject: %s\\r\\nMessage-ID: <%s@test>\\r\\n\\r\\nhello\\r\\n' "$1" "$2" "$2"
-}
 fill_store() {   # the 14 messages of the table above
 	sent=0
 	each 3 192.0.2.1 alice@example.com "$signed"
-	each 2 192.0.2.9 alice@example.com "$(plain alice@example.com spf-only)"
-	each 4 198.51.100.7 x@attacker.example "$(plain ceo@spoofed.example spoof)"
-	each 1 2001:db8::25 ceo@spoofed.example "$(plain ceo@spoofed.example v6)"
-	each 1 192.0.2.5 a@refused.example "$(plain a@refused.example r)"
-	each 2 192.0.2.6 b@temp.example "$(plain b@temp.example t)"
-	each 1 192.0.2.7 c@nodmarc.example "$(plain c@nodmarc.example n)"
+	each 2 192.0.2.9 alice@example.com "$(plain_body alice@example.com spf-only)"
+	each 4 198.51.100.7 x@attacker.example "$(plain_body ceo@spoofed.example spoof)"
+	each 1 2001:db8::25 ceo@spoofed.example "$(plain_body ceo@spoofed.example v6)"
+	each 1 192.0.2.5 a@refused.example "$(plain_body a@refused.example r)"
+	each 2 192.0.2.6 b@temp.example "$(plain_body b@temp.example t)"
+	each 1 192.0.2.7 c@nodmarc.example "$(plain_body c@nodmarc.example n)"
 }
 each() {   # each N IP MAILFROM BODY: send N times, count the 250s
 	for _ in $(seq "$1"); do
 		p=$PORT   # with $PORT2 set, every other message goes there
 		[ -n "${PORT2:-}" ] && [ $((nsend % 2)) = 1 ] && p=$PORT2
 		nsend=$((nsend + 1))
-		send "$p" "$2" "$3" "$4" | grep -q '^250 2' && sent=$((sent + 1))
+		send_dmarc "$p" "$2" "$3" "$4" | grep -q '^250 2' && sent=$((sent + 1))
 	done
 }

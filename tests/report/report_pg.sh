@@ -20,13 +20,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-pg_cluster "$PGDIR"; rc=$?
-if [ "$rc" = 2 ]; then
-	echo "1..0 # SKIP PostgreSQL is not installed (apt-get install postgresql)"
-	exit 0
-fi
-[ "$rc" = 0 ] || { echo "Bail out! $PG_ERROR"; exit 1; }
-psqlc -d postgres -c 'CREATE DATABASE reports' || { echo "Bail out! CREATE DATABASE failed"; exit 1; }
+pg_cluster_or_skip "$PGDIR" reports
 sql() { psqlc -d reports -c "$1"; }
 SPEC="postgresql://postern@127.0.0.1:$PGPORT/reports"
 . "$top_srcdir/tests/report/lib.sh"
