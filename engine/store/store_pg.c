@@ -16,15 +16,26 @@
  * (message, one row per message; dkim, one child row per signature) have
  * the SQLite backend's columns and meaning, in PostgreSQL types (id a
  * bigint identity, time a bigint of Unix seconds, text, integer). Rows are
- * inserted through two prepared statements, the message one RETURNING its
- * id for the dkim rows; "" is written as NULL. begin/commit are BEGIN and
- * COMMIT. Every statement is sent asynchronously and its answer waited for
- * at most PST_STORE_PG_WAIT_MS (a server that accepts and never answers
- * must not hold the writer, and so the drain at stop, for ever). Any error
- * (the server gone or silent, a full disk, a permission) fails the call
- * with libpq's message, and store.c then closes the connection and opens a
- * new one for the next batch. The session runs with synchronous_commit
- * off: a server crash may lose the last batches, never corrupt them.
+ * inserted through two prepared statements, the dkim one taking its
+ * message_id from currval() of the message id's sequence (the message row
+ * just inserted on this session); "" is written as NULL.
+ *
+ * A batch is one libpq pipeline (libpq 14+), so it costs one round trip
+ * whatever its size: begin enters pipeline mode and sends BEGIN, insert
+ * only sends its statements (libpq copies the parameters: nothing of the
+ * caller's row is kept), commit sends COMMIT and a sync, then reads every
+ * answer in order, failing on the first error (the statements after it
+ * are skipped by the server, the transaction is then rolled back: all or
+ * nothing). rollback ends a pipeline still open and sends ROLLBACK when a
+ * transaction is left. The connection is non-blocking: every wait (for
+ * the output to be taken, for an answer) is a poll of at most
+ * PST_STORE_PG_WAIT_MS per answer (a server that accepts and never
+ * answers must not hold the writer, and so the drain at stop, for ever).
+ * Any error (the server gone or silent, a full disk, a permission) fails
+ * the call with libpq's message, and store.c then closes the connection
+ * and opens a new one for the next batch. The session runs with
+ * synchronous_commit off: a server crash may lose the last batches, never
+ * corrupt them.
  *
  * Reading: scan connects again for itself (its fn may mark rows on the
  * handle's connection meanwhile) and reads the messages LEFT JOINed to
@@ -49,6 +60,10 @@
 
 #include "store/store.h"
 #include "store/store_int.h"
+
+#ifndef LIBPQ_HAS_PIPELINING
+#error "the PostgreSQL report store needs libpq 14 or newer (pipeline mode)"
+#endif
 
 #define PST_STORE_PG_CONNECT_S "5"
 #define PST_STORE_PG_LOCK      "7233017"   /* pg_advisory_xact_lock key: the schema */
@@ -92,17 +107,30 @@ static const char insert_message_sql[] =
 	" dmarc_result, dmarc_policy, disposition, decision, applied, rule, reason_type,"
 	" reason_comment, dkim_ignored)"
 	" VALUES ($1,$2,$3,$4,$5, $6,$7,$8,$9,$10,$11,$12, $13,$14,$15,$16,$17,$18,"
-	" $19,$20,$21,$22,$23,$24, $25,$26,$27,$28,$29,$30,$31, $32,$33) RETURNING id";
+	" $19,$20,$21,$22,$23,$24, $25,$26,$27,$28,$29,$30,$31, $32,$33)";
 
+/* The message row this session inserted last (the statements of a batch
+ * run in the order sent, on one session). */
 static const char insert_dkim_sql[] =
 	"INSERT INTO dkim (message_id, idx, domain, selector, result, human)"
-	" VALUES ($1,$2,$3,$4,$5,$6)";
+	" VALUES (currval(pg_get_serial_sequence('message', 'id')),$1,$2,$3,$4,$5)";
+
+/* What a statement sent in a pipeline was, for the error message. */
+enum sent_kind { SENT_BEGIN, SENT_MESSAGE, SENT_DKIM, SENT_COMMIT };
+
+static const char *const sent_what[] = {
+	[SENT_BEGIN] = "BEGIN", [SENT_MESSAGE] = "inserting a message row",
+	[SENT_DKIM] = "inserting a dkim row", [SENT_COMMIT] = "COMMIT",
+};
 
 struct pg {
 	PGconn *conn;
 	int silent;                     /* an answer did not come in time */
+	int broken;                     /* a pipeline was left unread: close only */
 	long wait_ms;                   /* the longest wait for one answer */
 	char *target;                   /* the URI, for a scan's own connection */
+	unsigned char *sent;            /* the pipeline's statements (enum sent_kind) */
+	size_t nsent, capsent;
 };
 
 /* err = "what: libpq's message" (its last line break dropped). */
@@ -134,11 +162,36 @@ static int is_error(const PGresult *r)
 	return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
 }
 
-/* The answer to the query just sent (sent: PQsend*'s return), waited for
- * at most PST_STORE_PG_WAIT_MS (libpq's synchronous calls would wait for
- * ever on a server that accepts and does not answer): the first error
- * result, else the last one; or NULL when the send failed, the connection
- * broke or the time ran out (g->silent is then set). The caller clears it. */
+/* Wait (the connection is non-blocking) until everything sent is taken
+ * by the server and a whole result is in: 0, or -1 when the connection
+ * broke or deadline passed (g->silent is then set). */
+static int ready(struct pg *g, long long deadline)
+{
+	for (;;) {
+		int unsent = PQflush(g->conn);
+		if (unsent < 0)
+			return -1;
+		if (unsent == 0 && !PQisBusy(g->conn))
+			return 0;
+		long long left = deadline - now_ms();
+		struct pollfd pfd = { .fd = PQsocket(g->conn),
+		                      .events = (short)(POLLIN | (unsent ? POLLOUT : 0)) };
+		int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+		if (n == 0)
+			g->silent = 1;
+		if (n == 0 || (n < 0 && errno != EINTR))
+			return -1;
+		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(g->conn))
+			return -1;
+	}
+}
+
+/* The answer to the query just sent (sent: PQsend*'s return), or to the
+ * next query of a pipeline, waited for at most PST_STORE_PG_WAIT_MS
+ * (libpq's synchronous calls would wait for ever on a server that accepts
+ * and does not answer): the first error result, else the last one; or
+ * NULL when the send failed, the connection broke or the time ran out
+ * (g->silent is then set). The caller clears it. */
 static PGresult *await(struct pg *g, int sent)
 {
 	if (!sent || g->silent)
@@ -146,16 +199,9 @@ static PGresult *await(struct pg *g, int sent)
 	long long deadline = now_ms() + g->wait_ms;
 	PGresult *keep = NULL, *r;
 	for (;;) {
-		while (PQisBusy(g->conn)) {
-			long long left = deadline - now_ms();
-			struct pollfd pfd = { .fd = PQsocket(g->conn), .events = POLLIN };
-			int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-			if (n == 0)
-				g->silent = 1;
-			if (n == 0 || (n < 0 && errno != EINTR) || (n > 0 && !PQconsumeInput(g->conn))) {
-				PQclear(keep);
-				return NULL;
-			}
+		if (ready(g, deadline) < 0) {
+			PQclear(keep);
+			return NULL;
 		}
 		if ((r = PQgetResult(g->conn)) == NULL)
 			return keep;
@@ -256,6 +302,7 @@ static void pg_close(void *impl)
 		return;
 	PQfinish(g->conn);
 	free(g->target);
+	free(g->sent);
 	free(g);
 }
 
@@ -276,6 +323,8 @@ static int pg_connect(const char *target, struct pg **out, char *err, size_t err
 	g->conn = PQconnectdbParams(keys, vals, 1);
 	if (g->conn == NULL || PQstatus(g->conn) != CONNECTION_OK)
 		return fail(g, NULL, "connect", err, errlen);
+	if (PQsetnonblocking(g->conn, 1) != 0)
+		return fail(g, NULL, "setting the connection non-blocking", err, errlen);
 	return 0;
 }
 
@@ -289,7 +338,7 @@ static int pg_open(const char *target, void **impl, char *err, size_t errlen)
 	if (exec(g, "SET synchronous_commit = off", e2, sizeof e2) < 0 ||
 	    ensure_schema(g, e2, sizeof e2) < 0 ||
 	    prepare(g, "pst_msg", insert_message_sql, PST_STORE_PG_MSG_PARAMS, e2, sizeof e2) < 0 ||
-	    prepare(g, "pst_dkim", insert_dkim_sql, 6, e2, sizeof e2) < 0)
+	    prepare(g, "pst_dkim", insert_dkim_sql, 5, e2, sizeof e2) < 0)
 		goto bad;
 	*impl = g;
 	return 0;
@@ -301,20 +350,124 @@ bad:;
 	return -1;
 }
 
+/* ---- Writing: one pipeline per batch ---------------------------------- */
+
+/* Room in g->sent for more statements, made before they are sent (so that
+ * every statement sent is noted): 0, or -1. */
+static int room(struct pg *g, size_t more, char *err, size_t errlen)
+{
+	if (g->capsent - g->nsent >= more)
+		return 0;
+	size_t cap = g->capsent ? g->capsent : 64;
+	while (cap - g->nsent < more)
+		cap *= 2;
+	unsigned char *p = realloc(g->sent, cap);
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	g->sent = p;
+	g->capsent = cap;
+	return 0;
+}
+
+/* Note a statement sent into the pipeline (ok: PQsend*'s return, room
+ * made): 0, or -1 with libpq's reason. */
+static int noted(struct pg *g, int ok, enum sent_kind kind, char *err, size_t errlen)
+{
+	if (!ok)
+		return fail(g, NULL, sent_what[kind], err, errlen);
+	g->sent[g->nsent++] = (unsigned char)kind;
+	return 0;
+}
+
+static int send_plain(struct pg *g, const char *sql, enum sent_kind kind, char *err,
+                      size_t errlen)
+{
+	if (room(g, 1, err, errlen) < 0)
+		return -1;
+	return noted(g, PQsendQueryParams(g->conn, sql, 0, NULL, NULL, NULL, NULL, 0), kind,
+	             err, errlen);
+}
+
+/* Is res the answer a statement of kind wants? (A COMMIT must say COMMIT:
+ * one that ended a failed transaction says ROLLBACK.) */
+static int answered(PGresult *res, enum sent_kind kind)
+{
+	if (is_error(res))
+		return 0;
+	return kind != SENT_COMMIT || strcmp(PQcmdStatus(res), "COMMIT") == 0;
+}
+
+/* End the pipeline: send a sync, read the answers to its statements in
+ * order (each waited for at most g->wait_ms) and the sync's, and leave
+ * pipeline mode. 0, or -1 with the first failure in err (the server skips
+ * the statements after an error up to the sync). When an answer does not
+ * come (the server gone or silent) the rest is left unread and g->broken
+ * set: the connection is then only good for closing. */
+static int pipe_end(struct pg *g, char *err, size_t errlen)
+{
+	int rc = 0;
+	if (!PQpipelineSync(g->conn)) {
+		g->broken = 1;
+		return fail(g, NULL, "sending the batch", err, errlen);
+	}
+	for (size_t k = 0; k < g->nsent; k++) {
+		PGresult *res = await(g, 1);
+		if (res == NULL) {
+			g->broken = 1;
+			return fail(g, NULL, sent_what[g->sent[k]], err, errlen);
+		}
+		if (rc == 0 && !answered(res, (enum sent_kind)g->sent[k])) {
+			if (is_error(res))
+				fail(g, res, sent_what[g->sent[k]], err, errlen);
+			else
+				snprintf(err, errlen, "%s: the server answered %s",
+				         sent_what[g->sent[k]], PQcmdStatus(res));
+			rc = -1;
+		}
+		PQclear(res);
+	}
+	g->nsent = 0;
+	PGresult *res = ready(g, now_ms() + g->wait_ms) == 0 ? PQgetResult(g->conn) : NULL;
+	int synced = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+	PQclear(res);
+	if (!synced || !PQexitPipelineMode(g->conn)) {
+		g->broken = 1;
+		if (rc == 0)
+			rc = fail(g, NULL, "ending the batch", err, errlen);
+	}
+	return rc;
+}
+
 static int pg_begin(void *impl, char *err, size_t errlen)
 {
-	return exec(impl, "BEGIN", err, errlen);
+	struct pg *g = impl;
+	g->nsent = 0;
+	if (!PQenterPipelineMode(g->conn))
+		return fail(g, NULL, "entering pipeline mode", err, errlen);
+	return send_plain(g, "BEGIN", SENT_BEGIN, err, errlen);
 }
 
 static int pg_commit(void *impl, char *err, size_t errlen)
 {
-	return exec(impl, "COMMIT", err, errlen);
+	struct pg *g = impl;
+	if (send_plain(g, "COMMIT", SENT_COMMIT, err, errlen) < 0)
+		return -1;
+	return pipe_end(g, err, errlen);
 }
 
+/* A pipeline still open is ended first (what was sent runs, without its
+ * COMMIT), then the transaction left is rolled back. Nothing is sent on a
+ * connection left silent or unread: store.c closes it, and the server
+ * rolls back a transaction whose client is gone. */
 static void pg_rollback(void *impl)
 {
 	struct pg *g = impl;
-	if (!g->silent && PQtransactionStatus(g->conn) != PQTRANS_IDLE)
+	char err[256];
+	if (!g->silent && !g->broken && PQpipelineStatus(g->conn) != PQ_PIPELINE_OFF)
+		pipe_end(g, err, sizeof err);
+	if (!g->silent && !g->broken && PQtransactionStatus(g->conn) != PQTRANS_IDLE)
 		PQclear(query(g, "ROLLBACK"));
 }
 
@@ -379,33 +532,28 @@ static void message_params(struct params *p, const pst_store_row *r)
 	number(p, (long long)r->dkim_ignored);
 }
 
+/* Send the row's statements into the batch's pipeline: its answers are
+ * read at commit. */
 static int pg_insert(void *impl, const pst_store_row *r, char *err, size_t errlen)
 {
 	struct pg *g = impl;
+	size_t nd = r->ndkim < PST_STORE_MAX_DKIM ? r->ndkim : PST_STORE_MAX_DKIM;
+	if (room(g, 1 + nd, err, errlen) < 0)
+		return -1;
 	struct params p;
 	message_params(&p, r);
-	PGresult *res = await(g, PQsendQueryPrepared(g->conn, "pst_msg", p.n, p.v, NULL, NULL, 0));
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		fail(g, res, "inserting a message row", err, errlen);
-		PQclear(res);
+	if (noted(g, PQsendQueryPrepared(g->conn, "pst_msg", p.n, p.v, NULL, NULL, 0),
+	          SENT_MESSAGE, err, errlen) < 0)
 		return -1;
-	}
-	char id[24];
-	snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	for (size_t k = 0; k < r->ndkim && k < PST_STORE_MAX_DKIM; k++) {
+	for (size_t k = 0; k < nd; k++) {
 		const pst_store_dkim *d = &r->dkim[k];
 		char idx[8];
 		snprintf(idx, sizeof idx, "%zu", k);
-		const char *v[6] = { id, idx, d->domain[0] ? d->domain : NULL,
+		const char *v[5] = { idx, d->domain[0] ? d->domain : NULL,
 		                     d->selector[0] ? d->selector : NULL,
 		                     d->result[0] ? d->result : "none", d->human[0] ? d->human : NULL };
-		res = await(g, PQsendQueryPrepared(g->conn, "pst_dkim", 6, v, NULL, NULL, 0));
-		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-		if (!ok)
-			fail(g, res, "inserting a dkim row", err, errlen);
-		PQclear(res);
-		if (!ok)
+		if (noted(g, PQsendQueryPrepared(g->conn, "pst_dkim", 5, v, NULL, NULL, 0),
+		          SENT_DKIM, err, errlen) < 0)
 			return -1;
 	}
 	return 0;

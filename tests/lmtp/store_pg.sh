@@ -13,7 +13,10 @@
 # are written again. Its backends stopped (a server that accepts and never
 # answers): mail is not delayed and SIGTERM still ends within the 10 s
 # answer wait. A database written by a newer schema is refused at start. The reading
-# side (scan, mark, expire) through test_store on a database of its own.
+# side (scan, mark, expire) through test_store on a database of its own, and
+# there the backend's batches (DKIM rows linked to their own messages, a
+# batch the server refuses or whose server process ends half-way leaving no
+# row).
 # Skipped when PostgreSQL is not installed.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
@@ -178,6 +181,9 @@ out=$(PST_TEST_PG_URI="postgresql://postern@127.0.0.1:$PGPORT/scan" CMOCKA_MESSA
 like "$rc:$(printf '%s' "$out" | grep -F 'pg_scan_mark_expire' | tr '\n' ' ')" \
      '^0:.*\[ +OK \] pg_scan_mark_expire' \
      "PostgreSQL: scan (period, domain order, dkim rows), mark (also during a scan), expire"
+like "$rc:$(printf '%s' "$out" | grep -F 'pg_batch_links_and_failures' | tr '\n' ' ')" \
+     '^0:.*\[ +OK \] pg_batch_links_and_failures' \
+     "PostgreSQL batches: 2,000 rows in one, each DKIM row linked to its message; a refused batch, or one whose server process ends half-way, leaves no row"
 # A database written by a newer postern is refused at start.
 psqlc -d newer -c 'CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (7)'
 out=$("$POSTERN" lmtp --rules "$T/p.rules" --listen "127.0.0.1:$(free_port)" --deliver "maildir:$MD" \

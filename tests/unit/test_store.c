@@ -5,7 +5,11 @@
  * the masking of a URI's password (the PostgreSQL rows: store_pg.sh), and
  * the reading side on SQLite: scan (the period, unreported rows, domain
  * order, dkim children, stop), mark (also from a scan's callback), expire;
- * the same on PostgreSQL when PST_TEST_PG_URI names an empty database. */
+ * the same on PostgreSQL when PST_TEST_PG_URI names an empty database, and
+ * there the PostgreSQL backend's batches (one pipeline each): DKIM child
+ * rows linked to their own message, a batch the server refuses leaving no
+ * row and the handle usable, a batch whose server process ends half-way
+ * leaving no row. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -521,6 +525,132 @@ static void pg_scan_mark_expire(void **state)
 	scan_mark_expire(uri, uri, pg_query);
 }
 
+/* A row of a PostgreSQL batch check: queue id "pbB-I", I % 9 DKIM
+ * signatures whose domains name the row and the signature ("pbB-I-K.example"),
+ * long texts so that a batch outgrows the socket's buffers. */
+static void batch_row(pst_store_row *r, int batch, int i)
+{
+	memset(r, 0, sizeof *r);
+	r->time = 5000;
+	snprintf(r->host, sizeof r->host, "mx.test");
+	snprintf(r->queue_id, sizeof r->queue_id, "pb%d-%d", batch, i);
+	snprintf(r->disposition, sizeof r->disposition, "none");
+	memset(r->reason_comment, 'c', sizeof r->reason_comment - 1);
+	memset(r->spf_human, 's', sizeof r->spf_human - 1);
+	r->policy.pct = -1;
+	r->ndkim = (size_t)(i % 9);
+	for (size_t k = 0; k < r->ndkim; k++) {
+		pst_store_dkim *d = &r->dkim[k];
+		snprintf(d->domain, sizeof d->domain, "%s-%zu.example", r->queue_id, k);
+		snprintf(d->selector, sizeof d->selector, "s%zu", k);
+		snprintf(d->result, sizeof d->result, "pass");
+		memset(d->human, 'h', sizeof d->human - 1);
+	}
+}
+
+/* A PostgreSQL batch check: rows "pbB-0".. to "pbB-(n-1)"; row bad (or
+ * -1) gets an invalid UTF-8 byte the server refuses, in its host (dkim 0)
+ * or in its second signature's selector (dkim 1); before row kill (or -1)
+ * the handle's server process is ended through uri. */
+struct batch_spec {
+	int batch, n, bad, dkim, kill;
+	const char *uri;
+};
+
+/* Write b's rows through the backend's begin/insert/commit, one row
+ * buffer for all (the backend must not keep the caller's row). 0, or -1
+ * after rollback with the reason in err. */
+static int pg_batch(void *impl, struct batch_spec b, char *err, size_t errlen)
+{
+	const pst_store_backend *be = &pst_store_pg;
+	pst_store_row *r = malloc(sizeof *r);
+	assert_non_null(r);
+	int ok = be->begin(impl, err, errlen) == 0;
+	for (int i = 0; ok && i < b.n; i++) {
+		batch_row(r, b.batch, i);
+		if (i == b.bad && b.dkim)
+			snprintf(r->dkim[1].selector, sizeof r->dkim[1].selector, "s\xff");
+		else if (i == b.bad)
+			snprintf(r->host, sizeof r->host, "mx\xff.test");
+		if (i == b.kill)
+			assert_string_equal(pg_query(b.uri, "SELECT pg_terminate_backend(pid)"
+			                             " FROM pg_stat_activity WHERE application_name"
+			                             " = 'postern' AND datname = current_database()"),
+			                    "t\n");
+		ok = be->insert(impl, r, err, errlen) == 0;
+	}
+	free(r);
+	if (ok && be->commit(impl, err, errlen) == 0)
+		return 0;
+	be->rollback(impl);
+	return -1;
+}
+
+/* "messages|their dkim rows|dkim rows naming their message" of batch B. */
+static const char *pg_batch_counts(const char *uri, int batch)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql,
+	         "SELECT (SELECT count(*) FROM message WHERE queue_id LIKE 'pb%d-%%'),"
+	         " (SELECT count(*) FROM dkim WHERE domain LIKE 'pb%d-%%'),"
+	         " (SELECT count(*) FROM dkim d JOIN message m ON m.id = d.message_id"
+	         "  WHERE m.queue_id LIKE 'pb%d-%%'"
+	         "  AND d.domain = m.queue_id || '-' || d.idx || '.example')",
+	         batch, batch, batch);
+	return pg_query(uri, sql);
+}
+
+/* The PostgreSQL backend's batches (when PST_TEST_PG_URI is set; the rows
+ * are told apart by their queue ids, so any rows already there do not
+ * matter): 2,000 rows with 0 to 8 DKIM children each in one batch land
+ * with every child linked to its own message; a batch the server refuses
+ * (a message row, then a dkim row, with invalid UTF-8) fails whole and
+ * leaves no row; the handle then writes a batch again; a batch whose
+ * server process ends half-way (after 1,000 rows sent) fails and leaves
+ * no row. */
+static void pg_batch_links_and_failures(void **state)
+{
+	(void)state;
+	const char *uri = getenv("PST_TEST_PG_URI");
+	if (uri == NULL || uri[0] == '\0')
+		skip();
+	char err[512] = "", want[64];
+	void *impl = NULL;
+	if (pst_store_pg.open(uri, &impl, err, sizeof err) < 0)
+		fail_msg("open: %s", err);
+
+	if (pg_batch(impl, (struct batch_spec){ 1, 2000, -1, 0, -1, uri }, err, sizeof err) < 0)
+		fail_msg("batch 1: %s", err);
+	int children = 0;
+	for (int i = 0; i < 2000; i++)
+		children += i % 9;
+	snprintf(want, sizeof want, "2000|%d|%d\n", children, children);
+	assert_string_equal(pg_batch_counts(uri, 1), want);
+
+	assert_int_equal(pg_batch(impl, (struct batch_spec){ 2, 100, 50, 0, -1, uri }, err,
+	                          sizeof err), -1);
+	if (strstr(err, "inserting a message row: ERROR:  invalid byte sequence") == NULL)
+		fail_msg("batch 2: %s", err);
+	assert_string_equal(pg_batch_counts(uri, 2), "0|0|0\n");
+
+	assert_int_equal(pg_batch(impl, (struct batch_spec){ 3, 100, 70, 1, -1, uri }, err,
+	                          sizeof err), -1);
+	if (strstr(err, "inserting a dkim row: ERROR:  invalid byte sequence") == NULL)
+		fail_msg("batch 3: %s", err);
+	assert_string_equal(pg_batch_counts(uri, 3), "0|0|0\n");
+
+	if (pg_batch(impl, (struct batch_spec){ 4, 10, -1, 0, -1, uri }, err, sizeof err) < 0)
+		fail_msg("batch 4, after two failed: %s", err);
+	assert_string_equal(pg_batch_counts(uri, 4), "10|36|36\n");
+
+	err[0] = '\0';
+	assert_int_equal(pg_batch(impl, (struct batch_spec){ 5, 2000, -1, 0, 1000, uri }, err,
+	                          sizeof err), -1);
+	assert_true(err[0] != '\0');
+	assert_string_equal(pg_batch_counts(uri, 5), "0|0|0\n");
+	pst_store_pg.close(impl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +665,7 @@ int main(void)
 		cmocka_unit_test(full_queue_drops),
 		cmocka_unit_test(sqlite_scan_mark_expire),
 		cmocka_unit_test(pg_scan_mark_expire),
+		cmocka_unit_test(pg_batch_links_and_failures),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
