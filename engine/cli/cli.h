@@ -12,6 +12,7 @@
 int pst_cli_check(int argc, char **argv);
 int pst_cli_lint(int argc, char **argv);
 int pst_cli_lmtp(int argc, char **argv);
+int pst_cli_milter(int argc, char **argv);
 int pst_cli_test(int argc, char **argv);
 int pst_cli_replay(int argc, char **argv);
 int pst_cli_dump(int argc, char **argv);

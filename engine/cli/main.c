@@ -22,6 +22,7 @@ static const struct command {
 	{ "check", pst_cli_check, "decide one message against a rule file" },
 	{ "lint", pst_cli_lint, "compile rule files and report every error" },
 	{ "lmtp", pst_cli_lmtp, "serve LMTP: decide each recipient, deliver what is accepted" },
+	{ "milter", pst_cli_milter, "serve the milter protocol: decide at SMTP time (MTA filter)" },
 	{ "test", pst_cli_test, "run rule test suites (postern-test(5))" },
 	{ "replay", pst_cli_replay, "evaluate a rule file over a corpus, or diff two" },
 	{ "dump", pst_cli_dump, "print a rule file's compiled program and rule index" },

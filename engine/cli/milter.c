@@ -1,0 +1,98 @@
+/*
+ * milter.c: "postern milter", the milter front end (engine/milter/milter.h).
+ * Parses the options into a pst_milter_conf and serves in the foreground.
+ * Exit status: 0 after SIGTERM or SIGINT, 64 usage, and those of
+ * pst_milter_run().
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli/cli.h"
+#include "milter/milter.h"
+#include "util/number.h"
+
+static void milter_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: postern milter --rules FILE --listen SOCKET [--dns FILE]\n"
+	    "                      [--log FILE|stderr] [--hostname NAME] [--max-size BYTES]\n"
+	    "\n"
+	    "Serve the milter protocol (Postfix smtpd_milters, Sendmail): decide each message\n"
+	    "at the end of DATA and answer reject, tempfail, discard, quarantine or accept,\n"
+	    "with the header edits and the Authentication-Results field.\n"
+	    "\n"
+	    "  --rules FILE           the rule file\n"
+	    "  --listen SOCKET        libmilter's syntax: inet:PORT@HOST, inet6:PORT@HOST,\n"
+	    "                         unix:PATH\n"
+	    "  --dns FILE             answer DNS questions from a fixture file\n"
+	    "  --log DEST             where the JSON lines go: a file or stderr (stderr)\n"
+	    "  --hostname NAME        this host's name in the log lines (gethostname)\n"
+	    "  --max-size BYTES       message size limit (52428800); over it 452 4.3.4\n");
+}
+
+enum { OPT_RULES = 256, OPT_LISTEN, OPT_DNS, OPT_LOG, OPT_HOSTNAME, OPT_MAX_SIZE, OPT_HELP };
+
+static const struct option milter_options[] = {
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* 0, 1 after --help, -1 after a usage error. */
+static int parse_milter_args(int argc, char **argv, pst_milter_conf *c)
+{
+	int o;
+	unsigned long long v;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", milter_options, NULL)) != -1) {
+		switch (o) {
+		case OPT_RULES: c->rules = optarg; break;
+		case OPT_LISTEN: c->listen = optarg; break;
+		case OPT_DNS: c->dns = optarg; break;
+		case OPT_LOG: c->log = optarg; break;
+		case OPT_HOSTNAME: c->hostname = optarg; break;
+		case OPT_MAX_SIZE:
+			if (pst_parse_number(optarg, 10, 1, 1ULL << 40, &v) < 0) {
+				fprintf(stderr, "postern milter: --max-size wants a number from 1 to %llu,"
+				        " not '%s'\n", 1ULL << 40, optarg);
+				return -1;
+			}
+			c->max_size = (size_t)v;
+			break;
+		case OPT_HELP: milter_usage(stdout); return 1;
+		default: milter_usage(stderr); return -1;
+		}
+	}
+	const char *missing = !c->rules ? "--rules FILE" : !c->listen ? "--listen SOCKET" : NULL;
+	if (missing) {
+		fprintf(stderr, "postern milter: %s is required\n", missing);
+		return -1;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "postern milter: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (c->log && strcmp(c->log, "syslog") == 0) {
+		fprintf(stderr, "postern milter: --log syslog is not supported yet (a file or stderr)\n");
+		return -1;
+	}
+	return 0;
+}
+
+int pst_cli_milter(int argc, char **argv)
+{
+	pst_milter_conf conf = { .max_size = PST_MILTER_MAX_SIZE_DEFAULT };
+	int rc = parse_milter_args(argc, argv, &conf);
+	if (rc != 0)
+		return rc > 0 ? 0 : EX_USAGE;
+	return pst_milter_run(&conf);
+}

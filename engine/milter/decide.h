@@ -1,0 +1,48 @@
+/*
+ * decide.h: the end-of-message decision of the milter front end, apart
+ * from libmilter (engine/milter/decide.c).
+ */
+#ifndef PST_MILTER_DECIDE_H
+#define PST_MILTER_DECIDE_H
+
+#include <stddef.h>
+
+#include "postern.h"
+#include "milter/hdrdiff.h"
+
+/* What the milter callbacks gathered. Borrowed for the call. */
+typedef struct pst_milter_txn {
+	const char *client_ip;          /* NULL: unknown */
+	const char *client_name;
+	const char *helo;
+	const char *mail_from;          /* "" for the null sender */
+	const char *const *rcpts;
+	size_t nrcpts;
+	const char *data;               /* the message as rebuilt, CRLF */
+	size_t len;
+} pst_milter_txn;
+
+/* The one answer for the whole message. */
+typedef struct pst_milter_outcome {
+	pst_action action;              /* what to answer */
+	int code;                       /* REJECT, TEMPFAIL: the reply */
+	char enhanced[16];
+	char text[512];                 /* as the rule gave it (may hold any byte) */
+	char rule[128];                 /* the deciding rule, "" for none */
+	char why[256];                  /* an error's reason, "" when none */
+	int mixed;                      /* recipients had different decisions */
+	pst_hdrop *ops;                 /* ACCEPT, QUARANTINE: header edits */
+	size_t nops;
+	char auth[128];                 /* "spf=... dkim=... dmarc=..." for the log */
+} pst_milter_outcome;
+
+/* Decide txn under policy (dns as pst_message_opts.dns). Always fills
+ * *out: an error (the message cannot be parsed, out of memory, a rendering
+ * that fails) is a tempfail with out->why set, never an accept. Free with
+ * pst_milter_outcome_free(). */
+void pst_milter_decide(const pst_policy *policy, const pst_dns *dns, const pst_milter_txn *txn,
+                       pst_milter_outcome *out);
+
+void pst_milter_outcome_free(pst_milter_outcome *out);
+
+#endif

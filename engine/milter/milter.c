@@ -1,0 +1,563 @@
+/*
+ * milter.c: "postern milter", the milter front end: libmilter's callbacks
+ * gather the envelope and the message, decide.c decides at the end of the
+ * message, and this file turns the outcome into libmilter calls.
+ *
+ * Per connection, private data (struct conn, smfi_setpriv) holds the
+ * client IP (from the connect callback's hostaddr; NULL for an unknown
+ * family), the client name (NULL when the MTA could not resolve it:
+ * a "[...]" literal or Postfix's "unknown"), the HELO, and per message the MAIL FROM, the
+ * recipients (at most MAX_RCPTS; more get 452 4.5.3) and the message
+ * rebuilt from the header callbacks ("Name: value" CRLF, folds as CRLF)
+ * and the body chunks. It is allocated on first use (an MTA may skip
+ * callbacks), reset at MAIL FROM, at the end of a message and on abort,
+ * and freed on close. The rebuilt message is bounded by --max-size: over
+ * it the callback answers tempfail (452 4.3.4) at once and drops what it
+ * holds.
+ *
+ * At the end of the message: reject and tempfail answer the rule's code,
+ * enhanced code and text (smfi_setreply; CR, LF and other controls in the
+ * text become spaces, 8-bit bytes '?', '%' is doubled as libmilter wants);
+ * discard is SMFIS_DISCARD; quarantine holds the message in the MTA
+ * (smfi_quarantine, reason "postern rule=NAME"), with the edits; accept
+ * applies the header edits (smfi_chgheader, smfi_insheader, smfi_addheader,
+ * from hdrdiff.c) and accepts. Any libmilter call that fails, and any
+ * error in deciding, answers tempfail: never accept on an error.
+ *
+ * One JSON line per message goes to the log (--log FILE or stderr), written
+ * with one write() under a lock.
+ *
+ * The policy, the DNS fixture and the log are process-wide (libmilter
+ * gives callbacks no other context) and read-only once smfi_main runs.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "postern.h"
+#include "milter/decide.h"
+#include "milter/milter.h"
+#include "util/buf.h"
+
+#define MAX_RCPTS 1000          /* Postfix's smtpd_recipient_limit default */
+#define LOG_RCPTS_MAX 32        /* recipients named in a log line */
+#define REPLY_TEXT_MAX 400      /* bytes of reply text handed to libmilter */
+
+static struct {
+	pst_policy *policy;
+	pst_dns *dns;
+	int log_fd;
+	pthread_mutex_t log_lock;
+	char hostname[256];
+	size_t max_size;
+} srv = { .log_fd = -1, .log_lock = PTHREAD_MUTEX_INITIALIZER };
+
+struct conn {
+	char ip[INET6_ADDRSTRLEN];      /* "" when unknown */
+	char *client_name;
+	char *helo;
+	char *mail_from;                /* NULL before MAIL FROM */
+	char **rcpts;
+	size_t nrcpts;
+	pst_buf msg;
+	int eoh;                        /* the header section is closed */
+	size_t size;                    /* bytes received (kept or not) */
+};
+
+/* ---- Private data ----------------------------------------------------- */
+
+static void reset_message(struct conn *c)
+{
+	free(c->mail_from);
+	c->mail_from = NULL;
+	for (size_t i = 0; i < c->nrcpts; i++)
+		free(c->rcpts[i]);
+	free(c->rcpts);
+	c->rcpts = NULL;
+	c->nrcpts = 0;
+	pst_buf_free(&c->msg);
+	c->eoh = 0;
+	c->size = 0;
+}
+
+static void free_conn(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	reset_message(c);
+	free(c->client_name);
+	free(c->helo);
+	free(c);
+}
+
+/* The connection's data, allocated on first use; NULL on ENOMEM. */
+static struct conn *conn_of(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	if (c)
+		return c;
+	c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	c->msg = (pst_buf)PST_BUF_INIT;
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- Replies and the log ---------------------------------------------- */
+
+/* A reply text libmilter takes: printable ASCII, '%' doubled. */
+static void reply_text(const char *s, char *out, size_t outlen)
+{
+	size_t n = 0;
+	for (; *s && n + 3 < outlen; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '%')
+			out[n++] = '%';
+		out[n++] = ch < 0x20 || ch == 0x7f ? ' ' : ch >= 0x80 ? '?' : (char)ch;
+	}
+	out[n] = '\0';
+}
+
+/* Set the reply; 0, or -1 when libmilter refused it (the MTA then uses its
+ * own reply for the status returned). */
+static int set_reply(SMFICTX *ctx, int code, const char *enhanced, const char *text)
+{
+	char rcode[8], xcode[16], msg[REPLY_TEXT_MAX];
+	snprintf(rcode, sizeof rcode, "%d", code);
+	snprintf(xcode, sizeof xcode, "%s", enhanced);
+	reply_text(text, msg, sizeof msg);
+	return smfi_setreply(ctx, rcode, xcode, msg) == MI_SUCCESS ? 0 : -1;
+}
+
+static void json_kv(pst_buf *b, const char *key, const char *val)
+{
+	pst_buf_printf(b, ",\"%s\":", key);
+	if (val)
+		pst_buf_json_str(b, val, strlen(val));
+	else
+		pst_buf_puts(b, "null");
+}
+
+static void log_line(pst_buf *b)
+{
+	if (srv.log_fd < 0 || b->data == NULL || pst_buf_putc(b, '\n') < 0)
+		return;
+	pthread_mutex_lock(&srv.log_lock);
+	size_t off = 0;
+	while (off < b->len) {
+		ssize_t w = write(srv.log_fd, b->data + off, b->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;          /* logging never stops mail */
+		off += (size_t)w;
+	}
+	pthread_mutex_unlock(&srv.log_lock);
+}
+
+/* One line per message: the envelope, the answer, and why. */
+static void log_message(const struct conn *c, const char *decision, const char *rule, int code,
+                        const char *enhanced, const char *text, const pst_milter_outcome *o,
+                        const char *why)
+{
+	pst_buf b = PST_BUF_INIT;
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pst_buf_printf(&b, "{\"time\":\"%s\"", ts);
+	json_kv(&b, "host", srv.hostname);
+	json_kv(&b, "client_ip", c->ip[0] ? c->ip : NULL);
+	json_kv(&b, "client_name", c->client_name);
+	json_kv(&b, "helo", c->helo);
+	json_kv(&b, "mail_from", c->mail_from);
+	pst_buf_puts(&b, ",\"rcpts\":[");
+	for (size_t i = 0; i < c->nrcpts && i < LOG_RCPTS_MAX; i++) {
+		pst_buf_puts(&b, i ? "," : "");
+		pst_buf_json_str(&b, c->rcpts[i], strlen(c->rcpts[i]));
+	}
+	pst_buf_printf(&b, "],\"nrcpts\":%zu,\"size\":%zu", c->nrcpts, c->size);
+	json_kv(&b, "decision", decision);
+	json_kv(&b, "rule", rule && rule[0] ? rule : NULL);
+	pst_buf_printf(&b, ",\"mixed\":%s", o && o->mixed ? "true" : "false");
+	if (code) {
+		pst_buf_printf(&b, ",\"reply\":{\"code\":%d", code);
+		json_kv(&b, "enhanced", enhanced);
+		json_kv(&b, "text", text);
+		pst_buf_putc(&b, '}');
+	} else
+		pst_buf_puts(&b, ",\"reply\":null");
+	pst_buf_printf(&b, ",\"edits\":%zu", o ? o->nops : 0);
+	json_kv(&b, "auth", o && o->auth[0] ? o->auth : NULL);
+	json_kv(&b, "why", why && why[0] ? why : NULL);
+	pst_buf_putc(&b, '}');
+	log_line(&b);
+	pst_buf_free(&b);
+}
+
+/* Tempfail for an error of ours: the reply, the log line, the status. */
+static sfsistat tempfail(SMFICTX *ctx, struct conn *c, int code, const char *enh, const char *text,
+                         const char *why)
+{
+	(void)set_reply(ctx, code, enh, text);
+	if (c)
+		log_message(c, "tempfail", NULL, code, enh, text, NULL, why);
+	return SMFIS_TEMPFAIL;
+}
+
+/* ---- Envelope callbacks ----------------------------------------------- */
+
+static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	c->ip[0] = '\0';
+	if (sa && sa->sa_family == AF_INET &&
+	    inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, c->ip, sizeof c->ip) == NULL)
+		c->ip[0] = '\0';
+	if (sa && sa->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, c->ip, sizeof c->ip) == NULL)
+		c->ip[0] = '\0';
+	free(c->client_name);
+	c->client_name = NULL;
+	if (hostname && hostname[0] && hostname[0] != '[' && strcmp(hostname, "unknown") != 0 &&
+	    (c->client_name = strdup(hostname)) == NULL)
+		return SMFIS_TEMPFAIL;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_helo(SMFICTX *ctx, char *name)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	free(c->helo);
+	c->helo = name ? strdup(name) : NULL;
+	return name && c->helo == NULL ? SMFIS_TEMPFAIL : SMFIS_CONTINUE;
+}
+
+/* An address argument without its angle brackets and outer white space. */
+static char *address(const char *arg)
+{
+	if (arg == NULL)
+		return strdup("");
+	while (*arg == ' ' || *arg == '\t')
+		arg++;
+	size_t n = strlen(arg);
+	while (n && (arg[n - 1] == ' ' || arg[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>') {
+		arg++;
+		n -= 2;
+	}
+	return strndup(arg, n);
+}
+
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	reset_message(c);
+	c->mail_from = address(argv ? argv[0] : NULL);
+	return c->mail_from ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+}
+
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if (c->nrcpts == MAX_RCPTS) {
+		(void)set_reply(ctx, 452, "4.5.3", "Too many recipients");
+		return SMFIS_TEMPFAIL;
+	}
+	char **nr = realloc(c->rcpts, (c->nrcpts + 1) * sizeof *nr);
+	if (nr == NULL)
+		return SMFIS_TEMPFAIL;
+	c->rcpts = nr;
+	if ((c->rcpts[c->nrcpts] = address(argv ? argv[0] : NULL)) == NULL)
+		return SMFIS_TEMPFAIL;
+	c->nrcpts++;
+	return SMFIS_CONTINUE;
+}
+
+/* ---- The message ------------------------------------------------------ */
+
+/* Count n more bytes; 0, or -1 (the message dropped) over --max-size. */
+static int room(struct conn *c, size_t n)
+{
+	if (c->size > srv.max_size || n > srv.max_size - c->size) {
+		c->size = srv.max_size + 1;
+		pst_buf_free(&c->msg);
+		return -1;
+	}
+	c->size += n;
+	return 0;
+}
+
+static sfsistat too_big(SMFICTX *ctx, struct conn *c)
+{
+	char why[64];
+	snprintf(why, sizeof why, "message over %zu bytes", srv.max_size);
+	return tempfail(ctx, c, 452, "4.3.4", "Error: message too big for the policy check", why);
+}
+
+/* Append s with every bare LF as CRLF. 0 / -1 ENOMEM. */
+static int append_crlf(pst_buf *b, const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (*p == '\n' && (p == s || p[-1] != '\r') && pst_buf_putc(b, '\r') < 0)
+			return -1;
+		if (pst_buf_putc(b, *p) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if (name == NULL || value == NULL)
+		return SMFIS_CONTINUE;
+	if (room(c, strlen(name) + strlen(value) + 4) < 0)
+		return too_big(ctx, c);
+	if (pst_buf_puts(&c->msg, name) < 0 || pst_buf_puts(&c->msg, value[0] ? ": " : ":") < 0 ||
+	    append_crlf(&c->msg, value) < 0 || pst_buf_puts(&c->msg, "\r\n") < 0)
+		return tempfail(ctx, c, 451, "4.3.0", "Error: out of memory", "out of memory");
+	return SMFIS_CONTINUE;
+}
+
+static int close_header(struct conn *c)
+{
+	if (c->eoh)
+		return 0;
+	c->eoh = 1;
+	return pst_buf_puts(&c->msg, "\r\n");
+}
+
+static sfsistat on_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if (room(c, 2) < 0)
+		return too_big(ctx, c);
+	if (close_header(c) < 0)
+		return tempfail(ctx, c, 451, "4.3.0", "Error: out of memory", "out of memory");
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if (room(c, len + (c->eoh ? 0 : 2)) < 0)      /* a missing end of header too */
+		return too_big(ctx, c);
+	if (close_header(c) < 0 || pst_buf_append(&c->msg, chunk, len) < 0)
+		return tempfail(ctx, c, 451, "4.3.0", "Error: out of memory", "out of memory");
+	return SMFIS_CONTINUE;
+}
+
+/* ---- End of message ----------------------------------------------------- */
+
+static int apply_op(SMFICTX *ctx, const pst_hdrop *op)
+{
+	switch (op->kind) {
+	case PST_HDROP_CHANGE:
+		return smfi_chgheader(ctx, op->name, op->index, op->value);
+	case PST_HDROP_INSERT:
+		return smfi_insheader(ctx, op->index, op->name, op->value);
+	default:
+		return smfi_addheader(ctx, op->name, op->value);
+	}
+}
+
+/* The edits, then quarantine when asked. 0, or -1 when libmilter refused one. */
+static int apply_outcome(SMFICTX *ctx, const pst_milter_outcome *o)
+{
+	for (size_t i = 0; i < o->nops; i++)
+		if (apply_op(ctx, &o->ops[i]) != MI_SUCCESS)
+			return -1;
+	if (o->action == PST_QUARANTINE) {
+		char reason[192];
+		snprintf(reason, sizeof reason, "postern rule=%s", o->rule[0] ? o->rule : "-");
+		if (smfi_quarantine(ctx, reason) != MI_SUCCESS)
+			return -1;
+	}
+	return 0;
+}
+
+static sfsistat answer(SMFICTX *ctx, struct conn *c, const pst_milter_outcome *o)
+{
+	const char *name = pst_action_name(o->action);
+	switch (o->action) {
+	case PST_REJECT:
+	case PST_TEMPFAIL: {
+		const char *why = o->why;
+		if (set_reply(ctx, o->code, o->enhanced, o->text) < 0)
+			why = "libmilter refused the reply";
+		log_message(c, name, o->rule, o->code, o->enhanced, o->text, o, why);
+		return o->action == PST_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	}
+	case PST_DISCARD:
+		log_message(c, name, o->rule, 0, NULL, NULL, o, NULL);
+		return SMFIS_DISCARD;
+	default:
+		if (apply_outcome(ctx, o) < 0)
+			return tempfail(ctx, c, 451, "4.3.0", "Error: the message cannot be checked now",
+			                "libmilter refused an edit or the quarantine");
+		log_message(c, name, o->rule, 0, NULL, NULL, o, NULL);
+		return SMFIS_ACCEPT;
+	}
+}
+
+static sfsistat on_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if (c->size > srv.max_size)
+		return too_big(ctx, c);
+	if (close_header(c) < 0) {
+		sfsistat r = tempfail(ctx, c, 451, "4.3.0", "Error: out of memory", "out of memory");
+		reset_message(c);
+		return r;
+	}
+	pst_milter_txn txn = {
+		.client_ip = c->ip[0] ? c->ip : NULL, .client_name = c->client_name, .helo = c->helo,
+		.mail_from = c->mail_from, .rcpts = (const char *const *)c->rcpts, .nrcpts = c->nrcpts,
+		.data = c->msg.data ? c->msg.data : "", .len = c->msg.len,
+	};
+	pst_milter_outcome o;
+	pst_milter_decide(srv.policy, srv.dns, &txn, &o);
+	sfsistat r = answer(ctx, c, &o);
+	pst_milter_outcome_free(&o);
+	reset_message(c);
+	return r;
+}
+
+static sfsistat on_abort(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	if (c)
+		reset_message(c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_close(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	if (c) {
+		free_conn(c);
+		(void)smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* ---- Start ------------------------------------------------------------- */
+
+static struct smfiDesc desc = {
+	.xxfi_name = "postern",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_connect = on_connect,
+	.xxfi_helo = on_helo,
+	.xxfi_envfrom = on_envfrom,
+	.xxfi_envrcpt = on_envrcpt,
+	.xxfi_header = on_header,
+	.xxfi_eoh = on_eoh,
+	.xxfi_body = on_body,
+	.xxfi_eom = on_eom,
+	.xxfi_abort = on_abort,
+	.xxfi_close = on_close,
+};
+
+static int load(const pst_milter_conf *conf)
+{
+	pst_compile_report rep = { 0, 0, NULL };
+	int rc = pst_policy_compile_file(conf->rules, &srv.policy, &rep);
+	if (rep.text && *rep.text)
+		fputs(rep.text, stderr);
+	pst_report_clear(&rep);
+	if (rc < 0) {
+		fprintf(stderr, "postern milter: %s does not compile\n", conf->rules);
+		return EX_CONFIG;
+	}
+	char *errors = NULL;
+	if (conf->dns && pst_dns_load_fixture(conf->dns, &srv.dns, &errors) < 0) {
+		fprintf(stderr, "%s", errors ? errors : "");
+		fprintf(stderr, "postern milter: bad DNS fixture %s\n", conf->dns);
+		free(errors);
+		return EX_DATAERR;
+	}
+	const char *log = conf->log ? conf->log : "stderr";
+	srv.log_fd = strcmp(log, "stderr") == 0 ? STDERR_FILENO
+	             : open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (srv.log_fd < 0) {
+		fprintf(stderr, "postern milter: cannot open %s: %s\n", log, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	return 0;
+}
+
+static int serve(const pst_milter_conf *conf)
+{
+	char listen[1024];
+	snprintf(listen, sizeof listen, "%s", conf->listen);
+	if (smfi_setconn(listen) != MI_SUCCESS) {
+		fprintf(stderr, "postern milter: bad --listen %s\n", conf->listen);
+		return EX_OSERR;
+	}
+	if (smfi_register(desc) != MI_SUCCESS) {
+		fprintf(stderr, "postern milter: libmilter refused the filter\n");
+		return EX_SOFTWARE;
+	}
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		fprintf(stderr, "postern milter: cannot listen on %s\n", conf->listen);
+		return EX_OSERR;
+	}
+	return smfi_main() == MI_SUCCESS ? 0 : EX_SOFTWARE;
+}
+
+int pst_milter_run(const pst_milter_conf *conf)
+{
+	srv.max_size = conf->max_size ? conf->max_size : PST_MILTER_MAX_SIZE_DEFAULT;
+	if (conf->hostname)
+		snprintf(srv.hostname, sizeof srv.hostname, "%s", conf->hostname);
+	else if (gethostname(srv.hostname, sizeof srv.hostname) < 0)
+		snprintf(srv.hostname, sizeof srv.hostname, "localhost");
+	srv.hostname[sizeof srv.hostname - 1] = '\0';
+	int rc = load(conf);
+	if (rc == 0)
+		rc = serve(conf);
+	if (srv.log_fd > STDERR_FILENO)
+		close(srv.log_fd);
+	srv.log_fd = -1;
+	pst_dns_free(&srv.dns);
+	pst_policy_free(&srv.policy);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * milter.h: "postern milter", the milter front end over libmilter
+ * (engine/milter/milter.c).
+ */
+#ifndef PST_MILTER_H
+#define PST_MILTER_H
+
+#include <stddef.h>
+
+#define PST_MILTER_MAX_SIZE_DEFAULT 52428800u   /* as postern lmtp's --max-size */
+
+typedef struct pst_milter_conf {
+	const char *rules;      /* the rule file */
+	const char *listen;     /* libmilter's syntax: inet:PORT@HOST, inet6:..., unix:PATH */
+	const char *dns;        /* a DNS fixture, or NULL for live DNS */
+	const char *log;        /* a file, "stderr" or NULL (stderr) */
+	const char *hostname;   /* for the log lines; NULL: gethostname() */
+	size_t max_size;        /* header section and body, rebuilt, in bytes */
+} pst_milter_conf;
+
+/* Compile the rules, load the DNS fixture, open the log and the socket,
+ * then serve until libmilter stops (SIGTERM, SIGINT). Returns the exit
+ * status: 0 after a clean stop, 65 a bad DNS fixture, 70 libmilter
+ * failed, 71 cannot listen (or a bad --listen), 73 cannot open the log,
+ * 78 rules that do not compile. */
+int pst_milter_run(const pst_milter_conf *conf);
+
+#endif
