@@ -11,7 +11,7 @@ readme="$top_srcdir/README.md"
 # The page's text as man sees it: \- is -.
 page=$(sed 's/\\-/-/g' "$man1")
 
-for cmd in check lint test replay lmtp reload dump "report dmarc"; do
+for cmd in check lint test replay lmtp reload dump milter "report dmarc"; do
 	opts=$("$POSTERN" $cmd --help 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u)
 	[ -n "$opts" ] || { not_ok "postern $cmd --help lists options"; continue; }
 	missing=
