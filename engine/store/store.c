@@ -4,14 +4,22 @@
  *
  * One mutex guards the queue (a ring of row pointers), the counters and
  * the stop flag. pst_store_submit() takes the lock only to push a pointer
- * or to count a drop: it never waits for the backend. The writer takes up
- * to PST_STORE_BATCH_MAX rows, releases the lock, runs the prepare hook
- * and writes them in one transaction, then counts them written or failed.
+ * or to count a drop: it never waits for the backend, and it wakes the
+ * writer only when the queue stops being empty or holds a full batch.
+ * The writer, woken with less than a full batch queued, lingers up to
+ * PST_STORE_LINGER_MS for more (not when stopping), so that under load a
+ * transaction carries many rows rather than one (each transaction costs
+ * the backend its locks and its page writes: one per row made the writer
+ * over a tenth of a busy postern lmtp's CPU). It then takes up to
+ * PST_STORE_BATCH_MAX rows, releases the lock, runs the prepare hook and
+ * writes them in one transaction, then counts them written or failed.
  * After a failure the backend is closed and opened again before the next
  * batch, so a store that comes back (a file made writable, a disk with
  * room) is written again without a restart. Warnings are rate-limited: at
  * most one per warn_interval, saying how many were held back, and name
  * the store by its masked spec (pst_store_mask: no URI password in logs).
+ *
+ * The writer thread is named "postern-store" (/proc/PID/task/TID/comm).
  *
  * A reader (pst_store_reader_open) is the backend's handle and nothing
  * else: no thread, no queue; scan, mark and expire are the backend's,
@@ -26,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "store/store.h"
@@ -39,7 +48,7 @@ struct pst_store {
 	pst_store_opts opts;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	pthread_cond_t wake;            /* on CLOCK_MONOTONIC (the linger) */
 	pst_store_row **ring;
 	size_t cap, head, n;
 	int stopping;
@@ -76,59 +85,59 @@ static int is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* The tag's value: [*v, *v + *vn) for tag name in the record, first one. */
-static int find_tag(const char *txt, const char *name, const char **v, size_t *vn)
+/* The policy's tags, in the order of the bits of seen in
+ * pst_store_policy_parse (the first of a repeated tag wins). */
+enum { TAG_P, TAG_SP, TAG_NP, TAG_ADKIM, TAG_ASPF, TAG_T, TAG_FO, TAG_RUA, TAG_PCT, TAG_N };
+static const char *const tag_names[TAG_N] = {
+	"p", "sp", "np", "adkim", "aspf", "t", "fo", "rua", "pct",
+};
+
+/* The next "name=value" of the record from *p on: name [*a, *b), value
+ * [*c, *d), both trimmed; *p moves past the tag's ';'. 0 at the end, 1
+ * for a tag, 2 for a part without '=' (skipped). */
+static int next_tag(const char **p, const char **a, const char **b, const char **c,
+                    const char **d)
 {
-	size_t nlen = strlen(name);
-	const char *p = txt;
-	while (*p) {
-		const char *end = strchr(p, ';');
-		if (end == NULL)
-			end = p + strlen(p);
-		const char *eq = memchr(p, '=', (size_t)(end - p));
-		if (eq) {
-			const char *a = p, *b = eq;
-			while (a < b && is_space(*a))
-				a++;
-			while (b > a && is_space(b[-1]))
-				b--;
-			if ((size_t)(b - a) == nlen && strncasecmp(a, name, nlen) == 0) {
-				const char *c = eq + 1, *d = end;
-				while (c < d && is_space(*c))
-					c++;
-				while (d > c && is_space(d[-1]))
-					d--;
-				*v = c;
-				*vn = (size_t)(d - c);
-				return 1;
-			}
-		}
-		p = *end ? end + 1 : end;
-	}
-	return 0;
+	const char *s = *p;
+	if (*s == '\0')
+		return 0;
+	const char *end = strchr(s, ';');
+	if (end == NULL)
+		end = s + strlen(s);
+	*p = *end ? end + 1 : end;
+	const char *eq = memchr(s, '=', (size_t)(end - s));
+	if (eq == NULL)
+		return 2;
+	*a = s;
+	*b = eq;
+	while (*a < *b && is_space(**a))
+		(*a)++;
+	while (*b > *a && is_space((*b)[-1]))
+		(*b)--;
+	*c = eq + 1;
+	*d = end;
+	while (*c < *d && is_space(**c))
+		(*c)++;
+	while (*d > *c && is_space((*d)[-1]))
+		(*d)--;
+	return 1;
 }
 
 /* A policy word (none, quarantine, reject) into out, lower case, or "". */
-static void policy_word(const char *txt, const char *tag, char *out, size_t len)
+static void policy_word(const char *v, size_t n, char *out, size_t len)
 {
 	static const char *const words[] = { "none", "quarantine", "reject" };
-	const char *v;
-	size_t n;
 	out[0] = '\0';
-	if (!find_tag(txt, tag, &v, &n))
-		return;
 	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
 		if (n == strlen(words[i]) && strncasecmp(v, words[i], n) == 0)
 			snprintf(out, len, "%s", words[i]);
 }
 
 /* One of the letters in allowed ("rs", "yn"), lower case, or "". */
-static void letter(const char *txt, const char *tag, const char *allowed, char *out)
+static void letter(const char *v, size_t n, const char *allowed, char *out)
 {
-	const char *v;
-	size_t n;
 	out[0] = '\0';
-	if (find_tag(txt, tag, &v, &n) && n == 1) {
+	if (n == 1) {
 		char c = (char)(v[0] | 0x20);
 		if (strchr(allowed, c)) {
 			out[0] = c;
@@ -137,38 +146,59 @@ static void letter(const char *txt, const char *tag, const char *allowed, char *
 	}
 }
 
+/* 0 to 100, or -1. */
+static int percent(const char *v, size_t n)
+{
+	if (n == 0 || n > 3)
+		return -1;
+	int pct = 0;
+	for (size_t i = 0; i < n && pct >= 0; i++)
+		pct = v[i] >= '0' && v[i] <= '9' ? pct * 10 + (v[i] - '0') : -1;
+	return pct <= 100 ? pct : -1;
+}
+
+static void policy_tag(pst_store_policy *pol, int tag, const char *v, size_t n)
+{
+	switch (tag) {
+	case TAG_P: policy_word(v, n, pol->p, sizeof pol->p); break;
+	case TAG_SP: policy_word(v, n, pol->sp, sizeof pol->sp); break;
+	case TAG_NP: policy_word(v, n, pol->np, sizeof pol->np); break;
+	case TAG_ADKIM: letter(v, n, "rs", pol->adkim); break;
+	case TAG_ASPF: letter(v, n, "rs", pol->aspf); break;
+	case TAG_T: letter(v, n, "yn", pol->testing); break;
+	case TAG_FO: pst_store_row_set(pol->fo, sizeof pol->fo, v, n); break;
+	case TAG_RUA: pst_store_row_set(pol->rua, sizeof pol->rua, v, n); break;
+	case TAG_PCT: pol->pct = percent(v, n); break;
+	}
+}
+
+/* One pass over the record (a message's row is built from it on the
+ * session thread: no tag is searched for twice). */
 int pst_store_policy_parse(const char *txt, pst_store_policy *pol)
 {
 	memset(pol, 0, sizeof *pol);
 	pol->pct = -1;
-	const char *v;
-	size_t n;
 	while (txt && is_space(*txt))
 		txt++;
 	/* v=DMARC1 must come first (RFC 9989 4.7). */
-	if (txt == NULL || strncasecmp(txt, "v", 1) != 0)
-		return -1;
-	const char *p = txt + 1;
-	while (is_space(*p))
-		p++;
-	if (*p != '=' || !find_tag(txt, "v", &v, &n) || n != 6 || strncmp(v, "DMARC1", 6) != 0)
+	const char *p = txt, *a, *b, *c, *d;
+	if (txt == NULL || (*txt != 'v' && *txt != 'V') || next_tag(&p, &a, &b, &c, &d) != 1 ||
+	    b - a != 1 || d - c != 6 || strncmp(c, "DMARC1", 6) != 0)
 		return -1;
 	pol->found = 1;
-	policy_word(txt, "p", pol->p, sizeof pol->p);
-	policy_word(txt, "sp", pol->sp, sizeof pol->sp);
-	policy_word(txt, "np", pol->np, sizeof pol->np);
-	letter(txt, "adkim", "rs", pol->adkim);
-	letter(txt, "aspf", "rs", pol->aspf);
-	letter(txt, "t", "yn", pol->testing);
-	if (find_tag(txt, "fo", &v, &n))
-		pst_store_row_set(pol->fo, sizeof pol->fo, v, n);
-	if (find_tag(txt, "rua", &v, &n))
-		pst_store_row_set(pol->rua, sizeof pol->rua, v, n);
-	if (find_tag(txt, "pct", &v, &n) && n > 0 && n <= 3) {
-		int pct = 0;
-		for (size_t i = 0; i < n && pct >= 0; i++)
-			pct = v[i] >= '0' && v[i] <= '9' ? pct * 10 + (v[i] - '0') : -1;
-		pol->pct = pct <= 100 ? pct : -1;
+	unsigned seen = 0;
+	int k;
+	while ((k = next_tag(&p, &a, &b, &c, &d)) != 0) {
+		if (k != 1)
+			continue;
+		size_t nlen = (size_t)(b - a);
+		for (int t = 0; t < TAG_N; t++)
+			if (!(seen & 1u << t) && strlen(tag_names[t]) == nlen &&
+			    strncasecmp(a, tag_names[t], nlen) == 0) {
+				seen |= 1u << t;
+				policy_tag(pol, t, c, (size_t)(d - c));
+				break;
+			}
 	}
 	return 0;
 }
@@ -262,14 +292,39 @@ static int past(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
+/* The rows that make a full batch: the writer lingers for fewer. */
+static size_t full_batch(const pst_store *s)
+{
+	return s->cap < PST_STORE_BATCH_MAX ? s->cap : PST_STORE_BATCH_MAX;
+}
+
+/* With s->lock held and rows queued: wait up to PST_STORE_LINGER_MS for a
+ * full batch (submit wakes us then) or a stop. */
+static void linger(pst_store *s)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)PST_STORE_LINGER_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	while (!s->stopping && s->n < full_batch(s))
+		if (pthread_cond_timedwait(&s->wake, &s->lock, &until) == ETIMEDOUT)
+			break;
+}
+
 static void *writer_main(void *arg)
 {
 	pst_store *s = arg;
 	pst_store_row *batch[PST_STORE_BATCH_MAX];
+	/* Named, so that its CPU can be told from the sessions' (top -H,
+	 * tests/bench/bench_store.sh); a failure changes nothing else. */
+	(void)prctl(PR_SET_NAME, "postern-store", 0, 0, 0);
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		while (s->n == 0 && !s->stopping)
 			pthread_cond_wait(&s->wake, &s->lock);
+		if (s->n < full_batch(s))
+			linger(s);
 		if (s->n == 0 || (s->stopping && past(&s->deadline)))
 			break;
 		size_t k = 0;
@@ -395,8 +450,25 @@ int pst_store_open(const char *spec, const pst_store_opts *opts, pst_store **out
 		return -1;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
-	int rc = pthread_create(&s->thread, NULL, writer_main, s);
+	pthread_condattr_t ca;
+	int rc = pthread_condattr_init(&ca);
+	if (rc == 0) {
+		rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (rc == 0)
+			rc = pthread_cond_init(&s->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "report store: cannot make its condition: %s", strerror(rc));
+		be->close(s->impl);
+		pthread_mutex_destroy(&s->lock);
+		free(s->ring);
+		free(s->name);
+		free(s->target);
+		free(s);
+		return -1;
+	}
+	rc = pthread_create(&s->thread, NULL, writer_main, s);
 	if (rc != 0) {
 		snprintf(err, errlen, "report store: cannot start its thread: %s", strerror(rc));
 		be->close(s->impl);
@@ -427,7 +499,10 @@ int pst_store_submit(pst_store *s, pst_store_row *row)
 	}
 	s->ring[(s->head + s->n) % s->cap] = row;
 	s->n++;
-	pthread_cond_signal(&s->wake);
+	/* The writer waits for a first row, or lingers for a full batch;
+	 * between the two it looks at the queue itself. */
+	if (s->n == 1 || s->n == full_batch(s))
+		pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }

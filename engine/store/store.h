@@ -7,7 +7,11 @@
  * ("postgresql://postern@db/reports", also "postgres://"), each scheme one
  * backend file behind pst_store_backend (store_sqlite.c, store_pg.c). Rows are handed over by
  * pst_store_submit(), which never blocks: a bounded queue feeds one writer
- * thread that writes them in batches, one transaction per batch. A full
+ * thread that writes them in batches, one transaction per batch; woken by
+ * a first row, the writer waits up to PST_STORE_LINGER_MS for a full
+ * batch, so a row is written that long after its submit at most, when the
+ * backend keeps up (the cost of a transaction is then shared by the rows
+ * of a busy server's last PST_STORE_LINGER_MS). A full
  * queue drops the row (counted); a backend failure (busy past its timeout,
  * a read-only or full disk) fails the batch (counted, a rate-limited
  * warning through the log callback) and the connection is opened again for
@@ -27,6 +31,7 @@
 #define PST_STORE_MAX_DKIM       8      /* DKIM signatures kept per row (child rows) */
 #define PST_STORE_QUEUE_MAX      4096   /* rows waiting for the writer */
 #define PST_STORE_BATCH_MAX      256    /* rows per transaction */
+#define PST_STORE_LINGER_MS      100    /* the writer's wait for a full batch */
 #define PST_STORE_DOMAIN_MAX     256    /* a domain: 253 and the NUL, rounded */
 #define PST_STORE_TEXT_MAX       128    /* a result word, a reason comment */
 #define PST_STORE_URI_MAX        1024   /* the rua tag as published */
@@ -77,7 +82,8 @@ typedef struct pst_store_row {
 	char rule[PST_STORE_TEXT_MAX];       /* the deciding rule, "" for none */
 	char reason_type[32];                /* RFC 9990 PolicyOverrideType, or "" */
 	char reason_comment[PST_STORE_TEXT_MAX];
-	pst_store_dkim dkim[PST_STORE_MAX_DKIM];
+	pst_store_dkim dkim[PST_STORE_MAX_DKIM]; /* the first ndkim are read, the
+	                                      * others never (they need no zeroing) */
 	size_t ndkim;
 	size_t dkim_ignored;                 /* signatures past PST_STORE_MAX_DKIM */
 } pst_store_row;

@@ -13,7 +13,8 @@
  * the SQL below, documented column by column in the store's notes. Rows
  * are inserted through two prepared statements; "" is written as NULL.
  * begin is BEGIN IMMEDIATE, so a writer waiting for the lock waits at most
- * the busy timeout, at the start of the batch.
+ * the busy timeout, at the start of the batch; it and commit are prepared
+ * once too (not parsed again for each batch).
  *
  * Reading: scan opens a read-only connection of its own (so that its fn
  * may mark rows on the handle's connection meanwhile) and runs two
@@ -82,6 +83,7 @@ static const char insert_dkim_sql[] =
 struct sq {
 	sqlite3 *db;
 	sqlite3_stmt *ins_msg, *ins_dkim;
+	sqlite3_stmt *begin, *commit;   /* BEGIN IMMEDIATE, COMMIT */
 	char *target;                   /* the file, for the scan's own connection */
 	int scanning;                   /* a scan is running: marks wait for its end */
 	int64_t *pending;               /* the ids marked meanwhile */
@@ -161,6 +163,8 @@ static void sq_close(void *impl)
 		return;
 	sqlite3_finalize(q->ins_msg);
 	sqlite3_finalize(q->ins_dkim);
+	sqlite3_finalize(q->begin);
+	sqlite3_finalize(q->commit);
 	sqlite3_close(q->db);
 	free(q->pending);
 	free(q->target);
@@ -180,7 +184,9 @@ static int sq_open(const char *target, void **impl, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	int rc = sqlite3_open_v2(target, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	/* No mutex: a handle is used by one thread at a time (store.h). */
+	int rc = sqlite3_open_v2(target, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                         SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		goto bad;
 	sqlite3_busy_timeout(q->db, PST_STORE_SQLITE_BUSY_MS);
@@ -202,7 +208,9 @@ static int sq_open(const char *target, void **impl, char *err, size_t errlen)
 		return -1;
 	}
 	if (sqlite3_prepare_v2(q->db, insert_message_sql, -1, &q->ins_msg, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(q->db, insert_dkim_sql, -1, &q->ins_dkim, NULL) != SQLITE_OK)
+	    sqlite3_prepare_v2(q->db, insert_dkim_sql, -1, &q->ins_dkim, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(q->db, "BEGIN IMMEDIATE", -1, &q->begin, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(q->db, "COMMIT", -1, &q->commit, NULL) != SQLITE_OK)
 		goto bad;
 	*impl = q;
 	return 0;
@@ -212,14 +220,26 @@ bad:
 	return -1;
 }
 
+/* Run one of the prepared statements without rows (begin, commit). */
+static int run(struct sq *q, sqlite3_stmt *st, char *err, size_t errlen)
+{
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(q->db));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int sq_begin(void *impl, char *err, size_t errlen)
 {
-	return exec(impl, "BEGIN IMMEDIATE", err, errlen);
+	struct sq *q = impl;
+	return run(q, q->begin, err, errlen);
 }
 
 static int sq_commit(void *impl, char *err, size_t errlen)
 {
-	return exec(impl, "COMMIT", err, errlen);
+	struct sq *q = impl;
+	return run(q, q->commit, err, errlen);
 }
 
 static void sq_rollback(void *impl)

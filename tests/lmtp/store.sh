@@ -83,9 +83,14 @@ if chattr +i "$DB" "$DB-wal" 2>/dev/null; then
 	     "the failure is a warning event naming the store"
 	is "$(grep '"event":"warning".*report store' "$LOG" | head -1 | jq -r .report_store)" "sqlite:$DB" \
 	   "its report_store member is the --report-store value"
-	kill -USR1 "$SRV_PID"
-	for _ in $(seq 50); do grep -q '"event":"stats"' "$LOG" && break; sleep 0.1; done
-	stats=$(grep '"event":"stats"' "$LOG" | tail -1)
+	# The writer lingers up to 100 ms for more rows before a batch: the
+	# last row may still be queued when the first warning is out.
+	for _ in $(seq 50); do
+		kill -USR1 "$SRV_PID"
+		sleep 0.1
+		stats=$(grep '"event":"stats"' "$LOG" | tail -1)
+		[ -n "$stats" ] && [ "$(q "$stats" '.report_store | [.written, .failed + .dropped]')" = '[3,3]' ] && break
+	done
 	is "$(q "$stats" '.report_store | [.written, .failed + .dropped]')" '[3,3]' \
 	   "the stats event counts 3 rows written and 3 lost"
 	is "$(grep -c '"event":"warning".*report store' "$LOG")" 1 "warnings are rate-limited: one for three failures"

@@ -63,6 +63,11 @@ static void policy_tags(void **state)
 		{ "v=spf1 -all", -1, "", "", "", "", "", "", "", -1 },
 		{ "p=reject; v=DMARC1", -1, "", "", "", "", "", "", "", -1 },
 		{ "v=DMARC1", 0, "", "", "", "", "", "", "", -1 },
+		{ "v=DMARC1; junk; p=quarantine; P=reject; pct=10; pct=20; t=n; t=y", 0,
+		  "quarantine", "", "", "", "", "n", "", 10 },
+		{ "V =DMARC1;p=reject", 0, "reject", "", "", "", "", "", "", -1 },
+		{ "v=DMARC10; p=reject", -1, "", "", "", "", "", "", "", -1 },
+		{ "vv=DMARC1; p=reject", -1, "", "", "", "", "", "", "", -1 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		pst_store_policy p;
@@ -340,6 +345,49 @@ static void full_queue_drops(void **state)
 	if (st.written != 5 || st.dropped != 5 || st.failed != 0)
 		fail_msg("got written=%lu dropped=%lu failed=%lu, want 5 5 0", st.written,
 		         st.dropped, st.failed);
+	pst_store_close(&s);
+}
+
+/* Rows submitted a few ms apart: the writer, woken by the first, lingers
+ * for more (PST_STORE_LINGER_MS) and writes them in one transaction, so
+ * nothing is written while they come (a writer taking each row as it
+ * comes writes the first within a ms or two) and then all at once
+ * (written is counted per batch); a lone row is still written by itself
+ * once the linger ends, without a stop. */
+static void writer_batches_rows(void **state)
+{
+	(void)state;
+	enum { N = 10, GAP_US = 2000 };     /* 20 ms in all, under the linger */
+	char spec[160], err[512] = "";
+	snprintf(spec, sizeof spec, "sqlite:%s/batch.db", dir);
+	pst_store *s = NULL;
+	assert_int_equal(pst_store_open(spec, NULL, &s, err, sizeof err), 0);
+	pst_store_row *rows[N];
+	for (int i = 0; i < N; i++)
+		rows[i] = sample_row("batch.example");
+	pst_store_stats st = { 0 };
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(pst_store_submit(s, rows[i]), 0);
+		usleep(GAP_US);
+		pst_store_get_stats(s, &st);
+		if (st.written != 0)
+			fail_msg("%lu rows written while row %d of %d came: want none yet",
+			         st.written, i + 1, N);
+	}
+	for (int i = 0; i < 5000 && st.written == 0; i++) {
+		usleep(1000);
+		pst_store_get_stats(s, &st);
+	}
+	if (st.written != N)
+		fail_msg("first rows written: %lu, want all %d in one batch", st.written, N);
+	assert_int_equal(pst_store_submit(s, sample_row("lone.example")), 0);
+	for (int i = 0; i < 5000 && st.written == N; i++) {
+		usleep(1000);
+		pst_store_get_stats(s, &st);
+	}
+	if (st.written != N + 1 || st.queued != 0)
+		fail_msg("the lone row: written %lu, queued %lu; want %d, 0", st.written, st.queued,
+		         N + 1);
 	pst_store_close(&s);
 }
 
@@ -663,6 +711,7 @@ int main(void)
 		cmocka_unit_test(mask_uri_password),
 		cmocka_unit_test(pg_uri_schemes),
 		cmocka_unit_test(full_queue_drops),
+		cmocka_unit_test(writer_batches_rows),
 		cmocka_unit_test(sqlite_scan_mark_expire),
 		cmocka_unit_test(pg_scan_mark_expire),
 		cmocka_unit_test(pg_batch_links_and_failures),
