@@ -246,26 +246,39 @@ static int msg_id_ok(const char *id)
 	       && dot_atom(at + 1, strlen(at + 1));
 }
 
+/* Whether the line may fold before its space at col: the character before
+ * is no space and one after is (last: the last non-space), so that neither
+ * side is a line of spaces only (RFC 5322 3.2.2 forbids those; some
+ * parsers take one for the end of the header section). */
+static int fold_at(const pst_buf *line, size_t col, size_t last)
+{
+	return line->data[col] == ' ' && line->data[col - 1] != ' ' && col < last;
+}
+
 /* "Name: value" CRLF, folded before spaces so that lines stay within 78
- * characters where the value allows (a word longer than that stays whole). */
+ * characters where the value allows (a word longer than that stays whole;
+ * a run of spaces stays on one line with the word before it). */
 static int header_folded(pst_buf *out, const char *name, const char *value)
 {
 	pst_buf line = PST_BUF_INIT;
-	size_t start = 0, col;
+	size_t start = 0, col, last;
 	int rc = -1;
 
 	if (pst_buf_printf(&line, "%s: %s", name, value) != 0)
 		return -1;
+	for (last = line.len; last > 0 && line.data[last - 1] == ' '; last--)
+		;
+	last = last > 0 ? last - 1 : 0;
 	while (line.len - start > LINE_MAX_CHARS) {
 		size_t cut = 0;
 		for (col = start + 1; col <= start + LINE_MAX_CHARS; col++)
-			if (line.data[col] == ' ' && line.data[col - 1] != ' ')
+			if (fold_at(&line, col, last))
 				cut = col;
-		if (cut == 0) /* no space in reach: the next one, if any */
+		if (cut == 0) /* no fold in reach: the next one, if any */
 			for (col = start + LINE_MAX_CHARS + 1; col < line.len && cut == 0; col++)
-				if (line.data[col] == ' ')
+				if (fold_at(&line, col, last))
 					cut = col;
-		if (cut == 0 || cut == line.len)
+		if (cut == 0)
 			break;
 		if (pst_buf_append(out, line.data + start, cut - start) != 0
 		    || pst_buf_puts(out, "\r\n") != 0)

@@ -26,8 +26,9 @@
  *     RFC 7208 section 2.4). <spf> is left out when SPF was not evaluated.
  *   - <envelope_from> is always written, empty for the null reverse-path;
  *     <envelope_to> is never written.
- *   - Text is escaped (& < > " '); control bytes and invalid UTF-8 are
- *     written as '?'.
+ *   - Text is escaped (& < > " '); control bytes, invalid UTF-8 and
+ *     U+FFFE / U+FFFF (valid UTF-8, but not XML characters) are written
+ *     as '?'.
  */
 #include "config.h"
 
@@ -198,10 +199,13 @@ static int put_text(pst_buf *b, const char *s)
 			if (*p < 0x20 || *p == 0x7f) {
 				rep = "?";
 			} else if (*p >= 0x80) {
-				k = pst_utf8_decode(p, n, NULL);
+				uint32_t cp;
+				k = pst_utf8_decode(p, n, &cp);
 				if (k == 0) {
 					rep = "?";
 					k = 1;
+				} else if (cp == 0xfffe || cp == 0xffff) {
+					rep = "?";     /* no XML Char: not well-formed */
 				}
 			}
 		}

@@ -14,7 +14,7 @@ out=$2
 corpora=${POSTERN_CORPORA:-$src/../shared/corpora}
 [ -d "$corpora" ] || corpora=""
 
-for t in headers addr rules authres dnsfix eval lmtp mime; do
+for t in headers addr rules authres dnsfix eval lmtp mime rua; do
 	rm -rf "$out/$t"
 	mkdir -p "$out/$t"
 done
@@ -148,6 +148,34 @@ Content-Disposition: x; filename="a.exe. "
 
 EOF
 
-for t in headers addr rules authres dnsfix eval lmtp mime; do
+# DMARC aggregate reports (fuzz_rua.c): four control bytes, then
+# NUL-separated pieces: rua value, extra zone lines, policy domain, its
+# organizational domain, row 1 and row 2 (TAB-separated fields), meta and
+# compose arguments (TAB-separated).
+rua() {	# rua CONTROL-BYTES PIECE...: one seed
+	ctl=$1
+	shift
+	{ printf "$ctl"; for p in "$@"; do printf '%s\000' "$p"; done; } | text rua
+}
+T=$(printf '\t')
+row1="192.0.2.1${T}example.com${T}bounce.example.com${T}bounce.example.com${T}pass${T}${T}none${T}${T}${T}11${T}reject${T}quarantine${T}none${T}rs${T}n${T}1${T}example.com${T}s1${T}pass${T}${T}mail.example.net${T}sel<2>${T}fail${T}body hash mismatch & more"
+row2="2001:db8::1${T}Example.COM${T}${T}${T}softfail${T}no <spf> \"here\"${T}quarantine${T}local_policy${T}rule 'x'${T}00"
+meta="Postern Org${T}dmarc@receiver.example${T}https://receiver.example/dmarc${T}receiver.example${T}u1${T}postern 1.2"
+rua '\021\000\000\010' 'mailto:rua@example.com!10m, mailto:r@reports.thirdparty.example' '' example.com '' "$row1" "$row2" "$meta" ''
+rua '\002\001\001\002' 'mailto:x@over.thirdparty.example' \
+	'example.com._report._dmarc.over.thirdparty.example. TXT "v=DMARC1; rua=mailto:Y@OVER.thirdparty.example!1k"' \
+	example.com example.com "$row1" "$row1" "$meta" "dmarc@receiver.example${T}x@over.thirdparty.example"
+rua '\000\002\003\011' 'MAILTO:%72ua@EXAMPLE.com?subject=x,https://x.example/r,mailto:a@b@c,mailto:"q"@x.example!9x,,  ,mailto:a@xn--bcher-kva.example!1t' \
+	'$TIMEOUT example.com._report._dmarc.b.example. TXT' 'exa<mple>.com' '' "$row2" '' \
+	"O&rg${T}e@x${T}${T}sub mitter${T}${T}" "a@b${T}c@d${T}id@x${T}f\"ile"
+rua '\003\004\005\001' 'mailto:r@other.example' \
+	'_dmarc.other.example. TXT "v=DMARC1; p=none"
+example.com._report._dmarc.other.example. TXT "v=DMARC1; rua=mailto:z@evil.example"' \
+	example.com '' "10.0.0.1${T}a.example${T}" '' "${T}${T}${T}long.submitter.domain.that.goes.on.and.on.example${T}${T}" \
+	"from@example.com${T}to@example.com${T}$(printf 'x%.0s' $(seq 1 100)) $(printf 'y%.0s' $(seq 1 90))${T}file.xml.gz"
+grep -hoE 'rua=[^;"]*' "$src/tests/adversarial/dns.zone" 2>/dev/null | sed 's/^rua=//' | sort -u |
+	while IFS= read -r v; do rua '\001\000\000\010' "$v" '' example.com '' "$row1" '' "$meta" ''; done
+
+for t in headers addr rules authres dnsfix eval lmtp mime rua; do
 	echo "seeds: $t: $(ls "$out/$t" | wc -l) files"
 done

@@ -3,7 +3,8 @@
  * percent-decoding), the external destination verification of RFC 9990
  * section 4 over an inline DNS fixture (which has no wildcards, so the
  * wildcard form "*._report._dmarc.<host>" is not tested here), the report
- * message (headers, Subject and its folding, base64 back to the bytes,
+ * message (headers, Subject and its folding (never into a line of spaces
+ * only), base64 back to the bytes,
  * CRLF everywhere), delivery through a sendmail stand-in script (the pipe,
  * the arguments and the exit-code mapping) and SMTP against a listener in
  * this test (250, multi-line replies, HELO fallback, 4xx, 5xx, silence,
@@ -482,6 +483,49 @@ static void compose_edges(void **state)
 	assert_int_equal(pst_rua_compose("a@b.example", "c@d.example", "d\xc3\xa9", "b", "i@d",
 					 "f", "", 0, 0, &m), -1);
 	assert_int_equal(m.len, 0);
+	pst_buf_free(&m);
+}
+
+/* Whether a header line of msg is made of white space only (RFC 5322
+ * section 3.2.2: a folded line must hold more than WSP; some parsers end
+ * the header section at such a line). */
+static int blank_header_line(const char *msg)
+{
+	for (const char *p = msg, *end = strstr(msg, "\r\n\r\n"); p < end;) {
+		const char *eol = strstr(p, "\r\n"), *q = p;
+		while (q < eol && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q == eol)
+			return 1;
+		p = eol + 2;
+	}
+	return 0;
+}
+
+/* Runs of spaces in a value never fold into a line of spaces only: not
+ * inside the value, not at its end. Found by tests/fuzz/fuzz_rua. */
+static void compose_fold_spaces(void **state)
+{
+	char domain[200], to[200], v[600];
+	pst_buf m = PST_BUF_INIT;
+
+	(void)state;
+	memset(domain, ' ', sizeof domain);
+	domain[0] = 'a';
+	domain[150] = 'b';
+	domain[151] = '\0';
+	memset(to, ' ', sizeof to);
+	memcpy(to, "c@d.example", 11);
+	to[120] = '\0';
+	assert_int_equal(pst_rua_compose("a@b.example", to, domain, "b.example", "i@d",
+					 "f.xml.gz", "", 0, 0, &m), 0);
+	assert_false(blank_header_line(m.data));
+	/* Unfolding gives the value back. */
+	assert_true(header(m.data, "Subject", v, sizeof v));
+	assert_int_equal(strncmp(v, "Report Domain: ", 15), 0);
+	assert_int_equal(strncmp(v + 15, domain, strlen(domain)), 0);
+	assert_true(header(m.data, "To", v, sizeof v));
+	assert_string_equal(v + (v[0] == ' '), to);  /* folded after "To:" */
 	pst_buf_free(&m);
 }
 
@@ -967,6 +1011,8 @@ int main(void)
 		cmocka_unit_test(smtp_failures),
 		cmocka_unit_test(smtp_connection),
 		cmocka_unit_test(live_postfix),
+		/* After live_postfix, whose number tests/lmtp/rua_postfix.sh expects. */
+		cmocka_unit_test(compose_fold_spaces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* Unit tests for engine/rua/xml.c: the Report-ID (with and without a
  * unique-id, cut to dot-atom-text, too small a buffer), the file name
  * (with and without unique-id, .xml and .xml.gz, unsafe characters), XML
- * escaping and control bytes, a record with two DKIM signatures and a
+ * escaping, control bytes and U+FFFE / U+FFFF, a record with two DKIM signatures and a
  * reason, the null reverse-path's empty envelope_from, the policy's
  * defaults and published tags, and the gzip read back with zlib's inflate
  * (data, the header's name and mtime), and every allocation failed in
@@ -159,6 +159,28 @@ static void escaping(void **state)
 	has(x, "<generator>p\xc3\xa9rn ?? x</generator>");
 	has(x, "<comment>a&lt;b&amp;c&gt;d</comment>");
 	lacks(x, "\x01");
+	free(x);
+}
+
+/* U+FFFE and U+FFFF are valid UTF-8 but no XML Char (XML 1.0, production
+ * [2]): a document holding them is not well-formed, so they are written as
+ * '?' like invalid bytes. Their neighbours U+FFFD and U+10000 stay. Found
+ * by tests/fuzz/fuzz_rua. */
+static void xml_noncharacters(void **state)
+{
+	(void)state;
+	pst_rua_report r;
+	pst_rua_record rec;
+	pst_rua_meta m = meta;
+	record_init(&rec);
+	report_init(&r, &rec, 1);
+	m.org_name = "a\xef\xbf\xbe" "b\xef\xbf\xbf" "c";
+	m.generator = "\xef\xbf\xbd\xf0\x90\x80\x80";
+	char *x = xml_of(&r, &m);
+	has(x, "<org_name>a?b?c</org_name>");
+	has(x, "<generator>\xef\xbf\xbd\xf0\x90\x80\x80</generator>");
+	lacks(x, "\xef\xbf\xbe");
+	lacks(x, "\xef\xbf\xbf");
 	free(x);
 }
 
@@ -434,6 +456,7 @@ int main(void)
 		cmocka_unit_test(report_id),
 		cmocka_unit_test(filename),
 		cmocka_unit_test(escaping),
+		cmocka_unit_test(xml_noncharacters),
 		cmocka_unit_test(two_dkim_and_reason),
 		cmocka_unit_test(null_reverse_path),
 		cmocka_unit_test(policy_defaults),
