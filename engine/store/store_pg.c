@@ -13,9 +13,9 @@
  * instances starting at once against one empty database do not both create
  * it: a schema_version table holds the version; a newer one than
  * PST_STORE_SCHEMA_VERSION is refused, as in store_sqlite.c. The tables
- * (message, one row per message; dkim, one child row per signature) have
- * the SQLite backend's columns and meaning, in PostgreSQL types (id a
- * bigint identity, time a bigint of Unix seconds, text, integer). Rows are
+ * (message, one row per message; dkim, one child row per signature) are
+ * store_int.h's PST_STORE_SCHEMA_TABLES, as in SQLite, id a bigint
+ * identity (time a bigint of Unix seconds, text, integer). Rows are
  * inserted through two prepared statements, the dkim one taking its
  * message_id from currval() of the message id's sequence (the message row
  * just inserted on this session); "" is written as NULL.
@@ -74,30 +74,7 @@
 #define PST_STORE_PG_MARK_MAX  5000        /* ids per UPDATE of a mark */
 
 static const char schema_sql[] =
-	"CREATE TABLE message ("
-	" id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-	" time BIGINT NOT NULL,"
-	" host TEXT NOT NULL,"
-	" queue_id TEXT,"
-	" reporting_domain TEXT,"
-	" policy_found INTEGER NOT NULL,"
-	" policy_p TEXT, policy_sp TEXT, policy_np TEXT,"
-	" policy_adkim TEXT, policy_aspf TEXT, policy_testing TEXT, policy_fo TEXT,"
-	" policy_pct INTEGER, policy_rua TEXT,"
-	" source_ip TEXT, header_from TEXT, envelope_from TEXT, envelope_to TEXT,"
-	" spf_result TEXT, spf_domain TEXT, spf_scope TEXT, spf_human TEXT,"
-	" spf_aligned INTEGER NOT NULL, dkim_aligned INTEGER NOT NULL,"
-	" dmarc_result TEXT, dmarc_policy TEXT,"
-	" disposition TEXT NOT NULL, decision TEXT, applied TEXT, rule TEXT,"
-	" reason_type TEXT, reason_comment TEXT,"
-	" dkim_ignored INTEGER NOT NULL DEFAULT 0,"
-	" reported INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE dkim ("
-	" message_id BIGINT NOT NULL REFERENCES message(id) ON DELETE CASCADE,"
-	" idx INTEGER NOT NULL,"
-	" domain TEXT, selector TEXT, result TEXT NOT NULL, human TEXT,"
-	" PRIMARY KEY (message_id, idx));"
-	"CREATE INDEX message_unreported ON message (reported, reporting_domain, time);";
+	PST_STORE_SCHEMA_TABLES("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY");
 
 static const char insert_message_sql[] =
 	"INSERT INTO message (time, host, queue_id, reporting_domain, policy_found,"

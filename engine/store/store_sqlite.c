@@ -10,7 +10,8 @@
  * version; a newer one than PST_STORE_SCHEMA_VERSION is refused (an older
  * postern must not write rows a newer one reads differently). The tables
  * (message, one row per message; dkim, one child row per signature) are
- * the SQL below, documented column by column in the store's notes. Rows
+ * store_int.h's PST_STORE_SCHEMA_TABLES, id the rowid alias, documented
+ * column by column in postern-store(5). Rows
  * are inserted through two prepared statements; "" is written as NULL.
  * begin is BEGIN IMMEDIATE, so a writer waiting for the lock waits at most
  * the busy timeout, at the start of the batch; it and commit are prepared
@@ -43,30 +44,7 @@
 
 static const char schema_sql[] =
 	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
-	"CREATE TABLE message ("
-	" id INTEGER PRIMARY KEY,"
-	" time INTEGER NOT NULL,"
-	" host TEXT NOT NULL,"
-	" queue_id TEXT,"
-	" reporting_domain TEXT,"
-	" policy_found INTEGER NOT NULL,"
-	" policy_p TEXT, policy_sp TEXT, policy_np TEXT,"
-	" policy_adkim TEXT, policy_aspf TEXT, policy_testing TEXT, policy_fo TEXT,"
-	" policy_pct INTEGER, policy_rua TEXT,"
-	" source_ip TEXT, header_from TEXT, envelope_from TEXT, envelope_to TEXT,"
-	" spf_result TEXT, spf_domain TEXT, spf_scope TEXT, spf_human TEXT,"
-	" spf_aligned INTEGER NOT NULL, dkim_aligned INTEGER NOT NULL,"
-	" dmarc_result TEXT, dmarc_policy TEXT,"
-	" disposition TEXT NOT NULL, decision TEXT, applied TEXT, rule TEXT,"
-	" reason_type TEXT, reason_comment TEXT,"
-	" dkim_ignored INTEGER NOT NULL DEFAULT 0,"
-	" reported INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE dkim ("
-	" message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,"
-	" idx INTEGER NOT NULL,"
-	" domain TEXT, selector TEXT, result TEXT NOT NULL, human TEXT,"
-	" PRIMARY KEY (message_id, idx));"
-	"CREATE INDEX message_unreported ON message (reported, reporting_domain, time);";
+	PST_STORE_SCHEMA_TABLES("INTEGER PRIMARY KEY");
 
 static const char insert_message_sql[] =
 	"INSERT INTO message (time, host, queue_id, reporting_domain, policy_found,"
