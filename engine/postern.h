@@ -202,7 +202,8 @@ PST_API int pst_message_evaluate(pst_message *msg);
  * rules. No trace or rule timing is kept. Verdicts are read with
  * pst_message_verdict(); pst_message_render(), pst_message_json() and
  * pst_message_text() need pst_message_evaluate(), which may still be
- * called (it replaces these verdicts). 0, or -1 on ENOMEM. */
+ * called: each of the two replaces the verdicts the other made. 0, or -1
+ * on ENOMEM. */
 PST_API int pst_message_evaluate_envelope(pst_message *msg);
 
 typedef enum pst_action {
