@@ -6,7 +6,10 @@
  * derived from it, and the outcomes of evaluation. The envelope is taken
  * from the caller first, then from leading X-Postern-Envelope fields (which
  * are stripped from what is delivered), then the first To: address stands
- * in for a missing recipient. The facts the rules read come from
+ * in for a missing recipient. Verdicts come from the whole message
+ * (pst_message_evaluate) or from its envelope alone
+ * (pst_message_evaluate_envelope, eval.h's envelope_only); rendering and
+ * reports need the former. The facts the rules read come from
  * fact_source() below; auth facts from message_auth.c.
  */
 #include "config.h"
@@ -278,6 +281,7 @@ static int make_verdict(struct pst_message *m, const char *rcpt, const pst_outco
 	v->nmatched = o->nmatched;
 	v->tags = o->tags;
 	v->ntags = o->ntags;
+	v->undecided = o->undecided;
 	pst_edit_info *edits = pst_arena_calloc(m->arena, o->nedits + 1, sizeof *edits);
 	if (edits == NULL)
 		return -1;
@@ -292,16 +296,38 @@ static int make_verdict(struct pst_message *m, const char *rcpt, const pst_outco
 	return 0;
 }
 
-int pst_message_evaluate(pst_message *m)
+/* Every recipient's outcome and verdict with eo, made how (PST_EVAL_*). A
+ * failure leaves the message unevaluated. */
+static int evaluate_all(struct pst_message *m, const pst_eval_opts *eo, int how)
 {
-	if (m->evaluated)
-		return 0;
+	m->evaluated = 0;
 	m->outcomes = pst_arena_calloc(m->arena, m->nrcpts, sizeof *m->outcomes);
 	m->verdicts = pst_arena_calloc(m->arena, m->nrcpts, sizeof *m->verdicts);
 	if (m->outcomes == NULL || m->verdicts == NULL)
 		return -1;
 	pst_fact_source src;
 	pst_message_fact_source(m, &src);
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		if (pst_eval_recipient(m->policy->prog, &src, m->rcpts[i], eo, m->arena, &m->outcomes[i]) < 0 ||
+		    make_verdict(m, m->rcpts[i], &m->outcomes[i], &m->verdicts[i]) < 0)
+			return -1;
+	}
+	m->evaluated = how;
+	return 0;
+}
+
+int pst_message_evaluate_envelope(pst_message *m)
+{
+	if (m->evaluated == PST_EVAL_ENVELOPE)
+		return 0;
+	pst_eval_opts eo = { .envelope_only = 1 };
+	return evaluate_all(m, &eo, PST_EVAL_ENVELOPE);
+}
+
+int pst_message_evaluate(pst_message *m)
+{
+	if (m->evaluated == PST_EVAL_FULL)
+		return 0;
 	pst_eval_opts eo = { .trace = m->opts.trace };
 	size_t nrules = pst_program_rule_count(m->policy->prog);
 	if (m->opts.time_rules) {
@@ -312,19 +338,14 @@ int pst_message_evaluate(pst_message *m)
 		eo.rule_nsec = m->rule_nsec;
 		eo.rule_evals = m->rule_evals;
 	}
-	for (size_t i = 0; i < m->nrcpts; i++) {
-		if (pst_eval_recipient(m->policy->prog, &src, m->rcpts[i], &eo, m->arena, &m->outcomes[i]) < 0 ||
-		    make_verdict(m, m->rcpts[i], &m->outcomes[i], &m->verdicts[i]) < 0)
-			return -1;
-	}
-	m->evaluated = 1;
-	return 0;
+	return evaluate_all(m, &eo, PST_EVAL_FULL);
 }
 
 int pst_message_rule_time(const pst_message *m, size_t i, unsigned long long *nsec,
                           unsigned *evaluations)
 {
-	if (!m->evaluated || m->rule_nsec == NULL || i >= pst_program_rule_count(m->policy->prog))
+	if (m->evaluated != PST_EVAL_FULL || m->rule_nsec == NULL ||
+	    i >= pst_program_rule_count(m->policy->prog))
 		return -1;
 	if (nsec)
 		*nsec = m->rule_nsec[i];
@@ -423,8 +444,8 @@ int pst_message_render(pst_message *m, size_t i, char **out, size_t *len, char *
 	*len = 0;
 	if (errlen)
 		err[0] = '\0';
-	if (!m->evaluated || i >= m->nrcpts)
-		return fail(err, errlen, "%s", !m->evaluated ? "the message was not evaluated"
+	if (m->evaluated != PST_EVAL_FULL || i >= m->nrcpts)
+		return fail(err, errlen, "%s", m->evaluated != PST_EVAL_FULL ? "the message was not evaluated"
 		                                             : "no such recipient");
 	const pst_outcome *o = &m->outcomes[i];
 	/* The rules' edits (eval/apply.h), and room for Authentication-Results
@@ -475,7 +496,7 @@ int pst_message_render(pst_message *m, size_t i, char **out, size_t *len, char *
 static int report(pst_message *m, char **out, int (*fn)(struct pst_message *, pst_buf *))
 {
 	*out = NULL;
-	if (!m->evaluated && pst_message_evaluate(m) < 0)
+	if (m->evaluated != PST_EVAL_FULL && pst_message_evaluate(m) < 0)
 		return -1;
 	pst_buf b = PST_BUF_INIT;
 	if (fn(m, &b) < 0) {

@@ -80,7 +80,9 @@ struct pst_message {
 	pst_dns_session dns;        /* every DNS question of this message */
 	size_t nrcpts;              /* at least 1 (an unknown recipient) */
 	const char **rcpts;         /* "" for the unknown recipient */
-	int evaluated;
+	int evaluated;              /* 0, or how the verdicts were made: */
+#define PST_EVAL_FULL 1             /* pst_message_evaluate() */
+#define PST_EVAL_ENVELOPE 2         /* pst_message_evaluate_envelope() */
 	pst_outcome *outcomes;      /* nrcpts of them, after evaluation */
 	pst_verdict *verdicts;      /* likewise */
 	unsigned long long *rule_nsec; /* per rule, with opts.time_rules */

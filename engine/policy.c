@@ -18,6 +18,7 @@
 #include "lang/diag.h"
 #include "message_private.h"
 #include "util/buf.h"
+#include "util/domain.h"
 
 /* ---- Policies ------------------------------------------------------- */
 
@@ -105,6 +106,26 @@ int pst_policy_rule(const pst_policy *policy, size_t i, pst_rule_info *info)
 	info->line = r->line;
 	info->audit = r->audit;
 	info->tenant = r->tenant;
+	return 0;
+}
+
+int pst_policy_tenant_of(const pst_policy *policy, const char *rcpt, const char **tenant)
+{
+	int nomem;
+	*tenant = NULL;
+	char *d = rcpt ? pst_eval_address_domain(rcpt, strlen(rcpt), &nomem) : NULL;
+	if (d == NULL)
+		return rcpt && nomem ? -1 : 0;
+	const pst_program *prog = policy->prog;
+	size_t best = 0;
+	for (size_t i = 0; i < prog->nrules; i++) {
+		const char *t = prog->rules[i].tenant;
+		if (t != NULL && strlen(t) > best && pst_domain_is_under(d, t)) {
+			*tenant = t;
+			best = strlen(t);
+		}
+	}
+	free(d);
 	return 0;
 }
 

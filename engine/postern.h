@@ -102,6 +102,16 @@ typedef struct pst_policy_stats {
 /* Fill *stats for policy. */
 PST_API void pst_policy_get_stats(const pst_policy *policy, pst_policy_stats *stats);
 
+/* The tenant whose rules apply to recipient rcpt: the most specific tenant
+ * domain of the policy covering the recipient's domain (the text after
+ * the last '@', normalised as rules read rcpt.domain: lower case,
+ * A-labels, no trailing dot), or NULL when none does (or rcpt has no
+ * domain). *tenant is the policy's string (normalised), valid while the
+ * policy lives. Tenant blocks nest, so two recipients with the same
+ * answer are under the same set of tenant blocks. 0, or -1 on ENOMEM
+ * (*tenant NULL). */
+PST_API int pst_policy_tenant_of(const pst_policy *policy, const char *rcpt, const char **tenant);
+
 /* ---- DNS ------------------------------------------------------------ */
 
 /* A source of DNS answers for SPF, DKIM and DMARC. */
@@ -177,6 +187,25 @@ PST_API void pst_message_free(pst_message **msg);
 /* Evaluate the policy for every recipient. 0, or -1 on ENOMEM. */
 PST_API int pst_message_evaluate(pst_message *msg);
 
+/* Evaluate every recipient from the envelope alone, as at RCPT time before
+ * the message is there (msg may be made from 0 bytes and the envelope):
+ * the rules run in order; those that read only envelope facts (client.ip,
+ * client.helo, client.ptr, envelope.from, envelope.from.domain, rcpt,
+ * rcpt.domain, spf, spf.domain, helo.spf, in the condition and the
+ * actions' texts) run as usual; another rule is passed over when it cannot
+ * decide for this recipient (outside its tenant, mode audit, no terminal
+ * action) and otherwise stops the evaluation: the verdict is then
+ * undecided (pst_verdict.undecided), and only pst_message_evaluate() on the
+ * whole message can tell. A verdict that is not undecided is exactly the
+ * decision, rule and reply pst_message_evaluate() gives (with the same
+ * DNS answers); its edits, log texts and tags may lack those of passed-over
+ * rules. No trace or rule timing is kept. Verdicts are read with
+ * pst_message_verdict(); pst_message_render(), pst_message_json() and
+ * pst_message_text() need pst_message_evaluate(), which may still be
+ * called: each of the two replaces the verdicts the other made. 0, or -1
+ * on ENOMEM. */
+PST_API int pst_message_evaluate_envelope(pst_message *msg);
+
 typedef enum pst_action {
 	PST_ACCEPT,
 	PST_REJECT,
@@ -213,6 +242,10 @@ typedef struct pst_verdict {
 	const char *const *matched; size_t nmatched; /* every rule whose condition held
 	                           * for this recipient (audit ones too), in order */
 	const char *const *tags; size_t ntags;       /* names given by tag actions */
+	int undecided;            /* pst_message_evaluate_envelope(): the envelope
+	                           * does not decide (a rule before any deciding
+	                           * one needs the message); action, reply and
+	                           * rule then mean nothing. 0 otherwise */
 } pst_verdict;
 
 /* DNS questions this message has asked so far (SPF, DKIM, DMARC): a

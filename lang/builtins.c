@@ -55,6 +55,19 @@ int pst_fact_is_auth(pst_fact f)
 	return pst_fact_origin_of(f) == PST_ORIGIN_AUTH;
 }
 
+int pst_fact_is_envelope(pst_fact f)
+{
+	switch (f) {
+	case PST_F_CLIENT_IP: case PST_F_CLIENT_HELO: case PST_F_CLIENT_PTR:
+	case PST_F_ENVELOPE_FROM: case PST_F_ENVELOPE_FROM_DOMAIN:
+	case PST_F_RCPT: case PST_F_RCPT_DOMAIN:
+	case PST_F_SPF: case PST_F_SPF_DOMAIN: case PST_F_HELO_SPF:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 pst_fact_origin pst_fact_origin_of(pst_fact f)
 {
 	return (unsigned)f < PST_F__COUNT ? facts[f].origin : PST_ORIGIN_MESSAGE;

@@ -13,7 +13,10 @@
  * default code when the rule gives none, rules carry the normalised tenant, the
  * inherited audit mode and the after-queue-reject of the rule or its tenant, a fact on the right of a test becomes an operand
  * of its own (expr->rfact), and facts_read records every fact read, on
- * either side. Last, the
+ * either side. A rule is marked envelope_only when its condition and its
+ * actions' texts read envelope facts only (pst_fact_is_envelope; no
+ * header, count() or substitute action), so it may decide at RCPT time.
+ * Last, the
  * rule index (index.c) is built over the finished rules. A program with
  * no rules (an empty file accepts everything) gets a warning.
  *
@@ -405,6 +408,54 @@ static unsigned condition_captures(const pst_rule_action *acts, size_t n)
 	return most;
 }
 
+/* ---- Envelope-only rules ------------------------------------------------ */
+
+static int operand_envelope(const pst_operand *o)
+{
+	return o->kind == PST_OPND_FACT && pst_fact_is_envelope(o->fact);
+}
+
+/* 1 when every test of e reads envelope facts only, on either side. The
+ * left operand is walked recursively (the compiler bounds the depth at
+ * PST_MAX_EXPR_DEPTH), the right one of and/or iteratively. */
+static int expr_envelope(const pst_expr *e)
+{
+	for (; e != NULL; e = e->b) {
+		if (e->kind == PST_EXPR_TEST)
+			return operand_envelope(&e->lhs) && (e->rfact == NULL || operand_envelope(e->rfact));
+		if (e->a != NULL && !expr_envelope(e->a))
+			return 0;
+		if (e->kind == PST_EXPR_NOT)
+			return 1;
+	}
+	return 1;
+}
+
+static int template_envelope(const pst_template *t)
+{
+	for (size_t i = 0; t && i < t->nparts; i++)
+		if (t->parts[i].is_fact && !pst_fact_is_envelope(t->parts[i].fact))
+			return 0;
+	return 1;
+}
+
+/* 1 when rule x decides from the envelope alone: its condition and every
+ * text of its actions read only envelope facts, and no action reads the
+ * message itself (substitute reads its header values as it runs). */
+static int rule_envelope(const pst_program_rule *x)
+{
+	if (x->when != NULL && !expr_envelope(x->when))
+		return 0;
+	for (size_t i = 0; i < x->nactions; i++) {
+		const pst_rule_action *a = &x->actions[i];
+		const pst_action_def *def = pst_action_get(a->kind);
+		if (def == NULL || (def->flags & PST_ACTF_SUBST) || !template_envelope(a->text) ||
+		    !template_envelope(a->value))
+			return 0;
+	}
+	return 1;
+}
+
 static void build_rule(struct builder *b, pst_program_rule *x, pst_ast_rule *r)
 {
 	x->name = r->name.s;
@@ -427,6 +478,7 @@ static void build_rule(struct builder *b, pst_program_rule *x, pst_ast_rule *r)
 	x->actions = acts;
 	x->nactions = n;
 	x->captures = condition_captures(acts, n);
+	x->envelope_only = !b->oom && rule_envelope(x);
 }
 
 /* The distinct tenant domains of rules[0..n) (normalised, so compared

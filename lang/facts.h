@@ -69,6 +69,10 @@ const char *pst_type_name(pst_type t);
 int pst_fact_lookup(const char *name, size_t n);
 /* Whether a fact is an auth fact (computed lazily, possibly with DNS). */
 int pst_fact_is_auth(pst_fact f);
+/* Whether fact f is known from the SMTP envelope alone, before DATA:
+ * client.ip, client.helo, client.ptr, envelope.from, envelope.from.domain,
+ * rcpt, rcpt.domain, spf, spf.domain, helo.spf. */
+int pst_fact_is_envelope(pst_fact f);
 /* Who computes fact f; PST_ORIGIN_MESSAGE when f is not a fact. */
 pst_fact_origin pst_fact_origin_of(pst_fact f);
 

@@ -261,6 +261,13 @@ typedef struct pst_program_rule {
 	                               * take from the condition (0: none): the
 	                               * evaluator keeps that many groups of its
 	                               * last successful matches */
+	int envelope_only;            /* its condition (both sides of every test)
+	                               * and its actions' texts read only envelope
+	                               * facts (pst_fact_is_envelope) and no
+	                               * header, count() or substitute: it can
+	                               * decide at RCPT time (eval.h's
+	                               * envelope_only). 0 in a program built by
+	                               * hand: never decided early */
 } pst_program_rule;
 
 /* The program. The compiler fills it; nothing changes it afterwards. The

@@ -20,10 +20,12 @@ static void milter_usage(FILE *out)
 	fprintf(out,
 	    "usage: postern milter --rules FILE --listen SOCKET [--dns FILE]\n"
 	    "                      [--log FILE|stderr] [--hostname NAME] [--max-size BYTES]\n"
+	    "                      [--tenant-split on|off]\n"
 	    "\n"
-	    "Serve the milter protocol (Postfix smtpd_milters, Sendmail): decide each message\n"
-	    "at the end of DATA and answer reject, tempfail, discard, quarantine or accept,\n"
-	    "with the header edits and the Authentication-Results field.\n"
+	    "Serve the milter protocol (Postfix smtpd_milters, Sendmail): refuse a recipient\n"
+	    "at RCPT when rules reading only the envelope reject or tempfail it, decide the\n"
+	    "message at the end of DATA and answer reject, tempfail, discard, quarantine or\n"
+	    "accept, with the header edits and the Authentication-Results field.\n"
 	    "\n"
 	    "  --rules FILE           the rule file\n"
 	    "  --listen SOCKET        libmilter's syntax: inet:PORT@HOST, inet6:PORT@HOST,\n"
@@ -31,10 +33,15 @@ static void milter_usage(FILE *out)
 	    "  --dns FILE             answer DNS questions from a fixture file\n"
 	    "  --log DEST             where the JSON lines go: a file or stderr (stderr)\n"
 	    "  --hostname NAME        this host's name in the log lines (gethostname)\n"
-	    "  --max-size BYTES       message size limit (52428800); over it 452 4.3.4\n");
+	    "  --max-size BYTES       message size limit (52428800); over it 452 4.3.4\n"
+	    "  --tenant-split on|off  answer 452 4.5.3 to a recipient of another tenant than\n"
+	    "                         those already accepted in the transaction, so one\n"
+	    "                         decision fits the message (on when the rules have\n"
+	    "                         tenants)\n");
 }
 
-enum { OPT_RULES = 256, OPT_LISTEN, OPT_DNS, OPT_LOG, OPT_HOSTNAME, OPT_MAX_SIZE, OPT_HELP };
+enum { OPT_RULES = 256, OPT_LISTEN, OPT_DNS, OPT_LOG, OPT_HOSTNAME, OPT_MAX_SIZE, OPT_TENANT_SPLIT,
+       OPT_HELP };
 
 static const struct option milter_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -43,6 +50,7 @@ static const struct option milter_options[] = {
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "tenant-split", required_argument, NULL, OPT_TENANT_SPLIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -67,6 +75,14 @@ static int parse_milter_args(int argc, char **argv, pst_milter_conf *c)
 				return -1;
 			}
 			c->max_size = (size_t)v;
+			break;
+		case OPT_TENANT_SPLIT:
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+				fprintf(stderr, "postern milter: --tenant-split wants on or off, not '%s'\n",
+				        optarg);
+				return -1;
+			}
+			c->tenant_split = optarg[1] == 'n' ? PST_MILTER_SPLIT_ON : PST_MILTER_SPLIT_OFF;
 			break;
 		case OPT_HELP: milter_usage(stdout); return 1;
 		default: milter_usage(stderr); return -1;
@@ -94,5 +110,6 @@ int pst_cli_milter(int argc, char **argv)
 	int rc = parse_milter_args(argc, argv, &conf);
 	if (rc != 0)
 		return rc > 0 ? 0 : EX_USAGE;
+	pst_milter_rcpt_configure(&conf);
 	return pst_milter_run(&conf);
 }

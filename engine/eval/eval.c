@@ -68,6 +68,13 @@
  *   the message's values are skipped without being evaluated; everything
  *   above holds unchanged (the outcome is the same with prog->index NULL).
  *   Tracing and rule timing report every rule, so they do without it.
+ * - With opts->envelope_only (RCPT time), rules run in order without the
+ *   index, trace or timing: an envelope_only rule as above; another rule
+ *   is passed over when it cannot change the decision (outside the
+ *   recipient's tenant, audit mode, no terminal action: its edits, logs
+ *   and tags are then missing from the outcome) and otherwise ends the
+ *   evaluation undecided (outcome->undecided). A decision reached is the
+ *   one the full evaluation reaches.
  * - pst_eval_recipient returns -1 on ENOMEM, on a fact the source could
  *   not compute, and on a broken invariant of the program (a MATCHES test
  *   without its regex, an action the registry does not know: util/panic.h,
@@ -465,18 +472,29 @@ static int domain_in_set(const pst_domainset *s, const char *p, size_t n)
 	return s != NULL && domain_copy(p, n, buf) == 0 && pst_domainset_contains(s, buf);
 }
 
-/* The normalised domain of an address (malloc'd), or NULL when it has none;
- * ENOMEM sets c->failed rather than passing for "no domain". */
-static char *address_domain(eval_ctx *c, const char *p, size_t n)
+char *pst_eval_address_domain(const char *p, size_t n, int *nomem)
 {
 	const char *at = n ? memrchr(p, '@', n) : NULL;
 	const char *why = NULL;
 	char *d;
 
+	*nomem = 0;
 	if (at == NULL)
 		return NULL;
 	d = pst_domain_normalize(at + 1, n - (size_t)(at + 1 - p), &why);
 	if (d == NULL && why == pst_domain_why_nomem)
+		*nomem = 1;
+	return d;
+}
+
+/* The normalised domain of an address (malloc'd), or NULL when it has none;
+ * ENOMEM sets c->failed rather than passing for "no domain". */
+static char *address_domain(eval_ctx *c, const char *p, size_t n)
+{
+	int nomem;
+	char *d = pst_eval_address_domain(p, n, &nomem);
+
+	if (nomem)
 		c->failed = 1;
 	return d;
 }
@@ -1440,6 +1458,35 @@ static int eval_indexed(eval_ctx *c, const pst_index *ix, pst_outcome *o)
 	return 0;
 }
 
+/* ---- Envelope only ------------------------------------------------------- */
+
+/* 1 when rule r has a terminal action (it may decide). */
+static int may_decide(const pst_program_rule *r)
+{
+	for (size_t i = 0; i < r->nactions; i++)
+		if (pst_action_terminal(r->actions[i].kind))
+			return 1;
+	return 0;
+}
+
+/* The rules in order from the envelope alone; 1 when one decided. A rule
+ * that needs the message and may decide stops it: outcome->undecided. */
+static int eval_envelope(eval_ctx *c, pst_outcome *o)
+{
+	for (size_t i = 0; i < c->prog->nrules && !c->failed; i++) {
+		const pst_program_rule *r = &c->prog->rules[i];
+
+		if (r->envelope_only) {
+			if (eval_rule(c, r, NULL, o))
+				return 1;
+		} else if (in_tenant(c, r) && !r->audit && may_decide(r)) {
+			o->undecided = 1;
+			return 0;
+		}
+	}
+	return 0;
+}
+
 static void set_rcpt(eval_ctx *c, const char *rcpt)
 {
 	char *d;
@@ -1485,15 +1532,18 @@ int pst_eval_recipient(const struct pst_program *prog, const pst_fact_source *sr
 	c.arena = arena;
 	c.match_limit = prog->settings.match_limit ? prog->settings.match_limit :
 	                PST_DEFAULT_MATCH_LIMIT;
-	c.tracing = opts != NULL && opts->trace;
+	int envelope = opts != NULL && opts->envelope_only;
+	c.tracing = opts != NULL && opts->trace && !envelope;
 	set_rcpt(&c, rcpt);
 	if (c.tracing && prog->nrules > 0 &&
 	    (trace = pst_arena_calloc(arena, prog->nrules, sizeof *trace)) == NULL)
 		c.failed = 1;
 
-	int timing = opts != NULL && opts->rule_nsec != NULL && opts->rule_evals != NULL;
+	int timing = opts != NULL && opts->rule_nsec != NULL && opts->rule_evals != NULL && !envelope;
 	unsigned long long t0 = timing ? mono_nsec() : 0;
-	if (prog->index != NULL && !c.tracing && !timing)
+	if (envelope)
+		decided = eval_envelope(&c, outcome);
+	else if (prog->index != NULL && !c.tracing && !timing)
 		decided = eval_indexed(&c, prog->index, outcome);
 	else for (size_t i = 0; i < prog->nrules && !c.failed; i++) {
 		const pst_program_rule *r = &prog->rules[i];

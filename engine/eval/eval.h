@@ -133,6 +133,9 @@ typedef struct pst_outcome {
 	const char *const *tags;  size_t ntags;    /* names of tag actions */
 	const char *const *warnings; size_t nwarnings; /* CR/LF refused, match limit hit, ... */
 	const pst_trace_rule *trace; size_t ntrace; /* only when tracing */
+	int undecided;            /* envelope_only: a rule that needs the message
+	                           * came first; decision, reply and rule are then
+	                           * the implicit accept's and mean nothing */
 } pst_outcome;
 
 typedef struct pst_eval_opts {
@@ -144,7 +147,22 @@ typedef struct pst_eval_opts {
 	 * caller; not shared between threads. */
 	unsigned long long *rule_nsec;
 	unsigned *rule_evals;
+	/* Decide from the envelope alone (RCPT time, before the message):
+	 * rules run in order without the index; a rule marked envelope_only
+	 * (lang/program.h) runs as usual; any other rule is skipped when it
+	 * cannot apply (the recipient is outside its tenant), is in audit
+	 * mode or has no terminal action, and otherwise ends the evaluation
+	 * with outcome->undecided set: only the message can tell. So a
+	 * decision made here is exactly the one the full evaluation makes
+	 * (same rule, same reply). trace and rule_nsec are ignored. */
+	int envelope_only;
 } pst_eval_opts;
+
+/* The normalised domain of address p (n bytes) as the evaluator reads it
+ * for rcpt.domain and tenants: the text after the last '@', normalised
+ * (util/domain.h). malloc'd, the caller frees; NULL when there is none
+ * (*nomem 0) or on ENOMEM (*nomem 1). */
+char *pst_eval_address_domain(const char *p, size_t n, int *nomem);
 
 /* Evaluate prog for recipient rcpt (an address; may be "" when unknown).
  * All outcome memory comes from arena, which the caller owns and frees.

@@ -11,8 +11,9 @@
  * recipients, in the order reject, tempfail, quarantine, discard, accept
  * (quarantine above discard: held mail can still be released), with the
  * reply of the first recipient that has it, and marks the outcome mixed
- * when the recipients differed. (Keeping each transaction to recipients
- * with one decision, with a 452 for the others, is for a later slice.)
+ * when the recipients differed. (Recipients refused at RCPT time, rcpt.c,
+ * are not in the transaction; with --tenant-split the others share one
+ * tenant.)
  *
  * For accept and quarantine, the message is rendered for the deciding
  * recipient (edits, Authentication-Results) and hdrdiff.c turns the
@@ -54,9 +55,7 @@ static void fail(pst_milter_outcome *out, const char *why)
 	snprintf(out->why, sizeof out->why, "%s", why);
 }
 
-/* The reply of a reject or tempfail verdict, with the LMTP front end's
- * defaults for a code or enhanced code of the wrong class. */
-static void reply_of(const pst_verdict *v, pst_milter_outcome *out)
+void pst_milter_reply_of(const pst_verdict *v, pst_milter_outcome *out)
 {
 	int reject = v->action == PST_REJECT;
 	int lo = reject ? 500 : 400;
@@ -128,7 +127,7 @@ static void decide_message(pst_message *msg, const pst_milter_txn *txn, pst_milt
 	out->action = v->action;
 	snprintf(out->rule, sizeof out->rule, "%s", v->rule ? v->rule : "");
 	if (v->action == PST_REJECT || v->action == PST_TEMPFAIL)
-		reply_of(v, out);
+		pst_milter_reply_of(v, out);
 	else if (v->action == PST_ACCEPT || v->action == PST_QUARANTINE)
 		(void)edits_for(msg, (size_t)best, txn, out);
 	if (out->why[0] == '\0')

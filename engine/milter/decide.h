@@ -45,4 +45,11 @@ void pst_milter_decide(const pst_policy *policy, const pst_dns *dns, const pst_m
 
 void pst_milter_outcome_free(pst_milter_outcome *out);
 
+/* The reply of a reject or tempfail verdict into out's code, enhanced
+ * and text, with the LMTP front end's defaults for a code or enhanced
+ * code of the wrong class (550 5.7.1, 451 4.7.1) or no text. Shared by
+ * the end-of-message and the RCPT-time (rcpt.c) decisions, so both
+ * answer a rule alike. */
+void pst_milter_reply_of(const pst_verdict *v, pst_milter_outcome *out);
+
 #endif

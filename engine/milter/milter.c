@@ -24,8 +24,17 @@
  * from hdrdiff.c) and accepts. Any libmilter call that fails, and any
  * error in deciding, answers tempfail: never accept on an error.
  *
- * One JSON line per message goes to the log (--log FILE or stderr), written
- * with one write() under a lock.
+ * At RCPT, rcpt.c decides the recipient from the envelope alone: a
+ * decided reject or tempfail answers that recipient at once with the
+ * rule's reply (SMFIS_REJECT, SMFIS_TEMPFAIL) and it is not kept, so the
+ * end of the message never sees it; with the tenant split on (--tenant-split,
+ * by default when the policy has tenants) a recipient of another tenant
+ * than the kept ones gets 452 4.5.3; an error is 451 4.3.0. Anything else
+ * keeps the recipient for the end of the message.
+ *
+ * One JSON line per message ("stage":"eom") and one per recipient refused
+ * at RCPT ("stage":"rcpt", with "rcpt") go to the log (--log FILE or
+ * stderr), each written with one write() under a lock.
  *
  * The policy, the DNS fixture and the log are process-wide (libmilter
  * gives callbacks no other context) and read-only once smfi_main runs.
@@ -51,6 +60,7 @@
 #include "postern.h"
 #include "milter/decide.h"
 #include "milter/milter.h"
+#include "milter/rcpt.h"
 #include "util/buf.h"
 
 #define MAX_RCPTS 1000          /* Postfix's smtpd_recipient_limit default */
@@ -76,7 +86,18 @@ struct conn {
 	pst_buf msg;
 	int eoh;                        /* the header section is closed */
 	size_t size;                    /* bytes received (kept or not) */
+	pst_milter_rcpt_state rstate;   /* the transaction's tenant (rcpt.c) */
 };
+
+/* The RCPT-time settings (pst_milter_rcpt_configure). */
+static struct {
+	int tenant_split;               /* PST_MILTER_SPLIT_* */
+} rcpt_conf;
+
+void pst_milter_rcpt_configure(const pst_milter_conf *conf)
+{
+	rcpt_conf.tenant_split = conf->tenant_split;
+}
 
 /* ---- Private data ----------------------------------------------------- */
 
@@ -92,6 +113,7 @@ static void reset_message(struct conn *c)
 	pst_buf_free(&c->msg);
 	c->eoh = 0;
 	c->size = 0;
+	memset(&c->rstate, 0, sizeof c->rstate);
 }
 
 static void free_conn(struct conn *c)
@@ -186,6 +208,7 @@ static void log_message(const struct conn *c, const char *decision, const char *
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	pst_buf_printf(&b, "{\"time\":\"%s\"", ts);
 	json_kv(&b, "host", srv.hostname);
+	json_kv(&b, "stage", "eom");
 	json_kv(&b, "client_ip", c->ip[0] ? c->ip : NULL);
 	json_kv(&b, "client_name", c->client_name);
 	json_kv(&b, "helo", c->helo);
@@ -283,6 +306,49 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	return c->mail_from ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
 }
 
+/* One line for a recipient refused at RCPT: the envelope, the recipient
+ * and its tenant, the answer, and why. */
+static void log_rcpt(const struct conn *c, const char *rcpt, const pst_milter_rcpt_outcome *r,
+                     const char *why)
+{
+	pst_buf b = PST_BUF_INIT;
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pst_buf_printf(&b, "{\"time\":\"%s\"", ts);
+	json_kv(&b, "host", srv.hostname);
+	json_kv(&b, "stage", "rcpt");
+	json_kv(&b, "client_ip", c->ip[0] ? c->ip : NULL);
+	json_kv(&b, "client_name", c->client_name);
+	json_kv(&b, "helo", c->helo);
+	json_kv(&b, "mail_from", c->mail_from);
+	json_kv(&b, "rcpt", rcpt);
+	json_kv(&b, "tenant", r->tenant[0] ? r->tenant : NULL);
+	json_kv(&b, "decision", r->decision);
+	json_kv(&b, "rule", r->o.rule[0] ? r->o.rule : NULL);
+	pst_buf_printf(&b, ",\"reply\":{\"code\":%d", r->o.code);
+	json_kv(&b, "enhanced", r->o.enhanced);
+	json_kv(&b, "text", r->o.text);
+	pst_buf_printf(&b, "},\"dns\":%u", r->dns_queries);
+	json_kv(&b, "why", why && why[0] ? why : NULL);
+	pst_buf_putc(&b, '}');
+	log_line(&b);
+	pst_buf_free(&b);
+}
+
+/* Split by tenant: as --tenant-split says, by default when the policy in
+ * use has tenants. */
+static int tenant_split(void)
+{
+	if (rcpt_conf.tenant_split != PST_MILTER_SPLIT_AUTO)
+		return rcpt_conf.tenant_split == PST_MILTER_SPLIT_ON;
+	pst_policy_stats st;
+	pst_policy_get_stats(srv.policy, &st);
+	return st.tenants > 0;
+}
+
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_of(ctx);
@@ -296,9 +362,24 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 	if (nr == NULL)
 		return SMFIS_TEMPFAIL;
 	c->rcpts = nr;
-	if ((c->rcpts[c->nrcpts] = address(argv ? argv[0] : NULL)) == NULL)
+	char *rcpt = address(argv ? argv[0] : NULL);
+	if (rcpt == NULL)
 		return SMFIS_TEMPFAIL;
-	c->nrcpts++;
+	pst_milter_rcpt_in in = {
+		.client_ip = c->ip[0] ? c->ip : NULL, .client_name = c->client_name, .helo = c->helo,
+		.mail_from = c->mail_from, .rcpt = rcpt, .tenant_split = tenant_split(),
+	};
+	pst_milter_rcpt_outcome r;
+	pst_milter_rcpt_decide(srv.policy, srv.dns, &in, &c->rstate, &r);
+	if (!r.keep) {
+		const char *why = r.o.why;
+		if (set_reply(ctx, r.o.code, r.o.enhanced, r.o.text) < 0)
+			why = "libmilter refused the reply";
+		log_rcpt(c, rcpt, &r, why);
+		free(rcpt);
+		return r.o.action == PST_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	}
+	c->rcpts[c->nrcpts++] = rcpt;
 	return SMFIS_CONTINUE;
 }
 

@@ -16,7 +16,16 @@ typedef struct pst_milter_conf {
 	const char *log;        /* a file, "stderr" or NULL (stderr) */
 	const char *hostname;   /* for the log lines; NULL: gethostname() */
 	size_t max_size;        /* header section and body, rebuilt, in bytes */
+	int tenant_split;       /* --tenant-split: PST_MILTER_SPLIT_AUTO (0: on
+	                         * when the policy has tenants), _ON, _OFF */
 } pst_milter_conf;
+
+enum { PST_MILTER_SPLIT_AUTO, PST_MILTER_SPLIT_ON, PST_MILTER_SPLIT_OFF };
+
+/* Take the RCPT-time settings of conf (tenant_split). Call it before
+ * pst_milter_run(); the RCPT callback reads them, and under AUTO asks the
+ * policy in use at each RCPT whether it has tenants. */
+void pst_milter_rcpt_configure(const pst_milter_conf *conf);
 
 /* Compile the rules, load the DNS fixture, open the log and the socket,
  * then serve until libmilter stops (SIGTERM, SIGINT). Returns the exit

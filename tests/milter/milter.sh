@@ -4,7 +4,9 @@
 # loopback port, with the DNS fixture milter.zone and the rules
 # milter.rules, and prints "ok - ..." / "not ok - ..." lines that become
 # this test's lines; then the log lines, malformed milter packets, and the
-# same over a Unix socket. Skipped without miltertest.
+# same over a Unix socket. Then the RCPT-time decisions (rcpt_*.lua) under
+# rcpt.rules, with the tenant split on (the default with tenants) and off.
+# Skipped without miltertest.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 dir="$top_srcdir/tests/milter"
@@ -14,16 +16,24 @@ if ! command -v miltertest >/dev/null 2>&1; then
 	exit 0
 fi
 
-start_milter() {   # start_milter SOCKET: postern milter, waiting for a TCP port
-	$POSTERN_WRAPPER "$POSTERN" milter --rules "$dir/milter.rules" --listen "$1" \
-		--dns "$dir/milter.zone" --log "$LOG" --hostname mx.test --max-size 20000 \
+start_milter() {   # start_milter SOCKET [RULES [OPTION...]]: postern milter in the background
+	sock_=$1 rules_=${2:-$dir/milter.rules}
+	shift; [ $# -gt 0 ] && shift
+	$POSTERN_WRAPPER "$POSTERN" milter --rules "$rules_" --listen "$sock_" \
+		--dns "$dir/milter.zone" --log "$LOG" --hostname mx.test --max-size 20000 "$@" \
 		2>>"$TMPDIR_TEST/stderr" &
 	SRV_PID=$!
 }
 
-# run_script NAME SOCKET: its check lines as tests, and its exit status.
+# run_script NAME SOCKET [NAME=VALUE...]: its check lines as tests, and its
+# exit status; the NAME=VALUE pairs are more miltertest -D definitions.
 run_script() {
-	out=$(miltertest -D "sock=$2" -D "dir=$dir" -s "$dir/$1.lua" 2>&1)
+	name_=$1 sock_=$2
+	shift 2
+	defs_=
+	for d in "$@"; do defs_="$defs_ -D $d"; done
+	# shellcheck disable=SC2086
+	out=$(miltertest -D "sock=$sock_" -D "dir=$dir" $defs_ -s "$dir/$name_.lua" 2>&1)
 	rc=$?
 	printf '%s\n' "$out" | grep -E '^(not )?ok - ' | while IFS= read -r line; do
 		case $line in
@@ -34,7 +44,7 @@ run_script() {
 	checks=$(printf '%s\n' "$out" | grep -cE '^(not )?ok - ')
 	_tap_n=$((_tap_n + checks))
 	_tap_failed=$((_tap_failed + $(printf '%s\n' "$out" | grep -c '^not ok - ')))
-	is "$rc" 0 "$1.lua ran to its end" || true
+	is "$rc" 0 "$name_.lua${1:+ ($*)} ran to its end" || true
 	[ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
 }
 
@@ -53,9 +63,9 @@ like "$ar" '^AR: mx\.test; spf=pass smtp\.mailfrom=alice@example\.net; +dkim=non
 
 # The log: one line per message.
 line=$(grep '"mail_from":"bad@example.net"' "$LOG" | tail -1)
-is "$(q "$line" '[.client_ip, .helo, .decision, .rule, .reply.code, .reply.text] | @csv')" \
-   '"192.0.2.7","mail.example.net","reject","no_bad",550,"sender bad@example.net refused, 100% sure"' \
-   "the log line of a reject: client facts from the callbacks, rule, reply"
+is "$(q "$line" '[.stage, .client_ip, .helo, .decision, .rule, .reply.code, .reply.text] | @csv')" \
+   '"eom","192.0.2.7","mail.example.net","reject","no_bad",550,"sender bad@example.net refused, 100% sure"' \
+   "the log line of a reject: stage eom, client facts from the callbacks, rule, reply"
 line=$(grep '"later@example.org"' "$LOG" | tail -1)
 is "$(q "$line" '[.decision, .rule, .mixed, .nrcpts] | @csv')" '"tempfail","later",true,2' \
    "mixed recipients: the strictest decision, marked mixed"
@@ -91,6 +101,51 @@ start_milter "unix:$TMPDIR_TEST/milter.sock"
 run_script reject "unix:$TMPDIR_TEST/milter.sock"
 stop_lmtp
 
+# RCPT time: envelope rules refuse their recipient at once; the tenant
+# split (on by default: rcpt.rules has tenants) answers 452 4.5.3.
+start_milter "inet:$PORT@127.0.0.1" "$dir/rcpt.rules"
+wait_port "$PORT" ${POSTERN_WRAPPER:+60} || echo "# postern milter did not start"
+for s in rcpt_reject rcpt_undecided rcpt_spf; do
+	run_script "$s" "$sock"
+done
+run_script rcpt_split "$sock" split=on
+stop_lmtp
+start_milter "inet:$PORT@127.0.0.1" "$dir/rcpt.rules" --tenant-split off
+wait_port "$PORT" ${POSTERN_WRAPPER:+60} || echo "# postern milter did not start"
+run_script rcpt_split "$sock" split=off
+stop_lmtp
+
+line=$(grep '"rcpt":"bob@agency.example"' "$LOG" | tail -1)
+is "$(q "$line" '[.stage, .client_ip, .mail_from, .tenant, .decision, .rule, .reply.code, .reply.enhanced, .reply.text] | @csv')" \
+   '"rcpt","203.0.113.5","alice@example.org","agency.example","reject","agency_relays",550,"5.7.1","agency.example takes mail from its relays only, not 203.0.113.5"' \
+   "the log line of a RCPT reject: stage rcpt, the recipient, its tenant, the rule and its reply"
+line=$(grep '"stage":"eom".*"mail_from":"alice@example.org"' "$LOG" | tail -1)
+is "$(q "$line" '[.decision, .nrcpts, (.rcpts | join(" "))] | @csv')" '"accept",1,"carol@other.example"' \
+   "the recipient refused at RCPT is not in the end-of-message decision"
+is "$(grep -c '"rcpt":"dave@corp.example"' "$LOG")" 0 "an undecided recipient: no RCPT line"
+line=$(grep '"stage":"eom".*"mail_from":"ann@example.org"' "$LOG" | tail -1)
+is "$(q "$line" '[.decision, .rule, .reply.code, (.rcpts | join(" "))] | @csv')" '"reject","corp_client",554,"dave@corp.example"' \
+   "an undecided recipient: decided at the end of the message"
+line=$(grep '"stage":"rcpt".*"rcpt":"frank@other.example"' "$LOG" | tail -1)
+is "$(q "$line" '[.decision, .rule, .reply.code, .reply.enhanced, .reply.text] | @csv')" \
+   '"reject","spf_fail",550,"5.7.23","SPF fail for example.net from 203.0.113.5"' \
+   "SPF at RCPT: the fixture's record fails the client, the rule's reply"
+like "$(q "$line" .dns)" '^[1-9][0-9]*$' "SPF at RCPT: DNS asked (the fixture), counted in the line"
+line=$(grep '"stage":"rcpt".*"rcpt":"b@corp.example"' "$LOG" | tail -1)
+is "$(q "$line" '[.mail_from, .tenant, .decision, .rule, .reply.code, .reply.enhanced, .reply.text] | @csv')" \
+   '"split-on@example.org","corp.example","tempfail",,452,"4.5.3","Recipient under another policy: send it in a new transaction"' \
+   "tenant split: 452 4.5.3 for a recipient of another tenant, logged"
+like "$(q "$line" .why)" "tenant split: the transaction's tenant is agency.example, this recipient's corp.example" \
+   "tenant split: why names both tenants"
+is "$(grep '"rcpt":"c@other.example"' "$LOG" | q "$(cat)" '[.tenant, .reply.code] | @csv')" ',452' \
+   "tenant split: no tenant is a tenant of its own"
+line=$(grep '"stage":"eom".*"mail_from":"split-on@example.org"' "$LOG" | tail -1)
+is "$(q "$line" '[.decision, (.rcpts | join(" "))] | @csv')" '"accept","a@agency.example d@Mail.Agency.Example"' \
+   "tenant split: the message for one tenant's recipients"
+is "$(grep -c '"stage":"rcpt".*"mail_from":"split-off@example.org"' "$LOG")" 0 "--tenant-split off: no recipient refused"
+line=$(grep '"stage":"eom".*"mail_from":"split-off@example.org"' "$LOG" | tail -1)
+is "$(q "$line" '.nrcpts')" 4 "--tenant-split off: every recipient in the message"
+
 # Start-up errors: exit statuses.
 "$POSTERN" milter --rules "$dir/milter.rules" >/dev/null 2>&1
 is "$?" 64 "without --listen: usage, 64"
@@ -99,8 +154,11 @@ is "$?" 78 "rules that do not compile: 78"
 "$POSTERN" milter --rules "$dir/milter.rules" --dns "$dir/milter.rules" --listen "inet:$PORT@127.0.0.1" \
 	>/dev/null 2>&1
 is "$?" 65 "a bad DNS fixture: 65"
+"$POSTERN" milter --rules "$dir/milter.rules" --listen "inet:$PORT@127.0.0.1" --tenant-split maybe \
+	>/dev/null 2>&1
+is "$?" 64 "--tenant-split maybe: usage, 64"
 out=$("$POSTERN" milter --help)
-for o in --rules --listen --dns --log --hostname --max-size; do
+for o in --rules --listen --dns --log --hostname --max-size --tenant-split; do
 	like "$out" "$o " "--help lists $o"
 done
 

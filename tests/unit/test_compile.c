@@ -712,10 +712,38 @@ static void random_mutations_are_diagnosed(void **state)
 	}
 }
 
+/* envelope_only: the condition (both sides) and every action text read
+ * envelope facts only, and no substitute reads the message. */
+static void envelope_only_rules(void **state)
+{
+	(void)state;
+	pst_program *p = compile_ok(
+		"rule e0 { when client.ip == 192.0.2.1 and not (rcpt.domain == \"a.example\" or spf == fail)"
+		" then reject \"${client.ptr} ${envelope.from.domain} ${spf.domain}\"; }\n"
+		"rule e1 { when true then add header \"X-Helo\" \"${client.helo} ${helo.spf}\", log \"${rcpt}\"; }\n"
+		"rule e2 { when envelope.from.domain == rcpt.domain then tag \"self\"; }\n"
+		"rule e3 { when client.helo matches /^(mx)\\./ then reject \"$1\"; }\n"
+		"rule m0 { when subject contains \"x\" then reject; }\n"
+		"rule m1 { when client.ip == 192.0.2.1 and header \"X-A\" exists then reject; }\n"
+		"rule m2 { when count(header \"Received\") > 30 then reject; }\n"
+		"rule m3 { when envelope.from.domain != from.domain then reject; }\n"
+		"rule m4 { when spf == fail then reject \"${from.address}\"; }\n"
+		"rule m5 { when true then add header \"X-Size\" \"${size}\"; }\n"
+		"rule m6 { when true then substitute header \"Subject\" /a/ \"b\"; }\n"
+		"rule m7 { when not dmarc == pass then reject; }\n");
+	for (size_t i = 0; i < pst_program_rule_count(p); i++) {
+		const pst_program_rule *r = rule(p, i);
+		if (r->envelope_only != (r->name[0] == 'e'))
+			fail_msg("rule %s: envelope_only %d", r->name, r->envelope_only);
+	}
+	pst_program_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(settings_defaults),
+		cmocka_unit_test(envelope_only_rules),
 		cmocka_unit_test(settings_given),
 		cmocka_unit_test(pct_seed_is_obsolete),
 		cmocka_unit_test(after_queue_words),
