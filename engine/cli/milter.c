@@ -2,7 +2,8 @@
  * milter.c: "postern milter", the milter front end (engine/milter/milter.h).
  * Parses the options into a pst_milter_conf and serves in the foreground.
  * Exit status: 0 after SIGTERM or SIGINT, 64 usage, and those of
- * pst_milter_run().
+ * pst_milter_run(). SIGHUP reloads the rule file (postern reload
+ * --pid-file FILE works as with postern lmtp).
  */
 #include "config.h"
 
@@ -19,7 +20,8 @@ static void milter_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: postern milter --rules FILE --listen SOCKET [--dns FILE]\n"
-	    "                      [--log FILE|stderr] [--hostname NAME] [--max-size BYTES]\n"
+	    "                      [--log FILE|stderr|syslog] [--hostname NAME] [--max-size BYTES]\n"
+	    "                      [--pid-file FILE] [--user NAME]\n"
 	    "\n"
 	    "Serve the milter protocol (Postfix smtpd_milters, Sendmail): decide each message\n"
 	    "at the end of DATA and answer reject, tempfail, discard, quarantine or accept,\n"
@@ -29,12 +31,19 @@ static void milter_usage(FILE *out)
 	    "  --listen SOCKET        libmilter's syntax: inet:PORT@HOST, inet6:PORT@HOST,\n"
 	    "                         unix:PATH\n"
 	    "  --dns FILE             answer DNS questions from a fixture file\n"
-	    "  --log DEST             where the JSON lines go: a file or stderr (stderr)\n"
+	    "  --log DEST             where the JSON lines go: a file, stderr or syslog (stderr)\n"
 	    "  --hostname NAME        this host's name in the log lines (gethostname)\n"
-	    "  --max-size BYTES       message size limit (52428800); over it 452 4.3.4\n");
+	    "  --max-size BYTES       message size limit (52428800); over it 452 4.3.4\n"
+	    "  --pid-file FILE        write the PID there once listening (and FILE.reload for\n"
+	    "                         postern reload); removed at exit\n"
+	    "  --user NAME            run as this user once the log and the socket are open\n"
+	    "\n"
+	    "SIGHUP loads the rule file again (a file that does not compile is refused and\n"
+	    "the old rules stay); SIGTERM and SIGINT stop.\n");
 }
 
-enum { OPT_RULES = 256, OPT_LISTEN, OPT_DNS, OPT_LOG, OPT_HOSTNAME, OPT_MAX_SIZE, OPT_HELP };
+enum { OPT_RULES = 256, OPT_LISTEN, OPT_DNS, OPT_LOG, OPT_HOSTNAME, OPT_MAX_SIZE, OPT_PID_FILE,
+       OPT_USER, OPT_HELP };
 
 static const struct option milter_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -43,6 +52,8 @@ static const struct option milter_options[] = {
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -60,6 +71,8 @@ static int parse_milter_args(int argc, char **argv, pst_milter_conf *c)
 		case OPT_DNS: c->dns = optarg; break;
 		case OPT_LOG: c->log = optarg; break;
 		case OPT_HOSTNAME: c->hostname = optarg; break;
+		case OPT_PID_FILE: c->pid_file = optarg; break;
+		case OPT_USER: c->user = optarg; break;
 		case OPT_MAX_SIZE:
 			if (pst_parse_number(optarg, 10, 1, 1ULL << 40, &v) < 0) {
 				fprintf(stderr, "postern milter: --max-size wants a number from 1 to %llu,"
@@ -79,10 +92,6 @@ static int parse_milter_args(int argc, char **argv, pst_milter_conf *c)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "postern milter: unexpected argument '%s'\n", argv[optind]);
-		return -1;
-	}
-	if (c->log && strcmp(c->log, "syslog") == 0) {
-		fprintf(stderr, "postern milter: --log syslog is not supported yet (a file or stderr)\n");
 		return -1;
 	}
 	return 0;

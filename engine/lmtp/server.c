@@ -66,6 +66,7 @@
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/number.h"
+#include "util/privdrop.h"
 
 #define TICK_MS 200            /* how often a waiting session looks at stopping:
                                   its socket's SO_RCVTIMEO */
@@ -789,25 +790,6 @@ static void drain(struct pst_lmtp_srv *srv)
 
 /* ---- Setup ------------------------------------------------------------- */
 
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-	if (pw == NULL) {
-		fprintf(stderr, "postern lmtp: --user %s: no such user\n", user);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
-		fprintf(stderr, "postern lmtp: --user %s: %s\n", user, strerror(errno));
-		return -1;
-	}
-	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		fprintf(stderr, "postern lmtp: --user %s: privileges could be regained\n", user);
-		return -1;
-	}
-	return 0;
-}
-
 /* Policy, DNS fixture, delivery; an exit status. */
 static int load_runtime(struct pst_lmtp_srv *srv)
 {
@@ -909,7 +891,7 @@ static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 		return EX_OSERR;
 	if (pst_lmtp_log_open(srv) < 0)
 		return EX_CANTCREAT;
-	if (srv->conf.user && drop_privileges(srv->conf.user) < 0)
+	if (srv->conf.user && pst_drop_privileges("postern lmtp", srv->conf.user) < 0)
 		return EX_NOPERM;
 	rc = load_runtime(srv);
 	if (rc == 0 && pst_lmtp_store_open(srv) < 0)

@@ -13,16 +13,23 @@ typedef struct pst_milter_conf {
 	const char *rules;      /* the rule file */
 	const char *listen;     /* libmilter's syntax: inet:PORT@HOST, inet6:..., unix:PATH */
 	const char *dns;        /* a DNS fixture, or NULL for live DNS */
-	const char *log;        /* a file, "stderr" or NULL (stderr) */
+	const char *log;        /* a file, "stderr", "syslog" or NULL (stderr) */
 	const char *hostname;   /* for the log lines; NULL: gethostname() */
 	size_t max_size;        /* header section and body, rebuilt, in bytes */
+	const char *pid_file;   /* --pid-file FILE (and FILE.reload, lmtp/pidfile.h), or NULL */
+	const char *user;       /* --user NAME: privileges dropped once listening, or NULL */
+	const char *report_store; /* --report-store sqlite:PATH|postgresql:CONNINFO, or NULL */
 } pst_milter_conf;
 
-/* Compile the rules, load the DNS fixture, open the log and the socket,
- * then serve until libmilter stops (SIGTERM, SIGINT). Returns the exit
- * status: 0 after a clean stop, 65 a bad DNS fixture, 70 libmilter
- * failed, 71 cannot listen (or a bad --listen), 73 cannot open the log,
- * 78 rules that do not compile. */
+/* Compile the rules, load the DNS fixture, open the log, then run as a
+ * supervisor and one worker that opens the socket and serves until
+ * SIGTERM or SIGINT (SIGHUP reloads the rules; supervise.h). Returns the
+ * exit status: 0 after a clean stop, 65 a bad DNS fixture, 70 libmilter
+ * failed or the worker died of a signal, 71 cannot listen (or a bad
+ * --listen), 73 cannot open the log or write the pid file (or it names a
+ * live postern), 77 an unknown --user, 78 rules that do not compile. In
+ * the worker process it returns the worker's status, for the caller to
+ * exit with. */
 int pst_milter_run(const pst_milter_conf *conf);
 
 #endif
