@@ -35,7 +35,9 @@
  *
  * pst_milter_run() loads the rules, the DNS fixture and the log, then
  * hands over to supervise.c: a supervisor process and a worker that opens
- * the socket (open_socket) and runs libmilter (serve).
+ * the socket (open_socket), opens the report store (start_worker,
+ * report_store.c: one row per message with a final answer) and runs
+ * libmilter (serve).
  */
 #include "config.h"
 
@@ -58,6 +60,7 @@
 #include "postern.h"
 #include "milter/decide.h"
 #include "milter/milter.h"
+#include "milter/report_store.h"
 #include "milter/supervise.h"
 #include "util/buf.h"
 
@@ -445,6 +448,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 		.client_ip = c->ip[0] ? c->ip : NULL, .client_name = c->client_name, .helo = c->helo,
 		.mail_from = c->mail_from, .rcpts = (const char *const *)c->rcpts, .nrcpts = c->nrcpts,
 		.data = c->msg.data ? c->msg.data : "", .len = c->msg.len,
+		.queue_id = smfi_getsymval(ctx, "i"), .evaluated = pst_milter_store_message,
 	};
 	pst_milter_policy *pol = pst_milter_policy_get();   /* NULL: stopping */
 	if (pol == NULL) {
@@ -531,6 +535,18 @@ static int open_socket(const pst_milter_conf *conf)
 	return 0;
 }
 
+/* In the worker, once the privileges are dropped: --report-store. */
+static int start_worker(const pst_milter_conf *conf)
+{
+	return pst_milter_store_open(conf, srv.hostname) < 0 ? EX_CANTCREAT : 0;
+}
+
+static void finish_worker(const pst_milter_conf *conf)
+{
+	(void)conf;
+	pst_milter_store_close();
+}
+
 /* In the worker, until libmilter stops. */
 static int serve(const pst_milter_conf *conf)
 {
@@ -540,7 +556,7 @@ static int serve(const pst_milter_conf *conf)
 
 int pst_milter_run(const pst_milter_conf *conf)
 {
-	static const pst_milter_worker worker = { open_socket, serve };
+	static const pst_milter_worker worker = { open_socket, start_worker, serve, finish_worker };
 	srv.max_size = conf->max_size ? conf->max_size : PST_MILTER_MAX_SIZE_DEFAULT;
 	if (conf->hostname)
 		snprintf(srv.hostname, sizeof srv.hostname, "%s", conf->hostname);

@@ -26,8 +26,8 @@ typedef struct pst_milter_conf {
  * SIGTERM or SIGINT (SIGHUP reloads the rules; supervise.h). Returns the
  * exit status: 0 after a clean stop, 65 a bad DNS fixture, 70 libmilter
  * failed or the worker died of a signal, 71 cannot listen (or a bad
- * --listen), 73 cannot open the log or write the pid file (or it names a
- * live postern), 77 an unknown --user, 78 rules that do not compile. In
+ * --listen), 73 cannot open the log, the report store or write the pid
+ * file (or it names a live postern), 77 an unknown --user, 78 rules that do not compile. In
  * the worker process it returns the worker's status, for the caller to
  * exit with. */
 int pst_milter_run(const pst_milter_conf *conf);

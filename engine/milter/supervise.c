@@ -25,7 +25,8 @@
  * privileges (--user) and says it is ready down a second pipe; only then
  * does the supervisor drop its own, write the pid file and the start's
  * state file (seq 0), and take signals. A worker that fails before (it
- * cannot listen) makes the supervisor exit with its status. At exit the
+ * cannot listen, the report store cannot be opened) makes the supervisor
+ * exit with its status. At exit the
  * supervisor removes the pid file and the state file (when the pid file
  * still names it) and a Unix socket the worker left (root's libmilter
  * leaves it), when it is still the one the worker made.
@@ -412,6 +413,8 @@ static int worker_main(const pst_milter_conf *conf, const pst_milter_worker *w, 
 		return rc;
 	if (conf->user && pst_drop_privileges("postern milter", conf->user) < 0)
 		return EX_NOPERM;
+	if ((rc = w->start(conf)) != 0)
+		return rc;
 	if (start_reload_thread() < 0) {
 		fprintf(stderr, "postern milter: cannot start the reload thread\n");
 		return EX_OSERR;
@@ -434,6 +437,8 @@ static int worker_main(const pst_milter_conf *conf, const pst_milter_worker *w, 
 	stop_reload_thread();
 	if (policy_close() < 0)
 		pst_milter_log_event("warning", ",\"warning\":\"decisions still in progress at exit\"");
+	else
+		w->finish(conf);
 	return rc;
 }
 

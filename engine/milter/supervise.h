@@ -55,11 +55,15 @@ int pst_milter_policy_free(void);
 /* ---- The supervisor ------------------------------------------------------ */
 
 /* The worker's part, called in the worker process: open() makes the
- * listen socket (an exit status, 0 when listening), serve() runs until
- * libmilter stops (an exit status). */
+ * listen socket (an exit status, 0 when listening); start() runs once the
+ * privileges are dropped (an exit status; threads may start there);
+ * serve() runs until libmilter stops (an exit status); finish() once the
+ * decisions are over (not called when some are still running at exit). */
 typedef struct pst_milter_worker {
 	int (*open)(const pst_milter_conf *conf);
+	int (*start)(const pst_milter_conf *conf);
 	int (*serve)(const pst_milter_conf *conf);
+	void (*finish)(const pst_milter_conf *conf);
 } pst_milter_worker;
 
 /* Run conf's milter as a supervisor and one worker (see supervise.c), once
