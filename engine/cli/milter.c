@@ -22,6 +22,7 @@ static void milter_usage(FILE *out)
 	    "usage: postern milter --rules FILE --listen SOCKET [--dns FILE]\n"
 	    "                      [--log FILE|stderr|syslog] [--hostname NAME] [--max-size BYTES]\n"
 	    "                      [--pid-file FILE] [--user NAME] [--report-store SPEC]\n"
+	    "                      [--metrics ADDR]\n"
 	    "\n"
 	    "Serve the milter protocol (Postfix smtpd_milters, Sendmail): decide each message\n"
 	    "at the end of DATA and answer reject, tempfail, discard, quarantine or accept,\n"
@@ -39,13 +40,15 @@ static void milter_usage(FILE *out)
 	    "  --user NAME            run as this user once the log and the socket are open\n"
 	    "  --report-store SPEC    one row per message for postern report dmarc:\n"
 	    "                         sqlite:PATH or postgresql://... (as postern lmtp)\n"
+	    "  --metrics ADDR         serve Prometheus metrics on HOST:PORT, [V6]:PORT or\n"
+	    "                         unix:PATH (GET /metrics)\n"
 	    "\n"
 	    "SIGHUP loads the rule file again (a file that does not compile is refused and\n"
 	    "the old rules stay); SIGTERM and SIGINT stop.\n");
 }
 
 enum { OPT_RULES = 256, OPT_LISTEN, OPT_DNS, OPT_LOG, OPT_HOSTNAME, OPT_MAX_SIZE, OPT_PID_FILE,
-       OPT_USER, OPT_REPORT_STORE, OPT_HELP };
+       OPT_USER, OPT_REPORT_STORE, OPT_METRICS, OPT_HELP };
 
 static const struct option milter_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -57,6 +60,7 @@ static const struct option milter_options[] = {
 	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "report-store", required_argument, NULL, OPT_REPORT_STORE },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -77,6 +81,7 @@ static int parse_milter_args(int argc, char **argv, pst_milter_conf *c)
 		case OPT_PID_FILE: c->pid_file = optarg; break;
 		case OPT_USER: c->user = optarg; break;
 		case OPT_REPORT_STORE: c->report_store = optarg; break;
+		case OPT_METRICS: c->metrics = optarg; break;
 		case OPT_MAX_SIZE:
 			if (pst_parse_number(optarg, 10, 1, 1ULL << 40, &v) < 0) {
 				fprintf(stderr, "postern milter: --max-size wants a number from 1 to %llu,"

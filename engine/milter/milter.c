@@ -36,8 +36,8 @@
  * pst_milter_run() loads the rules, the DNS fixture and the log, then
  * hands over to supervise.c: a supervisor process and a worker that opens
  * the socket (open_socket), opens the report store (start_worker,
- * report_store.c: one row per message with a final answer) and runs
- * libmilter (serve).
+ * report_store.c: one row per message with a final answer; --metrics,
+ * metrics.c, counting each answer) and runs libmilter (serve).
  */
 #include "config.h"
 
@@ -60,6 +60,7 @@
 #include "postern.h"
 #include "milter/decide.h"
 #include "milter/milter.h"
+#include "milter/metrics.h"
 #include "milter/report_store.h"
 #include "milter/supervise.h"
 #include "util/buf.h"
@@ -460,6 +461,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 	pst_milter_decide(pol->policy, srv.dns, &txn, &o);
 	pst_milter_policy_put(&pol);
 	sfsistat r = answer(ctx, c, &o);
+	pst_milter_metrics_count(o.action, o.why[0] != '\0');
 	pst_milter_outcome_free(&o);
 	reset_message(c);
 	return r;
@@ -532,18 +534,22 @@ static int open_socket(const pst_milter_conf *conf)
 		fprintf(stderr, "postern milter: cannot listen on %s\n", conf->listen);
 		return EX_OSERR;
 	}
-	return 0;
+	return pst_milter_metrics_open(conf) < 0 ? EX_OSERR : 0;
 }
 
-/* In the worker, once the privileges are dropped: --report-store. */
+/* In the worker, once the privileges are dropped: --report-store, the
+ * --metrics thread. */
 static int start_worker(const pst_milter_conf *conf)
 {
-	return pst_milter_store_open(conf, srv.hostname) < 0 ? EX_CANTCREAT : 0;
+	if (pst_milter_store_open(conf, srv.hostname) < 0)
+		return EX_CANTCREAT;
+	return pst_milter_metrics_start() < 0 ? EX_OSERR : 0;
 }
 
 static void finish_worker(const pst_milter_conf *conf)
 {
 	(void)conf;
+	pst_milter_metrics_stop();
 	pst_milter_store_close();
 }
 

@@ -19,6 +19,7 @@ typedef struct pst_milter_conf {
 	const char *pid_file;   /* --pid-file FILE (and FILE.reload, lmtp/pidfile.h), or NULL */
 	const char *user;       /* --user NAME: privileges dropped once listening, or NULL */
 	const char *report_store; /* --report-store sqlite:PATH|postgresql:CONNINFO, or NULL */
+	const char *metrics;    /* --metrics HOST:PORT|[V6]:PORT|unix:PATH (Prometheus), or NULL */
 } pst_milter_conf;
 
 /* Compile the rules, load the DNS fixture, open the log, then run as a

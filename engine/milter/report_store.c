@@ -77,6 +77,14 @@ void pst_milter_store_message(void *arg, pst_message *m, size_t deciding,
 	pst_store_submit_message(rs.store, m, deciding, &f);
 }
 
+int pst_milter_store_stats(pst_store_stats *out)
+{
+	if (rs.store == NULL)
+		return -1;
+	pst_store_get_stats(rs.store, out);
+	return 0;
+}
+
 void pst_milter_store_close(void)
 {
 	if (rs.store == NULL)

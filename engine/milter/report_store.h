@@ -18,6 +18,10 @@ int pst_milter_store_open(const pst_milter_conf *conf, const char *hostname);
 void pst_milter_store_message(void *arg, pst_message *m, size_t deciding,
                               const pst_milter_txn *txn);
 
+/* The store's counters: 0, or -1 without a store. */
+struct pst_store_stats;
+int pst_milter_store_stats(struct pst_store_stats *out);
+
 /* At exit, after the decisions: write what is queued (bounded), close. */
 void pst_milter_store_close(void);
 

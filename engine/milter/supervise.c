@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "lmtp/pidfile.h"
+#include "milter/metrics.h"
 #include "milter/supervise.h"
 #include "util/buf.h"
 #include "util/privdrop.h"
@@ -336,11 +337,13 @@ static void reload(void)
 	if (compile(rules, &np, &why) < 0) {
 		const char *text = why ? why : "cannot compile";
 		pst_buf_json_str(&e, text, strlen(text));
+		pst_milter_metrics_reload(0);
 		pst_milter_log_event("reload", ",\"ok\":false,\"rules\":%s,\"kept\":%u,\"error\":%s",
 		                     pst_buf_str(&r), current_generation(), pst_buf_str(&e));
 		write_state(wk.conf, wk.supervisor, wk.seq, 0, text);
 	} else {
 		swap_in(np);
+		pst_milter_metrics_reload(1);
 		pst_milter_log_event("reload", ",\"ok\":true,\"rules\":%s,\"generation\":%u",
 		                     pst_buf_str(&r), np->generation);
 		write_state(wk.conf, wk.supervisor, wk.seq, 1, NULL);
