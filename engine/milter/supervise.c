@@ -475,9 +475,23 @@ static int exit_status(long pid, int st)
 }
 
 /* Wait for the worker's ready byte: 0, or its exit status when it ended
- * first. */
+ * first. A SIGTERM or SIGINT meanwhile is passed on at once (the worker
+ * then stops as soon as libmilter runs), not left until it is ready. */
 static int wait_ready(int fd, pid_t pid)
 {
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	const struct timespec now = { 0, 0 };
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n = poll(&p, 1, 100);
+		if (n > 0 || (n < 0 && errno != EINTR))
+			break;
+		if (sigtimedwait(&stop, NULL, &now) > 0)
+			(void)kill(pid, SIGTERM);
+	}
 	char c;
 	ssize_t n;
 	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
