@@ -2,18 +2,8 @@
  * metrics.c: "postern lmtp --metrics ADDR" (metrics.h), the server's
  * counters in the Prometheus text exposition format, version 0.0.4.
  *
- * One thread of its own polls the metrics socket and a stop pipe, and
- * answers one client at a time over minimal HTTP/1.0: "GET /metrics" (a
- * query string is ignored) gets 200 with Content-Type "text/plain;
- * version=0.0.4; charset=utf-8"; another path 404, another method 405
- * (Allow: GET), a malformed request line 400, a request over
- * PST_METRICS_MAX_REQUEST bytes before its empty line 431, one not
- * complete within PST_METRICS_TIMEOUT_MS 408. Every answer closes the
- * connection (what the client still sends is read and dropped for at most
- * 500 ms, so that a reset does not eat the answer). The socket is nonblocking and every wait is bounded, so a
- * slow client holds this thread (and the next scrape) at most
- * PST_METRICS_TIMEOUT_MS to read and as long to write, and never an LMTP
- * session: those run on the pool's threads and share with this one only
+ * The HTTP side is metrics_http.c (one thread of its own, one client at a
+ * time, every wait bounded); it shares with the LMTP sessions only
  * srv->lock, held while the text is rendered (a few microseconds).
  *
  * The counters are the server's own (server_private.h: those the SIGUSR1
@@ -33,31 +23,18 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "dns/live.h"
+#include "lmtp/listen.h"
+#include "lmtp/metrics_http.h"
 #include "lmtp/server_private.h"
 #include "util/utf8.h"
 
-struct pst_lmtp_metrics {
-	struct pst_lmtp_srv *srv;
-	int fd;
-	int is_unix;
-	char path[sizeof ((struct sockaddr_un *)0)->sun_path]; /* the Unix socket to unlink */
-	int stop[2];                    /* a pipe: written to stop the thread */
-	pthread_t thread;
-	int running;
-};
 
 /* Upper bounds of the latency buckets, seconds (+Inf follows). */
 static const double bucket_le[PST_METRICS_BUCKETS] = {
@@ -200,11 +177,6 @@ void pst_lmtp_metrics_free_counters(struct pst_lmtp_metric_counters *mc)
 
 /* ---- The exposition text --------------------------------------------- */
 
-static void family(pst_buf *b, const char *name, const char *type, const char *help)
-{
-	pst_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 /* A label value, escaped as the format wants (backslash, quote, newline);
  * the format is UTF-8, and a rule name may hold any byte over 0x7f: a byte
  * that is not valid UTF-8 becomes U+FFFD. */
@@ -230,45 +202,40 @@ static void label_value(pst_buf *b, const char *v)
 	pst_buf_putc(b, '"');
 }
 
-static void one(pst_buf *b, const char *name, const char *type, const char *help,
-                unsigned long long v)
-{
-	family(b, name, type, help);
-	pst_buf_printf(b, "%s %llu\n", name, v);
-}
-
 static void render_sessions(pst_buf *b, const struct pst_lmtp_srv *srv)
 {
 	const struct pst_lmtp_counters *c = &srv->cnt;
-	one(b, "postern_start_time_seconds", "gauge",
+	pst_metrics_one(b, "postern_start_time_seconds", "gauge",
 	    "Start time of the server since the Unix epoch in seconds.", (unsigned long long)srv->started);
-	one(b, "postern_policy_generation", "gauge",
+	pst_metrics_one(b, "postern_policy_generation", "gauge",
 	    "Generation of the loaded policy (1 at start, one more per successful reload).",
 	    srv->current ? srv->current->generation : 0);
-	one(b, "postern_policy_rules", "gauge", "Rules in the loaded policy.",
+	pst_metrics_one(b, "postern_policy_rules", "gauge", "Rules in the loaded policy.",
 	    srv->current ? pst_policy_rule_count(srv->current->policy) : 0);
-	family(b, "postern_reloads_total", "counter", "Policy reloads (SIGHUP) by outcome.");
+	pst_metrics_family(b, "postern_reloads_total", "counter", "Policy reloads (SIGHUP) by outcome.");
 	pst_buf_printf(b, "postern_reloads_total{result=\"ok\"} %lu\n", c->reloads);
 	pst_buf_printf(b, "postern_reloads_total{result=\"failed\"} %lu\n", c->reload_failures);
-	one(b, "postern_sessions", "gauge", "LMTP sessions open now.", srv->active);
-	one(b, "postern_sessions_total", "counter", "LMTP sessions accepted.", c->sessions);
-	one(b, "postern_sessions_refused_total", "counter",
+	pst_metrics_one(b, "postern_sessions", "gauge", "LMTP sessions open now.", srv->active);
+	pst_metrics_one(b, "postern_sessions_total", "counter", "LMTP sessions accepted.", c->sessions);
+	pst_metrics_one(b, "postern_sessions_refused_total", "counter",
 	    "LMTP connections refused with 421 (too many sessions, in all or from one address).",
 	    c->refused);
-	one(b, "postern_session_timeouts_total", "counter", "LMTP sessions ended by a timeout.",
+	pst_metrics_one(b, "postern_session_timeouts_total", "counter",
+	    "LMTP sessions ended by a timeout.",
 	    c->timeouts);
-	one(b, "postern_messages_total", "counter", "Messages received (transactions ended by DATA).",
+	pst_metrics_one(b, "postern_messages_total", "counter",
+	    "Messages received (transactions ended by DATA).",
 	    c->messages);
-	one(b, "postern_errors_total", "counter",
+	pst_metrics_one(b, "postern_errors_total", "counter",
 	    "Sessions or messages that failed inside postern (no decision could be made).", c->errors);
-	one(b, "postern_recipients_total", "counter", "Recipients of the messages received.",
+	pst_metrics_one(b, "postern_recipients_total", "counter", "Recipients of the messages received.",
 	    c->recipients);
 }
 
 static void render_actions(pst_buf *b, const char *name, const char *label, const char *help,
                            const unsigned long *v)
 {
-	family(b, name, "counter", help);
+	pst_metrics_family(b, name, "counter", help);
 	for (int a = 0; a < PST_NACTIONS; a++)
 		pst_buf_printf(b, "%s{%s=\"%s\"} %lu\n", name, label, pst_action_name((pst_action)a), v[a]);
 }
@@ -280,7 +247,7 @@ static void render_recipients(pst_buf *b, const struct pst_lmtp_counters *c)
 	render_actions(b, "postern_recipient_actions_total", "action",
 	               "Recipients by the action applied (the decision, or what audit mode and "
 	               "after-queue rejection made of it).", c->applied);
-	family(b, "postern_recipient_rules_total", "counter",
+	pst_metrics_family(b, "postern_recipient_rules_total", "counter",
 	       "Recipients by the rule that decided them (none: no rule matched).");
 	for (size_t i = 0; i < c->m.nrules; i++) {
 		pst_buf_puts(b, "postern_recipient_rules_total{rule=");
@@ -288,13 +255,13 @@ static void render_recipients(pst_buf *b, const struct pst_lmtp_counters *c)
 		pst_buf_printf(b, "} %lu\n", c->m.rules[i].n);
 	}
 	pst_buf_printf(b, "postern_recipient_rules_total{rule=\"none\"} %lu\n", c->m.no_rule);
-	family(b, "postern_recipient_replies_total", "counter",
+	pst_metrics_family(b, "postern_recipient_replies_total", "counter",
 	       "Recipients by the reply given after DATA (class and code).");
 	for (int code = 200; code <= 599; code++)
 		if (c->m.replies[code] || code == 250)
 			pst_buf_printf(b, "postern_recipient_replies_total{class=\"%dxx\",code=\"%d\"} %lu\n",
 			               code / 100, code, c->m.replies[code]);
-	family(b, "postern_deliveries_total", "counter",
+	pst_metrics_family(b, "postern_deliveries_total", "counter",
 	       "Copies handed to the delivery target, by its answer.");
 	pst_buf_printf(b, "postern_deliveries_total{result=\"delivered\"} %lu\n"
 	               "postern_deliveries_total{result=\"deferred\"} %lu\n"
@@ -304,7 +271,7 @@ static void render_recipients(pst_buf *b, const struct pst_lmtp_counters *c)
 
 static void render_auth(pst_buf *b, const struct pst_lmtp_counters *c)
 {
-	family(b, "postern_auth_results_total", "counter",
+	pst_metrics_family(b, "postern_auth_results_total", "counter",
 	       "Messages by the overall result of each authentication method.");
 	for (int m = 0; m < PST_AUTH_METHODS; m++)
 		for (int r = 0; r < PST_CNT_RESULTS; r++)
@@ -315,7 +282,7 @@ static void render_auth(pst_buf *b, const struct pst_lmtp_counters *c)
 static void render_latency(pst_buf *b, const struct pst_lmtp_metric_counters *mc)
 {
 	const char *n = "postern_delivery_latency_seconds";
-	family(b, n, "histogram",
+	pst_metrics_family(b, n, "histogram",
 	       "Seconds from the end of DATA to each recipient's reply (decision and delivery).");
 	unsigned long cum = 0;
 	for (size_t i = 0; i < PST_METRICS_BUCKETS; i++) {
@@ -332,13 +299,15 @@ static void render_dns(pst_buf *b, const struct pst_lmtp_srv *srv)
 	pst_dns_cache_stats st;
 	if (srv->conf.dns != NULL || pst_resolver_live_shared_cache_stats(&st) < 0)
 		return;
-	one(b, "postern_dns_cache_hits_total", "counter", "DNS questions answered by the cache.",
+	pst_metrics_one(b, "postern_dns_cache_hits_total", "counter",
+	    "DNS questions answered by the cache.",
 	    (unsigned long long)st.hits);
-	one(b, "postern_dns_cache_misses_total", "counter", "DNS questions the cache could not answer.",
+	pst_metrics_one(b, "postern_dns_cache_misses_total", "counter",
+	    "DNS questions the cache could not answer.",
 	    (unsigned long long)st.misses);
-	one(b, "postern_dns_cache_evictions_total", "counter",
+	pst_metrics_one(b, "postern_dns_cache_evictions_total", "counter",
 	    "DNS cache entries dropped for room.", (unsigned long long)st.evicted);
-	one(b, "postern_dns_cache_entries", "gauge", "DNS answers held in the cache now.",
+	pst_metrics_one(b, "postern_dns_cache_entries", "gauge", "DNS answers held in the cache now.",
 	    (unsigned long long)st.entries);
 }
 
@@ -349,13 +318,14 @@ static void render_store(pst_buf *b, struct pst_lmtp_srv *srv)
 	if (srv->store == NULL)
 		return;
 	pst_store_get_stats(srv->store, &st);
-	family(b, "postern_report_store_rows_total", "counter",
+	pst_metrics_family(b, "postern_report_store_rows_total", "counter",
 	       "DMARC report store rows by outcome (written, dropped: queue full, failed: store error).");
 	pst_buf_printf(b, "postern_report_store_rows_total{result=\"written\"} %lu\n"
 	               "postern_report_store_rows_total{result=\"dropped\"} %lu\n"
 	               "postern_report_store_rows_total{result=\"failed\"} %lu\n",
 	               st.written, st.dropped, st.failed);
-	one(b, "postern_report_store_queued", "gauge", "DMARC report store rows waiting for the writer.",
+	pst_metrics_one(b, "postern_report_store_queued", "gauge",
+	    "DMARC report store rows waiting for the writer.",
 	    (unsigned long long)st.queued);
 }
 
@@ -372,242 +342,28 @@ int pst_lmtp_metrics_render(struct pst_lmtp_srv *srv, pst_buf *b)
 	return b->data == NULL ? -1 : 0;
 }
 
-/* ---- HTTP ------------------------------------------------------------ */
+/* ---- Life cycle (metrics_http.c serves) -------------------------------- */
 
-static long now_ms(void)
+static int render(void *arg, pst_buf *b)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return pst_lmtp_metrics_render(arg, b);
 }
-
-/* Wait for events on fd until deadline: 1 ready, 0 timed out or failed. */
-static int wait_fd(int fd, short events, long deadline)
-{
-	for (;;) {
-		long left = deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		struct pollfd p = { .fd = fd, .events = events };
-		int n = poll(&p, 1, (int)left);
-		if (n > 0)
-			return 1;
-		if (n == 0 || errno != EINTR)
-			return 0;
-	}
-}
-
-static void send_all(int fd, const char *p, size_t len, long deadline)
-{
-	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w > 0) {
-			p += w;
-			len -= (size_t)w;
-		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-			if (!wait_fd(fd, POLLOUT, deadline))
-				return;
-		} else
-			return;
-	}
-}
-
-static void answer(int fd, const char *status, const char *extra, const char *ctype,
-                   const char *body, size_t len, long deadline)
-{
-	char head[256];
-	int n = snprintf(head, sizeof head, "HTTP/1.0 %s\r\nContent-Type: %s\r\n"
-	                 "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status, ctype, len, extra);
-	if (n < 0 || (size_t)n >= sizeof head)
-		return;
-	send_all(fd, head, (size_t)n, deadline);
-	send_all(fd, body, len, deadline);
-}
-
-static void answer_text(int fd, const char *status, const char *extra, long deadline)
-{
-	char body[64];
-	int n = snprintf(body, sizeof body, "%s\n", status);
-	answer(fd, status, extra, "text/plain; charset=utf-8", body, (size_t)n, deadline);
-}
-
-/* Read the request up to its empty line into buf: its length, 0 when the
- * client left or timed out (*status set for 408), -1 when it is too long. */
-static ssize_t read_request(int fd, char *buf, size_t cap, long deadline, const char **status)
-{
-	size_t len = 0;
-	*status = NULL;
-	for (;;) {
-		ssize_t n = recv(fd, buf + len, cap - 1 - len, MSG_DONTWAIT);
-		if (n > 0) {
-			len += (size_t)n;
-			buf[len] = '\0';
-			if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
-				return (ssize_t)len;
-			if (len == cap - 1)
-				return -1;
-			continue;
-		}
-		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-			return 0;
-		if (!wait_fd(fd, POLLIN, deadline)) {
-			*status = "408 Request Timeout";
-			return 0;
-		}
-	}
-}
-
-/* "GET /metrics HTTP/1.x": the status, or NULL for the metrics. */
-static const char *route(const char *req)
-{
-	size_t ml = strcspn(req, " \r\n");
-	if (req[ml] != ' ')
-		return "400 Bad Request";
-	const char *target = req + ml + 1;
-	size_t tl = strcspn(target, " \r\n");
-	if (target[tl] != ' ' || strncmp(target + tl + 1, "HTTP/1.", 7) != 0)
-		return "400 Bad Request";
-	if (ml != 3 || strncmp(req, "GET", 3) != 0)
-		return "405 Method Not Allowed";
-	size_t pl = strcspn(target, "? ");
-	if (pl != 8 || strncmp(target, "/metrics", 8) != 0)
-		return "404 Not Found";
-	return NULL;
-}
-
-/* Close fd after the answer without losing it: a client whose request was
- * not read whole would get a reset that can discard the answer, so the
- * rest is read and dropped first (at most 64 KiB, for at most 500 ms). */
-static void linger_close(int fd)
-{
-	char sink[4096];
-	long deadline = now_ms() + 500;
-	size_t total = 0;
-	if (shutdown(fd, SHUT_WR) == 0)
-		while (total < 65536) {
-			ssize_t n = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
-			if (n > 0)
-				total += (size_t)n;
-			else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
-			         !wait_fd(fd, POLLIN, deadline))
-				break;
-		}
-	close(fd);
-}
-
-static void serve_client(struct pst_lmtp_srv *srv, int fd)
-{
-	char req[PST_METRICS_MAX_REQUEST + 1];
-	long deadline = now_ms() + PST_METRICS_TIMEOUT_MS;
-	const char *status;
-	ssize_t n = read_request(fd, req, sizeof req, deadline, &status);
-	if (n < 0) {
-		answer_text(fd, "431 Request Header Fields Too Large", "", now_ms() + PST_METRICS_TIMEOUT_MS);
-		return;
-	}
-	if (n == 0) {
-		if (status)
-			answer_text(fd, status, "", now_ms() + PST_METRICS_TIMEOUT_MS);
-		return;
-	}
-	deadline = now_ms() + PST_METRICS_TIMEOUT_MS;
-	if ((status = route(req)) != NULL) {
-		answer_text(fd, status, strncmp(status, "405", 3) == 0 ? "Allow: GET\r\n" : "",
-		            deadline);
-		return;
-	}
-	pst_buf b = PST_BUF_INIT;
-	if (pst_lmtp_metrics_render(srv, &b) < 0)
-		answer_text(fd, "500 Internal Server Error", "", deadline);
-	else
-		answer(fd, "200 OK", "", "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
-		       deadline);
-	pst_buf_free(&b);
-}
-
-static void *metrics_main(void *arg)
-{
-	pst_lmtp_metrics *m = arg;
-	struct pollfd p[2] = { { .fd = m->fd, .events = POLLIN }, { .fd = m->stop[0], .events = POLLIN } };
-	for (;;) {
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		int fd = accept4(m->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
-			continue;
-		serve_client(m->srv, fd);
-		linger_close(fd);
-	}
-	return NULL;
-}
-
-/* ---- Life cycle ------------------------------------------------------- */
 
 int pst_lmtp_metrics_open(struct pst_lmtp_srv *srv, const char *addr, pst_lmtp_metrics **out)
 {
-	pst_lmtp_metrics *m = calloc(1, sizeof *m);
+	int fd, is_unix;
 	*out = NULL;
-	if (m == NULL)
+	if (pst_listen_addr("postern lmtp", "--metrics", addr, srv->conf.socket_mode, &fd, &is_unix) < 0)
 		return -1;
-	m->srv = srv;
-	m->stop[0] = m->stop[1] = -1;
-	if (pst_lmtp_listen_addr("--metrics", addr, srv->conf.socket_mode, &m->fd, &m->is_unix) < 0) {
-		free(m);
-		return -1;
-	}
-	if (m->is_unix)
-		snprintf(m->path, sizeof m->path, "%s", addr + 5);
-	if (pipe2(m->stop, O_CLOEXEC) < 0) {
-		fprintf(stderr, "postern lmtp: --metrics: %s\n", strerror(errno));
-		pst_lmtp_metrics_stop(&m);
-		return -1;
-	}
-	*out = m;
-	return 0;
+	return pst_metrics_http_new(fd, is_unix ? addr + 5 : NULL, render, srv, "postern lmtp", out);
 }
 
 int pst_lmtp_metrics_start(pst_lmtp_metrics *m)
 {
-	pthread_attr_t attr;
-	int rc = pthread_attr_init(&attr);
-	if (rc == 0) {
-		(void)pthread_attr_setstacksize(&attr, 256 * 1024);
-		rc = pthread_create(&m->thread, &attr, metrics_main, m);
-		pthread_attr_destroy(&attr);
-	}
-	if (rc != 0) {
-		fprintf(stderr, "postern lmtp: --metrics: cannot start its thread: %s\n", strerror(rc));
-		return -1;
-	}
-	m->running = 1;
-	return 0;
+	return pst_metrics_http_start(m);
 }
 
-void pst_lmtp_metrics_stop(pst_lmtp_metrics **mp)
+void pst_lmtp_metrics_stop(pst_lmtp_metrics **m)
 {
-	pst_lmtp_metrics *m = *mp;
-	if (m == NULL)
-		return;
-	if (m->running) {
-		ssize_t w = write(m->stop[1], "x", 1);
-		(void)w;
-		pthread_join(m->thread, NULL);
-	}
-	if (m->fd >= 0) {
-		close(m->fd);
-		if (m->is_unix)
-			unlink(m->path);
-	}
-	for (int i = 0; i < 2; i++)
-		if (m->stop[i] >= 0)
-			close(m->stop[i]);
-	free(m);
-	*mp = NULL;
+	pst_metrics_http_stop(m);
 }

@@ -15,7 +15,7 @@
 struct pst_lmtp_srv;
 struct pst_lmtp_counters;
 
-typedef struct pst_lmtp_metrics pst_lmtp_metrics;
+typedef struct pst_metrics_http pst_lmtp_metrics;   /* metrics_http.h */
 
 #define PST_METRICS_MAX_REQUEST   4096   /* request line and fields, bytes */
 #define PST_METRICS_TIMEOUT_MS    2000   /* to read a request, and to write the answer */

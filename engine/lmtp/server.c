@@ -60,13 +60,16 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "lmtp/listen.h"
 #include "lmtp/pidfile.h"
 #include "lmtp/pool.h"
 #include "lmtp/server_private.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/number.h"
+#include "util/privdrop.h"
 
+#define PROG "postern lmtp"    /* in messages */
 #define TICK_MS 200            /* how often a waiting session looks at stopping:
                                   its socket's SO_RCVTIMEO */
 
@@ -211,11 +214,11 @@ static void reload(struct pst_lmtp_srv *srv)
 
 /* ---- Listeners --------------------------------------------------------- */
 
-static int listen_unix(const char *path, unsigned mode, struct listener *l)
+static int listen_unix(const char *prog, const char *path, unsigned mode, struct listener *l)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof sun.sun_path) {
-		fprintf(stderr, "postern lmtp: socket path too long: %s\n", path);
+		fprintf(stderr, "%s: socket path too long: %s\n", prog, path);
 		return -1;
 	}
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
@@ -252,19 +255,20 @@ static int split_hostport(const char *addr, char *host, size_t hlen, const char 
 	return 0;
 }
 
-static int listen_inet(const char *addr, struct listener *l)
+static int listen_inet(const char *prog, const char *addr, struct listener *l)
 {
 	char host[256];
 	const char *port;
 	if (split_hostport(addr, host, sizeof host, &port) < 0 || *port == '\0') {
-		fprintf(stderr, "postern lmtp: --listen wants HOST:PORT, [V6]:PORT or unix:PATH, not '%s'\n", addr);
+		fprintf(stderr, "%s: --listen wants HOST:PORT, [V6]:PORT or unix:PATH, not '%s'\n",
+		        prog, addr);
 		return -1;
 	}
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
 	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc != 0) {
-		fprintf(stderr, "postern lmtp: --listen %s: %s\n", addr, gai_strerror(rc));
+		fprintf(stderr, "%s: --listen %s: %s\n", prog, addr, gai_strerror(rc));
 		return -1;
 	}
 	l->is_unix = 0;
@@ -284,7 +288,7 @@ static int listen_inet(const char *addr, struct listener *l)
  * HOST:PORT whose port is a number from 1 to 65535 (getaddrinfo() would
  * take 0, a random port, and 65536 wrapped to it). 0, or -1 after saying
  * which is wrong. */
-static int check_listen_addr(const char *opt, const char *a)
+static int check_listen_addr(const char *prog, const char *opt, const char *a)
 {
 	const char *port;
 	char host[256];
@@ -292,13 +296,13 @@ static int check_listen_addr(const char *opt, const char *a)
 	if (strncmp(a, "unix:", 5) == 0)
 		return 0;
 	if (split_hostport(a, host, sizeof host, &port) < 0 || *port == '\0') {
-		fprintf(stderr, "postern lmtp: %s wants HOST:PORT, [V6]:PORT or unix:PATH, "
-		        "not '%s'\n", opt, a);
+		fprintf(stderr, "%s: %s wants HOST:PORT, [V6]:PORT or unix:PATH, "
+		        "not '%s'\n", prog, opt, a);
 		return -1;
 	}
 	if (pst_parse_number(port, 10, 1, 65535, &v) < 0) {
-		fprintf(stderr, "postern lmtp: %s %s: the port must be a number from 1 to "
-		        "65535, not '%s'\n", opt, a, port);
+		fprintf(stderr, "%s: %s %s: the port must be a number from 1 to "
+		        "65535, not '%s'\n", prog, opt, a, port);
 		return -1;
 	}
 	return 0;
@@ -307,30 +311,36 @@ static int check_listen_addr(const char *opt, const char *a)
 static int check_listeners(const struct pst_lmtp_srv *srv)
 {
 	for (size_t i = 0; i < srv->conf.nlisten; i++)
-		if (check_listen_addr("--listen", srv->conf.listen[i]) < 0)
+		if (check_listen_addr(PROG, "--listen", srv->conf.listen[i]) < 0)
 			return -1;
-	return srv->conf.metrics ? check_listen_addr("--metrics", srv->conf.metrics) : 0;
+	return srv->conf.metrics ? check_listen_addr(PROG, "--metrics", srv->conf.metrics) : 0;
 }
 
-int pst_lmtp_listen_addr(const char *opt, const char *addr, unsigned mode, int *fd, int *is_unix)
+int pst_listen_addr(const char *prog, const char *opt, const char *addr, unsigned mode, int *fd,
+                    int *is_unix)
 {
 	struct listener l = { .fd = -1 };
 	*fd = -1;
-	if (check_listen_addr(opt, addr) < 0)
+	if (check_listen_addr(prog, opt, addr) < 0)
 		return -1;
 	errno = 0;
-	int rc = strncmp(addr, "unix:", 5) == 0 ? listen_unix(addr + 5, mode, &l)
-	                                        : listen_inet(addr, &l);
+	int rc = strncmp(addr, "unix:", 5) == 0 ? listen_unix(prog, addr + 5, mode, &l)
+	                                        : listen_inet(prog, addr, &l);
 	if (rc == 0 && fcntl(l.fd, F_SETFL, O_NONBLOCK) == 0) {
 		*fd = l.fd;
 		*is_unix = l.is_unix;
 		return 0;
 	}
 	if (errno)
-		fprintf(stderr, "postern lmtp: cannot listen on %s (%s): %s\n", addr, opt, strerror(errno));
+		fprintf(stderr, "%s: cannot listen on %s (%s): %s\n", prog, addr, opt, strerror(errno));
 	if (l.fd >= 0)
 		close(l.fd);
 	return -1;
+}
+
+int pst_lmtp_listen_addr(const char *opt, const char *addr, unsigned mode, int *fd, int *is_unix)
+{
+	return pst_listen_addr(PROG, opt, addr, mode, fd, is_unix);
 }
 
 static int open_listeners(struct pst_lmtp_srv *srv, struct listener *ls)
@@ -338,8 +348,8 @@ static int open_listeners(struct pst_lmtp_srv *srv, struct listener *ls)
 	for (size_t i = 0; i < srv->conf.nlisten; i++) {
 		const char *a = srv->conf.listen[i];
 		ls[i].fd = -1;
-		int rc = strncmp(a, "unix:", 5) == 0 ? listen_unix(a + 5, srv->conf.socket_mode, &ls[i])
-		                                     : listen_inet(a, &ls[i]);
+		int rc = strncmp(a, "unix:", 5) == 0 ? listen_unix(PROG, a + 5, srv->conf.socket_mode, &ls[i])
+		                                     : listen_inet(PROG, a, &ls[i]);
 		if (rc < 0) {
 			if (errno)
 				fprintf(stderr, "postern lmtp: cannot listen on %s: %s\n", a, strerror(errno));
@@ -789,25 +799,6 @@ static void drain(struct pst_lmtp_srv *srv)
 
 /* ---- Setup ------------------------------------------------------------- */
 
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-	if (pw == NULL) {
-		fprintf(stderr, "postern lmtp: --user %s: no such user\n", user);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
-		fprintf(stderr, "postern lmtp: --user %s: %s\n", user, strerror(errno));
-		return -1;
-	}
-	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		fprintf(stderr, "postern lmtp: --user %s: privileges could be regained\n", user);
-		return -1;
-	}
-	return 0;
-}
-
 /* Policy, DNS fixture, delivery; an exit status. */
 static int load_runtime(struct pst_lmtp_srv *srv)
 {
@@ -909,7 +900,7 @@ static int setup(struct pst_lmtp_srv *srv, struct listener *ls)
 		return EX_OSERR;
 	if (pst_lmtp_log_open(srv) < 0)
 		return EX_CANTCREAT;
-	if (srv->conf.user && drop_privileges(srv->conf.user) < 0)
+	if (srv->conf.user && pst_drop_privileges("postern lmtp", srv->conf.user) < 0)
 		return EX_NOPERM;
 	rc = load_runtime(srv);
 	if (rc == 0 && pst_lmtp_store_open(srv) < 0)

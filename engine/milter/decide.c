@@ -19,6 +19,9 @@
  * recipient (edits, Authentication-Results) and hdrdiff.c turns the
  * difference into header operations.
  *
+ * When the answer is final (not a tempfail, not an error), txn->evaluated
+ * sees the evaluated message before it is freed (the report store).
+ *
  * Failure: anything that goes wrong (the library refuses the message, out
  * of memory, a recipient without a decision, a rendering that fails) is a
  * tempfail 451 4.3.0 with out->why, never an accept.
@@ -130,8 +133,11 @@ static void decide_message(pst_message *msg, const pst_milter_txn *txn, pst_milt
 		pst_milter_reply_of(v, out);
 	else if (v->action == PST_ACCEPT || v->action == PST_QUARANTINE)
 		(void)edits_for(msg, (size_t)best, txn, out);
-	if (out->why[0] == '\0')
-		auth_summary(msg, out);
+	if (out->why[0] != '\0')
+		return;
+	auth_summary(msg, out);
+	if (txn->evaluated && out->action != PST_TEMPFAIL)
+		txn->evaluated(txn->arg, msg, (size_t)best, txn);
 }
 
 void pst_milter_decide(const pst_policy *policy, const pst_dns *dns, const pst_milter_txn *txn,

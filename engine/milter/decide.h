@@ -20,6 +20,13 @@ typedef struct pst_milter_txn {
 	size_t nrcpts;
 	const char *data;               /* the message as rebuilt, CRLF */
 	size_t len;
+	const char *queue_id;           /* the MTA's ({i}), or NULL */
+	/* Called with the evaluated message and the deciding recipient when
+	 * the answer is final (not a tempfail, not an error), before the
+	 * message is freed (the report store's row); NULL: not called. */
+	void (*evaluated)(void *arg, pst_message *m, size_t deciding,
+	                  const struct pst_milter_txn *txn);
+	void *arg;
 } pst_milter_txn;
 
 /* The one answer for the whole message. */

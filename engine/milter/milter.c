@@ -33,11 +33,20 @@
  * keeps the recipient for the end of the message.
  *
  * One JSON line per message ("stage":"eom") and one per recipient refused
- * at RCPT ("stage":"rcpt", with "rcpt") go to the log (--log FILE or
- * stderr), each written with one write() under a lock.
+ * at RCPT ("stage":"rcpt", with "rcpt") go to the log (--log FILE, stderr
+ * or syslog: supervise.c's sink, one write() under a lock).
  *
- * The policy, the DNS fixture and the log are process-wide (libmilter
- * gives callbacks no other context) and read-only once smfi_main runs.
+ * The DNS fixture and the limits are process-wide (libmilter gives
+ * callbacks no other context) and read-only once smfi_main runs. The
+ * policy is supervise.c's: the end of a message takes a reference on the
+ * current one (SIGHUP may replace it) and decides the whole message under
+ * it; once libmilter stops, a message that ends is a tempfail.
+ *
+ * pst_milter_run() loads the rules, the DNS fixture and the log, then
+ * hands over to supervise.c: a supervisor process and a worker that opens
+ * the socket (open_socket), opens the report store (start_worker,
+ * report_store.c: one row per message with a final answer; --metrics,
+ * metrics.c, counting each answer) and runs libmilter (serve).
  */
 #include "config.h"
 
@@ -60,7 +69,10 @@
 #include "postern.h"
 #include "milter/decide.h"
 #include "milter/milter.h"
+#include "milter/metrics.h"
 #include "milter/rcpt.h"
+#include "milter/report_store.h"
+#include "milter/supervise.h"
 #include "util/buf.h"
 
 #define MAX_RCPTS 1000          /* Postfix's smtpd_recipient_limit default */
@@ -68,13 +80,10 @@
 #define REPLY_TEXT_MAX 400      /* bytes of reply text handed to libmilter */
 
 static struct {
-	pst_policy *policy;
 	pst_dns *dns;
-	int log_fd;
-	pthread_mutex_t log_lock;
 	char hostname[256];
 	size_t max_size;
-} srv = { .log_fd = -1, .log_lock = PTHREAD_MUTEX_INITIALIZER };
+} srv;
 
 struct conn {
 	char ip[INET6_ADDRSTRLEN];      /* "" when unknown */
@@ -180,19 +189,8 @@ static void json_kv(pst_buf *b, const char *key, const char *val)
 
 static void log_line(pst_buf *b)
 {
-	if (srv.log_fd < 0 || b->data == NULL || pst_buf_putc(b, '\n') < 0)
-		return;
-	pthread_mutex_lock(&srv.log_lock);
-	size_t off = 0;
-	while (off < b->len) {
-		ssize_t w = write(srv.log_fd, b->data + off, b->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;          /* logging never stops mail */
-		off += (size_t)w;
-	}
-	pthread_mutex_unlock(&srv.log_lock);
+	if (b->data)
+		pst_milter_log_write(b->data, b->len);  /* supervise.c's sink */
 }
 
 /* One line per message: the envelope, the answer, and why. */
@@ -340,12 +338,12 @@ static void log_rcpt(const struct conn *c, const char *rcpt, const pst_milter_rc
 
 /* Split by tenant: as --tenant-split says, by default when the policy in
  * use has tenants. */
-static int tenant_split(void)
+static int tenant_split(const pst_policy *policy)
 {
 	if (rcpt_conf.tenant_split != PST_MILTER_SPLIT_AUTO)
 		return rcpt_conf.tenant_split == PST_MILTER_SPLIT_ON;
 	pst_policy_stats st;
-	pst_policy_get_stats(srv.policy, &st);
+	pst_policy_get_stats(policy, &st);
 	return st.tenants > 0;
 }
 
@@ -362,15 +360,23 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 	if (nr == NULL)
 		return SMFIS_TEMPFAIL;
 	c->rcpts = nr;
-	char *rcpt = address(argv ? argv[0] : NULL);
-	if (rcpt == NULL)
+	pst_milter_policy *pol = pst_milter_policy_get();   /* NULL: stopping */
+	if (pol == NULL) {
+		(void)set_reply(ctx, 451, "4.3.2", "Error: the milter is stopping");
 		return SMFIS_TEMPFAIL;
+	}
+	char *rcpt = address(argv ? argv[0] : NULL);
+	if (rcpt == NULL) {
+		pst_milter_policy_put(&pol);
+		return SMFIS_TEMPFAIL;
+	}
 	pst_milter_rcpt_in in = {
 		.client_ip = c->ip[0] ? c->ip : NULL, .client_name = c->client_name, .helo = c->helo,
-		.mail_from = c->mail_from, .rcpt = rcpt, .tenant_split = tenant_split(),
+		.mail_from = c->mail_from, .rcpt = rcpt, .tenant_split = tenant_split(pol->policy),
 	};
 	pst_milter_rcpt_outcome r;
-	pst_milter_rcpt_decide(srv.policy, srv.dns, &in, &c->rstate, &r);
+	pst_milter_rcpt_decide(pol->policy, srv.dns, &in, &c->rstate, &r);
+	pst_milter_policy_put(&pol);
 	if (!r.keep) {
 		const char *why = r.o.why;
 		if (set_reply(ctx, r.o.code, r.o.enhanced, r.o.text) < 0)
@@ -532,10 +538,19 @@ static sfsistat on_eom(SMFICTX *ctx)
 		.client_ip = c->ip[0] ? c->ip : NULL, .client_name = c->client_name, .helo = c->helo,
 		.mail_from = c->mail_from, .rcpts = (const char *const *)c->rcpts, .nrcpts = c->nrcpts,
 		.data = c->msg.data ? c->msg.data : "", .len = c->msg.len,
+		.queue_id = smfi_getsymval(ctx, "i"), .evaluated = pst_milter_store_message,
 	};
+	pst_milter_policy *pol = pst_milter_policy_get();   /* NULL: stopping */
+	if (pol == NULL) {
+		sfsistat r = tempfail(ctx, c, 451, "4.3.2", "Error: the milter is stopping", "stopping");
+		reset_message(c);
+		return r;
+	}
 	pst_milter_outcome o;
-	pst_milter_decide(srv.policy, srv.dns, &txn, &o);
+	pst_milter_decide(pol->policy, srv.dns, &txn, &o);
+	pst_milter_policy_put(&pol);
 	sfsistat r = answer(ctx, c, &o);
+	pst_milter_metrics_count(o.action, o.why[0] != '\0');
 	pst_milter_outcome_free(&o);
 	reset_message(c);
 	return r;
@@ -579,15 +594,8 @@ static struct smfiDesc desc = {
 
 static int load(const pst_milter_conf *conf)
 {
-	pst_compile_report rep = { 0, 0, NULL };
-	int rc = pst_policy_compile_file(conf->rules, &srv.policy, &rep);
-	if (rep.text && *rep.text)
-		fputs(rep.text, stderr);
-	pst_report_clear(&rep);
-	if (rc < 0) {
-		fprintf(stderr, "postern milter: %s does not compile\n", conf->rules);
+	if (pst_milter_policy_load(conf->rules) < 0)
 		return EX_CONFIG;
-	}
 	char *errors = NULL;
 	if (conf->dns && pst_dns_load_fixture(conf->dns, &srv.dns, &errors) < 0) {
 		fprintf(stderr, "%s", errors ? errors : "");
@@ -595,17 +603,11 @@ static int load(const pst_milter_conf *conf)
 		free(errors);
 		return EX_DATAERR;
 	}
-	const char *log = conf->log ? conf->log : "stderr";
-	srv.log_fd = strcmp(log, "stderr") == 0 ? STDERR_FILENO
-	             : open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (srv.log_fd < 0) {
-		fprintf(stderr, "postern milter: cannot open %s: %s\n", log, strerror(errno));
-		return EX_CANTCREAT;
-	}
-	return 0;
+	return pst_milter_log_open(conf->log) < 0 ? EX_CANTCREAT : 0;
 }
 
-static int serve(const pst_milter_conf *conf)
+/* In the worker: the listen socket (a stale Unix socket is replaced). */
+static int open_socket(const pst_milter_conf *conf)
 {
 	char listen[1024];
 	snprintf(listen, sizeof listen, "%s", conf->listen);
@@ -621,24 +623,46 @@ static int serve(const pst_milter_conf *conf)
 		fprintf(stderr, "postern milter: cannot listen on %s\n", conf->listen);
 		return EX_OSERR;
 	}
+	return pst_milter_metrics_open(conf) < 0 ? EX_OSERR : 0;
+}
+
+/* In the worker, once the privileges are dropped: --report-store, the
+ * --metrics thread. */
+static int start_worker(const pst_milter_conf *conf)
+{
+	if (pst_milter_store_open(conf, srv.hostname) < 0)
+		return EX_CANTCREAT;
+	return pst_milter_metrics_start() < 0 ? EX_OSERR : 0;
+}
+
+static void finish_worker(const pst_milter_conf *conf)
+{
+	(void)conf;
+	pst_milter_metrics_stop();
+	pst_milter_store_close();
+}
+
+/* In the worker, until libmilter stops. */
+static int serve(const pst_milter_conf *conf)
+{
+	(void)conf;
 	return smfi_main() == MI_SUCCESS ? 0 : EX_SOFTWARE;
 }
 
 int pst_milter_run(const pst_milter_conf *conf)
 {
+	static const pst_milter_worker worker = { open_socket, start_worker, serve, finish_worker };
 	srv.max_size = conf->max_size ? conf->max_size : PST_MILTER_MAX_SIZE_DEFAULT;
 	if (conf->hostname)
 		snprintf(srv.hostname, sizeof srv.hostname, "%s", conf->hostname);
 	else if (gethostname(srv.hostname, sizeof srv.hostname) < 0)
 		snprintf(srv.hostname, sizeof srv.hostname, "localhost");
 	srv.hostname[sizeof srv.hostname - 1] = '\0';
-	int rc = load(conf);
+	int rc = load(conf), is_worker = 0;
 	if (rc == 0)
-		rc = serve(conf);
-	if (srv.log_fd > STDERR_FILENO)
-		close(srv.log_fd);
-	srv.log_fd = -1;
-	pst_dns_free(&srv.dns);
-	pst_policy_free(&srv.policy);
+		rc = pst_milter_supervise(conf, &worker, &is_worker);
+	pst_milter_log_close();
+	if (pst_milter_policy_free() == 0 || !is_worker)   /* else a decision may still use it */
+		pst_dns_free(&srv.dns);
 	return rc;
 }
