@@ -191,8 +191,12 @@ t_milter_killed() {
 	wait "$CLIENT_PID"
 	is "$(nreplies)" "$N" "the client recorded a reply to each of its $N messages"
 	python3 "$dir/smtpreplies.py" send "$SPORT" 40 4 "$REPLIES.after" 1000
-	after_kill=$(sed -n "$((k + 5)),${r}p" "$REPLIES" | cut -d' ' -f2 | sort | uniq -c | tr -s ' ' | tr '\n' ',')
-	like "$after_kill" '^ ?[0-9]+ 451,$' "between the kill and the restart, every reply is 451 (milter_default_action = tempfail): $after_kill"
+	# The messages started after the kill and before the restart: numbers
+	# are taken in order, so at the kill at most k + 4 (k replies, four
+	# sessions under way) were taken, and before the restart at least r.
+	after_kill=$(awk -v a=$((k + 4)) -v b="$r" '$1 >= a && $1 < b { print $2 }' "$REPLIES" \
+		| sort | uniq -c | tr -s ' ' | tr '\n' ',')
+	like "$after_kill" '^ ?[0-9]+ 451,$' "messages sent between the kill and the restart: all 451 (milter_default_action = tempfail): $after_kill"
 	like "$(grep -c "warning: connect to Milter service inet:127.0.0.1:$MPORT: Connection refused" "$PFLOG")" '^[1-9]' \
 		"Postfix logs that it cannot reach the milter"
 	is "$(cut -d' ' -f2 "$REPLIES.after" | sort | uniq -c | tr -s ' ')" " 40 250" \
