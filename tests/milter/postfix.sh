@@ -11,7 +11,8 @@
 # Authentication-Results field of an accepted copy, a forged one removed;
 # '%' in a reply text; smtp-source load delivered exactly once; and the
 # milter killed under load: Postfix answers 4xx, nothing answered 250 is
-# lost, and mail flows again after a restart. Needs root, postfix, swaks
+# lost (the worker process SIGKILLed: its supervisor exits 70), and mail
+# flows again after a restart. Needs root, postfix, swaks
 # and smtp-source; skipped otherwise. Postfix's master runs in the
 # foreground in its own process group, stopped by the trap.
 #
@@ -183,12 +184,20 @@ t_milter_killed() {
 	python3 "$dir/smtpreplies.py" send "$SPORT" "$N" 4 "$REPLIES" &
 	CLIENT_PID=$!
 	wait_for 60 reached "$KILL_AT"
-	kill -KILL "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null; MILTER_PID=
+	# The process deciding mail is the worker, the supervisor's child (one
+	# process where there is no supervisor); a crash is its SIGKILL.
+	worker=$(ps -o pid= --ppid "$MILTER_PID" | tr -d ' ' | head -1)
+	kill -KILL "${worker:-$MILTER_PID}"; wait "$MILTER_PID"; killed_rc=$?; MILTER_PID=
 	k=$(nreplies)
 	wait_for 60 reached $((k + RESTART_AFTER))
 	r=$(nreplies)
 	start_milter || not_ok "postern milter restarts" "$(tail -5 "$TMPDIR_TEST/milter.stderr")"
 	wait "$CLIENT_PID"
+	if [ -n "$worker" ]; then
+		is "$killed_rc" 70 "the worker killed: the supervisor exits 70"
+		like "$(grep '"event":"error"' "$MLOG" | tail -1)" '"worker":'"$worker"',"signal":9,' \
+			"and logs an error event naming the worker and signal 9"
+	fi
 	is "$(nreplies)" "$N" "the client recorded a reply to each of its $N messages"
 	python3 "$dir/smtpreplies.py" send "$SPORT" 40 4 "$REPLIES.after" 1000
 	# The messages started after the kill and before the restart: numbers
