@@ -8,7 +8,8 @@
 # MAIL FROM and recipients from its X-Postern-Envelope line, its data the
 # rest of the file. The outcome Postfix gives (the client's reply at the
 # end of the data; milter-hold or milter-discard in Postfix's log for a
-# 250) must be the strictest of postern check's recipient decisions for the
+# 250; with the milter's own log of recipients it refused at RCPT time,
+# the strictest of those) must be the strictest of postern check's recipient decisions for the
 # same message and envelope, without --after-queue (at SMTP time a reject
 # is a reject), in the milter's order reject > tempfail > quarantine >
 # discard > accept. Accepted mail goes to Postfix's discard transport.
@@ -93,29 +94,31 @@ check_decision() {
 			| "\($w // "none") \(first($r[] | select(.decision == $w) | .rule) // "-")"'
 }
 
-# via_postfix FILE: the outcome through Postfix and the milter: reject or
-# tempfail (the reply to the data), "refused-at-CMD CODE" (Postfix refused
-# before the data), quarantine, discard or accept (a 250, and Postfix's log
-# of that queue id); the swaks transcript in $TMPDIR_TEST/swaks.
-via_postfix() {
-	tail -n +2 "$1" > "$TMPDIR_TEST/data.eml"
-	from=$FROM
-	case $from in "<>") ;; "<"*">") from=${from#<}; from=${from%>} ;; esac
-	swaks --server 127.0.0.1 --port "$PF_PORT" --timeout 30 --helo "$HELO" \
-		--xclient-addr "$IP" --xclient-helo "$HELO" --from "$from" --to "$(echo $RCPTS | tr ' ' ,)" \
-		--data @"$TMPDIR_TEST/data.eml" </dev/null > "$TMPDIR_TEST/swaks" 2>&1
-	err=$(grep -a -m1 '^<\*\*' "$TMPDIR_TEST/swaks")
-	if [ -n "$err" ]; then
-		code=$(printf '%s' "$err" | sed 's/^<\*\* *\([0-9]*\).*/\1/')
-		if grep -aq '^<- *354' "$TMPDIR_TEST/swaks"; then   # the reply to the data
-			case $code in 5*) echo reject ;; 4*) echo tempfail ;; *) echo "other $code" ;; esac
-		else
-			echo "refused-before-data $code"
-		fi
-		return
-	fi
-	id=$(sed -n 's/.*250 2\.0\.0 Ok: queued as \([0-9A-F]*\).*/\1/p' "$TMPDIR_TEST/swaks" | tail -1)
-	[ -n "$id" ] || { echo "no-reply"; return; }
+
+# strictest DECISION...: the strictest of the decisions, in the milter's
+# order ("none" without any).
+strictest() {
+	for d in reject tempfail quarantine discard accept; do
+		case " $* " in *" $d "*) echo "$d"; return ;; esac
+	done
+	echo none
+}
+
+# data_outcome: from the swaks transcript, the outcome of the data: reject
+# or tempfail (the reply to the final dot), quarantine, discard or accept
+# (a 250, and Postfix's log of that queue id); nothing when no data was
+# sent.
+data_outcome() {
+	reply=$(sed -n '/^ -> \.\r\{0,1\}$/,$p' "$TMPDIR_TEST/swaks" | grep -a -m1 -E '^<(-|\*\*) ')
+	[ -n "$reply" ] || return 0
+	code=$(printf '%s' "$reply" | sed 's/^<[-*]* *\([0-9]*\).*/\1/')
+	case $code in
+	5*) echo reject; return ;;
+	4*) echo tempfail; return ;;
+	250) ;;
+	*) echo "other-$code"; return ;;
+	esac
+	id=$(printf '%s' "$reply" | sed -n 's/.*queued as \([0-9A-F]*\).*/\1/p')
 	i=0
 	while ! grep -q "$id: \(milter-hold\|milter-discard\|removed\)" "$PF_LOG" && [ $i -lt 100 ]; do
 		sleep 0.05; i=$((i + 1))
@@ -126,10 +129,33 @@ via_postfix() {
 	fi
 }
 
-# milter_line: the milter's log line for the message just sent (the line
-# count before it in $n0), as "decision rule client_ip helo mail_from".
+# via_postfix FILE: the outcome through Postfix and the milter: the
+# strictest of the data's outcome and the decisions the milter logged for
+# recipients it refused at RCPT time ("stage":"rcpt"); "refused-by-postfix
+# CODE" when Postfix refused before the data and the milter logged
+# nothing. The swaks transcript is left in $TMPDIR_TEST/swaks.
+via_postfix() {
+	tail -n +2 "$1" > "$TMPDIR_TEST/data.eml"
+	from=$FROM
+	case $from in "<>") ;; "<"*">") from=${from#<}; from=${from%>} ;; esac
+	swaks --server 127.0.0.1 --port "$PF_PORT" --timeout 30 --helo "$HELO" \
+		--xclient-addr "$IP" --xclient-helo "$HELO" --from "$from" --to "$(echo $RCPTS | tr ' ' ,)" \
+		--data @"$TMPDIR_TEST/data.eml" </dev/null > "$TMPDIR_TEST/swaks" 2>&1
+	rcpt_stage=$(tail -n +$((n0 + 1)) "$MLOG" | jq -r 'select(.stage == "rcpt") | .decision' 2>/dev/null)
+	data=$(data_outcome)
+	if [ -z "$data$rcpt_stage" ]; then
+		echo "refused-by-postfix $(grep -a -m1 '^<\*\*' "$TMPDIR_TEST/swaks" | cut -c5-7)"
+		return
+	fi
+	strictest $data $rcpt_stage
+}
+
+# milter_line: the milter's end-of-message log line for the message just
+# sent (the line count before it in $n0), as "decision rule client_ip
+# helo mail_from".
 milter_line() {
-	tail -n +$((n0 + 1)) "$MLOG" | jq -r '[.decision, .rule // "-", .client_ip, .helo, .mail_from] | join(" ")' 2>/dev/null | tail -1
+	tail -n +$((n0 + 1)) "$MLOG" | jq -r 'select(.event == null and (.stage // "eom") == "eom")
+		| [.decision, .rule // "-", .client_ip, .helo, .mail_from] | join(" ")' 2>/dev/null | tail -1
 }
 
 agree=0 known=0 total=0 seen=0 facts=0 from_differs="" rules_differ=""
