@@ -73,8 +73,10 @@ static int take_caller_envelope(struct pst_message *m, const pst_envelope *env, 
 	    pst_env_set_ip(&m->env, m->arena, env->client_ip, strlen(env->client_ip), &why) < 0) {
 		if (errlen)
 			snprintf(err, errlen, "client IP '%.64s': %s", env->client_ip, why);
+		errno = EINVAL;
 		return -1;
 	}
+	errno = ENOMEM;             /* the failures below */
 	if ((env->client_name && !(m->env.client_name = pst_arena_strdup(m->arena, env->client_name))) ||
 	    (env->helo && !(m->env.helo = pst_arena_strdup(m->arena, env->helo))) ||
 	    (env->mail_from && !(m->env.mail_from = pst_arena_strdup(m->arena, env->mail_from))))
@@ -103,11 +105,13 @@ static int take_envelope_fields(struct pst_message *m, int keep_rcpts, char *err
 		if (v == NULL) {
 			if (errlen)
 				snprintf(err, errlen, "%s", "out of memory");
+			errno = ENOMEM;
 			return -1;
 		}
 		if (pst_env_parse_field(&m->env, m->arena, v, vlen, keep_rcpts, why, sizeof why) < 0) {
 			if (errlen)
 				snprintf(err, errlen, "X-Postern-Envelope: %s", why);
+			errno = EINVAL;
 			return -1;
 		}
 		m->nstripped++;
@@ -196,11 +200,14 @@ int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
-	if (check_given_auth(opts ? opts->auth : NULL, err, errlen) < 0)
+	if (check_given_auth(opts ? opts->auth : NULL, err, errlen) < 0) {
+		errno = EINVAL;
 		return -1;
+	}
 	struct pst_message *m = calloc(1, sizeof *m);
 	if (m == NULL || (m->arena = pst_arena_new()) == NULL) {
 		free(m);
+		errno = ENOMEM;
 		return fail(err, errlen, "%s", "out of memory");
 	}
 	m->policy = policy;
@@ -212,16 +219,20 @@ int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
 	if (pst_msg_parse_in(bytes, len, NULL, m->arena, &m->msg, &merr) < 0) {
 		fail(err, errlen, "%s", merr.text);
 		pst_message_free(&m);
+		errno = merr.code == PST_MSG_ENOMEM ? ENOMEM : EINVAL;
 		return -1;
 	}
 	if (take_caller_envelope(m, env, err, errlen) < 0 ||
 	    (!m->opts.no_envelope_fields &&
 	     take_envelope_fields(m, env && env->nrcpts > 0, err, errlen) < 0)) {
+		int e = errno;          /* set by the two: ENOMEM or EINVAL */
 		pst_message_free(&m);
+		errno = e;
 		return -1;
 	}
 	if (choose_recipients(m) < 0 || compute_from(m) < 0) {
 		pst_message_free(&m);
+		errno = ENOMEM;
 		return fail(err, errlen, "%s", "out of memory");
 	}
 	start_dns(m);

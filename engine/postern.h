@@ -176,8 +176,10 @@ typedef struct pst_message pst_message;
  * (env wins). With no recipient at all, the
  * first To: address is used. The bytes are copied. The policy must outlive
  * the message. On success 0 and *out is owned by the caller
- * (pst_message_free); on failure -1 and a reason in err (if errlen > 0),
- * e.g. a header section over the size limit. */
+ * (pst_message_free); on failure -1, a reason in err (if errlen > 0) and
+ * errno: ENOMEM when out of memory, EINVAL when the message or envelope
+ * is refused (a header section over the size limit, too many fields, a
+ * bad client IP, a bad X-Postern-Envelope field or given auth result). */
 PST_API int pst_message_new(const pst_policy *policy, const char *bytes, size_t len,
                     const pst_envelope *env, const pst_message_opts *opts,
                     pst_message **out, char *err, size_t errlen);

@@ -22,12 +22,16 @@
  * When the answer is final (not a tempfail, not an error), txn->evaluated
  * sees the evaluated message before it is freed (the report store).
  *
- * Failure: anything that goes wrong (the library refuses the message, out
- * of memory, a recipient without a decision, a rendering that fails) is a
- * tempfail 451 4.3.0 with out->why, never an accept.
+ * Failure: a message the library refuses (errno EINVAL from
+ * pst_message_new: a header section over its limit, too many fields) is
+ * rejected 554 5.6.0 with out->why, as postern lmtp answers it; anything
+ * else that goes wrong (out of memory, a recipient without a decision, a
+ * rendering that fails) is a tempfail 451 4.3.0 with out->why, never an
+ * accept.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +60,17 @@ static void fail(pst_milter_outcome *out, const char *why)
 	snprintf(out->enhanced, sizeof out->enhanced, "4.3.0");
 	snprintf(out->text, sizeof out->text, "Error: the message cannot be checked now");
 	snprintf(out->why, sizeof out->why, "%s", why);
+}
+
+/* A message the library refuses (a header section over its limit, too
+ * many fields) would be refused again: 554 5.6.0, as postern lmtp answers,
+ * rather than a tempfail the client would retry for days. */
+static void unprocessable(pst_milter_outcome *out)
+{
+	out->action = PST_REJECT;
+	out->code = 554;
+	snprintf(out->enhanced, sizeof out->enhanced, "5.6.0");
+	snprintf(out->text, sizeof out->text, "Error: message cannot be processed");
 }
 
 void pst_milter_reply_of(const pst_verdict *v, pst_milter_outcome *out)
@@ -157,8 +172,11 @@ void pst_milter_decide(const pst_policy *policy, const pst_dns *dns, const pst_m
 	char err[256] = "";
 	if (pst_message_new(policy, txn->data, txn->len, &env, &opts, &msg, err, sizeof err) < 0) {
 		char why[300];
+		int refused = errno == EINVAL;
 		snprintf(why, sizeof why, "the message cannot be processed: %s", err);
 		fail(out, why);
+		if (refused)
+			unprocessable(out);
 		return;
 	}
 	decide_message(msg, txn, out);

@@ -44,9 +44,10 @@ typedef struct pst_milter_outcome {
 } pst_milter_outcome;
 
 /* Decide txn under policy (dns as pst_message_opts.dns). Always fills
- * *out: an error (the message cannot be parsed, out of memory, a rendering
- * that fails) is a tempfail with out->why set, never an accept. Free with
- * pst_milter_outcome_free(). */
+ * *out: a message the library refuses (a header section over its limit)
+ * is a reject 554 5.6.0 with out->why set; any other error (out of memory,
+ * a rendering that fails) is a tempfail 451 4.3.0 with out->why set; never
+ * an accept. Free with pst_milter_outcome_free(). */
 void pst_milter_decide(const pst_policy *policy, const pst_dns *dns, const pst_milter_txn *txn,
                        pst_milter_outcome *out);
 

@@ -21,7 +21,8 @@
  * discard is SMFIS_DISCARD; quarantine holds the message in the MTA
  * (smfi_quarantine, reason "postern rule=NAME"), with the edits; accept
  * applies the header edits (smfi_chgheader, smfi_insheader, smfi_addheader,
- * from hdrdiff.c) and accepts. Any libmilter call that fails, and any
+ * from hdrdiff.c) and accepts. A message the library refuses is rejected
+ * 554 5.6.0 (decide.c); any libmilter call that fails, and any other
  * error in deciding, answers tempfail: never accept on an error.
  *
  * At RCPT, rcpt.c decides the recipient from the envelope alone: a
@@ -550,7 +551,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 	pst_milter_decide(pol->policy, srv.dns, &txn, &o);
 	pst_milter_policy_put(&pol);
 	sfsistat r = answer(ctx, c, &o);
-	pst_milter_metrics_count(o.action, o.why[0] != '\0');
+	pst_milter_metrics_count(o.action, o.action == PST_TEMPFAIL && o.why[0] != '\0');
 	pst_milter_outcome_free(&o);
 	reset_message(c);
 	return r;

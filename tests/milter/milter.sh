@@ -53,7 +53,7 @@ start_milter "inet:$PORT@127.0.0.1"
 wait_port "$PORT" ${POSTERN_WRAPPER:+60} || { echo "# postern milter did not start"; sed 's/^/# /' "$TMPDIR_TEST/stderr"; }
 sock="inet:$PORT@127.0.0.1"
 
-for s in accept reject tempfail edit abrupt; do
+for s in accept reject tempfail edit abrupt refused; do
 	run_script "$s" "$sock"
 done
 

@@ -1,5 +1,6 @@
 /* Unit tests for the public API (postern.h): policies from text, messages,
  * verdicts, rendering and reports, with ownership and error paths. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -277,14 +278,18 @@ static void refuses_bad_input(void **state)
 	pst_message *m = NULL;
 	char err[256] = "";
 	pst_envelope env = { .client_ip = "300.1.2.3" };
+	errno = 0;
 	assert_int_equal(pst_message_new(p, message, strlen(message), &env, NULL, &m, err, sizeof err), -1);
 	assert_null(m);
 	assert_non_null(strstr(err, "300.1.2.3"));
+	assert_int_equal(errno, EINVAL);
 
 	pst_auth_given given = { .spf = "passed" };
 	pst_message_opts opts = { .auth = &given };
+	errno = 0;
 	assert_int_equal(pst_message_new(p, message, strlen(message), NULL, &opts, &m, err, sizeof err), -1);
 	assert_non_null(strstr(err, "RFC 8601"));
+	assert_int_equal(errno, EINVAL);
 
 	/* A header section over the limit is a typed error, not a crash. */
 	size_t big = 300 * 1024;
@@ -293,8 +298,10 @@ static void refuses_bad_input(void **state)
 	memcpy(huge, "X-Big: ", 7);
 	memset(huge + 7, 'a', big);
 	memcpy(huge + 7 + big, "\r\n\r\nb\r\n", 7);
+	errno = 0;
 	assert_int_equal(pst_message_new(p, huge, big + 14, NULL, NULL, &m, err, sizeof err), -1);
 	assert_true(strlen(err) > 0);
+	assert_int_equal(errno, EINVAL);      /* refused, not out of memory */
 	free(huge);
 	pst_policy_free(&p);
 }

@@ -6,6 +6,7 @@
  * run must either fail cleanly (-1, with an error text from
  * pst_message_new) or give exactly what a run without failures gives;
  * nothing may leak (run under the sanitizers: LeakSanitizer at exit). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,7 @@ static void run(const pst_policy *pol, const pst_dns *dns, const char *bytes, si
 	if (r->rc != 0) {
 		assert_null(m);
 		assert_true(err[0] != '\0');
+		assert_int_equal(errno, ENOMEM);   /* the message itself is fine */
 		return;
 	}
 	if ((r->rc = pst_message_evaluate(m)) == 0) {
