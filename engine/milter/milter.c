@@ -12,8 +12,32 @@
  * and the body chunks. It is allocated on first use (an MTA may skip
  * callbacks), reset at MAIL FROM, at the end of a message and on abort,
  * and freed on close. The rebuilt message is bounded by --max-size: over
- * it the callback answers tempfail (452 4.3.4) at once and drops what it
- * holds.
+ * it nothing more is kept (what is held is dropped at once) and the
+ * message is answered tempfail, 452 4.3.4.
+ *
+ * Replies (xxfi_negotiate, on_negotiate): when the MTA speaks milter
+ * protocol 6 (it offers SMFIP_NODATA), the connection asks for no reply
+ * at connect, HELO, MAIL FROM, each header, the end of the header and each
+ * body chunk (SMFIP_NR_CONN, _HELO, _MAIL, _HDR, _EOH, _BODY; the
+ * callbacks return SMFIS_NOREPLY) and for the macro {i} at the end of the
+ * message only (smfi_setsymlist; the report store's queue id, the one
+ * macro read here). Such a callback cannot answer, so its error (out of
+ * memory, over --max-size) is remembered in struct conn and answered by
+ * the next stage that replies: RCPT for connect, HELO and MAIL FROM (451
+ * 4.3.0 to every recipient), the end of the message for the header and the
+ * body (451 4.3.0, or 452 4.3.4 over --max-size). After an error nothing
+ * is accepted. libmilter shows the NR bits offered whether the MTA has
+ * them or not (it fakes a missing one by answering continue itself), so
+ * they are asked for only with SMFIP_NODATA, a bit of the same protocol
+ * version it passes through as the MTA sent it. Without it (an older
+ * MTA), or when the connection's data cannot be allocated at negotiation,
+ * nothing is asked and every stage answers its errors at once (tempfail),
+ * as the MTA expects. A connection the MTA reuses after close
+ * (SMFIC_QUIT_NC, no new negotiation) does not know its flags: it answers
+ * continue, which libmilter turns into no reply where needed, and defers
+ * its errors. When even struct conn cannot be allocated, every stage
+ * answers tempfail (libmilter drops the ones that may not reply) until the
+ * connection closes, RCPT and the end of the message included.
  *
  * At the end of the message: reject and tempfail answer the rule's code,
  * enhanced code and text (smfi_setreply; CR, LF and other controls in the
@@ -97,7 +121,22 @@ struct conn {
 	int eoh;                        /* the header section is closed */
 	size_t size;                    /* bytes received (kept or not) */
 	pst_milter_rcpt_state rstate;   /* the transaction's tenant (rcpt.c) */
+	unsigned long nr;               /* SMFIP_NR_* asked at negotiation */
+	int nr_known;                   /* nr is this connection's (negotiated) */
+	unsigned conn_err;              /* ERR_CONNECT, ERR_HELO not answered yet */
+	unsigned msg_err;               /* ERR_MAIL, ERR_NOMEM, ERR_BIG, likewise */
 };
+
+/* Errors remembered until a stage that replies (see the top). */
+enum { ERR_CONNECT = 1, ERR_HELO = 2, ERR_MAIL = 4, ERR_NOMEM = 8, ERR_BIG = 16 };
+
+/* The no-reply stages asked for when the MTA has them. */
+#define NR_ASKED (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH | \
+                  SMFIP_NR_BODY)
+
+/* The private data of a connection whose struct conn could not be
+ * allocated: every stage answers tempfail until close. */
+static struct conn lost;
 
 /* The RCPT-time settings (pst_milter_rcpt_configure). */
 static struct {
@@ -123,6 +162,7 @@ static void reset_message(struct conn *c)
 	pst_buf_free(&c->msg);
 	c->eoh = 0;
 	c->size = 0;
+	c->msg_err = 0;
 	memset(&c->rstate, 0, sizeof c->rstate);
 }
 
@@ -136,21 +176,64 @@ static void free_conn(struct conn *c)
 	free(c);
 }
 
-/* The connection's data, allocated on first use; NULL on ENOMEM. */
+/* The connection's data, allocated on first use; NULL on ENOMEM, then
+ * and for the rest of the connection (the private data is `lost`). */
 static struct conn *conn_of(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
+	if (c == &lost)
+		return NULL;
 	if (c)
 		return c;
 	c = calloc(1, sizeof *c);
-	if (c == NULL)
+	if (c == NULL) {
+		(void)smfi_setpriv(ctx, &lost);
 		return NULL;
+	}
 	c->msg = (pst_buf)PST_BUF_INIT;
 	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
 		free(c);
 		return NULL;
 	}
 	return c;
+}
+
+/* ---- Stages without a reply ------------------------------------------- */
+
+/* Whether the stage of nr_bit replies on this connection (known, not
+ * asked for no reply). */
+static int replies(const struct conn *c, unsigned long nr_bit)
+{
+	return c->nr_known && !(c->nr & nr_bit);
+}
+
+/* The status of a callback that goes on: no reply where negotiated, else
+ * continue (libmilter drops it where the flags are not known here). */
+static sfsistat go_on(const struct conn *c, unsigned long nr_bit)
+{
+	return c->nr_known && (c->nr & nr_bit) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* An error at connect, HELO or MAIL FROM: tempfail at once where the stage
+ * replies, else remembered in *errs for RCPT. */
+static sfsistat envelope_error(struct conn *c, unsigned long nr_bit, unsigned *errs, unsigned err)
+{
+	if (replies(c, nr_bit))
+		return SMFIS_TEMPFAIL;
+	*errs |= err;
+	return go_on(c, nr_bit);
+}
+
+/* Why a remembered error, for the log. */
+static const char *error_why(unsigned errs)
+{
+	if (errs & ERR_CONNECT)
+		return "out of memory at connect";
+	if (errs & ERR_HELO)
+		return "out of memory at HELO";
+	if (errs & ERR_MAIL)
+		return "out of memory at MAIL FROM";
+	return "out of memory";
 }
 
 /* ---- Replies and the log ---------------------------------------------- */
@@ -264,8 +347,8 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	c->client_name = NULL;
 	if (hostname && hostname[0] && hostname[0] != '[' && strcmp(hostname, "unknown") != 0 &&
 	    (c->client_name = strdup(hostname)) == NULL)
-		return SMFIS_TEMPFAIL;
-	return SMFIS_CONTINUE;
+		return envelope_error(c, SMFIP_NR_CONN, &c->conn_err, ERR_CONNECT);
+	return go_on(c, SMFIP_NR_CONN);
 }
 
 static sfsistat on_helo(SMFICTX *ctx, char *name)
@@ -275,7 +358,10 @@ static sfsistat on_helo(SMFICTX *ctx, char *name)
 		return SMFIS_TEMPFAIL;
 	free(c->helo);
 	c->helo = name ? strdup(name) : NULL;
-	return name && c->helo == NULL ? SMFIS_TEMPFAIL : SMFIS_CONTINUE;
+	if (name && c->helo == NULL)
+		return envelope_error(c, SMFIP_NR_HELO, &c->conn_err, ERR_HELO);
+	c->conn_err &= ~(unsigned)ERR_HELO;     /* a later HELO that worked */
+	return go_on(c, SMFIP_NR_HELO);
 }
 
 /* An address argument without its angle brackets and outer white space. */
@@ -302,7 +388,9 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	reset_message(c);
 	c->mail_from = address(argv ? argv[0] : NULL);
-	return c->mail_from ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+	if (c->mail_from == NULL)
+		return envelope_error(c, SMFIP_NR_MAIL, &c->msg_err, ERR_MAIL);
+	return go_on(c, SMFIP_NR_MAIL);
 }
 
 /* One line for a recipient refused at RCPT: the envelope, the recipient
@@ -348,11 +436,33 @@ static int tenant_split(const pst_policy *policy)
 	return st.tenants > 0;
 }
 
+/* A remembered error of connect, HELO or MAIL FROM: 451 4.3.0 for this
+ * recipient, logged. */
+static sfsistat rcpt_error(SMFICTX *ctx, struct conn *c, char **argv)
+{
+	pst_milter_rcpt_outcome r;
+	memset(&r, 0, sizeof r);
+	r.decision = "tempfail";
+	r.o.action = PST_TEMPFAIL;
+	r.o.code = 451;
+	snprintf(r.o.enhanced, sizeof r.o.enhanced, "4.3.0");
+	snprintf(r.o.text, sizeof r.o.text, "Error: out of memory");
+	const char *why = error_why(c->conn_err | c->msg_err);
+	if (set_reply(ctx, r.o.code, r.o.enhanced, r.o.text) < 0)
+		why = "libmilter refused the reply";
+	char *rcpt = address(argv ? argv[0] : NULL);
+	log_rcpt(c, rcpt, &r, why);
+	free(rcpt);
+	return SMFIS_TEMPFAIL;
+}
+
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_of(ctx);
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	if (c->conn_err || c->msg_err)
+		return rcpt_error(ctx, c, argv);
 	if (c->nrcpts == MAX_RCPTS) {
 		(void)set_reply(ctx, 452, "4.5.3", "Too many recipients");
 		return SMFIS_TEMPFAIL;
@@ -392,12 +502,11 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 
 /* ---- The message ------------------------------------------------------ */
 
-/* Count n more bytes; 0, or -1 (the message dropped) over --max-size. */
+/* Count n more bytes; 0, or -1 over --max-size. */
 static int room(struct conn *c, size_t n)
 {
 	if (c->size > srv.max_size || n > srv.max_size - c->size) {
 		c->size = srv.max_size + 1;
-		pst_buf_free(&c->msg);
 		return -1;
 	}
 	c->size += n;
@@ -409,6 +518,25 @@ static sfsistat too_big(SMFICTX *ctx, struct conn *c)
 	char why[64];
 	snprintf(why, sizeof why, "message over %zu bytes", srv.max_size);
 	return tempfail(ctx, c, 452, "4.3.4", "Error: message too big for the policy check", why);
+}
+
+/* The message's remembered error, answered (header, body, end of message). */
+static sfsistat message_error(SMFICTX *ctx, struct conn *c)
+{
+	if (c->msg_err & ERR_BIG)
+		return too_big(ctx, c);
+	const char *why = error_why(c->conn_err | c->msg_err);
+	return tempfail(ctx, c, 451, "4.3.0", "Error: out of memory", why);
+}
+
+/* An error in the header or the body (ERR_NOMEM, ERR_BIG): nothing more is
+ * kept; answered at once where the stage replies, else at the end of the
+ * message. */
+static sfsistat data_error(SMFICTX *ctx, struct conn *c, unsigned long nr_bit, unsigned err)
+{
+	pst_buf_free(&c->msg);
+	c->msg_err |= err;
+	return replies(c, nr_bit) ? message_error(ctx, c) : go_on(c, nr_bit);
 }
 
 /* Append s with every bare LF as CRLF. 0 / -1 ENOMEM. */
@@ -428,14 +556,14 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 	struct conn *c = conn_of(ctx);
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	if (name == NULL || value == NULL)
-		return SMFIS_CONTINUE;
+	if (name == NULL || value == NULL || c->msg_err)
+		return go_on(c, SMFIP_NR_HDR);
 	if (room(c, strlen(name) + strlen(value) + 4) < 0)
-		return too_big(ctx, c);
+		return data_error(ctx, c, SMFIP_NR_HDR, ERR_BIG);
 	if (pst_buf_puts(&c->msg, name) < 0 || pst_buf_puts(&c->msg, value[0] ? ": " : ":") < 0 ||
 	    append_crlf(&c->msg, value) < 0 || pst_buf_puts(&c->msg, "\r\n") < 0)
-		return tempfail(ctx, c, 451, "4.3.0", "Error: out of memory", "out of memory");
-	return SMFIS_CONTINUE;
+		return data_error(ctx, c, SMFIP_NR_HDR, ERR_NOMEM);
+	return go_on(c, SMFIP_NR_HDR);
 }
 
 static int close_header(struct conn *c)
@@ -451,11 +579,13 @@ static sfsistat on_eoh(SMFICTX *ctx)
 	struct conn *c = conn_of(ctx);
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	if (c->msg_err)
+		return go_on(c, SMFIP_NR_EOH);
 	if (room(c, 2) < 0)
-		return too_big(ctx, c);
+		return data_error(ctx, c, SMFIP_NR_EOH, ERR_BIG);
 	if (close_header(c) < 0)
-		return tempfail(ctx, c, 451, "4.3.0", "Error: out of memory", "out of memory");
-	return SMFIS_CONTINUE;
+		return data_error(ctx, c, SMFIP_NR_EOH, ERR_NOMEM);
+	return go_on(c, SMFIP_NR_EOH);
 }
 
 static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
@@ -463,11 +593,13 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct conn *c = conn_of(ctx);
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	if (c->msg_err)
+		return go_on(c, SMFIP_NR_BODY);
 	if (room(c, len + (c->eoh ? 0 : 2)) < 0)      /* a missing end of header too */
-		return too_big(ctx, c);
+		return data_error(ctx, c, SMFIP_NR_BODY, ERR_BIG);
 	if (close_header(c) < 0 || pst_buf_append(&c->msg, chunk, len) < 0)
-		return tempfail(ctx, c, 451, "4.3.0", "Error: out of memory", "out of memory");
-	return SMFIS_CONTINUE;
+		return data_error(ctx, c, SMFIP_NR_BODY, ERR_NOMEM);
+	return go_on(c, SMFIP_NR_BODY);
 }
 
 /* ---- End of message ----------------------------------------------------- */
@@ -528,10 +660,10 @@ static sfsistat on_eom(SMFICTX *ctx)
 	struct conn *c = conn_of(ctx);
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	if (c->size > srv.max_size)
-		return too_big(ctx, c);
-	if (close_header(c) < 0) {
-		sfsistat r = tempfail(ctx, c, 451, "4.3.0", "Error: out of memory", "out of memory");
+	if (c->conn_err || c->msg_err || close_header(c) < 0) {
+		if (!c->conn_err && !c->msg_err)
+			c->msg_err |= ERR_NOMEM;
+		sfsistat r = message_error(ctx, c);
 		reset_message(c);
 		return r;
 	}
@@ -560,7 +692,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 static sfsistat on_abort(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	if (c)
+	if (c && c != &lost)
 		reset_message(c);
 	return SMFIS_CONTINUE;
 }
@@ -569,8 +701,54 @@ static sfsistat on_close(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	if (c) {
-		free_conn(c);
+		if (c != &lost)
+			free_conn(c);
 		(void)smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* ---- Negotiation ------------------------------------------------------ */
+
+#define ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+
+/* The macros: {i} at the end of the message, none elsewhere. When the
+ * first list cannot be set, the MTA's own lists stay; a later one that
+ * fails leaves that stage's default (more macros, nothing lost). */
+static void ask_macros(SMFICTX *ctx)
+{
+	static const int none[] = { SMFIM_CONNECT, SMFIM_HELO, SMFIM_ENVFROM, SMFIM_ENVRCPT,
+	                            SMFIM_DATA, SMFIM_EOH };
+	if (smfi_setsymlist(ctx, SMFIM_EOM, "{i}") != MI_SUCCESS)
+		return;
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+		if (smfi_setsymlist(ctx, none[i], "") != MI_SUCCESS)
+			return;
+}
+
+/* f1 is what the MTA offers plus the NR bits libmilter can fake; *pf1
+ * comes in as libmilter's proposal (no DATA, no unknown commands, SKIP
+ * when offered) and gets the NR bits added. f2, f3 and their outputs are
+ * reserved (0). The actions are the ones the callbacks use, required as
+ * without negotiation. */
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+                             unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+                             unsigned long *pf2, unsigned long *pf3)
+{
+	(void)f0;
+	(void)f2;
+	(void)f3;
+	*pf0 = ACTIONS;
+	*pf2 = 0;
+	*pf3 = 0;
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return SMFIS_CONTINUE;          /* no NR: every stage replies */
+	c->nr_known = 1;
+	c->nr = f1 & SMFIP_NODATA ? f1 & NR_ASKED : 0;
+	if (c->nr) {
+		*pf1 |= c->nr;
+		ask_macros(ctx);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -580,7 +758,7 @@ static sfsistat on_close(SMFICTX *ctx)
 static struct smfiDesc desc = {
 	.xxfi_name = "postern",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_flags = ACTIONS,
 	.xxfi_connect = on_connect,
 	.xxfi_helo = on_helo,
 	.xxfi_envfrom = on_envfrom,
@@ -591,6 +769,7 @@ static struct smfiDesc desc = {
 	.xxfi_eom = on_eom,
 	.xxfi_abort = on_abort,
 	.xxfi_close = on_close,
+	.xxfi_negotiate = on_negotiate,
 };
 
 static int load(const pst_milter_conf *conf)

@@ -6,6 +6,9 @@
 # this test's lines; then the log lines, malformed milter packets, and the
 # same over a Unix socket. Then the RCPT-time decisions (rcpt_*.lua) under
 # rcpt.rules, with the tenant split on (the default with tenants) and off.
+# The negotiation (negotiate.lua, and nr.py on the wire): no reply asked
+# at connect, HELO, MAIL FROM, header, end of header and body when the MTA
+# speaks protocol 6, errors answered at RCPT or the end of the message.
 # Skipped without miltertest.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
@@ -53,7 +56,7 @@ start_milter "inet:$PORT@127.0.0.1"
 wait_port "$PORT" ${POSTERN_WRAPPER:+60} || { echo "# postern milter did not start"; sed 's/^/# /' "$TMPDIR_TEST/stderr"; }
 sock="inet:$PORT@127.0.0.1"
 
-for s in accept reject tempfail edit abrupt refused; do
+for s in accept reject tempfail edit abrupt refused negotiate; do
 	run_script "$s" "$sock"
 done
 
@@ -69,8 +72,41 @@ is "$(q "$line" '[.stage, .client_ip, .helo, .decision, .rule, .reply.code, .rep
 line=$(grep '"later@example.org"' "$LOG" | tail -1)
 is "$(q "$line" '[.decision, .rule, .mixed, .nrcpts] | @csv')" '"tempfail","later",true,2' \
    "mixed recipients: the strictest decision, marked mixed"
-like "$(grep '"why":"message over 20000 bytes"' "$LOG" | tail -1)" '"decision":"tempfail".*"code":452' \
-   "over --max-size: logged as a tempfail 452"
+line=$(grep '"mail_from":"big@example.net"' "$LOG" | tail -1)
+is "$(q "$line" '[.decision, .size, .reply.code, .reply.enhanced, .why] | @csv')" \
+   '"tempfail",20001,452,"4.3.4","message over 20000 bytes"' \
+   "over --max-size: logged as a tempfail 452 4.3.4, counting stopped past the limit"
+is "$(grep -c '"mail_from":"big@example.net"' "$LOG")" 1 "over --max-size: one log line, at the end of the message"
+
+# On the wire (nr.py): as a protocol 6 MTA, the milter asks for no reply
+# at connect, HELO, MAIL FROM, header, end of header and body, and for the
+# macro {i} at the end of the message only; it sends nothing at those
+# stages, the message over --max-size included (452 4.3.4 at its end).
+out=$(python3 "$dir/nr.py" "$PORT" 1fffff 2>&1)
+like "$out" '^nr=HDR,CONN,HELO,MAIL,EOH,BODY$' \
+   "protocol 6: no reply asked at header, connect, HELO, MAIL FROM, end of header, body"
+like "$out" '^macros=0: 1: 2: 3: 4: 5:\{i\} 6:$' \
+   "protocol 6: macros asked: {i} at the end of the message, none elsewhere"
+like "$out" '^envelope=-$' "protocol 6: no reply at connect and HELO"
+like "$out" '^small=RCPT:c \| eom:a$' "protocol 6: a message, replies at RCPT and at its end only (accept)"
+like "$out" '^big=RCPT:c \| eom:y 452 4\.3\.4 Error: message too big for the policy check$' \
+   "protocol 6: over --max-size, nothing before 452 4.3.4 at the end of the message"
+# Protocol 6 without the NR bits: libmilter answers continue for the
+# milter (asked all the same), errors still wait for the end.
+out=$(python3 "$dir/nr.py" "$PORT" 100f7f 2>&1)
+like "$out" '^nr=-$' "protocol 6 without NR bits: none in the answer (libmilter stands in)"
+like "$out" '^envelope=CONN:c HELO:c$' "protocol 6 without NR bits: connect and HELO answered continue"
+like "$out" '^small=MAIL:c RCPT:c HDR:c HDR:c EOH:c BODY:c \| eom:a$' \
+   "protocol 6 without NR bits: every stage of a message answered continue"
+like "$out" '^big=MAIL:c RCPT:c HDR:c HDR:c EOH:c( BODY:c){10} \| eom:y 452 4\.3\.4 ' \
+   "protocol 6 without NR bits: over --max-size, continue until 452 4.3.4 at the end"
+# Protocol 2 (no NODATA offered): nothing asked, errors answered at once.
+out=$(python3 "$dir/nr.py" "$PORT" 7f 2>&1)
+like "$out" '^nr=-$' "protocol 2: no NR bit asked"
+like "$out" '^macros=-$' "protocol 2: no macro list asked"
+like "$out" '^envelope=CONN:c HELO:c$' "protocol 2: connect and HELO answered"
+like "$out" '^big=MAIL:c RCPT:c HDR:c HDR:c EOH:c( BODY:c){6} BODY:y \| stopped$' \
+   "protocol 2: over --max-size, tempfail at the body chunk that passes it"
 like "$(grep '"rcpts":\["tag@example.org"\]' "$LOG" | tail -1)" '"decision":"accept".*"edits":4' \
    "the edit message: four header operations (X-Tag, AR, Subject, X-Internal-Route)"
 
