@@ -21,7 +21,9 @@
 #
 # To extend: a rule in postfix.rules, a t_* function (send_msg, box/nbox,
 # queue_id, mlog, fields are the building blocks) and its name in the run
-# list at the end. Postfix's settings are in the pf_instance call.
+# list at the end. Postfix's settings are in the pf_instance call. The
+# tenant split with a real sending MTA, and SIGHUP reload under load, are in
+# postfix_tenants.sh.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 dir="$top_srcdir/tests/milter"

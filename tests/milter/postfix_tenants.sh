@@ -13,9 +13,10 @@
 # exactly one copy with its own tenant's edits; with --tenant-split off,
 # one transaction, one tenant's edits for both, "mixed" when the decisions
 # differ. Then SIGHUP (and postern reload) under load: smtpreplies.py
-# sending while the rule file changes four times; every message answered
-# 250 or 550, every 250 delivered once, the reload events ok, the same
-# worker throughout, the messages after the last reload under its rules.
+# sending (8 sessions, 400 messages) while the rule file changes four
+# times; every message answered 250 or 550, every 250 delivered once, the
+# reload events ok, the same worker throughout, the messages after the
+# last reload under its rules. About 30 s.
 # Needs root, postfix, swaks and jq; skipped otherwise.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
@@ -139,7 +140,7 @@ t_split() {
 	is "$(q "$(grep '"stage":"rcpt"' "$MLOG" | grep -F '"b1@beta.example"' | tail -1)" '[.tenant, .decision, .reply.code, .reply.enhanced, .why] | @csv')" \
 		'"beta.example","tempfail",452,"4.5.3","tenant split: the transaction'"'"'s tenant is alpha.example, this recipient'"'"'s beta.example"' \
 		"the milter's stage rcpt line says why: tenant split"
-	queued() { postqueue -c "$RELAY_CD" -p | grep -q 'b1@beta\.example'; }
+	queued() { postqueue -c "$RELAY_CD" -p | grep -q '452 4\.5\.3'; }   # deferred, with its reason
 	wait_for 10 queued
 	pq=$(postqueue -c "$RELAY_CD" -p)
 	like "$(printf '%s\n' "$pq" | tr '\n' ' ')" '\(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 452 4\.5\.3 .*\) +b1@beta\.example' \
@@ -202,7 +203,7 @@ t_split_off() {
 # refuse bob at RCPT), each taken by SIGHUP or postern reload.
 t_reload() {
 	REPLIES="$TMPDIR_TEST/replies"
-	N=300
+	N=400
 	: > "$REPLIES"
 	nreplies() { wc -l < "$REPLIES" | tr -d ' '; }
 	reached() { [ "$(nreplies)" -ge "$1" ] || ! kill -0 "$CLIENT_PID" 2>/dev/null; }
@@ -214,7 +215,7 @@ t_reload() {
 	CLIENT_PID=$!
 	rl_rc=
 	for g in 2 3 4 5; do
-		wait_for 30 reached $(((g - 1) * 55))
+		wait_for 30 reached $(((g - 1) * 60))
 		write_rules "$g"
 		if [ $((g % 2)) = 0 ]; then
 			kill -HUP "$MILTER_PID"
@@ -224,6 +225,8 @@ t_reload() {
 		wait_for 10 reloads_are $((r0 + g - 1))
 		echo "# generation $g taken after $(nreplies) replies"
 	done
+	kill -0 "$CLIENT_PID" 2>/dev/null && ok "the four reloads were taken while the client was sending" ||
+		not_ok "the four reloads were taken while the client was sending" "only $(nreplies) of $N replies"
 	wait "$CLIENT_PID"
 	is "$rl_rc" 00 "postern reload --pid-file exits 0 (twice)"
 	is "$(($(nreloads) - r0))" 4 "four reload events"
