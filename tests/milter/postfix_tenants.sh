@@ -81,19 +81,18 @@ printf 'authserv-id "lmtp.test";\n' > "$TMPDIR_TEST/lmtp.rules"
 start_lmtp --rules "$TMPDIR_TEST/lmtp.rules"
 LPORT=$PORT
 # mx: the tenants' domains and example.org relayed to postern lmtp.
-if ! pf_instance "$TMPDIR_TEST/mx" 'lmtp unix - - n - - lmtp' myhostname=mx.test \
+# (The masters are noted before the check, so the trap stops a half-started one.)
+pf_instance "$TMPDIR_TEST/mx" 'lmtp unix - - n - - lmtp' myhostname=mx.test \
 	relay_domains="alpha.example beta.example example.org" \
 	default_transport="lmtp:inet:127.0.0.1:$LPORT" relay_transport="lmtp:inet:127.0.0.1:$LPORT" \
-	smtpd_milters="inet:127.0.0.1:$MPORT" milter_default_action=tempfail; then
-	not_ok "the mx Postfix listens" "$PF_ERROR"; done_testing; exit 1
-fi
-MX_MASTER=$PF_MASTER MX_LOG=$PF_LOG SPORT=$PF_PORT
+	smtpd_milters="inet:127.0.0.1:$MPORT" milter_default_action=tempfail
+rc=$?; MX_MASTER=$PF_MASTER MX_LOG=$PF_LOG SPORT=$PF_PORT PF_MASTER=
+[ "$rc" = 0 ] || { not_ok "the mx Postfix listens" "$PF_ERROR"; done_testing; exit 1; }
 # relay: everything to mx's smtpd, by its smtp client.
-if ! pf_instance "$TMPDIR_TEST/relay" 'smtp unix - - n - - smtp' myhostname=relay.test \
-	relayhost="[127.0.0.1]:$SPORT"; then
-	not_ok "the relay Postfix listens" "$PF_ERROR"; done_testing; exit 1
-fi
-RELAY_MASTER=$PF_MASTER RELAY_CD=$PF_CD RELAY_LOG=$PF_LOG
+pf_instance "$TMPDIR_TEST/relay" 'smtp unix - - n - - smtp' myhostname=relay.test \
+	relayhost="[127.0.0.1]:$SPORT"
+rc=$?; RELAY_MASTER=$PF_MASTER RELAY_CD=$PF_CD RELAY_LOG=$PF_LOG PF_MASTER=
+[ "$rc" = 0 ] || { not_ok "the relay Postfix listens" "$PF_ERROR"; done_testing; exit 1; }
 ok "relay Postfix -> mx Postfix (127.0.0.1:$SPORT, smtpd_milters inet:127.0.0.1:$MPORT) -> postern lmtp on $LPORT"
 step "set-up done"
 
