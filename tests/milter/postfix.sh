@@ -9,6 +9,9 @@
 # clients. Checked: what the client sees for reject, tempfail, discard and
 # quarantine (held in Postfix's hold queue); the header edits and the
 # Authentication-Results field of an accepted copy, a forged one removed;
+# envelope rules decided at RCPT (a 5xx after one RCPT TO, the other
+# recipient delivered), with the message rules below them still decided at
+# the end of the message;
 # '%' in a reply text; smtp-source load delivered exactly once; and the
 # milter killed under load: Postfix answers 4xx, nothing answered 250 is
 # lost (the worker process SIGKILLed: its supervisor exits 70), and mail
@@ -18,7 +21,9 @@
 #
 # To extend: a rule in postfix.rules, a t_* function (send_msg, box/nbox,
 # queue_id, mlog, fields are the building blocks) and its name in the run
-# list at the end. Postfix's settings are in the pf_instance call.
+# list at the end. Postfix's settings are in the pf_instance call. The
+# tenant split with a real sending MTA, and SIGHUP reload under load, are in
+# postfix_tenants.sh.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
 dir="$top_srcdir/tests/milter"
@@ -59,11 +64,12 @@ start_milter || { not_ok "postern milter listens" "$(cat "$TMPDIR_TEST/milter.st
 printf 'authserv-id "lmtp.test";\n' > "$TMPDIR_TEST/lmtp.rules"
 start_lmtp --rules "$TMPDIR_TEST/lmtp.rules"
 LPORT=$PORT
-# Postfix: every domain is routed to postern lmtp; 127.0.0.1 may relay.
+# Postfix: every domain is routed to postern lmtp; 127.0.0.1 may relay, and
+# a client played by XCLIENT may send to the relay_domains.
 if ! pf_instance "$PF" 'lmtp unix - - n - - lmtp' myhostname=mx.test \
 	default_transport="lmtp:inet:127.0.0.1:$LPORT" relay_transport="lmtp:inet:127.0.0.1:$LPORT" \
 	smtpd_milters="inet:127.0.0.1:$MPORT" milter_default_action=tempfail \
-	smtpd_authorized_xclient_hosts=127.0.0.1; then
+	smtpd_authorized_xclient_hosts=127.0.0.1 relay_domains="example.org agency.example"; then
 	not_ok "a private Postfix listens" "$PF_ERROR"; done_testing; exit 1
 fi
 CD=$PF_CD PFLOG=$PF_LOG SPORT=$PF_PORT
@@ -86,6 +92,46 @@ mlog() { grep -F "$1" "$MLOG" | tail -1; }   # mlog STRING: the milter's last lo
 # fields FILE: the header section of FILE, one field a line (folds joined).
 fields() { sed '/^\r\?$/q' "$1" | tr -d '\r' | sed ':a;N;$!ba;s/\n[ \t]\+/ /g'; }
 
+# ---- RCPT time: the envelope rules, per recipient ------------------------
+
+# postfix.rules starts with envelope rules (agency.example's client.ip
+# allowlist, spf_fail): the milter decides them at RCPT, so the refused
+# recipient gets the 5xx after its RCPT TO and the others go on.
+t_rcpt_envelope() {
+	out=$(send_msg alice@example.org a1@agency.example,r1@example.org "two recipients" \
+		--xclient-addr 203.0.113.9 --xclient-helo client.test)
+	like "$(printf '%s\n' "$out" | grep -A1 -- '-> RCPT TO:<a1@agency.example>' | tail -1)" \
+		'^<\*\* +550 5\.7\.1 agency\.example takes mail from its relays only, not 203\.0\.113\.9$' \
+		"the tenant's client.ip rule: 550 5.7.1 right after a1@agency.example's RCPT TO (XCLIENT ADDR=203.0.113.9)"
+	like "$(printf '%s\n' "$out" | grep -A1 -- '-> RCPT TO:<r1@example.org>' | tail -1)" '^<- +250 ' \
+		"the other recipient of the transaction gets 250"
+	like "$out" '<- +250 2\.0\.0 Ok: queued as ' "and the message is accepted for it"
+	wait_for 30 has_mail r1@example.org 1
+	is "$(nbox r1@example.org):$(nbox a1@agency.example)" 1:0 "r1@example.org has the message, a1@agency.example nothing"
+	is "$(q "$(mlog '"rcpt":"a1@agency.example"')" '[.stage, .client_ip, .tenant, .decision, .rule, .reply.code, .reply.enhanced] | @csv')" \
+		'"rcpt","203.0.113.9","agency.example","reject","agency_relays",550,"5.7.1"' \
+		"the milter's stage rcpt line: the XCLIENT address, the tenant, the rule and the reply"
+	is "$(q "$(mlog '"r1@example.org"')" '[.stage, (.rcpts | join(" ")), .decision] | @csv')" '"eom","r1@example.org","accept"' \
+		"its stage eom line has only the kept recipient"
+	like "$(grep 'milter-reject: RCPT from' "$PFLOG" | grep 'to=<a1@agency.example>')" \
+		'milter-reject: RCPT from unknown\[203\.0\.113\.9\]: 550 5\.7\.1 agency\.example takes mail from its relays only, not 203\.0\.113\.9; from=<alice@example\.org> to=<a1@agency\.example>' \
+		"Postfix logs the milter's reject at RCPT (milter-reject: RCPT from ...)"
+	# From one of the tenant's relays, the same recipient is kept.
+	out=$(send_msg alice@example.org a2@agency.example "from a relay" --xclient-addr 192.0.2.7 --xclient-helo relay.test)
+	like "$out" '<- +250 2\.0\.0 Ok: queued as ' "from 192.0.2.7 (agency_relays) a2@agency.example is accepted"
+	wait_for 30 has_mail a2@agency.example 1
+	is "$(nbox a2@agency.example)" 1 "and delivered"
+	# SPF fail (example.net: -all outside 192.0.2.0/24): refused at RCPT.
+	out=$(send_msg alice@example.net s1@example.org "spf" --xclient-addr 203.0.113.9 --xclient-helo client.test)
+	like "$(printf '%s\n' "$out" | grep -A1 -- '-> RCPT TO:<s1@example.org>' | tail -1)" \
+		'^<\*\* +550 5\.7\.23 SPF fail for example\.net from 203\.0\.113\.9$' "spf_fail: 550 5.7.23 after the RCPT TO"
+	is "$(q "$(mlog '"rcpt":"s1@example.org"')" '[.stage, .decision, .rule] | @csv')" '"rcpt","reject","spf_fail"' \
+		"the milter's stage rcpt line for it"
+	like "$(grep 'milter-reject: RCPT from' "$PFLOG" | grep 'to=<s1@example.org>')" '550 5\.7\.23 SPF fail for example\.net' \
+		"Postfix's milter-reject RCPT line for it"
+	is "$(grep -c '"stage":"eom".*"s1@example.org"' "$MLOG")" 0 "no end-of-message line for a transaction without recipients"
+}
+
 # ---- end of message: reject, tempfail -----------------------------------
 
 t_reject_tempfail() {
@@ -105,6 +151,11 @@ t_reject_tempfail() {
 	like "$out" '<\*\* +451 4\.7\.2 later@example\.org: try again in 5 minutes' "tempfail: the rule's 451 4.7.2 and text"
 	is "$(q "$(mlog '"later@example.org"')" '[.decision, .rule, .reply.code] | @csv')" '"tempfail","later",451' \
 		"the milter's log line of the tempfail"
+	# postfix.rules' envelope rules come first: they left these recipients
+	# undecided at RCPT (kept), and the message rules decided at the end.
+	is "$(grep '"stage":"rcpt"' "$MLOG" | grep -c -e '"rcpt":"bob@example.org"' -e '"rcpt":"later@example.org"')" 0 \
+		"none of these was decided at RCPT: the envelope rules above the message rules kept them"
+	is "$(q "$(mlog '"later@example.org"')" '.stage')" eom "the tempfail is the end of the message's (stage eom)"
 }
 
 # ---- discard and quarantine ---------------------------------------------
@@ -225,7 +276,7 @@ t_milter_killed() {
 
 # ---- the run: each part, then the end ----------------------------------
 
-for t in t_reject_tempfail t_discard_quarantine t_accept_edits t_load t_milter_killed; do
+for t in t_rcpt_envelope t_reject_tempfail t_discard_quarantine t_accept_edits t_load t_milter_killed; do
 	$t
 	step "$t done"
 done
