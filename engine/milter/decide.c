@@ -7,11 +7,12 @@
  * (no_envelope_fields: a sender's X-Postern-Envelope fields stay ordinary
  * fields), evaluated without after_queue (at SMTP time a reject is a
  * reject), and every recipient decided. A milter gives one answer per
- * message: this first slice answers the strictest decision of the
- * recipients, in the order reject, tempfail, quarantine, discard, accept
- * (quarantine above discard: held mail can still be released), with the
- * reply of the first recipient that has it, and marks the outcome mixed
- * when the recipients differed. (Recipients refused at RCPT time, rcpt.c,
+ * message: it answers the strictest decision of the recipients, in the
+ * order reject, tempfail, quarantine, discard, accept (quarantine above
+ * discard: held mail can still be released), with the reply and the edits
+ * of the first recipient that has it, and marks the outcome mixed when a
+ * recipient would have had another decision or another copy (edits,
+ * folder). (Recipients refused at RCPT time, rcpt.c,
  * are not in the transaction; with --tenant-split the others share one
  * tenant.)
  *
@@ -85,7 +86,28 @@ void pst_milter_reply_of(const pst_verdict *v, pst_milter_outcome *out)
 	         v->text ? v->text : reject ? "rejected by policy" : "try again later");
 }
 
-/* The deciding recipient's index, or -1 when one has no verdict. */
+static int same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether two recipients get the same copy: the same decision, folder and
+ * header edits (which rule made them does not matter). */
+static int same_outcome(const pst_verdict *a, const pst_verdict *b)
+{
+	if (a->action != b->action || !same_text(a->folder, b->folder) || a->nedits != b->nedits)
+		return 0;
+	for (size_t i = 0; i < a->nedits; i++)
+		if (!same_text(a->edits[i].op, b->edits[i].op) ||
+		    !same_text(a->edits[i].name, b->edits[i].name) ||
+		    !same_text(a->edits[i].value, b->edits[i].value))
+			return 0;
+	return 1;
+}
+
+/* The deciding recipient's index, or -1 when one has no verdict. *mixed:
+ * some recipient would have had another decision or another copy (other
+ * edits, another folder) than the one answered. */
 static long strictest(pst_message *msg, size_t n, int *mixed)
 {
 	long best = -1;
@@ -95,7 +117,7 @@ static long strictest(pst_message *msg, size_t n, int *mixed)
 		if (v == NULL)
 			return -1;
 		const pst_verdict *b = best >= 0 ? pst_message_verdict(msg, (size_t)best) : NULL;
-		if (b && b->action != v->action)
+		if (b && !same_outcome(b, v))
 			*mixed = 1;
 		if (b == NULL || rank(v->action) > rank(b->action))
 			best = (long)i;

@@ -37,7 +37,8 @@ typedef struct pst_milter_outcome {
 	char text[512];                 /* as the rule gave it (may hold any byte) */
 	char rule[128];                 /* the deciding rule, "" for none */
 	char why[256];                  /* an error's reason, "" when none */
-	int mixed;                      /* recipients had different decisions */
+	int mixed;                      /* recipients had different decisions,
+	                                 * or different copies (edits, folder) */
 	pst_hdrop *ops;                 /* ACCEPT, QUARANTINE: header edits */
 	size_t nops;
 	char auth[128];                 /* "spf=... dkim=... dmarc=..." for the log */

@@ -176,7 +176,7 @@ rule dmarc_reject {
 RULES
 
 # start_milter SIDE PORT: the milter of SIDE (postern or opendmarc) on
-# 127.0.0.1:PORT; its pid in $MPID.
+# 127.0.0.1:PORT; the pid of the process deciding the mail in $MPID.
 start_milter() {
 	case $1 in
 	postern)
@@ -205,10 +205,17 @@ CONF
 	esac
 	MPID=$BG_PID
 	wait_port "$2" 10 || die "$1 did not start: $(cat "$BT/$1"*.err 2>/dev/null)"
+	# postern milter is a supervisor and one worker that decides the mail:
+	# measure the worker (the supervisor only waits for signals)
+	if [ "$1" = postern ]; then
+		w=$(pgrep -P "$MPID" | head -1)
+		[ -n "$w" ] || die "postern milter: no worker process under $MPID"
+		MPID=$w
+	fi
 }
 
 # cpu_ms PID...: utime + stime of the PIDs, all their threads (those
-# ended too), in ms (the milters do not fork; NSD's are its process and
+# ended too), in ms (the deciding processes do not fork; NSD's are its process and
 # the ones it forked at start, children and grandchildren: NSD_PIDS)
 HZ=$(getconf CLK_TCK)
 cpu_ms() {

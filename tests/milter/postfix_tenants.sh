@@ -12,6 +12,7 @@
 # a new transaction (SPLIT_NOTE below says when), and each recipient gets
 # exactly one copy with its own tenant's edits; with --tenant-split off,
 # one transaction, one tenant's edits for both, "mixed" when the decisions
+# or the edits
 # differ. Then SIGHUP (and postern reload) under load: smtpreplies.py
 # sending (8 sessions, 400 messages) while the rule file changes four
 # times; every message answered 250 or 550, every 250 delivered once, the
@@ -174,8 +175,8 @@ t_split_off() {
 	like "$ida" '^[0-9A-F]+$' "split off: relay sent a2@alpha.example"
 	is "$idb" "$ida" "and b2@beta.example in the same transaction (mx's queue id $ida for both)"
 	is "$(grep '"stage":"rcpt"' "$MLOG" | grep -c -e '"a2@alpha.example"' -e '"b2@beta.example"')" 0 "no recipient answered at RCPT"
-	is "$(q "$(eom_of b2@beta.example)" '[(.rcpts | join(" ")), .decision, .mixed] | @csv')" '"a2@alpha.example b2@beta.example","accept",false' \
-		"one decision line for both tenants' recipients, not mixed (both accept)"
+	is "$(q "$(eom_of b2@beta.example)" '[(.rcpts | join(" ")), .decision, .mixed] | @csv')" '"a2@alpha.example b2@beta.example","accept",true' \
+		"one decision line for both tenants' recipients, mixed: both accept, with other edits"
 	sleep 0.5
 	is "$(nbox a2@alpha.example):$(nbox b2@beta.example)" 1:1 "each has one copy"
 	# One message, one set of header edits: the deciding (first) recipient's.
