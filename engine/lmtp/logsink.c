@@ -132,12 +132,8 @@ void pst_lmtp_log_line(struct pst_lmtp_srv *srv, const char *line, size_t len)
 void pst_lmtp_log_event(struct pst_lmtp_srv *srv, const char *event, const char *fmt, ...)
 {
 	pst_buf b = PST_BUF_INIT;
-	time_t now = time(NULL);
-	struct tm tm;
-	char ts[32];
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	pst_buf_printf(&b, "{\"time\":\"%s\",\"event\":\"%s\"", ts, event);
+	pst_buf_log_start(&b);
+	pst_buf_printf(&b, ",\"event\":\"%s\"", event);
 	va_list ap;
 	va_start(ap, fmt);
 	pst_buf_vprintf(&b, fmt, ap);

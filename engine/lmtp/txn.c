@@ -347,12 +347,7 @@ static void log_rcpt(struct pst_lmtp_srv *srv, const struct txn_log *L, const ch
 {
 	const pst_lmtp_txn *t = L->t;
 	pst_buf b = PST_BUF_INIT;
-	time_t now = time(NULL);
-	struct tm tm;
-	char ts[32];
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	pst_buf_printf(&b, "{\"time\":\"%s\"", ts);
+	pst_buf_log_start(&b);
 	json_kv(&b, "queue_id", L->qid);
 	json_kv(&b, "mta_queue_id", t->xfwd[PST_XF_IDENT]);
 	json_kv(&b, "client_ip", t->xfwd[PST_XF_ADDR]);

@@ -277,24 +277,25 @@ static void log_line(pst_buf *b)
 		pst_milter_log_write(b->data, b->len);  /* supervise.c's sink */
 }
 
+/* The start of a log line: time, host, stage and the envelope. */
+static void log_head(pst_buf *b, const struct conn *c, const char *stage)
+{
+	pst_buf_log_start(b);
+	json_kv(b, "host", srv.hostname);
+	json_kv(b, "stage", stage);
+	json_kv(b, "client_ip", c->ip[0] ? c->ip : NULL);
+	json_kv(b, "client_name", c->client_name);
+	json_kv(b, "helo", c->helo);
+	json_kv(b, "mail_from", c->mail_from);
+}
+
 /* One line per message: the envelope, the answer, and why. */
 static void log_message(const struct conn *c, const char *decision, const char *rule, int code,
                         const char *enhanced, const char *text, const pst_milter_outcome *o,
                         const char *why)
 {
 	pst_buf b = PST_BUF_INIT;
-	char ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	pst_buf_printf(&b, "{\"time\":\"%s\"", ts);
-	json_kv(&b, "host", srv.hostname);
-	json_kv(&b, "stage", "eom");
-	json_kv(&b, "client_ip", c->ip[0] ? c->ip : NULL);
-	json_kv(&b, "client_name", c->client_name);
-	json_kv(&b, "helo", c->helo);
-	json_kv(&b, "mail_from", c->mail_from);
+	log_head(&b, c, "eom");
 	pst_buf_puts(&b, ",\"rcpts\":[");
 	for (size_t i = 0; i < c->nrcpts && i < LOG_RCPTS_MAX; i++) {
 		pst_buf_puts(&b, i ? "," : "");
@@ -399,18 +400,7 @@ static void log_rcpt(const struct conn *c, const char *rcpt, const pst_milter_rc
                      const char *why)
 {
 	pst_buf b = PST_BUF_INIT;
-	char ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	pst_buf_printf(&b, "{\"time\":\"%s\"", ts);
-	json_kv(&b, "host", srv.hostname);
-	json_kv(&b, "stage", "rcpt");
-	json_kv(&b, "client_ip", c->ip[0] ? c->ip : NULL);
-	json_kv(&b, "client_name", c->client_name);
-	json_kv(&b, "helo", c->helo);
-	json_kv(&b, "mail_from", c->mail_from);
+	log_head(&b, c, "rcpt");
 	json_kv(&b, "rcpt", rcpt);
 	json_kv(&b, "tenant", r->tenant[0] ? r->tenant : NULL);
 	json_kv(&b, "decision", r->decision);

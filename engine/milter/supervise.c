@@ -128,12 +128,8 @@ void pst_milter_log_write(const char *line, size_t len)
 void pst_milter_log_event(const char *event, const char *fmt, ...)
 {
 	pst_buf b = PST_BUF_INIT;
-	char ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	pst_buf_printf(&b, "{\"time\":\"%s\",\"event\":\"%s\"", ts, event);
+	pst_buf_log_start(&b);
+	pst_buf_printf(&b, ",\"event\":\"%s\"", event);
 	va_list ap;
 	va_start(ap, fmt);
 	pst_buf_vprintf(&b, fmt, ap);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int pst_buf_reserve(pst_buf *b, size_t extra)
 {
@@ -137,4 +138,14 @@ int pst_buf_json_str(pst_buf *b, const char *s, size_t n)
 			return -1;
 	}
 	return pst_buf_putc(b, '"');
+}
+
+int pst_buf_log_start(pst_buf *b)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	if (gmtime_r(&now, &tm) == NULL || strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(ts, sizeof ts, "%lld", (long long)now);
+	return pst_buf_printf(b, "{\"time\":\"%s\"", ts);
 }

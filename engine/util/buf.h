@@ -45,4 +45,8 @@ const char *pst_buf_str(const pst_buf *b);
  * characters and invalid UTF-8 (as U+FFFD). 0 / -1. */
 int pst_buf_json_str(pst_buf *b, const char *s, size_t n);
 
+/* Start a JSON log line: append {"time":"YYYY-MM-DDTHH:MM:SSZ" (UTC, now),
+ * the object left open for the caller's members. 0 / -1. */
+int pst_buf_log_start(pst_buf *b);
+
 #endif

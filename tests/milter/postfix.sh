@@ -26,8 +26,8 @@
 # postfix_tenants.sh.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
+. "$top_srcdir/tests/milter/pflib.sh"
 dir="$top_srcdir/tests/milter"
-skip() { echo "1..0 # SKIP $*"; exit 0; }
 pf_usable || skip "$PF_ERROR"
 command -v swaks >/dev/null 2>&1 || skip "swaks not installed (apt-get install swaks)"
 SMTP_SOURCE=$(command -v smtp-source || echo /usr/sbin/smtp-source)
@@ -39,11 +39,6 @@ MILTER_PID=
 trap 'pf_stop; stop_milter; stop_lmtp; rm -rf "$TMPDIR_TEST"' EXIT
 chmod 711 "$TMPDIR_TEST"
 
-wait_for() {   # wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS
-	n=$(($1 * 20)); shift
-	while ! "$@"; do n=$((n - 1)); [ $n -gt 0 ] || return 1; sleep 0.05; done
-}
-step() { printf '# %s: %ss\n' "$1" $(($(date +%s) - T0)); }
 
 # ---- the three servers --------------------------------------------------
 
@@ -53,10 +48,6 @@ start_milter() {   # on $MPORT, the log in $MLOG
 		2>>"$TMPDIR_TEST/milter.stderr" &
 	MILTER_PID=$!
 	wait_port "$MPORT" ${POSTERN_WRAPPER:+60}
-}
-stop_milter() {
-	[ -n "$MILTER_PID" ] || return 0
-	kill -TERM "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID"; MILTER_RC=$?; MILTER_PID=
 }
 
 MPORT=$(free_port)
@@ -84,9 +75,6 @@ send_msg() {
 	swaks --server 127.0.0.1 --port "$SPORT" --helo client.test --timeout 30 \
 		--from "$_f" --to "$_t" --header "Subject: $_s" --body "Figures." "$@" 2>&1
 }
-box() { find "$MD/${1#*@}/${1%@*}/new" "$MD/${1#*@}/${1%@*}/cur" -type f 2>/dev/null; }
-nbox() { box "$1" | wc -l | tr -d ' '; }
-has_mail() { [ "$(nbox "$1")" -ge "$2" ]; }
 queue_id() { printf '%s\n' "$1" | sed -n 's/.*250 2\.0\.0 Ok: queued as \([0-9A-F]*\).*/\1/p' | tail -1; }
 mlog() { grep -F "$1" "$MLOG" | tail -1; }   # mlog STRING: the milter's last log line with it
 # fields FILE: the header section of FILE, one field a line (folds joined).

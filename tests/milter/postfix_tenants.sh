@@ -21,8 +21,8 @@
 # Needs root, postfix, swaks and jq; skipped otherwise.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
+. "$top_srcdir/tests/milter/pflib.sh"
 dir="$top_srcdir/tests/milter"
-skip() { echo "1..0 # SKIP $*"; exit 0; }
 pf_usable || skip "$PF_ERROR"
 command -v swaks >/dev/null 2>&1 || skip "swaks not installed (apt-get install swaks)"
 command -v jq >/dev/null 2>&1 || skip "jq not installed (apt-get install jq)"
@@ -38,11 +38,6 @@ stop_pfs() {
 trap 'stop_pfs; stop_milter; stop_lmtp; rm -rf "$TMPDIR_TEST"' EXIT
 chmod 711 "$TMPDIR_TEST"
 
-wait_for() {   # wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS
-	n=$(($1 * 20)); shift
-	while ! "$@"; do n=$((n - 1)); [ $n -gt 0 ] || return 1; sleep 0.05; done
-}
-step() { printf '# %s: %ss\n' "$1" $(($(date +%s) - T0)); }
 
 # ---- the servers ----------------------------------------------------------
 
@@ -68,10 +63,6 @@ start_milter() {   # start_milter [ARGS...]: on $MPORT, the log in $MLOG
 		2>>"$TMPDIR_TEST/milter.stderr" &
 	MILTER_PID=$!
 	wait_port "$MPORT" ${POSTERN_WRAPPER:+60}
-}
-stop_milter() {
-	[ -n "$MILTER_PID" ] || return 0
-	kill -TERM "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID"; MILTER_RC=$?; MILTER_PID=
 }
 worker_of() { ps -o pid= --ppid "$MILTER_PID" | tr -d ' ' | head -1; }
 
@@ -99,9 +90,6 @@ step "set-up done"
 
 # ---- helpers --------------------------------------------------------------
 
-box() { find "$MD/${1#*@}/${1%@*}/new" "$MD/${1#*@}/${1%@*}/cur" -type f 2>/dev/null; }
-nbox() { box "$1" | wc -l | tr -d ' '; }
-has_mail() { [ "$(nbox "$1")" -ge "$2" ]; }
 # inject FROM SUBJECT RCPT...: a message into relay (its sendmail).
 inject() {
 	_f=$1 _s=$2; shift 2

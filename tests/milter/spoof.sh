@@ -30,9 +30,9 @@
 # skipped otherwise.
 . "$top_srcdir/tests/cli/tap.sh"
 . "$top_srcdir/tests/lmtp/lib.sh"
+. "$top_srcdir/tests/milter/pflib.sh"
 adv="$top_srcdir/tests/adversarial"
 RULES="$top_srcdir/rules/baseline.rules"
-skip() { echo "1..0 # SKIP $*"; exit 0; }
 pf_usable || skip "$PF_ERROR"
 command -v swaks >/dev/null 2>&1 || skip "swaks not installed (apt-get install swaks)"
 command -v jq >/dev/null 2>&1 || skip "jq not installed"
