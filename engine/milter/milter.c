@@ -58,8 +58,9 @@
  * keeps the recipient for the end of the message.
  *
  * One JSON line per message ("stage":"eom") and one per recipient refused
- * at RCPT ("stage":"rcpt", with "rcpt") go to the log (--log FILE, stderr
- * or syslog: supervise.c's sink, one write() under a lock).
+ * at RCPT ("stage":"rcpt", with "rcpt") go to the log, written by mlog.c
+ * (--log FILE, stderr or syslog: supervise.c's sink, one write() under a
+ * lock).
  *
  * The DNS fixture and the limits are process-wide (libmilter gives
  * callbacks no other context) and read-only once smfi_main runs. The
@@ -95,13 +96,13 @@
 #include "milter/decide.h"
 #include "milter/milter.h"
 #include "milter/metrics.h"
+#include "milter/mlog.h"
 #include "milter/rcpt.h"
 #include "milter/report_store.h"
 #include "milter/supervise.h"
 #include "util/buf.h"
 
 #define MAX_RCPTS 1000          /* Postfix's smtpd_recipient_limit default */
-#define LOG_RCPTS_MAX 32        /* recipients named in a log line */
 #define REPLY_TEXT_MAX 400      /* bytes of reply text handed to libmilter */
 
 static struct {
@@ -262,31 +263,14 @@ static int set_reply(SMFICTX *ctx, int code, const char *enhanced, const char *t
 	return smfi_setreply(ctx, rcode, xcode, msg) == MI_SUCCESS ? 0 : -1;
 }
 
-static void json_kv(pst_buf *b, const char *key, const char *val)
+/* What the log lines say of c (mlog.c). */
+static pst_milter_logenv logenv(const struct conn *c)
 {
-	pst_buf_printf(b, ",\"%s\":", key);
-	if (val)
-		pst_buf_json_str(b, val, strlen(val));
-	else
-		pst_buf_puts(b, "null");
-}
-
-static void log_line(pst_buf *b)
-{
-	if (b->data)
-		pst_milter_log_write(b->data, b->len);  /* supervise.c's sink */
-}
-
-/* The start of a log line: time, host, stage and the envelope. */
-static void log_head(pst_buf *b, const struct conn *c, const char *stage)
-{
-	pst_buf_log_start(b);
-	json_kv(b, "host", srv.hostname);
-	json_kv(b, "stage", stage);
-	json_kv(b, "client_ip", c->ip[0] ? c->ip : NULL);
-	json_kv(b, "client_name", c->client_name);
-	json_kv(b, "helo", c->helo);
-	json_kv(b, "mail_from", c->mail_from);
+	return (pst_milter_logenv){
+		.host = srv.hostname, .client_ip = c->ip, .client_name = c->client_name,
+		.helo = c->helo, .mail_from = c->mail_from, .rcpts = (const char *const *)c->rcpts,
+		.nrcpts = c->nrcpts, .size = c->size,
+	};
 }
 
 /* One line per message: the envelope, the answer, and why. */
@@ -294,30 +278,9 @@ static void log_message(const struct conn *c, const char *decision, const char *
                         const char *enhanced, const char *text, const pst_milter_outcome *o,
                         const char *why)
 {
-	pst_buf b = PST_BUF_INIT;
-	log_head(&b, c, "eom");
-	pst_buf_puts(&b, ",\"rcpts\":[");
-	for (size_t i = 0; i < c->nrcpts && i < LOG_RCPTS_MAX; i++) {
-		pst_buf_puts(&b, i ? "," : "");
-		pst_buf_json_str(&b, c->rcpts[i], strlen(c->rcpts[i]));
-	}
-	pst_buf_printf(&b, "],\"nrcpts\":%zu,\"size\":%zu", c->nrcpts, c->size);
-	json_kv(&b, "decision", decision);
-	json_kv(&b, "rule", rule && rule[0] ? rule : NULL);
-	pst_buf_printf(&b, ",\"mixed\":%s", o && o->mixed ? "true" : "false");
-	if (code) {
-		pst_buf_printf(&b, ",\"reply\":{\"code\":%d", code);
-		json_kv(&b, "enhanced", enhanced);
-		json_kv(&b, "text", text);
-		pst_buf_putc(&b, '}');
-	} else
-		pst_buf_puts(&b, ",\"reply\":null");
-	pst_buf_printf(&b, ",\"edits\":%zu", o ? o->nops : 0);
-	json_kv(&b, "auth", o && o->auth[0] ? o->auth : NULL);
-	json_kv(&b, "why", why && why[0] ? why : NULL);
-	pst_buf_putc(&b, '}');
-	log_line(&b);
-	pst_buf_free(&b);
+	pst_milter_logenv e = logenv(c);
+	pst_milter_logreply reply = { code, enhanced, text };
+	pst_milter_log_eom(&e, decision, rule, &reply, o, why);
 }
 
 /* Tempfail for an error of ours: the reply, the log line, the status. */
@@ -394,25 +357,12 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	return go_on(c, SMFIP_NR_MAIL);
 }
 
-/* One line for a recipient refused at RCPT: the envelope, the recipient
- * and its tenant, the answer, and why. */
+/* One line for a recipient refused at RCPT. */
 static void log_rcpt(const struct conn *c, const char *rcpt, const pst_milter_rcpt_outcome *r,
                      const char *why)
 {
-	pst_buf b = PST_BUF_INIT;
-	log_head(&b, c, "rcpt");
-	json_kv(&b, "rcpt", rcpt);
-	json_kv(&b, "tenant", r->tenant[0] ? r->tenant : NULL);
-	json_kv(&b, "decision", r->decision);
-	json_kv(&b, "rule", r->o.rule[0] ? r->o.rule : NULL);
-	pst_buf_printf(&b, ",\"reply\":{\"code\":%d", r->o.code);
-	json_kv(&b, "enhanced", r->o.enhanced);
-	json_kv(&b, "text", r->o.text);
-	pst_buf_printf(&b, "},\"dns\":%u", r->dns_queries);
-	json_kv(&b, "why", why && why[0] ? why : NULL);
-	pst_buf_putc(&b, '}');
-	log_line(&b);
-	pst_buf_free(&b);
+	pst_milter_logenv e = logenv(c);
+	pst_milter_log_rcpt(&e, rcpt, r, why);
 }
 
 /* Split by tenant: as --tenant-split says, by default when the policy in
