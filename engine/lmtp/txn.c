@@ -266,15 +266,6 @@ struct txn_log {
 	char message_id[LOG_TEXT_MAX + 1]; /* "" when there is none */
 };
 
-static void json_kv(pst_buf *b, const char *key, const char *val)
-{
-	pst_buf_printf(b, ",\"%s\":", key);
-	if (val)
-		pst_buf_json_str(b, val, strlen(val));
-	else
-		pst_buf_puts(b, "null");
-}
-
 /* s as a log text: at most LOG_TEXT_MAX bytes, each outside printable
  * ASCII (controls, DEL, 8-bit) replaced by '?'. out has LOG_TEXT_MAX + 1. */
 static void log_text(const char *s, size_t n, char *out)
@@ -348,14 +339,14 @@ static void log_rcpt(struct pst_lmtp_srv *srv, const struct txn_log *L, const ch
 	const pst_lmtp_txn *t = L->t;
 	pst_buf b = PST_BUF_INIT;
 	pst_buf_log_start(&b);
-	json_kv(&b, "queue_id", L->qid);
-	json_kv(&b, "mta_queue_id", t->xfwd[PST_XF_IDENT]);
-	json_kv(&b, "client_ip", t->xfwd[PST_XF_ADDR]);
-	json_kv(&b, "client_name", t->xfwd[PST_XF_NAME]);
-	json_kv(&b, "helo", t->xfwd[PST_XF_HELO]);
-	json_kv(&b, "mail_from", t->mail_from);
-	json_kv(&b, "rcpt", rcpt);
-	json_kv(&b, "message_id", L->message_id[0] ? L->message_id : NULL);
+	pst_buf_json_member(&b, "queue_id", L->qid);
+	pst_buf_json_member(&b, "mta_queue_id", t->xfwd[PST_XF_IDENT]);
+	pst_buf_json_member(&b, "client_ip", t->xfwd[PST_XF_ADDR]);
+	pst_buf_json_member(&b, "client_name", t->xfwd[PST_XF_NAME]);
+	pst_buf_json_member(&b, "helo", t->xfwd[PST_XF_HELO]);
+	pst_buf_json_member(&b, "mail_from", t->mail_from);
+	pst_buf_json_member(&b, "rcpt", rcpt);
+	pst_buf_json_member(&b, "message_id", L->message_id[0] ? L->message_id : NULL);
 	pst_buf_printf(&b, ",\"nrcpts\":%zu", t->nrcpts);
 	if (refused)
 		pst_buf_puts(&b, ",\"size\":null");
@@ -371,18 +362,18 @@ static void log_rcpt(struct pst_lmtp_srv *srv, const struct txn_log *L, const ch
 	else
 		pst_buf_puts(&b, ",\"generation\":null");
 	const pst_verdict *v = st ? st->v : NULL;
-	json_kv(&b, "decision", v ? pst_action_name(v->action) : NULL);
-	json_kv(&b, "applied", v ? pst_action_name(v->applied) : NULL);
-	json_kv(&b, "rule", v ? v->rule : NULL);
-	json_kv(&b, "folder", st && st->folder[0] ? st->folder : NULL);
+	pst_buf_json_member(&b, "decision", v ? pst_action_name(v->action) : NULL);
+	pst_buf_json_member(&b, "applied", v ? pst_action_name(v->applied) : NULL);
+	pst_buf_json_member(&b, "rule", v ? v->rule : NULL);
+	pst_buf_json_member(&b, "folder", st && st->folder[0] ? st->folder : NULL);
 	log_edits_tags(&b, v);
 	pst_buf_printf(&b, ",\"delivered\":%s", st && st->deliver >= 0 && r->code / 100 == 2 ? "true" : "false");
 	pst_buf_printf(&b, ",\"reply\":{\"code\":%d", r->code);
-	json_kv(&b, "enhanced", r->enhanced);
-	json_kv(&b, "text", r->text);
+	pst_buf_json_member(&b, "enhanced", r->enhanced);
+	pst_buf_json_member(&b, "text", r->text);
 	pst_buf_putc(&b, '}');
 	if (refused)
-		json_kv(&b, "refused", refused);
+		pst_buf_json_member(&b, "refused", refused);
 	pst_buf audit = PST_BUF_INIT;   /* whole or not at all */
 	pst_buf_puts(&b, ",\"audit_rules\":");
 	if (L->msg && v && pst_report_audit_json(L->msg, st->index, &audit) == 0 && audit.data)

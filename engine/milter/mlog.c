@@ -15,15 +15,6 @@
 
 #define LOG_RCPTS_MAX 32        /* recipients named in a line */
 
-static void json_kv(pst_buf *b, const char *key, const char *val)
-{
-	pst_buf_printf(b, ",\"%s\":", key);
-	if (val)
-		pst_buf_json_str(b, val, strlen(val));
-	else
-		pst_buf_puts(b, "null");
-}
-
 static const char *or_null(const char *s)
 {
 	return s && s[0] ? s : NULL;
@@ -33,12 +24,12 @@ static const char *or_null(const char *s)
 static void log_head(pst_buf *b, const pst_milter_logenv *e, const char *stage)
 {
 	pst_buf_log_start(b);
-	json_kv(b, "host", e->host);
-	json_kv(b, "stage", stage);
-	json_kv(b, "client_ip", or_null(e->client_ip));
-	json_kv(b, "client_name", e->client_name);
-	json_kv(b, "helo", e->helo);
-	json_kv(b, "mail_from", e->mail_from);
+	pst_buf_json_member(b, "host", e->host);
+	pst_buf_json_member(b, "stage", stage);
+	pst_buf_json_member(b, "client_ip", or_null(e->client_ip));
+	pst_buf_json_member(b, "client_name", e->client_name);
+	pst_buf_json_member(b, "helo", e->helo);
+	pst_buf_json_member(b, "mail_from", e->mail_from);
 }
 
 static void log_reply(pst_buf *b, const pst_milter_logreply *r)
@@ -48,14 +39,14 @@ static void log_reply(pst_buf *b, const pst_milter_logreply *r)
 		return;
 	}
 	pst_buf_printf(b, ",\"reply\":{\"code\":%d", r->code);
-	json_kv(b, "enhanced", r->enhanced);
-	json_kv(b, "text", r->text);
+	pst_buf_json_member(b, "enhanced", r->enhanced);
+	pst_buf_json_member(b, "text", r->text);
 	pst_buf_putc(b, '}');
 }
 
 static void log_end(pst_buf *b, const char *why)
 {
-	json_kv(b, "why", or_null(why));
+	pst_buf_json_member(b, "why", or_null(why));
 	pst_buf_putc(b, '}');
 	if (b->data)
 		pst_milter_log_write(b->data, b->len);
@@ -74,12 +65,12 @@ void pst_milter_log_eom(const pst_milter_logenv *e, const char *decision, const 
 		pst_buf_json_str(&b, e->rcpts[i], strlen(e->rcpts[i]));
 	}
 	pst_buf_printf(&b, "],\"nrcpts\":%zu,\"size\":%zu", e->nrcpts, e->size);
-	json_kv(&b, "decision", decision);
-	json_kv(&b, "rule", or_null(rule));
+	pst_buf_json_member(&b, "decision", decision);
+	pst_buf_json_member(&b, "rule", or_null(rule));
 	pst_buf_printf(&b, ",\"mixed\":%s", o && o->mixed ? "true" : "false");
 	log_reply(&b, reply);
 	pst_buf_printf(&b, ",\"edits\":%zu", o ? o->nops : 0);
-	json_kv(&b, "auth", o ? or_null(o->auth) : NULL);
+	pst_buf_json_member(&b, "auth", o ? or_null(o->auth) : NULL);
 	log_end(&b, why);
 }
 
@@ -89,10 +80,10 @@ void pst_milter_log_rcpt(const pst_milter_logenv *e, const char *rcpt,
 	pst_buf b = PST_BUF_INIT;
 	pst_milter_logreply reply = { r->o.code, r->o.enhanced, r->o.text };
 	log_head(&b, e, "rcpt");
-	json_kv(&b, "rcpt", rcpt);
-	json_kv(&b, "tenant", or_null(r->tenant));
-	json_kv(&b, "decision", r->decision);
-	json_kv(&b, "rule", or_null(r->o.rule));
+	pst_buf_json_member(&b, "rcpt", rcpt);
+	pst_buf_json_member(&b, "tenant", or_null(r->tenant));
+	pst_buf_json_member(&b, "decision", r->decision);
+	pst_buf_json_member(&b, "rule", or_null(r->o.rule));
 	log_reply(&b, &reply);
 	pst_buf_printf(&b, ",\"dns\":%u", r->dns_queries);
 	log_end(&b, why);

@@ -149,3 +149,10 @@ int pst_buf_log_start(pst_buf *b)
 		snprintf(ts, sizeof ts, "%lld", (long long)now);
 	return pst_buf_printf(b, "{\"time\":\"%s\"", ts);
 }
+
+int pst_buf_json_member(pst_buf *b, const char *key, const char *val)
+{
+	if (pst_buf_printf(b, ",\"%s\":", key) < 0)
+		return -1;
+	return val ? pst_buf_json_str(b, val, strlen(val)) : pst_buf_puts(b, "null");
+}

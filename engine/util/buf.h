@@ -45,6 +45,11 @@ const char *pst_buf_str(const pst_buf *b);
  * characters and invalid UTF-8 (as U+FFFD). 0 / -1. */
 int pst_buf_json_str(pst_buf *b, const char *s, size_t n);
 
+/* Append ,"key":"val" (val as pst_buf_json_str), or ,"key":null when val
+ * is NULL: a member after the first of a JSON object. key is written as
+ * is (a literal of the caller's). 0 / -1. */
+int pst_buf_json_member(pst_buf *b, const char *key, const char *val);
+
 /* Start a JSON log line: append {"time":"YYYY-MM-DDTHH:MM:SSZ" (UTC, now),
  * the object left open for the caller's members. 0 / -1. */
 int pst_buf_log_start(pst_buf *b);
