@@ -132,14 +132,11 @@ void pst_lmtp_log_line(struct pst_lmtp_srv *srv, const char *line, size_t len)
 void pst_lmtp_log_event(struct pst_lmtp_srv *srv, const char *event, const char *fmt, ...)
 {
 	pst_buf b = PST_BUF_INIT;
-	pst_buf_log_start(&b);
-	pst_buf_printf(&b, ",\"event\":\"%s\"", event);
 	va_list ap;
 	va_start(ap, fmt);
-	pst_buf_vprintf(&b, fmt, ap);
+	int rc = pst_buf_log_event(&b, event, fmt, ap);
 	va_end(ap);
-	pst_buf_putc(&b, '}');
-	if (b.data)
+	if (rc == 0)
 		pst_lmtp_log_line(srv, b.data, b.len);
 	pst_buf_free(&b);
 }

@@ -318,15 +318,7 @@ static void render_store(pst_buf *b, struct pst_lmtp_srv *srv)
 	if (srv->store == NULL)
 		return;
 	pst_store_get_stats(srv->store, &st);
-	pst_metrics_family(b, "postern_report_store_rows_total", "counter",
-	       "DMARC report store rows by outcome (written, dropped: queue full, failed: store error).");
-	pst_buf_printf(b, "postern_report_store_rows_total{result=\"written\"} %lu\n"
-	               "postern_report_store_rows_total{result=\"dropped\"} %lu\n"
-	               "postern_report_store_rows_total{result=\"failed\"} %lu\n",
-	               st.written, st.dropped, st.failed);
-	pst_metrics_one(b, "postern_report_store_queued", "gauge",
-	    "DMARC report store rows waiting for the writer.",
-	    (unsigned long long)st.queued);
+	pst_metrics_store(b, &st);
 }
 
 int pst_lmtp_metrics_render(struct pst_lmtp_srv *srv, pst_buf *b)

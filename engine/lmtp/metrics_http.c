@@ -33,6 +33,7 @@
 
 #include "lmtp/metrics.h"
 #include "lmtp/metrics_http.h"
+#include "store/store.h"
 
 struct pst_metrics_http {
 	int fd;
@@ -58,6 +59,18 @@ void pst_metrics_one(pst_buf *b, const char *name, const char *type, const char 
 {
 	pst_metrics_family(b, name, type, help);
 	pst_buf_printf(b, "%s %llu\n", name, v);
+}
+
+void pst_metrics_store(pst_buf *b, const struct pst_store_stats *st)
+{
+	pst_metrics_family(b, "postern_report_store_rows_total", "counter",
+	    "DMARC report store rows by outcome (written, dropped: queue full, failed: store error).");
+	pst_buf_printf(b, "postern_report_store_rows_total{result=\"written\"} %lu\n"
+	               "postern_report_store_rows_total{result=\"dropped\"} %lu\n"
+	               "postern_report_store_rows_total{result=\"failed\"} %lu\n",
+	               st->written, st->dropped, st->failed);
+	pst_metrics_one(b, "postern_report_store_queued", "gauge",
+	    "DMARC report store rows waiting for the writer.", (unsigned long long)st->queued);
 }
 
 /* ---- HTTP ------------------------------------------------------------ */

@@ -36,4 +36,9 @@ void pst_metrics_family(pst_buf *b, const char *name, const char *type, const ch
 void pst_metrics_one(pst_buf *b, const char *name, const char *type, const char *help,
                      unsigned long long v);
 
+struct pst_store_stats;
+/* The report store's families (--report-store of lmtp and milter):
+ * postern_report_store_rows_total{result} and postern_report_store_queued. */
+void pst_metrics_store(pst_buf *b, const struct pst_store_stats *st);
+
 #endif

@@ -61,16 +61,8 @@ void pst_milter_metrics_reload(int ok)
 static void render_store(pst_buf *b)
 {
 	pst_store_stats st;
-	if (pst_milter_store_stats(&st) < 0)
-		return;
-	pst_metrics_family(b, "postern_report_store_rows_total", "counter",
-	    "DMARC report store rows by outcome (written, dropped: queue full, failed: store error).");
-	pst_buf_printf(b, "postern_report_store_rows_total{result=\"written\"} %lu\n"
-	               "postern_report_store_rows_total{result=\"dropped\"} %lu\n"
-	               "postern_report_store_rows_total{result=\"failed\"} %lu\n",
-	               st.written, st.dropped, st.failed);
-	pst_metrics_one(b, "postern_report_store_queued", "gauge",
-	    "DMARC report store rows waiting for the writer.", (unsigned long long)st.queued);
+	if (pst_milter_store_stats(&st) == 0)
+		pst_metrics_store(b, &st);
 }
 
 static int render(void *arg, pst_buf *b)

@@ -128,14 +128,11 @@ void pst_milter_log_write(const char *line, size_t len)
 void pst_milter_log_event(const char *event, const char *fmt, ...)
 {
 	pst_buf b = PST_BUF_INIT;
-	pst_buf_log_start(&b);
-	pst_buf_printf(&b, ",\"event\":\"%s\"", event);
 	va_list ap;
 	va_start(ap, fmt);
-	pst_buf_vprintf(&b, fmt, ap);
+	int rc = pst_buf_log_event(&b, event, fmt, ap);
 	va_end(ap);
-	pst_buf_putc(&b, '}');
-	if (b.data)
+	if (rc == 0)
 		pst_milter_log_write(b.data, b.len);
 	pst_buf_free(&b);
 }

@@ -150,6 +150,14 @@ int pst_buf_log_start(pst_buf *b)
 	return pst_buf_printf(b, "{\"time\":\"%s\"", ts);
 }
 
+int pst_buf_log_event(pst_buf *b, const char *event, const char *fmt, va_list ap)
+{
+	if (pst_buf_log_start(b) < 0 || pst_buf_printf(b, ",\"event\":\"%s\"", event) < 0 ||
+	    pst_buf_vprintf(b, fmt, ap) < 0)
+		return -1;
+	return pst_buf_putc(b, '}');
+}
+
 int pst_buf_json_member(pst_buf *b, const char *key, const char *val)
 {
 	if (pst_buf_printf(b, ",\"%s\":", key) < 0)

@@ -54,4 +54,10 @@ int pst_buf_json_member(pst_buf *b, const char *key, const char *val);
  * the object left open for the caller's members. 0 / -1. */
 int pst_buf_log_start(pst_buf *b);
 
+/* A whole JSON event line, without its newline: pst_buf_log_start(), then
+ * ,"event":"EVENT" and the members fmt gives (each starting with a comma),
+ * and the closing brace. 0 / -1. */
+int pst_buf_log_event(pst_buf *b, const char *event, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 #endif

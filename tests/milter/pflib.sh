@@ -24,3 +24,17 @@ stop_milter() {
 box() { find "$MD/${1#*@}/${1%@*}/new" "$MD/${1#*@}/${1%@*}/cur" -type f 2>/dev/null; }
 nbox() { box "$1" | wc -l | tr -d ' '; }
 has_mail() { [ "$(nbox "$1")" -ge "$2" ]; }
+
+# replies_settled REPLIES MAILDIR SECONDS: wait (at most SECONDS) until the
+# Maildir holds at least as many copies as REPLIES (smtpreplies.py's record)
+# has 250s, then put smtpreplies.py's verdict in $res (lost, dup,
+# unacked, accepted, tempfailed, ...). Uses $dir and $TMPDIR_TEST.
+replies_settled() {
+	_settled() {
+		python3 "$dir/smtpreplies.py" check "$1" "$2" > "$TMPDIR_TEST/check"
+		acc=$(sed 's/.*accepted=\([0-9]*\).*delivered=\([0-9]*\).*/\1 \2/' "$TMPDIR_TEST/check")
+		[ "${acc% *}" -le "${acc#* }" ]
+	}
+	wait_for "$3" _settled "$1" "$2"
+	res=$(cat "$TMPDIR_TEST/check")
+}

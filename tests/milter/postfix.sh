@@ -250,13 +250,7 @@ t_milter_killed() {
 	is "$(cut -d' ' -f2 "$REPLIES.after" | sort | uniq -c | tr -s ' ')" " 40 250" \
 		"after the restart, mail flows again: 40 more messages, 40 250s"
 	cat "$REPLIES.after" >> "$REPLIES"
-	settled() {
-		python3 "$dir/smtpreplies.py" check "$REPLIES" "$MD/example.org/bob" > "$TMPDIR_TEST/check"
-		acc=$(sed 's/.*accepted=\([0-9]*\).*delivered=\([0-9]*\).*/\1 \2/' "$TMPDIR_TEST/check")
-		[ "${acc% *}" -le "${acc#* }" ]
-	}
-	wait_for 60 settled
-	res=$(cat "$TMPDIR_TEST/check")
+	replies_settled "$REPLIES" "$MD/example.org/bob" 60
 	like "$res" ' lost=0 dup=0 ' "every 250 has exactly one delivered copy: $res"
 	like "$res" ' unacked=0$' "and nothing the client saw refused was delivered"
 	like "$res" 'accepted=[1-9][0-9]+ tempfailed=[1-9][0-9]* other=0 ' "both 250s and 4xx were seen, nothing else"

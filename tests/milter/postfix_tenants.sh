@@ -236,13 +236,7 @@ t_reload() {
 	is "$((at_rcpt + at_eom))" "$n550" "the milter logged a gen reject for each 550 ($n550: $at_rcpt at RCPT, $at_eom at the end of the message)"
 	is "$(gen_rejects '"stage"' | grep -c -v -e '"text":"generation 2 refuses bob"' -e '"text":"generation 4 refuses bob"')" 0 \
 		"each of them in generation 2's or 4's words"
-	settled() {
-		python3 "$dir/smtpreplies.py" check "$REPLIES" "$MD/example.org/bob" > "$TMPDIR_TEST/check"
-		acc=$(sed 's/.*accepted=\([0-9]*\).*delivered=\([0-9]*\).*/\1 \2/' "$TMPDIR_TEST/check")
-		[ "${acc% *}" -le "${acc#* }" ]
-	}
-	wait_for 30 settled
-	res=$(cat "$TMPDIR_TEST/check")
+	replies_settled "$REPLIES" "$MD/example.org/bob" 30
 	like "$res" ' lost=0 dup=0 unacked=0$' "every 250 delivered exactly once, nothing else delivered: $res"
 	gens=$(box bob@example.org | xargs grep -h '^X-Gen:' | tr -d '\r' | sort | uniq -c | tr -s ' ' | tr '\n' ',')
 	like "$gens" '^( ?[0-9]+ X-Gen: [135],)+$' "the delivered copies went through generation 1, 3 or 5: $gens"
