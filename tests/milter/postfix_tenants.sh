@@ -14,8 +14,8 @@
 # one transaction, one tenant's edits for both, "mixed" when the decisions
 # or the edits
 # differ. Then SIGHUP (and postern reload) under load: smtpreplies.py
-# sending (8 sessions, 400 messages) while the rule file changes four
-# times; every message answered 250 or 550, every 250 delivered once, the
+# sending (8 sessions, on until 40 replies after the last change) while
+# the rule file changes four times; every message answered 250 or 550, every 250 delivered once, the
 # reload events ok, the same worker throughout, the messages after the
 # last reload under its rules. About 30 s.
 # Needs root, postfix, swaks and jq; skipped otherwise.
@@ -186,12 +186,13 @@ t_split_off() {
 
 # ---- SIGHUP under load ----------------------------------------------------
 
-# smtpreplies.py sends N messages to bob@example.org over 8 sessions while
+# smtpreplies.py sends messages to bob@example.org over 8 sessions while
 # the rule file goes through generations 2..5 (write_rules: even ones
-# refuse bob at RCPT), each taken by SIGHUP or postern reload.
+# refuse bob at RCPT), each taken by SIGHUP or postern reload. The client
+# goes on until told to stop, 40 replies after the last reload, so the
+# reloads fall under load however fast the machine.
 t_reload() {
 	REPLIES="$TMPDIR_TEST/replies"
-	N=400
 	: > "$REPLIES"
 	nreplies() { wc -l < "$REPLIES" | tr -d ' '; }
 	reached() { [ "$(nreplies)" -ge "$1" ] || ! kill -0 "$CLIENT_PID" 2>/dev/null; }
@@ -199,7 +200,8 @@ t_reload() {
 	reloads_are() { [ "$(nreloads)" -ge "$1" ]; }
 	w0=$(worker_of)
 	r0=$(nreloads)
-	python3 "$dir/smtpreplies.py" send "$SPORT" "$N" 8 "$REPLIES" &
+	rm -f "$TMPDIR_TEST/stop"
+	python3 "$dir/smtpreplies.py" send "$SPORT" 0 8 "$REPLIES" 0 "$TMPDIR_TEST/stop" > "$TMPDIR_TEST/sent" &
 	CLIENT_PID=$!
 	rl_rc=
 	for g in 2 3 4 5; do
@@ -213,9 +215,16 @@ t_reload() {
 		wait_for 10 reloads_are $((r0 + g - 1))
 		echo "# generation $g taken after $(nreplies) replies"
 	done
+	last=$(nreplies)
+	wait_for 30 reached $((last + 40))
 	kill -0 "$CLIENT_PID" 2>/dev/null && ok "the four reloads were taken while the client was sending" ||
-		not_ok "the four reloads were taken while the client was sending" "only $(nreplies) of $N replies"
+		not_ok "the four reloads were taken while the client was sending" "the client ended after $(nreplies) replies"
+	more=$(($(nreplies) - last))
+	[ "$more" -ge 40 ] && ok "and it went on after the last one ($more replies)" ||
+		not_ok "and it went on after the last one" "$more replies"
+	touch "$TMPDIR_TEST/stop"
 	wait "$CLIENT_PID"
+	N=$(sed -n 's/^sent \([0-9]*\)$/\1/p' "$TMPDIR_TEST/sent")
 	is "$rl_rc" 00 "postern reload --pid-file exits 0 (twice)"
 	is "$(($(nreloads) - r0))" 4 "four reload events"
 	is "$(grep '"event":"reload"' "$MLOG" | tail -4 | grep -c '"ok":true')" 4 "each says ok"
@@ -223,6 +232,7 @@ t_reload() {
 	w1=$(worker_of)
 	like "$w0" '^[0-9]+$' "the worker runs ($w0)"
 	is "$w1" "$w0" "the same worker process before and after the reloads"
+	like "$N" '^[0-9]+$' "the client says how many messages it sent ($N)"
 	is "$(nreplies)" "$N" "a reply to each of the $N messages"
 	codes=$(cut -d' ' -f2 "$REPLIES" | sort | uniq -c | tr -s ' ' | tr '\n' ',')
 	like "$codes" '^ ?[0-9]+ 250, [0-9]+ 550,$' "only 250 and 550, both seen: $codes"
@@ -241,7 +251,7 @@ t_reload() {
 	gens=$(box bob@example.org | xargs grep -h '^X-Gen:' | tr -d '\r' | sort | uniq -c | tr -s ' ' | tr '\n' ',')
 	like "$gens" '^( ?[0-9]+ X-Gen: [135],)+$' "the delivered copies went through generation 1, 3 or 5: $gens"
 	# After the last reload: generation 5 for every message.
-	python3 "$dir/smtpreplies.py" send "$SPORT" 30 4 "$REPLIES.after" 1000
+	python3 "$dir/smtpreplies.py" send "$SPORT" 30 4 "$REPLIES.after" 1000 >/dev/null
 	is "$(cut -d' ' -f2 "$REPLIES.after" | sort | uniq -c | tr -s ' ')" " 30 250" "after the last reload: 30 messages, 30 250s"
 	after5() { [ "$(grep -l '^Message-ID: <10[0-9][0-9]@replies\.test>' $(box bob@example.org) | wc -l)" -ge 30 ]; }
 	wait_for 30 after5
@@ -259,5 +269,5 @@ stop_milter
 is "$MILTER_RC" 0 "postern milter exits 0 on SIGTERM"
 stop_lmtp
 el=$(($(date +%s) - T0))
-[ "$el" -lt 60 ] && ok "the whole run took ${el}s (< 60 s)" || not_ok "the whole run took under 60 s" "took ${el}s"
+echo "# the whole run took ${el}s (each wait above has its own bound; time is measured by make bench, not asserted)"
 done_testing

@@ -2,12 +2,15 @@
 (tests/milter/postfix.sh, the milter killed under load), and the check of
 those replies against a Maildir tree.
 
-  smtpreplies.py send PORT COUNT THREADS OUT [FIRST]
+  smtpreplies.py send PORT COUNT THREADS OUT [FIRST [UNTIL]]
       COUNT messages to bob@example.org over THREADS parallel sessions
       (one message per session, as most senders do), each with
       Message-ID <N@replies.test> (N from FIRST, 0 by default); a line "N CODE" is appended to OUT as
       each reply comes (CODE is the final reply's code, or "err" when the
-      connection failed or dropped), flushed at once.
+      connection failed or dropped), flushed at once. With UNTIL (a file
+      name), COUNT is the fewest: the sessions go on until UNTIL exists, so
+      the load lasts as long as the test needs it, however fast the
+      machine. Prints "sent M" (the messages started) at the end.
   smtpreplies.py check OUT MAILDIR
       prints "accepted=A tempfailed=T other=O delivered=D lost=L dup=U
       unacked=K":
@@ -52,7 +55,7 @@ def send_one(port, n):
             s.close()
 
 
-def send(port, count, threads, out, first):
+def send(port, count, threads, out, first, until):
     lock = threading.Lock()
     nxt = [first]
     count += first
@@ -61,10 +64,10 @@ def send(port, count, threads, out, first):
     def worker():
         while True:
             with lock:
+                if nxt[0] >= count and (until is None or os.path.exists(until)):
+                    return
                 n = nxt[0]
                 nxt[0] += 1
-            if n >= count:
-                return
             code = send_one(port, n)
             with lock:
                 f.write("%d %s\n" % (n, code))
@@ -76,6 +79,7 @@ def send(port, count, threads, out, first):
     for t in ts:
         t.join()
     f.close()
+    print("sent %d" % (nxt[0] - first))
 
 
 def check(out, maildir):
@@ -102,6 +106,7 @@ def check(out, maildir):
 if __name__ == "__main__":
     if sys.argv[1] == "send":
         send(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
-             int(sys.argv[6]) if len(sys.argv) > 6 else 0)
+             int(sys.argv[6]) if len(sys.argv) > 6 else 0,
+             sys.argv[7] if len(sys.argv) > 7 else None)
     else:
         check(sys.argv[2], sys.argv[3])
