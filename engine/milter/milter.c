@@ -20,8 +20,10 @@
  * at connect, HELO, MAIL FROM, each header, the end of the header and each
  * body chunk (SMFIP_NR_CONN, _HELO, _MAIL, _HDR, _EOH, _BODY; the
  * callbacks return SMFIS_NOREPLY) and for the macro {i} at the end of the
- * message only (smfi_setsymlist; the report store's queue id, the one
- * macro read here). Such a callback cannot answer, so its error (out of
+ * message (smfi_setsymlist; the report store's queue id, the one macro
+ * read here) and an empty list elsewhere. Postfix (3.7, milter.c) reads an
+ * empty list as "use milter_*_macros", so it still sends its default
+ * macros at the other stages (ignored here); Sendmail sends none. Such a callback cannot answer, so its error (out of
  * memory, over --max-size) is remembered in struct conn and answered by
  * the next stage that replies: RCPT for connect, HELO and MAIL FROM (451
  * 4.3.0 to every recipient), the end of the message for the header and the
@@ -652,8 +654,9 @@ static sfsistat on_close(SMFICTX *ctx)
 
 #define ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
 
-/* The macros: {i} at the end of the message, none elsewhere. When the
- * first list cannot be set, the MTA's own lists stay; a later one that
+/* The macros: {i} at the end of the message, an empty list elsewhere
+ * (Postfix then sends its milter_*_macros: see the contract above). When
+ * the first list cannot be set, the MTA's own lists stay; a later one that
  * fails leaves that stage's default (more macros, nothing lost). */
 static void ask_macros(SMFICTX *ctx)
 {
