@@ -16,6 +16,7 @@
 #include "postern.h"
 #include "cli/cli.h"
 #include "util/buf.h"
+#include "util/fdio.h"
 
 int pst_cli_compile(const char *path, pst_policy **out)
 {
@@ -86,17 +87,10 @@ int pst_cli_write_file(const char *path, const char *data, size_t len)
 		fprintf(stderr, "postern: cannot create %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "postern: cannot write %s: %s\n", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
+	if (pst_write_all(fd, data, len) < 0) {
+		fprintf(stderr, "postern: cannot write %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
 	}
 	if (close(fd) < 0) {
 		fprintf(stderr, "postern: cannot write %s: %s\n", path, strerror(errno));

@@ -2,10 +2,11 @@
  * logsink.c: where the LMTP server's JSON lines go (--log FILE, syslog or
  * stderr), and the counters printed on SIGUSR1.
  *
- * Each line is written with one write() of the whole line under a lock,
- * so lines of concurrent sessions never interleave; a file is opened with
- * O_APPEND. A failed write is counted, never fatal: logging must not stop
- * mail. Syslog lines go to LOG_MAIL at LOG_INFO.
+ * Each line is written with one writev() of the line and its newline
+ * under a lock (pst_write_line, which finishes a short write), so lines of
+ * concurrent sessions never interleave; a file is opened with O_APPEND.
+ * A failed write is counted, never fatal: logging must not stop mail.
+ * Syslog lines go to LOG_MAIL at LOG_INFO.
  *
  * pst_lmtp_log_reopen (SIGUSR2, for logrotate) opens the file by its name
  * again and swaps the descriptor under the lock, so a renamed file gets no
@@ -26,6 +27,7 @@
 
 #include "lmtp/server_private.h"
 #include "util/buf.h"
+#include "util/fdio.h"
 
 int pst_lmtp_log_open(struct pst_lmtp_srv *srv)
 {
@@ -93,35 +95,15 @@ void pst_lmtp_log_close(struct pst_lmtp_srv *srv)
 	pthread_mutex_destroy(&srv->log_lock);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 void pst_lmtp_log_line(struct pst_lmtp_srv *srv, const char *line, size_t len)
 {
 	if (srv->log_kind == PST_LOG_SYSLOG) {
 		syslog(LOG_INFO, "%.*s", (int)len, line);
 		return;
 	}
-	char *copy = malloc(len + 1);
-	if (copy == NULL)
-		return;
-	memcpy(copy, line, len);
-	copy[len] = '\n';
 	pthread_mutex_lock(&srv->log_lock);
-	int rc = write_all(srv->log_fd, copy, len + 1);
+	int rc = pst_write_line(srv->log_fd, line, len);
 	pthread_mutex_unlock(&srv->log_lock);
-	free(copy);
 	if (rc < 0) {
 		pthread_mutex_lock(&srv->lock);
 		srv->cnt.errors++;

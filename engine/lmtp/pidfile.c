@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lmtp/pidfile.h"
+#include "util/fdio.h"
 
 #define STATE_MAX 8192
 
@@ -95,19 +96,12 @@ static int write_replace(const char *path, const char *text, mode_t mode)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -1;
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			errno = w < 0 ? e : EIO;
-			return -1;
-		}
-		off += (size_t)w;
+	if (pst_write_all(fd, text, strlen(text)) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
 	}
 	if (close(fd) < 0 || rename(tmp, path) < 0) {
 		int e = errno;

@@ -1,5 +1,5 @@
 /* Unit tests for engine/util: pst_buf, pst_arena, suggestions, UTF-8, the
- * FNV-1a hash, the number reader. */
+ * FNV-1a hash, the number reader, whole writes to a descriptor. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,11 +10,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/fdio.h"
 #include "util/hash.h"
 #include "util/number.h"
 #include "util/suggest.h"
@@ -307,6 +309,75 @@ static void numbers_are_whole_and_in_range(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* Reads fd to its end into out (cap bytes at most); the count read. */
+static size_t read_all(int fd, char *out, size_t cap)
+{
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = read(fd, out + got, cap - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || (got += (size_t)r) == cap)
+			return got;
+	}
+}
+
+/* A line longer than a pipe holds, written while a child reads it back:
+ * every byte arrives, then exactly one newline. */
+static void write_line_writes_line_and_newline(void **state)
+{
+	(void)state;
+	size_t len = 200000;
+	char *line = malloc(len), *back = malloc(len + 2);
+	assert_non_null(line);
+	assert_non_null(back);
+	for (size_t i = 0; i < len; i++)
+		line[i] = (char)('a' + i % 26);
+	int p[2], q[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {               /* copies p to q */
+		close(p[1]);
+		close(q[0]);
+		size_t n = read_all(p[0], back, len + 2);
+		_exit(pst_write_all(q[1], back, n) == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	close(q[1]);
+	assert_int_equal(pst_write_line(p[1], line, len), 0);
+	assert_int_equal(pst_write_line(p[1], "", 0), 0);
+	close(p[1]);
+	assert_int_equal(read_all(q[0], back, len + 2), len + 2);
+	close(q[0]);
+	int st;
+	assert_int_equal(waitpid(kid, &st, 0), kid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_memory_equal(back, line, len);
+	assert_int_equal(back[len], '\n');
+	assert_int_equal(back[len + 1], '\n');
+	free(line);
+	free(back);
+}
+
+static void write_all_reports_errors(void **state)
+{
+	(void)state;
+	errno = 0;
+	assert_int_equal(pst_write_all(-1, "x", 1), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(pst_write_line(-1, "x", 1), -1);
+	assert_int_equal(errno, EBADF);
+	int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		assert_int_equal(pst_write_line(fd, "x", 1), -1);
+		assert_int_equal(errno, ENOSPC);
+		close(fd);
+	}
+	assert_int_equal(pst_write_all(-1, "", 0), 0);   /* nothing to write */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +391,8 @@ int main(void)
 		cmocka_unit_test(suggest_finds_close_names),
 		cmocka_unit_test(fnv1a_matches_published_vectors),
 		cmocka_unit_test(numbers_are_whole_and_in_range),
+		cmocka_unit_test(write_line_writes_line_and_newline),
+		cmocka_unit_test(write_all_reports_errors),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
