@@ -4,7 +4,8 @@
  *
  * The HTTP side is metrics_http.c (one thread of its own, one client at a
  * time, every wait bounded); it shares with the LMTP sessions only
- * srv->lock, held while the text is rendered (a few microseconds).
+ * srv->lock, held while the text is rendered (a few microseconds), and
+ * the policy holder's, for one reference on the current policy.
  *
  * The counters are the server's own (server_private.h: those the SIGUSR1
  * "stats" event prints), not a second set; this file adds, in
@@ -202,16 +203,18 @@ static void label_value(pst_buf *b, const char *v)
 	pst_buf_putc(b, '"');
 }
 
-static void render_sessions(pst_buf *b, const struct pst_lmtp_srv *srv)
+static void render_sessions(pst_buf *b, struct pst_lmtp_srv *srv)
 {
 	const struct pst_lmtp_counters *c = &srv->cnt;
 	pst_metrics_one(b, "postern_start_time_seconds", "gauge",
 	    "Start time of the server since the Unix epoch in seconds.", (unsigned long long)srv->started);
+	pst_held_policy *p = pst_policy_hold_get(&srv->hold);
 	pst_metrics_one(b, "postern_policy_generation", "gauge",
 	    "Generation of the loaded policy (1 at start, one more per successful reload).",
-	    srv->current ? srv->current->generation : 0);
+	    p ? p->generation : 0);
 	pst_metrics_one(b, "postern_policy_rules", "gauge", "Rules in the loaded policy.",
-	    srv->current ? pst_policy_rule_count(srv->current->policy) : 0);
+	    p ? pst_policy_rule_count(p->policy) : 0);
+	pst_policy_hold_put(&srv->hold, &p);
 	pst_metrics_family(b, "postern_reloads_total", "counter", "Policy reloads (SIGHUP) by outcome.");
 	pst_buf_printf(b, "postern_reloads_total{result=\"ok\"} %lu\n", c->reloads);
 	pst_buf_printf(b, "postern_reloads_total{result=\"failed\"} %lu\n", c->reload_failures);

@@ -83,7 +83,7 @@ struct session {
 	struct pst_lmtp_srv *srv;
 	int fd;
 	struct pst_lmtp_peer peer;
-	struct pst_lmtp_policy *pol;
+	pst_held_policy *pol;
 	pst_lmtp *proto;
 	pst_buf out;
 	int write_failed;
@@ -101,57 +101,10 @@ void pst_lmtp_server_defaults(pst_lmtp_server_conf *c)
 
 /* ---- Policies --------------------------------------------------------- */
 
-struct pst_lmtp_policy *pst_lmtp_policy_get(struct pst_lmtp_srv *srv)
-{
-	pthread_mutex_lock(&srv->lock);
-	struct pst_lmtp_policy *p = srv->current;
-	p->refs++;
-	pthread_mutex_unlock(&srv->lock);
-	return p;
-}
-
-void pst_lmtp_policy_put(struct pst_lmtp_srv *srv, struct pst_lmtp_policy **pp)
-{
-	if (*pp == NULL)
-		return;
-	pthread_mutex_lock(&srv->lock);
-	int last = --(*pp)->refs == 0;
-	pthread_mutex_unlock(&srv->lock);
-	if (last) {
-		pst_policy_free(&(*pp)->policy);
-		free(*pp);
-	}
-	*pp = NULL;
-}
-
-/* Compile the rule file. 0 and *out, or -1 with the diagnostics in *why
- * (malloc'd, caller frees). */
-static int compile_policy(struct pst_lmtp_srv *srv, struct pst_lmtp_policy **out, char **why)
-{
-	pst_compile_report rep = { 0, 0, NULL };
-	pst_policy *p = NULL;
-	*why = NULL;
-	if (pst_policy_compile_file(srv->conf.rules, &p, &rep) < 0) {
-		*why = rep.text ? strdup(rep.text) : NULL;
-		pst_report_clear(&rep);
-		return -1;
-	}
-	pst_report_clear(&rep);
-	*out = calloc(1, sizeof **out);
-	if (*out == NULL) {
-		pst_policy_free(&p);
-		return -1;
-	}
-	(*out)->policy = p;
-	(*out)->refs = 1;
-	(*out)->generation = ++srv->generation;
-	return 0;
-}
-
 /* A policy without rules accepts everything: at start and at each reload
  * that brings one in, a "warning" event says so (never a silent
  * accept-all after an emptied file). */
-static void warn_if_no_rules(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol)
+static void warn_if_no_rules(struct pst_lmtp_srv *srv, const pst_held_policy *pol)
 {
 	if (pst_policy_rule_count(pol->policy) != 0)
 		return;
@@ -171,7 +124,7 @@ static void report_reload(struct pst_lmtp_srv *srv, int ok, const char *why)
 	if (!srv->pid_written)
 		return;
 	pst_reload_state st = { .pid = (long)getpid(), .seq = srv->reload_seq, .ok = ok,
-	                        .generation = srv->current->generation };
+	                        .generation = pst_policy_hold_generation(&srv->hold) };
 	snprintf(st.rules, sizeof st.rules, "%s", srv->rules_abs);
 	size_t n = why ? strcspn(why, "\n") : 0;
 	snprintf(st.error, sizeof st.error, "%.*s", (int)n, why ? why : "");
@@ -181,16 +134,16 @@ static void report_reload(struct pst_lmtp_srv *srv, int ok, const char *why)
 
 static void reload(struct pst_lmtp_srv *srv)
 {
-	struct pst_lmtp_policy *np = NULL;
+	pst_held_policy *np = NULL;
 	char *why = NULL;
 	srv->reload_seq++;
-	if (compile_policy(srv, &np, &why) < 0) {
+	if (pst_policy_hold_compile(&srv->hold, srv->conf.rules, &np, &why) < 0) {
 		const char *text = why ? why : "cannot compile";
 		pst_buf b = PST_BUF_INIT, rules = PST_BUF_INIT;
 		pst_buf_json_str(&b, text, strlen(text));
 		pst_buf_json_str(&rules, srv->conf.rules, strlen(srv->conf.rules));
 		pst_lmtp_log_event(srv, "reload", ",\"ok\":false,\"rules\":%s,\"kept\":%u,\"error\":%s",
-		                   pst_buf_str(&rules), srv->current->generation, pst_buf_str(&b));
+		                   pst_buf_str(&rules), pst_policy_hold_generation(&srv->hold), pst_buf_str(&b));
 		pst_buf_free(&rules);
 		pst_buf_free(&b);
 		report_reload(srv, 0, text);
@@ -200,12 +153,10 @@ static void reload(struct pst_lmtp_srv *srv)
 		pthread_mutex_unlock(&srv->lock);
 		return;
 	}
+	pst_policy_hold_swap(&srv->hold, np);
 	pthread_mutex_lock(&srv->lock);
-	struct pst_lmtp_policy *old = srv->current;
-	srv->current = np;
 	srv->cnt.reloads++;
 	pthread_mutex_unlock(&srv->lock);
-	pst_lmtp_policy_put(srv, &old);
 	(void)pst_lmtp_metrics_rules(srv, np->policy);   /* ENOMEM: the old names stay */
 	pst_lmtp_log_event(srv, "reload", ",\"ok\":true,\"generation\":%u", np->generation);
 	report_reload(srv, 1, NULL);
@@ -647,7 +598,7 @@ static void session_end(struct session *s)
 	struct pst_lmtp_srv *srv = s->srv;
 	struct pst_lmtp_peer peer = s->peer;
 	pst_lmtp_free(&s->proto);
-	pst_lmtp_policy_put(srv, &s->pol);
+	pst_policy_hold_put(&srv->hold, &s->pol);
 	pst_buf_free(&s->out);
 	close(s->fd);
 	free(s);
@@ -709,10 +660,10 @@ static void start_session(struct pst_lmtp_srv *srv, int fd, const struct sockadd
 		s->srv = srv;
 		s->fd = fd;
 		s->peer = peer;
-		s->pol = pst_lmtp_policy_get(srv);
+		s->pol = pst_policy_hold_get(&srv->hold);
 		if (pst_lmtp_pool_submit(pool, s) == 0)
 			return;
-		pst_lmtp_policy_put(srv, &s->pol);
+		pst_policy_hold_put(&srv->hold, &s->pol);
 		free(s);
 	}
 	refuse(fd, "421 4.3.0 Cannot start a session\r\n");
@@ -803,13 +754,15 @@ static void drain(struct pst_lmtp_srv *srv)
 static int load_runtime(struct pst_lmtp_srv *srv)
 {
 	char *why = NULL;
-	if (compile_policy(srv, &srv->current, &why) < 0) {
+	pst_held_policy *p = NULL;
+	if (pst_policy_hold_compile(&srv->hold, srv->conf.rules, &p, &why) < 0) {
 		fprintf(stderr, "%s", why ? why : "");
 		fprintf(stderr, "postern lmtp: %s: the rules do not compile\n", srv->conf.rules);
 		free(why);
 		return EX_CONFIG;
 	}
-	if (pst_lmtp_metrics_rules(srv, srv->current->policy) < 0)
+	pst_policy_hold_swap(&srv->hold, p);
+	if (pst_lmtp_metrics_rules(srv, p->policy) < 0)
 		return EX_OSERR;
 	if (srv->conf.dns) {
 		char *errors = NULL;
@@ -928,6 +881,8 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	srv->started = time(NULL);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->drained, NULL);
+	pthread_mutex_init(&srv->hold.lock, NULL);
+	pthread_cond_init(&srv->hold.idle, NULL);
 	size_t nl = conf->nlisten;
 	for (size_t i = 0; i < nl; i++)
 		ls[i].fd = -1;
@@ -942,9 +897,11 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	                                         PST_LMTP_STACK_BYTES, session_main)) == NULL)
 		rc = EX_OSERR;
 	if (rc == 0) {
+		pst_held_policy *p = pst_policy_hold_get(&srv->hold);
 		pst_lmtp_log_event(srv, "start", ",\"listeners\":%zu,\"generation\":%u", nl,
-		                   srv->current->generation);
-		warn_if_no_rules(srv, srv->current);
+		                   p->generation);
+		warn_if_no_rules(srv, p);
+		pst_policy_hold_put(&srv->hold, &p);
 		pst_lmtp_start_warnings(srv);
 		serve(srv, ls, nl, sfd, pool);
 		close_listeners(ls, nl);
@@ -959,7 +916,7 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 	remove_pid_file(srv);
 	if (sfd >= 0)
 		close(sfd);
-	pst_lmtp_policy_put(srv, &srv->current);
+	(void)pst_policy_hold_release(&srv->hold);   /* -1: a session still holds it */
 	pst_store_close(&srv->store);
 	pst_deliver_close(&srv->deliver);
 	pst_dns_free(&srv->dns);
@@ -967,6 +924,8 @@ int pst_lmtp_server_run(const pst_lmtp_server_conf *conf)
 		pst_lmtp_log_close(srv);
 	pthread_cond_destroy(&srv->drained);
 	pthread_mutex_destroy(&srv->lock);
+	pthread_mutex_destroy(&srv->hold.lock);
+	pthread_cond_destroy(&srv->hold.idle);
 	pst_lmtp_metrics_free_counters(&srv->cnt.m);
 	free(srv->peers);
 	free(srv);

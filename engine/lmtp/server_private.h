@@ -1,6 +1,7 @@
 /*
  * server_private.h: what the files of the LMTP server share: the server
- * object, reference-counted policies, the log sink and the counters.
+ * object (its policy held by lmtp/policyhold.h), the log sink and the
+ * counters.
  * Not installed, not used outside engine/lmtp.
  */
 #ifndef PST_LMTP_SERVER_PRIVATE_H
@@ -13,19 +14,12 @@
 #include "postern.h"
 #include "deliver/deliver.h"
 #include "lmtp/metrics.h"
+#include "lmtp/policyhold.h"
 #include "lmtp/proto.h"
 #include "lmtp/server.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/ip.h"
-
-/* A compiled policy with the sessions using it. The current one is held
- * by the server too; the last release frees it. */
-struct pst_lmtp_policy {
-	pst_policy *policy;
-	unsigned refs;          /* under srv->lock */
-	unsigned generation;
-};
 
 /* Counters printed on SIGUSR1 (and those of metrics.h), served by --metrics. */
 enum { PST_CNT_PASS, PST_CNT_FAIL, PST_CNT_SOFTFAIL, PST_CNT_NEUTRAL, PST_CNT_NONE,
@@ -53,10 +47,9 @@ struct pst_lmtp_peer_count {
 struct pst_lmtp_srv {
 	pst_lmtp_server_conf conf;
 	char hostname[256];
-	pthread_mutex_t lock;           /* policy, counters, sessions */
+	pthread_mutex_t lock;           /* counters, sessions */
 	pthread_cond_t drained;
-	struct pst_lmtp_policy *current;
-	unsigned generation;
+	pst_policy_hold hold;           /* the policy; each session holds one */
 	unsigned active;                /* sessions running */
 	struct pst_lmtp_peer_count *peers; /* sessions by TCP client address, */
 	size_t npeers;                  /* under lock: at most max_sessions */
@@ -87,10 +80,6 @@ struct pst_lmtp_srv {
  * printing why. A Unix socket gets mode. */
 int pst_lmtp_listen_addr(const char *opt, const char *addr, unsigned mode, int *fd, int *is_unix);
 
-/* Take a reference on the current policy / drop one. */
-struct pst_lmtp_policy *pst_lmtp_policy_get(struct pst_lmtp_srv *srv);
-void pst_lmtp_policy_put(struct pst_lmtp_srv *srv, struct pst_lmtp_policy **pol);
-
 /* Log sink: open per conf.log (0 / -1 after printing why), write one line
  * (the newline is added), close. Thread-safe. */
 int pst_lmtp_log_open(struct pst_lmtp_srv *srv);
@@ -118,7 +107,7 @@ struct pst_lmtp_peer {
 
 /* Decide and deliver one transaction (the proto data() callback's work):
  * replies[i] for each recipient, one log line each. */
-void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol,
+void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const pst_held_policy *pol,
                       const struct pst_lmtp_peer *peer, const pst_lmtp_txn *t,
                       pst_lmtp_reply *replies);
 /* A recipient refused at RCPT time (proto.h's refused()): its log line,

@@ -144,7 +144,7 @@ static void count_auth(struct pst_lmtp_srv *srv, pst_message *msg)
 
 /* ---- Building the message ------------------------------------------- */
 
-static int build_message(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol,
+static int build_message(struct pst_lmtp_srv *srv, const pst_held_policy *pol,
                          const pst_lmtp_txn *t, pst_message **msg, char *err, size_t errlen)
 {
 	pst_envelope env = {
@@ -463,7 +463,7 @@ static void safe_text(char *s)
 			*s = ' ';
 }
 
-void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const struct pst_lmtp_policy *pol,
+void pst_lmtp_txn_run(struct pst_lmtp_srv *srv, const pst_held_policy *pol,
                       const struct pst_lmtp_peer *peer, const pst_lmtp_txn *t,
                       pst_lmtp_reply *rs)
 {

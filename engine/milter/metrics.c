@@ -68,7 +68,7 @@ static void render_store(pst_buf *b)
 static int render(void *arg, pst_buf *b)
 {
 	(void)arg;
-	pst_milter_policy *p = pst_milter_policy_get();
+	pst_held_policy *p = pst_milter_policy_get();
 	unsigned gen = p ? p->generation : 0;
 	size_t rules = p ? pst_policy_rule_count(p->policy) : 0;
 	pst_milter_policy_put(&p);

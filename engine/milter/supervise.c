@@ -33,13 +33,14 @@
  *
  * Policies: a decision takes a reference on the current policy and drops
  * it when done, so a reload never frees a policy a message is deciding
- * under; the last reference frees a replaced one. After libmilter stops,
- * pst_milter_policy_close() refuses new references and waits (bounded)
- * for the decisions in progress.
+ * under; the last reference frees a replaced one (lmtp/policyhold.h, as
+ * postern lmtp does). After libmilter stops, the holder refuses new
+ * references and waits (CLOSE_WAIT_MS at most) for the decisions in
+ * progress.
  *
- * The log sink writes one line with one write() under a lock (O_APPEND
- * for a file), or one syslog() call; both processes share it. A failed
- * write is dropped: logging never stops mail.
+ * The log sink writes one line and its newline with one writev() under a
+ * lock (pst_write_line; O_APPEND for a file), or one syslog() call; both
+ * processes share it. A failed write is dropped: logging never stops mail.
  */
 #include "config.h"
 
@@ -61,9 +62,11 @@
 #include <unistd.h>
 
 #include "lmtp/pidfile.h"
+#include "lmtp/policyhold.h"
 #include "milter/metrics.h"
 #include "milter/supervise.h"
 #include "util/buf.h"
+#include "util/fdio.h"
 #include "util/privdrop.h"
 
 #define CLOSE_WAIT_MS 10000     /* at stop, how long decisions in progress may take */
@@ -104,25 +107,11 @@ void pst_milter_log_write(const char *line, size_t len)
 		syslog(LOG_INFO, "%.*s", (int)len, line);
 		return;
 	}
-	char *copy = malloc(len + 1);
-	if (copy == NULL || lg.fd < 0) {
-		free(copy);
+	if (lg.fd < 0)
 		return;
-	}
-	memcpy(copy, line, len);
-	copy[len] = '\n';
 	pthread_mutex_lock(&lg.lock);
-	size_t off = 0;
-	while (off < len + 1) {
-		ssize_t w = write(lg.fd, copy + off, len + 1 - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	(void)pst_write_line(lg.fd, line, len);   /* a log that cannot be written has no one to tell */
 	pthread_mutex_unlock(&lg.lock);
-	free(copy);
 }
 
 void pst_milter_log_event(const char *event, const char *fmt, ...)
@@ -149,137 +138,36 @@ void pst_milter_log_close(void)
 
 /* ---- Policies ------------------------------------------------------------ */
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t idle;
-	pst_milter_policy *current;
-	unsigned generation;
-	unsigned busy;          /* references taken by decisions */
-	int closed;
-} hold = { .lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER };
-
-/* Compile rules: 0 and *out (one reference, the next generation), or -1
- * with the diagnostics in *why (malloc'd, or NULL). */
-static int compile(const char *rules, pst_milter_policy **out, char **why)
-{
-	pst_compile_report rep = { 0, 0, NULL };
-	pst_policy *p = NULL;
-	*why = NULL;
-	if (pst_policy_compile_file(rules, &p, &rep) < 0) {
-		*why = rep.text && *rep.text ? strdup(rep.text) : NULL;
-		pst_report_clear(&rep);
-		return -1;
-	}
-	pst_report_clear(&rep);
-	if ((*out = calloc(1, sizeof **out)) == NULL) {
-		pst_policy_free(&p);
-		return -1;
-	}
-	(*out)->policy = p;
-	(*out)->refs = 1;
-	pthread_mutex_lock(&hold.lock);
-	(*out)->generation = ++hold.generation;
-	pthread_mutex_unlock(&hold.lock);
-	return 0;
-}
+/* The process's policy holder (libmilter gives callbacks no context). */
+static pst_policy_hold hold = PST_POLICY_HOLD_INIT;
 
 int pst_milter_policy_load(const char *rules)
 {
+	pst_held_policy *p = NULL;
 	char *why = NULL;
-	if (compile(rules, &hold.current, &why) < 0) {
+	if (pst_policy_hold_compile(&hold, rules, &p, &why) < 0) {
 		fprintf(stderr, "%s", why ? why : "");
 		fprintf(stderr, "postern milter: %s does not compile\n", rules);
 		free(why);
 		return -1;
 	}
+	pst_policy_hold_swap(&hold, p);
 	return 0;
 }
 
-pst_milter_policy *pst_milter_policy_get(void)
+pst_held_policy *pst_milter_policy_get(void)
 {
-	pthread_mutex_lock(&hold.lock);
-	pst_milter_policy *p = hold.closed ? NULL : hold.current;
-	if (p) {
-		p->refs++;
-		hold.busy++;
-	}
-	pthread_mutex_unlock(&hold.lock);
-	return p;
+	return pst_policy_hold_get(&hold);
 }
 
-/* Drop one reference, under hold.lock: 1 when it was the last. */
-static int unref(pst_milter_policy *p)
+void pst_milter_policy_put(pst_held_policy **pp)
 {
-	return --p->refs == 0;
-}
-
-static void free_policy(pst_milter_policy *p)
-{
-	pst_policy_free(&p->policy);
-	free(p);
-}
-
-void pst_milter_policy_put(pst_milter_policy **pp)
-{
-	if (*pp == NULL)
-		return;
-	pthread_mutex_lock(&hold.lock);
-	int last = unref(*pp);
-	if (--hold.busy == 0)
-		pthread_cond_broadcast(&hold.idle);
-	pthread_mutex_unlock(&hold.lock);
-	if (last)
-		free_policy(*pp);
-	*pp = NULL;
-}
-
-/* Refuse new references; wait at most CLOSE_WAIT_MS for those taken.
- * 0, or -1 when some are still held (the policy is then left alone). */
-static int policy_close(void)
-{
-	struct timespec end;
-	clock_gettime(CLOCK_REALTIME, &end);
-	end.tv_sec += CLOSE_WAIT_MS / 1000;
-	pthread_mutex_lock(&hold.lock);
-	hold.closed = 1;
-	while (hold.busy > 0 && pthread_cond_timedwait(&hold.idle, &hold.lock, &end) == 0)
-		;
-	int rc = hold.busy > 0 ? -1 : 0;
-	pthread_mutex_unlock(&hold.lock);
-	return rc;
+	pst_policy_hold_put(&hold, pp);
 }
 
 int pst_milter_policy_free(void)
 {
-	pthread_mutex_lock(&hold.lock);
-	pst_milter_policy *p = hold.current;
-	int idle = hold.busy == 0;
-	int last = p && idle && unref(p);
-	hold.current = last ? NULL : hold.current;
-	pthread_mutex_unlock(&hold.lock);
-	if (last)
-		free_policy(p);
-	return idle ? 0 : -1;
-}
-
-/* Swap np in; the holder's reference to the old one is dropped. */
-static void swap_in(pst_milter_policy *np)
-{
-	pthread_mutex_lock(&hold.lock);
-	pst_milter_policy *old = hold.current;
-	hold.current = np;
-	int last = unref(old);
-	pthread_mutex_unlock(&hold.lock);
-	if (last)
-		free_policy(old);
-}
-
-static unsigned current_generation(void)
-{
-	pthread_mutex_lock(&hold.lock);
-	unsigned g = hold.current ? hold.current->generation : 0;
-	pthread_mutex_unlock(&hold.lock);
-	return g;
+	return pst_policy_hold_release(&hold);
 }
 
 /* ---- The worker's reload ------------------------------------------------- */
@@ -302,7 +190,8 @@ static void write_state(const pst_milter_conf *conf, long pid, unsigned long seq
 {
 	if (conf->pid_file == NULL)
 		return;
-	pst_reload_state st = { .pid = pid, .seq = seq, .ok = ok, .generation = current_generation() };
+	pst_reload_state st = { .pid = pid, .seq = seq, .ok = ok,
+	                        .generation = pst_policy_hold_generation(&hold) };
 	snprintf(st.rules, sizeof st.rules, "%s", wk.rules_abs);
 	size_t n = why ? strcspn(why, "\n") : 0;
 	snprintf(st.error, sizeof st.error, "%.*s", (int)n, why ? why : "");
@@ -311,7 +200,7 @@ static void write_state(const pst_milter_conf *conf, long pid, unsigned long seq
 }
 
 /* A policy without rules accepts everything: never silently. */
-static void warn_if_no_rules(const pst_milter_policy *p)
+static void warn_if_no_rules(const pst_held_policy *p)
 {
 	if (pst_policy_rule_count(p->policy) != 0)
 		return;
@@ -321,21 +210,21 @@ static void warn_if_no_rules(const pst_milter_policy *p)
 
 static void reload(void)
 {
-	pst_milter_policy *np = NULL;
+	pst_held_policy *np = NULL;
 	char *why = NULL;
 	const char *rules = wk.conf->rules;
 	pst_buf r = PST_BUF_INIT, e = PST_BUF_INIT;
 	pst_buf_json_str(&r, rules, strlen(rules));
 	wk.seq++;
-	if (compile(rules, &np, &why) < 0) {
+	if (pst_policy_hold_compile(&hold, rules, &np, &why) < 0) {
 		const char *text = why ? why : "cannot compile";
 		pst_buf_json_str(&e, text, strlen(text));
 		pst_milter_metrics_reload(0);
 		pst_milter_log_event("reload", ",\"ok\":false,\"rules\":%s,\"kept\":%u,\"error\":%s",
-		                     pst_buf_str(&r), current_generation(), pst_buf_str(&e));
+		                     pst_buf_str(&r), pst_policy_hold_generation(&hold), pst_buf_str(&e));
 		write_state(wk.conf, wk.supervisor, wk.seq, 0, text);
 	} else {
-		swap_in(np);
+		pst_policy_hold_swap(&hold, np);
 		pst_milter_metrics_reload(1);
 		pst_milter_log_event("reload", ",\"ok\":true,\"rules\":%s,\"generation\":%u",
 		                     pst_buf_str(&r), np->generation);
@@ -423,15 +312,16 @@ static int worker_main(const pst_milter_conf *conf, const pst_milter_worker *w, 
 	pst_buf l = PST_BUF_INIT;
 	pst_buf_json_str(&l, conf->listen, strlen(conf->listen));
 	pst_milter_log_event("start", ",\"listen\":%s,\"pid\":%ld,\"worker\":%ld,\"generation\":%u",
-	                     pst_buf_str(&l), supervisor, (long)getpid(), current_generation());
+	                     pst_buf_str(&l), supervisor, (long)getpid(),
+	                     pst_policy_hold_generation(&hold));
 	pst_buf_free(&l);
-	pst_milter_policy *p = pst_milter_policy_get();
+	pst_held_policy *p = pst_milter_policy_get();
 	if (p)
 		warn_if_no_rules(p);
 	pst_milter_policy_put(&p);
 	rc = w->serve(conf);
 	stop_reload_thread();
-	if (policy_close() < 0)
+	if (pst_policy_hold_close(&hold, CLOSE_WAIT_MS) < 0)
 		pst_milter_log_event("warning", ",\"warning\":\"decisions still in progress at exit\"");
 	else
 		w->finish(conf);

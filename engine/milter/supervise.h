@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "postern.h"
+#include "lmtp/policyhold.h"
 #include "milter/milter.h"
 
 /* ---- The log sink: --log FILE, stderr or syslog ------------------------ */
@@ -19,7 +20,7 @@
  * printing why. */
 int pst_milter_log_open(const char *dest);
 
-/* One line (the newline is added), written whole with one write() under
+/* One line (the newline is added), written whole with one writev() under
  * a lock, or one syslog() at LOG_MAIL | LOG_INFO. Never fails: logging
  * does not stop mail. Thread-safe, and safe in both processes. */
 void pst_milter_log_write(const char *line, size_t len);
@@ -32,22 +33,15 @@ void pst_milter_log_close(void);
 
 /* ---- Policies ----------------------------------------------------------- */
 
-/* A compiled policy and the messages deciding under it. */
-typedef struct pst_milter_policy {
-	pst_policy *policy;
-	unsigned refs;          /* under the holder's lock */
-	unsigned generation;    /* 1 at start, one more at each reload taken */
-} pst_milter_policy;
-
-/* Compile rules as the first policy (generation 1). 0, or -1 after
+/* The process's policy (lmtp/policyhold.h): compile rules as the first policy (generation 1). 0, or -1 after
  * printing the diagnostics to stderr. */
 int pst_milter_policy_load(const char *rules);
 
 /* Take a reference on the current policy: NULL once the worker is
- * stopping (policy_close), never before once loaded / drop one (*p
+ * stopping (the holder closed), never before once loaded / drop one (*p
  * becomes NULL; the last drop frees a replaced policy). */
-pst_milter_policy *pst_milter_policy_get(void);
-void pst_milter_policy_put(pst_milter_policy **p);
+pst_held_policy *pst_milter_policy_get(void);
+void pst_milter_policy_put(pst_held_policy **p);
 
 /* At exit: drop the holder's reference. 0, or -1 when a decision still
  * holds one (then nothing is freed: what it uses must stay). */
