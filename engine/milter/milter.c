@@ -23,7 +23,9 @@
  * message (smfi_setsymlist; the report store's queue id, the one macro
  * read here) and an empty list elsewhere. Postfix (3.7, milter.c) reads an
  * empty list as "use milter_*_macros", so it still sends its default
- * macros at the other stages (ignored here); Sendmail sends none. Such a callback cannot answer, so its error (out of
+ * macros at the other stages (ignored here); Sendmail sends none.
+ *
+ * A callback without a reply cannot answer, so its error (out of
  * memory, over --max-size) is remembered in struct conn and answered by
  * the next stage that replies: RCPT for connect, HELO and MAIL FROM (451
  * 4.3.0 to every recipient), the end of the message for the header and the
@@ -61,8 +63,8 @@
  *
  * One JSON line per message ("stage":"eom") and one per recipient refused
  * at RCPT ("stage":"rcpt", with "rcpt") go to the log, written by mlog.c
- * (--log FILE, stderr or syslog: supervise.c's sink, one write() under a
- * lock).
+ * (--log FILE, stderr or syslog: supervise.c's sink, one writev() under
+ * a lock).
  *
  * The DNS fixture and the limits are process-wide (libmilter gives
  * callbacks no other context) and read-only once smfi_main runs. The
@@ -413,7 +415,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 	if (nr == NULL)
 		return SMFIS_TEMPFAIL;
 	c->rcpts = nr;
-	pst_milter_policy *pol = pst_milter_policy_get();   /* NULL: stopping */
+	pst_held_policy *pol = pst_milter_policy_get();   /* NULL: stopping */
 	if (pol == NULL) {
 		(void)set_reply(ctx, 451, "4.3.2", "Error: the milter is stopping");
 		return SMFIS_TEMPFAIL;
@@ -615,7 +617,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 		.data = c->msg.data ? c->msg.data : "", .len = c->msg.len,
 		.queue_id = smfi_getsymval(ctx, "i"), .evaluated = pst_milter_store_message,
 	};
-	pst_milter_policy *pol = pst_milter_policy_get();   /* NULL: stopping */
+	pst_held_policy *pol = pst_milter_policy_get();   /* NULL: stopping */
 	if (pol == NULL) {
 		sfsistat r = tempfail(ctx, c, 451, "4.3.2", "Error: the milter is stopping", "stopping");
 		reset_message(c);

@@ -96,6 +96,11 @@ void pst_milter_rcpt_decide(const pst_policy *policy, const pst_dns *dns,
 		rcpt_error(out, "out of memory", NULL);
 		return;
 	}
+	/* a normalised domain fits; a cut name could match another tenant's */
+	if (tenant && strlen(tenant) >= sizeof out->tenant) {
+		rcpt_error(out, "tenant name too long", NULL);
+		return;
+	}
 	snprintf(out->tenant, sizeof out->tenant, "%s", tenant ? tenant : "");
 	if (evaluate(policy, dns, in, out) < 0 || !out->keep)
 		return;
