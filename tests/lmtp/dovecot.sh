@@ -246,6 +246,8 @@ is "$missing" 0 "every (message, recipient) answered 250 is a file in Dovecot's 
 [ "$files" -ge "$n250" ] && ok "files on disk ($files) >= 250 replies ($n250)" || not_ok "files on disk >= 250 replies" "files $files, 250s $n250"
 like "$(grep -E ' 451 ' "$res" | cut -d' ' -f4 | sort -u | tr '\n' ' ')" '^(4\.4\.[12] )+$' \
    "the undelivered got 451 4.4.1 (not reachable) or 4.4.2 (connection lost)"
+# what postern logged for any other 451 (for the failure above)
+grep '"reply":{"code":451' "$LOG" | grep -v '"enhanced":"4\.4\.[12]"' | head -3 | sed 's/^/# /'
 # Dovecot back: the dead pooled connections are dropped, new ones made.
 start_dovecot
 out=$(printf '%s\n' 'LHLO client.test' 'MAIL FROM:<s@example.net>' 'RCPT TO:<alice@example.org>' 'RCPT TO:<carol@hr.example.org>' \
